@@ -1,1 +1,59 @@
-// placeholder: filled in by its own commit
+#include "mappedfile.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace engine {
+
+namespace {
+[[noreturn]] void throwSystemError(const std::string& path, const char* what, int err)
+{
+    throw std::runtime_error(path + ": " + what + ": " + std::strerror(err));
+}
+
+// Closes the descriptor on every path out of the constructor; the mapping outlives it.
+struct FdGuard {
+    int fd;
+    ~FdGuard()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+} // namespace
+
+MappedFile::MappedFile(const std::string& path)
+    : m_path(path)
+{
+    FdGuard guard { ::open(path.c_str(), O_RDONLY | O_CLOEXEC) };
+    if (guard.fd < 0)
+        throwSystemError(path, "cannot open", errno);
+
+    struct stat st {};
+    if (::fstat(guard.fd, &st) != 0)
+        throwSystemError(path, "cannot stat", errno);
+    if (!S_ISREG(st.st_mode))
+        throw std::runtime_error(path + ": not a regular file");
+    if (st.st_size == 0)
+        return; // mmap of length 0 fails with EINVAL; an empty file is an empty span
+
+    void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, guard.fd, 0);
+    if (p == MAP_FAILED)
+        throwSystemError(path, "cannot map", errno);
+    m_data = static_cast<const uint8_t*>(p);
+    m_size = size_t(st.st_size);
+}
+
+MappedFile::~MappedFile()
+{
+    if (m_data)
+        ::munmap(const_cast<uint8_t*>(m_data), m_size);
+}
+
+} // namespace engine

@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
     libeigen3-dev libtbb-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
 )
 TRAIN_PACKAGES=(
-    python3-torch python3-numpy libopenblas0-pthread python3-sentencepiece bible-kjv-text
+    python3-torch python3-numpy libopenblas0-pthread python3-sentencepiece bible-kjv bible-kjv-text
 )
 
 wanted=("${BUILD_PACKAGES[@]}")
