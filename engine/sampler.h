@@ -35,7 +35,8 @@ public:
 private:
     SamplingParams m_params;
     std::mt19937_64 m_rng;
-    std::vector<std::pair<float, int32_t>> m_candidates; // scratch
+    std::vector<std::pair<float, int32_t>> m_candidates; // scratch: (logit, id)
+    std::vector<double> m_probs;                         // scratch: candidate probabilities
 };
 
 } // namespace engine

@@ -34,7 +34,9 @@ public:
 private:
     Vocabulary m_vocab;
     std::unordered_map<std::string, int32_t> m_pieceToId;
-    int32_t m_byteTokens[256];
+    int32_t m_byteTokens[256]; // byte value -> id of its <0xNN> token, -1 if the vocabulary has none
+    std::vector<int32_t> m_endOfGeneration; // EOS and end-of-turn control tokens, sorted
+    size_t m_maxUserDefinedBytes = 0;       // longest UserDefined piece (0: none, skip the pre-match)
 };
 
 // Turns a stream of raw bytes into valid UTF-8 text: incomplete multi-byte sequences are held

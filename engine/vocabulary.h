@@ -8,6 +8,7 @@
 namespace engine {
 
 class GgufFile;
+class GgufWriter;
 
 // tokenizer.ggml.token_type values (llama.cpp's llama_token_type).
 enum class TokenType : int32_t {
@@ -36,7 +37,8 @@ struct Vocabulary {
     // Reads tokenizer.ggml.*; works on vocab-only files. Throws ModelFileError on missing or
     // inconsistent data (e.g. arrays of different lengths, special ids out of range).
     static Vocabulary fromGguf(const GgufFile& file);
-    // Writes the same keys back (used by the synthetic models and tests).
+    // Writes the same keys back (used by the synthetic models and tests). Special ids < 0 are left out.
+    void writeTo(GgufWriter& writer) const;
     size_t size() const { return tokens.size(); }
 };
 
