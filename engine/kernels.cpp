@@ -1,1 +1,242 @@
-// placeholder: filled in by its own commit
+#include "kernels.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace engine {
+
+namespace {
+
+// ---- F32
+
+float dotF32(const uint8_t* rowBytes, const float* x, size_t n)
+{
+    const float* row = reinterpret_cast<const float*>(rowBytes);
+    size_t i = 0;
+#if defined(__AVX512F__)
+    // Four independent accumulators hide the FMA latency; a row is read once, front to back.
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+#elif defined(__AVX2__)
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_hadd_ps(h, h);
+    h = _mm_hadd_ps(h, h);
+    float sum = _mm_cvtss_f32(h);
+#else
+    float sum = 0.0f;
+#endif
+    for (; i < n; ++i)
+        sum += row[i] * x[i];
+    return sum;
+}
+
+void dequantF32(const uint8_t* rowBytes, float* out, size_t n)
+{
+    const float* row = reinterpret_cast<const float*>(rowBytes);
+    for (size_t i = 0; i < n; ++i)
+        out[i] = row[i];
+}
+
+// ---- F16
+
+float dotF16(const uint8_t* rowBytes, const float* x, size_t n)
+{
+    const uint16_t* row = reinterpret_cast<const uint16_t*>(rowBytes);
+    size_t i = 0;
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i)));
+        __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i + 16)));
+        a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + i + 16), a1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+#elif defined(__AVX2__) && defined(__F16C__)
+    __m256 a0 = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i)));
+        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), a0);
+    }
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+    h = _mm_hadd_ps(h, h);
+    h = _mm_hadd_ps(h, h);
+    float sum = _mm_cvtss_f32(h);
+#else
+    float sum = 0.0f;
+#endif
+    for (; i < n; ++i)
+        sum += f16ToF32(row[i]) * x[i];
+    return sum;
+}
+
+void dequantF16(const uint8_t* rowBytes, float* out, size_t n)
+{
+    const uint16_t* row = reinterpret_cast<const uint16_t*>(rowBytes);
+    size_t i = 0;
+#if defined(__AVX512F__)
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i))));
+#endif
+    for (; i < n; ++i)
+        out[i] = f16ToF32(row[i]);
+}
+
+// ---- BF16 (the upper half of an F32)
+
+float dotBF16(const uint8_t* rowBytes, const float* x, size_t n)
+{
+    const uint16_t* row = reinterpret_cast<const uint16_t*>(rowBytes);
+    size_t i = 0;
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        __m512i r0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i)));
+        __m512i r1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i + 16)));
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(r0, 16)), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(r1, 16)), _mm512_loadu_ps(x + i + 16), a1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+#else
+    float sum = 0.0f;
+#endif
+    for (; i < n; ++i)
+        sum += bf16ToF32(row[i]) * x[i];
+    return sum;
+}
+
+void dequantBF16(const uint8_t* rowBytes, float* out, size_t n)
+{
+    const uint16_t* row = reinterpret_cast<const uint16_t*>(rowBytes);
+    for (size_t i = 0; i < n; ++i)
+        out[i] = bf16ToF32(row[i]);
+}
+
+constexpr TypeKernels kF32 { dotF32, dequantF32 };
+constexpr TypeKernels kF16 { dotF16, dequantF16 };
+constexpr TypeKernels kBF16 { dotBF16, dequantBF16 };
+
+} // namespace
+
+const TypeKernels& typeKernels(GgmlType type)
+{
+    switch (type) {
+    case GgmlType::F32:
+        return kF32;
+    case GgmlType::F16:
+        return kF16;
+    case GgmlType::BF16:
+        return kBF16;
+    default:
+        throw std::invalid_argument(std::string("no kernels for tensor type ") + ggmlTypeName(type));
+    }
+}
+
+void dotF32x4(const float* rows, size_t stride, const float* x, size_t n, float out[4])
+{
+    size_t i = 0;
+    const float* r0 = rows;
+    const float* r1 = rows + stride;
+    const float* r2 = rows + 2 * stride;
+    const float* r3 = rows + 3 * stride;
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + i);
+        const __m512 x1 = _mm512_loadu_ps(x + i + 16);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i), x0, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i), x0, a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i), x0, a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i), x0, a3);
+        b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i + 16), x1, b0);
+        b1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i + 16), x1, b1);
+        b2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i + 16), x1, b2);
+        b3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i + 16), x1, b3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x0 = _mm512_loadu_ps(x + i);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i), x0, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i), x0, a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i), x0, a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i), x0, a3);
+    }
+    out[0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+    out[1] = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+    out[2] = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+    out[3] = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+#else
+    out[0] = out[1] = out[2] = out[3] = 0.0f;
+#endif
+    for (; i < n; ++i) {
+        out[0] += r0[i] * x[i];
+        out[1] += r1[i] * x[i];
+        out[2] += r2[i] * x[i];
+        out[3] += r3[i] * x[i];
+    }
+}
+
+void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)
+{
+    double ss = 0.0; // double: the sum of squares of thousands of activations loses bits in float
+    for (size_t i = 0; i < n; ++i)
+        ss += double(x[i]) * x[i];
+    const float scale = float(1.0 / std::sqrt(ss / double(n) + eps));
+    for (size_t i = 0; i < n; ++i)
+        out[i] = x[i] * scale * weight[i];
+}
+
+void applyRope(float* head, int headDim, int pos, float base, bool interleaved)
+{
+    const int half = headDim / 2;
+    for (int j = 0; j < half; ++j) {
+        const double freq = std::pow(double(base), -2.0 * j / headDim);
+        const double angle = pos * freq;
+        const float c = float(std::cos(angle));
+        const float s = float(std::sin(angle));
+        const int a = interleaved ? 2 * j : j;
+        const int b = interleaved ? 2 * j + 1 : j + half;
+        const float x0 = head[a];
+        const float x1 = head[b];
+        head[a] = x0 * c - x1 * s;
+        head[b] = x0 * s + x1 * c;
+    }
+}
+
+void softmax(float* x, size_t n)
+{
+    float maxV = x[0];
+    for (size_t i = 1; i < n; ++i)
+        maxV = std::max(maxV, x[i]);
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - maxV);
+        sum += x[i];
+    }
+    const float inv = 1.0f / sum;
+    for (size_t i = 0; i < n; ++i)
+        x[i] *= inv;
+}
+
+} // namespace engine

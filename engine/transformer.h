@@ -1,0 +1,66 @@
+// The llama forward pass over one sequence: embeddings, attention with a KV cache, SwiGLU, logits.
+#pragma once
+
+#include "model.h"
+#include "scheduler.h"
+
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace engine {
+
+// Runs the model for one sequence. Holds the KV cache and the activation buffers; the weights
+// are shared (read-only) with every other context on the same model.
+class InferenceContext {
+public:
+    // contextLength <= 0 means min(model context, 2048). Throws std::invalid_argument if the
+    // requested length is absurd (> 1M tokens) or the KV cache cannot be allocated.
+    InferenceContext(std::shared_ptr<const Model> model, int contextLength = 0);
+
+    // Feeds tokens at the next positions (a prompt is one call: matrix-matrix; decoding is one
+    // token per call: matrix-vector). Returns the logits of the last token, `vocab` floats.
+    // Throws std::length_error if the tokens do not fit in the context, std::out_of_range for an
+    // invalid token id.
+    std::span<const float> eval(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
+    // As eval, but returns the logits of every fed token: tokens.size() rows of `vocab` floats.
+    std::span<const float> evalAll(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
+
+    int position() const { return m_pos; }
+    int contextLength() const { return m_ctx; }
+    void reset() { m_pos = 0; }
+    const Model& model() const { return *m_model; }
+
+    // Tokens per forward call; longer prompts are fed in chunks of this size.
+    static constexpr int kMaxBatch = 256;
+
+private:
+    void forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits,
+        float* logitsOut);
+    void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
+        int ldy);
+    void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
+
+    std::shared_ptr<const Model> m_model;
+    int m_ctx = 0;
+    int m_pos = 0;
+
+    // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix.
+    std::vector<float> m_keys;
+    std::vector<float> m_values;
+    // RoPE table, (ctx, headDim/2) cos and sin.
+    std::vector<float> m_ropeCos;
+    std::vector<float> m_ropeSin;
+
+    // Activations for a chunk of T <= kMaxBatch tokens.
+    std::vector<float> m_x;      // (T, dim) residual stream
+    std::vector<float> m_xb;     // (T, dim) normed input of a sub-layer
+    std::vector<float> m_q;      // (T, heads*headDim)
+    std::vector<float> m_k;      // (T, kvDim)
+    std::vector<float> m_v;      // (T, kvDim)
+    std::vector<float> m_att;    // (T, heads*headDim) attention output before Wo
+    std::vector<float> m_hb;     // (T, hidden) silu(gate) * up
+    std::vector<float> m_logits; // (T or 1, vocab)
+};
+
+} // namespace engine
