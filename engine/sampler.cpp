@@ -20,10 +20,7 @@ namespace {
 
     // Uniform in [0, 1) from the top 53 bits of one raw 64-bit draw: the same on every standard library,
     // unlike std::uniform_real_distribution.
-    double uniform01(std::mt19937_64& rng)
-    {
-        return double(rng() >> 11) * 0x1.0p-53;
-    }
+    double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
 
     // NaN means "impossible" (-inf); +inf would turn the softmax into NaN, so it becomes the largest float.
     float sanitize(float logit)
@@ -40,15 +37,15 @@ namespace {
 void SamplingParams::validate() const
 {
     if (!std::isfinite(temperature) || temperature < 0.0f)
-        throw std::invalid_argument("temperature must be a finite number >= 0 (0 = greedy), got "
-            + std::to_string(temperature));
+        throw std::invalid_argument(
+            "temperature must be a finite number >= 0 (0 = greedy), got " + std::to_string(temperature));
     if (!(topP > 0.0f && topP <= 1.0f)) // also rejects NaN
         throw std::invalid_argument("top-p must be in (0, 1] (1 = off), got " + std::to_string(topP));
     if (!(minP >= 0.0f && minP <= 1.0f))
         throw std::invalid_argument("min-p must be in [0, 1] (0 = off), got " + std::to_string(minP));
     if (!std::isfinite(repeatPenalty) || repeatPenalty <= 0.0f)
-        throw std::invalid_argument("repeat penalty must be a finite number > 0 (1 = off), got "
-            + std::to_string(repeatPenalty));
+        throw std::invalid_argument(
+            "repeat penalty must be a finite number > 0 (1 = off), got " + std::to_string(repeatPenalty));
     if (repeatLastN < 0)
         throw std::invalid_argument("repeat-last-n must be >= 0 (0 = off), got " + std::to_string(repeatLastN));
 }
@@ -110,8 +107,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     size_t count = m_candidates.size();
     if (m_params.topK > 0 && size_t(m_params.topK) < count) {
         count = size_t(m_params.topK);
-        std::partial_sort(m_candidates.begin(), m_candidates.begin() + ptrdiff_t(count), m_candidates.end(),
-            ranksHigher);
+        std::partial_sort(
+            m_candidates.begin(), m_candidates.begin() + ptrdiff_t(count), m_candidates.end(), ranksHigher);
     } else {
         std::sort(m_candidates.begin(), m_candidates.end(), ranksHigher);
     }

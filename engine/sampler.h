@@ -9,7 +9,7 @@
 namespace engine {
 
 struct SamplingParams {
-    float temperature = 0.8f; // 0 = greedy (argmax; ties -> lowest id)
+    float temperature = 0.8f; // 0 = greedy: argmax of the raw logits (ties -> lowest id), no penalty, no RNG draw
     int32_t topK = 40;        // <= 0: off
     float topP = 0.95f;       // >= 1: off
     float minP = 0.05f;       // <= 0: off

@@ -128,8 +128,8 @@ Tokenizer::Tokenizer(Vocabulary vocab)
     // Byte-fallback tokens are typed Byte. Files without token types still carry them as plain "<0xNN>"
     // pieces, so accept those when the vocabulary has no Byte-typed token at all.
     std::fill(std::begin(m_byteTokens), std::end(m_byteTokens), -1);
-    const bool hasByteTypes = std::find(m_vocab.types.begin(), m_vocab.types.end(), TokenType::Byte)
-        != m_vocab.types.end();
+    const bool hasByteTypes
+        = std::find(m_vocab.types.begin(), m_vocab.types.end(), TokenType::Byte) != m_vocab.types.end();
     for (size_t i = 0; i < n; ++i) {
         if (hasByteTypes && m_vocab.types[i] != TokenType::Byte)
             continue;
@@ -222,9 +222,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos) const
         float score;
         size_t length; // bytes of the merged piece, to detect entries made stale by other merges
     };
-    auto lowerPriority = [](const Bigram& a, const Bigram& b) {
-        return a.score < b.score || (a.score == b.score && a.left > b.left);
-    };
+    auto lowerPriority
+        = [](const Bigram& a, const Bigram& b) { return a.score < b.score || (a.score == b.score && a.left > b.left); };
     std::priority_queue<Bigram, std::vector<Bigram>, decltype(lowerPriority)> agenda(lowerPriority);
     // SentencePiece splits a final Unused piece back into the pair it was made from; remember those pairs.
     std::unordered_map<std::string, std::pair<std::string, std::string>> unusedSplits;
@@ -339,8 +338,8 @@ std::string Tokenizer::tokenBytes(int32_t id) const
 const std::string& Tokenizer::piece(int32_t id) const
 {
     if (id < 0 || id >= size())
-        throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary (size "
-            + std::to_string(size()) + ")");
+        throw std::out_of_range(
+            "token id " + std::to_string(id) + " is outside the vocabulary (size " + std::to_string(size()) + ")");
     return m_vocab.tokens[size_t(id)];
 }
 

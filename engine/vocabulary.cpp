@@ -14,15 +14,17 @@ namespace {
         if (!value)
             return -1;
         if (!value->isInteger()) {
-            throw ModelFileError(file.path(), std::string("key ") + key + " has type "
-                + ggufValueTypeName(value->type()) + ", expected an integer token id");
+            throw ModelFileError(file.path(),
+                std::string("key ") + key + " has type " + ggufValueTypeName(value->type())
+                    + ", expected an integer token id");
         }
         const int64_t id = value->asInt();
         if (id == -1)
             return -1;
         if (id < 0 || uint64_t(id) >= vocabSize) {
-            throw ModelFileError(file.path(), std::string("key ") + key + " is " + std::to_string(id)
-                + ", outside the vocabulary of " + std::to_string(vocabSize) + " tokens");
+            throw ModelFileError(file.path(),
+                std::string("key ") + key + " is " + std::to_string(id) + ", outside the vocabulary of "
+                    + std::to_string(vocabSize) + " tokens");
         }
         return int32_t(id);
     }
@@ -41,8 +43,9 @@ Vocabulary Vocabulary::fromGguf(const GgufFile& file)
     if (file.has("tokenizer.ggml.scores")) {
         vocab.scores = file.getFloatArray("tokenizer.ggml.scores");
         if (vocab.scores.size() != n) {
-            throw ModelFileError(file.path(), "key tokenizer.ggml.scores has " + std::to_string(vocab.scores.size())
-                + " entries but tokenizer.ggml.tokens has " + std::to_string(n));
+            throw ModelFileError(file.path(),
+                "key tokenizer.ggml.scores has " + std::to_string(vocab.scores.size())
+                    + " entries but tokenizer.ggml.tokens has " + std::to_string(n));
         }
     } else {
         vocab.scores.assign(n, 0.0f);
@@ -51,14 +54,16 @@ Vocabulary Vocabulary::fromGguf(const GgufFile& file)
     if (file.has("tokenizer.ggml.token_type")) {
         const std::vector<int32_t> types = file.getIntArray("tokenizer.ggml.token_type");
         if (types.size() != n) {
-            throw ModelFileError(file.path(), "key tokenizer.ggml.token_type has " + std::to_string(types.size())
-                + " entries but tokenizer.ggml.tokens has " + std::to_string(n));
+            throw ModelFileError(file.path(),
+                "key tokenizer.ggml.token_type has " + std::to_string(types.size())
+                    + " entries but tokenizer.ggml.tokens has " + std::to_string(n));
         }
         vocab.types.reserve(n);
         for (size_t i = 0; i < n; ++i) {
             if (types[i] < int32_t(TokenType::Undefined) || types[i] > int32_t(TokenType::Byte)) {
-                throw ModelFileError(file.path(), "key tokenizer.ggml.token_type: token " + std::to_string(i)
-                    + " has type " + std::to_string(types[i]) + ", expected 0..6");
+                throw ModelFileError(file.path(),
+                    "key tokenizer.ggml.token_type: token " + std::to_string(i) + " has type "
+                        + std::to_string(types[i]) + ", expected 0..6");
             }
             vocab.types.push_back(TokenType(types[i]));
         }

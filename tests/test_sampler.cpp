@@ -106,6 +106,31 @@ private Q_SLOTS:
             QVERIFY2(id == 1 || id == 3, qPrintable(QString::number(id)));
     }
 
+    void positiveInfinityIsTheCertainChoice()
+    {
+        // +inf would make the softmax NaN; it is treated as the largest float, so it always wins.
+        Sampler sampler(plainParams(4));
+        const float inf = std::numeric_limits<float>::infinity();
+        const std::vector<float> logits = { 3.0f, inf, 2.0f, 100.0f };
+        for (int32_t id : draw(sampler, logits, 200))
+            QCOMPARE(id, 1);
+    }
+
+    void topKKeepsOnlyTheKBest()
+    {
+        SamplingParams p = plainParams(12);
+        p.topK = 2;
+        Sampler sampler(p);
+        // ids 4 and 1 are the two best; id 2 is a close third and must never appear.
+        const std::vector<float> logits = { 0.0f, 1.0f, 0.9f, -1.0f, 1.2f };
+        std::vector<int> counts(5, 0);
+        for (int32_t id : draw(sampler, logits, 3000))
+            ++counts[size_t(id)];
+        QCOMPARE(counts[0] + counts[2] + counts[3], 0);
+        // Renormalised over {4, 1}: p(4) = 1 / (1 + e^-0.2) = 0.55.
+        QVERIFY(std::abs(counts[4] / 3000.0 - 1.0 / (1.0 + std::exp(-0.2))) < 0.03);
+    }
+
     void sameSeedGivesSameSequence()
     {
         const std::vector<float> logits(100, 0.0f);
@@ -248,8 +273,8 @@ private Q_SLOTS:
         QTest::addColumn<int>("window");
         QTest::addColumn<int>("expected");
         // 2.0 / 1.5 = 1.33 < 1.5: the repeated favourite loses.
-        QTest::newRow("positive logit divided") << std::vector<float> { 2.0f, 1.5f, 0.0f } << std::vector<int32_t> { 0 }
-                                                << 64 << 1;
+        QTest::newRow("positive logit divided")
+            << std::vector<float> { 2.0f, 1.5f, 0.0f } << std::vector<int32_t> { 0 } << 64 << 1;
         // Negative logits are multiplied: -1 * 1.5 = -1.5 < -1.2.
         QTest::newRow("negative logit multiplied")
             << std::vector<float> { -1.0f, -1.2f, -3.0f } << std::vector<int32_t> { 0 } << 64 << 1;
@@ -257,8 +282,8 @@ private Q_SLOTS:
         QTest::newRow("penalty once per distinct token")
             << std::vector<float> { 2.0f, 1.3f } << std::vector<int32_t> { 0, 0, 0, 0 } << 64 << 0;
         // Token 0 was seen, but before the window of the last 2 tokens.
-        QTest::newRow("outside the window") << std::vector<float> { 2.0f, 1.5f, 0.0f }
-                                            << std::vector<int32_t> { 0, 2, 2 } << 2 << 0;
+        QTest::newRow("outside the window")
+            << std::vector<float> { 2.0f, 1.5f, 0.0f } << std::vector<int32_t> { 0, 2, 2 } << 2 << 0;
         QTest::newRow("window 0 is off") << std::vector<float> { 2.0f, 1.5f } << std::vector<int32_t> { 0 } << 0 << 0;
     }
 

@@ -105,10 +105,7 @@ void appendUtf8(std::string& s, char32_t cp)
     }
 }
 
-QByteArray bytes(const std::string& s)
-{
-    return QByteArray(s.data(), qsizetype(s.size()));
-}
+QByteArray bytes(const std::string& s) { return QByteArray(s.data(), qsizetype(s.size())); }
 
 } // namespace
 
@@ -143,7 +140,9 @@ private Q_SLOTS:
         QTest::newRow("user-defined piece matched whole") << QByteArray("a<sep>b") << false << "a|<sep>|b";
         // The user-defined piece is frozen: "<s" (score -0.5) must not eat its first two characters.
         QTest::newRow("user-defined piece is not merged into") << QByteArray("<sep>") << false << "<sep>";
-        QTest::newRow("invalid byte becomes a byte token") << QByteArray("a\xFF" "b") << false << "a|<0xFF>|b";
+        QTest::newRow("invalid byte becomes a byte token") << QByteArray("a\xFF"
+                                                                         "b")
+                                                           << false << "a|<0xFF>|b";
         QTest::newRow("truncated sequence: bytes") << QByteArray("a\xC3") << false << "a|<0xC3>";
         QTest::newRow("empty text gives nothing") << QByteArray("") << true << "";
     }
@@ -239,7 +238,8 @@ private Q_SLOTS:
     {
         QTest::addColumn<QByteArray>("text");
         QTest::newRow("ASCII") << QByteArray("Hello, world! abcd xyz hello");
-        QTest::newRow("accented Latin") << QByteArray("\xC3\x87" "a va? Tr\xC3\xA8s bien, na\xC3\xAFve caf\xC3\xA9");
+        QTest::newRow("accented Latin") << QByteArray("\xC3\x87"
+                                                      "a va? Tr\xC3\xA8s bien, na\xC3\xAFve caf\xC3\xA9");
         QTest::newRow("CJK") << QByteArray("\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE4\xB8\x96\xE7\x95\x8C");
         QTest::newRow("emoji") << QByteArray("\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD \xF0\x9F\x9A\x80!");
         QTest::newRow("newlines") << QByteArray("line one\nline two\r\n\nend");
@@ -334,7 +334,10 @@ private Q_SLOTS:
         v.tokens = { "<unk>", "<0x41>", "<0xC3>", "<0xA9>", "b" };
         v.addSpacePrefix = false;
         const Tokenizer tok(v);
-        QCOMPARE(tok.encode("\xC3\xA9" "b", false), (std::vector<int32_t> { 2, 3, 4 }));
+        QCOMPARE(tok.encode("\xC3\xA9"
+                            "b",
+                     false),
+            (std::vector<int32_t> { 2, 3, 4 }));
         QCOMPARE(tok.tokenBytes(1), std::string("A"));
     }
 
@@ -393,18 +396,21 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("pushed"); // what push() returns
         QTest::addColumn<QByteArray>("flushed"); // what flush() returns afterwards
         const QByteArray fffd("\xEF\xBF\xBD");
-        QTest::newRow("lone continuation") << QByteArray("a\x80" "b") << QByteArray("a" + fffd + "b") << QByteArray();
+        QTest::newRow("lone continuation") << QByteArray("a\x80"
+                                                         "b")
+                                           << QByteArray("a" + fffd + "b") << QByteArray();
         QTest::newRow("invalid byte FF") << QByteArray("\xFF") << fffd << QByteArray();
         QTest::newRow("overlong C0 AF") << QByteArray("\xC0\xAF") << fffd + fffd << QByteArray();
         QTest::newRow("overlong E0 80 AF") << QByteArray("\xE0\x80\xAF") << fffd + fffd + fffd << QByteArray();
         QTest::newRow("surrogate ED A0 80") << QByteArray("\xED\xA0\x80") << fffd + fffd + fffd << QByteArray();
-        QTest::newRow("above U+10FFFF") << QByteArray("\xF4\x90\x80\x80") << fffd + fffd + fffd + fffd
-                                        << QByteArray();
+        QTest::newRow("above U+10FFFF") << QByteArray("\xF4\x90\x80\x80") << fffd + fffd + fffd + fffd << QByteArray();
         // A truncated sequence followed by a character that cannot continue it: one U+FFFD for the prefix.
-        QTest::newRow("truncated then ASCII") << QByteArray("\xE2\x82" "A") << QByteArray(fffd + "A") << QByteArray();
+        QTest::newRow("truncated then ASCII") << QByteArray("\xE2\x82"
+                                                            "A")
+                                              << QByteArray(fffd + "A") << QByteArray();
         QTest::newRow("held at the end, flushed") << QByteArray("ok\xF0\x9F\x98") << QByteArray("ok") << fffd;
-        QTest::newRow("valid text passes") << QByteArray("na\xC3\xAFve \xE4\xB8\x96") << QByteArray("na\xC3\xAFve \xE4\xB8\x96")
-                                           << QByteArray();
+        QTest::newRow("valid text passes")
+            << QByteArray("na\xC3\xAFve \xE4\xB8\x96") << QByteArray("na\xC3\xAFve \xE4\xB8\x96") << QByteArray();
     }
 
     void utf8StreamReplacesInvalidSequences()
@@ -506,14 +512,22 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("defect");
         QTest::addColumn<QString>("messagePart");
-        QTest::newRow("scores length mismatch") << "scores" << "tokenizer.ggml.scores";
-        QTest::newRow("token types length mismatch") << "types" << "tokenizer.ggml.token_type";
-        QTest::newRow("token type out of range") << "typeValue" << "tokenizer.ggml.token_type";
-        QTest::newRow("BOS id out of range") << "bos" << "tokenizer.ggml.bos_token_id";
-        QTest::newRow("EOS id out of range") << "eos" << "tokenizer.ggml.eos_token_id";
-        QTest::newRow("empty token list") << "empty" << "tokenizer.ggml.tokens";
-        QTest::newRow("missing token list") << "noTokens" << "tokenizer.ggml.tokens";
-        QTest::newRow("missing model") << "noModel" << "tokenizer.ggml.model";
+        QTest::newRow("scores length mismatch") << "scores"
+                                                << "tokenizer.ggml.scores";
+        QTest::newRow("token types length mismatch") << "types"
+                                                     << "tokenizer.ggml.token_type";
+        QTest::newRow("token type out of range") << "typeValue"
+                                                 << "tokenizer.ggml.token_type";
+        QTest::newRow("BOS id out of range") << "bos"
+                                             << "tokenizer.ggml.bos_token_id";
+        QTest::newRow("EOS id out of range") << "eos"
+                                             << "tokenizer.ggml.eos_token_id";
+        QTest::newRow("empty token list") << "empty"
+                                          << "tokenizer.ggml.tokens";
+        QTest::newRow("missing token list") << "noTokens"
+                                            << "tokenizer.ggml.tokens";
+        QTest::newRow("missing model") << "noModel"
+                                       << "tokenizer.ggml.model";
     }
 
     void malformedVocabIsModelFileError()
