@@ -19,7 +19,6 @@ constexpr int kMaxArrayDepth = 8;
 constexpr uint64_t kMaxArrayElements = uint64_t(1) << 24;
 constexpr uint64_t kMaxTensorElements = uint64_t(1) << 48;
 constexpr uint32_t kMaxDims = 4;
-constexpr uint64_t kDefaultAlignment = 32;
 
 bool isKnownValueType(uint32_t t) { return t <= uint32_t(GgufValueType::Float64); }
 
@@ -36,6 +35,10 @@ bool isSignedType(GgufValueType t)
 }
 
 bool isFloatType(GgufValueType t) { return t == GgufValueType::Float32 || t == GgufValueType::Float64; }
+
+bool isIntegerType(GgufValueType t) { return isUnsignedType(t) || isSignedType(t); }
+
+bool isNumberType(GgufValueType t) { return isIntegerType(t) || isFloatType(t); }
 
 // The fewest bytes one value of the type can occupy inside an array; bounds array counts before any allocation.
 uint64_t minEncodedSize(GgufValueType t)
@@ -89,7 +92,14 @@ std::string printable(std::string_view s, size_t maxLength = 80)
     return out;
 }
 
-std::string quoted(std::string_view s) { return "'" + printable(s) + "'"; }
+std::string quoted(std::string_view s)
+{
+    // Appending, not "'" + std::string, which trips GCC 12's false -Wrestrict warning (GCC bug 105329).
+    std::string out = "'";
+    out += printable(s);
+    out += '\'';
+    return out;
+}
 
 std::string typeDescription(const GgufValue& v)
 {
@@ -115,8 +125,7 @@ public:
         throw ModelFileError(m_name, offset, problem);
     }
 
-    template <typename T>
-    T read(const char* what)
+    template <typename T> T read(const char* what)
     {
         need(sizeof(T), what);
         T v;
@@ -158,8 +167,8 @@ private:
     {
         if (n > remaining())
             fail(m_pos,
-                std::string("unexpected end of file reading ") + what + " (need " + std::to_string(n)
-                    + " bytes, only " + std::to_string(remaining()) + " left)");
+                std::string("unexpected end of file reading ") + what + " (need " + std::to_string(n) + " bytes, only "
+                    + std::to_string(remaining()) + " left)");
     }
 
     std::span<const uint8_t> m_bytes;
@@ -173,7 +182,8 @@ GgufValue readArray(Reader& r, const std::string& key, int depth)
 {
     const uint64_t at = r.pos();
     if (depth >= kMaxArrayDepth)
-        r.fail(at, "arrays nested deeper than " + std::to_string(kMaxArrayDepth) + " levels in metadata key " + quoted(key));
+        r.fail(at,
+            "arrays nested deeper than " + std::to_string(kMaxArrayDepth) + " levels in metadata key " + quoted(key));
     const uint32_t rawElementType = r.read<uint32_t>("array element type");
     if (!isKnownValueType(rawElementType))
         r.fail(at, "unknown array element type " + std::to_string(rawElementType) + " in metadata key " + quoted(key));
@@ -182,8 +192,8 @@ GgufValue readArray(Reader& r, const std::string& key, int depth)
     const uint64_t count = r.readCount("array element count", minEncodedSize(elementType));
     if (count > kMaxArrayElements)
         r.fail(countAt,
-            "array element count " + std::to_string(count) + " in metadata key " + quoted(key) + " exceeds the limit of "
-                + std::to_string(kMaxArrayElements));
+            "array element count " + std::to_string(count) + " in metadata key " + quoted(key)
+                + " exceeds the limit of " + std::to_string(kMaxArrayElements));
     std::vector<GgufValue> elements;
     elements.reserve(size_t(count));
     for (uint64_t i = 0; i < count; ++i)
@@ -229,10 +239,11 @@ GgufValue readValue(Reader& r, GgufValueType type, const std::string& key, int d
     r.fail(r.pos(), "unknown metadata value type " + std::to_string(uint32_t(type)) + " for key " + quoted(key));
 }
 
-[[noreturn]] void throwWrongType(const std::string& path, std::string_view key, const GgufValue& v, const char* expected)
+[[noreturn]] void throwWrongType(
+    const std::string& path, std::string_view key, const GgufValue& v, const char* expected)
 {
-    throw ModelFileError(path,
-        "metadata key " + quoted(key) + " has type " + typeDescription(v) + ", expected " + expected);
+    throw ModelFileError(
+        path, "metadata key " + quoted(key) + " has type " + typeDescription(v) + ", expected " + expected);
 }
 
 } // namespace
@@ -311,7 +322,8 @@ GgufValue GgufValue::fromUInt(GgufValueType type, uint64_t v)
                 throw std::invalid_argument("GgufValue::fromUInt: value does not fit in a signed type");
             return fromInt(type, int64_t(v));
         }
-        throw std::invalid_argument(std::string("GgufValue::fromUInt: not an integer type: ") + ggufValueTypeName(type));
+        throw std::invalid_argument(
+            std::string("GgufValue::fromUInt: not an integer type: ") + ggufValueTypeName(type));
     }
     if (v > max)
         throw std::invalid_argument(
@@ -393,8 +405,8 @@ GgufValue GgufValue::fromArray(GgufValueType elementType, std::vector<GgufValue>
         throw std::invalid_argument("GgufValue::fromArray: unknown element type");
     for (const GgufValue& e : elements)
         if (e.type() != elementType)
-            throw std::invalid_argument(std::string("GgufValue::fromArray: element of type ") + ggufValueTypeName(e.type())
-                + " in an array of " + ggufValueTypeName(elementType));
+            throw std::invalid_argument(std::string("GgufValue::fromArray: element of type ")
+                + ggufValueTypeName(e.type()) + " in an array of " + ggufValueTypeName(elementType));
     GgufValue value;
     value.m_type = GgufValueType::Array;
     value.m_elementType = elementType;
@@ -402,9 +414,9 @@ GgufValue GgufValue::fromArray(GgufValueType elementType, std::vector<GgufValue>
     return value;
 }
 
-bool GgufValue::isInteger() const { return isUnsignedType(m_type) || isSignedType(m_type); }
+bool GgufValue::isInteger() const { return isIntegerType(m_type); }
 
-bool GgufValue::isNumber() const { return isInteger() || isFloatType(m_type); }
+bool GgufValue::isNumber() const { return isNumberType(m_type); }
 
 uint64_t GgufValue::asUInt() const
 {
@@ -704,19 +716,13 @@ uint64_t GgufFile::getUInt(std::string_view key) const
     const GgufValue& v = require(*this, key);
     if (!v.isInteger())
         throwWrongType(m_path, key, v, "an unsigned integer");
-    if (v.type() == GgufValueType::Int8 || v.type() == GgufValueType::Int16 || v.type() == GgufValueType::Int32
-        || v.type() == GgufValueType::Int64) {
-        if (v.asInt() < 0)
-            throw ModelFileError(m_path,
-                "metadata key " + quoted(key) + " is " + std::to_string(v.asInt()) + ", expected a non-negative integer");
-    }
+    if (isSignedType(v.type()) && v.asInt() < 0)
+        throw ModelFileError(m_path,
+            "metadata key " + quoted(key) + " is " + std::to_string(v.asInt()) + ", expected a non-negative integer");
     return v.asUInt();
 }
 
-uint64_t GgufFile::getUInt(std::string_view key, uint64_t fallback) const
-{
-    return has(key) ? getUInt(key) : fallback;
-}
+uint64_t GgufFile::getUInt(std::string_view key, uint64_t fallback) const { return has(key) ? getUInt(key) : fallback; }
 
 double GgufFile::getFloat(std::string_view key) const
 {
@@ -726,10 +732,7 @@ double GgufFile::getFloat(std::string_view key) const
     return v.asFloat();
 }
 
-double GgufFile::getFloat(std::string_view key, double fallback) const
-{
-    return has(key) ? getFloat(key) : fallback;
-}
+double GgufFile::getFloat(std::string_view key, double fallback) const { return has(key) ? getFloat(key) : fallback; }
 
 bool GgufFile::getBool(std::string_view key, bool fallback) const
 {
@@ -756,7 +759,7 @@ std::vector<std::string> GgufFile::getStringArray(std::string_view key) const
 std::vector<float> GgufFile::getFloatArray(std::string_view key) const
 {
     const GgufValue& v = require(*this, key);
-    if (v.type() != GgufValueType::Array || !(isUnsignedType(v.elementType()) || isSignedType(v.elementType()) || isFloatType(v.elementType())))
+    if (v.type() != GgufValueType::Array || !isNumberType(v.elementType()))
         throwWrongType(m_path, key, v, "an array of numbers");
     std::vector<float> out;
     out.reserve(v.asArray().size());
@@ -768,7 +771,7 @@ std::vector<float> GgufFile::getFloatArray(std::string_view key) const
 std::vector<int32_t> GgufFile::getIntArray(std::string_view key) const
 {
     const GgufValue& v = require(*this, key);
-    if (v.type() != GgufValueType::Array || !(isUnsignedType(v.elementType()) || isSignedType(v.elementType())))
+    if (v.type() != GgufValueType::Array || !isIntegerType(v.elementType()))
         throwWrongType(m_path, key, v, "an array of integers");
     std::vector<int32_t> out;
     out.reserve(v.asArray().size());

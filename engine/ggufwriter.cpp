@@ -22,8 +22,7 @@ public:
     {
     }
 
-    template <typename T>
-    void put(T v)
+    template <typename T> void put(T v)
     {
         const size_t at = m_out.size();
         m_out.resize(at + sizeof(T));
@@ -116,11 +115,17 @@ void GgufWriter::set(const std::string& key, GgufValue value)
 
 void GgufWriter::setString(const std::string& key, std::string v) { set(key, GgufValue::fromString(std::move(v))); }
 
-void GgufWriter::setUInt32(const std::string& key, uint32_t v) { set(key, GgufValue::fromUInt(GgufValueType::UInt32, v)); }
+void GgufWriter::setUInt32(const std::string& key, uint32_t v)
+{
+    set(key, GgufValue::fromUInt(GgufValueType::UInt32, v));
+}
 
 void GgufWriter::setInt32(const std::string& key, int32_t v) { set(key, GgufValue::fromInt(GgufValueType::Int32, v)); }
 
-void GgufWriter::setFloat32(const std::string& key, float v) { set(key, GgufValue::fromFloat(GgufValueType::Float32, v)); }
+void GgufWriter::setFloat32(const std::string& key, float v)
+{
+    set(key, GgufValue::fromFloat(GgufValueType::Float32, v));
+}
 
 void GgufWriter::setBool(const std::string& key, bool v) { set(key, GgufValue::fromBool(v)); }
 
@@ -151,7 +156,8 @@ void GgufWriter::setInt32Array(const std::string& key, const std::vector<int32_t
     set(key, GgufValue::fromArray(GgufValueType::Int32, std::move(elements)));
 }
 
-void GgufWriter::addTensor(const std::string& name, GgmlType type, std::vector<uint64_t> dims, std::vector<uint8_t> bytes)
+void GgufWriter::addTensor(
+    const std::string& name, GgmlType type, std::vector<uint64_t> dims, std::vector<uint8_t> bytes)
 {
     const std::string where = "GgufWriter::addTensor '" + name + "': ";
     for (const Tensor& t : m_tensors)
@@ -190,8 +196,8 @@ void GgufWriter::addTensorF32(const std::string& name, std::vector<uint64_t> dim
 std::vector<uint8_t> GgufWriter::toBytes() const
 {
     if (m_alignment == 0 || !std::has_single_bit(m_alignment) || m_alignment > UINT32_MAX)
-        throw std::invalid_argument("GgufWriter: alignment " + std::to_string(m_alignment)
-            + " is not a power of two that fits in uint32");
+        throw std::invalid_argument(
+            "GgufWriter: alignment " + std::to_string(m_alignment) + " is not a power of two that fits in uint32");
     const bool writeAlignment = m_alignment != kDefaultAlignment;
 
     std::vector<uint8_t> out;

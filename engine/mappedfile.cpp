@@ -35,7 +35,7 @@ MappedFile::MappedFile(const std::string& path)
     if (guard.fd < 0)
         throwSystemError(path, "cannot open", errno);
 
-    struct stat st {};
+    struct stat st { };
     if (::fstat(guard.fd, &st) != 0)
         throwSystemError(path, "cannot stat", errno);
     if (!S_ISREG(st.st_mode))

@@ -57,11 +57,13 @@ public:
         return *this;
     }
     qint64 pos() const { return qint64(m_bytes.size()); }
-    QByteArray bytes() const { return QByteArray(reinterpret_cast<const char*>(m_bytes.data()), qsizetype(m_bytes.size())); }
+    QByteArray bytes() const
+    {
+        return QByteArray(reinterpret_cast<const char*>(m_bytes.data()), qsizetype(m_bytes.size()));
+    }
 
 private:
-    template <typename T>
-    RawGguf& put(T v)
+    template <typename T> RawGguf& put(T v)
     {
         const size_t at = m_bytes.size();
         m_bytes.resize(at + sizeof(T));
@@ -150,8 +152,7 @@ std::vector<uint8_t> smallValidFile()
 }
 
 // Runs `body`, which must throw ModelFileError; returns it for further checks.
-template <typename Body>
-std::optional<ModelFileError> catchModelFileError(Body body)
+template <typename Body> std::optional<ModelFileError> catchModelFileError(Body body)
 {
     try {
         body();
@@ -259,7 +260,8 @@ void TestGguf::arrayValueRoundTripsExactly_data()
     QTest::newRow("empty string") << array(T::String, {});
     QTest::newRow("nested") << array(T::Array,
         { array(T::Int32, { i(T::Int32, 1), i(T::Int32, 2) }), array(T::String, { s("x") }), array(T::Bool, {}) });
-    QTest::newRow("nested three deep") << array(T::Array, { array(T::Array, { array(T::Float64, { f(T::Float64, 0.5) }) }) });
+    QTest::newRow("nested three deep") << array(
+        T::Array, { array(T::Array, { array(T::Float64, { f(T::Float64, 0.5) }) }) });
     QTest::newRow("array of empty arrays") << array(T::Array, { array(T::UInt8, {}), array(T::UInt8, {}) });
     QTest::newRow("empty array of arrays") << array(T::Array, {});
 }
@@ -432,6 +434,7 @@ void TestGguf::gettersRejectMissingKeysAndWrongTypes_data()
     QTest::addColumn<QString>("getter");
     QTest::addColumn<QString>("key");
     QTest::addColumn<QString>("phrase");
+    // clang-format off
     QTest::newRow("missing string") << "string" << "nope" << "missing metadata key 'nope'";
     QTest::newRow("missing uint") << "uint" << "nope" << "missing metadata key 'nope'";
     QTest::newRow("missing float") << "float" << "nope" << "missing metadata key 'nope'";
@@ -448,6 +451,7 @@ void TestGguf::gettersRejectMissingKeysAndWrongTypes_data()
     QTest::newRow("int array value too big") << "ints" << "bigs" << "does not fit in int32";
     QTest::newRow("float array from string array") << "floats" << "tokens" << "has type array of string";
     QTest::newRow("string array from scalar") << "strings" << "name" << "has type string, expected array of string";
+    // clang-format on
 }
 
 void TestGguf::gettersRejectMissingKeysAndWrongTypes()
@@ -532,9 +536,10 @@ void TestGguf::malformedFileIsRefusedWithOffset_data()
     QTest::newRow("big-endian version") << RawGguf().header(0x03000000, 0, 0).bytes() << "big-endian" << qint64(4);
     QTest::newRow("header cut short") << RawGguf().header(3, 0, 0).bytes().left(20) << "unexpected end of file"
                                       << qint64(16);
-    QTest::newRow("absurd tensor count") << RawGguf().header(3, kAbsurd, 0).bytes() << "tensor count 1152921504606846976 cannot fit"
-                                         << qint64(8);
-    QTest::newRow("absurd kv count") << RawGguf().header(3, 0, kAbsurd).zeros(64).bytes() << "metadata count" << qint64(16);
+    QTest::newRow("absurd tensor count") << RawGguf().header(3, kAbsurd, 0).bytes()
+                                         << "tensor count 1152921504606846976 cannot fit" << qint64(8);
+    QTest::newRow("absurd kv count") << RawGguf().header(3, 0, kAbsurd).zeros(64).bytes() << "metadata count"
+                                     << qint64(16);
     QTest::newRow("key length past EOF") << RawGguf().header(3, 0, 1).u64(1000).zeros(8).bytes()
                                          << "string length 1000 of metadata key runs past the end" << qint64(24);
     {
@@ -603,7 +608,8 @@ void TestGguf::malformedFileIsRefusedWithOffset_data()
         r.header(3, 0, 1).str("general.alignment").u32(uint32_t(GgufValueType::UInt32));
         const qint64 at = r.pos();
         r.u32(bad);
-        QTest::addRow("alignment %u", bad) << r.bytes() << QStringLiteral("general.alignment %1 is not a nonzero power of two").arg(bad) << at;
+        QTest::addRow("alignment %u", bad)
+            << r.bytes() << QStringLiteral("general.alignment %1 is not a nonzero power of two").arg(bad) << at;
     }
     {
         RawGguf r;
@@ -662,7 +668,8 @@ void TestGguf::malformedFileIsRefusedWithOffset_data()
         r.header(3, 1, 0).str("w").u32(1).u64(30);
         const qint64 at = r.pos();
         r.u32(uint32_t(GgmlType::Q8_0)).u64(0).padTo(32).zeros(64);
-        QTest::newRow("row not a whole number of blocks") << r.bytes() << "row length 30 is not a multiple of the Q8_0 block size 32" << at;
+        QTest::newRow("row not a whole number of blocks")
+            << r.bytes() << "row length 30 is not a multiple of the Q8_0 block size 32" << at;
     }
     {
         RawGguf r;
@@ -676,14 +683,16 @@ void TestGguf::malformedFileIsRefusedWithOffset_data()
         r.header(3, 1, 1).kvU32("general.alignment", 64).str("w").u32(1).u64(4).u32(kF32);
         const qint64 at = r.pos();
         r.u64(32).padTo(64).zeros(128);
-        QTest::newRow("offset misaligned for custom alignment") << r.bytes() << "not a multiple of the alignment 64" << at;
+        QTest::newRow("offset misaligned for custom alignment")
+            << r.bytes() << "not a multiple of the alignment 64" << at;
     }
     {
         RawGguf r;
         r.header(3, 1, 0).str("w").u32(1).u64(100).u32(kF32);
         const qint64 at = r.pos();
         r.u64(0).padTo(32).zeros(396); // 400 bytes needed
-        QTest::newRow("tensor data past EOF") << r.bytes() << "data of tensor 'w' (400 bytes at data offset 0) runs past the end" << at;
+        QTest::newRow("tensor data past EOF")
+            << r.bytes() << "data of tensor 'w' (400 bytes at data offset 0) runs past the end" << at;
     }
     {
         // offset + nbytes wraps around 2^64; a naive sum would pass the bounds check.
@@ -769,7 +778,9 @@ void TestGguf::randomByteFlipsParseOrThrowModelFileError()
         } catch (const ModelFileError&) {
             ++refused;
         } catch (const std::exception& e) {
-            QFAIL(qPrintable(QStringLiteral("round %1 threw something other than ModelFileError: %2").arg(round).arg(QString::fromUtf8(e.what()))));
+            QFAIL(qPrintable(QStringLiteral("round %1 threw something other than ModelFileError: %2")
+                                 .arg(round)
+                                 .arg(QString::fromUtf8(e.what()))));
         }
     }
     QCOMPARE(parsed + refused, 5000);
@@ -831,7 +842,8 @@ void TestGguf::addTensorRejectsWrongByteCount()
     QFETCH(int, byteCount);
     GgufWriter w;
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-        w.addTensor("t", GgmlType(type), std::vector<uint64_t>(dims.begin(), dims.end()), std::vector<uint8_t>(size_t(byteCount))));
+        w.addTensor("t", GgmlType(type), std::vector<uint64_t>(dims.begin(), dims.end()),
+            std::vector<uint8_t>(size_t(byteCount))));
     const std::vector<uint8_t> bytes = w.toBytes();
     QVERIFY(GgufFile::fromMemory(asSpan(bytes), "none.gguf").tensors().empty()); // nothing half-added
 }
