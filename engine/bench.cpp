@@ -96,6 +96,7 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int pass
     r.hugePages = buffer.huge;
     float* data = static_cast<float*>(buffer.data);
     const size_t n = bufferBytes / sizeof(float);
+    allowOversubscription();
     tbb::task_arena arena(threads, 1);
     // Touch every page from the threads that will read it (first-touch placement), with values
     // that make the sums real work the compiler cannot drop.

@@ -1,6 +1,7 @@
 #include "scheduler.h"
 
 #include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
@@ -85,9 +86,17 @@ int Scheduler::hardwareThreads()
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+void allowOversubscription()
+{
+    // TBB caps its worker pool at (cores - 1) by default, which would silently turn a requested
+    // 8-thread arena into 2 threads on this machine. Oversubscription is something users come here
+    // to see, so lift the cap to the largest arena we allow; workers are still created on demand.
+    static tbb::global_control limit(tbb::global_control::max_allowed_parallelism, SchedulerOptions::kMaxThreads);
+}
+
 Scheduler::Scheduler(const SchedulerOptions& options)
     : m_options(options)
-    , m_arena((options.validate(), options.threads), /*reserved_for_masters=*/1)
+    , m_arena((options.validate(), allowOversubscription(), options.threads), /*reserved_for_masters=*/1)
 {
 }
 

@@ -55,6 +55,9 @@ struct SchedulerOptions {
     void validate() const; // throws std::invalid_argument with a readable message
 };
 
+// Lets arenas have more threads than the machine has cores (called by every Scheduler).
+void allowOversubscription();
+
 class Scheduler {
 public:
     explicit Scheduler(const SchedulerOptions& options);
