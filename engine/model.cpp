@@ -10,7 +10,7 @@ namespace engine {
 
 namespace {
 
-constexpr const char* kSupportedArchitectures = "llama";
+constexpr const char* kSupportedArchitectures = "llama, qwen2";
 
 class Loader {
 public:
@@ -94,7 +94,7 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
 {
     const Loader loader(*file);
     const std::string arch = file->getString("general.architecture");
-    if (arch != "llama")
+    if (arch != "llama" && arch != "qwen2")
         loader.fail("architecture '" + arch + "' is not supported (supported: " + kSupportedArchitectures + ")");
 
     auto model = std::shared_ptr<Model>(new Model());
@@ -117,6 +117,9 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
         loader.fail("head_count " + std::to_string(c.heads) + " is not a multiple of head_count_kv "
             + std::to_string(c.kvHeads));
     c.headDim = c.dim / c.heads;
+    // GGUF stores llama Q/K for interleaved RoPE pairs (convert_hf_to_gguf permutes them); qwen2
+    // keeps Hugging Face's rotate-half layout, which ggml calls NeoX RoPE.
+    c.ropeInterleaved = arch == "llama";
     if (c.headDim % 2 != 0)
         loader.fail("head dimension " + std::to_string(c.headDim) + " is odd; RoPE needs pairs");
     const uint64_t ropeDims = file->getUInt(p + "rope.dimension_count", uint64_t(c.headDim));
@@ -140,6 +143,11 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
         L.wq = loader.matrix(b + "attn_q.weight", qDim, c.dim);
         L.wk = loader.matrix(b + "attn_k.weight", kvDim, c.dim);
         L.wv = loader.matrix(b + "attn_v.weight", kvDim, c.dim);
+        if (arch == "qwen2") {
+            L.qBias = loader.vector(b + "attn_q.bias", qDim);
+            L.kBias = loader.vector(b + "attn_k.bias", kvDim);
+            L.vBias = loader.vector(b + "attn_v.bias", kvDim);
+        }
         L.wo = loader.matrix(b + "attn_output.weight", c.dim, qDim);
         L.ffnNorm = loader.vector(b + "ffn_norm.weight", c.dim);
         L.gate = loader.matrix(b + "ffn_gate.weight", c.hidden, c.dim);
@@ -174,7 +182,7 @@ uint64_t Model::parameterCount() const
     for (const LayerWeights& L : m_layers) {
         for (const WeightMatrix* m : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
             n += uint64_t(m->rows) * uint64_t(m->cols);
-        n += L.attnNorm.size() + L.ffnNorm.size();
+        n += L.attnNorm.size() + L.ffnNorm.size() + L.qBias.size() + L.kBias.size() + L.vBias.size();
     }
     if (!m_tied)
         n += uint64_t(m_output.rows) * uint64_t(m_output.cols);

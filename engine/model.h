@@ -26,7 +26,7 @@ struct ModelConfig {
     int contextLength = 0; // what the model was trained for
     float ropeBase = 10000.0f;
     float rmsEps = 1e-5f;
-    bool ropeInterleaved = true; // GGUF arch=llama: pairs (2j, 2j+1)
+    bool ropeInterleaved = true; // GGUF arch=llama: pairs (2j, 2j+1); qwen2 (NeoX): pairs (j, j + headDim/2)
 
     int kvDim() const { return kvHeads * headDim; }
 };
@@ -49,6 +49,9 @@ struct LayerWeights {
     WeightMatrix wq;             // (heads*headDim, dim)
     WeightMatrix wk;             // (kvHeads*headDim, dim)
     WeightMatrix wv;             // (kvHeads*headDim, dim)
+    std::vector<float> qBias;    // (heads*headDim) or empty: qwen2 has Q/K/V biases, llama none
+    std::vector<float> kBias;    // (kvHeads*headDim) or empty
+    std::vector<float> vBias;    // (kvHeads*headDim) or empty
     WeightMatrix wo;             // (dim, heads*headDim)
     std::vector<float> ffnNorm;  // (dim)
     WeightMatrix gate;           // (hidden, dim)

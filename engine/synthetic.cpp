@@ -147,20 +147,22 @@ std::vector<uint8_t> randomMatrix(GgmlType type, uint64_t rows, uint64_t cols, u
 std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
 {
     GgufWriter w;
-    w.setString("general.architecture", "llama");
+    const std::string arch = s.architecture;
+    const std::string p = arch + ".";
+    w.setString("general.architecture", arch);
     w.setString("general.name", "synthetic-" + s.name);
     w.setString("general.description", s.description);
     w.setUInt32("general.file_type", s.type == GgmlType::F32 ? 0 : (s.type == GgmlType::F16 ? 1 : 32));
-    w.setUInt32("llama.context_length", uint32_t(s.contextLength));
-    w.setUInt32("llama.embedding_length", uint32_t(s.dim));
-    w.setUInt32("llama.block_count", uint32_t(s.layers));
-    w.setUInt32("llama.feed_forward_length", uint32_t(s.hidden));
-    w.setUInt32("llama.attention.head_count", uint32_t(s.heads));
-    w.setUInt32("llama.attention.head_count_kv", uint32_t(s.kvHeads));
-    w.setUInt32("llama.rope.dimension_count", uint32_t(s.dim / s.heads));
-    w.setFloat32("llama.rope.freq_base", 10000.0f);
-    w.setFloat32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    w.setUInt32("llama.vocab_size", uint32_t(s.vocab));
+    w.setUInt32(p + "context_length", uint32_t(s.contextLength));
+    w.setUInt32(p + "embedding_length", uint32_t(s.dim));
+    w.setUInt32(p + "block_count", uint32_t(s.layers));
+    w.setUInt32(p + "feed_forward_length", uint32_t(s.hidden));
+    w.setUInt32(p + "attention.head_count", uint32_t(s.heads));
+    w.setUInt32(p + "attention.head_count_kv", uint32_t(s.kvHeads));
+    w.setUInt32(p + "rope.dimension_count", uint32_t(s.dim / s.heads));
+    w.setFloat32(p + "rope.freq_base", arch == "qwen2" ? 1000000.0f : 10000.0f);
+    w.setFloat32(p + "attention.layer_norm_rms_epsilon", arch == "qwen2" ? 1e-6f : 1e-5f);
+    w.setUInt32(p + "vocab_size", uint32_t(s.vocab));
 
     const Vocabulary v = syntheticVocabulary(s.vocab);
     w.setString("tokenizer.ggml.model", v.model);
@@ -185,6 +187,13 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
         const std::vector<float> v(n, 1.0f);
         w.addTensorF32(name, { n }, v);
     };
+    auto bias = [&](const std::string& name, uint64_t n) {
+        SplitMix rng { ++tensorSeed };
+        std::vector<float> v(n);
+        for (float& x : v)
+            x = 0.5f * rng.uniform();
+        w.addTensorF32(name, { n }, v);
+    };
     matrix("token_embd.weight", uint64_t(s.vocab), dim);
     for (int l = 0; l < s.layers; ++l) {
         const std::string b = "blk." + std::to_string(l) + ".";
@@ -192,6 +201,11 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
         matrix(b + "attn_q.weight", dim, dim);
         matrix(b + "attn_k.weight", kvDim, dim);
         matrix(b + "attn_v.weight", kvDim, dim);
+        if (arch == "qwen2") {
+            bias(b + "attn_q.bias", dim);
+            bias(b + "attn_k.bias", kvDim);
+            bias(b + "attn_v.bias", kvDim);
+        }
         matrix(b + "attn_output.weight", dim, dim);
         ones(b + "ffn_norm.weight", dim);
         matrix(b + "ffn_gate.weight", uint64_t(s.hidden), dim);

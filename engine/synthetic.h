@@ -17,6 +17,7 @@ struct SyntheticShape {
     GgmlType type;      // matrices; norms are always F32
     bool tied = false;  // no output.weight: logits use the token embedding
     std::string description;
+    std::string architecture = "llama"; // or "qwen2": Q/K/V biases and rotate-half (NeoX) RoPE
 };
 
 // The named shapes: tiny, 15M, 110M, 1B.

@@ -220,6 +220,16 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
         matmul(scheduler, region(Op::AttnQ), L.wq, m_xb.data(), T, m_q.data(), qDim);
         matmul(scheduler, region(Op::AttnK), L.wk, m_xb.data(), T, m_k.data(), kvDim);
         matmul(scheduler, region(Op::AttnV), L.wv, m_xb.data(), T, m_v.data(), kvDim);
+        if (!L.qBias.empty()) {
+            for (int t = 0; t < T; ++t) {
+                for (int i = 0; i < qDim; ++i)
+                    m_q[size_t(t) * qDim + size_t(i)] += L.qBias[size_t(i)];
+                for (int i = 0; i < kvDim; ++i) {
+                    m_k[size_t(t) * kvDim + size_t(i)] += L.kBias[size_t(i)];
+                    m_v[size_t(t) * kvDim + size_t(i)] += L.vBias[size_t(i)];
+                }
+            }
+        }
         for (int t = 0; t < T; ++t) {
             const int pos = m_pos + t;
             for (int h = 0; h < c.heads; ++h)

@@ -37,17 +37,21 @@ double halfToDouble(uint16_t h)
 struct Reference {
     int dim, layers, heads, kvHeads, hd, hidden, vocab;
     double eps, base;
+    bool neox = false; // qwen2: rotate-half pairs (j, j + hd/2) and Q/K/V biases
     std::map<std::string, std::vector<double>> w;
 
     explicit Reference(const GgufFile& f)
     {
-        dim = int(f.find("llama.embedding_length")->asUInt());
-        layers = int(f.find("llama.block_count")->asUInt());
-        heads = int(f.find("llama.attention.head_count")->asUInt());
-        kvHeads = int(f.find("llama.attention.head_count_kv")->asUInt());
-        hidden = int(f.find("llama.feed_forward_length")->asUInt());
-        eps = f.find("llama.attention.layer_norm_rms_epsilon")->asFloat();
-        base = f.find("llama.rope.freq_base")->asFloat();
+        const std::string arch = f.find("general.architecture")->asString();
+        neox = arch == "qwen2";
+        const std::string p = arch + ".";
+        dim = int(f.find(p + "embedding_length")->asUInt());
+        layers = int(f.find(p + "block_count")->asUInt());
+        heads = int(f.find(p + "attention.head_count")->asUInt());
+        kvHeads = int(f.find(p + "attention.head_count_kv")->asUInt());
+        hidden = int(f.find(p + "feed_forward_length")->asUInt());
+        eps = f.find(p + "attention.layer_norm_rms_epsilon")->asFloat();
+        base = f.find(p + "rope.freq_base")->asFloat();
         vocab = int(f.find("tokenizer.ggml.tokens")->asArray().size());
         hd = dim / heads;
         for (const auto& t : f.tensors()) {
@@ -100,14 +104,14 @@ struct Reference {
         return y;
     }
 
-    // Rotates pairs (2j, 2j+1) of every head: the GGUF arch=llama convention.
+    // Rotates pairs (2j, 2j+1) of every head: the GGUF arch=llama convention; qwen2 (NeoX) pairs j, j+hd/2.
     void rope(std::vector<double>& v, int nHeads, int pos) const
     {
         for (int h = 0; h < nHeads; ++h)
             for (int j = 0; j < hd / 2; ++j) {
                 const double theta = pos * std::pow(base, -2.0 * j / hd);
-                double& a = v[size_t(h * hd + 2 * j)];
-                double& b = v[size_t(h * hd + 2 * j + 1)];
+                double& a = v[size_t(h * hd + (neox ? j : 2 * j))];
+                double& b = v[size_t(h * hd + (neox ? j + hd / 2 : 2 * j + 1))];
                 const double a0 = a, b0 = b;
                 a = a0 * std::cos(theta) - b0 * std::sin(theta);
                 b = a0 * std::sin(theta) + b0 * std::cos(theta);
@@ -129,6 +133,14 @@ struct Reference {
                 auto q = matvec(w.at(b + "attn_q.weight"), xb, heads * hd);
                 auto k = matvec(w.at(b + "attn_k.weight"), xb, kvDim);
                 auto v = matvec(w.at(b + "attn_v.weight"), xb, kvDim);
+                if (neox) {
+                    for (size_t i = 0; i < q.size(); ++i)
+                        q[i] += w.at(b + "attn_q.bias")[i];
+                    for (size_t i = 0; i < k.size(); ++i) {
+                        k[i] += w.at(b + "attn_k.bias")[i];
+                        v[i] += w.at(b + "attn_v.bias")[i];
+                    }
+                }
                 rope(q, heads, int(pos));
                 rope(k, kvHeads, int(pos));
                 K[size_t(l)].push_back(k);
@@ -187,6 +199,8 @@ SyntheticShape testShape(const QString& name)
         s.type = GgmlType::BF16;
         return s;
     }
+    if (name == "qwen2-tied") // biases, rotate-half RoPE, tied embeddings, GQA
+        return { "qwen2-tied", 128, 2, 4, 2, 256, 400, 256, GgmlType::F32, true, "test shape", "qwen2" };
     // 8 query heads sharing 2 KV heads, odd sizes (rows not a multiple of the block), tied output.
     return { "gqa-tied", 96, 2, 8, 2, 200, 300, 400, GgmlType::F32, true, "test shape" };
 }
@@ -230,7 +244,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("shape");
         QTest::addColumn<int>("threads");
-        for (const char* s : { "tiny", "tiny-f16", "tiny-bf16", "gqa-tied" })
+        for (const char* s : { "tiny", "tiny-f16", "tiny-bf16", "gqa-tied", "qwen2-tied" })
             for (int t : { 1, 2 })
                 QTest::addRow("%s %d threads", s, t) << QString(s) << t;
     }
@@ -287,6 +301,7 @@ private Q_SLOTS:
         QTest::newRow("tiny") << "tiny";
         QTest::newRow("tiny-f16") << "tiny-f16";
         QTest::newRow("gqa-tied") << "gqa-tied";
+        QTest::newRow("qwen2-tied") << "qwen2-tied";
     }
     void logitsBitIdenticalAcrossThreadCountsAndPartitioners()
     {
@@ -379,6 +394,63 @@ private Q_SLOTS:
                 std::this_thread::yield();
         });
         QCOMPARE(int(seen.size()), threads);
+    }
+
+    void unusableModelsAreRefusedWithTheReason_data()
+    {
+        QTest::addColumn<QString>("change");
+        QTest::addColumn<QString>("phrase");
+        QTest::newRow("unknown architecture") << "arch" << "architecture 'gptj' is not supported (supported: llama, qwen2)";
+        QTest::newRow("missing tensor") << "drop:blk.1.ffn_up.weight" << "missing tensor 'blk.1.ffn_up.weight'";
+        QTest::newRow("wrong shape") << "shape:blk.0.attn_k.weight" << "tensor 'blk.0.attn_k.weight' has shape";
+        QTest::newRow("type without kernels") << "type:blk.0.attn_q.weight" << "cannot compute with";
+        QTest::newRow("heads do not divide dim") << "heads" << "not a multiple of head_count";
+        QTest::newRow("missing hyper-parameter") << "nolayers" << "missing metadata key 'llama.block_count'";
+        QTest::newRow("zero layers") << "zerolayers" << "out of range";
+    }
+    void unusableModelsAreRefusedWithTheReason()
+    {
+        QFETCH(QString, change);
+        QFETCH(QString, phrase);
+        // Rewrite a good synthetic model with one thing broken.
+        const auto good = syntheticModelGguf(syntheticShape("tiny"));
+        const GgufFile in = GgufFile::fromMemory(good, "good");
+        GgufWriter w;
+        for (const auto& [key, value] : in.metadata()) {
+            if (change == "nolayers" && key == "llama.block_count")
+                continue;
+            w.set(key, value);
+        }
+        if (change == "arch")
+            w.setString("general.architecture", "gptj");
+        if (change == "heads")
+            w.setUInt32("llama.attention.head_count", 3);
+        if (change == "zerolayers")
+            w.setUInt32("llama.block_count", 0);
+        for (const auto& t : in.tensors()) {
+            const std::string name = change.section(':', 1).toStdString();
+            if (change.startsWith("drop:") && t.name == name)
+                continue;
+            std::vector<uint8_t> bytes(t.data, t.data + t.nbytes);
+            std::vector<uint64_t> dims = t.dims;
+            GgmlType type = t.type;
+            if (change.startsWith("shape:") && t.name == name)
+                std::swap(dims[0], dims[1]);
+            if (change.startsWith("type:") && t.name == name) {
+                type = GgmlType::Q8_1; // a type the reader knows but no kernel computes
+                bytes.assign(ggmlRowBytes(type, dims[0]) * dims[1], 0);
+            }
+            w.addTensor(t.name, type, dims, bytes);
+        }
+        const auto bad = w.toBytes();
+        try {
+            const GgufFile file = GgufFile::fromMemory(bad, "broken.gguf");
+            Model::fromGguf(std::make_shared<const GgufFile>(file));
+            QFAIL("the model loaded");
+        } catch (const ModelFileError& e) {
+            QVERIFY2(QString(e.what()).contains(phrase), e.what());
+            QVERIFY2(QString(e.what()).startsWith("broken.gguf"), e.what());
+        }
     }
 
     void contextOverflowAndBadTokensAreErrors()
