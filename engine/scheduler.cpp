@@ -5,6 +5,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -68,6 +69,14 @@ const char* opName(Op op)
         return "tokenize";
     case Op::Other:
         return "other";
+    case Op::Serial:
+        return "serial";
+    case Op::WorkerJoin:
+        return "worker_join";
+    case Op::WorkerLeave:
+        return "worker_leave";
+    case Op::Count_:
+        break;
     }
     return "?";
 }
@@ -94,10 +103,87 @@ void allowOversubscription()
     static tbb::global_control limit(tbb::global_control::max_allowed_parallelism, SchedulerOptions::kMaxThreads);
 }
 
+namespace {
+thread_local bool t_inlineRegions = false;
+
+int currentSlot()
+{
+    const int slot = tbb::this_task_arena::current_thread_index();
+    return slot < 0 ? 0 : slot; // the calling thread outside the arena owns the reserved slot 0
+}
+} // namespace
+
+Scheduler::InlineRegions::InlineRegions()
+    : m_previous(t_inlineRegions)
+{
+    t_inlineRegions = true;
+}
+
+Scheduler::InlineRegions::~InlineRegions() { t_inlineRegions = m_previous; }
+
 Scheduler::Scheduler(const SchedulerOptions& options)
     : m_options(options)
     , m_arena((options.validate(), allowOversubscription(), options.threads), /*reserved_for_masters=*/1)
+    , m_regionStats(size_t(options.threads) + 1)
 {
+}
+
+Scheduler::~Scheduler() { setTraceRecorder(nullptr); }
+
+void Scheduler::setTraceRecorder(TraceRecorder* recorder)
+{
+    m_observer.reset();
+    m_recorder = recorder;
+    if (m_recorder)
+        m_observer = std::make_unique<ArenaObserver>(m_arena, *m_recorder);
+}
+
+Scheduler::RegionStats Scheduler::regionStats() const
+{
+    RegionStats s;
+    for (const auto& slot : m_regionStats) {
+        s.regions += slot.regions;
+        s.totalNs += slot.totalNs;
+    }
+    return s;
+}
+
+void Scheduler::resetRegionStats()
+{
+    for (auto& slot : m_regionStats)
+        slot = {};
+}
+
+void Scheduler::recordSerial(const RegionInfo& region, int64_t beginNs)
+{
+    TraceEvent e;
+    e.beginNs = beginNs;
+    e.endNs = m_recorder->nowNs();
+    e.worker = int16_t(currentSlot());
+    e.op = region.op;
+    e.layer = int16_t(region.layer);
+    e.sequence = int16_t(region.sequence);
+    e.position = region.position;
+    e.tokens = uint8_t(std::min(region.tokens, 255));
+    m_recorder->record(e);
+}
+
+void Scheduler::recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs)
+{
+    TraceEvent e;
+    e.beginNs = beginNs;
+    e.endNs = m_recorder->nowNs();
+    e.worker = int16_t(currentSlot());
+    e.op = region.op;
+    e.layer = int16_t(region.layer);
+    e.sequence = int16_t(region.sequence);
+    e.position = region.position;
+    e.tokens = uint8_t(std::min(region.tokens, 255));
+    const uint64_t per = region.unitsPerBlock;
+    const uint64_t total = region.units ? region.units : UINT32_MAX;
+    e.first = uint32_t(std::min<uint64_t>(b0 * per, total));
+    e.last = uint32_t(std::min<uint64_t>(b1 * per, total));
+    m_recorder->record(e);
 }
 
 tbb::affinity_partitioner& Scheduler::affinityFor(const RegionInfo& region)
@@ -114,9 +200,36 @@ void Scheduler::parallelFor(const RegionInfo& region, size_t blocks, const std::
 {
     if (blocks == 0)
         return;
+    TraceRecorder* recorder = m_recorder;
+    if (t_inlineRegions) {
+        const int64_t begin = recorder ? recorder->nowNs() : 0;
+        body(0, blocks);
+        if (recorder)
+            recordChunk(region, 0, blocks, begin);
+        return;
+    }
     const tbb::blocked_range<size_t> range(0, blocks, m_options.grain);
-    auto run = [&](const tbb::blocked_range<size_t>& r) { body(r.begin(), r.end()); };
+    auto run = [&](const tbb::blocked_range<size_t>& r) {
+        if (!recorder) {
+            body(r.begin(), r.end());
+            return;
+        }
+        const int64_t begin = recorder->nowNs();
+        body(r.begin(), r.end());
+        recordChunk(region, r.begin(), r.end(), begin);
+    };
     m_arena.execute([&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        struct Account { // counts the region on the slot that ran it, however the switch exits
+            SlotStats& stats;
+            std::chrono::steady_clock::time_point t0;
+            ~Account()
+            {
+                ++stats.regions;
+                stats.totalNs += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - t0).count();
+            }
+        } account { m_regionStats[std::min<size_t>(size_t(currentSlot()), m_regionStats.size() - 1)], t0 };
         switch (m_options.partitioner) {
         case Partitioner::Auto:
             tbb::parallel_for(range, run, tbb::auto_partitioner());

@@ -1,6 +1,8 @@
 // The one place that splits work across threads: a tbb::task_arena of the user's size, partitioners, grain.
 #pragma once
 
+#include "trace.h"
+
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
@@ -8,6 +10,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -17,34 +21,6 @@ enum class Partitioner { Auto, Simple, Static, Affinity };
 
 const char* partitionerName(Partitioner p);
 std::optional<Partitioner> partitionerFromName(const std::string& name);
-
-// What a parallel region computes; carried to the trace (and used to key affinity partitioners).
-enum class Op : uint8_t {
-    AttnQ,
-    AttnK,
-    AttnV,
-    AttnOut,
-    Attention,
-    FfnGate,
-    FfnUp,
-    FfnDown,
-    FfnGateUp, // gate and up fused in one region
-    Logits,
-    RmsNorm,
-    Rope,
-    Embed,
-    Sampling,
-    Tokenize,
-    Other,
-};
-const char* opName(Op op);
-
-struct RegionInfo {
-    Op op = Op::Other;
-    int layer = -1;    // -1: not inside a layer
-    int sequence = 0;  // which prompt
-    int position = 0;  // first token position this region works on
-};
 
 struct SchedulerOptions {
     int threads = 1;                          // 1..kMaxThreads; more than the cores is allowed
@@ -61,6 +37,47 @@ void allowOversubscription();
 class Scheduler {
 public:
     explicit Scheduler(const SchedulerOptions& options);
+    ~Scheduler();
+
+    // Records a TraceEvent per executed chunk (and the arena's worker joins/leaves) into
+    // `recorder` until set to null. The recorder must outlive its use here.
+    void setTraceRecorder(TraceRecorder* recorder);
+    TraceRecorder* traceRecorder() const { return m_recorder; }
+
+    // Runs f on the calling thread and records it as one event (serial sections, so that gaps
+    // in the timeline are real idleness).
+    template <typename F>
+    void serial(const RegionInfo& region, F&& f)
+    {
+        if (!m_recorder) {
+            f();
+            return;
+        }
+        const int64_t begin = m_recorder->nowNs();
+        f();
+        recordSerial(region, begin);
+    }
+
+    // While an InlineRegions object lives on a thread, parallelFor calls from that thread run
+    // all their blocks right there as one chunk: the request-parallel strategy, where each
+    // sequence is one task and its matmuls must not fan out again.
+    class InlineRegions {
+    public:
+        InlineRegions();
+        ~InlineRegions();
+        InlineRegions(const InlineRegions&) = delete;
+        InlineRegions& operator=(const InlineRegions&) = delete;
+
+    private:
+        bool m_previous;
+    };
+
+    struct RegionStats {
+        uint64_t regions = 0;
+        int64_t totalNs = 0; // wall time inside parallel regions, summed
+    };
+    RegionStats regionStats() const;
+    void resetRegionStats();
 
     // Runs body(begin, end) over the blocks [0, blocks) inside the arena. How blocks are grouped
     // into chunks and which worker runs them depends on the partitioner; what each block computes
@@ -78,9 +95,19 @@ public:
 
 private:
     tbb::affinity_partitioner& affinityFor(const RegionInfo& region);
+    void recordSerial(const RegionInfo& region, int64_t beginNs);
+    void recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs);
 
     SchedulerOptions m_options;
     tbb::task_arena m_arena;
+    TraceRecorder* m_recorder = nullptr;
+    std::unique_ptr<ArenaObserver> m_observer;
+    // Region counts per arena slot (slot = thread that started the region): no shared counter.
+    struct alignas(64) SlotStats {
+        uint64_t regions = 0;
+        int64_t totalNs = 0;
+    };
+    std::vector<SlotStats> m_regionStats;
     // One affinity partitioner per (layer, op) site, kept alive so TBB can replay the mapping.
     std::deque<tbb::affinity_partitioner> m_affinity;
     std::vector<tbb::affinity_partitioner*> m_affinityIndex;

@@ -122,7 +122,10 @@ void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, co
     int T, float* y, int ldy)
 {
     const int64_t per = rowsPerBlock(T);
-    scheduler.parallelFor(region, blockCount(w.rows, T), [&](size_t b0, size_t b1) {
+    RegionInfo r = region;
+    r.unitsPerBlock = uint32_t(per);
+    r.units = uint32_t(w.rows);
+    scheduler.parallelFor(r, blockCount(w.rows, T), [&](size_t b0, size_t b1) {
         for (size_t b = b0; b < b1; ++b) {
             const int64_t r0 = int64_t(b) * per;
             const int64_t r1 = std::min(w.rows, r0 + per);
@@ -141,7 +144,9 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
     const int len = pos0 + T;
     const float scale = 1.0f / std::sqrt(float(hd));
     // One block per query head: scores = Q_h K_h^T (T, len), causal softmax, out = S V_h.
-    scheduler.parallelFor(region, size_t(c.heads), [&](size_t h0, size_t h1) {
+    RegionInfo r = region;
+    r.units = uint32_t(c.heads);
+    scheduler.parallelFor(r, size_t(c.heads), [&](size_t h0, size_t h1) {
         thread_local RowMatrix scores;
         for (size_t h = h0; h < h1; ++h) {
             const int kvh = int(h) / groupSize;
@@ -186,15 +191,21 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
     m_att.resize(size_t(T) * qDim);
     m_hb.resize(size_t(T) * c.hidden);
 
-    // Token embeddings: one row each, dequantised from the stored type.
-    const TypeKernels& embedKernels = typeKernels(model.tokenEmbedding().type);
     for (int t = 0; t < T; ++t) {
         const int32_t id = tokens[size_t(t)];
         if (id < 0 || id >= c.vocab)
             throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary (0.."
                 + std::to_string(c.vocab - 1) + ")");
-        embedKernels.dequantizeRow(model.tokenEmbedding().row(id), m_x.data() + size_t(t) * dim, size_t(dim));
     }
+    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
+
+    // Token embeddings: one row each, dequantised from the stored type.
+    scheduler.serial(region(Op::Embed, -1), [&] {
+        const TypeKernels& embedKernels = typeKernels(model.tokenEmbedding().type);
+        for (int t = 0; t < T; ++t)
+            embedKernels.dequantizeRow(model.tokenEmbedding().row(tokens[size_t(t)]), m_x.data() + size_t(t) * dim,
+                size_t(dim));
+    });
 
     auto rotate = [&](float* head, int pos) {
         const float* cs = m_ropeCos.data() + size_t(pos) * half;
@@ -211,15 +222,26 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
 
     for (int l = 0; l < c.layers; ++l) {
         const LayerWeights& L = model.layers()[size_t(l)];
-        auto region = [&](Op op) { return RegionInfo { op, l, sequence, m_pos }; };
+        auto norm = [&](const std::vector<float>& weight) {
+            scheduler.serial(region(Op::RmsNorm, l), [&] {
+                for (int t = 0; t < T; ++t)
+                    rmsNorm(m_xb.data() + size_t(t) * dim, m_x.data() + size_t(t) * dim, weight.data(), size_t(dim),
+                        c.rmsEps);
+            });
+        };
+        auto addResidual = [&] {
+            scheduler.serial(region(Op::Serial, l), [&] {
+                for (size_t i = 0; i < size_t(T) * dim; ++i)
+                    m_x[i] += m_xb[i];
+            });
+        };
 
         // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
-        for (int t = 0; t < T; ++t)
-            rmsNorm(m_xb.data() + size_t(t) * dim, m_x.data() + size_t(t) * dim, L.attnNorm.data(), size_t(dim),
-                c.rmsEps);
-        matmul(scheduler, region(Op::AttnQ), L.wq, m_xb.data(), T, m_q.data(), qDim);
-        matmul(scheduler, region(Op::AttnK), L.wk, m_xb.data(), T, m_k.data(), kvDim);
-        matmul(scheduler, region(Op::AttnV), L.wv, m_xb.data(), T, m_v.data(), kvDim);
+        norm(L.attnNorm);
+        matmul(scheduler, region(Op::AttnQ, l), L.wq, m_xb.data(), T, m_q.data(), qDim);
+        matmul(scheduler, region(Op::AttnK, l), L.wk, m_xb.data(), T, m_k.data(), kvDim);
+        matmul(scheduler, region(Op::AttnV, l), L.wv, m_xb.data(), T, m_v.data(), kvDim);
+        scheduler.serial(region(Op::Rope, l), [&] {
         if (!L.qBias.empty()) {
             for (int t = 0; t < T; ++t) {
                 for (int i = 0; i < qDim; ++i)
@@ -243,19 +265,20 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
                 std::copy(v, v + hd, m_values.data() + at);
             }
         }
-        attention(scheduler, region(Op::Attention), l, T);
-        matmul(scheduler, region(Op::AttnOut), L.wo, m_att.data(), T, m_xb.data(), dim);
-        for (size_t i = 0; i < size_t(T) * dim; ++i)
-            m_x[i] += m_xb[i];
+        });
+        attention(scheduler, region(Op::Attention, l), l, T);
+        matmul(scheduler, region(Op::AttnOut, l), L.wo, m_att.data(), T, m_xb.data(), dim);
+        addResidual();
 
         // ---- feed-forward block: x += W2 · (silu(W1·xb) * W3·xb)
-        for (int t = 0; t < T; ++t)
-            rmsNorm(m_xb.data() + size_t(t) * dim, m_x.data() + size_t(t) * dim, L.ffnNorm.data(), size_t(dim),
-                c.rmsEps);
+        norm(L.ffnNorm);
         {
             const int64_t per = rowsPerBlock(T);
             const int hidden = c.hidden;
-            scheduler.parallelFor(region(Op::FfnGateUp), blockCount(hidden, T), [&](size_t b0, size_t b1) {
+            RegionInfo gateUp = region(Op::FfnGateUp, l);
+            gateUp.unitsPerBlock = uint32_t(per);
+            gateUp.units = uint32_t(hidden);
+            scheduler.parallelFor(gateUp, blockCount(hidden, T), [&](size_t b0, size_t b1) {
                 thread_local std::vector<float> g, u;
                 for (size_t b = b0; b < b1; ++b) {
                     const int64_t r0 = int64_t(b) * per;
@@ -271,18 +294,19 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
                 }
             });
         }
-        matmul(scheduler, region(Op::FfnDown), L.down, m_hb.data(), T, m_xb.data(), dim);
-        for (size_t i = 0; i < size_t(T) * dim; ++i)
-            m_x[i] += m_xb[i];
+        matmul(scheduler, region(Op::FfnDown, l), L.down, m_hb.data(), T, m_xb.data(), dim);
+        addResidual();
     }
 
     // ---- final norm and logits (of the last token only, unless every position is wanted)
     const int first = allLogits ? 0 : T - 1;
     const int rows = T - first;
-    for (int t = first; t < T; ++t)
-        rmsNorm(m_xb.data() + size_t(t - first) * dim, m_x.data() + size_t(t) * dim, model.outputNorm().data(),
-            size_t(dim), c.rmsEps);
-    matmul(scheduler, RegionInfo { Op::Logits, -1, sequence, m_pos + first }, model.output(), m_xb.data(), rows,
+    scheduler.serial(region(Op::RmsNorm, -1), [&] {
+        for (int t = first; t < T; ++t)
+            rmsNorm(m_xb.data() + size_t(t - first) * dim, m_x.data() + size_t(t) * dim, model.outputNorm().data(),
+                size_t(dim), c.rmsEps);
+    });
+    matmul(scheduler, RegionInfo { Op::Logits, -1, sequence, m_pos + first, rows }, model.output(), m_xb.data(), rows,
         logitsOut, c.vocab);
     m_pos += T;
 }

@@ -1,0 +1,126 @@
+// Per-worker trace of every executed chunk of parallel work, recorded without locks on the hot path.
+#pragma once
+
+#include <oneapi/tbb/task_scheduler_observer.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace engine {
+
+// What a parallel region computes; carried to the trace (and used to key affinity partitioners).
+enum class Op : uint8_t {
+    AttnQ,
+    AttnK,
+    AttnV,
+    AttnOut,
+    Attention,
+    FfnGate,
+    FfnUp,
+    FfnDown,
+    FfnGateUp, // gate and up fused in one region
+    Logits,
+    RmsNorm,
+    Rope,
+    Embed,
+    Sampling,
+    Tokenize,
+    Other,
+    Serial,      // a serial section of the calling thread (norms, residual adds, KV copy)
+    WorkerJoin,  // markers from the arena observer (begin == end)
+    WorkerLeave,
+    Count_,
+};
+const char* opName(Op op);
+
+struct RegionInfo {
+    Op op = Op::Other;
+    int layer = -1;    // -1: not inside a layer
+    int sequence = 0;  // which prompt
+    int position = 0;  // first token position this region works on
+    int tokens = 1;    // tokens processed together (prefill chunk size)
+    uint32_t unitsPerBlock = 1; // rows (or heads) per block, to record row ranges
+    uint32_t units = 0;         // total rows (or heads); 0 = same as blocks
+};
+
+// One executed chunk (or serial section, or worker join/leave mark).
+struct TraceEvent {
+    int64_t beginNs = 0;   // steady clock, ns since the run started
+    int64_t endNs = 0;
+    uint32_t first = 0;    // first unit (row / head / token) of the chunk
+    uint32_t last = 0;     // one past the last unit
+    int32_t position = 0;  // token position the region worked on (first token of a prefill chunk)
+    int16_t worker = 0;    // arena slot (tbb::this_task_arena::current_thread_index())
+    int16_t layer = -1;    // -1 outside layers
+    int16_t sequence = 0;  // which prompt
+    Op op = Op::Other;
+    uint8_t tokens = 1;    // tokens processed by the region (>1 in prefill), capped at 255
+
+    int64_t durationNs() const { return endNs - beginNs; }
+};
+
+inline bool isMarker(Op op) { return op == Op::WorkerJoin || op == Op::WorkerLeave; }
+
+// Collects TraceEvents into one buffer per arena slot. A slot is only ever written by the thread
+// that holds it, and events are published with a per-slot release store, so the writer never
+// takes a lock and a reader (drain) can run while workers are still writing.
+class TraceRecorder {
+public:
+    explicit TraceRecorder(int slots);
+    ~TraceRecorder();
+    TraceRecorder(const TraceRecorder&) = delete;
+    TraceRecorder& operator=(const TraceRecorder&) = delete;
+
+    using Clock = std::chrono::steady_clock;
+    void start(Clock::time_point origin) { m_origin = origin; }
+    Clock::time_point origin() const { return m_origin; }
+    int64_t nowNs() const
+    {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - m_origin).count();
+    }
+
+    // Hot path: append to the caller's slot. Slots outside [0, slots) are clamped to the last one.
+    void record(const TraceEvent& event);
+
+    // Events published since the previous drain, in slot order (each slot's in time order).
+    // Safe to call while other threads record; call from one thread only.
+    std::vector<TraceEvent> drain();
+    // Every event recorded so far (does not affect drain()).
+    std::vector<TraceEvent> all() const;
+    uint64_t count() const;
+    int slots() const { return int(m_slots.size()); }
+
+private:
+    static constexpr size_t kChunkEvents = 4096;
+    static constexpr size_t kMaxChunks = 4096; // 16.7M events per slot; later events are dropped and counted
+    struct Chunk {
+        TraceEvent events[kChunkEvents];
+    };
+    struct alignas(64) Slot {
+        std::array<Chunk*, kMaxChunks> chunks {};
+        std::atomic<uint64_t> published { 0 };
+        uint64_t drained = 0;
+        uint64_t dropped = 0;
+    };
+    std::vector<std::unique_ptr<Slot>> m_slots;
+    Clock::time_point m_origin = Clock::now();
+};
+
+// Records workers joining and leaving the arena (TBB's task_scheduler_observer) into a recorder.
+class ArenaObserver : public tbb::task_scheduler_observer {
+public:
+    ArenaObserver(tbb::task_arena& arena, TraceRecorder& recorder);
+    ~ArenaObserver() override;
+    void on_scheduler_entry(bool isWorker) override;
+    void on_scheduler_exit(bool isWorker) override;
+
+private:
+    TraceRecorder& m_recorder;
+};
+
+} // namespace engine
