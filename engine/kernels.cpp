@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include "quant.h"
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -136,6 +138,12 @@ void dequantBF16(const uint8_t* rowBytes, float* out, size_t n)
 constexpr TypeKernels kF32 { dotF32, dequantF32 };
 constexpr TypeKernels kF16 { dotF16, dequantF16 };
 constexpr TypeKernels kBF16 { dotBF16, dequantBF16 };
+constexpr TypeKernels kQ8_0 { dotQ8_0, dequantizeRowQ8_0 };
+constexpr TypeKernels kQ4_0 { dotQ4_0, dequantizeRowQ4_0 };
+constexpr TypeKernels kQ5_0 { dotQ5_0, dequantizeRowQ5_0 };
+constexpr TypeKernels kQ4_K { dotQ4_K, dequantizeRowQ4_K };
+constexpr TypeKernels kQ5_K { dotQ5_K, dequantizeRowQ5_K };
+constexpr TypeKernels kQ6_K { dotQ6_K, dequantizeRowQ6_K };
 
 } // namespace
 
@@ -148,6 +156,18 @@ const TypeKernels& typeKernels(GgmlType type)
         return kF16;
     case GgmlType::BF16:
         return kBF16;
+    case GgmlType::Q8_0: // block types: engine/quant.cpp
+        return kQ8_0;
+    case GgmlType::Q4_0:
+        return kQ4_0;
+    case GgmlType::Q5_0:
+        return kQ5_0;
+    case GgmlType::Q4_K:
+        return kQ4_K;
+    case GgmlType::Q5_K:
+        return kQ5_K;
+    case GgmlType::Q6_K:
+        return kQ6_K;
     default:
         throw std::invalid_argument(std::string("no kernels for tensor type ") + ggmlTypeName(type));
     }
