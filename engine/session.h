@@ -5,7 +5,10 @@
 #include "scheduler.h"
 #include "transformer.h"
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -19,6 +22,7 @@ struct GenerationRequest {
     int maxTokens = 128;   // tokens to generate, >= 0
     bool addBos = true;    // prepend BOS when the vocabulary has one
     bool stopAtEos = true; // stop at an end-of-generation token
+    int sequence = 0;      // which prompt of a run (recorded in the trace)
 
     void validate() const; // throws std::invalid_argument (maxTokens out of 0..1M, sampling values)
 };
@@ -49,6 +53,46 @@ struct GenerationResult {
 // Called for every generated token with the text it completes (may be empty while a UTF-8
 // sequence is incomplete). Return false to stop: generation ends after this token.
 using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
+
+// One sequence's generation as a state machine, so strategies can interleave sequences and run
+// them on any thread: prefill() feeds the prompt and samples the first token, step() decodes one
+// more. Each instance is used by one thread at a time.
+class SequenceState {
+public:
+    SequenceState(std::shared_ptr<const Model> model, const GenerationRequest& request, int contextLength,
+        int sequence, std::chrono::steady_clock::time_point start);
+
+    void prefill(Scheduler& scheduler, const TokenCallback& onToken = {});
+    void step(Scheduler& scheduler, const TokenCallback& onToken = {});
+    bool done() const { return m_done; }
+    void stop(const std::string& reason); // e.g. "cancelled"; flushes pending text into the result
+    void finish();                        // ends timing and flushes held UTF-8 bytes
+
+    // For the layer pipeline: the tokens the next forward pass needs, and taking its logits.
+    std::span<const int32_t> nextInput() const;
+    void acceptLogits(Scheduler& scheduler, std::span<const float> logits, const TokenCallback& onToken);
+    InferenceContext& context() { return m_context; }
+
+    int sequence() const { return m_sequence; }
+    const GenerationResult& result() const { return m_result; }
+    GenerationResult takeResult() { return std::move(m_result); }
+
+private:
+    std::shared_ptr<const Model> m_model;
+    GenerationRequest m_request;
+    int m_sequence;
+    std::chrono::steady_clock::time_point m_start;
+    InferenceContext m_context;
+    Sampler m_sampler;
+    Detokenizer m_detok;
+    std::vector<int32_t> m_history;
+    GenerationResult m_result;
+    int32_t m_last = -1;
+    bool m_prefilled = false;
+    bool m_done = false;
+    bool m_finished = false;
+    std::chrono::steady_clock::time_point m_decodeStart;
+};
 
 // Runs one request on a fresh context of `contextLength` tokens (<= 0: model default, max 2048).
 GenerationResult generate(std::shared_ptr<const Model> model, Scheduler& scheduler, const GenerationRequest& request,

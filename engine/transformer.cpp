@@ -171,17 +171,24 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
 void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence,
     bool allLogits, float* logitsOut)
 {
+    beginStep(scheduler, tokens, sequence);
+    runLayers(scheduler, 0, m_model->config().layers);
+    finishStep(scheduler, allLogits, logitsOut);
+}
+
+void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence)
+{
     const Model& model = *m_model;
     const ModelConfig& c = model.config();
     const int T = int(tokens.size());
+    if (T < 1 || T > kMaxBatch)
+        throw std::invalid_argument("a step takes 1.." + std::to_string(kMaxBatch) + " tokens, got " + std::to_string(T));
     if (m_pos + T > m_ctx)
         throw std::length_error("the context is full: " + std::to_string(m_pos) + " + " + std::to_string(T)
             + " tokens exceed the context length of " + std::to_string(m_ctx));
     const int dim = c.dim;
-    const int hd = c.headDim;
-    const int qDim = c.heads * hd;
+    const int qDim = c.heads * c.headDim;
     const int kvDim = c.kvDim();
-    const int half = hd / 2;
 
     m_x.resize(size_t(T) * dim);
     m_xb.resize(size_t(T) * dim);
@@ -197,15 +204,30 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
             throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary (0.."
                 + std::to_string(c.vocab - 1) + ")");
     }
-    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
+    m_stepTokens = T;
+    m_stepSequence = sequence;
 
     // Token embeddings: one row each, dequantised from the stored type.
-    scheduler.serial(region(Op::Embed, -1), [&] {
+    scheduler.serial(RegionInfo { Op::Embed, -1, sequence, m_pos, T }, [&] {
         const TypeKernels& embedKernels = typeKernels(model.tokenEmbedding().type);
         for (int t = 0; t < T; ++t)
             embedKernels.dequantizeRow(model.tokenEmbedding().row(tokens[size_t(t)]), m_x.data() + size_t(t) * dim,
                 size_t(dim));
     });
+}
+
+void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLayer)
+{
+    const Model& model = *m_model;
+    const ModelConfig& c = model.config();
+    const int T = m_stepTokens;
+    const int sequence = m_stepSequence;
+    const int dim = c.dim;
+    const int hd = c.headDim;
+    const int qDim = c.heads * hd;
+    const int kvDim = c.kvDim();
+    const int half = hd / 2;
+    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
 
     auto rotate = [&](float* head, int pos) {
         const float* cs = m_ropeCos.data() + size_t(pos) * half;
@@ -220,7 +242,7 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
         }
     };
 
-    for (int l = 0; l < c.layers; ++l) {
+    for (int l = firstLayer; l < endLayer; ++l) {
         const LayerWeights& L = model.layers()[size_t(l)];
         auto norm = [&](const std::vector<float>& weight) {
             scheduler.serial(region(Op::RmsNorm, l), [&] {
@@ -297,6 +319,24 @@ void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_
         matmul(scheduler, region(Op::FfnDown, l), L.down, m_hb.data(), T, m_xb.data(), dim);
         addResidual();
     }
+
+}
+
+std::span<const float> InferenceContext::finishStep(Scheduler& scheduler)
+{
+    m_logits.resize(size_t(m_model->config().vocab));
+    finishStep(scheduler, false, m_logits.data());
+    return { m_logits.data(), m_logits.size() };
+}
+
+void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut)
+{
+    const Model& model = *m_model;
+    const ModelConfig& c = model.config();
+    const int T = m_stepTokens;
+    const int sequence = m_stepSequence;
+    const int dim = c.dim;
+    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
 
     // ---- final norm and logits (of the last token only, unless every position is wanted)
     const int first = allLogits ? 0 : T - 1;

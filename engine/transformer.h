@@ -26,6 +26,13 @@ public:
     // As eval, but returns the logits of every fed token: tokens.size() rows of `vocab` floats.
     std::span<const float> evalAll(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
 
+    // The same forward pass in three steps, so a layer pipeline can run layer groups of different
+    // sequences on different threads: beginStep (embeddings), runLayers over [first, end) in
+    // order, finishStep (final norm, logits of the last token; advances the position).
+    void beginStep(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
+    void runLayers(Scheduler& scheduler, int firstLayer, int endLayer);
+    std::span<const float> finishStep(Scheduler& scheduler);
+
     int position() const { return m_pos; }
     int contextLength() const { return m_ctx; }
     void reset() { m_pos = 0; }
@@ -37,6 +44,7 @@ public:
 private:
     void forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits,
         float* logitsOut);
+    void finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut);
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
         int ldy);
     void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
@@ -44,6 +52,8 @@ private:
     std::shared_ptr<const Model> m_model;
     int m_ctx = 0;
     int m_pos = 0;
+    int m_stepTokens = 0;   // tokens of the step in progress
+    int m_stepSequence = 0;
 
     // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix.
     std::vector<float> m_keys;
