@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "chattemplate.h"
+
 #include <stdexcept>
 
 namespace engine {
@@ -28,7 +30,15 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
 {
     request.validate();
     const Tokenizer& tokenizer = m_model->tokenizer();
-    m_result.promptIds = tokenizer.encode(request.prompt, request.addBos && tokenizer.bos() >= 0);
+    const ChatTemplate family = request.chat ? detectChatTemplate(tokenizer.vocab()) : ChatTemplate::None;
+    m_result.chatTemplate = chatTemplateName(family);
+    if (family != ChatTemplate::None) {
+        const std::string eos = tokenizer.eos() >= 0 ? tokenizer.piece(tokenizer.eos()) : std::string("</s>");
+        const std::string text = applyChatTemplate(family, request.systemPrompt, request.prompt, eos);
+        m_result.promptIds = encodeChatPrompt(tokenizer, text);
+    } else {
+        m_result.promptIds = tokenizer.encode(request.prompt, request.addBos && tokenizer.bos() >= 0);
+    }
     if (m_result.promptIds.empty())
         throw std::invalid_argument("the prompt is empty and the model has no BOS token to start from");
     if (int(m_result.promptIds.size()) >= m_context.contextLength())

@@ -23,6 +23,10 @@ struct GenerationRequest {
     bool addBos = true;    // prepend BOS when the vocabulary has one
     bool stopAtEos = true; // stop at an end-of-generation token
     int sequence = 0;      // which prompt of a run (recorded in the trace)
+    // Chat: format {systemPrompt, prompt} with the model's chat template when it has one
+    // (tokenizer.chat_template); otherwise, or with chat off, the prompt is raw completion text.
+    bool chat = false;
+    std::string systemPrompt;
 
     void validate() const; // throws std::invalid_argument (maxTokens out of 0..1M, sampling values)
 };
@@ -47,6 +51,7 @@ struct GenerationResult {
     std::string text;
     std::vector<int32_t> promptIds;
     std::vector<int32_t> tokenIds; // generated ids (the EOS that stopped generation is not included)
+    std::string chatTemplate;      // the template family applied ("none" for raw completion)
     GenerationStats stats;
 };
 

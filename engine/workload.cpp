@@ -142,6 +142,8 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         g.addBos = req.addBos;
         g.stopAtEos = req.stopAtEos;
         g.sequence = i;
+        g.chat = req.chat;
+        g.systemPrompt = req.systemPrompt;
         scheduler.serial(RegionInfo { Op::Tokenize, -1, i, 0, 1 },
             [&] { states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start)); });
         callbacks.push_back([&, i](int32_t id, std::string_view text) {

@@ -29,6 +29,8 @@ struct WorkloadRequest {
     int maxTokens = 64;
     bool addBos = true;
     bool stopAtEos = true;
+    bool chat = false;          // apply the model's chat template (if it has one) to each prompt
+    std::string systemPrompt;   // used with chat
     Strategy strategy = Strategy::IntraOp;
     SchedulerOptions scheduler;
     int contextLength = 0;               // <= 0: min(model context, 2048)

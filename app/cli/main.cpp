@@ -1,14 +1,20 @@
 // llm-playground-cli: the engine without a window — generate, tokenize, inspect, bench.
 #include "bench.h"
+#include "chattemplate.h"
 #include "defaults.h"
 #include "gguf.h"
 #include "model.h"
+#include "quantize.h"
 #include "session.h"
+#include "sweep.h"
 #include "synthetic.h"
+#include "traceexport.h"
+#include "workload.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -97,62 +103,230 @@ std::string readFile(const std::string& path)
     return s.str();
 }
 
-int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, engine::GenerationRequest request,
-    const std::string& promptFile, int ctx, bool json, const std::string& argv0)
-{
-    if (!promptFile.empty())
-        request.prompt = readFile(promptFile);
-    try {
-        request.validate();
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
+// Options shared by generate, trace and sweep: the prompts, sampling and how work is split.
+struct WorkloadOptions {
+    std::vector<std::string> prompts;
+    std::string promptFile;
+    std::string system;
+    bool chat = false;
+    bool raw = false;
+    engine::SamplingParams sampling;
+    int maxTokens = engine::kDefaultMaxTokens;
+    int ctx = 0;
+    std::string strategy = "intra-op";
+
+    void add(CLI::App* cmd)
+    {
+        cmd->add_option("--prompt,-p", prompts, "a prompt; repeat for several sequences (default: a sample prompt)");
+        cmd->add_option("--prompt-file", promptFile, "read prompts from a file, one per line");
+        cmd->add_option("--system", system, "system prompt (used with a chat template)");
+        cmd->add_flag("--chat", chat, "format prompts with the model's chat template (default when it has one)");
+        cmd->add_flag("--raw", raw, "use prompts as raw completion text, no chat template");
+        cmd->add_option("--max-tokens,-n", maxTokens, "tokens to generate per prompt")->capture_default_str();
+        cmd->add_option("--temperature", sampling.temperature, "0 = greedy")->capture_default_str();
+        cmd->add_option("--top-k", sampling.topK, "keep the k most likely tokens (0 = off)")->capture_default_str();
+        cmd->add_option("--top-p", sampling.topP, "nucleus sampling threshold (1 = off)")->capture_default_str();
+        cmd->add_option("--min-p", sampling.minP, "drop tokens below min-p x the top probability")
+            ->capture_default_str();
+        cmd->add_option("--repeat-penalty", sampling.repeatPenalty, "penalty for recent tokens (1 = off)")
+            ->capture_default_str();
+        cmd->add_option("--seed", sampling.seed, "sampling seed")->capture_default_str();
+        cmd->add_option("--ctx", ctx, "context length (0 = min(model context, 2048))")->capture_default_str();
     }
-    if (ctx < 0 || ctx > (1 << 20))
-        throw UsageError("--ctx must be between 0 (model default) and 1048576");
+    void addStrategy(CLI::App* cmd, bool list)
+    {
+        cmd->add_option("--strategy,-s", strategy,
+               list ? "comma-separated strategies: intra-op, request, hybrid, pipeline"
+                    : "how work is split: intra-op, request, hybrid or pipeline")
+            ->capture_default_str();
+    }
+
+    std::vector<engine::Strategy> strategies() const
+    {
+        std::vector<engine::Strategy> out;
+        std::stringstream s(strategy);
+        std::string item;
+        while (std::getline(s, item, ',')) {
+            const auto st = engine::strategyFromName(item);
+            if (!st)
+                throw UsageError("unknown strategy '" + item + "' (intra-op, request, hybrid, pipeline)");
+            out.push_back(*st);
+        }
+        if (out.empty())
+            throw UsageError("no strategy given");
+        return out;
+    }
+
+    engine::WorkloadRequest request(const engine::Model& model) const
+    {
+        engine::WorkloadRequest r;
+        r.prompts = prompts;
+        if (!promptFile.empty()) {
+            std::stringstream lines(readFile(promptFile));
+            std::string line;
+            while (std::getline(lines, line)) {
+                if (!line.empty() && line.back() == '\r')
+                    line.pop_back();
+                if (!line.empty())
+                    r.prompts.push_back(line);
+            }
+            if (r.prompts.empty())
+                throw UsageError("prompt file '" + promptFile + "' has no prompts");
+        }
+        if (r.prompts.empty())
+            r.prompts.push_back(engine::kDefaultPrompt);
+        if (chat && raw)
+            throw UsageError("give either --chat or --raw, not both");
+        const bool hasTemplate = engine::detectChatTemplate(model.tokenizer().vocab()) != engine::ChatTemplate::None;
+        if (chat && !hasTemplate)
+            std::cerr << "note: the model has no chat template this build recognises; using raw completion\n";
+        r.chat = !raw && hasTemplate;
+        r.systemPrompt = system;
+        r.sampling = sampling;
+        r.maxTokens = maxTokens;
+        r.contextLength = ctx;
+        r.strategy = strategies().front();
+        try {
+            r.scheduler.threads = 1;
+            r.validate();
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
+        }
+        return r;
+    }
+};
+
+void printWorkerTable(const engine::RunMetrics& m)
+{
+    std::fprintf(stderr, "%-8s %12s %12s %10s %14s\n", "worker", "busy ms", "idle ms", "chunks", "mean chunk us");
+    for (const auto& w : m.workers)
+        std::fprintf(stderr, "%-8d %12.2f %12.2f %10llu %14.2f\n", w.slot, double(w.busyNs) / 1e6,
+            double(w.idleNs) / 1e6, (unsigned long long)w.chunks, w.meanChunkNs / 1e3);
+    std::fprintf(stderr, "load imbalance (max busy / mean busy): %.3f | parallel regions: %llu, mean %.1f us\n",
+        m.loadImbalance, (unsigned long long)m.parallelRegions, m.meanRegionNs / 1e3);
+}
+
+nlohmann::json metricsJson(const engine::RunMetrics& m)
+{
+    nlohmann::json j = { { "wall_ms", m.wallMs }, { "prefill_ms", m.prefillMs }, { "decode_ms", m.decodeMs },
+        { "time_to_first_token_ms", m.timeToFirstTokenMs }, { "prompt_tokens", m.promptTokens },
+        { "generated_tokens", m.generatedTokens }, { "prefill_tps", m.prefillTokensPerSecond },
+        { "decode_tps", m.decodeTokensPerSecond }, { "total_tps", m.totalTokensPerSecond },
+        { "load_imbalance", m.loadImbalance }, { "parallel_regions", m.parallelRegions },
+        { "mean_region_us", m.meanRegionNs / 1e3 }, { "trace_events", m.traceEvents } };
+    nlohmann::json workers = nlohmann::json::array();
+    for (const auto& w : m.workers)
+        workers.push_back({ { "slot", w.slot }, { "busy_ms", double(w.busyNs) / 1e6 },
+            { "idle_ms", double(w.idleNs) / 1e6 }, { "chunks", w.chunks }, { "mean_chunk_us", w.meanChunkNs / 1e3 } });
+    j["workers"] = workers;
+    return j;
+}
+
+// Streams the text of a one-prompt run to stdout; several prompts are printed when done.
+struct StreamingListener : engine::RunListener {
+    bool stream = false;
+    void onToken(int, int32_t, std::string_view text) override
+    {
+        if (stream) {
+            std::cout << text;
+            std::cout.flush();
+        }
+    }
+};
+
+int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const WorkloadOptions& workload,
+    bool json, const std::string& traceOut, const std::string& argv0)
+{
     const auto schedulerOptions = parallel.options();
+    if (workload.ctx < 0 || workload.ctx > (1 << 20))
+        throw UsageError("--ctx must be between 0 (model default) and 1048576");
+    workload.strategies(); // usage errors before the model loads
     auto m = model.load(argv0);
+    engine::WorkloadRequest request = workload.request(*m);
+    request.scheduler = schedulerOptions;
+    request.trace = !traceOut.empty();
     engine::Scheduler scheduler(schedulerOptions);
     if (scheduler.oversubscribed())
         std::cerr << "note: " << scheduler.threads() << " threads on " << engine::Scheduler::hardwareThreads()
                   << " cores: oversubscribed\n";
-    auto onToken = [&](int32_t, std::string_view text) {
-        if (!json) {
-            std::cout << text;
-            std::cout.flush();
-        }
-        return true;
-    };
-    const engine::GenerationResult r = engine::generate(m, scheduler, request, ctx, onToken);
-    const auto& s = r.stats;
+    StreamingListener listener;
+    listener.stream = !json && request.prompts.size() == 1;
+    const engine::WorkloadResult r = engine::runWorkload(m, request, scheduler, &listener);
+    if (!traceOut.empty()) {
+        engine::TraceMeta meta;
+        meta.model = m->source();
+        meta.threads = scheduler.threads();
+        meta.strategy = engine::strategyName(request.strategy);
+        meta.partitioner = engine::partitionerName(schedulerOptions.partitioner);
+        engine::writeChromeTrace(traceOut, r.trace, meta);
+    }
+    const auto& first = r.sequences.front();
     if (json) {
         nlohmann::json j;
         j["model"] = m->source();
-        j["prompt"] = request.prompt;
-        j["text"] = r.text;
-        j["prompt_token_ids"] = r.promptIds;
-        j["token_ids"] = r.tokenIds;
-        j["prompt_tokens"] = s.promptTokens;
-        j["generated_tokens"] = s.generatedTokens;
-        j["prefill_ms"] = s.prefillMs;
-        j["prefill_tps"] = s.prefillTokensPerSecond();
-        j["time_to_first_token_ms"] = s.timeToFirstTokenMs;
-        j["decode_ms"] = s.decodeMs;
-        j["decode_tps"] = s.decodeTokensPerSecond();
-        j["total_ms"] = s.totalMs;
-        j["stop_reason"] = s.stopReason;
+        j["strategy"] = engine::strategyName(request.strategy);
         j["threads"] = scheduler.threads();
-        j["partitioner"] = engine::partitionerName(scheduler.options().partitioner);
+        j["partitioner"] = engine::partitionerName(schedulerOptions.partitioner);
+        j["grain"] = schedulerOptions.grain;
+        // The first sequence's figures at the top level; every sequence under "sequences".
+        j["prompt"] = request.prompts.front();
+        j["text"] = first.text;
+        j["prompt_token_ids"] = first.promptIds;
+        j["token_ids"] = first.tokenIds;
+        j["chat_template"] = first.chatTemplate;
+        j["prompt_tokens"] = first.stats.promptTokens;
+        j["generated_tokens"] = first.stats.generatedTokens;
+        j["prefill_ms"] = first.stats.prefillMs;
+        j["prefill_tps"] = first.stats.prefillTokensPerSecond();
+        j["time_to_first_token_ms"] = first.stats.timeToFirstTokenMs;
+        j["decode_ms"] = first.stats.decodeMs;
+        j["decode_tps"] = first.stats.decodeTokensPerSecond();
+        j["total_ms"] = first.stats.totalMs;
+        j["stop_reason"] = first.stats.stopReason;
+        nlohmann::json seqs = nlohmann::json::array();
+        for (size_t i = 0; i < r.sequences.size(); ++i) {
+            const auto& s = r.sequences[i];
+            seqs.push_back({ { "prompt", request.prompts[i] }, { "text", s.text }, { "token_ids", s.tokenIds },
+                { "prompt_tokens", s.stats.promptTokens }, { "generated_tokens", s.stats.generatedTokens },
+                { "prefill_ms", s.stats.prefillMs }, { "time_to_first_token_ms", s.stats.timeToFirstTokenMs },
+                { "decode_tps", s.stats.decodeTokensPerSecond() }, { "stop_reason", s.stats.stopReason } });
+        }
+        j["sequences"] = seqs;
+        j["metrics"] = metricsJson(r.metrics);
         j["peak_rss_mib"] = double(peakRssKiB()) / 1024.0;
         // Generated text is valid UTF-8 by construction; replace rather than throw if a prompt file was not.
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    } else {
+        return 0;
+    }
+    if (request.prompts.size() == 1) {
         std::cout << "\n";
+        const auto& s = first.stats;
         std::fprintf(stderr,
             "\n[%s] prompt tokens: %d | prefill: %.1f ms (%.1f tokens/s) | time to first token: %.1f ms | "
             "generated: %d (%s) | decode: %.1f tokens/s | threads: %d | peak RSS: %.1f MiB\n",
             m->source().c_str(), s.promptTokens, s.prefillMs, s.prefillTokensPerSecond(), s.timeToFirstTokenMs,
             s.generatedTokens, s.stopReason.c_str(), s.decodeTokensPerSecond(), scheduler.threads(),
             double(peakRssKiB()) / 1024.0);
+    } else {
+        for (size_t i = 0; i < r.sequences.size(); ++i) {
+            const auto& s = r.sequences[i];
+            std::cout << "=== [" << i << "] " << request.prompts[i] << "\n" << s.text << "\n";
+            std::fprintf(stderr, "[%zu] prompt tokens: %d | generated: %d (%s) | time to first token: %.1f ms\n", i,
+                s.stats.promptTokens, s.stats.generatedTokens, s.stats.stopReason.c_str(),
+                s.stats.timeToFirstTokenMs);
+        }
+        const auto& mm = r.metrics;
+        std::fprintf(stderr,
+            "[%s, %s, %d threads] prefill phase %.1f ms (%.1f tokens/s) | decode phase %.1f ms (%.1f tokens/s) | "
+            "total %.1f tokens/s | peak RSS %.1f MiB\n",
+            m->source().c_str(), engine::strategyName(request.strategy), scheduler.threads(), mm.prefillMs,
+            mm.prefillTokensPerSecond, mm.decodeMs, mm.decodeTokensPerSecond, mm.totalTokensPerSecond,
+            double(peakRssKiB()) / 1024.0);
+    }
+    if (!traceOut.empty()) {
+        printWorkerTable(r.metrics);
+        std::fprintf(stderr, "trace: %s (%llu events; open in https://ui.perfetto.dev or chrome://tracing)\n",
+            traceOut.c_str(), (unsigned long long)r.metrics.traceEvents);
     }
     return 0;
 }
@@ -242,6 +416,44 @@ std::vector<int> parseThreadList(const std::string& list)
     return out;
 }
 
+
+std::string formatSeconds(double s)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, s < 1.0 ? "%.1f ms" : "%.3f s", s < 1.0 ? s * 1000.0 : s);
+    return buf;
+}
+
+std::string formatNumber(double v, const char* fmt = "%.2f")
+{
+    if (!std::isfinite(v))
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, fmt, v);
+    return buf;
+}
+
+void printSweepTable(const engine::SweepResult& result)
+{
+    for (const auto& st : result.strategies) {
+        std::printf("\nstrategy %s%s\n", st.strategy.c_str(), st.scaledWork ? " (work grows with p)" : "");
+        const std::pair<const char*, const engine::ScalingAnalysis*> phases[] = { { "prefill", &st.prefillScaling },
+            { "decode", &st.decodeScaling }, { "total", &st.totalScaling } };
+        for (const auto& [name, a] : phases) {
+            std::printf("  %-7s %7s %11s %11s %11s %8s %10s %11s\n", name, "threads", "median", "min", "max",
+                "speedup", "efficiency", "Karp-Flatt");
+            for (const auto& pt : a->points)
+                std::printf("  %-7s %7d %11s %11s %11s %8s %10s %11s\n", "", pt.threads,
+                    formatSeconds(pt.medianSeconds).c_str(), formatSeconds(pt.minSeconds).c_str(),
+                    formatSeconds(pt.maxSeconds).c_str(), formatNumber(pt.speedup).c_str(),
+                    formatNumber(pt.efficiency).c_str(), formatNumber(pt.karpFlatt, "%.3f").c_str());
+            if (a->valid && a->points.size() > 1)
+                std::printf("  %-7s Amdahl fit: serial fraction %s, asymptotic speedup %s\n", "",
+                    formatNumber(a->serialFraction, "%.3f").c_str(), formatNumber(a->asymptoticSpeedup).c_str());
+        }
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -251,29 +463,24 @@ int main(int argc, char** argv)
 
     ModelChoice model;
     ParallelOptions parallel;
-    engine::GenerationRequest request;
-    request.prompt = engine::kDefaultPrompt;
-    request.maxTokens = engine::kDefaultMaxTokens;
-    std::string promptFile;
-    int ctx = 0;
+    WorkloadOptions workload;
     bool json = false;
+    std::string traceOut;
 
-    auto* gen = app.add_subcommand("generate", "generate text from a prompt, then print speed figures");
+    auto* gen = app.add_subcommand("generate", "generate text from one or more prompts, then print speed figures");
     model.add(gen);
     parallel.add(gen);
-    gen->add_option("--prompt,-p", request.prompt, "the prompt text")->capture_default_str();
-    gen->add_option("--prompt-file", promptFile, "read the prompt from a file");
-    gen->add_option("--max-tokens,-n", request.maxTokens, "tokens to generate")->capture_default_str();
-    gen->add_option("--temperature", request.sampling.temperature, "0 = greedy")->capture_default_str();
-    gen->add_option("--top-k", request.sampling.topK, "keep the k most likely tokens (0 = off)")->capture_default_str();
-    gen->add_option("--top-p", request.sampling.topP, "nucleus sampling threshold (1 = off)")->capture_default_str();
-    gen->add_option("--min-p", request.sampling.minP, "drop tokens below min-p x the top probability")
-        ->capture_default_str();
-    gen->add_option("--repeat-penalty", request.sampling.repeatPenalty, "penalty for recent tokens (1 = off)")
-        ->capture_default_str();
-    gen->add_option("--seed", request.sampling.seed, "sampling seed")->capture_default_str();
-    gen->add_option("--ctx", ctx, "context length (0 = min(model context, 2048))")->capture_default_str();
+    workload.add(gen);
+    workload.addStrategy(gen, false);
     gen->add_flag("--json", json, "print one JSON object with the text, token ids and figures");
+    gen->add_option("--trace", traceOut, "also write a Chrome trace (JSON) of the run to this file");
+
+    auto* trc = app.add_subcommand("trace", "run prompts with tracing on and write a Chrome/Perfetto trace");
+    model.add(trc);
+    parallel.add(trc);
+    workload.add(trc);
+    workload.addStrategy(trc, false);
+    trc->add_option("--out,-o", traceOut, "trace file to write (Chrome Trace Event JSON)")->required();
 
     std::string text;
     bool pieces = false, noBos = false;
@@ -288,13 +495,13 @@ int main(int argc, char** argv)
     insp->add_option("--model,-m", inspectPath, "GGUF file")->required();
 
     engine::BenchOptions bench;
-    std::string benchThreads = "1,2";
+    std::string threadList = "1,2";
     std::string benchOut;
     bool noBandwidth = false;
     int probeMiB = 1024;
     auto* bnc = app.add_subcommand("bench", "prefill and decode tokens/s per thread count, with the memory ceiling");
     model.add(bnc);
-    bnc->add_option("--threads,-t", benchThreads, "comma-separated thread counts")->capture_default_str();
+    bnc->add_option("--threads,-t", threadList, "comma-separated thread counts")->capture_default_str();
     bnc->add_option("--prompt-tokens", bench.promptTokens, "prefill length")->capture_default_str();
     bnc->add_option("--decode-tokens", bench.decodeTokens, "decoded tokens per run")->capture_default_str();
     bnc->add_option("--repeat", bench.repeat, "measured runs (after one warm-up)")->capture_default_str();
@@ -303,6 +510,28 @@ int main(int argc, char** argv)
     bnc->add_flag("--no-bandwidth", noBandwidth, "skip the memory bandwidth probe");
     bnc->add_option("--probe-mib", probeMiB, "bandwidth probe buffer size in MiB")->capture_default_str();
     bnc->add_option("--json", benchOut, "also write the JSON report to this file");
+
+    int repeat = 3, warmup = 1;
+    bool scaled = false;
+    std::string sweepJson, sweepCsv;
+    auto* swp = app.add_subcommand("sweep", "repeat a workload over thread counts and strategies; speedup, Amdahl fit");
+    model.add(swp);
+    workload.add(swp);
+    workload.addStrategy(swp, true);
+    swp->add_option("--threads,-t", threadList, "comma-separated thread counts")->capture_default_str();
+    swp->add_option("--partitioner", parallel.partitioner, "auto, simple, static or affinity")->capture_default_str();
+    swp->add_option("--grain", parallel.grain, "minimum blocks per chunk")->capture_default_str();
+    swp->add_option("--repeat,-r", repeat, "measured runs per point")->capture_default_str();
+    swp->add_option("--warmup", warmup, "unmeasured runs per point first")->capture_default_str();
+    swp->add_flag("--scaled", scaled, "grow the work with p: p copies of the prompts at p threads (Gustafson)");
+    swp->add_option("--json", sweepJson, "write the sweep as JSON to this file");
+    swp->add_option("--csv", sweepCsv, "write the sweep as CSV to this file");
+
+    std::string quantIn, quantOut, quantType;
+    auto* qnt = app.add_subcommand("quantize", "write a copy of a GGUF model with its matrices quantised");
+    qnt->add_option("--model,-m", quantIn, "input GGUF file")->required();
+    qnt->add_option("--type", quantType, "Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K")->required();
+    qnt->add_option("--out,-o", quantOut, "output GGUF file")->required();
 
     try {
         app.parse(argc, argv);
@@ -317,13 +546,15 @@ int main(int argc, char** argv)
 
     try {
         if (gen->parsed())
-            return runGenerate(model, parallel, request, promptFile, ctx, json, argv[0]);
+            return runGenerate(model, parallel, workload, json, traceOut, argv[0]);
+        if (trc->parsed())
+            return runGenerate(model, parallel, workload, false, traceOut, argv[0]);
         if (tok->parsed())
             return runTokenize(model, text, pieces, noBos, argv[0]);
         if (insp->parsed())
             return runInspect(inspectPath);
         if (bnc->parsed()) {
-            bench.threads = parseThreadList(benchThreads);
+            bench.threads = parseThreadList(threadList);
             const auto so = parallel.options();
             bench.partitioner = so.partitioner;
             bench.grain = so.grain;
@@ -345,6 +576,58 @@ int main(int argc, char** argv)
                 if (!out)
                     throw std::runtime_error("cannot write '" + benchOut + "'");
             }
+            return 0;
+        }
+        if (swp->parsed()) {
+            engine::SweepRequest sweep;
+            sweep.threads = parseThreadList(threadList);
+            sweep.strategies = workload.strategies();
+            sweep.repeat = repeat;
+            sweep.warmup = warmup;
+            sweep.scaledWork = scaled;
+            const auto so = parallel.options();
+            const auto m = model.load(argv[0]);
+            sweep.workload = workload.request(*m);
+            sweep.workload.scheduler = so;
+            try {
+                sweep.validate();
+            } catch (const std::invalid_argument& e) {
+                throw UsageError(e.what());
+            }
+            const auto result = engine::runSweep(m, sweep, [](int done, int total, const std::string& label) {
+                std::fprintf(stderr, "\r[%3d/%3d] %-48s", done, total, label.c_str());
+                std::fflush(stderr);
+                return true;
+            });
+            std::fprintf(stderr, "\n");
+            std::printf("sweep of %s on %s (%d logical cores)\n", m->source().c_str(),
+                result.machine.value("cpu", std::string("?")).c_str(), engine::Scheduler::hardwareThreads());
+            printSweepTable(result);
+            auto writeText = [](const std::string& path, const std::string& content) {
+                std::ofstream out(path, std::ios::binary);
+                out << content;
+                if (!out)
+                    throw std::runtime_error("cannot write '" + path + "'");
+            };
+            if (!sweepJson.empty())
+                writeText(sweepJson, engine::sweepToJson(result).dump(2) + "\n");
+            if (!sweepCsv.empty())
+                writeText(sweepCsv, engine::sweepToCsv(result));
+            return 0;
+        }
+        if (qnt->parsed()) {
+            const auto type = engine::ggmlTypeFromName(quantType);
+            if (!type || !engine::isQuantizeTarget(*type))
+                throw UsageError("--type must be one of Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K");
+            const auto report = engine::quantizeModel(quantIn, quantOut, *type);
+            for (const auto& t : report.tensors)
+                std::printf("  %-32s %-5s -> %-5s %12llu -> %12llu bytes %s\n", t.name.c_str(),
+                    engine::ggmlTypeName(t.from), engine::ggmlTypeName(t.to), (unsigned long long)t.bytesBefore,
+                    (unsigned long long)t.bytesAfter, t.note.c_str());
+            std::printf("%s -> %s (%s): %d tensors quantised, %d kept; %.1f MiB -> %.1f MiB in %.1f s\n",
+                quantIn.c_str(), quantOut.c_str(), engine::ggmlTypeName(*type), report.convertedCount(),
+                report.keptCount(), double(report.fileBytesBefore) / (1 << 20), double(report.fileBytesAfter) / (1 << 20),
+                report.seconds);
             return 0;
         }
     } catch (const UsageError& e) {
