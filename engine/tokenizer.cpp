@@ -1,5 +1,7 @@
 #include "tokenizer.h"
 
+#include "bpe.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <queue>
@@ -101,8 +103,9 @@ namespace {
 Tokenizer::Tokenizer(Vocabulary vocab)
     : m_vocab(std::move(vocab))
 {
-    if (m_vocab.model != "llama")
-        throw std::runtime_error("tokenizer model '" + m_vocab.model + "' is not supported yet (supported: llama)");
+    const bool byteLevel = m_vocab.model == "gpt2";
+    if (m_vocab.model != "llama" && !byteLevel)
+        throw std::runtime_error("tokenizer model '" + m_vocab.model + "' is not supported (supported: llama, gpt2)");
     const size_t n = m_vocab.tokens.size();
     if (n == 0)
         throw std::runtime_error("tokenizer: the vocabulary has no tokens");
@@ -116,27 +119,54 @@ Tokenizer::Tokenizer(Vocabulary vocab)
             + std::to_string(m_vocab.scores.size()) + " scores and " + std::to_string(m_vocab.types.size())
             + " token types");
 
-    m_pieceToId.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-        if (!isTextPiece(m_vocab.types[i]))
-            continue;
-        m_pieceToId.emplace(m_vocab.tokens[i], int32_t(i)); // a duplicate piece keeps its first (lowest) id
-        if (m_vocab.types[i] == TokenType::UserDefined)
-            m_maxUserDefinedBytes = std::max(m_maxUserDefinedBytes, m_vocab.tokens[i].size());
+    std::fill(std::begin(m_byteTokens), std::end(m_byteTokens), -1);
+    if (byteLevel) {
+        m_bpe = std::make_shared<const BytePairEncoding>(m_vocab);
+    } else {
+        m_pieceToId.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+            if (!isTextPiece(m_vocab.types[i]))
+                continue;
+            m_pieceToId.emplace(m_vocab.tokens[i], int32_t(i)); // a duplicate piece keeps its first (lowest) id
+            if (m_vocab.types[i] == TokenType::UserDefined)
+                m_maxUserDefinedBytes = std::max(m_maxUserDefinedBytes, m_vocab.tokens[i].size());
+        }
+
+        // Byte-fallback tokens are typed Byte. Files without token types still carry them as plain "<0xNN>"
+        // pieces, so accept those when the vocabulary has no Byte-typed token at all.
+        const bool hasByteTypes
+            = std::find(m_vocab.types.begin(), m_vocab.types.end(), TokenType::Byte) != m_vocab.types.end();
+        for (size_t i = 0; i < n; ++i) {
+            if (hasByteTypes && m_vocab.types[i] != TokenType::Byte)
+                continue;
+            const int byte = parseByteToken(m_vocab.tokens[i]);
+            if (byte >= 0 && m_byteTokens[byte] < 0)
+                m_byteTokens[byte] = int32_t(i);
+        }
     }
 
-    // Byte-fallback tokens are typed Byte. Files without token types still carry them as plain "<0xNN>"
-    // pieces, so accept those when the vocabulary has no Byte-typed token at all.
-    std::fill(std::begin(m_byteTokens), std::end(m_byteTokens), -1);
-    const bool hasByteTypes
-        = std::find(m_vocab.types.begin(), m_vocab.types.end(), TokenType::Byte) != m_vocab.types.end();
+    // Pieces matched whole in text. SentencePiece's user-defined pieces are handled inside its own segmentation
+    // (encodeSentencePiece); byte-level BPE matches them here, like HF's added tokens.
     for (size_t i = 0; i < n; ++i) {
-        if (hasByteTypes && m_vocab.types[i] != TokenType::Byte)
-            continue;
-        const int byte = parseByteToken(m_vocab.tokens[i]);
-        if (byte >= 0 && m_byteTokens[byte] < 0)
-            m_byteTokens[byte] = int32_t(i);
+        const TokenType type = m_vocab.types[i];
+        if (!m_vocab.tokens[i].empty() && (type == TokenType::Control || (byteLevel && type == TokenType::UserDefined)))
+            m_specials.push_back(int32_t(i));
     }
+    std::sort(m_specials.begin(), m_specials.end(), [&](int32_t a, int32_t b) {
+        const std::string& pa = m_vocab.tokens[size_t(a)];
+        const std::string& pb = m_vocab.tokens[size_t(b)];
+        const auto fa = static_cast<unsigned char>(pa[0]);
+        const auto fb = static_cast<unsigned char>(pb[0]);
+        if (fa != fb)
+            return fa < fb;
+        if (pa.size() != pb.size())
+            return pa.size() > pb.size(); // longest match first
+        return a < b;
+    });
+    for (int32_t id : m_specials)
+        ++m_specialStart[static_cast<unsigned char>(m_vocab.tokens[size_t(id)][0]) + 1];
+    for (size_t b = 1; b < 257; ++b)
+        m_specialStart[b] += m_specialStart[b - 1];
 
     // Chat-tuned models end a turn with their own control token rather than EOS; stop on those too.
     if (m_vocab.eosId >= 0)
@@ -159,18 +189,64 @@ Tokenizer::Tokenizer(Vocabulary vocab)
 // symbol per character, then repeatedly merge the adjacent pair whose concatenation is the highest-scoring
 // piece (ties: the leftmost pair). A priority queue of candidate pairs with lazy invalidation makes this
 // O(n log n) instead of rescanning all pairs after each merge.
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos) const
+template <typename Emit> void Tokenizer::splitSpecial(std::string_view text, bool parseControl, Emit&& emit) const
+{
+    size_t textStart = 0;
+    for (size_t pos = 0; pos < text.size();) {
+        const auto first = static_cast<unsigned char>(text[pos]);
+        int32_t matched = -1;
+        for (uint32_t k = m_specialStart[first]; k < m_specialStart[first + 1]; ++k) {
+            const int32_t id = m_specials[k];
+            if (!parseControl && m_vocab.types[size_t(id)] == TokenType::Control)
+                continue;
+            const std::string& piece = m_vocab.tokens[size_t(id)];
+            if (text.compare(pos, piece.size(), piece) == 0) {
+                matched = id;
+                break;
+            }
+        }
+        if (matched < 0) {
+            ++pos;
+            continue;
+        }
+        emit(text.substr(textStart, pos - textStart), -1);
+        emit(std::string_view(), matched);
+        pos += m_vocab.tokens[size_t(matched)].size();
+        textStart = pos;
+    }
+    emit(text.substr(textStart), -1);
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos, bool parseSpecial) const
 {
     std::vector<int32_t> out;
     if (addBos && m_vocab.bosId >= 0)
         out.push_back(m_vocab.bosId);
+    bool atStartOrAfterSpecial = true; // where SentencePiece puts its dummy prefix
+    splitSpecial(text, parseSpecial, [&](std::string_view fragment, int32_t specialId) {
+        if (specialId >= 0) {
+            out.push_back(specialId);
+            atStartOrAfterSpecial = true;
+        } else if (!fragment.empty()) {
+            if (m_bpe)
+                m_bpe->encode(fragment, out);
+            else
+                encodeSentencePiece(fragment, atStartOrAfterSpecial && m_vocab.addSpacePrefix, out);
+            atStartOrAfterSpecial = false;
+        }
+    });
+    return out;
+}
+
+void Tokenizer::encodeSentencePiece(std::string_view text, bool spacePrefix, std::vector<int32_t>& out) const
+{
     if (text.empty())
-        return out; // SentencePiece adds no dummy prefix to empty input
+        return; // SentencePiece adds no dummy prefix to empty input
 
     // 1. Normalise: the dummy prefix, then every space as U+2581.
     std::string normalized;
     normalized.reserve(text.size() * 2 + 3);
-    if (m_vocab.addSpacePrefix)
+    if (spacePrefix)
         normalized += kSpaceMarker;
     for (char c : text) {
         if (c == ' ')
@@ -303,7 +379,6 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos) const
         const Symbol& s = symbols[size_t(i)];
         emitPiece(emitPiece, std::string(all.substr(s.offset, s.length)), 0);
     }
-    return out;
 }
 
 std::string Tokenizer::tokenBytes(int32_t id) const
@@ -316,9 +391,15 @@ std::string Tokenizer::tokenBytes(int32_t id) const
     case TokenType::Unknown:
         // Visible rather than silent, so a model emitting <unk> shows it (SentencePiece's decoder does the same).
         return std::string(kUnknownSurface);
+    case TokenType::UserDefined:
+        if (m_bpe)
+            return p; // added tokens are stored as their text, not in the byte alphabet
+        break;
     default:
         break;
     }
+    if (m_bpe)
+        return m_bpe->pieceBytes(p);
     const int byte = parseByteToken(p);
     if (byte >= 0 && m_byteTokens[byte] == id)
         return std::string(1, char(byte));
@@ -382,7 +463,7 @@ std::string Utf8Stream::flush()
 
 Detokenizer::Detokenizer(const Tokenizer& tokenizer, bool stripLeadingSpace)
     : m_tokenizer(tokenizer)
-    , m_stripLeadingSpace(stripLeadingSpace && tokenizer.vocab().addSpacePrefix)
+    , m_stripLeadingSpace(stripLeadingSpace && tokenizer.addsSpacePrefix())
 {
 }
 
@@ -408,15 +489,18 @@ std::string Detokenizer::flush()
     return text;
 }
 
-bool isValidUtf8(std::string_view text)
+bool isValidUtf8(std::string_view text) { return validUtf8Prefix(text) == text.size(); }
+
+size_t validUtf8Prefix(std::string_view text)
 {
-    for (size_t pos = 0; pos < text.size();) {
+    size_t pos = 0;
+    while (pos < text.size()) {
         const Utf8Scan scan = scanUtf8(text.substr(pos));
         if (scan.status != Utf8Status::Complete)
-            return false;
+            break;
         pos += scan.length;
     }
-    return true;
+    return pos;
 }
 
 } // namespace engine

@@ -1,5 +1,6 @@
 #include "vocabulary.h"
 
+#include "bpe.h"
 #include "gguf.h"
 
 namespace engine {
@@ -35,6 +36,7 @@ Vocabulary Vocabulary::fromGguf(const GgufFile& file)
 {
     Vocabulary vocab;
     vocab.model = file.getString("tokenizer.ggml.model");
+    vocab.pre = file.getString("tokenizer.ggml.pre", "");
     vocab.tokens = file.getStringArray("tokenizer.ggml.tokens");
     const size_t n = vocab.tokens.size();
     if (n == 0)
@@ -76,6 +78,15 @@ Vocabulary Vocabulary::fromGguf(const GgufFile& file)
     vocab.unkId = readSpecialId(file, "tokenizer.ggml.unknown_token_id", n);
     vocab.padId = readSpecialId(file, "tokenizer.ggml.padding_token_id", n);
 
+    if (file.has("tokenizer.ggml.merges"))
+        vocab.merges = file.getStringArray("tokenizer.ggml.merges");
+    vocab.chatTemplate = file.getString("tokenizer.chat_template", "");
+
+    if (vocab.model == "gpt2") {
+        // llama.cpp's defaults for byte-level BPE files that leave the keys out.
+        vocab.addBos = bpePreTokenizer(vocab.pre).addsBos;
+        vocab.addSpacePrefix = false;
+    }
     vocab.addBos = file.getBool("tokenizer.ggml.add_bos_token", vocab.addBos);
     vocab.addEos = file.getBool("tokenizer.ggml.add_eos_token", vocab.addEos);
     vocab.addSpacePrefix = file.getBool("tokenizer.ggml.add_space_prefix", vocab.addSpacePrefix);
@@ -85,6 +96,8 @@ Vocabulary Vocabulary::fromGguf(const GgufFile& file)
 void Vocabulary::writeTo(GgufWriter& writer) const
 {
     writer.setString("tokenizer.ggml.model", model);
+    if (!pre.empty())
+        writer.setString("tokenizer.ggml.pre", pre);
     writer.setStringArray("tokenizer.ggml.tokens", tokens);
     if (!scores.empty())
         writer.setFloat32Array("tokenizer.ggml.scores", scores);
@@ -95,6 +108,10 @@ void Vocabulary::writeTo(GgufWriter& writer) const
             typeValues.push_back(int32_t(type));
         writer.setInt32Array("tokenizer.ggml.token_type", typeValues);
     }
+    if (!merges.empty())
+        writer.setStringArray("tokenizer.ggml.merges", merges);
+    if (!chatTemplate.empty())
+        writer.setString("tokenizer.chat_template", chatTemplate);
     const std::pair<const char*, int32_t> ids[] = {
         { "tokenizer.ggml.bos_token_id", bosId },
         { "tokenizer.ggml.eos_token_id", eosId },

@@ -224,14 +224,39 @@ private Q_SLOTS:
     void unsupportedModelKindIsNamed()
     {
         Vocabulary v = makeVocab();
-        v.model = "gpt2";
+        v.model = "bert";
         try {
             Tokenizer tok(v);
-            QFAIL("a gpt2 vocabulary was accepted");
+            QFAIL("a bert vocabulary was accepted");
         } catch (const std::runtime_error& e) {
             QCOMPARE(QString::fromUtf8(e.what()),
-                QStringLiteral("tokenizer model 'gpt2' is not supported yet (supported: llama)"));
+                QStringLiteral("tokenizer model 'bert' is not supported (supported: llama, gpt2)"));
         }
+    }
+
+    void controlTokensParsedOnlyWhenAsked_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<bool>("parseSpecial");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("default: control piece is text") << QByteArray("<s>") << false << "_|<s|>";
+        QTest::newRow("parsed: control piece is the token") << QByteArray("<s>") << true << "<s>";
+        // As llama.cpp: text after a control token gets the dummy prefix again.
+        QTest::newRow("parsed: prefix after control") << QByteArray("hello</s>hello") << true << "_hello|</s>|_hello";
+        QTest::newRow("parsed: partial control is text") << QByteArray("<s") << true << "_|<s";
+        QTest::newRow("parsed: user-defined unchanged") << QByteArray("a<sep>b") << true << "_|a|<sep>|b";
+    }
+
+    void controlTokensParsedOnlyWhenAsked()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(bool, parseSpecial);
+        QFETCH(QString, expected);
+        const Tokenizer tok(makeVocab());
+        const auto ids = tok.encode(std::string_view(text.constData(), size_t(text.size())), false, parseSpecial);
+        QCOMPARE(piecesOf(tok, ids), expected);
+        if (!parseSpecial)
+            QCOMPARE(ids, tok.encode(std::string_view(text.constData(), size_t(text.size())), false));
     }
 
     void roundTripRestoresText_data()
