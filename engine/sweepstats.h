@@ -1,0 +1,97 @@
+// Scaling analysis of a sweep over thread counts: speedup, efficiency, Karp–Flatt, Amdahl and Gustafson.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace engine {
+
+// Repeated measurements (seconds) of one workload at one thread count.
+struct TimingSamples {
+    int threads = 1;
+    std::vector<double> seconds; // one per repetition (warm-up excluded)
+};
+
+struct ScalingPoint {
+    int threads = 1;
+    double medianSeconds = 0, minSeconds = 0, maxSeconds = 0;
+    double speedup = 0; // S(p) = T(1)/T(p), medians
+    double speedupLow = 0; // T(1)/max T(p): the pessimistic end of the min–max bar
+    double speedupHigh = 0; // T(1)/min T(p)
+    double efficiency = 0; // S(p)/p
+    double karpFlatt = 0; // e(p) = (1/S − 1/p)/(1 − 1/p); NaN at p = 1
+    int repetitions = 0; // how many samples the median/min/max were taken over
+    // Without a p = 1 baseline (ScalingAnalysis::valid == false) the speedup, efficiency and Karp–Flatt
+    // fields are NaN: there is nothing to divide by.
+};
+
+struct ScalingAnalysis {
+    std::vector<ScalingPoint> points; // sorted by thread count; the p = 1 point is the baseline
+    double serialFraction = 0; // least-squares Amdahl s: fit (1/S − 1/p) = s (1 − 1/p) through the origin
+    double asymptoticSpeedup = 0; // 1/s (infinity if s <= 0)
+    bool valid = false; // false if there is no p = 1 baseline
+};
+
+// Amdahl's law: S(p) = 1 / (s + (1 − s)/p).
+double amdahlSpeedup(double serialFraction, double threads);
+// Karp–Flatt experimentally determined serial fraction; NaN for p <= 1.
+double karpFlatt(double speedup, double threads);
+// Least-squares serial fraction through the origin over (p, S(p)) pairs with p > 1; 0 if none.
+double fitAmdahlSerialFraction(const std::vector<std::pair<double, double>>& threadsAndSpeedup);
+// Scaled (Gustafson) speedup when the work grows with p: p · T(1) / T(p), where T(p) is the time
+// for p units of work on p threads.
+double gustafsonScaledSpeedup(double t1, double tp, double threads);
+
+// Medians, min–max, speedups and the fit; needs a p = 1 entry for `valid`. Entries with the same thread count
+// are pooled; entries without samples are skipped.
+ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples);
+
+// One strategy's sweep: per thread count, prefill, decode and total times, plus token counts.
+struct StrategySweep {
+    std::string strategy;
+    std::vector<TimingSamples> prefill;
+    std::vector<TimingSamples> decode;
+    std::vector<TimingSamples> total;
+    // Token counts summed over sequences, used for tokens/s (tokens ÷ median time). With scaledWork they are the
+    // p = 1 workload's counts and the exports multiply them by p.
+    int promptTokens = 0;
+    int generatedTokens = 0;
+    bool scaledWork = false; // request-parallel sweeps where prompts grow with p (Gustafson)
+    ScalingAnalysis prefillScaling, decodeScaling, totalScaling;
+};
+
+struct SweepResult {
+    nlohmann::json workload; // model, prompts, tokens, sampling, repeat (free-form, copied to exports)
+    nlohmann::json machine;
+    std::vector<StrategySweep> strategies;
+};
+
+// Fills the *Scaling fields of every strategy from its samples.
+void analyzeSweep(SweepResult& result);
+
+// Exports. JSON: per strategy and thread count the median/min/max times and the derived speedup,
+// efficiency and Karp–Flatt values for prefill and decode separately, and the fitted serial
+// fraction. CSV: one row per (strategy, phase, threads).
+// Both use the *Scaling fields as they are: call analyzeSweep first. Layout of the JSON:
+//   { "workload": {...}, "machine": {...},
+//     "strategies": [ { "strategy", "promptTokens", "generatedTokens", "scaledWork",
+//                       "phases": { "prefill"|"decode"|"total": {
+//                           "valid", "serialFraction", "asymptoticSpeedup", "tokens",
+//                           "points": [ { "threads", "repetitions", "samples": [s...], "medianSeconds",
+//                                         "minSeconds", "maxSeconds", "speedup", "speedupLow", "speedupHigh",
+//                                         "efficiency", "karpFlatt", "tokensPerSecond",
+//                                         "scaledSpeedup" (only with scaledWork) } ] } } } ] }
+// Phase tokens: prefill = promptTokens, decode = generatedTokens, total = both. NaN and ±inf (no baseline,
+// Karp–Flatt at p = 1, the asymptote of a zero serial fraction) become null, which JSON can carry.
+// CSV columns (see kSweepCsvHeader); non-finite numbers are empty fields; lines end in CRLF and fields that
+// hold a comma, quote or line break are quoted with inner quotes doubled (RFC 4180).
+nlohmann::json sweepToJson(const SweepResult& result);
+std::string sweepToCsv(const SweepResult& result);
+extern const char* const kSweepCsvHeader;
+
+// A JSON number, or null if the value is NaN or infinite.
+nlohmann::json jsonNumber(double value);
+
+} // namespace engine
