@@ -1,6 +1,8 @@
 // Tests for engine/traceexport: Chrome Trace Event JSON (metadata, slices, instants, busy counter), parse-back,
 // the file writer, and the lane checker.
+#include "synthetic.h"
 #include "traceexport.h"
+#include "workload.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -16,6 +18,7 @@
 using namespace engine;
 
 Q_DECLARE_METATYPE(std::vector<engine::TraceEvent>)
+Q_DECLARE_METATYPE(engine::Strategy)
 
 namespace {
 
@@ -407,6 +410,41 @@ private Q_SLOTS:
         else
             QVERIFY2(why.find("worker 0") != std::string::npos, why.c_str()); // the message names the lane
         QCOMPARE(lanesWellFormed(events), wellFormed); // why is optional
+    }
+
+    void realRunExportsWellFormedLanesThatParseBack_data()
+    {
+        QTest::addColumn<Strategy>("strategy");
+        for (Strategy s : allStrategies())
+            QTest::newRow(strategyName(s)) << s;
+    }
+    void realRunExportsWellFormedLanesThatParseBack()
+    {
+        QFETCH(Strategy, strategy);
+        static const auto model = makeSyntheticModel("tiny");
+        WorkloadRequest request;
+        request.prompts = { "The quick brown fox", "jumps over" };
+        request.maxTokens = 4;
+        request.stopAtEos = false;
+        request.strategy = strategy;
+        request.scheduler = { 2, Partitioner::Auto, 1 };
+        request.contextLength = 64;
+        const WorkloadResult r = runWorkload(model, request);
+        QVERIFY(!r.trace.empty());
+
+        TraceMeta meta;
+        meta.threads = 2;
+        meta.strategy = strategyName(strategy);
+        const nlohmann::json trace = nlohmann::json::parse(chromeTraceJson(r.trace, meta).dump());
+        const auto back = parseChromeTrace(trace);
+        const auto expected = sortedLikeExport(r.trace, false);
+        QCOMPARE(back.size(), expected.size());
+        for (size_t i = 0; i < back.size(); ++i)
+            QVERIFY2(sameEvent(back[i], expected[i]), (describe(back[i]) + " vs " + describe(expected[i])).c_str());
+        std::string why;
+        QVERIFY2(lanesWellFormed(back, &why), why.c_str());
+        for (const auto& c : eventsWithPhase(trace, "C"))
+            QVERIFY(c["args"]["busy"].get<int>() <= 2); // never more busy workers than slots
     }
 
     void emptyTraceStillOpens()
