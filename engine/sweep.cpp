@@ -68,8 +68,17 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
                     cancelled = true;
                     break;
                 }
-                const WorkloadResult r = runWorkload(model, w, scheduler);
+                struct StopListener : RunListener {
+                    const std::function<bool()>* stop = nullptr;
+                    bool shouldStop() override { return *stop && (*stop)(); }
+                } listener;
+                listener.stop = &request.shouldStop;
+                const WorkloadResult r = runWorkload(model, w, scheduler, &listener);
                 ++done;
+                if (r.cancelled) {
+                    cancelled = true;
+                    break;
+                }
                 if (run < request.warmup)
                     continue;
                 prefill.seconds.push_back(r.metrics.prefillMs / 1000.0);

@@ -19,6 +19,8 @@ struct SweepRequest {
     // Gustafson: grow the work with p (p copies of the prompt list at p threads). Meaningful for
     // request-parallel and hybrid, where more prompts are more independent work.
     bool scaledWork = false;
+    // Polled between tokens of every run: true cancels the sweep within one token.
+    std::function<bool()> shouldStop;
 
     void validate() const; // throws std::invalid_argument
 };
