@@ -90,6 +90,10 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
                     sweep.generatedTokens = 0;
                     for (const auto& s : r.sequences)
                         sweep.generatedTokens += std::max(0, s.stats.generatedTokens - 1);
+                    if (request.scaledWork) { // the exports want the one-copy workload's counts
+                        sweep.promptTokens /= p;
+                        sweep.generatedTokens /= p;
+                    }
                 }
             }
             if (!prefill.seconds.empty()) {

@@ -154,6 +154,10 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         });
     }
 
+    if (listener)
+        for (const auto& s : states)
+            listener->onPromptTokens(s->sequence(), int(s->result().promptIds.size()));
+
     // Runs fn(i) for every sequence with the strategy's kind of parallelism.
     auto forEachSequence = [&](const std::function<void(int)>& fn) {
         switch (req.strategy) {

@@ -80,6 +80,8 @@ class RunListener {
 public:
     virtual ~RunListener() = default;
     virtual void onToken(int /*sequence*/, int32_t /*id*/, std::string_view /*text*/) { }
+    // After tokenising, before any forward pass: how many tokens each prompt has.
+    virtual void onPromptTokens(int /*sequence*/, int /*count*/) { }
     virtual void onTraceBatch(std::vector<TraceEvent>&& /*events*/) { }
     virtual void onSequenceDone(int /*sequence*/, const GenerationResult& /*result*/) { }
     virtual void onPhase(const char* /*phase: "prefill" | "decode"*/) { }
