@@ -26,11 +26,7 @@ inline float halfToFloat(uint16_t h)
 #endif
 }
 
-template <typename Block>
-const Block* blocksOf(const uint8_t* row)
-{
-    return reinterpret_cast<const Block*>(row);
-}
+template <typename Block> const Block* blocksOf(const uint8_t* row) { return reinterpret_cast<const Block*>(row); }
 
 // The portable dot product: dequantise one block into a buffer, then multiply-add. Correct by
 // construction (it shares the dequantiser), used where no SIMD path is compiled in.
@@ -57,6 +53,58 @@ inline __m128i hi128(__m256i v) { return _mm256_extracti128_si256(v, 1); }
 #endif
 
 } // namespace
+
+#if ENGINE_QUANT_AVX512
+namespace {
+// One Q4_K/Q5_K sub-block pair: 32 bytes of 4-bit (or 5-bit after adding the high bits) quants in
+// `lo` (sub-block s) and `hi` (sub-block s+1). Adds q*x scaled by d*sc to accQ and sum(x) scaled by
+// dmin*m to accM, so the row's dot is reduce(accQ) - reduce(accM).
+inline void kQuantPair(__m256i lo, __m256i hi, const float* xs, const float dsc[2], const float dm[2], __m512& accQ0,
+    __m512& accQ1, __m512& accM)
+{
+    const __m512 x0 = _mm512_loadu_ps(xs), x1 = _mm512_loadu_ps(xs + 16);
+    const __m512 x2 = _mm512_loadu_ps(xs + 32), x3 = _mm512_loadu_ps(xs + 48);
+    __m512 t0 = _mm512_mul_ps(u8x16ToPs(lo128(lo)), x0);
+    t0 = _mm512_fmadd_ps(u8x16ToPs(hi128(lo)), x1, t0);
+    __m512 t1 = _mm512_mul_ps(u8x16ToPs(lo128(hi)), x2);
+    t1 = _mm512_fmadd_ps(u8x16ToPs(hi128(hi)), x3, t1);
+    accQ0 = _mm512_fmadd_ps(t0, _mm512_set1_ps(dsc[0]), accQ0);
+    accQ1 = _mm512_fmadd_ps(t1, _mm512_set1_ps(dsc[1]), accQ1);
+    accM = _mm512_fmadd_ps(_mm512_add_ps(x0, x1), _mm512_set1_ps(dm[0]), accM);
+    accM = _mm512_fmadd_ps(_mm512_add_ps(x2, x3), _mm512_set1_ps(dm[1]), accM);
+}
+
+// The 8 sub-block scales d*sc and mins dmin*m of a Q4_K/Q5_K super-block.
+inline void kScales(uint16_t dHalf, uint16_t dminHalf, const uint8_t* scales, float dsc[8], float dm[8])
+{
+    const float d = halfToFloat(dHalf), dmin = halfToFloat(dminHalf);
+    for (int s = 0; s < 8; ++s) {
+        uint8_t sc, m;
+        scaleMinK4(s, scales, sc, m);
+        dsc[s] = d * sc;
+        dm[s] = dmin * m;
+    }
+}
+
+// The 256 quants of a Q6_K super-block half by half: the four 32-element quarters of half h as signed
+// q - 32 (see dequantizeRowQ6_K). The 16-bit shifts move bits across byte borders; the masks cut them off.
+inline void unpackQ6Half(const BlockQ6_K& blk, int half, __m256i q[4])
+{
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i bits45 = _mm256_set1_epi8(0x30);
+    const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half));
+    const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half + 32));
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half));
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45));
+    q[3] = _mm256_or_si256(
+        _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));
+    for (int k = 0; k < 4; ++k)
+        q[k] = _mm256_sub_epi8(q[k], _mm256_set1_epi8(32));
+}
+} // namespace
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Dequantisation: the loops of ggml-quants.c dequantize_row_*, element order and arithmetic kept.
@@ -105,6 +153,24 @@ void dequantizeRowQ4_K(const uint8_t* row, float* out, size_t n)
 {
     const BlockQ4_K* blocks = blocksOf<BlockQ4_K>(row);
     float* y = out;
+#if ENGINE_QUANT_AVX512
+    // Same arithmetic as the scalar loop: one fmsub per element, d*sc and dmin*m rounded first.
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (size_t b = 0; b < n / kQK_K; ++b, y += kQK_K) {
+        float dsc[8], dm[8];
+        kScales(blocks[b].d, blocks[b].dmin, blocks[b].scales, dsc, dm);
+        for (int p = 0; p < 4; ++p) {
+            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs + 32 * p));
+            const __m256i nib[2] = { _mm256_and_si256(raw, low4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4) };
+            for (int s = 0; s < 2; ++s) {
+                const __m512 d = _mm512_set1_ps(dsc[2 * p + s]), m = _mm512_set1_ps(dm[2 * p + s]);
+                float* ys = y + 64 * p + 32 * s;
+                _mm512_storeu_ps(ys, _mm512_fmsub_ps(d, u8x16ToPs(lo128(nib[s])), m));
+                _mm512_storeu_ps(ys + 16, _mm512_fmsub_ps(d, u8x16ToPs(hi128(nib[s])), m));
+            }
+        }
+    }
+#else
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ4_K& blk = blocks[b];
         const float d = halfToFloat(blk.d);
@@ -123,6 +189,7 @@ void dequantizeRowQ4_K(const uint8_t* row, float* out, size_t n)
             q += 32;
         }
     }
+#endif
 }
 
 void dequantizeRowQ5_K(const uint8_t* row, float* out, size_t n)
@@ -156,6 +223,23 @@ void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n)
 {
     const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
     float* y = out;
+#if ENGINE_QUANT_AVX512
+    // Same arithmetic as the scalar loop: (d * sc) rounded, then times q.
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const float d = halfToFloat(blocks[b].d);
+        for (int half = 0; half < 2; ++half, y += 128) {
+            __m256i q[4];
+            unpackQ6Half(blocks[b], half, q);
+            const int8_t* sc = blocks[b].scales + 8 * half;
+            for (int k = 0; k < 4; ++k) {
+                _mm512_storeu_ps(
+                    y + 32 * k, _mm512_mul_ps(_mm512_set1_ps(d * float(sc[2 * k])), i8x16ToPs(lo128(q[k]))));
+                _mm512_storeu_ps(
+                    y + 32 * k + 16, _mm512_mul_ps(_mm512_set1_ps(d * float(sc[2 * k + 1])), i8x16ToPs(hi128(q[k]))));
+            }
+        }
+    }
+#else
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
         const float d = halfToFloat(blk.d);
@@ -183,6 +267,7 @@ void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n)
             sc += 8;
         }
     }
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,40 +349,6 @@ float dotQ5_0(const uint8_t* row, const float* x, size_t n)
 #endif
 }
 
-#if ENGINE_QUANT_AVX512
-namespace {
-// One Q4_K/Q5_K sub-block pair: 32 bytes of 4-bit (or 5-bit after adding the high bits) quants in
-// `lo` (sub-block s) and `hi` (sub-block s+1). Adds q*x scaled by d*sc to accQ and sum(x) scaled by
-// dmin*m to accM, so the row's dot is reduce(accQ) - reduce(accM).
-inline void kQuantPair(__m256i lo, __m256i hi, const float* xs, const float dsc[2], const float dm[2],
-    __m512& accQ0, __m512& accQ1, __m512& accM)
-{
-    const __m512 x0 = _mm512_loadu_ps(xs), x1 = _mm512_loadu_ps(xs + 16);
-    const __m512 x2 = _mm512_loadu_ps(xs + 32), x3 = _mm512_loadu_ps(xs + 48);
-    __m512 t0 = _mm512_mul_ps(u8x16ToPs(lo128(lo)), x0);
-    t0 = _mm512_fmadd_ps(u8x16ToPs(hi128(lo)), x1, t0);
-    __m512 t1 = _mm512_mul_ps(u8x16ToPs(lo128(hi)), x2);
-    t1 = _mm512_fmadd_ps(u8x16ToPs(hi128(hi)), x3, t1);
-    accQ0 = _mm512_fmadd_ps(t0, _mm512_set1_ps(dsc[0]), accQ0);
-    accQ1 = _mm512_fmadd_ps(t1, _mm512_set1_ps(dsc[1]), accQ1);
-    accM = _mm512_fmadd_ps(_mm512_add_ps(x0, x1), _mm512_set1_ps(dm[0]), accM);
-    accM = _mm512_fmadd_ps(_mm512_add_ps(x2, x3), _mm512_set1_ps(dm[1]), accM);
-}
-
-// The 8 sub-block scales d*sc and mins dmin*m of a Q4_K/Q5_K super-block.
-inline void kScales(uint16_t dHalf, uint16_t dminHalf, const uint8_t* scales, float dsc[8], float dm[8])
-{
-    const float d = halfToFloat(dHalf), dmin = halfToFloat(dminHalf);
-    for (int s = 0; s < 8; ++s) {
-        uint8_t sc, m;
-        scaleMinK4(s, scales, sc, m);
-        dsc[s] = d * sc;
-        dm[s] = dmin * m;
-    }
-}
-} // namespace
-#endif
-
 float dotQ4_K(const uint8_t* row, const float* x, size_t n)
 {
 #if ENGINE_QUANT_AVX512
@@ -357,31 +408,17 @@ float dotQ6_K(const uint8_t* row, const float* x, size_t n)
 {
 #if ENGINE_QUANT_AVX512
     const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    const __m256i bits45 = _mm256_set1_epi8(0x30);
-    const __m256i thirtyTwo = _mm256_set1_epi8(32);
     __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
         const float d = halfToFloat(blk.d);
         for (int half = 0; half < 2; ++half) {
-            const uint8_t* ql = blk.ql + 64 * half;
-            const uint8_t* qh = blk.qh + 32 * half;
             const int8_t* sc = blk.scales + 8 * half;
             const float* xh = x + b * kQK_K + 128 * half;
-            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
-            // The four 32-element quarters of this half (see dequantizeRowQ6_K), as signed q - 32.
-            // The 16-bit shifts move bits across byte borders; the masks afterwards cut them off.
             __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45));
-            q[3] = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));
+            unpackQ6Half(blk, half, q);
             for (int k = 0; k < 4; ++k) {
-                const __m256i s = _mm256_sub_epi8(q[k], thirtyTwo);
+                const __m256i s = q[k];
                 // 16-element groups 2k and 2k+1 of this half have their own int8 scale.
                 const __m512 w0 = _mm512_mul_ps(i8x16ToPs(lo128(s)), _mm512_set1_ps(d * float(sc[2 * k])));
                 const __m512 w1 = _mm512_mul_ps(i8x16ToPs(hi128(s)), _mm512_set1_ps(d * float(sc[2 * k + 1])));

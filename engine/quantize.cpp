@@ -65,11 +65,11 @@ float makeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmseType, con
         returnEarly = true;
     }
     auto weight = [&](int i) {
-        return qw ? qw[i]
-                  : rmseType == 1 ? x[i] * x[i]
-                  : rmseType == 2 ? 1
-                  : rmseType == 3 ? std::fabs(x[i])
-                                  : std::sqrt(std::fabs(x[i]));
+        return qw           ? qw[i]
+            : rmseType == 1 ? x[i] * x[i]
+            : rmseType == 2 ? 1
+            : rmseType == 3 ? std::fabs(x[i])
+                            : std::sqrt(std::fabs(x[i]));
     };
     float sumlx = 0;
     float suml2 = 0;
@@ -530,7 +530,7 @@ GgmlType chooseType(const GgufTensorInfo& t, GgmlType target, int layers, std::s
     if (t.name == "output.weight") {
         if (target != GgmlType::Q8_0) {
             type = GgmlType::Q6_K;
-            note = "output.weight: Q6_K as llama.cpp does";
+            note = "Q6_K for the output, as llama.cpp does";
         }
     } else if (target == GgmlType::Q4_K || target == GgmlType::Q5_K) {
         const int layer = layerIndex(t.name);
@@ -543,8 +543,8 @@ GgmlType chooseType(const GgufTensorInfo& t, GgmlType target, int layers, std::s
     const uint64_t cols = t.dims[0];
     if (cols % ggmlBlockSize(type) != 0) {
         const GgmlType fallback = type == GgmlType::Q4_K ? GgmlType::Q5_0 : GgmlType::Q8_0;
-        note = "row of " + std::to_string(cols) + " is not a multiple of " + std::to_string(ggmlBlockSize(type))
-            + ": " + ggmlTypeName(fallback) + " instead of " + ggmlTypeName(type);
+        note = "row of " + std::to_string(cols) + " is not a multiple of " + std::to_string(ggmlBlockSize(type)) + ": "
+            + ggmlTypeName(fallback) + " instead of " + ggmlTypeName(type);
         type = fallback;
         if (cols % ggmlBlockSize(type) != 0) {
             note = "row of " + std::to_string(cols) + " is not a multiple of 32: kept";

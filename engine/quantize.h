@@ -39,7 +39,7 @@ struct QuantizeReport {
     std::string inPath;
     std::string outPath;
     GgmlType target = GgmlType::Q8_0;
-    uint32_t fileType = 0;             // general.file_type written
+    uint32_t fileType = 0; // general.file_type written
     std::vector<QuantizedTensor> tensors; // in file order
     uint64_t tensorBytesBefore = 0;
     uint64_t tensorBytesAfter = 0;

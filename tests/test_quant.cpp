@@ -70,8 +70,7 @@ uint32_t floatBits(float f)
 // Exactly representable half values used in hand-built blocks.
 constexpr uint16_t kHalfOne = 0x3C00, kHalfHalf = 0x3800, kHalfQuarter = 0x3400, kHalfEighth = 0x3000;
 
-template <typename Block>
-std::vector<uint8_t> bytesOf(const Block& b)
+template <typename Block> std::vector<uint8_t> bytesOf(const Block& b)
 {
     std::vector<uint8_t> v(sizeof(Block));
     std::memcpy(v.data(), &b, sizeof(Block));
@@ -216,8 +215,8 @@ std::vector<size_t> halfOffsets(GgmlType type)
     }
 }
 
-const GgmlType kTypes[] = { GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K,
-    GgmlType::Q6_K };
+const GgmlType kTypes[]
+    = { GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K };
 
 // A llama shape whose rows are whole 256-element super-blocks, so every k-quant applies everywhere.
 SyntheticShape kShape256()
@@ -279,7 +278,8 @@ class TestQuant : public QObject {
     {
         auto it = m_quantPaths.find(type);
         if (it == m_quantPaths.end()) {
-            const QString path = m_dir.filePath(QStringLiteral("q256-%1.gguf").arg(QString::fromLatin1(ggmlTypeName(type))));
+            const QString path
+                = m_dir.filePath(QStringLiteral("q256-%1.gguf").arg(QString::fromLatin1(ggmlTypeName(type))));
             m_reports[type] = quantizeModel(m_f32Path.toStdString(), path.toStdString(), type);
             it = m_quantPaths.emplace(type, path).first;
         }
@@ -616,7 +616,8 @@ private Q_SLOTS:
         req.stopAtEos = false;
         std::vector<int32_t> tokens;
         for (int threads : { 1, 2, 3 })
-            for (Partitioner p : { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
+            for (Partitioner p :
+                { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
                 const QString where = QStringLiteral("%1 threads, %2").arg(threads).arg(partitionerName(p));
                 const auto logits = runLogits(model, { threads, p, 1 });
                 QVERIFY2(std::memcmp(logits.data(), baseline.data(), logits.size() * sizeof(float)) == 0,
@@ -685,8 +686,8 @@ private Q_SLOTS:
                 want = GgmlType::Q6_K; // *_K_M: use_more_bits(1, 2) is true for the last layer
             QVERIFY2(b.type == want,
                 qPrintable(QStringLiteral("%1 is %2, expected %3")
-                        .arg(QString::fromStdString(a.name), QString::fromLatin1(ggmlTypeName(b.type)),
-                            QString::fromLatin1(ggmlTypeName(want)))));
+                               .arg(QString::fromStdString(a.name), QString::fromLatin1(ggmlTypeName(b.type)),
+                                   QString::fromLatin1(ggmlTypeName(want)))));
             QCOMPARE(report.tensors[i].to, want);
             QCOMPARE(report.tensors[i].converted(), a.dims.size() == 2);
             QCOMPARE(b.nbytes, ggmlRowBytes(want, a.dims[0]) * (a.elementCount() / a.dims[0]));
@@ -699,9 +700,9 @@ private Q_SLOTS:
         // Bytes per weight relative to F32 (4 bytes): Q8_0 8.5 bits, Q6_K 6.56, Q5_K 5.5, Q5_0 5.5,
         // Q4_K 4.5, Q4_0 4.5 (plus the Q6_K output and mix tensors, metadata and F32 norms).
         const double ratio = double(report.tensorBytesAfter) / double(report.tensorBytesBefore);
-        const std::map<GgmlType, double> maxRatio = { { GgmlType::Q8_0, 8.5 / 32 + 0.001 },
-            { GgmlType::Q6_K, 6.5625 / 32 + 0.005 }, { GgmlType::Q5_K, 0.20 }, { GgmlType::Q5_0, 0.20 },
-            { GgmlType::Q4_K, 0.18 }, { GgmlType::Q4_0, 0.17 } };
+        const std::map<GgmlType, double> maxRatio
+            = { { GgmlType::Q8_0, 8.5 / 32 + 0.001 }, { GgmlType::Q6_K, 6.5625 / 32 + 0.005 }, { GgmlType::Q5_K, 0.20 },
+                  { GgmlType::Q5_0, 0.20 }, { GgmlType::Q4_K, 0.18 }, { GgmlType::Q4_0, 0.17 } };
         qInfo("%s: tensors %.3f of F32, file %llu -> %llu bytes", ggmlTypeName(type), ratio,
             (unsigned long long)report.fileBytesBefore, (unsigned long long)report.fileBytesAfter);
         QVERIFY2(ratio < maxRatio.at(type), qPrintable(QString::number(ratio)));
@@ -724,9 +725,10 @@ private Q_SLOTS:
         // Q8_0 (so output.weight, Q6_K in a Q4_K file, becomes Q8_0), and the model still loads and runs.
         const QString tinyPath = m_dir.filePath(QStringLiteral("tiny.gguf"));
         writeFile(tinyPath, syntheticModelGguf(syntheticShape("tiny")));
-        for (auto [target, fallback] : { std::pair { GgmlType::Q4_K, GgmlType::Q5_0 },
-                 std::pair { GgmlType::Q6_K, GgmlType::Q8_0 } }) {
-            const QString out = m_dir.filePath(QStringLiteral("tiny-%1.gguf").arg(QString::fromLatin1(ggmlTypeName(target))));
+        for (auto [target, fallback] :
+            { std::pair { GgmlType::Q4_K, GgmlType::Q5_0 }, std::pair { GgmlType::Q6_K, GgmlType::Q8_0 } }) {
+            const QString out
+                = m_dir.filePath(QStringLiteral("tiny-%1.gguf").arg(QString::fromLatin1(ggmlTypeName(target))));
             const auto report = quantizeModel(tinyPath.toStdString(), out.toStdString(), target);
             int matrices = 0;
             for (const auto& t : report.tensors) {
@@ -764,7 +766,8 @@ private Q_SLOTS:
     void unreadableInputThrowsNamingThePath()
     {
         QFETCH(QString, content);
-        const QString path = m_dir.filePath(QStringLiteral("bad-%1.gguf").arg(QTest::currentDataTag()).replace(' ', '_'));
+        const QString path
+            = m_dir.filePath(QStringLiteral("bad-%1.gguf").arg(QTest::currentDataTag()).replace(' ', '_'));
         if (!content.isEmpty()) {
             const QByteArray bytes = content.toLatin1();
             writeFile(path, std::vector<uint8_t>(bytes.begin(), bytes.end()));
