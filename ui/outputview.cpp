@@ -1,0 +1,156 @@
+#include "outputview.h"
+
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QScrollBar>
+#include <QSplitter>
+#include <QTextCursor>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace ui {
+
+OutputView::OutputView(QWidget* parent)
+    : QWidget(parent)
+    , m_splitter(new QSplitter(Qt::Horizontal, this))
+    , m_message(new QLabel(this))
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_message->setWordWrap(true);
+    m_message->setAlignment(Qt::AlignCenter);
+    m_message->setText(tr("Type a prompt and press Run (Ctrl+Enter). Tokens stream here while every worker "
+                          "thread's timeline draws below."));
+    m_message->setStyleSheet(QStringLiteral("color: #555; padding: 24px;"));
+    layout->addWidget(m_message);
+    layout->addWidget(m_splitter, 1);
+    m_splitter->hide();
+}
+
+void OutputView::startRun(const QStringList& prompts)
+{
+    for (Pane& p : m_panes)
+        delete p.box;
+    m_panes.clear();
+    for (int i = 0; i < prompts.size(); ++i) {
+        Pane p;
+        p.box = new QWidget(m_splitter);
+        auto* v = new QVBoxLayout(p.box);
+        v->setContentsMargins(2, 2, 2, 2);
+        p.title = new QLabel(p.box);
+        QString title = prompts[i].simplified();
+        if (title.size() > 80)
+            title = title.left(77) + QStringLiteral("…");
+        p.title->setText(QStringLiteral("<b>%1.</b> %2").arg(i + 1).arg(title.toHtmlEscaped()));
+        p.title->setToolTip(prompts[i]);
+        p.text = new QPlainTextEdit(p.box);
+        p.text->setReadOnly(true);
+        p.text->setPlainText(prompts[i]);
+        // The prompt in grey, the generated text after it in the normal colour.
+        QTextCharFormat grey;
+        grey.setForeground(QColor(0x70, 0x70, 0x70));
+        QTextCursor c(p.text->document());
+        c.select(QTextCursor::Document);
+        c.setCharFormat(grey);
+        p.length = int(p.text->document()->characterCount()) - 1;
+        p.stats = new QLabel(tr("waiting…"), p.box);
+        p.stats->setStyleSheet(QStringLiteral("color: #333;"));
+        v->addWidget(p.title);
+        v->addWidget(p.text, 1);
+        v->addWidget(p.stats);
+        const int sequence = i;
+        QPlainTextEdit* edit = p.text;
+        connect(edit, &QPlainTextEdit::cursorPositionChanged, this, [this, sequence, edit] {
+            const int position = tokenPositionAt(sequence, edit->textCursor().position());
+            if (position >= 0)
+                Q_EMIT tokenSelected(sequence, position);
+        });
+        m_splitter->addWidget(p.box);
+        m_panes.push_back(p);
+    }
+    m_message->hide();
+    m_splitter->show();
+}
+
+void OutputView::appendPieces(const QVector<TokenPiece>& pieces)
+{
+    QTextCharFormat normal;
+    normal.setForeground(palette().color(QPalette::Text));
+    for (const TokenPiece& piece : pieces) {
+        if (piece.sequence < 0 || piece.sequence >= int(m_panes.size()))
+            continue;
+        Pane& p = m_panes[size_t(piece.sequence)];
+        if (piece.id >= 0) {
+            p.tokenStarts.push_back(p.length);
+            p.tokenPositions.push_back(piece.position);
+            ++p.tokens;
+        }
+        if (piece.text.isEmpty())
+            continue;
+        QScrollBar* bar = p.text->verticalScrollBar();
+        const bool atEnd = bar->value() >= bar->maximum() - 4;
+        QTextCursor c(p.text->document());
+        c.movePosition(QTextCursor::End);
+        c.insertText(piece.text, normal);
+        p.length += int(piece.text.size());
+        if (atEnd)
+            bar->setValue(bar->maximum());
+        p.stats->setText(tr("%n token(s)…", nullptr, p.tokens));
+    }
+}
+
+void OutputView::finishRun(const RunSummary& summary)
+{
+    for (size_t i = 0; i < summary.sequences.size() && i < m_panes.size(); ++i) {
+        const engine::GenerationStats& s = summary.sequences[i].stats;
+        QString reason = QString::fromStdString(s.stopReason);
+        if (reason == QLatin1String("max_tokens"))
+            reason = tr("max tokens");
+        else if (reason == QLatin1String("eos"))
+            reason = tr("end of text");
+        else if (reason == QLatin1String("context_full"))
+            reason = tr("context full");
+        m_panes[i].stats->setText(tr("%1 prompt + %2 generated tokens (%3) · first token %4 ms · prefill %5 tok/s · "
+                                     "decode %6 tok/s")
+                                      .arg(s.promptTokens)
+                                      .arg(s.generatedTokens)
+                                      .arg(reason)
+                                      .arg(s.timeToFirstTokenMs, 0, 'f', 1)
+                                      .arg(s.prefillTokensPerSecond(), 0, 'f', 0)
+                                      .arg(s.decodeTokensPerSecond(), 0, 'f', 1));
+    }
+}
+
+void OutputView::showMessage(const QString& message)
+{
+    m_message->setText(message);
+    m_message->show();
+}
+
+QString OutputView::text(int sequence) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()))
+        return {};
+    return m_panes[size_t(sequence)].text->toPlainText();
+}
+
+QString OutputView::statsText(int sequence) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()))
+        return {};
+    return m_panes[size_t(sequence)].stats->text();
+}
+
+int OutputView::tokenPositionAt(int sequence, int charOffset) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()))
+        return -1;
+    const Pane& p = m_panes[size_t(sequence)];
+    if (p.tokenStarts.empty() || charOffset < p.tokenStarts.front())
+        return -1;
+    const auto it = std::upper_bound(p.tokenStarts.begin(), p.tokenStarts.end(), charOffset);
+    return p.tokenPositions[size_t(it - p.tokenStarts.begin()) - 1];
+}
+
+} // namespace ui

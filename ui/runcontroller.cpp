@@ -1,0 +1,384 @@
+#include "runcontroller.h"
+
+#include "gguf.h"
+#include "synthetic.h"
+
+#include <QFileInfo>
+#include <QMetaObject>
+
+#include <chrono>
+#include <mutex>
+
+namespace ui {
+
+engine::WorkloadRequest RunSettings::toRequest() const
+{
+    engine::WorkloadRequest r;
+    for (const QString& p : prompts)
+        r.prompts.push_back(p.toStdString());
+    r.systemPrompt = systemPrompt.toStdString();
+    r.chat = chat;
+    r.sampling = sampling;
+    r.maxTokens = maxTokens;
+    r.contextLength = contextLength;
+    r.strategy = strategy;
+    r.scheduler = scheduler;
+    r.trace = trace;
+    return r;
+}
+
+QString ModelInfo::summary() const
+{
+    auto params = [](qint64 n) {
+        return n >= 1000000000 ? QString::number(double(n) / 1e9, 'f', 2) + QStringLiteral("B")
+                               : QString::number(double(n) / 1e6, 'f', 1) + QStringLiteral("M");
+    };
+    return QStringLiteral("%1 · %2 · %3 params · %4 · ctx %5")
+        .arg(name.isEmpty() ? QFileInfo(source).fileName() : name, architecture, params(parameters), type)
+        .arg(contextLength);
+}
+
+// Lives on the worker thread; each request is one queued call.
+class RunWorker : public QObject {
+public:
+    RunWorker(RunController* controller, std::shared_ptr<std::atomic<int>> stopRunId)
+        : m_controller(controller)
+        , m_stopRunId(std::move(stopRunId))
+    {
+    }
+
+    void loadModel(const QString& path, const QString& synthetic)
+    {
+        std::shared_ptr<const engine::Model> model;
+        QString error;
+        try {
+            model = synthetic.isEmpty() ? engine::Model::load(path.toStdString())
+                                        : engine::makeSyntheticModel(synthetic.toStdString());
+        } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(
+            m_controller, [c = m_controller, model, error] { c->finishModelLoad(model, error); }, Qt::QueuedConnection);
+    }
+
+    void run(int runId, std::shared_ptr<const engine::Model> model, RunSettings settings)
+    {
+        Listener listener(m_controller, runId, m_stopRunId);
+        try {
+            engine::WorkloadRequest request = settings.toRequest();
+            engine::WorkloadResult result = engine::runWorkload(model, request, &listener);
+            listener.flush();
+            RunSummary summary;
+            summary.metrics = result.metrics;
+            summary.sequences = std::move(result.sequences);
+            summary.cancelled = result.cancelled;
+            summary.threads = result.threads;
+            summary.strategy = result.strategy;
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
+                Qt::QueuedConnection);
+        } catch (const std::exception& e) {
+            listener.flush();
+            const QString message = QString::fromUtf8(e.what());
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+        }
+    }
+
+    void sweep(int runId, std::shared_ptr<const engine::Model> model, SweepSettings settings)
+    {
+        try {
+            engine::SweepRequest request;
+            request.workload = settings.run.toRequest();
+            request.threads = settings.threads;
+            request.strategies = settings.strategies;
+            request.repeat = settings.repeat;
+            request.warmup = settings.warmup;
+            request.scaledWork = settings.scaledWork;
+            auto stopId = m_stopRunId;
+            request.shouldStop = [stopId, runId] { return stopId->load() == runId; };
+            auto lastProgress = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+            engine::SweepResult result = engine::runSweep(model, request,
+                [&](int done, int total, const std::string& label) {
+                    const auto now = std::chrono::steady_clock::now();
+                    if (now - lastProgress >= std::chrono::milliseconds(33) || done == total) {
+                        lastProgress = now;
+                        QMetaObject::invokeMethod(
+                            m_controller,
+                            [c = m_controller, runId, done, total, l = QString::fromStdString(label)] {
+                                c->deliverSweepProgress(runId, done, total, l);
+                            },
+                            Qt::QueuedConnection);
+                    }
+                    return stopId->load() != runId;
+                });
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishSweep(runId, r); },
+                Qt::QueuedConnection);
+        } catch (const std::exception& e) {
+            const QString message = QString::fromUtf8(e.what());
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+        }
+    }
+
+private:
+    // Collects tokens and trace events from whichever threads produce them and sends them to the
+    // GUI thread at most every 33 ms.
+    class Listener : public engine::RunListener {
+    public:
+        Listener(RunController* controller, int runId, std::shared_ptr<std::atomic<int>> stopRunId)
+            : m_controller(controller)
+            , m_runId(runId)
+            , m_stopRunId(std::move(stopRunId))
+        {
+        }
+        void onToken(int sequence, int32_t id, std::string_view text) override
+        {
+            std::lock_guard lock(m_mutex);
+            int position = -1;
+            if (id >= 0 && sequence >= 0 && size_t(sequence) < m_promptTokens.size()) {
+                // The first token comes from the prompt's last position, each later one from the next.
+                position = m_promptTokens[size_t(sequence)] - 1 + m_generated[size_t(sequence)]++;
+            }
+            m_pieces.append(
+                TokenPiece { sequence, id, position, QString::fromUtf8(text.data(), qsizetype(text.size())) });
+            maybeFlushLocked();
+        }
+        void onPromptTokens(int sequence, int count) override
+        {
+            std::lock_guard lock(m_mutex);
+            if (size_t(sequence) >= m_promptTokens.size()) {
+                m_promptTokens.resize(size_t(sequence) + 1, 0);
+                m_generated.resize(size_t(sequence) + 1, 0);
+            }
+            m_promptTokens[size_t(sequence)] = count;
+        }
+        void onTraceBatch(std::vector<engine::TraceEvent>&& events) override
+        {
+            std::lock_guard lock(m_mutex);
+            m_events.insert(m_events.end(), events.begin(), events.end());
+            maybeFlushLocked();
+        }
+        void onPhase(const char* phase) override
+        {
+            QMetaObject::invokeMethod(
+                m_controller,
+                [c = m_controller, id = m_runId, p = QString::fromLatin1(phase)] { c->deliverPhase(id, p); },
+                Qt::QueuedConnection);
+        }
+        bool shouldStop() override { return m_stopRunId->load() == m_runId; }
+        void flush()
+        {
+            std::lock_guard lock(m_mutex);
+            flushLocked();
+        }
+
+    private:
+        void maybeFlushLocked()
+        {
+            if (std::chrono::steady_clock::now() - m_lastFlush >= std::chrono::milliseconds(33))
+                flushLocked();
+        }
+        void flushLocked()
+        {
+            m_lastFlush = std::chrono::steady_clock::now();
+            if (!m_pieces.isEmpty()) {
+                QMetaObject::invokeMethod(
+                    m_controller,
+                    [c = m_controller, id = m_runId, p = std::move(m_pieces)] { c->deliverTokens(id, p); },
+                    Qt::QueuedConnection);
+                m_pieces.clear();
+            }
+            if (!m_events.empty()) {
+                auto batch = std::make_shared<const std::vector<engine::TraceEvent>>(std::move(m_events));
+                QMetaObject::invokeMethod(
+                    m_controller, [c = m_controller, id = m_runId, batch] { c->deliverTrace(id, batch); },
+                    Qt::QueuedConnection);
+                m_events.clear();
+            }
+        }
+
+        RunController* m_controller;
+        int m_runId;
+        std::shared_ptr<std::atomic<int>> m_stopRunId;
+        std::mutex m_mutex;
+        QVector<TokenPiece> m_pieces;
+        std::vector<int> m_promptTokens;
+        std::vector<int> m_generated;
+        std::vector<engine::TraceEvent> m_events;
+        std::chrono::steady_clock::time_point m_lastFlush = std::chrono::steady_clock::now();
+    };
+
+    RunController* m_controller;
+    std::shared_ptr<std::atomic<int>> m_stopRunId;
+};
+
+RunController::RunController(QObject* parent)
+    : QObject(parent)
+    , m_stopRunId(std::make_shared<std::atomic<int>>(0))
+{
+    qRegisterMetaType<ui::RunSettings>();
+    qRegisterMetaType<ui::SweepSettings>();
+    qRegisterMetaType<ui::TokenPiece>();
+    qRegisterMetaType<QVector<ui::TokenPiece>>();
+    qRegisterMetaType<ui::ModelInfo>();
+    qRegisterMetaType<ui::RunSummary>();
+    qRegisterMetaType<ui::TraceBatch>();
+    qRegisterMetaType<engine::SweepResult>();
+    m_thread.setObjectName(QStringLiteral("engine"));
+    m_worker = new RunWorker(this, m_stopRunId);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    m_thread.start();
+}
+
+RunController::~RunController()
+{
+    stop();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+ModelInfo RunController::describe(const engine::Model& model)
+{
+    ModelInfo info;
+    const engine::ModelConfig& c = model.config();
+    info.source = QString::fromStdString(model.source());
+    info.name = QString::fromStdString(c.name);
+    info.architecture = QString::fromStdString(c.architecture);
+    info.type = QString::fromStdString(model.typeSummary());
+    info.parameters = qint64(model.parameterCount());
+    info.fileBytes = model.file() ? qint64(model.file()->fileSize()) : qint64(model.weightBytes());
+    info.contextLength = c.contextLength;
+    info.vocab = c.vocab;
+    info.layers = c.layers;
+    info.dim = c.dim;
+    info.heads = c.heads;
+    info.kvHeads = c.kvHeads;
+    return info;
+}
+
+void RunController::setBusy(bool busy)
+{
+    if (m_busy == busy)
+        return;
+    m_busy = busy;
+    Q_EMIT busyChanged(busy);
+}
+
+void RunController::loadModel(const QString& path)
+{
+    m_loading = true;
+    Q_EMIT modelLoadStarted(path);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, path] { w->loadModel(path, {}); }, Qt::QueuedConnection);
+}
+
+void RunController::loadSynthetic(const QString& shape)
+{
+    m_loading = true;
+    Q_EMIT modelLoadStarted(QStringLiteral("synthetic ") + shape);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, shape] { w->loadModel({}, shape); }, Qt::QueuedConnection);
+}
+
+void RunController::finishModelLoad(std::shared_ptr<const engine::Model> model, QString error)
+{
+    m_loading = false;
+    if (!model) {
+        Q_EMIT modelLoadFailed(error); // the previous model stays loaded
+        return;
+    }
+    m_model = std::move(model);
+    m_modelInfo = describe(*m_model);
+    Q_EMIT modelLoaded(m_modelInfo);
+}
+
+int RunController::startRun(const RunSettings& settings)
+{
+    if (m_busy || !m_model)
+        return 0;
+    const int id = m_nextRunId++;
+    m_currentRun = id;
+    setBusy(true);
+    Q_EMIT runStarted(id, int(settings.prompts.size()), settings.scheduler.threads);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, id, model = m_model, settings] { w->run(id, model, settings); },
+        Qt::QueuedConnection);
+    return id;
+}
+
+int RunController::startSweep(const SweepSettings& settings)
+{
+    if (m_busy || !m_model)
+        return 0;
+    const int id = m_nextRunId++;
+    m_currentRun = id;
+    setBusy(true);
+    Q_EMIT runStarted(id, int(settings.run.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, id, model = m_model, settings] { w->sweep(id, model, settings); },
+        Qt::QueuedConnection);
+    return id;
+}
+
+void RunController::stop()
+{
+    if (m_currentRun == 0)
+        return;
+    m_stopRunId->store(m_currentRun);
+    m_currentRun = 0; // whatever the stopped run still sends is dropped
+    setBusy(false);
+}
+
+void RunController::deliverTokens(int runId, QVector<TokenPiece> pieces)
+{
+    if (runId == m_currentRun)
+        Q_EMIT tokensReady(runId, pieces);
+}
+
+void RunController::deliverTrace(int runId, TraceBatch events)
+{
+    if (runId == m_currentRun)
+        Q_EMIT traceReady(runId, events);
+}
+
+void RunController::deliverPhase(int runId, QString phase)
+{
+    if (runId == m_currentRun)
+        Q_EMIT phaseChanged(runId, phase);
+}
+
+void RunController::finishRun(int runId, RunSummary summary)
+{
+    if (runId != m_currentRun)
+        return;
+    m_currentRun = 0;
+    setBusy(false);
+    Q_EMIT runFinished(runId, summary);
+}
+
+void RunController::failRun(int runId, QString message)
+{
+    if (runId != m_currentRun)
+        return;
+    m_currentRun = 0;
+    setBusy(false);
+    Q_EMIT runFailed(runId, message);
+}
+
+void RunController::deliverSweepProgress(int runId, int done, int total, QString label)
+{
+    if (runId == m_currentRun)
+        Q_EMIT sweepProgress(runId, done, total, label);
+}
+
+void RunController::finishSweep(int runId, engine::SweepResult result)
+{
+    if (runId != m_currentRun)
+        return;
+    m_currentRun = 0;
+    setBusy(false);
+    Q_EMIT sweepFinished(runId, result);
+}
+
+} // namespace ui

@@ -1,0 +1,150 @@
+// Runs the engine on a worker thread for the GUI: model loading, runs and sweeps in, batched results out.
+#pragma once
+
+#include "model.h"
+#include "sweep.h"
+#include "workload.h"
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QThread>
+#include <QVector>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace ui {
+
+struct RunSettings {
+    QStringList prompts;
+    QString systemPrompt;
+    bool chat = true; // use the model's chat template when it has one
+    engine::SamplingParams sampling;
+    int maxTokens = 64;
+    int contextLength = 0;
+    engine::Strategy strategy = engine::Strategy::IntraOp;
+    engine::SchedulerOptions scheduler;
+    bool trace = true;
+
+    engine::WorkloadRequest toRequest() const;
+};
+
+struct SweepSettings {
+    RunSettings run;
+    std::vector<int> threads { 1, 2 };
+    std::vector<engine::Strategy> strategies { engine::Strategy::IntraOp };
+    int repeat = 3;
+    int warmup = 1;
+    bool scaledWork = false;
+};
+
+// Text that arrived for one sequence since the last batch, token by token.
+struct TokenPiece {
+    int sequence = 0;
+    int32_t id = -1; // -1: trailing bytes flushed at the end (no token of its own)
+    int position = -1; // token position of the forward pass whose logits gave this token
+    QString text;
+};
+
+struct ModelInfo {
+    QString source;     // path or "synthetic:<shape>"
+    QString name;
+    QString architecture;
+    QString type;
+    qint64 parameters = 0;
+    qint64 fileBytes = 0;
+    int contextLength = 0;
+    int vocab = 0;
+    int layers = 0;
+    int dim = 0;
+    int heads = 0;
+    int kvHeads = 0;
+    QString chatTemplate;
+    QString summary() const; // one line for the status bar and the model panel
+};
+
+struct RunSummary {
+    engine::RunMetrics metrics;
+    std::vector<engine::GenerationResult> sequences;
+    bool cancelled = false;
+    int threads = 1;
+    engine::Strategy strategy = engine::Strategy::IntraOp;
+};
+
+using TraceBatch = std::shared_ptr<const std::vector<engine::TraceEvent>>;
+
+class RunWorker;
+
+// Owns the worker QThread. Requests go in through the public slots; results come back as queued
+// signals, batched at no more than ~30 updates per second. Every run has an id; results of a run
+// that was stopped or superseded never reach the signals.
+class RunController : public QObject {
+    Q_OBJECT
+
+public:
+    explicit RunController(QObject* parent = nullptr);
+    ~RunController() override; // stops any run and joins the worker thread
+
+    std::shared_ptr<const engine::Model> model() const { return m_model; }
+    const ModelInfo& modelInfo() const { return m_modelInfo; }
+    bool isBusy() const { return m_busy; }
+    int currentRunId() const { return m_currentRun; }
+
+    static ModelInfo describe(const engine::Model& model);
+
+public Q_SLOTS:
+    void loadModel(const QString& path);      // a GGUF file; the previous model stays on failure
+    void loadSynthetic(const QString& shape); // tiny, 15M, 110M, 1B
+    int startRun(const ui::RunSettings& settings);     // returns the run id (0 if refused: busy or no model)
+    int startSweep(const ui::SweepSettings& settings); // same
+    void stop();                              // takes effect within one token; the controller is then idle
+
+Q_SIGNALS:
+    void modelLoadStarted(const QString& what);
+    void modelLoaded(const ui::ModelInfo& info);
+    void modelLoadFailed(const QString& message);
+    void runStarted(int runId, int sequences, int threads);
+    void tokensReady(int runId, const QVector<ui::TokenPiece>& pieces);
+    void traceReady(int runId, const ui::TraceBatch& events);
+    void phaseChanged(int runId, const QString& phase);
+    void runFinished(int runId, const ui::RunSummary& summary);
+    void runFailed(int runId, const QString& message);
+    void sweepProgress(int runId, int done, int total, const QString& label);
+    void sweepFinished(int runId, const engine::SweepResult& result);
+    void busyChanged(bool busy);
+
+private:
+    friend class RunWorker;
+    void setBusy(bool busy);
+    // Called (queued, on the GUI thread) by the worker.
+    void deliverTokens(int runId, QVector<TokenPiece> pieces);
+    void deliverTrace(int runId, TraceBatch events);
+    void deliverPhase(int runId, QString phase);
+    void finishRun(int runId, RunSummary summary);
+    void failRun(int runId, QString message);
+    void deliverSweepProgress(int runId, int done, int total, QString label);
+    void finishSweep(int runId, engine::SweepResult result);
+    void finishModelLoad(std::shared_ptr<const engine::Model> model, QString error);
+
+    QThread m_thread;
+    RunWorker* m_worker = nullptr; // lives in m_thread, deleted when it finishes
+    std::shared_ptr<const engine::Model> m_model;
+    ModelInfo m_modelInfo;
+    int m_nextRunId = 1;
+    int m_currentRun = 0;
+    bool m_busy = false;
+    bool m_loading = false;
+    std::shared_ptr<std::atomic<int>> m_stopRunId; // the worker polls it between tokens
+};
+
+} // namespace ui
+
+Q_DECLARE_METATYPE(ui::RunSettings)
+Q_DECLARE_METATYPE(ui::SweepSettings)
+Q_DECLARE_METATYPE(ui::TokenPiece)
+Q_DECLARE_METATYPE(ui::ModelInfo)
+Q_DECLARE_METATYPE(ui::RunSummary)
+Q_DECLARE_METATYPE(ui::TraceBatch)
+Q_DECLARE_METATYPE(engine::SweepResult)

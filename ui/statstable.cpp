@@ -1,0 +1,74 @@
+#include "statstable.h"
+
+#include <QHeaderView>
+#include <QLabel>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+namespace ui {
+
+StatsTable::StatsTable(QWidget* parent)
+    : QWidget(parent)
+    , m_table(new QTableWidget(0, 6, this))
+    , m_totals(new QLabel(this))
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_table->setHorizontalHeaderLabels(
+        { tr("Worker"), tr("Busy (ms)"), tr("Idle (ms)"), tr("Busy %"), tr("Chunks"), tr("Mean chunk (µs)") });
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_table->verticalHeader()->hide();
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_totals->setWordWrap(true);
+    m_totals->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_totals);
+    layout->addWidget(m_table, 1);
+    clear();
+}
+
+void StatsTable::clear()
+{
+    m_table->setRowCount(0);
+    m_totals->setText(tr("Run something to see how busy each worker thread was."));
+}
+
+QString StatsTable::totalsText() const { return m_totals->text(); }
+
+void StatsTable::setSummary(const RunSummary& summary)
+{
+    const engine::RunMetrics& m = summary.metrics;
+    m_table->setRowCount(int(m.workers.size()));
+    auto cell = [](const QString& text) {
+        auto* item = new QTableWidgetItem(text);
+        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        return item;
+    };
+    for (int row = 0; row < int(m.workers.size()); ++row) {
+        const engine::WorkerStats& w = m.workers[size_t(row)];
+        const double wall = double(w.busyNs + w.idleNs);
+        m_table->setItem(row, 0, cell(row == 0 ? tr("0 (caller)") : QString::number(w.slot)));
+        m_table->setItem(row, 1, cell(QString::number(double(w.busyNs) / 1e6, 'f', 2)));
+        m_table->setItem(row, 2, cell(QString::number(double(w.idleNs) / 1e6, 'f', 2)));
+        m_table->setItem(row, 3, cell(QString::number(wall > 0 ? 100.0 * double(w.busyNs) / wall : 0.0, 'f', 1)));
+        m_table->setItem(row, 4, cell(QString::number(qulonglong(w.chunks))));
+        m_table->setItem(row, 5, cell(QString::number(w.meanChunkNs / 1e3, 'f', 2)));
+    }
+    m_totals->setText(
+        tr("<b>%1</b>, %2 thread(s): wall %3 ms · prefill %4 ms (%5 tok/s) · decode %6 ms (%7 tok/s) · "
+           "first token %8 ms · %9 tokens generated · load imbalance %10 · %11 parallel regions, mean %12 µs%13")
+            .arg(QString::fromLatin1(engine::strategyName(summary.strategy)))
+            .arg(summary.threads)
+            .arg(m.wallMs, 0, 'f', 1)
+            .arg(m.prefillMs, 0, 'f', 1)
+            .arg(m.prefillTokensPerSecond, 0, 'f', 0)
+            .arg(m.decodeMs, 0, 'f', 1)
+            .arg(m.decodeTokensPerSecond, 0, 'f', 1)
+            .arg(m.timeToFirstTokenMs, 0, 'f', 1)
+            .arg(m.generatedTokens)
+            .arg(m.loadImbalance, 0, 'f', 2)
+            .arg(qulonglong(m.parallelRegions))
+            .arg(m.meanRegionNs / 1e3, 0, 'f', 1)
+            .arg(summary.cancelled ? tr(" · <i>stopped</i>") : QString()));
+}
+
+} // namespace ui

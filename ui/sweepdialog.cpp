@@ -1,0 +1,133 @@
+#include "sweepdialog.h"
+
+#include "scheduler.h"
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace ui {
+
+SweepDialog::SweepDialog(QWidget* parent)
+    : QDialog(parent)
+    , m_threads(new QLineEdit(this))
+    , m_repeat(new QSpinBox(this))
+    , m_scaled(new QCheckBox(tr("Grow the work with the threads (Gustafson: p copies of the prompts at p threads)"), this))
+{
+    setWindowTitle(tr("Sweep over thread counts"));
+    auto* form = new QFormLayout;
+    m_threads->setToolTip(tr("Thread counts to measure, e.g. 1,2,3,4 or 1-8. 1 is the baseline for speedup."));
+    form->addRow(tr("Threads:"), m_threads);
+    m_repeat->setRange(1, 50);
+    m_repeat->setValue(3);
+    m_repeat->setToolTip(tr("Measured runs per point, after one warm-up run; the chart shows medians and min–max"));
+    form->addRow(tr("Repetitions:"), m_repeat);
+    auto* strategies = new QVBoxLayout;
+    const std::pair<engine::Strategy, QString> tips[] = {
+        { engine::Strategy::IntraOp, tr("one prompt at a time; every matmul split by rows across the threads") },
+        { engine::Strategy::Request, tr("each prompt is one task on one thread; needs several prompts") },
+        { engine::Strategy::Hybrid, tr("prompts as tasks, with their matmuls split again inside (nested)") },
+        { engine::Strategy::Pipeline, tr("layer groups as pipeline stages; prompts flow through them") },
+    };
+    for (const auto& [s, tip] : tips) {
+        auto* box = new QCheckBox(QString::fromLatin1(engine::strategyName(s)), this);
+        box->setToolTip(tip);
+        strategies->addWidget(box);
+        m_strategies.push_back({ s, box });
+        connect(box, &QCheckBox::toggled, this, &SweepDialog::validate);
+    }
+    m_strategies.front().second->setChecked(true);
+    form->addRow(tr("Strategies:"), strategies);
+    m_scaled->setToolTip(tr("Scaled speedup for request-parallel work: the problem grows with the machine"));
+    form->addRow(QString(), m_scaled);
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    m_ok = buttons->button(QDialogButtonBox::Ok);
+    m_ok->setText(tr("Start sweep"));
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(buttons);
+    connect(m_threads, &QLineEdit::textChanged, this, &SweepDialog::validate);
+
+    const int cores = engine::Scheduler::hardwareThreads();
+    std::vector<int> defaults;
+    for (int p = 1; p <= std::max(2, cores); ++p)
+        defaults.push_back(p);
+    setThreads(defaults);
+}
+
+std::vector<int> SweepDialog::parseThreadList(const QString& text)
+{
+    std::vector<int> out;
+    for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QString item = part.trimmed();
+        bool ok1 = false, ok2 = false;
+        if (item.contains(QLatin1Char('-'))) {
+            const auto ends = item.split(QLatin1Char('-'));
+            if (ends.size() != 2)
+                return {};
+            const int a = ends[0].trimmed().toInt(&ok1), b = ends[1].trimmed().toInt(&ok2);
+            if (!ok1 || !ok2 || a > b || b - a > engine::SchedulerOptions::kMaxThreads)
+                return {};
+            for (int p = a; p <= b; ++p)
+                out.push_back(p);
+        } else {
+            out.push_back(item.toInt(&ok1));
+            if (!ok1)
+                return {};
+        }
+    }
+    for (int p : out)
+        if (p < 1 || p > engine::SchedulerOptions::kMaxThreads)
+            return {};
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+std::vector<int> SweepDialog::threads() const { return parseThreadList(m_threads->text()); }
+
+void SweepDialog::setThreads(const std::vector<int>& threads)
+{
+    QStringList parts;
+    for (int p : threads)
+        parts << QString::number(p);
+    m_threads->setText(parts.join(QLatin1Char(',')));
+}
+
+std::vector<engine::Strategy> SweepDialog::strategies() const
+{
+    std::vector<engine::Strategy> out;
+    for (const auto& [s, box] : m_strategies)
+        if (box->isChecked())
+            out.push_back(s);
+    return out;
+}
+
+void SweepDialog::setStrategies(const std::vector<engine::Strategy>& strategies)
+{
+    for (const auto& [s, box] : m_strategies)
+        box->setChecked(std::find(strategies.begin(), strategies.end(), s) != strategies.end());
+}
+
+int SweepDialog::repeat() const { return m_repeat->value(); }
+void SweepDialog::setRepeat(int repeat) { m_repeat->setValue(repeat); }
+bool SweepDialog::scaledWork() const { return m_scaled->isChecked(); }
+
+void SweepDialog::validate()
+{
+    const bool ok = !threads().empty() && !strategies().empty();
+    m_threads->setStyleSheet(threads().empty() ? QStringLiteral("background: #fdd;") : QString());
+    if (m_ok)
+        m_ok->setEnabled(ok);
+}
+
+} // namespace ui

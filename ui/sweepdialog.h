@@ -1,0 +1,42 @@
+// Asks for a sweep's thread counts, repetitions, strategies and whether work grows with the threads.
+#pragma once
+
+#include "workload.h"
+
+#include <QDialog>
+
+#include <vector>
+
+class QCheckBox;
+class QLineEdit;
+class QSpinBox;
+
+namespace ui {
+
+class SweepDialog : public QDialog {
+    Q_OBJECT
+
+public:
+    explicit SweepDialog(QWidget* parent = nullptr);
+
+    std::vector<int> threads() const; // parsed, sorted, unique; empty if invalid
+    void setThreads(const std::vector<int>& threads);
+    std::vector<engine::Strategy> strategies() const;
+    void setStrategies(const std::vector<engine::Strategy>& strategies);
+    int repeat() const;
+    void setRepeat(int repeat);
+    bool scaledWork() const;
+
+    static std::vector<int> parseThreadList(const QString& text); // "1,2,4" or "1-4"; empty if invalid
+
+private:
+    void validate();
+
+    QLineEdit* m_threads;
+    QSpinBox* m_repeat;
+    std::vector<std::pair<engine::Strategy, QCheckBox*>> m_strategies;
+    QCheckBox* m_scaled;
+    QPushButton* m_ok = nullptr;
+};
+
+} // namespace ui
