@@ -56,4 +56,19 @@ MappedFile::~MappedFile()
         ::munmap(const_cast<uint8_t*>(m_data), m_size);
 }
 
+bool adviseHugePages(const void* data, size_t bytes)
+{
+    constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+    if (end <= begin)
+        return false;
+    void* p = reinterpret_cast<void*>(begin);
+    madvise(p, end - begin, MADV_HUGEPAGE);
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+    return madvise(p, end - begin, MADV_COLLAPSE) == 0;
+}
+
 } // namespace engine

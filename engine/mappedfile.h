@@ -7,6 +7,12 @@
 
 namespace engine {
 
+// Asks the kernel to back [data, data+bytes) with 2 MiB pages (the whole-page part of it), now if it
+// can (MADV_COLLAPSE, Linux 6.1+) and from then on otherwise. Streaming hundreds of MiB of weights
+// per token over 4 KiB pages costs TLB misses and stops the hardware prefetcher at every page
+// boundary. Returns true if the collapse succeeded; failure is harmless (the memory stays usable).
+bool adviseHugePages(const void* data, size_t bytes);
+
 class MappedFile {
 public:
     // Throws std::runtime_error naming the path if the file cannot be opened or mapped.

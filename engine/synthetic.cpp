@@ -1,6 +1,7 @@
 #include "synthetic.h"
 
 #include "gguf.h"
+#include "mappedfile.h"
 #include "vocabulary.h"
 
 #include <oneapi/tbb/parallel_for.h>
@@ -232,6 +233,7 @@ std::shared_ptr<const Model> makeSyntheticModel(const SyntheticShape& s, uint64_
         throw std::runtime_error("synthetic shape '" + s.name + "' needs about " + std::to_string(needed >> 20)
             + " MiB of memory to build, but only " + std::to_string(available >> 20) + " MiB are available");
     auto buffer = std::make_shared<std::vector<uint8_t>>(syntheticModelGguf(s, seed));
+    adviseHugePages(buffer->data(), buffer->size());
     return Model::fromGgufBuffer(std::move(buffer), "synthetic:" + s.name);
 }
 
