@@ -1,1 +1,751 @@
-// placeholder: filled in by its own commit
+#include "speedupchart.h"
+
+#include <QButtonGroup>
+#include <QCategoryAxis>
+#include <QChart>
+#include <QChartView>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLegend>
+#include <QLineSeries>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPixmap>
+#include <QPushButton>
+#include <QStackedWidget>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace ui {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kCurveSamples = 96;
+
+// Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on white, worse on a projector).
+const QColor kPalette[] = {
+    QColor(0x00, 0x72, 0xB2), // blue
+    QColor(0xD5, 0x5E, 0x00), // vermillion
+    QColor(0x00, 0x9E, 0x73), // bluish green
+    QColor(0xCC, 0x79, 0xA7), // reddish purple
+    QColor(0xE6, 0x9F, 0x00), // orange
+    QColor(0x56, 0xB4, 0xE9), // sky blue
+    QColor(0x33, 0x33, 0x33), // near black
+};
+const QColor kReferenceColor(0x80, 0x80, 0x80);
+
+constexpr double kLineWidth = 3.0;
+constexpr double kFitWidth = 2.5;
+constexpr double kBarWidth = 2.5;
+constexpr int kMarkerPixels = 15;
+
+// A second cue besides colour: each strategy's points get their own marker shape.
+QImage markerImage(int index, const QColor& color)
+{
+    const int size = kMarkerPixels * 2; // drawn at twice the size for smooth edges once scaled down
+    QImage image(size, size, QImage::Format_ARGB32_Premultiplied);
+    image.fill(Qt::transparent);
+    QPainter painter(&image);
+    painter.setRenderHint(QPainter::Antialiasing);
+    painter.setPen(QPen(Qt::white, 3.0));
+    painter.setBrush(color);
+    const QRectF r(2.5, 2.5, size - 5.0, size - 5.0);
+    QPainterPath path;
+    switch (index % 4) {
+    case 0:
+        path.addEllipse(r);
+        break;
+    case 1:
+        path.addRect(r.adjusted(2, 2, -2, -2));
+        break;
+    case 2:
+        path.moveTo(r.center().x(), r.top());
+        path.lineTo(r.right(), r.bottom());
+        path.lineTo(r.left(), r.bottom());
+        path.closeSubpath();
+        break;
+    default:
+        path.moveTo(r.center().x(), r.top());
+        path.lineTo(r.right(), r.center().y());
+        path.lineTo(r.center().x(), r.bottom());
+        path.lineTo(r.left(), r.center().y());
+        path.closeSubpath();
+        break;
+    }
+    painter.drawPath(path);
+    painter.end();
+    return image;
+}
+
+QPen makePen(const QColor& color, double width, Qt::PenStyle style = Qt::SolidLine)
+{
+    QPen pen(color, width, style, Qt::RoundCap, Qt::RoundJoin);
+    return pen;
+}
+
+// A step of 1, 2, 2.5 or 5 × 10^k that cuts [0, top] into at most `maxTicks` intervals.
+double niceStep(double top, int maxTicks)
+{
+    const double raw = top / maxTicks;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double m : { 1.0, 2.0, 2.5, 5.0, 10.0 })
+        if (m * magnitude >= raw)
+            return m * magnitude;
+    return 10.0 * magnitude;
+}
+
+// A legend key: a stretch of the series' own pen (so dashes show) with its point marker in the middle.
+QPixmap legendSwatch(const QPen& pen, const QImage& marker)
+{
+    QPixmap pixmap(52, 22);
+    pixmap.fill(Qt::transparent);
+    QPainter painter(&pixmap);
+    painter.setRenderHint(QPainter::Antialiasing);
+    QPen flat = pen;
+    flat.setCapStyle(Qt::FlatCap);
+    painter.setPen(flat);
+    painter.drawLine(QPointF(2, 11), QPointF(50, 11));
+    if (!marker.isNull())
+        painter.drawImage(
+            QRectF(26 - kMarkerPixels / 2.0, 11 - kMarkerPixels / 2.0, kMarkerPixels, kMarkerPixels), marker);
+    return pixmap;
+}
+
+// "model · prompts · tokens · repetitions · machine" from the sweep's free-form workload and machine records.
+QString describe(const engine::SweepResult& result)
+{
+    QStringList parts;
+    const nlohmann::json& w = result.workload;
+    if (w.is_object()) {
+        if (w.contains("model") && w["model"].is_string())
+            parts << QString::fromStdString(w["model"].get<std::string>());
+        if (w.contains("prompts") && w["prompts"].is_array())
+            parts << (w["prompts"].size() == 1 ? SpeedupChart::tr("1 prompt")
+                                               : SpeedupChart::tr("%1 prompts").arg(w["prompts"].size()));
+        if (w.contains("max_tokens") && w["max_tokens"].is_number_integer())
+            parts << SpeedupChart::tr("%1 tokens each").arg(w["max_tokens"].get<int>());
+        if (w.contains("repeat") && w["repeat"].is_number_integer())
+            parts << SpeedupChart::tr("median and min–max of %1 runs per point").arg(w["repeat"].get<int>());
+    }
+    const nlohmann::json& m = result.machine;
+    if (m.is_object()) {
+        QString machine;
+        if (m.contains("cpu") && m["cpu"].is_string())
+            machine = QString::fromStdString(m["cpu"].get<std::string>());
+        if (m.contains("logical_cores") && m["logical_cores"].is_number_integer())
+            machine += (machine.isEmpty() ? QString() : QStringLiteral(", "))
+                + SpeedupChart::tr("%1 logical cores").arg(m["logical_cores"].get<int>());
+        if (!machine.isEmpty())
+            parts << machine;
+    }
+    return parts.join(QStringLiteral("  ·  "));
+}
+
+QString formatFraction(double s) { return QString::number(s, 'f', std::abs(s) < 0.01 && s != 0.0 ? 3 : 2); }
+
+} // namespace
+
+SpeedupChart::SpeedupChart(QWidget* parent)
+    : QWidget(parent)
+{
+    QFont base = font();
+    base.setPointSizeF(std::max(base.pointSizeF(), 12.0));
+    setFont(base);
+
+    auto* controls = new QHBoxLayout;
+    auto addGroup = [&](const QString& label, const QStringList& names, QButtonGroup*& group) {
+        auto* caption = new QLabel(label, this);
+        QFont bold = caption->font();
+        bold.setBold(true);
+        caption->setFont(bold);
+        controls->addWidget(caption);
+        group = new QButtonGroup(this);
+        group->setExclusive(true);
+        for (int i = 0; i < names.size(); ++i) {
+            auto* button = new QPushButton(names[i], this);
+            button->setCheckable(true);
+            button->setFocusPolicy(Qt::TabFocus);
+            group->addButton(button, i);
+            controls->addWidget(button);
+        }
+        controls->addSpacing(24);
+    };
+    addGroup(tr("Phase:"), { tr("Prefill"), tr("Decode"), tr("Total") }, m_phaseButtons);
+    addGroup(tr("View:"), { tr("Speedup"), tr("Efficiency"), tr("Throughput (tokens/s)") }, m_viewButtons);
+    controls->addStretch(1);
+    m_phaseButtons->button(0)->setToolTip(tr("Processing the prompt: all prompt tokens in one batch per layer"));
+    m_phaseButtons->button(1)->setToolTip(tr("Generating tokens one at a time after the prompt"));
+    m_phaseButtons->button(2)->setToolTip(tr("Prefill and decode together"));
+    m_viewButtons->button(0)->setToolTip(tr("S(p) = T(1) / T(p): how many times faster than one thread"));
+    m_viewButtons->button(1)->setToolTip(tr("S(p) / p: the share of each added thread that turns into speed"));
+    m_viewButtons->button(2)->setToolTip(tr("Tokens per second: tokens ÷ median time"));
+    connect(m_phaseButtons, &QButtonGroup::idClicked, this, [this](int id) { setPhase(Phase(id)); });
+    connect(m_viewButtons, &QButtonGroup::idClicked, this, [this](int id) { setView(View(id)); });
+
+    m_chart = new QChart;
+    m_chart->setAnimationOptions(QChart::NoAnimation);
+    m_chart->setBackgroundRoundness(0);
+    m_chart->setMargins(QMargins(8, 8, 8, 8));
+    QFont titleFont = base;
+    titleFont.setPointSizeF(base.pointSizeF() + 4);
+    titleFont.setBold(true);
+    m_chart->setTitleFont(titleFont);
+    // Qt Charts' legend lays out in one row and truncates long names such as the fits'; ours is a grid below.
+    m_chart->legend()->setVisible(false);
+
+    QFont axisTitleFont = base;
+    axisTitleFont.setPointSizeF(base.pointSizeF() + 1);
+    axisTitleFont.setBold(true);
+    const QPen gridPen(QColor(0xD8, 0xD8, 0xD8), 1.0);
+
+    m_axisX = new QCategoryAxis;
+    m_axisX->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+    m_axisX->setTitleText(tr("threads (p)"));
+    m_axisX->setTitleFont(axisTitleFont);
+    m_axisX->setLabelsFont(base);
+    m_axisX->setGridLinePen(gridPen);
+    m_axisY = new QValueAxis;
+    m_axisY->setTitleFont(axisTitleFont);
+    m_axisY->setLabelsFont(base);
+    m_axisY->setGridLinePen(gridPen);
+    m_axisY->setMinorTickCount(0);
+    m_chart->addAxis(m_axisX, Qt::AlignBottom);
+    m_chart->addAxis(m_axisY, Qt::AlignLeft);
+
+    m_chartView = new QChartView(m_chart, this);
+    m_chartView->setRenderHint(QPainter::Antialiasing);
+    m_chartView->setMinimumSize(480, 320);
+    m_chartView->setFrameShape(QFrame::NoFrame);
+    m_chartView->setBackgroundBrush(Qt::white);
+
+    m_legend = new QGridLayout;
+    m_legend->setHorizontalSpacing(8);
+    m_legend->setVerticalSpacing(4);
+    auto* legendRow = new QHBoxLayout;
+    legendRow->addStretch(1);
+    legendRow->addLayout(m_legend);
+    legendRow->addStretch(1);
+    m_caption = new QLabel(this);
+    m_caption->setAlignment(Qt::AlignCenter);
+    m_caption->setWordWrap(true);
+    QPalette grey = m_caption->palette();
+    grey.setColor(QPalette::WindowText, QColor(0x55, 0x55, 0x55));
+    m_caption->setPalette(grey);
+
+    m_chartPage = new QWidget(this);
+    m_chartPage->setAutoFillBackground(true);
+    QPalette white = m_chartPage->palette();
+    white.setColor(QPalette::Window, Qt::white);
+    m_chartPage->setPalette(white);
+    auto* pageLayout = new QVBoxLayout(m_chartPage);
+    pageLayout->setContentsMargins(0, 0, 0, 8);
+    pageLayout->addWidget(m_chartView, 1);
+    pageLayout->addLayout(legendRow);
+    pageLayout->addWidget(m_caption);
+
+    m_hint = new QLabel(tr("Run a sweep to chart speedup…\n\nSweep… repeats the workload over thread counts and "
+                           "strategies and draws speedup, efficiency and throughput here."),
+        this);
+    m_hint->setAlignment(Qt::AlignCenter);
+    m_hint->setWordWrap(true);
+    QFont hintFont = base;
+    hintFont.setPointSizeF(base.pointSizeF() + 4);
+    m_hint->setFont(hintFont);
+    QPalette hintPalette = m_hint->palette();
+    hintPalette.setColor(QPalette::WindowText, QColor(0x66, 0x66, 0x66));
+    hintPalette.setColor(QPalette::Window, Qt::white);
+    m_hint->setPalette(hintPalette);
+    m_hint->setAutoFillBackground(true);
+
+    m_stack = new QStackedWidget(this);
+    m_stack->addWidget(m_hint);
+    m_stack->addWidget(m_chartPage);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(controls);
+    layout->addWidget(m_stack, 1);
+
+    syncButtons();
+    clear();
+}
+
+SpeedupChart::~SpeedupChart() = default;
+
+QString SpeedupChart::phaseName(Phase phase)
+{
+    switch (phase) {
+    case Phase::Prefill:
+        return tr("Prefill");
+    case Phase::Decode:
+        return tr("Decode");
+    case Phase::Total:
+        break;
+    }
+    return tr("Total");
+}
+
+QString SpeedupChart::viewName(View view)
+{
+    switch (view) {
+    case View::Speedup:
+        return tr("speedup");
+    case View::Efficiency:
+        return tr("efficiency");
+    case View::Throughput:
+        break;
+    }
+    return tr("throughput");
+}
+
+void SpeedupChart::setSweep(const engine::SweepResult& result)
+{
+    m_result = result;
+    if (m_result.strategies.empty()) {
+        clear();
+        return;
+    }
+    // Series are rebuilt only when what they stand for changes; otherwise their points are replaced.
+    QString structure;
+    for (const engine::StrategySweep& s : m_result.strategies) {
+        const size_t bars
+            = std::max({ s.prefillScaling.points.size(), s.decodeScaling.points.size(), s.totalScaling.points.size() });
+        structure += QString::fromStdString(s.strategy) + QLatin1Char('|') + QString::number(bars) + QLatin1Char('|')
+            + QLatin1Char(s.scaledWork ? 'g' : '-') + QLatin1Char('\n');
+    }
+    if (structure != m_structure || m_series.empty()) {
+        m_structure = structure;
+        rebuildSeries();
+    }
+    refresh();
+    m_stack->setCurrentWidget(m_chartPage);
+}
+
+void SpeedupChart::clear()
+{
+    m_result = {};
+    m_structure.clear();
+    m_series.clear();
+    m_reference = nullptr;
+    m_inLegend.clear();
+    m_chart->removeAllSeries();
+    m_chart->setTitle(QString());
+    rebuildLegend();
+    m_caption->clear();
+    m_stack->setCurrentWidget(m_hint);
+}
+
+bool SpeedupChart::showsHint() const { return m_stack->currentWidget() == m_hint; }
+
+void SpeedupChart::setPhase(Phase phase)
+{
+    if (phase == m_phase)
+        return;
+    m_phase = phase;
+    syncButtons();
+    if (hasSweep())
+        refresh();
+    Q_EMIT phaseChanged(phase);
+}
+
+void SpeedupChart::setView(View view)
+{
+    if (view == m_view)
+        return;
+    m_view = view;
+    syncButtons();
+    if (hasSweep())
+        refresh();
+    Q_EMIT viewChanged(view);
+}
+
+void SpeedupChart::syncButtons()
+{
+    m_phaseButtons->button(int(m_phase))->setChecked(true);
+    m_viewButtons->button(int(m_view))->setChecked(true);
+}
+
+void SpeedupChart::rebuildSeries()
+{
+    m_chart->removeAllSeries();
+    m_series.clear();
+    m_inLegend.clear();
+
+    auto add = [this](QLineSeries* series) {
+        m_chart->addSeries(series);
+        series->attachAxis(m_axisX);
+        series->attachAxis(m_axisY);
+        return series;
+    };
+
+    // Added first so it is drawn beneath the measurements.
+    m_reference = add(new QLineSeries);
+    m_reference->setPen(makePen(kReferenceColor, kFitWidth, Qt::DashLine));
+
+    int index = 0;
+    for (const engine::StrategySweep& s : m_result.strategies) {
+        StrategySeries entry;
+        entry.name = QString::fromStdString(s.strategy);
+        entry.color = kPalette[index % std::size(kPalette)];
+        const size_t bars
+            = std::max({ s.prefillScaling.points.size(), s.decodeScaling.points.size(), s.totalScaling.points.size() });
+        for (size_t i = 0; i < bars; ++i) {
+            QLineSeries* bar = add(new QLineSeries);
+            bar->setPen(makePen(entry.color, kBarWidth));
+            setInLegend(bar, false);
+            entry.bars.append(bar);
+        }
+        entry.measured = add(new QLineSeries);
+        entry.measured->setName(entry.name);
+        entry.measured->setPen(makePen(entry.color, kLineWidth));
+        entry.measured->setPointsVisible(true);
+        entry.measured->setMarkerSize(kMarkerPixels);
+        entry.measured->setLightMarker(markerImage(index, entry.color));
+
+        entry.amdahl = add(new QLineSeries);
+        entry.amdahl->setPen(makePen(entry.color, kFitWidth, Qt::DashLine));
+        if (s.scaledWork) {
+            entry.gustafson = add(new QLineSeries);
+            entry.gustafson->setName(tr("%1 Gustafson scaled speedup").arg(entry.name));
+            entry.gustafson->setPen(makePen(entry.color.darker(130), kLineWidth, Qt::DotLine));
+        }
+        m_series.push_back(std::move(entry));
+        ++index;
+    }
+}
+
+const engine::ScalingAnalysis& SpeedupChart::analysisOf(const engine::StrategySweep& sweep) const
+{
+    switch (m_phase) {
+    case Phase::Prefill:
+        return sweep.prefillScaling;
+    case Phase::Decode:
+        return sweep.decodeScaling;
+    case Phase::Total:
+        break;
+    }
+    return sweep.totalScaling;
+}
+
+double SpeedupChart::tokensOf(const engine::StrategySweep& sweep, int threads) const
+{
+    double tokens = double(sweep.promptTokens) + double(sweep.generatedTokens);
+    if (m_phase == Phase::Prefill)
+        tokens = sweep.promptTokens;
+    else if (m_phase == Phase::Decode)
+        tokens = sweep.generatedTokens;
+    // With scaled work, p threads process p copies of the p = 1 workload (as the exports count it).
+    return sweep.scaledWork ? tokens * threads : tokens;
+}
+
+void SpeedupChart::setInLegend(QLineSeries* series, bool shown)
+{
+    if (shown)
+        m_inLegend.insert(series);
+    else
+        m_inLegend.remove(series);
+}
+
+void SpeedupChart::rebuildLegend()
+{
+    while (QLayoutItem* item = m_legend->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    bool anyGustafson = false;
+    bool anyFit = false;
+    for (const StrategySeries& s : m_series) {
+        anyFit = anyFit || m_inLegend.contains(s.amdahl);
+        anyGustafson = anyGustafson || (s.gustafson && m_inLegend.contains(s.gustafson));
+    }
+    // One row per strategy when fits are listed next to the measurements; otherwise all in one row.
+    const bool rows = anyFit || anyGustafson;
+    auto addEntry = [this](QLineSeries* series, int row, int column) {
+        if (!series || !m_inLegend.contains(series))
+            return;
+        auto* swatch = new QLabel(m_chartPage);
+        swatch->setPixmap(legendSwatch(series->pen(), series->lightMarker()));
+        auto* text = new QLabel(series->name(), m_chartPage);
+        m_legend->addWidget(swatch, row, 2 * column);
+        m_legend->addWidget(text, row, 2 * column + 1);
+    };
+    for (size_t i = 0; i < m_series.size(); ++i) {
+        const StrategySeries& s = m_series[i];
+        if (rows) {
+            addEntry(s.measured, int(i), 0);
+            addEntry(s.amdahl, int(i), 1);
+            addEntry(s.gustafson, int(i), 2);
+        } else {
+            addEntry(s.measured, 0, int(i));
+        }
+    }
+    addEntry(m_reference, 0, rows ? (anyGustafson ? 3 : 2) : int(m_series.size()));
+}
+
+void SpeedupChart::refresh()
+{
+    double minThreads = std::numeric_limits<double>::infinity();
+    double maxThreads = 0;
+    std::set<int> threadCounts;
+    for (const engine::StrategySweep& s : m_result.strategies) {
+        for (const engine::ScalingPoint& point : analysisOf(s).points) {
+            threadCounts.insert(point.threads);
+            minThreads = std::min(minThreads, double(point.threads));
+            maxThreads = std::max(maxThreads, double(point.threads));
+        }
+    }
+    if (threadCounts.empty())
+        minThreads = maxThreads = 1;
+    const double capHalfWidth = std::max(0.04, (maxThreads - minThreads) * 0.012);
+
+    double yMax = 0;
+    auto grow = [&yMax](double y) {
+        if (std::isfinite(y))
+            yMax = std::max(yMax, y);
+    };
+
+    for (size_t i = 0; i < m_series.size(); ++i) {
+        StrategySeries& series = m_series[i];
+        const engine::StrategySweep& sweep = m_result.strategies[i];
+        const engine::ScalingAnalysis& analysis = analysisOf(sweep);
+
+        QList<QPointF> measured;
+        QList<QList<QPointF>> bars;
+        measured.reserve(qsizetype(analysis.points.size()));
+        for (const engine::ScalingPoint& point : analysis.points) {
+            const double p = point.threads;
+            double y = kNaN, low = kNaN, high = kNaN;
+            switch (m_view) {
+            case View::Speedup:
+                y = point.speedup, low = point.speedupLow, high = point.speedupHigh;
+                break;
+            case View::Efficiency:
+                y = point.efficiency, low = point.speedupLow / p, high = point.speedupHigh / p;
+                break;
+            case View::Throughput: {
+                const double tokens = tokensOf(sweep, point.threads);
+                y = tokens / point.medianSeconds, low = tokens / point.maxSeconds, high = tokens / point.minSeconds;
+                break;
+            }
+            }
+            if (!std::isfinite(y))
+                continue;
+            measured.append(QPointF(p, y));
+            grow(y);
+            if (std::isfinite(low) && std::isfinite(high)) {
+                grow(high);
+                // One polyline: top cap, stem, bottom cap. Retracing the stem keeps it a single series.
+                bars.append(
+                    QList<QPointF> { QPointF(p - capHalfWidth, high), QPointF(p + capHalfWidth, high), QPointF(p, high),
+                        QPointF(p, low), QPointF(p - capHalfWidth, low), QPointF(p + capHalfWidth, low) });
+            }
+        }
+        series.measured->replace(measured);
+        for (qsizetype b = 0; b < series.bars.size(); ++b) {
+            QLineSeries* bar = series.bars[b];
+            bar->replace(b < bars.size() ? bars[b] : QList<QPointF>());
+            bar->setVisible(b < bars.size());
+            setInLegend(bar, false);
+        }
+        series.measured->setVisible(true);
+        setInLegend(series.measured, true);
+
+        const double s = analysis.serialFraction;
+        const bool showFit = m_view == View::Speedup && analysis.valid && std::isfinite(s) && maxThreads > 1;
+        QList<QPointF> curve;
+        if (showFit) {
+            curve.reserve(kCurveSamples);
+            for (int k = 0; k < kCurveSamples; ++k) {
+                const double p = 1.0 + (maxThreads - 1.0) * k / (kCurveSamples - 1);
+                const double y = engine::amdahlSpeedup(s, p);
+                // A negative fit (superlinear measurements) has a pole; stop the curve before it.
+                if (!std::isfinite(y) || y <= 0)
+                    break;
+                curve.append(QPointF(p, y));
+                grow(y);
+            }
+            // Amdahl's bound 1/s; with s >= 1 the best is one thread, so "max" would mislead.
+            const QString limit = !std::isfinite(analysis.asymptoticSpeedup) ? tr("no limit")
+                : s >= 1.0
+                ? tr("slower with threads")
+                : tr("max %1×").arg(analysis.asymptoticSpeedup, 0, 'f', analysis.asymptoticSpeedup < 2 ? 2 : 1);
+            series.amdahl->setName(tr("%1 Amdahl fit (s = %2, %3)").arg(series.name, formatFraction(s), limit));
+        }
+        series.amdahl->replace(curve);
+        series.amdahl->setVisible(showFit);
+        setInLegend(series.amdahl, showFit);
+
+        if (series.gustafson) {
+            QList<QPointF> scaled;
+            double t1 = kNaN;
+            for (const engine::ScalingPoint& point : analysis.points)
+                if (point.threads == 1)
+                    t1 = point.medianSeconds;
+            const bool showScaled = m_view == View::Speedup && std::isfinite(t1);
+            if (showScaled) {
+                for (const engine::ScalingPoint& point : analysis.points) {
+                    const double y = engine::gustafsonScaledSpeedup(t1, point.medianSeconds, point.threads);
+                    scaled.append(QPointF(point.threads, y));
+                    grow(y);
+                }
+            }
+            series.gustafson->replace(scaled);
+            series.gustafson->setVisible(showScaled);
+            setInLegend(series.gustafson, showScaled);
+        }
+    }
+
+    QList<QPointF> reference;
+    switch (m_view) {
+    case View::Speedup:
+        reference = { QPointF(1, 1), QPointF(maxThreads, maxThreads) };
+        m_reference->setName(tr("ideal S = p"));
+        // Show the ideal line in full unless it would squash the measurements (many threads, little speedup).
+        yMax = std::max(yMax, maxThreads <= 8 ? maxThreads : std::min(maxThreads, 2.5 * yMax));
+        m_axisY->setTitleText(tr("speedup S(p) = T(1) / T(p)"));
+        break;
+    case View::Efficiency:
+        reference = { QPointF(minThreads, 1), QPointF(maxThreads, 1) };
+        m_reference->setName(tr("ideal efficiency 1.0"));
+        yMax = std::max(yMax, 1.0);
+        m_axisY->setTitleText(tr("efficiency S(p) / p"));
+        break;
+    case View::Throughput:
+        m_axisY->setTitleText(tr("throughput (tokens/s)"));
+        break;
+    }
+    m_reference->replace(reference);
+    m_reference->setVisible(!reference.isEmpty());
+    setInLegend(m_reference, !reference.isEmpty());
+
+    QString what;
+    switch (m_view) {
+    case View::Speedup:
+        what = tr("speedup vs threads");
+        break;
+    case View::Efficiency:
+        what = tr("parallel efficiency vs threads");
+        break;
+    case View::Throughput:
+        what = tr("throughput (tokens/s) vs threads");
+        break;
+    }
+    m_chart->setTitle(tr("%1 — %2").arg(phaseName(m_phase), what));
+    m_caption->setText(describe(m_result));
+    rebuildLegend();
+
+    // Ticks at the measured thread counts, thinned where they would collide.
+    const QStringList old = m_axisX->categoriesLabels();
+    for (const QString& label : old)
+        m_axisX->remove(label);
+    const double pad = std::max(0.35, (maxThreads - minThreads) * 0.04);
+    m_axisX->setStartValue(minThreads - pad);
+    double lastLabelled = -std::numeric_limits<double>::infinity();
+    for (int p : threadCounts) {
+        if (p - lastLabelled < (maxThreads - minThreads) / 24.0)
+            continue;
+        m_axisX->append(QString::number(p), p);
+        lastLabelled = p;
+    }
+    m_axisX->setRange(minThreads - pad, maxThreads + pad);
+
+    if (!(yMax > 0))
+        yMax = 1;
+    const double step = niceStep(yMax * 1.08, 8);
+    const double top = std::ceil(yMax * 1.08 / step) * step;
+    m_axisY->setRange(0, top);
+    m_axisY->setTickCount(int(std::lround(top / step)) + 1);
+    m_axisY->setLabelFormat(step >= 1 ? QStringLiteral("%.0f")
+            : step >= 0.1             ? QStringLiteral("%.1f")
+                                      : QStringLiteral("%.2f"));
+}
+
+const SpeedupChart::StrategySeries* SpeedupChart::seriesOf(const QString& strategy) const
+{
+    for (const StrategySeries& s : m_series)
+        if (s.name == strategy)
+            return &s;
+    return nullptr;
+}
+
+const engine::StrategySweep* SpeedupChart::sweepOf(const QString& strategy) const
+{
+    for (const engine::StrategySweep& s : m_result.strategies)
+        if (QString::fromStdString(s.strategy) == strategy)
+            return &s;
+    return nullptr;
+}
+
+QStringList SpeedupChart::strategies() const
+{
+    QStringList names;
+    for (const StrategySeries& s : m_series)
+        names.append(s.name);
+    return names;
+}
+
+QList<QPointF> SpeedupChart::measuredPoints(const QString& strategy) const
+{
+    const StrategySeries* s = seriesOf(strategy);
+    return s ? s->measured->points() : QList<QPointF>();
+}
+
+QList<SpeedupChart::Bar> SpeedupChart::errorBars(const QString& strategy) const
+{
+    QList<Bar> bars;
+    const StrategySeries* s = seriesOf(strategy);
+    if (!s)
+        return bars;
+    for (const QLineSeries* series : s->bars) {
+        const QList<QPointF> points = series->points();
+        if (points.size() == 6) // cap, stem (points 2 and 3), cap
+            bars.append({ points[2].x(), points[3].y(), points[2].y() });
+    }
+    return bars;
+}
+
+QList<QPointF> SpeedupChart::amdahlPoints(const QString& strategy) const
+{
+    const StrategySeries* s = seriesOf(strategy);
+    return s && s->amdahl->isVisible() ? s->amdahl->points() : QList<QPointF>();
+}
+
+QList<QPointF> SpeedupChart::gustafsonPoints(const QString& strategy) const
+{
+    const StrategySeries* s = seriesOf(strategy);
+    return s && s->gustafson && s->gustafson->isVisible() ? s->gustafson->points() : QList<QPointF>();
+}
+
+QList<QPointF> SpeedupChart::referencePoints() const
+{
+    return m_reference && m_reference->isVisible() ? m_reference->points() : QList<QPointF>();
+}
+
+double SpeedupChart::fittedSerialFraction(const QString& strategy) const
+{
+    const engine::StrategySweep* s = sweepOf(strategy);
+    return s ? analysisOf(*s).serialFraction : kNaN;
+}
+
+QStringList SpeedupChart::seriesNames() const
+{
+    // The legend lists series in the order they were added.
+    QStringList names;
+    for (QAbstractSeries* series : m_chart->series())
+        if (m_inLegend.contains(series))
+            names.append(series->name());
+    return names;
+}
+
+QString SpeedupChart::caption() const { return m_caption->text(); }
+
+QString SpeedupChart::title() const { return m_chart->title(); }
+
+} // namespace ui

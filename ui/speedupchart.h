@@ -1,0 +1,122 @@
+// The scaling chart of a sweep: measured speedup with min–max bars, the ideal line and the Amdahl fit per strategy;
+// efficiency and throughput views; prefill, decode and total separately.
+#pragma once
+
+#include "sweepstats.h"
+
+#include <QColor>
+#include <QList>
+#include <QPointF>
+#include <QSet>
+#include <QStringList>
+#include <QWidget>
+
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QAbstractSeries;
+class QButtonGroup;
+class QCategoryAxis;
+class QChart;
+class QChartView;
+class QGridLayout;
+class QLabel;
+class QLineSeries;
+class QStackedWidget;
+class QValueAxis;
+QT_END_NAMESPACE
+
+namespace ui {
+
+class SpeedupChart : public QWidget {
+    Q_OBJECT
+
+public:
+    enum class Phase { Prefill, Decode, Total };
+    Q_ENUM(Phase)
+    enum class View { Speedup, Efficiency, Throughput };
+    Q_ENUM(View)
+
+    // One min–max bar as drawn: x = threads, y1 = low end, y2 = high end.
+    struct Bar {
+        double threads = 0, low = 0, high = 0;
+    };
+
+    explicit SpeedupChart(QWidget* parent = nullptr);
+    ~SpeedupChart() override;
+
+    void setSweep(const engine::SweepResult& result);
+    void clear();
+    bool hasSweep() const { return !m_result.strategies.empty(); }
+
+    Phase phase() const { return m_phase; }
+    View view() const { return m_view; }
+
+    // What the chart shows now (current phase and view), read back from the series themselves.
+    QStringList strategies() const;
+    QList<QPointF> measuredPoints(const QString& strategy) const;
+    QList<Bar> errorBars(const QString& strategy) const;
+    QList<QPointF> amdahlPoints(const QString& strategy) const; // empty outside the speedup view
+    QList<QPointF> gustafsonPoints(const QString& strategy) const; // only for scaled-work sweeps, speedup view
+    QList<QPointF> referencePoints() const; // ideal S = p, or efficiency 1.0; empty for throughput
+    double fittedSerialFraction(const QString& strategy) const; // of the current phase; NaN if unknown
+    QStringList seriesNames() const; // the names the legend shows: the ideal line, then per strategy in order
+    QString caption() const; // the workload and machine the sweep ran on
+    QString title() const;
+    QChart* chart() const { return m_chart; }
+    bool showsHint() const; // true while the "run a sweep" hint replaces the chart
+
+    static QString phaseName(Phase phase);
+    static QString viewName(View view);
+
+public Q_SLOTS:
+    void setPhase(ui::SpeedupChart::Phase phase);
+    void setView(ui::SpeedupChart::View view);
+
+Q_SIGNALS:
+    void phaseChanged(ui::SpeedupChart::Phase phase);
+    void viewChanged(ui::SpeedupChart::View view);
+
+private:
+    struct StrategySeries {
+        QString name;
+        QColor color;
+        QLineSeries* measured = nullptr;
+        QList<QLineSeries*> bars; // one polyline per thread count: cap, stem, cap
+        QLineSeries* amdahl = nullptr;
+        QLineSeries* gustafson = nullptr; // scaled-work sweeps only
+    };
+
+    void rebuildSeries();
+    void refresh();
+    void updateAxes(double minThreads, double maxThreads, double yMax);
+    void syncButtons();
+    const engine::ScalingAnalysis& analysisOf(const engine::StrategySweep& sweep) const;
+    double tokensOf(const engine::StrategySweep& sweep, int threads) const;
+    const StrategySeries* seriesOf(const QString& strategy) const;
+    const engine::StrategySweep* sweepOf(const QString& strategy) const;
+    void setInLegend(QLineSeries* series, bool shown);
+    void rebuildLegend();
+
+    engine::SweepResult m_result;
+    Phase m_phase = Phase::Decode;
+    View m_view = View::Speedup;
+
+    QStackedWidget* m_stack = nullptr;
+    QLabel* m_hint = nullptr;
+    QWidget* m_chartPage = nullptr; // chart, legend and caption
+    QChartView* m_chartView = nullptr;
+    QGridLayout* m_legend = nullptr;
+    QLabel* m_caption = nullptr;
+    QChart* m_chart = nullptr;
+    QCategoryAxis* m_axisX = nullptr;
+    QValueAxis* m_axisY = nullptr;
+    QButtonGroup* m_phaseButtons = nullptr;
+    QButtonGroup* m_viewButtons = nullptr;
+    QLineSeries* m_reference = nullptr;
+    std::vector<StrategySeries> m_series;
+    QSet<const QAbstractSeries*> m_inLegend;
+    QString m_structure; // strategies, bar counts and scaled-work flags m_series was built for
+};
+
+} // namespace ui
