@@ -1,1 +1,833 @@
-// placeholder: filled in by its own commit
+#include "timelineview.h"
+
+#include <QFontMetrics>
+#include <QHelpEvent>
+#include <QKeyEvent>
+#include <QLocale>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QToolButton>
+#include <QToolTip>
+#include <QWheelEvent>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+namespace ui {
+
+namespace {
+
+constexpr int kMargin = 8;
+constexpr int kLaneGap = 4;
+constexpr int64_t kMinSpanNs = 20;
+constexpr int64_t kMaxSpanNs = int64_t(1e15);
+
+const QColor kBackground(0xff, 0xff, 0xff);
+const QColor kLaneBackground(0xe9, 0xec, 0xf0);
+const QColor kGrid(0xc9, 0xcf, 0xd6);
+const QColor kText(0x1a, 0x1a, 0x1a);
+const QColor kMutedText(0x44, 0x4a, 0x52);
+const QColor kHighlight(0xd8, 0x1b, 0x60);
+const QColor kHighlightBand(0xff, 0xc1, 0x07, 90);
+
+// Powers of ten in ns and the unit each names.
+struct Unit {
+    double ns;
+    const char* name;
+};
+constexpr Unit kUnits[] = { { 1e9, "s" }, { 1e6, "ms" }, { 1e3, "µs" }, { 1, "ns" } };
+
+const Unit& unitFor(double ns)
+{
+    for (const Unit& u : kUnits)
+        if (std::abs(ns) >= u.ns)
+            return u;
+    return kUnits[3];
+}
+
+// A tick label at t, with as many decimals as the tick step needs.
+QString tickLabel(int64_t t, int64_t step)
+{
+    if (t == 0)
+        return QStringLiteral("0");
+    const Unit& u = unitFor(double(t));
+    const int stepExp = int(std::floor(std::log10(double(step)) + 1e-9));
+    const int unitExp = int(std::lround(std::log10(u.ns)));
+    const int decimals = std::max(0, unitExp - stepExp);
+    return QStringLiteral("%1 %2").arg(double(t) / u.ns, 0, 'f', decimals).arg(QString::fromUtf8(u.name));
+}
+
+bool isDark(const QColor& c) { return 0.299 * c.redF() + 0.587 * c.greenF() + 0.114 * c.blueF() < 0.55; }
+
+} // namespace
+
+QString formatDuration(int64_t ns)
+{
+    const Unit& u = unitFor(double(ns));
+    const double v = double(ns) / u.ns;
+    if (u.ns == 1)
+        return QStringLiteral("%1 ns").arg(ns);
+    const int decimals = std::abs(v) >= 100 ? 0 : std::abs(v) >= 10 ? 1 : 2;
+    return QStringLiteral("%1 %2").arg(v, 0, 'f', decimals).arg(QString::fromUtf8(u.name));
+}
+
+int64_t niceTimeStep(double rawStepNs)
+{
+    if (!(rawStepNs > 1))
+        return 1;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(rawStepNs)));
+    for (double m : { 1.0, 2.0, 5.0, 10.0 })
+        if (m * magnitude >= rawStepNs * (1 - 1e-12))
+            return int64_t(std::llround(m * magnitude));
+    return int64_t(std::llround(10 * magnitude));
+}
+
+QColor opColor(engine::Op op)
+{
+    using engine::Op;
+    switch (op) {
+    case Op::AttnQ:
+        return QColor(0x08, 0x45, 0x94);
+    case Op::AttnK:
+        return QColor(0x21, 0x71, 0xb5);
+    case Op::AttnV:
+        return QColor(0x6b, 0xae, 0xd6);
+    case Op::Attention:
+        return QColor(0x3f, 0x3c, 0xb0);
+    case Op::AttnOut:
+        return QColor(0x17, 0xa2, 0xc8);
+    case Op::FfnGate:
+        return QColor(0x1b, 0x78, 0x37);
+    case Op::FfnUp:
+        return QColor(0x7f, 0xc9, 0x7f);
+    case Op::FfnGateUp:
+        return QColor(0x2c, 0xa0, 0x4c);
+    case Op::FfnDown:
+        return QColor(0x00, 0x79, 0x6b);
+    case Op::Logits:
+        return QColor(0xf0, 0x7c, 0x12);
+    case Op::RmsNorm:
+        return QColor(0x8a, 0x8a, 0x8a);
+    case Op::Rope:
+        return QColor(0xa8, 0x9f, 0x91);
+    case Op::Serial:
+        return QColor(0x5c, 0x5c, 0x5c);
+    case Op::Embed:
+        return QColor(0x9c, 0x6b, 0x30);
+    case Op::Sampling:
+        return QColor(0x7b, 0x2f, 0xa8);
+    case Op::Tokenize:
+        return QColor(0xb9, 0x85, 0xd6);
+    case Op::Other:
+        return QColor(0xd6, 0xa8, 0x1c);
+    case Op::WorkerJoin:
+    case Op::WorkerLeave:
+    case Op::Count_:
+        break;
+    }
+    return QColor(0x30, 0x30, 0x30);
+}
+
+TimelineView::TimelineView(QWidget* parent)
+    : QWidget(parent)
+{
+    setMouseTracking(true);
+    setFocusPolicy(Qt::WheelFocus);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+
+    m_fitButton = new QToolButton(this);
+    m_fitButton->setText(tr("Fit"));
+    m_fitButton->setCheckable(true);
+    m_fitButton->setChecked(m_follow);
+    m_fitButton->setToolTip(tr("Show the whole run and follow it as it grows (double-click or Home does the same)"));
+    m_fitButton->setFocusPolicy(Qt::NoFocus);
+    connect(m_fitButton, &QToolButton::clicked, this, &TimelineView::fitAll);
+}
+
+TimelineView::~TimelineView() = default;
+
+void TimelineView::setLaneCount(int lanes)
+{
+    m_minLanes = std::clamp(lanes, 0, TimelineData::kMaxLanes);
+    update();
+}
+
+int TimelineView::laneCount() const { return std::max(m_minLanes, m_data.laneCount()); }
+
+QString TimelineView::laneName(int lane) const
+{
+    return lane == 0 ? tr("worker 0 (caller)") : tr("worker %1").arg(lane);
+}
+
+std::vector<engine::Op> TimelineView::presentOps() const
+{
+    std::vector<engine::Op> ops;
+    for (int op = 0; op < TimelineData::kOps; ++op)
+        if (m_data.opCounts()[size_t(op)] > 0 && !engine::isMarker(engine::Op(op)))
+            ops.push_back(engine::Op(op));
+    return ops;
+}
+
+QString TimelineView::summaryText() const
+{
+    if (m_data.eventCount() == 0)
+        return {};
+    return tr("%1 chunks in %2")
+        .arg(QLocale().toString(qulonglong(m_data.eventCount())), formatDuration(m_data.endNs() - m_data.beginNs()));
+}
+
+const TimelineView::Layout& TimelineView::layout() const
+{
+    uint32_t ops = 0;
+    for (int op = 0; op < TimelineData::kOps; ++op)
+        if (m_data.opCounts()[size_t(op)] > 0)
+            ops |= 1u << op;
+    LayoutKey key { size(), laneCount(), ops, m_data.eventCount(), m_data.endNs() - m_data.beginNs(), font() };
+    if (!(key == m_layoutKey)) {
+        m_layoutKey = std::move(key);
+        m_layout = computeLayout();
+    }
+    return m_layout;
+}
+
+TimelineView::Layout TimelineView::computeLayout() const
+{
+    Layout l;
+    const QFontMetrics fm(font());
+    QFont bold = font();
+    bold.setBold(true);
+    const QFontMetrics bfm(bold);
+    const int lanes = laneCount();
+
+    int labelWidth = bfm.horizontalAdvance(laneName(0));
+    if (lanes > 1)
+        labelWidth = std::max(labelWidth, bfm.horizontalAdvance(laneName(lanes - 1)));
+    labelWidth = std::max(labelWidth, fm.horizontalAdvance(tr("100.0% busy")));
+    l.labelWidth = labelWidth + 2 * kMargin;
+
+    // Legend: swatches flowing left to right, wrapping before the Fit button.
+    const int rowHeight = fm.height() + 6;
+    const int legendRight = width() - kMargin - m_fitButton->sizeHint().width() - kMargin
+        - fm.horizontalAdvance(summaryText()) - 2 * kMargin;
+    int rows = 1;
+    int x = l.labelWidth;
+    for (engine::Op op : presentOps()) {
+        const int item = fm.height() + 6 + fm.horizontalAdvance(QString::fromUtf8(engine::opName(op))) + 16;
+        if (x + item > legendRight && x > l.labelWidth) {
+            ++rows;
+            x = l.labelWidth;
+        }
+        x += item;
+    }
+    l.legendTop = kMargin;
+    l.legendHeight = std::max(rows * rowHeight, m_fitButton->sizeHint().height());
+
+    const int axisHeight = 6 + fm.height() + kMargin;
+    const int lanesTop = l.legendTop + l.legendHeight + 6;
+    const int lanesBottom = height() - axisHeight;
+    const int area = std::max(0, lanesBottom - lanesTop);
+    l.laneGap = lanes > 1 ? kLaneGap : 0;
+    const int maxLane = 12 * fm.height(); // few lanes fill the height (a projector), within reason
+    l.laneHeight = lanes > 0 ? std::clamp((area - l.laneGap * (lanes - 1)) / lanes, 3, maxLane) : 0;
+    const int plotHeight = lanes > 0 ? lanes * l.laneHeight + (lanes - 1) * l.laneGap : area;
+    const int plotWidth = std::max(1, width() - l.labelWidth - 2 * kMargin);
+    l.plot = QRect(l.labelWidth, lanesTop, plotWidth, plotHeight);
+    l.axisTop = l.plot.bottom() + 1;
+    return l;
+}
+
+QRect TimelineView::plotRect() const { return layout().plot; }
+
+QRect TimelineView::laneRect(int lane) const
+{
+    const Layout& l = layout();
+    if (lane < 0 || lane >= laneCount())
+        return {};
+    return QRect(l.plot.left(), l.plot.top() + lane * (l.laneHeight + l.laneGap), l.plot.width(), l.laneHeight);
+}
+
+double TimelineView::timeToX(int64_t ns) const
+{
+    const QRect plot = plotRect();
+    const double span = double(m_viewEnd - m_viewBegin);
+    return plot.left() + double(ns - m_viewBegin) * plot.width() / span;
+}
+
+int64_t TimelineView::xToTime(double x) const
+{
+    const QRect plot = plotRect();
+    const double span = double(m_viewEnd - m_viewBegin);
+    return m_viewBegin + int64_t(std::llround((x - plot.left()) * span / plot.width()));
+}
+
+void TimelineView::setRange(int64_t beginNs, int64_t endNs)
+{
+    if (endNs - beginNs < kMinSpanNs) {
+        const int64_t mid = beginNs + (endNs - beginNs) / 2;
+        beginNs = mid - kMinSpanNs / 2;
+        endNs = beginNs + kMinSpanNs;
+    }
+    if (endNs - beginNs > kMaxSpanNs)
+        endNs = beginNs + kMaxSpanNs;
+    if (beginNs == m_viewBegin && endNs == m_viewEnd)
+        return;
+    m_viewBegin = beginNs;
+    m_viewEnd = endNs;
+    update();
+    Q_EMIT visibleRangeChanged(m_viewBegin, m_viewEnd);
+}
+
+void TimelineView::setFollow(bool follow)
+{
+    m_follow = follow;
+    m_fitButton->setChecked(follow);
+}
+
+void TimelineView::setVisibleRange(int64_t beginNs, int64_t endNs)
+{
+    setFollow(false);
+    setRange(beginNs, endNs);
+}
+
+void TimelineView::zoomAt(double x, double factor)
+{
+    if (!(factor > 0))
+        return;
+    setFollow(false);
+    const QRect plot = plotRect();
+    const double fraction = (x - plot.left()) / plot.width();
+    const double span = double(m_viewEnd - m_viewBegin);
+    const double anchor = double(m_viewBegin) + fraction * span;
+    const double newSpan = std::clamp(span / factor, double(kMinSpanNs), double(kMaxSpanNs));
+    const int64_t begin = std::llround(anchor - fraction * newSpan);
+    setRange(begin, begin + std::llround(newSpan));
+}
+
+void TimelineView::panByPixels(double dx)
+{
+    setFollow(false);
+    const int64_t shift = std::llround(dx * double(m_viewEnd - m_viewBegin) / plotRect().width());
+    setRange(m_viewBegin - shift, m_viewEnd - shift);
+}
+
+void TimelineView::fitRange()
+{
+    if (m_data.eventCount() == 0) {
+        setRange(0, 1'000'000);
+        return;
+    }
+    const int64_t begin = m_data.beginNs();
+    const int64_t end = m_data.endNs();
+    // A little room after the last chunk so its end is visibly an end.
+    setRange(begin, end + std::max<int64_t>(1, (end - begin) / 100));
+}
+
+void TimelineView::fitAll()
+{
+    setFollow(true);
+    fitRange();
+}
+
+void TimelineView::appendEvents(const std::vector<engine::TraceEvent>& events)
+{
+    if (events.empty())
+        return;
+    m_data.append(events);
+    if (m_highlight)
+        addHighlights(events);
+    if (m_follow)
+        fitRange();
+    update();
+}
+
+void TimelineView::clear()
+{
+    m_data.clear();
+    m_hover.reset();
+    m_highlightSpans.clear();
+    m_highlightBegin = m_highlightEnd = 0;
+    if (m_follow)
+        fitRange();
+    update();
+}
+
+bool TimelineView::matchesHighlight(const engine::TraceEvent& e) const
+{
+    return m_highlight && !engine::isMarker(e.op) && e.sequence == m_highlight->first
+        && m_highlight->second >= e.position && m_highlight->second < e.position + std::max<int>(1, e.tokens);
+}
+
+void TimelineView::addHighlights(const std::vector<engine::TraceEvent>& events)
+{
+    bool changed = false;
+    for (const engine::TraceEvent& e : events) {
+        if (!matchesHighlight(e) || e.worker < 0 || e.worker >= TimelineData::kMaxLanes)
+            continue;
+        if (size_t(e.worker) >= m_highlightSpans.size())
+            m_highlightSpans.resize(size_t(e.worker) + 1);
+        auto& spans = m_highlightSpans[size_t(e.worker)];
+        const std::pair<int64_t, int64_t> span { e.beginNs, e.endNs };
+        spans.insert(std::upper_bound(spans.begin(), spans.end(), span), span);
+        const bool first = m_highlightBegin == m_highlightEnd;
+        m_highlightBegin = first ? e.beginNs : std::min(m_highlightBegin, e.beginNs);
+        m_highlightEnd = first ? e.endNs : std::max(m_highlightEnd, e.endNs);
+        changed = true;
+    }
+    if (!changed)
+        return;
+    // Merge overlapping spans so painting walks each lane once.
+    for (auto& spans : m_highlightSpans) {
+        std::vector<std::pair<int64_t, int64_t>> merged;
+        for (const auto& s : spans) {
+            if (!merged.empty() && s.first <= merged.back().second)
+                merged.back().second = std::max(merged.back().second, s.second);
+            else
+                merged.push_back(s);
+        }
+        spans = std::move(merged);
+    }
+}
+
+void TimelineView::highlightToken(int sequence, int position)
+{
+    m_highlight = std::make_pair(sequence, position);
+    m_highlightSpans.clear();
+    m_highlightBegin = m_highlightEnd = 0;
+    for (int lane = 0; lane < m_data.laneCount(); ++lane)
+        addHighlights(m_data.events(lane));
+    update();
+}
+
+void TimelineView::clearHighlight()
+{
+    m_highlight.reset();
+    m_highlightSpans.clear();
+    m_highlightBegin = m_highlightEnd = 0;
+    update();
+}
+
+std::vector<engine::TraceEvent> TimelineView::highlightedEvents() const
+{
+    std::vector<engine::TraceEvent> out;
+    if (!m_highlight)
+        return out;
+    for (int lane = 0; lane < m_data.laneCount(); ++lane)
+        for (const engine::TraceEvent& e : m_data.events(lane))
+            if (matchesHighlight(e))
+                out.push_back(e);
+    return out;
+}
+
+std::optional<engine::TraceEvent> TimelineView::eventAt(QPoint pos) const
+{
+    int lane = -1;
+    for (int i = 0; i < laneCount(); ++i) {
+        if (laneRect(i).contains(pos)) {
+            lane = i;
+            break;
+        }
+    }
+    if (lane < 0)
+        return std::nullopt;
+    const std::vector<engine::TraceEvent>& events = m_data.events(lane);
+    const int64_t t = xToTime(pos.x() + 0.5);
+    const double nsPerPixel = double(m_viewEnd - m_viewBegin) / std::max(1, plotRect().width());
+    // Chunks thinner than a pixel can still be hit within two pixels; the nearest one wins.
+    const int64_t slack = int64_t(std::ceil(2 * nsPerPixel));
+    const auto [first, last] = m_data.overlapping(lane, t - slack, t + slack + 1);
+    std::optional<engine::TraceEvent> best;
+    int64_t bestDistance = std::numeric_limits<int64_t>::max();
+    for (size_t i = first; i < last; ++i) {
+        const engine::TraceEvent& e = events[i];
+        const int64_t distance = t < e.beginNs ? e.beginNs - t : t >= e.endNs ? t - e.endNs + 1 : 0;
+        const bool thin = double(e.durationNs()) < 3 * nsPerPixel;
+        if (distance > 0 && !thin)
+            continue;
+        if (distance > slack)
+            continue;
+        // <=: among equals the later one in lane order is the innermost nested slice.
+        if (distance <= bestDistance) {
+            bestDistance = distance;
+            best = e;
+        }
+    }
+    return best;
+}
+
+QSize TimelineView::sizeHint() const
+{
+    const QFontMetrics fm(font());
+    const int lanes = std::max(2, laneCount());
+    return QSize(900, 2 * kMargin + 2 * fm.height() + 12 + lanes * (2 * fm.height() + 10) + fm.height() + 6);
+}
+
+QSize TimelineView::minimumSizeHint() const
+{
+    const QFontMetrics fm(font());
+    return QSize(320, 4 * fm.height() + 4 * kMargin);
+}
+
+void TimelineView::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    const QSize s = m_fitButton->sizeHint();
+    m_fitButton->setGeometry(width() - kMargin - s.width(), kMargin, s.width(), s.height());
+}
+
+void TimelineView::paintEvent(QPaintEvent*)
+{
+    QPainter p(this);
+    p.fillRect(rect(), kBackground);
+    const Layout& layout = this->layout();
+    const int lanes = laneCount();
+
+    for (int lane = 0; lane < lanes; ++lane)
+        p.fillRect(laneRect(lane), kLaneBackground);
+
+    // Grid lines under the chunks, at the axis ticks.
+    const QFontMetrics fm(font());
+    const double span = double(m_viewEnd - m_viewBegin);
+    const int labelSpacing = fm.horizontalAdvance(QStringLiteral("888.888 ms")) + 24;
+    const int64_t step = niceTimeStep(span * labelSpacing / std::max(1, layout.plot.width()));
+    const int64_t firstTick = int64_t(std::ceil(double(m_viewBegin) / double(step))) * step;
+    p.setPen(kGrid);
+    for (int64_t t = firstTick; t <= m_viewEnd; t += step) {
+        const int x = int(std::floor(timeToX(t)));
+        p.drawLine(x, layout.plot.top(), x, layout.plot.bottom());
+    }
+
+    // The token's band goes under the chunks so their colours stay true; the outlines go over them.
+    paintHighlight(p, layout, true);
+    for (int lane = 0; lane < lanes; ++lane)
+        paintLane(p, layout, lane);
+    paintHighlight(p, layout, false);
+
+    if (m_hover) {
+        const QRect lr = laneRect(m_hover->worker);
+        const double x0 = std::max(timeToX(m_hover->beginNs), double(layout.plot.left()));
+        const double x1 = std::min(timeToX(m_hover->endNs), double(layout.plot.right() + 1));
+        if (lr.isValid() && x1 >= x0) {
+            p.setPen(QPen(kText, 2));
+            p.setBrush(Qt::NoBrush);
+            p.drawRect(QRectF(x0 - 1, lr.top() + 1, std::max(2.0, x1 - x0 + 2), lr.height() - 2));
+        }
+    }
+
+    if (m_data.eventCount() == 0) {
+        p.setPen(kMutedText);
+        p.drawText(layout.plot, Qt::AlignCenter, tr("No trace yet: run a prompt to see every worker's chunks here"));
+    }
+
+    paintAxis(p, layout);
+    paintLegend(p, layout);
+}
+
+void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
+{
+    const QRect r = laneRect(lane);
+    const QFontMetrics fm(font());
+
+    // Label: bold name and busy share, vertically centred in the lane.
+    QFont bold = font();
+    bold.setBold(true);
+    const QRect labelRect(kMargin, r.top(), layout.labelWidth - 2 * kMargin, r.height());
+    const QString busy = tr("%1% busy").arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
+    p.setPen(kText);
+    if (r.height() >= 2 * fm.height()) {
+        p.setFont(bold);
+        p.drawText(labelRect.adjusted(0, 0, 0, -r.height() / 2), Qt::AlignLeft | Qt::AlignBottom, laneName(lane));
+        p.setFont(font());
+        p.setPen(kMutedText);
+        p.drawText(labelRect.adjusted(0, r.height() / 2, 0, 0), Qt::AlignLeft | Qt::AlignTop, busy);
+    } else if (r.height() >= fm.height() - 2) {
+        p.setFont(bold);
+        p.drawText(labelRect, Qt::AlignLeft | Qt::AlignVCenter,
+            tr("w%1 %2%").arg(lane).arg(100.0 * m_data.busyFraction(lane), 0, 'f', 0));
+        p.setFont(font());
+    }
+
+    if (lane >= m_data.laneCount() || m_data.eventCount(lane) == 0)
+        return;
+
+    // One bucket per pixel column: bar height = busy share of the column, colour = the op with the most time.
+    // Neighbouring columns with the same height and op become one rectangle.
+    const int columns = r.width();
+    const std::vector<TimelineBucket> buckets = m_data.buckets(lane, m_viewBegin, m_viewEnd, columns);
+    auto heightOf = [&](const TimelineBucket& b) {
+        if (b.busyNs <= 0)
+            return 0;
+        const double fraction = double(b.busyNs) / double(std::max<int64_t>(1, b.endNs - b.beginNs));
+        return std::clamp(int(std::lround(fraction * r.height())), 1, r.height());
+    };
+    int k = 0;
+    while (k < columns) {
+        const int h = heightOf(buckets[size_t(k)]);
+        const engine::Op op = buckets[size_t(k)].dominant;
+        int end = k + 1;
+        while (end < columns && heightOf(buckets[size_t(end)]) == h && buckets[size_t(end)].dominant == op)
+            ++end;
+        if (h > 0)
+            p.fillRect(QRect(r.left() + k, r.bottom() + 1 - h, end - k, h), opColor(op));
+        k = end;
+    }
+
+    // Zoomed in far enough that chunks are wider than pixels: mark chunk edges and name the wide ones.
+    const auto [first, last] = m_data.overlapping(lane, m_viewBegin, m_viewEnd);
+    if (last - first > size_t(columns))
+        return;
+    const std::vector<engine::TraceEvent>& events = m_data.events(lane);
+    const bool labels = r.height() >= fm.height();
+    const double scale = double(columns) / double(m_viewEnd - m_viewBegin);
+    auto xOf = [&](int64_t t) { return r.left() + double(t - m_viewBegin) * scale; };
+    std::array<int, TimelineData::kOps> nameWidth;
+    nameWidth.fill(-1);
+    const int layerWidth = fm.horizontalAdvance(QStringLiteral(" L00"));
+    p.setClipRect(r);
+    for (size_t i = first; i < last; ++i) {
+        const engine::TraceEvent& e = events[i];
+        const double x0 = xOf(e.beginNs);
+        const double x1 = xOf(e.endNs);
+        if (x1 - x0 < 4)
+            continue;
+        const QColor c = opColor(e.op);
+        const double left = std::max(x0, double(r.left()));
+        const double right = std::min(x1, double(r.right() + 1));
+        p.fillRect(QRect(int(std::floor(x0)), r.top(), 1, r.height()), c.darker(170));
+        const size_t op = size_t(e.op) % size_t(TimelineData::kOps);
+        if (!labels || right - left < 24)
+            continue;
+        if (nameWidth[op] < 0)
+            nameWidth[op] = fm.horizontalAdvance(QString::fromUtf8(engine::opName(e.op)));
+        if (nameWidth[op] + 8 > right - left)
+            continue;
+        QString text = QString::fromUtf8(engine::opName(e.op));
+        if (e.layer >= 0 && nameWidth[op] + layerWidth + 8 < right - left)
+            text += QStringLiteral(" L%1").arg(e.layer);
+        p.setPen(isDark(c) ? Qt::white : kText);
+        p.drawText(QRectF(left, r.top(), right - left, r.height()), Qt::AlignCenter, text);
+    }
+    p.setClipping(false);
+}
+
+void TimelineView::paintHighlight(QPainter& p, const Layout& layout, bool band) const
+{
+    if (!m_highlight || m_highlightEnd <= m_highlightBegin)
+        return;
+    if (band) {
+        const double left = std::max(timeToX(m_highlightBegin), double(layout.plot.left()));
+        const double right = std::min(timeToX(m_highlightEnd), double(layout.plot.right() + 1));
+        if (right >= left)
+            p.fillRect(QRectF(left - 1, layout.plot.top(), std::max(3.0, right - left + 2), layout.plot.height()),
+                kHighlightBand);
+        return;
+    }
+
+    p.setPen(QPen(kHighlight, 2));
+    p.setBrush(Qt::NoBrush);
+    for (size_t lane = 0; lane < m_highlightSpans.size(); ++lane) {
+        const QRect r = laneRect(int(lane));
+        const auto& spans = m_highlightSpans[lane];
+        auto it = std::lower_bound(spans.begin(), spans.end(), std::make_pair(m_viewBegin, m_viewBegin),
+            [](const auto& a, const auto& b) { return a.second < b.first; });
+        // Spans closer than a few pixels are outlined as one box.
+        double x0 = -1;
+        double x1 = -1;
+        auto flush = [&] {
+            if (x0 >= 0)
+                p.drawRect(QRectF(x0 - 1, r.top() + 1, std::max(2.0, x1 - x0 + 2), r.height() - 2));
+        };
+        for (; it != spans.end() && it->first < m_viewEnd; ++it) {
+            const double a = std::max(timeToX(it->first), double(r.left()));
+            const double b = std::min(timeToX(it->second), double(r.right() + 1));
+            if (x0 >= 0 && a - x1 < 4) {
+                x1 = std::max(x1, b);
+                continue;
+            }
+            flush();
+            x0 = a;
+            x1 = b;
+        }
+        flush();
+    }
+}
+
+void TimelineView::paintAxis(QPainter& p, const Layout& layout) const
+{
+    const QFontMetrics fm(font());
+    const double span = double(m_viewEnd - m_viewBegin);
+    const int labelSpacing = fm.horizontalAdvance(QStringLiteral("888.888 ms")) + 24;
+    const int64_t step = niceTimeStep(span * labelSpacing / std::max(1, layout.plot.width()));
+    const int64_t firstTick = int64_t(std::ceil(double(m_viewBegin) / double(step))) * step;
+    const int y = layout.axisTop + 2;
+
+    p.setFont(font());
+    p.setPen(kText);
+    p.drawLine(layout.plot.left(), y, layout.plot.right(), y);
+    for (int64_t t = firstTick; t <= m_viewEnd; t += step) {
+        const int x = int(std::floor(timeToX(t)));
+        p.drawLine(x, y, x, y + 4);
+        const QString text = tickLabel(t, step);
+        const int w = fm.horizontalAdvance(text);
+        const int left = std::clamp(x - w / 2, 0, width() - w - 2);
+        p.drawText(QRect(left, y + 5, w + 2, fm.height()), Qt::AlignLeft | Qt::AlignTop, text);
+    }
+}
+
+void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
+{
+    const QFontMetrics fm(font());
+    const int rowHeight = fm.height() + 6;
+    const QString summary = summaryText();
+    const int summaryRight = width() - kMargin - m_fitButton->sizeHint().width() - kMargin;
+    const int legendRight = summaryRight - fm.horizontalAdvance(summary) - 2 * kMargin;
+    int x = layout.labelWidth;
+    int y = layout.legendTop;
+
+    p.setFont(font());
+    p.setPen(kMutedText);
+    p.drawText(
+        QRect(legendRight, y + 3, summaryRight - legendRight, fm.height()), Qt::AlignRight | Qt::AlignVCenter, summary);
+
+    for (engine::Op op : presentOps()) {
+        const QString name = QString::fromUtf8(engine::opName(op));
+        const int swatch = fm.height() - 2;
+        const int item = swatch + 6 + fm.horizontalAdvance(name) + 16;
+        if (x + item > legendRight && x > layout.labelWidth) {
+            x = layout.labelWidth;
+            y += rowHeight;
+        }
+        p.fillRect(QRect(x, y + 3 + (fm.height() - swatch) / 2, swatch, swatch), opColor(op));
+        p.setPen(kText);
+        p.drawText(QRect(x + swatch + 6, y + 3, item, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, name);
+        x += item;
+    }
+}
+
+bool TimelineView::event(QEvent* e)
+{
+    if (e->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(e);
+        const std::optional<engine::TraceEvent> ev = eventAt(help->pos());
+        if (!ev) {
+            QToolTip::hideText();
+            e->ignore();
+            return true;
+        }
+        QString text = QStringLiteral("<b>%1</b>").arg(QString::fromUtf8(engine::opName(ev->op)));
+        text += ev->layer >= 0 ? tr(" &middot; layer %1").arg(ev->layer) : tr(" &middot; outside layers");
+        if (ev->last > ev->first)
+            text += tr("<br>%1 %2&ndash;%3 (%4)")
+                        .arg(ev->op == engine::Op::Attention ? tr("heads") : tr("rows"))
+                        .arg(ev->first)
+                        .arg(ev->last - 1)
+                        .arg(ev->last - ev->first);
+        text += tr("<br>sequence %1 &middot; token %2").arg(ev->sequence).arg(ev->position);
+        if (ev->tokens > 1)
+            text += tr("&ndash;%1 (%2 tokens)").arg(ev->position + ev->tokens - 1).arg(ev->tokens);
+        text += tr("<br>duration <b>%1</b>").arg(formatDuration(ev->durationNs()));
+        text += tr("<br>%1, %2 &rarr; %3")
+                    .arg(laneName(ev->worker), formatDuration(ev->beginNs), formatDuration(ev->endNs));
+        QToolTip::showText(help->globalPos(), text, this);
+        return true;
+    }
+    return QWidget::event(e);
+}
+
+void TimelineView::wheelEvent(QWheelEvent* event)
+{
+    const QPoint delta = event->angleDelta();
+    if (delta.y() != 0)
+        zoomAt(event->position().x(), std::pow(1.25, delta.y() / 120.0));
+    else if (delta.x() != 0)
+        panByPixels(delta.x() / 2.0);
+    event->accept();
+}
+
+void TimelineView::mousePressEvent(QMouseEvent* event)
+{
+    if (event->button() == Qt::LeftButton) {
+        m_dragging = true;
+        m_dragX = event->position().x();
+        setCursor(Qt::ClosedHandCursor);
+        event->accept();
+        return;
+    }
+    QWidget::mousePressEvent(event);
+}
+
+void TimelineView::mouseMoveEvent(QMouseEvent* event)
+{
+    if (m_dragging) {
+        const double x = event->position().x();
+        if (x != m_dragX)
+            panByPixels(x - m_dragX);
+        m_dragX = x;
+        return;
+    }
+    const std::optional<engine::TraceEvent> hit = eventAt(event->position().toPoint());
+    const bool same = hit.has_value() == m_hover.has_value()
+        && (!hit
+            || (hit->beginNs == m_hover->beginNs && hit->worker == m_hover->worker && hit->endNs == m_hover->endNs));
+    if (same)
+        return;
+    m_hover = hit;
+    update();
+    if (hit)
+        Q_EMIT hovered(*hit);
+}
+
+void TimelineView::mouseReleaseEvent(QMouseEvent* event)
+{
+    if (event->button() == Qt::LeftButton && m_dragging) {
+        m_dragging = false;
+        unsetCursor();
+        return;
+    }
+    QWidget::mouseReleaseEvent(event);
+}
+
+void TimelineView::mouseDoubleClickEvent(QMouseEvent* event)
+{
+    if (event->button() == Qt::LeftButton)
+        fitAll();
+}
+
+void TimelineView::keyPressEvent(QKeyEvent* event)
+{
+    const double centre = plotRect().center().x();
+    switch (event->key()) {
+    case Qt::Key_Plus:
+    case Qt::Key_Equal:
+        zoomAt(centre, 1.5);
+        break;
+    case Qt::Key_Minus:
+        zoomAt(centre, 1 / 1.5);
+        break;
+    case Qt::Key_Left:
+        panByPixels(plotRect().width() / 8.0);
+        break;
+    case Qt::Key_Right:
+        panByPixels(-plotRect().width() / 8.0);
+        break;
+    case Qt::Key_Home:
+    case Qt::Key_0:
+        fitAll();
+        break;
+    default:
+        QWidget::keyPressEvent(event);
+    }
+}
+
+void TimelineView::leaveEvent(QEvent* event)
+{
+    if (m_hover) {
+        m_hover.reset();
+        update();
+    }
+    QWidget::leaveEvent(event);
+}
+
+} // namespace ui

@@ -1,0 +1,148 @@
+// The live per-thread timeline: one lane per worker slot, chunks coloured by op, zoom, pan, hover, highlight.
+#pragma once
+
+#include "timelinedata.h"
+#include "trace.h"
+
+#include <QColor>
+#include <QFont>
+#include <QString>
+#include <QWidget>
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+class QToolButton;
+
+namespace ui {
+
+// "850 ns", "12.4 µs", "3.21 ms", "1.23 s": three significant digits in the largest unit that keeps the number
+// at least 1.
+QString formatDuration(int64_t ns);
+// The 1-2-5 step (in ns, >= 1) nearest above `rawStepNs`.
+int64_t niceTimeStep(double rawStepNs);
+// The fixed colour of an op (attention blues, FFN greens and teal, logits orange, norms/rope/serial greys,
+// sampling and tokenize purples).
+QColor opColor(engine::Op op);
+
+class TimelineView : public QWidget {
+    Q_OBJECT
+public:
+    explicit TimelineView(QWidget* parent = nullptr);
+    ~TimelineView() override;
+
+    const TimelineData& data() const { return m_data; }
+    // Lanes shown even before a worker records anything (the run's thread count).
+    void setLaneCount(int lanes);
+    int laneCount() const;
+
+    // Mapping between time (ns since the run started) and widget x, over the visible range.
+    double timeToX(int64_t ns) const;
+    int64_t xToTime(double x) const;
+    void setVisibleRange(int64_t beginNs, int64_t endNs); // user-level: turns follow off
+    std::pair<int64_t, int64_t> visibleRange() const { return { m_viewBegin, m_viewEnd }; }
+    // factor > 1 zooms in, keeping the time under x where it is; turns follow off.
+    void zoomAt(double x, double factor);
+    // Moves the content right by dx pixels (the visible range moves back in time); turns follow off.
+    void panByPixels(double dx);
+    // While following, every append refits the view to the whole run.
+    bool isFollowing() const { return m_follow; }
+
+    // Where lanes and chunks are drawn.
+    QRect laneRect(int lane) const;
+    QRect plotRect() const; // the area of all lanes (x range of the time mapping)
+
+    // The innermost chunk under a widget point (within a pixel or two for chunks narrower than that).
+    std::optional<engine::TraceEvent> eventAt(QPoint pos) const;
+
+    // The events highlightToken() selected (every lane, each lane in time order).
+    std::vector<engine::TraceEvent> highlightedEvents() const;
+    std::optional<std::pair<int, int>> highlightedToken() const { return m_highlight; }
+
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+
+public Q_SLOTS:
+    void appendEvents(const std::vector<engine::TraceEvent>& events);
+    void clear();
+    void fitAll();
+    // Highlights the chunks that worked on token `position` of prompt `sequence` (their
+    // [position, position + tokens) contains it).
+    void highlightToken(int sequence, int position);
+    void clearHighlight();
+
+Q_SIGNALS:
+    void hovered(const engine::TraceEvent& event);
+    void visibleRangeChanged(int64_t beginNs, int64_t endNs);
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    void mouseDoubleClickEvent(QMouseEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void leaveEvent(QEvent* event) override;
+    bool event(QEvent* event) override;
+
+private:
+    struct Layout {
+        QRect plot; // all lanes
+        int labelWidth = 0; // left of plot
+        int legendTop = 0;
+        int legendHeight = 0;
+        int laneHeight = 0;
+        int laneGap = 0;
+        int axisTop = 0;
+    };
+    // Layout depends on size, font, lane count and the ops in the legend; cached because mapping calls it per chunk.
+    const Layout& layout() const;
+    Layout computeLayout() const;
+    QString summaryText() const;
+    std::vector<engine::Op> presentOps() const;
+    QString laneName(int lane) const;
+    void setRange(int64_t beginNs, int64_t endNs);
+    void fitRange();
+    void setFollow(bool follow);
+    bool matchesHighlight(const engine::TraceEvent& e) const;
+    void addHighlights(const std::vector<engine::TraceEvent>& events);
+
+    void paintLegend(QPainter& p, const Layout& layout) const;
+    void paintLane(QPainter& p, const Layout& layout, int lane) const;
+    void paintAxis(QPainter& p, const Layout& layout) const;
+    void paintHighlight(QPainter& p, const Layout& layout, bool band) const;
+
+    TimelineData m_data;
+    int m_minLanes = 0;
+    int64_t m_viewBegin = 0;
+    int64_t m_viewEnd = 1'000'000;
+    bool m_follow = true;
+
+    std::optional<std::pair<int, int>> m_highlight;
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> m_highlightSpans; // per lane, sorted, merged
+    int64_t m_highlightBegin = 0;
+    int64_t m_highlightEnd = 0;
+
+    std::optional<engine::TraceEvent> m_hover;
+    bool m_dragging = false;
+    double m_dragX = 0;
+    QToolButton* m_fitButton = nullptr;
+
+    struct LayoutKey {
+        QSize size;
+        int lanes = -1;
+        uint32_t ops = 0;
+        size_t events = 0;
+        int64_t span = 0;
+        QFont font;
+        bool operator==(const LayoutKey&) const = default;
+    };
+    mutable LayoutKey m_layoutKey;
+    mutable Layout m_layout;
+};
+
+} // namespace ui
