@@ -357,6 +357,8 @@ void TestSpeedupChart::scaledWorkSweepShowsGustafsonAndScaledThroughput()
         QVERIFY(close(scaled[i].y(), engine::gustafsonScaledSpeedup(t1, point.medianSeconds, point.threads)));
     }
     QVERIFY(chart.seriesNames().contains(QStringLiteral("request Gustafson scaled speedup")));
+    QVERIFY(chart.seriesNames().contains(QStringLiteral("request T(1)/T(p) at p× work")));
+    QVERIFY2(chart.amdahlPoints(QStringLiteral("request")).isEmpty(), "Amdahl's law assumes fixed work");
 
     // p threads processed p copies of the workload, so the tokens grow with p.
     chart.setView(View::Throughput);

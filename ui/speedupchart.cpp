@@ -554,11 +554,17 @@ void SpeedupChart::refresh()
             bar->setVisible(b < bars.size());
             setInLegend(bar, false);
         }
+        // With scaled work T(1)/T(p) compares different amounts of work; say so where it is called a speedup.
+        series.measured->setName(
+            sweep.scaledWork && m_view == View::Speedup ? tr("%1 T(1)/T(p) at p× work").arg(series.name) : series.name);
         series.measured->setVisible(true);
         setInLegend(series.measured, true);
 
         const double s = analysis.serialFraction;
-        const bool showFit = m_view == View::Speedup && analysis.valid && std::isfinite(s) && maxThreads > 1;
+        // Amdahl's law is about a fixed amount of work: a fit to a scaled-work sweep is meaningless (Gustafson
+        // covers it), so there the curve is left out.
+        const bool showFit
+            = m_view == View::Speedup && !sweep.scaledWork && analysis.valid && std::isfinite(s) && maxThreads > 1;
         QList<QPointF> curve;
         if (showFit) {
             curve.reserve(kCurveSamples);
