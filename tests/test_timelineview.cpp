@@ -124,6 +124,7 @@ private Q_SLOTS:
     void outOfOrderBatchesStillYieldSortedLanes();
     void hoverFindsTheChunkUnderTheCursor_data();
     void hoverFindsTheChunkUnderTheCursor();
+    void tooltipDescribesTheChunk();
     void highlightTokenSelectsItsEvents();
     void highlightFollowsLaterAppends();
     void emptyLanesShowForKnownThreadCount();
@@ -495,6 +496,28 @@ void TestTimelineView::hoverFindsTheChunkUnderTheCursor()
         QVERIFY(hit);
         QVERIFY2(sameEvent(*hit, trace[size_t(expected)]), engine::opName(hit->op));
     }
+}
+
+void TestTimelineView::tooltipDescribesTheChunk()
+{
+    ui::TimelineView view;
+    TraceEvent e = ev(1, 2'500'000, 2'512'400, Op::FfnDown, 3, 40, 8);
+    e.first = 128;
+    e.last = 256;
+    const QString text = view.eventDescription(e);
+    for (const QString& part :
+        { QStringLiteral("ffn_down"), QStringLiteral("layer 2"), QStringLiteral("rows 128&ndash;255"),
+            QStringLiteral("sequence 3"), QStringLiteral("token 40&ndash;47 (8 tokens)"), QStringLiteral("12.4 µs"),
+            QStringLiteral("worker 1"), QStringLiteral("2.500 ms"), QStringLiteral("2.512 ms") })
+        QVERIFY2(text.contains(part), qPrintable(part + QStringLiteral(" not in ") + text));
+    e.layer = -1;
+    e.op = Op::Sampling;
+    e.first = e.last = 0;
+    e.tokens = 1;
+    const QString serial = view.eventDescription(e);
+    QVERIFY(serial.contains(QStringLiteral("outside layers")));
+    QVERIFY(!serial.contains(QStringLiteral("rows")));
+    QVERIFY(!serial.contains(QStringLiteral("tokens")));
 }
 
 void TestTimelineView::highlightTokenSelectsItsEvents()

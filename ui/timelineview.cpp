@@ -6,7 +6,6 @@
 #include <QLocale>
 #include <QMouseEvent>
 #include <QPainter>
-#include <QToolButton>
 #include <QToolTip>
 #include <QWheelEvent>
 
@@ -137,14 +136,6 @@ TimelineView::TimelineView(QWidget* parent)
     setFocusPolicy(Qt::WheelFocus);
     setAttribute(Qt::WA_OpaquePaintEvent);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
-
-    m_fitButton = new QToolButton(this);
-    m_fitButton->setText(tr("Fit"));
-    m_fitButton->setCheckable(true);
-    m_fitButton->setChecked(m_follow);
-    m_fitButton->setToolTip(tr("Show the whole run and follow it as it grows (double-click or Home does the same)"));
-    m_fitButton->setFocusPolicy(Qt::NoFocus);
-    connect(m_fitButton, &QToolButton::clicked, this, &TimelineView::fitAll);
 }
 
 TimelineView::~TimelineView() = default;
@@ -175,8 +166,11 @@ QString TimelineView::summaryText() const
 {
     if (m_data.eventCount() == 0)
         return {};
-    return tr("%1 chunks in %2")
-        .arg(QLocale().toString(qulonglong(m_data.eventCount())), formatDuration(m_data.endNs() - m_data.beginNs()));
+    const QString text = tr("%1 chunks in %2")
+                             .arg(QLocale().toString(qulonglong(m_data.eventCount())),
+                                 formatDuration(m_data.endNs() - m_data.beginNs()));
+    // Zoomed or panned, the view no longer follows the run: say how to get back.
+    return m_follow ? text : text + tr(" \u00b7 double-click: fit");
 }
 
 const TimelineView::Layout& TimelineView::layout() const
@@ -185,7 +179,8 @@ const TimelineView::Layout& TimelineView::layout() const
     for (int op = 0; op < TimelineData::kOps; ++op)
         if (m_data.opCounts()[size_t(op)] > 0)
             ops |= 1u << op;
-    LayoutKey key { size(), laneCount(), ops, m_data.eventCount(), m_data.endNs() - m_data.beginNs(), font() };
+    LayoutKey key { size(), laneCount(), ops, m_data.eventCount(), m_data.endNs() - m_data.beginNs(), m_follow,
+        font() };
     if (!(key == m_layoutKey)) {
         m_layoutKey = std::move(key);
         m_layout = computeLayout();
@@ -210,8 +205,7 @@ TimelineView::Layout TimelineView::computeLayout() const
 
     // Legend: swatches flowing left to right, wrapping before the Fit button.
     const int rowHeight = fm.height() + 6;
-    const int legendRight = width() - kMargin - m_fitButton->sizeHint().width() - kMargin
-        - fm.horizontalAdvance(summaryText()) - 2 * kMargin;
+    const int legendRight = width() - kMargin - fm.horizontalAdvance(summaryText()) - 2 * kMargin;
     int rows = 1;
     int x = l.labelWidth;
     for (engine::Op op : presentOps()) {
@@ -223,7 +217,7 @@ TimelineView::Layout TimelineView::computeLayout() const
         x += item;
     }
     l.legendTop = kMargin;
-    l.legendHeight = std::max(rows * rowHeight, m_fitButton->sizeHint().height());
+    l.legendHeight = rows * rowHeight;
 
     const int axisHeight = 6 + fm.height() + kMargin;
     const int lanesTop = l.legendTop + l.legendHeight + 6;
@@ -283,7 +277,7 @@ void TimelineView::setRange(int64_t beginNs, int64_t endNs)
 void TimelineView::setFollow(bool follow)
 {
     m_follow = follow;
-    m_fitButton->setChecked(follow);
+    update();
 }
 
 void TimelineView::setVisibleRange(int64_t beginNs, int64_t endNs)
@@ -470,13 +464,6 @@ QSize TimelineView::minimumSizeHint() const
     return QSize(320, 4 * fm.height() + 4 * kMargin);
 }
 
-void TimelineView::resizeEvent(QResizeEvent* event)
-{
-    QWidget::resizeEvent(event);
-    const QSize s = m_fitButton->sizeHint();
-    m_fitButton->setGeometry(width() - kMargin - s.width(), kMargin, s.width(), s.height());
-}
-
 void TimelineView::paintEvent(QPaintEvent*)
 {
     QPainter p(this);
@@ -488,10 +475,7 @@ void TimelineView::paintEvent(QPaintEvent*)
         p.fillRect(laneRect(lane), kLaneBackground);
 
     // Grid lines under the chunks, at the axis ticks.
-    const QFontMetrics fm(font());
-    const double span = double(m_viewEnd - m_viewBegin);
-    const int labelSpacing = fm.horizontalAdvance(QStringLiteral("888.888 ms")) + 24;
-    const int64_t step = niceTimeStep(span * labelSpacing / std::max(1, layout.plot.width()));
+    const int64_t step = tickStep(layout);
     const int64_t firstTick = int64_t(std::ceil(double(m_viewBegin) / double(step))) * step;
     p.setPen(kGrid);
     for (int64_t t = firstTick; t <= m_viewEnd; t += step) {
@@ -654,12 +638,17 @@ void TimelineView::paintHighlight(QPainter& p, const Layout& layout, bool band) 
     }
 }
 
+int64_t TimelineView::tickStep(const Layout& layout) const
+{
+    // Room for a typical label and some air between neighbours.
+    const int labelSpacing = QFontMetrics(font()).horizontalAdvance(QStringLiteral("888.888 ms")) + 24;
+    return niceTimeStep(double(m_viewEnd - m_viewBegin) * labelSpacing / std::max(1, layout.plot.width()));
+}
+
 void TimelineView::paintAxis(QPainter& p, const Layout& layout) const
 {
     const QFontMetrics fm(font());
-    const double span = double(m_viewEnd - m_viewBegin);
-    const int labelSpacing = fm.horizontalAdvance(QStringLiteral("888.888 ms")) + 24;
-    const int64_t step = niceTimeStep(span * labelSpacing / std::max(1, layout.plot.width()));
+    const int64_t step = tickStep(layout);
     const int64_t firstTick = int64_t(std::ceil(double(m_viewBegin) / double(step))) * step;
     const int y = layout.axisTop + 2;
 
@@ -681,7 +670,7 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
     const QFontMetrics fm(font());
     const int rowHeight = fm.height() + 6;
     const QString summary = summaryText();
-    const int summaryRight = width() - kMargin - m_fitButton->sizeHint().width() - kMargin;
+    const int summaryRight = width() - kMargin;
     const int legendRight = summaryRight - fm.horizontalAdvance(summary) - 2 * kMargin;
     int x = layout.labelWidth;
     int y = layout.legendTop;
@@ -706,6 +695,25 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
     }
 }
 
+QString TimelineView::eventDescription(const engine::TraceEvent& ev) const
+{
+    QString text = QStringLiteral("<b>%1</b>").arg(QString::fromUtf8(engine::opName(ev.op)));
+    text += ev.layer >= 0 ? tr(" &middot; layer %1").arg(ev.layer) : tr(" &middot; outside layers");
+    if (ev.last > ev.first)
+        text += tr("<br>%1 %2&ndash;%3 (%4)")
+                    .arg(ev.op == engine::Op::Attention ? tr("heads") : tr("rows"))
+                    .arg(ev.first)
+                    .arg(ev.last - 1)
+                    .arg(ev.last - ev.first);
+    text += tr("<br>sequence %1 &middot; token %2").arg(ev.sequence).arg(ev.position);
+    if (ev.tokens > 1)
+        text += tr("&ndash;%1 (%2 tokens)").arg(ev.position + ev.tokens - 1).arg(ev.tokens);
+    text += tr("<br>duration <b>%1</b>").arg(formatDuration(ev.durationNs()));
+    // Start and end to the microsecond, as the axis would label them.
+    text += tr("<br>%1, %2 &rarr; %3").arg(laneName(ev.worker), tickLabel(ev.beginNs, 1000), tickLabel(ev.endNs, 1000));
+    return text;
+}
+
 bool TimelineView::event(QEvent* e)
 {
     if (e->type() == QEvent::ToolTip) {
@@ -716,20 +724,7 @@ bool TimelineView::event(QEvent* e)
             e->ignore();
             return true;
         }
-        QString text = QStringLiteral("<b>%1</b>").arg(QString::fromUtf8(engine::opName(ev->op)));
-        text += ev->layer >= 0 ? tr(" &middot; layer %1").arg(ev->layer) : tr(" &middot; outside layers");
-        if (ev->last > ev->first)
-            text += tr("<br>%1 %2&ndash;%3 (%4)")
-                        .arg(ev->op == engine::Op::Attention ? tr("heads") : tr("rows"))
-                        .arg(ev->first)
-                        .arg(ev->last - 1)
-                        .arg(ev->last - ev->first);
-        text += tr("<br>sequence %1 &middot; token %2").arg(ev->sequence).arg(ev->position);
-        if (ev->tokens > 1)
-            text += tr("&ndash;%1 (%2 tokens)").arg(ev->position + ev->tokens - 1).arg(ev->tokens);
-        text += tr("<br>duration <b>%1</b>").arg(formatDuration(ev->durationNs()));
-        text += tr("<br>%1, %2 &rarr; %3")
-                    .arg(laneName(ev->worker), formatDuration(ev->beginNs), formatDuration(ev->endNs));
+        const QString text = eventDescription(*ev);
         QToolTip::showText(help->globalPos(), text, this);
         return true;
     }

@@ -14,8 +14,6 @@
 #include <utility>
 #include <vector>
 
-class QToolButton;
-
 namespace ui {
 
 // "850 ns", "12.4 µs", "3.21 ms", "1.23 s": three significant digits in the largest unit that keeps the number
@@ -57,6 +55,9 @@ public:
     // The innermost chunk under a widget point (within a pixel or two for chunks narrower than that).
     std::optional<engine::TraceEvent> eventAt(QPoint pos) const;
 
+    // What the hover tooltip says about a chunk (rich text): op, layer, rows, sequence, token(s), duration, times.
+    QString eventDescription(const engine::TraceEvent& event) const;
+
     // The events highlightToken() selected (every lane, each lane in time order).
     std::vector<engine::TraceEvent> highlightedEvents() const;
     std::optional<std::pair<int, int>> highlightedToken() const { return m_highlight; }
@@ -79,7 +80,6 @@ Q_SIGNALS:
 
 protected:
     void paintEvent(QPaintEvent* event) override;
-    void resizeEvent(QResizeEvent* event) override;
     void wheelEvent(QWheelEvent* event) override;
     void mousePressEvent(QMouseEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
@@ -113,6 +113,7 @@ private:
 
     void paintLegend(QPainter& p, const Layout& layout) const;
     void paintLane(QPainter& p, const Layout& layout, int lane) const;
+    int64_t tickStep(const Layout& layout) const;
     void paintAxis(QPainter& p, const Layout& layout) const;
     void paintHighlight(QPainter& p, const Layout& layout, bool band) const;
 
@@ -130,7 +131,6 @@ private:
     std::optional<engine::TraceEvent> m_hover;
     bool m_dragging = false;
     double m_dragX = 0;
-    QToolButton* m_fitButton = nullptr;
 
     struct LayoutKey {
         QSize size;
@@ -138,6 +138,7 @@ private:
         uint32_t ops = 0;
         size_t events = 0;
         int64_t span = 0;
+        bool follow = true;
         QFont font;
         bool operator==(const LayoutKey&) const = default;
     };
