@@ -61,6 +61,13 @@ public:
     // While an InlineRegions object lives on a thread, parallelFor calls from that thread run
     // all their blocks right there as one chunk: the request-parallel strategy, where each
     // sequence is one task and its matmuls must not fan out again.
+    // Records a serial section that began at beginNs (trace clock) and ends now.
+    void recordSerialSince(const RegionInfo& region, int64_t beginNs)
+    {
+        if (m_recorder)
+            recordSerial(region, beginNs);
+    }
+
     class InlineRegions {
     public:
         InlineRegions();

@@ -19,7 +19,7 @@ void GenerationRequest::validate() const
 }
 
 SequenceState::SequenceState(std::shared_ptr<const Model> model, const GenerationRequest& request, int contextLength,
-    int sequence, Clock::time_point start)
+    int sequence, Clock::time_point start, Scheduler* scheduler)
     : m_model(std::move(model))
     , m_request(request)
     , m_sequence(sequence)
@@ -30,6 +30,7 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
 {
     request.validate();
     const Tokenizer& tokenizer = m_model->tokenizer();
+    const int64_t tokenizeBegin = scheduler && scheduler->traceRecorder() ? scheduler->traceRecorder()->nowNs() : 0;
     const ChatTemplate family = request.chat ? detectChatTemplate(tokenizer.vocab()) : ChatTemplate::None;
     m_result.chatTemplate = chatTemplateName(family);
     if (family != ChatTemplate::None) {
@@ -44,6 +45,8 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
     if (int(m_result.promptIds.size()) >= m_context.contextLength())
         throw std::length_error("the prompt has " + std::to_string(m_result.promptIds.size())
             + " tokens, which does not fit in the context length of " + std::to_string(m_context.contextLength()));
+    if (scheduler && scheduler->traceRecorder())
+        scheduler->recordSerialSince(RegionInfo { Op::Tokenize, -1, sequence, 0, 1 }, tokenizeBegin);
     m_history = m_result.promptIds;
     m_result.stats.promptTokens = int(m_result.promptIds.size());
     m_result.stats.stopReason = "max_tokens";

@@ -64,8 +64,9 @@ using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
 // more. Each instance is used by one thread at a time.
 class SequenceState {
 public:
+    // With a scheduler, tokenising is recorded as a serial section of the trace.
     SequenceState(std::shared_ptr<const Model> model, const GenerationRequest& request, int contextLength,
-        int sequence, std::chrono::steady_clock::time_point start);
+        int sequence, std::chrono::steady_clock::time_point start, Scheduler* scheduler = nullptr);
 
     void prefill(Scheduler& scheduler, const TokenCallback& onToken = {});
     void step(Scheduler& scheduler, const TokenCallback& onToken = {});

@@ -23,6 +23,9 @@ TraceRecorder::~TraceRecorder()
 void TraceRecorder::record(const TraceEvent& event)
 {
     const int index = std::clamp<int>(event.worker, 0, int(m_slots.size()) - 1);
+    // Readers only ever see slots that exist.
+    TraceEvent stored = event;
+    stored.worker = int16_t(index);
     Slot& slot = *m_slots[size_t(index)];
     const uint64_t n = slot.published.load(std::memory_order_relaxed); // only this thread writes it
     const size_t chunk = size_t(n / kChunkEvents);
@@ -32,7 +35,7 @@ void TraceRecorder::record(const TraceEvent& event)
     }
     if (!slot.chunks[chunk])
         slot.chunks[chunk] = new Chunk; // owned by the slot, freed in the destructor; never moves
-    slot.chunks[chunk]->events[n % kChunkEvents] = event;
+    slot.chunks[chunk]->events[n % kChunkEvents] = stored;
     slot.published.store(n + 1, std::memory_order_release);
 }
 
@@ -78,8 +81,12 @@ ArenaObserver::ArenaObserver(tbb::task_arena& arena, TraceRecorder& recorder)
 
 ArenaObserver::~ArenaObserver() { observe(false); }
 
-void ArenaObserver::on_scheduler_entry(bool)
+// Only workers are marked: the calling thread enters and leaves the arena at every region, which
+// would bury the interesting joins and leaves under two marks per region.
+void ArenaObserver::on_scheduler_entry(bool isWorker)
 {
+    if (!isWorker)
+        return;
     TraceEvent e;
     e.beginNs = e.endNs = m_recorder.nowNs();
     e.worker = int16_t(tbb::this_task_arena::current_thread_index());
@@ -87,8 +94,10 @@ void ArenaObserver::on_scheduler_entry(bool)
     m_recorder.record(e);
 }
 
-void ArenaObserver::on_scheduler_exit(bool)
+void ArenaObserver::on_scheduler_exit(bool isWorker)
 {
+    if (!isWorker)
+        return;
     TraceEvent e;
     e.beginNs = e.endNs = m_recorder.nowNs();
     e.worker = int16_t(tbb::this_task_arena::current_thread_index());

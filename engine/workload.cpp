@@ -144,8 +144,7 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         g.sequence = i;
         g.chat = req.chat;
         g.systemPrompt = req.systemPrompt;
-        scheduler.serial(RegionInfo { Op::Tokenize, -1, i, 0, 1 },
-            [&] { states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start)); });
+        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
         callbacks.push_back([&, i](int32_t id, std::string_view text) {
             if (listener)
                 listener->onToken(i, id, text);

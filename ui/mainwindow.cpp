@@ -39,6 +39,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -100,6 +101,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_rightSplitter->setStretchFactor(0, 3);
     m_rightSplitter->setStretchFactor(1, 3);
     m_rightSplitter->setStretchFactor(2, 4);
+    m_rightSplitter->setSizes({ 260, 300, 440 });
 
     m_mainSplitter = new QSplitter(Qt::Horizontal, this);
     m_mainSplitter->addWidget(buildControls());
@@ -164,7 +166,7 @@ QWidget* MainWindow::buildControls()
     auto* promptBox = new QGroupBox(tr("Prompts"), panel);
     auto* promptLayout = new QVBoxLayout(promptBox);
     m_prompts = new PromptListEditor(promptBox);
-    promptLayout->addWidget(m_prompts, 1);
+    promptLayout->addWidget(m_prompts);
     m_chat = new QCheckBox(tr("Use the model's chat template"), promptBox);
     m_chat->setToolTip(tr("Format each prompt as a chat turn when the model file has a chat template; "
                           "otherwise the prompt is continued as raw text"));
@@ -175,7 +177,7 @@ QWidget* MainWindow::buildControls()
     m_system->setMaximumHeight(54);
     m_system->setToolTip(tr("Sent as the system turn when a chat template is used"));
     promptLayout->addWidget(m_system);
-    layout->addWidget(promptBox, 1);
+    layout->addWidget(promptBox);
 
     // ---- sampling
     auto* sampling = new QGroupBox(tr("Sampling"), panel);
@@ -281,19 +283,19 @@ QWidget* MainWindow::buildControls()
         updateStatus();
     });
 
-    // ---- actions
-    auto* buttons = new QHBoxLayout;
-    m_runButton = new QPushButton(tr("Run"), panel);
+    // ---- actions (in the tool bar, so they never scroll out of sight)
+    m_runButton = new QPushButton(tr("▶  Run"), panel);
     m_runButton->setToolTip(tr("Generate for every prompt (Ctrl+Enter)"));
     m_runButton->setDefault(true);
     m_stopButton = new QPushButton(tr("Stop"), panel);
     m_stopButton->setToolTip(tr("Stop after the current token (Esc)"));
     m_sweepButton = new QPushButton(tr("Sweep…"), panel);
     m_sweepButton->setToolTip(tr("Measure the same work at several thread counts and chart the speedup"));
-    buttons->addWidget(m_runButton, 1);
-    buttons->addWidget(m_stopButton);
-    buttons->addWidget(m_sweepButton);
-    layout->addLayout(buttons);
+    m_runButton->setMinimumWidth(120);
+    QFont bold = m_runButton->font();
+    bold.setBold(true);
+    m_runButton->setFont(bold);
+    layout->addStretch();
     connect(m_runButton, &QPushButton::clicked, this, &MainWindow::run);
     connect(m_stopButton, &QPushButton::clicked, this, &MainWindow::stop);
     connect(m_sweepButton, &QPushButton::clicked, this, &MainWindow::sweep);
@@ -308,6 +310,17 @@ QWidget* MainWindow::buildControls()
 
 void MainWindow::buildMenus()
 {
+    QToolBar* bar = addToolBar(tr("Run"));
+    bar->setObjectName(QStringLiteral("runToolBar"));
+    bar->setMovable(false);
+    bar->addWidget(m_runButton);
+    bar->addWidget(m_stopButton);
+    bar->addWidget(m_sweepButton);
+    bar->addSeparator();
+    auto* hint = new QLabel(tr("  Ctrl+Enter runs · Esc stops"), bar);
+    hint->setStyleSheet(QStringLiteral("color: #666;"));
+    bar->addWidget(hint);
+
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open GGUF…"), QKeySequence::Open, this, &MainWindow::openModel);
     file->addSeparator();

@@ -22,7 +22,7 @@ PromptListEditor::PromptListEditor(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     m_list->setToolTip(tr("Each prompt runs as its own sequence, so variants can be compared side by side"));
-    m_list->setMaximumHeight(110);
+    m_list->setMaximumHeight(96);
     layout->addWidget(m_list);
 
     auto* buttons = new QHBoxLayout;
@@ -43,7 +43,9 @@ PromptListEditor::PromptListEditor(QWidget* parent)
     m_editor->setPlaceholderText(tr("Type a prompt…"));
     m_editor->setToolTip(tr("The selected prompt"));
     m_editor->setTabChangesFocus(true);
-    layout->addWidget(m_editor, 1);
+    m_editor->setMinimumHeight(70);
+    m_editor->setMaximumHeight(140);
+    layout->addWidget(m_editor);
 
     connect(m_add, &QToolButton::clicked, this, &PromptListEditor::addPrompt);
     connect(m_remove, &QToolButton::clicked, this, &PromptListEditor::removePrompt);
