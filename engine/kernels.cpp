@@ -173,50 +173,6 @@ const TypeKernels& typeKernels(GgmlType type)
     }
 }
 
-void dotF32x4(const float* rows, size_t stride, const float* x, size_t n, float out[4])
-{
-    size_t i = 0;
-    const float* r0 = rows;
-    const float* r1 = rows + stride;
-    const float* r2 = rows + 2 * stride;
-    const float* r3 = rows + 3 * stride;
-#if defined(__AVX512F__)
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
-    for (; i + 32 <= n; i += 32) {
-        const __m512 x0 = _mm512_loadu_ps(x + i);
-        const __m512 x1 = _mm512_loadu_ps(x + i + 16);
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i), x0, a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i), x0, a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i), x0, a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i), x0, a3);
-        b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i + 16), x1, b0);
-        b1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i + 16), x1, b1);
-        b2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i + 16), x1, b2);
-        b3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i + 16), x1, b3);
-    }
-    for (; i + 16 <= n; i += 16) {
-        const __m512 x0 = _mm512_loadu_ps(x + i);
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i), x0, a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i), x0, a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i), x0, a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i), x0, a3);
-    }
-    out[0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
-    out[1] = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
-    out[2] = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
-    out[3] = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
-#else
-    out[0] = out[1] = out[2] = out[3] = 0.0f;
-#endif
-    for (; i < n; ++i) {
-        out[0] += r0[i] * x[i];
-        out[1] += r1[i] * x[i];
-        out[2] += r2[i] * x[i];
-        out[3] += r3[i] * x[i];
-    }
-}
-
 void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)
 {
     double ss = 0.0; // double: the sum of squares of thousands of activations loses bits in float

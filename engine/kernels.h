@@ -20,9 +20,6 @@ struct TypeKernels {
 // Kernels for a supported type; throws std::invalid_argument naming the type otherwise.
 const TypeKernels& typeKernels(GgmlType type);
 
-// Dots of 4 consecutive F32 rows (stride in floats) with x: shares the loads of x between rows.
-void dotF32x4(const float* rows, size_t stride, const float* x, size_t n, float out[4]);
-
 // out = x / sqrt(mean(x^2) + eps) * weight, n elements.
 void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps);
 

@@ -31,12 +31,9 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
 {
     const size_t n = size_t(w.cols);
     if (T == 1) {
+        // One row at a time, front to back: the weights are read as one sequential stream, which the
+        // hardware prefetcher follows best (4 rows interleaved ran at 60% of this speed on 110M F32).
         int64_t r = r0;
-        if (w.type == GgmlType::F32) {
-            const float* base = reinterpret_cast<const float*>(w.data);
-            for (; r + 4 <= r1; r += 4)
-                dotF32x4(base + r * w.cols, size_t(w.cols), x, n, y + (r - r0));
-        }
         const TypeKernels& k = typeKernels(w.type);
         for (; r < r1; ++r)
             y[r - r0] = k.dot(w.row(r), x, n);

@@ -151,26 +151,6 @@ private Q_SLOTS:
             QCOMPARE(double(row[size_t(i)]), stored[size_t(i)]);
     }
 
-    void fourRowDotEqualsSingleRowDots()
-    {
-        const int n = 777;
-        std::mt19937 rng(5);
-        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-        std::vector<float> rows(static_cast<size_t>(4 * n)), x(static_cast<size_t>(n));
-        for (auto& v : rows)
-            v = dist(rng);
-        for (auto& v : x)
-            v = dist(rng);
-        float out[4];
-        dotF32x4(rows.data(), size_t(n), x.data(), size_t(n), out);
-        for (int r = 0; r < 4; ++r) {
-            double want = 0.0;
-            for (int i = 0; i < n; ++i)
-                want += double(rows[size_t(r * n + i)]) * x[size_t(i)];
-            QVERIFY(std::abs(out[r] - want) < 1e-4);
-        }
-    }
-
     void unsupportedTypeHasNoKernels()
     {
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K));
