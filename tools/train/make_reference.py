@@ -95,6 +95,53 @@ def sample(model, ids, n, temp, top_k, gen):
     return out
 
 
+def numpy_llama_incremental(tens, meta, ids):
+    """An independent float64 numpy forward pass written like llama2.c / the engine:
+    one token at a time with a KV cache, weights taken directly from the GGUF tensors.
+    Returns the logits of every position; used to cross-check the PyTorch model."""
+    g = lambda k: meta[k][1]
+    dim, L = g("llama.embedding_length"), g("llama.block_count")
+    H, KV = g("llama.attention.head_count"), g("llama.attention.head_count_kv")
+    hd, eps, base = dim // H, g("llama.attention.layer_norm_rms_epsilon"), g("llama.rope.freq_base")
+    W = {k: np.asarray(v, dtype=np.float64) for k, v in tens.items()}
+    rms = lambda x, w: x / np.sqrt(np.mean(x * x) + np.float64(eps)) * w
+    kc = [[] for _ in range(L)]
+    vc = [[] for _ in range(L)]
+    out = []
+    for pos, t in enumerate(ids):
+        x = W["token_embd.weight"][t].copy()
+        for l in range(L):
+            b = "blk.%d." % l
+            xn = rms(x, W[b + "attn_norm.weight"])
+            q = W[b + "attn_q.weight"] @ xn
+            k = W[b + "attn_k.weight"] @ xn
+            v = W[b + "attn_v.weight"] @ xn
+            for vec, nh in ((q, H), (k, KV)):
+                for h in range(nh):
+                    for i in range(0, hd, 2):
+                        ang = pos * float(base) ** (-i / hd)
+                        c, s_ = np.cos(ang), np.sin(ang)
+                        a0, a1 = vec[h * hd + i], vec[h * hd + i + 1]
+                        vec[h * hd + i], vec[h * hd + i + 1] = a0 * c - a1 * s_, a0 * s_ + a1 * c
+            kc[l].append(k)
+            vc[l].append(v)
+            K, V = np.stack(kc[l]), np.stack(vc[l])
+            att_out = np.zeros(H * hd)
+            for h in range(H):
+                kh = h // (H // KV)
+                sc = K[:, kh * hd:(kh + 1) * hd] @ q[h * hd:(h + 1) * hd] / np.sqrt(hd)
+                p = np.exp(sc - sc.max())
+                p /= p.sum()
+                att_out[h * hd:(h + 1) * hd] = p @ V[:, kh * hd:(kh + 1) * hd]
+            x = x + W[b + "attn_output.weight"] @ att_out
+            xn = rms(x, W[b + "ffn_norm.weight"])
+            gt = W[b + "ffn_gate.weight"] @ xn
+            up = W[b + "ffn_up.weight"] @ xn
+            x = x + W[b + "ffn_down.weight"] @ (gt / (1 + np.exp(-gt)) * up)
+        out.append(W["output.weight"] @ rms(x, W["output_norm.weight"]))
+    return np.stack(out)
+
+
 WORD_RE = re.compile(r"[A-Za-z]+")
 
 
@@ -125,6 +172,12 @@ def main():
 
     sp = spm.SentencePieceProcessor(model_file=a.tokenizer)
     model, meta = load_model(a.model)
+    # cross-check the PyTorch model against the independent incremental numpy forward
+    _, tens, _ = read_gguf(a.model)
+    ids = [1] + sp.encode(PROMPTS[1])
+    d = np.abs(numpy_llama_incremental(tens, meta, ids) - logits_of(model, ids).numpy()).max()
+    print("PyTorch float64 vs independent numpy incremental forward: max |dlogit| = %.2e" % d)
+    assert d < 1e-9, d
     nv = model.args.vocab_size
     assert meta["tokenizer.ggml.tokens"][1] == [sp.id_to_piece(i) for i in range(nv)]
     model_bytes = open(a.model, "rb").read()
@@ -132,6 +185,7 @@ def main():
 
     # the float64 GGUF model must agree with the float32 training checkpoint
     ck_path = os.path.join(a.work, "final.pt")
+    m32 = None
     if os.path.exists(ck_path):
         ck = torch.load(ck_path, map_location="cpu")
         m32 = Transformer(ModelArgs(**ck["model_args"]))
@@ -148,8 +202,11 @@ def main():
            "add_bos": True, "n_greedy": N_GREEDY,
            "notes": "float64 PyTorch forward pass with the GGUF weights; logits rounded to 6 "
                     "significant digits; token_ids include BOS; tokenizer_cases ids exclude BOS; "
-                    "greedy = argmax at each step (ties impossible in practice), full forward with "
-                    "growing context, no stop token.",
+                    "greedy = argmax at each step, full forward with growing context, no stop token "
+                    "(the model never saw EOS; it may emit BOS where it expects a new chapter); "
+                    "greedy_text = decode(prompt + continuation) minus decode(prompt), so it keeps "
+                    "its leading space; greedy_min_top2_margin = smallest top1-top2 logit gap "
+                    "along the greedy path.",
            "prompts": []}
     vocab = corpus_words(a.work)
     total_words = known_words = 0
@@ -166,7 +223,20 @@ def main():
         entry["top20"] = top
         g = greedy(model, ids, N_GREEDY)
         entry["greedy_ids"] = g
-        entry["greedy_text"] = sp.decode(g)
+        # the continuation as it appears appended to the prompt (keeps its leading space)
+        head = sp.decode(ids[1:])
+        both = sp.decode(ids[1:] + g)
+        assert both.startswith(head)
+        entry["greedy_text"] = both[len(head):]
+        # how safe is the greedy path for an F32 engine? smallest top1-top2 gap along it,
+        # and the float32 checkpoint's argmax on the same path (teacher forcing)
+        full = logits_of(model, ids + g)[len(ids) - 1: len(ids) - 1 + len(g)]
+        top2 = torch.topk(full, 2, dim=-1).values
+        entry["greedy_min_top2_margin"] = round6(float((top2[:, 0] - top2[:, 1]).min()))
+        if m32 is not None:
+            with torch.no_grad():
+                a32 = m32(torch.tensor([ids + g]))[0][len(ids) - 1: len(ids) - 1 + len(g)].argmax(-1)
+            entry["float32_greedy_agrees"] = bool((a32 == torch.tensor(g)).all())
         if pi < WORD_CHECK_PROMPTS:
             w = WORD_RE.findall(entry["greedy_text"])
             k = sum(1 for x in w if x in vocab)
@@ -174,7 +244,11 @@ def main():
             total_words += len(w)
             known_words += k
         ref["prompts"].append(entry)
-        print("prompt %d: %d tokens, greedy done (%.0f s)" % (pi, len(ids), time.time() - t0), flush=True)
+        print("prompt %d: %d tokens, greedy done (%.0f s); min top1-top2 margin on the greedy path "
+              "%.4g; float32 agrees: %s; BOS/EOS in continuation: %d/%d"
+              % (pi, len(ids), time.time() - t0, entry["greedy_min_top2_margin"],
+                 entry.get("float32_greedy_agrees"), g.count(sp.bos_id()), g.count(sp.eos_id())),
+              flush=True)
     ref["word_check"] = {"prompts": WORD_CHECK_PROMPTS, "words": total_words,
                          "corpus_words": known_words,
                          "fraction": known_words / max(1, total_words),
@@ -195,7 +269,7 @@ def main():
     for text in PROMPTS[:3]:
         ids = [1] + sp.encode(text)
         s = sample(model, ids, 80, 0.8, 40, gen)
-        samples.append((text, sp.decode(s)))
+        samples.append((text, sp.decode(ids[1:] + s)[len(sp.decode(ids[1:])):]))
     write_report(a, ref, samples, vocab)
     print("done in %.0f s" % (time.time() - t0))
 
@@ -261,6 +335,8 @@ def write_report(a, ref, samples, vocab):
     for p in ref["prompts"]:
         L.append("**%s**\n" % p["text"])
         L.append("```\n%s%s\n```\n" % (p["text"], p["greedy_text"]))
+        L.append("(smallest top-1/top-2 logit gap along the greedy path: %.4g; BOS tokens in the "
+                 "continuation: %d)\n" % (p["greedy_min_top2_margin"], p["greedy_ids"].count(ref["bos_id"])))
     L.append("## Sampled continuations (temperature 0.8, top-k 40, seed 42, 80 tokens)\n")
     for t, c in samples:
         L.append("```\n%s%s\n```\n" % (t, c))
