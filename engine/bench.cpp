@@ -1,11 +1,13 @@
 #include "bench.h"
 
+#include "trace.h"
 #include "transformer.h"
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <barrier>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -92,43 +94,54 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int pass
     BandwidthResult r;
     r.threads = threads;
     r.bufferBytes = bufferBytes;
-    AlignedBuffer buffer(bufferBytes);
+    // One buffer for every probe of a process: a second 1 GiB mapping right after freeing the first
+    // often gets fewer huge pages, which made later probes read slower than earlier ones.
+    static std::unique_ptr<AlignedBuffer> cached;
+    if (!cached || cached->size != bufferBytes) {
+        cached.reset();
+        cached = std::make_unique<AlignedBuffer>(bufferBytes);
+    }
+    AlignedBuffer& buffer = *cached;
     r.hugePages = buffer.huge;
     float* data = static_cast<float*>(buffer.data);
     const size_t n = bufferBytes / sizeof(float);
-    allowOversubscription();
-    tbb::task_arena arena(threads, 1);
-    // Touch every page from the threads that will read it (first-touch placement), with values
-    // that make the sums real work the compiler cannot drop.
+    // Plain threads released together by a barrier, not TBB tasks, so that every thread is reading
+    // during the whole timed interval.
     const size_t parts = size_t(threads);
     auto partRange = [&](size_t k) {
         const size_t per = (n / parts) & ~size_t(127);
         return std::pair<size_t, size_t>(k * per, k + 1 == parts ? n : (k + 1) * per);
     };
-    arena.execute([&] {
-        tbb::parallel_for(size_t(0), parts, [&](size_t k) {
-            auto [b, e] = partRange(k);
-            for (size_t i = b; i < e; ++i)
-                data[i] = float(i & 7);
-        }, tbb::static_partitioner());
-    });
     std::vector<double> rates;
-    volatile float sink = 0.0f;
-    for (int pass = 0; pass < passes + 1; ++pass) {
-        std::vector<float> sums(parts);
-        const auto t0 = Clock::now();
-        arena.execute([&] {
-            tbb::parallel_for(size_t(0), parts, [&](size_t k) {
-                auto [b, e] = partRange(k);
-                sums[k] = readRange(data + b, e - b);
-            }, tbb::static_partitioner());
+    std::vector<float> sums(parts);
+    std::barrier start(std::ptrdiff_t(parts + 1));
+    std::barrier finish(std::ptrdiff_t(parts + 1));
+    const int totalPasses = passes + 1; // the first pass warms the TLB and the threads
+    std::vector<std::thread> workers;
+    for (size_t k = 0; k < parts; ++k)
+        workers.emplace_back([&, k] {
+            auto [b, e] = partRange(k);
+            for (size_t i = b; i < e; ++i) // first touch from the thread that reads it
+                data[i] = float(i & 7);
+            for (int pass = 0; pass < totalPasses; ++pass) {
+                start.arrive_and_wait();
+                sums[k] += readRange(data + b, e - b);
+                finish.arrive_and_wait();
+            }
         });
+    volatile float sink = 0.0f;
+    for (int pass = 0; pass < totalPasses; ++pass) {
+        const auto t0 = Clock::now(); // before the release: a conservative (longer) time
+        start.arrive_and_wait();
+        finish.arrive_and_wait();
         const double s = secondsSince(t0);
-        for (float v : sums)
-            sink = sink + v;
-        if (pass > 0) // the first pass warms the TLB and the arena
+        if (pass > 0)
             rates.push_back(double(bufferBytes) / s / 1e9);
     }
+    for (auto& w : workers)
+        w.join();
+    for (float v : sums)
+        sink = sink + v;
     r.medianGBps = median(rates);
     r.maxGBps = *std::max_element(rates.begin(), rates.end());
     return r;
@@ -196,7 +209,11 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
     std::map<int, BandwidthResult> bandwidth;
     if (options.probeBandwidth) {
         nlohmann::json bw = nlohmann::json::array();
-        for (int t : options.threads) {
+        for (const BandwidthResult& b : options.measuredBandwidth)
+            bandwidth[b.threads] = b;
+        std::vector<int> probes = options.threads; // most threads first, as the CLI does
+        std::sort(probes.rbegin(), probes.rend());
+        for (int t : probes) {
             const int probeThreads = std::min(t, Scheduler::hardwareThreads());
             if (!bandwidth.count(probeThreads))
                 bandwidth[probeThreads] = measureReadBandwidth(probeThreads, options.probeBytes);
@@ -231,6 +248,21 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
             prefill.push_back(options.promptTokens / prefillS);
             decode.push_back(options.decodeTokens / decodeS);
         }
+        // The same decode with every chunk traced, alternating with untraced runs so drift hits both.
+        std::vector<double> traced, untraced;
+        for (int run = 0; run < options.repeat; ++run)
+            for (bool trace : { true, false }) {
+                TraceRecorder recorder(threads + 1);
+                recorder.start(Clock::now());
+                scheduler.setTraceRecorder(trace ? &recorder : nullptr);
+                context.reset();
+                int32_t next = argmax(context.eval(scheduler, std::span<const int32_t>(prompt.data(), 1)));
+                const auto t0 = Clock::now();
+                for (int i = 0; i < options.decodeTokens; ++i)
+                    next = argmax(context.eval(scheduler, std::span<const int32_t>(&next, 1)));
+                (trace ? traced : untraced).push_back(options.decodeTokens / secondsSince(t0));
+                scheduler.setTraceRecorder(nullptr);
+            }
         nlohmann::json r;
         r["threads"] = threads;
         r["oversubscribed"] = scheduler.oversubscribed();
@@ -240,11 +272,15 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         r["decode_tps_median"] = median(decode);
         r["decode_tps_min"] = *std::min_element(decode.begin(), decode.end());
         r["decode_tps_max"] = *std::max_element(decode.begin(), decode.end());
-        prefillTps[threads] = median(prefill);
+        r["decode_tps_traced_median"] = median(traced);
+        r["decode_tps_untraced_median"] = median(untraced);
+        r["tracing_overhead"] = 1.0 - median(traced) / median(untraced); // share of decode speed lost to tracing
+                prefillTps[threads] = median(prefill);
         decodeTps[threads] = median(decode);
         const int probeThreads = std::min(threads, Scheduler::hardwareThreads());
         if (bandwidth.count(probeThreads)) {
-            const double ceiling = bandwidth[probeThreads].medianGBps * 1e9 / double(model->weightBytesPerToken());
+            // The best pass: a ceiling is what the memory can deliver, so the ratio errs on the hard side.
+            const double ceiling = bandwidth[probeThreads].maxGBps * 1e9 / double(model->weightBytesPerToken());
             r["decode_ceiling_tps"] = ceiling;
             r["decode_ceiling_ratio"] = median(decode) / ceiling;
         }

@@ -32,6 +32,9 @@ struct BenchOptions {
     size_t grain = 1;
     bool probeBandwidth = true;
     uint64_t probeBytes = uint64_t(1) << 30;
+    // Probes measured before the model was built (a process that has just run TBB work can have a
+    // worker still spinning, which halves a probe thread's share of its core). Empty: probe here.
+    std::vector<BandwidthResult> measuredBandwidth;
 
     void validate() const;
 };
