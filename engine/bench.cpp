@@ -233,36 +233,39 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
             return int32_t(std::max_element(l.begin(), l.end()) - l.begin());
         };
         std::vector<double> prefill, decode;
-        for (int run = 0; run < options.repeat + 1; ++run) {
-            context.reset();
-            const auto t0 = Clock::now();
-            auto logits = context.eval(scheduler, prompt);
-            const double prefillS = secondsSince(t0);
-            int32_t next = argmax(logits);
-            const auto t1 = Clock::now();
-            for (int i = 0; i < options.decodeTokens; ++i)
-                next = argmax(context.eval(scheduler, std::span<const int32_t>(&next, 1)));
-            const double decodeS = secondsSince(t1);
-            if (run == 0)
-                continue; // warm-up: page in the weights, size the buffers, spin up the workers
-            prefill.push_back(options.promptTokens / prefillS);
-            decode.push_back(options.decodeTokens / decodeS);
-        }
-        // The same decode with every chunk traced, alternating with untraced runs so drift hits both.
         std::vector<double> traced, untraced;
-        for (int run = 0; run < options.repeat; ++run)
-            for (bool trace : { true, false }) {
-                TraceRecorder recorder(threads + 1);
-                recorder.start(Clock::now());
-                scheduler.setTraceRecorder(trace ? &recorder : nullptr);
+        // Measured from inside the arena, as runWorkload runs: no arena entry per parallel region.
+        scheduler.execute([&] {
+            for (int run = 0; run < options.repeat + 1; ++run) {
                 context.reset();
-                int32_t next = argmax(context.eval(scheduler, std::span<const int32_t>(prompt.data(), 1)));
                 const auto t0 = Clock::now();
+                auto logits = context.eval(scheduler, prompt);
+                const double prefillS = secondsSince(t0);
+                int32_t next = argmax(logits);
+                const auto t1 = Clock::now();
                 for (int i = 0; i < options.decodeTokens; ++i)
                     next = argmax(context.eval(scheduler, std::span<const int32_t>(&next, 1)));
-                (trace ? traced : untraced).push_back(options.decodeTokens / secondsSince(t0));
-                scheduler.setTraceRecorder(nullptr);
+                const double decodeS = secondsSince(t1);
+                if (run == 0)
+                    continue; // warm-up: page in the weights, size the buffers, spin up the workers
+                prefill.push_back(options.promptTokens / prefillS);
+                decode.push_back(options.decodeTokens / decodeS);
             }
+            // The same decode with every chunk traced, alternating with untraced runs so drift hits both.
+            for (int run = 0; run < options.repeat; ++run)
+                for (bool trace : { true, false }) {
+                    TraceRecorder recorder(threads + 1);
+                    recorder.start(Clock::now());
+                    scheduler.setTraceRecorder(trace ? &recorder : nullptr);
+                    context.reset();
+                    int32_t next = argmax(context.eval(scheduler, std::span<const int32_t>(prompt.data(), 1)));
+                    const auto t0 = Clock::now();
+                    for (int i = 0; i < options.decodeTokens; ++i)
+                        next = argmax(context.eval(scheduler, std::span<const int32_t>(&next, 1)));
+                    (trace ? traced : untraced).push_back(options.decodeTokens / secondsSince(t0));
+                    scheduler.setTraceRecorder(nullptr);
+                }
+        });
         nlohmann::json r;
         r["threads"] = threads;
         r["oversubscribed"] = scheduler.oversubscribed();

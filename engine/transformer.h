@@ -10,6 +10,9 @@
 
 namespace engine {
 
+// Output rows per parallel block of a decode (matrix-vector) matmul with this weight.
+int64_t decodeRowsPerBlock(const WeightMatrix& w);
+
 // Runs the model for one sequence. Holds the KV cache and the activation buffers; the weights
 // are shared (read-only) with every other context on the same model.
 class InferenceContext {

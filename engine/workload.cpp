@@ -224,65 +224,70 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         scheduler.execute([&] { tbb::parallel_pipeline(std::max<size_t>(1, active.size()), chain & sink); });
     };
 
-    // ---- prefill phase: every prompt's forward pass and first token
-    if (listener)
-        listener->onPhase("prefill");
-    const auto prefillStart = Clock::now();
-    if (req.strategy == Strategy::Pipeline) {
-        std::vector<SequenceState*> active;
-        for (auto& s : states) {
-            if (s->done())
-                continue;
-            if (int(s->nextInput().size()) > InferenceContext::kMaxBatch) {
-                Scheduler::InlineRegions inlineRegions; // too long for one pipeline item: prefill in place
-                s->prefill(scheduler, callbacks[size_t(s->sequence())]);
-            } else {
-                active.push_back(s.get());
-            }
-        }
-        runPipelineRound(active);
-    } else {
-        forEachSequence([&](int i) {
-            if (!wantsStop())
-                states[size_t(i)]->prefill(scheduler, callbacks[size_t(i)]);
-        });
-    }
-    const auto prefillEnd = Clock::now();
-
-    // ---- decode phase
-    if (listener)
-        listener->onPhase("decode");
-    if (req.strategy == Strategy::Pipeline) {
-        for (;;) {
+    // The calling thread stays inside the arena for the whole run: entering it once per parallel
+    // region cost a few microseconds each (and an observer notification under a lock when tracing).
+    Clock::time_point prefillStart, prefillEnd, decodeEnd;
+    scheduler.execute([&] {
+        // ---- prefill phase: every prompt's forward pass and first token
+        if (listener)
+            listener->onPhase("prefill");
+        prefillStart = Clock::now();
+        if (req.strategy == Strategy::Pipeline) {
             std::vector<SequenceState*> active;
             for (auto& s : states) {
-                if (!s->done() && wantsStop())
-                    s->stop("cancelled");
                 if (s->done())
                     continue;
-                if (s->context().position() >= s->context().contextLength()) {
-                    s->stop("context_full");
-                    continue;
+                if (int(s->nextInput().size()) > InferenceContext::kMaxBatch) {
+                    Scheduler::InlineRegions inlineRegions; // too long for one pipeline item: prefill in place
+                    s->prefill(scheduler, callbacks[size_t(s->sequence())]);
+                } else {
+                    active.push_back(s.get());
                 }
-                active.push_back(s.get());
             }
-            if (active.empty())
-                break;
             runPipelineRound(active);
+        } else {
+            forEachSequence([&](int i) {
+                if (!wantsStop())
+                    states[size_t(i)]->prefill(scheduler, callbacks[size_t(i)]);
+            });
         }
-    } else {
-        forEachSequence([&](int i) {
-            SequenceState& s = *states[size_t(i)];
-            while (!s.done()) {
-                if (wantsStop()) {
-                    s.stop("cancelled");
-                    break;
+        prefillEnd = Clock::now();
+
+        // ---- decode phase
+        if (listener)
+            listener->onPhase("decode");
+        if (req.strategy == Strategy::Pipeline) {
+            for (;;) {
+                std::vector<SequenceState*> active;
+                for (auto& s : states) {
+                    if (!s->done() && wantsStop())
+                        s->stop("cancelled");
+                    if (s->done())
+                        continue;
+                    if (s->context().position() >= s->context().contextLength()) {
+                        s->stop("context_full");
+                        continue;
+                    }
+                    active.push_back(s.get());
                 }
-                s.step(scheduler, callbacks[size_t(i)]);
+                if (active.empty())
+                    break;
+                runPipelineRound(active);
             }
-        });
-    }
-    const auto decodeEnd = Clock::now();
+        } else {
+            forEachSequence([&](int i) {
+                SequenceState& s = *states[size_t(i)];
+                while (!s.done()) {
+                    if (wantsStop()) {
+                        s.stop("cancelled");
+                        break;
+                    }
+                    s.step(scheduler, callbacks[size_t(i)]);
+                }
+            });
+        }
+        decodeEnd = Clock::now();
+    });
 
     WorkloadResult result;
     result.strategy = req.strategy;
