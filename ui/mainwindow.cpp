@@ -682,7 +682,7 @@ void MainWindow::startDemo(const QString& screenshotPath)
     m_prompts->setPrompts({ QString::fromLatin1(engine::kDefaultPrompt) });
     m_threads->setValue(engine::Scheduler::hardwareThreads());
     m_strategy->setCurrentIndex(m_strategy->findData(int(engine::Strategy::IntraOp)));
-    m_temperature->setValue(0.0);
+    m_temperature->setValue(engine::SamplingParams().temperature); // seeded: the same text every time
     loadInitialModel();
     // Never hang a headless run: give up after five minutes.
     QTimer::singleShot(5 * 60 * 1000, this, [] {
