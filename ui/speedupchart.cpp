@@ -1,5 +1,6 @@
 #include "speedupchart.h"
 
+#include <QFileInfo>
 #include <QButtonGroup>
 #include <QCategoryAxis>
 #include <QChart>
@@ -125,7 +126,7 @@ QString describe(const engine::SweepResult& result)
     const nlohmann::json& w = result.workload;
     if (w.is_object()) {
         if (w.contains("model") && w["model"].is_string())
-            parts << QString::fromStdString(w["model"].get<std::string>());
+            parts << QFileInfo(QString::fromStdString(w["model"].get<std::string>())).fileName(); // not the whole path
         if (w.contains("prompts") && w["prompts"].is_array())
             parts << (w["prompts"].size() == 1 ? SpeedupChart::tr("1 prompt")
                                                : SpeedupChart::tr("%1 prompts").arg(w["prompts"].size()));
