@@ -183,12 +183,11 @@ void Scheduler::recordChunk(const RegionInfo& region, size_t b0, size_t b1, int6
 
 tbb::affinity_partitioner& Scheduler::affinityFor(const RegionInfo& region)
 {
-    const size_t site = size_t(region.layer + 1) * 32 + size_t(region.op);
-    if (site >= m_affinityIndex.size())
-        m_affinityIndex.resize(site + 1, nullptr);
-    if (!m_affinityIndex[site])
-        m_affinityIndex[site] = &m_affinity.emplace_back();
-    return *m_affinityIndex[site];
+    std::lock_guard lock(m_affinityMutex); // regions of several sequences may start at once
+    auto& slot = m_affinity[{ region.sequence, region.layer, int(region.op) }];
+    if (!slot)
+        slot = std::make_unique<tbb::affinity_partitioner>();
+    return *slot;
 }
 
 void Scheduler::parallelFor(const RegionInfo& region, size_t blocks, const std::function<void(size_t, size_t)>& body)

@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <memory>
 #include <vector>
 #include <optional>
@@ -115,9 +117,11 @@ private:
         int64_t totalNs = 0;
     };
     std::vector<SlotStats> m_regionStats;
-    // One affinity partitioner per (layer, op) site, kept alive so TBB can replay the mapping.
-    std::deque<tbb::affinity_partitioner> m_affinity;
-    std::vector<tbb::affinity_partitioner*> m_affinityIndex;
+    // One affinity partitioner per (sequence, layer, op) site, kept alive so TBB can replay the
+    // mapping. Keyed by sequence too: with request tasks running nested regions (hybrid), two
+    // sequences' regions run at once, and one partitioner must not serve two loops at a time.
+    std::mutex m_affinityMutex;
+    std::map<std::tuple<int, int, int>, std::unique_ptr<tbb::affinity_partitioner>> m_affinity;
 };
 
 } // namespace engine

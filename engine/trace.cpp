@@ -4,7 +4,52 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace engine {
+
+namespace {
+
+// ns per time-stamp-counter tick, or 0 if the counter is not usable as a clock (no invariant TSC).
+double tscNsPerTick()
+{
+#if defined(__x86_64__)
+    static const double rate = [] {
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        if (!__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 8)))
+            return 0.0; // the counter may stop or change speed: not a clock
+        using Clock = std::chrono::steady_clock;
+        const auto t0 = Clock::now();
+        const uint64_t c0 = __builtin_ia32_rdtsc();
+        Clock::time_point t1;
+        do // 20 ms: the rate is then good to a few parts per million
+            t1 = Clock::now();
+        while (t1 - t0 < std::chrono::milliseconds(20));
+        const uint64_t c1 = __builtin_ia32_rdtsc();
+        const double ns = double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+        return c1 > c0 ? ns / double(c1 - c0) : 0.0;
+    }();
+    return rate;
+#else
+    return 0.0;
+#endif
+}
+
+} // namespace
+
+void TraceRecorder::start(Clock::time_point origin)
+{
+    m_origin = origin;
+    m_nsPerTick = tscNsPerTick();
+#if defined(__x86_64__)
+    if (m_nsPerTick > 0.0) {
+        const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - origin).count();
+        m_tscOrigin = __builtin_ia32_rdtsc() - uint64_t(double(since) / m_nsPerTick);
+    }
+#endif
+}
 
 TraceRecorder::TraceRecorder(int slots)
 {

@@ -77,10 +77,17 @@ public:
     TraceRecorder& operator=(const TraceRecorder&) = delete;
 
     using Clock = std::chrono::steady_clock;
-    void start(Clock::time_point origin) { m_origin = origin; }
+    void start(Clock::time_point origin);
     Clock::time_point origin() const { return m_origin; }
+    // ns since origin. Reads the CPU's invariant time-stamp counter where there is one (about 20 ns
+    // here against 50 ns for steady_clock in this VM: two reads per chunk were half of the tracing
+    // cost), scaled by a rate calibrated against steady_clock once per process.
     int64_t nowNs() const
     {
+#if defined(__x86_64__)
+        if (m_nsPerTick > 0.0)
+            return int64_t(double(int64_t(__builtin_ia32_rdtsc() - m_tscOrigin)) * m_nsPerTick);
+#endif
         return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - m_origin).count();
     }
 
@@ -109,6 +116,8 @@ private:
     };
     std::vector<std::unique_ptr<Slot>> m_slots;
     Clock::time_point m_origin = Clock::now();
+    uint64_t m_tscOrigin = 0;
+    double m_nsPerTick = 0.0; // 0: use steady_clock
 };
 
 // Records workers joining and leaving the arena (TBB's task_scheduler_observer) into a recorder.
