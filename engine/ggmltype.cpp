@@ -84,7 +84,7 @@ std::optional<GgmlType> ggmlTypeFromName(const std::string& name)
     return std::nullopt;
 }
 
-float f16ToF32(uint16_t h)
+float f16ToF32Portable(uint16_t h)
 {
     const uint32_t sign = uint32_t(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1fu;

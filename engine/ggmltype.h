@@ -3,6 +3,9 @@
 
 #include <cstdint>
 #include <cstring>
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
 #include <optional>
 #include <string>
 
@@ -63,7 +66,17 @@ inline uint16_t f32ToBf16(float f)
     return uint16_t(bits >> 16);
 }
 
-float f16ToF32(uint16_t h);
+// F16C converts exactly (every half is exact in float) in one instruction; the portable path
+// decodes the fields. Inline: block scales of quantised rows are converted in hot loops.
+float f16ToF32Portable(uint16_t h);
+inline float f16ToF32(uint16_t h)
+{
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    return f16ToF32Portable(h);
+#endif
+}
 uint16_t f32ToF16(float f);
 
 } // namespace engine

@@ -183,23 +183,6 @@ void rmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
         out[i] = x[i] * scale * weight[i];
 }
 
-void applyRope(float* head, int headDim, int pos, float base, bool interleaved)
-{
-    const int half = headDim / 2;
-    for (int j = 0; j < half; ++j) {
-        const double freq = std::pow(double(base), -2.0 * j / headDim);
-        const double angle = pos * freq;
-        const float c = float(std::cos(angle));
-        const float s = float(std::sin(angle));
-        const int a = interleaved ? 2 * j : j;
-        const int b = interleaved ? 2 * j + 1 : j + half;
-        const float x0 = head[a];
-        const float x1 = head[b];
-        head[a] = x0 * c - x1 * s;
-        head[b] = x0 * s + x1 * c;
-    }
-}
-
 void softmax(float* x, size_t n)
 {
     float maxV = x[0];

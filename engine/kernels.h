@@ -23,11 +23,6 @@ const TypeKernels& typeKernels(GgmlType type);
 // out = x / sqrt(mean(x^2) + eps) * weight, n elements.
 void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps);
 
-// Rotates consecutive pairs of one head in place.
-// interleaved (GGUF arch=llama): pairs (2j, 2j+1); otherwise NeoX/rotate-half: pairs (j, j + headDim/2).
-// Angle for pair j: pos * base^(-2j/rotDim).
-void applyRope(float* head, int headDim, int pos, float base, bool interleaved);
-
 // Numerically stable in-place softmax over n values.
 void softmax(float* x, size_t n);
 

@@ -180,7 +180,7 @@ uint64_t Model::parameterCount() const
     const ModelConfig& c = m_config;
     uint64_t n = uint64_t(m_tokenEmbd.rows) * uint64_t(m_tokenEmbd.cols) + uint64_t(c.dim);
     for (const LayerWeights& L : m_layers) {
-        for (const WeightMatrix* m : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+        for (const WeightMatrix* m : L.matrices())
             n += uint64_t(m->rows) * uint64_t(m->cols);
         n += L.attnNorm.size() + L.ffnNorm.size() + L.qBias.size() + L.kBias.size() + L.vBias.size();
     }
@@ -193,7 +193,7 @@ uint64_t Model::weightBytesPerToken() const
 {
     uint64_t n = m_tokenEmbd.rowBytes + m_output.bytes();
     for (const LayerWeights& L : m_layers)
-        for (const WeightMatrix* m : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+        for (const WeightMatrix* m : L.matrices())
             n += m->bytes();
     return n;
 }
@@ -202,7 +202,7 @@ uint64_t Model::weightBytes() const
 {
     uint64_t n = m_tokenEmbd.bytes() + (m_tied ? 0 : m_output.bytes());
     for (const LayerWeights& L : m_layers)
-        for (const WeightMatrix* m : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+        for (const WeightMatrix* m : L.matrices())
             n += m->bytes();
     return n;
 }

@@ -4,6 +4,7 @@
 #include "ggmltype.h"
 #include "tokenizer.h"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -57,6 +58,8 @@ struct LayerWeights {
     WeightMatrix gate;           // (hidden, dim)
     WeightMatrix up;             // (hidden, dim)
     WeightMatrix down;           // (dim, hidden)
+
+    std::array<const WeightMatrix*, 7> matrices() const { return { &wq, &wk, &wv, &wo, &gate, &up, &down }; }
 };
 
 class Model {

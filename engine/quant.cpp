@@ -16,16 +16,6 @@ namespace engine {
 
 namespace {
 
-// One f16 block scale. F16C converts exactly like f16ToF32 (every half is exact in float), in one instruction.
-inline float halfToFloat(uint16_t h)
-{
-#if defined(__F16C__)
-    return _cvtsh_ss(h);
-#else
-    return f16ToF32(h);
-#endif
-}
-
 template <typename Block> const Block* blocksOf(const uint8_t* row) { return reinterpret_cast<const Block*>(row); }
 
 // The portable dot product: dequantise one block into a buffer, then multiply-add. Correct by
@@ -77,7 +67,7 @@ inline void kQuantPair(__m256i lo, __m256i hi, const float* xs, const float dsc[
 // The 8 sub-block scales d*sc and mins dmin*m of a Q4_K/Q5_K super-block.
 inline void kScales(uint16_t dHalf, uint16_t dminHalf, const uint8_t* scales, float dsc[8], float dm[8])
 {
-    const float d = halfToFloat(dHalf), dmin = halfToFloat(dminHalf);
+    const float d = f16ToF32(dHalf), dmin = f16ToF32(dminHalf);
     for (int s = 0; s < 8; ++s) {
         uint8_t sc, m;
         scaleMinK4(s, scales, sc, m);
@@ -113,7 +103,7 @@ void dequantizeRowQ8_0(const uint8_t* row, float* out, size_t n)
 {
     const BlockQ8_0* blocks = blocksOf<BlockQ8_0>(row);
     for (size_t b = 0; b < n / kQK8_0; ++b) {
-        const float d = halfToFloat(blocks[b].d);
+        const float d = f16ToF32(blocks[b].d);
         for (int j = 0; j < kQK8_0; ++j)
             out[b * kQK8_0 + size_t(j)] = float(blocks[b].qs[j]) * d;
     }
@@ -123,7 +113,7 @@ void dequantizeRowQ4_0(const uint8_t* row, float* out, size_t n)
 {
     const BlockQ4_0* blocks = blocksOf<BlockQ4_0>(row);
     for (size_t b = 0; b < n / kQK4_0; ++b) {
-        const float d = halfToFloat(blocks[b].d);
+        const float d = f16ToF32(blocks[b].d);
         float* y = out + b * kQK4_0;
         for (int j = 0; j < kQK4_0 / 2; ++j) {
             y[j] = float((blocks[b].qs[j] & 0x0F) - 8) * d;
@@ -136,7 +126,7 @@ void dequantizeRowQ5_0(const uint8_t* row, float* out, size_t n)
 {
     const BlockQ5_0* blocks = blocksOf<BlockQ5_0>(row);
     for (size_t b = 0; b < n / kQK5_0; ++b) {
-        const float d = halfToFloat(blocks[b].d);
+        const float d = f16ToF32(blocks[b].d);
         uint32_t qh;
         std::memcpy(&qh, blocks[b].qh, 4);
         float* y = out + b * kQK5_0;
@@ -173,8 +163,8 @@ void dequantizeRowQ4_K(const uint8_t* row, float* out, size_t n)
 #else
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ4_K& blk = blocks[b];
-        const float d = halfToFloat(blk.d);
-        const float dmin = halfToFloat(blk.dmin);
+        const float d = f16ToF32(blk.d);
+        const float dmin = f16ToF32(blk.dmin);
         const uint8_t* q = blk.qs;
         for (int s = 0; s < 8; s += 2) {
             uint8_t sc, m;
@@ -198,8 +188,8 @@ void dequantizeRowQ5_K(const uint8_t* row, float* out, size_t n)
     float* y = out;
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ5_K& blk = blocks[b];
-        const float d = halfToFloat(blk.d);
-        const float dmin = halfToFloat(blk.dmin);
+        const float d = f16ToF32(blk.d);
+        const float dmin = f16ToF32(blk.dmin);
         const uint8_t* ql = blk.qs;
         uint8_t u1 = 1, u2 = 2;
         for (int s = 0; s < 8; s += 2) {
@@ -226,7 +216,7 @@ void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n)
 #if ENGINE_QUANT_AVX512
     // Same arithmetic as the scalar loop: (d * sc) rounded, then times q.
     for (size_t b = 0; b < n / kQK_K; ++b) {
-        const float d = halfToFloat(blocks[b].d);
+        const float d = f16ToF32(blocks[b].d);
         for (int half = 0; half < 2; ++half, y += 128) {
             __m256i q[4];
             unpackQ6Half(blocks[b], half, q);
@@ -242,7 +232,7 @@ void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n)
 #else
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        const float d = halfToFloat(blk.d);
+        const float d = f16ToF32(blk.d);
         const uint8_t* ql = blk.ql;
         const uint8_t* qh = blk.qh;
         const int8_t* sc = blk.scales;
@@ -288,7 +278,7 @@ float dotQ8_0(const uint8_t* row, const float* x, size_t n)
         const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs + 16));
         __m512 t = _mm512_mul_ps(i8x16ToPs(q0), _mm512_loadu_ps(xb));
         t = _mm512_fmadd_ps(i8x16ToPs(q1), _mm512_loadu_ps(xb + 16), t);
-        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(halfToFloat(blocks[b].d)), acc[b & 1]);
+        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(f16ToF32(blocks[b].d)), acc[b & 1]);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
 #else
@@ -312,7 +302,7 @@ float dotQ4_0(const uint8_t* row, const float* x, size_t n)
         const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(raw, 4), low4), eight);
         __m512 t = _mm512_mul_ps(i8x16ToPs(lo), _mm512_loadu_ps(xb));
         t = _mm512_fmadd_ps(i8x16ToPs(hi), _mm512_loadu_ps(xb + 16), t);
-        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(halfToFloat(blocks[b].d)), acc[b & 1]);
+        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(f16ToF32(blocks[b].d)), acc[b & 1]);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
 #else
@@ -341,7 +331,7 @@ float dotQ5_0(const uint8_t* row, const float* x, size_t n)
         q = _mm256_mask_sub_epi8(q, __mmask32(~qh), q, sixteen);
         __m512 t = _mm512_mul_ps(i8x16ToPs(lo128(q)), _mm512_loadu_ps(xb));
         t = _mm512_fmadd_ps(i8x16ToPs(hi128(q)), _mm512_loadu_ps(xb + 16), t);
-        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(halfToFloat(blocks[b].d)), acc[b & 1]);
+        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(f16ToF32(blocks[b].d)), acc[b & 1]);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
 #else
@@ -411,7 +401,7 @@ float dotQ6_K(const uint8_t* row, const float* x, size_t n)
     __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        const float d = halfToFloat(blk.d);
+        const float d = f16ToF32(blk.d);
         for (int half = 0; half < 2; ++half) {
             const int8_t* sc = blk.scales + 8 * half;
             const float* xh = x + b * kQK_K + 128 * half;

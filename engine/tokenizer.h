@@ -93,6 +93,9 @@ private:
     bool m_first = true;
 };
 
+// Appends the UTF-8 encoding of a code point (<= U+10FFFF; surrogates are the caller's business).
+void appendUtf8(std::string& s, char32_t cp);
+
 // True if `text` is entirely valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool isValidUtf8(std::string_view text);
 // Length in bytes of the longest prefix of `text` that is valid UTF-8 (whole characters only).

@@ -1,5 +1,6 @@
 #include "transformer.h"
 
+#include "defaults.h"
 #include "kernels.h"
 
 #include <Eigen/Core>
@@ -79,7 +80,7 @@ InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int conte
     const ModelConfig& c = m_model->config();
     if (contextLength > (1 << 20))
         throw std::invalid_argument("context length " + std::to_string(contextLength) + " is too large (max 1048576)");
-    m_ctx = contextLength > 0 ? contextLength : std::min(c.contextLength, 2048);
+    m_ctx = contextLength > 0 ? contextLength : std::min(c.contextLength, kDefaultContextCap);
     const size_t kvElems = size_t(c.layers) * size_t(c.kvDim()) * size_t(m_ctx);
     try {
         m_keys.assign(kvElems, 0.0f);

@@ -94,14 +94,17 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
     const int threads = scheduler.threads();
     const auto start = Clock::now();
 
-    TraceRecorder recorder(threads + 1);
-    recorder.start(start);
+    std::optional<TraceRecorder> recorder; // only traced runs pay for the per-slot buffers
+    if (req.trace) {
+        recorder.emplace(threads + 1);
+        recorder->start(start);
+    }
     struct TracingScope { // detach the recorder however the run ends
         Scheduler& scheduler;
         ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
     } tracingScope { scheduler };
     if (req.trace)
-        scheduler.setTraceRecorder(&recorder);
+        scheduler.setTraceRecorder(&*recorder);
     scheduler.resetRegionStats();
 
     // Trace batches go out at most every 20 ms, from whichever thread is generating.
@@ -119,7 +122,7 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         if (!force && now - lastDrain < std::chrono::milliseconds(20))
             return;
         lastDrain = now;
-        auto batch = recorder.drain();
+        auto batch = recorder->drain();
         if (!batch.empty())
             listener->onTraceBatch(std::move(batch));
     };
@@ -327,7 +330,7 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
 
     if (req.trace) {
         drain(true);
-        result.trace = recorder.all();
+        result.trace = recorder->all();
         m.traceEvents = result.trace.size();
         m.workers = workerStats(result.trace, threads, int64_t(m.wallMs * 1e6));
         double maxBusy = 0, sumBusy = 0;
