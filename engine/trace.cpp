@@ -39,6 +39,8 @@ double tscNsPerTick()
 
 } // namespace
 
+void TraceRecorder::calibrateClock() { tscNsPerTick(); }
+
 void TraceRecorder::start(Clock::time_point origin)
 {
     m_origin = origin;

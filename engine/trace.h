@@ -77,6 +77,9 @@ public:
     TraceRecorder& operator=(const TraceRecorder&) = delete;
 
     using Clock = std::chrono::steady_clock;
+    // Measures the time-stamp counter's rate (20 ms, once per process). start() does it if needed;
+    // call it before taking a run's start time so the wait is not counted in the run.
+    static void calibrateClock();
     void start(Clock::time_point origin);
     Clock::time_point origin() const { return m_origin; }
     // ns since origin. Reads the CPU's invariant time-stamp counter where there is one (about 20 ns

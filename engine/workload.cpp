@@ -92,6 +92,8 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
     req.scheduler = scheduler.options();
     req.validate();
     const int threads = scheduler.threads();
+    if (req.trace)
+        TraceRecorder::calibrateClock(); // before the run starts: the first traced run must not count it
     const auto start = Clock::now();
 
     std::optional<TraceRecorder> recorder; // only traced runs pay for the per-slot buffers
