@@ -92,15 +92,15 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
     req.scheduler = scheduler.options();
     req.validate();
     const int threads = scheduler.threads();
-    if (req.trace)
-        TraceRecorder::calibrateClock(); // before the run starts: the first traced run must not count it
-    const auto start = Clock::now();
-
+    // Clock calibration and trace buffers come before the run starts: the first traced run must not count them.
     std::optional<TraceRecorder> recorder; // only traced runs pay for the per-slot buffers
     if (req.trace) {
+        TraceRecorder::calibrateClock();
         recorder.emplace(threads + 1);
-        recorder->start(start);
     }
+    const auto start = Clock::now();
+    if (recorder)
+        recorder->start(start);
     struct TracingScope { // detach the recorder however the run ends
         Scheduler& scheduler;
         ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
