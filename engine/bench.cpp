@@ -277,8 +277,13 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         r["decode_tps_max"] = *std::max_element(decode.begin(), decode.end());
         r["decode_tps_traced_median"] = median(traced);
         r["decode_tps_untraced_median"] = median(untraced);
-        r["tracing_overhead"] = 1.0 - median(traced) / median(untraced); // share of decode speed lost to tracing
-                prefillTps[threads] = median(prefill);
+        // Share of decode speed lost to tracing: the median over adjacent (traced, untraced) pairs, so
+        // that drift in the machine's speed during the bench cancels within each pair.
+        std::vector<double> lost;
+        for (size_t i = 0; i < traced.size() && i < untraced.size(); ++i)
+            lost.push_back(1.0 - traced[i] / untraced[i]);
+        r["tracing_overhead"] = median(lost);
+        prefillTps[threads] = median(prefill);
         decodeTps[threads] = median(decode);
         const int probeThreads = std::min(threads, Scheduler::hardwareThreads());
         if (bandwidth.count(probeThreads)) {
