@@ -204,7 +204,7 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         { "type", model->typeSummary() }, { "weight_bytes_per_token", model->weightBytesPerToken() } };
     report["settings"] = { { "prompt_tokens", options.promptTokens }, { "decode_tokens", options.decodeTokens },
         { "repeat", options.repeat }, { "partitioner", partitionerName(options.partitioner) },
-        { "grain", options.grain } };
+        { "grain", options.grain }, { "pin_threads", options.pinThreads } };
 
     std::map<int, BandwidthResult> bandwidth;
     if (options.probeBandwidth) {
@@ -227,7 +227,9 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
     nlohmann::json results = nlohmann::json::array();
     std::map<int, double> prefillTps, decodeTps;
     for (int threads : options.threads) {
-        Scheduler scheduler({ threads, options.partitioner, options.grain });
+        SchedulerOptions schedulerOptions { threads, options.partitioner, options.grain };
+        schedulerOptions.pinThreads = options.pinThreads;
+        Scheduler scheduler(schedulerOptions);
         InferenceContext context(model, ctx);
         auto argmax = [](std::span<const float> l) {
             return int32_t(std::max_element(l.begin(), l.end()) - l.begin());

@@ -30,6 +30,7 @@ struct BenchOptions {
     int repeat = 5;          // measured runs per figure (after one warm-up)
     Partitioner partitioner = Partitioner::Auto;
     size_t grain = 1;
+    bool pinThreads = false; // SchedulerOptions::pinThreads
     bool probeBandwidth = true;
     uint64_t probeBytes = uint64_t(1) << 30;
     // Probes measured before the model was built (a process that has just run TBB work can have a

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <sched.h>
+
 namespace engine {
 
 const char* partitionerName(Partitioner p)
@@ -113,6 +115,64 @@ int currentSlot()
 }
 } // namespace
 
+// Pins a thread to one CPU while it is in the arena and gives it back its previous CPU set when it
+// leaves, so a TBB worker that later serves another arena is not left pinned.
+class PinningObserver : public tbb::task_scheduler_observer {
+public:
+    PinningObserver(tbb::task_arena& arena, std::vector<int> cpus)
+        : tbb::task_scheduler_observer(arena)
+        , m_cpus(std::move(cpus))
+    {
+        observe(true);
+    }
+    ~PinningObserver() override { observe(false); }
+
+    void on_scheduler_entry(bool) override
+    {
+        const int slot = tbb::this_task_arena::current_thread_index();
+        if (m_cpus.empty() || slot < 0)
+            return;
+        Saved& saved = t_saved;
+        if (saved.depth++ > 0)
+            return; // already pinned by an outer entry
+        saved.valid = sched_getaffinity(0, sizeof(saved.mask), &saved.mask) == 0;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(m_cpus[size_t(slot) % m_cpus.size()], &one); // slot < threads <= CPUs: no wrap in practice
+        sched_setaffinity(0, sizeof(one), &one); // best effort: a refusal leaves the thread unpinned
+    }
+    void on_scheduler_exit(bool) override
+    {
+        Saved& saved = t_saved;
+        if (saved.depth == 0 || --saved.depth > 0)
+            return;
+        if (saved.valid)
+            sched_setaffinity(0, sizeof(saved.mask), &saved.mask);
+    }
+
+private:
+    struct Saved {
+        cpu_set_t mask;
+        bool valid = false;
+        int depth = 0;
+    };
+    static thread_local Saved t_saved;
+    std::vector<int> m_cpus;
+};
+thread_local PinningObserver::Saved PinningObserver::t_saved;
+
+std::vector<int> Scheduler::allowedCpus()
+{
+    std::vector<int> cpus;
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+            if (CPU_ISSET(cpu, &allowed))
+                cpus.push_back(cpu);
+    return cpus;
+}
+
 Scheduler::InlineRegions::InlineRegions()
     : m_previous(t_inlineRegions)
 {
@@ -126,9 +186,18 @@ Scheduler::Scheduler(const SchedulerOptions& options)
     , m_arena((options.validate(), allowOversubscription(), options.threads), /*reserved_for_masters=*/1)
     , m_regionStats(size_t(options.threads) + 1)
 {
+    if (options.pinThreads) {
+        auto cpus = allowedCpus();
+        if (!cpus.empty() && size_t(options.threads) <= cpus.size())
+            m_pinning = std::make_unique<PinningObserver>(m_arena, std::move(cpus));
+    }
 }
 
-Scheduler::~Scheduler() { setTraceRecorder(nullptr); }
+Scheduler::~Scheduler()
+{
+    setTraceRecorder(nullptr);
+    m_pinning.reset();
+}
 
 void Scheduler::setTraceRecorder(TraceRecorder* recorder)
 {

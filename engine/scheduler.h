@@ -28,6 +28,12 @@ struct SchedulerOptions {
     int threads = 1;                          // 1..kMaxThreads; more than the cores is allowed
     Partitioner partitioner = Partitioner::Auto;
     size_t grain = 1;                         // minimum blocks per chunk (TBB grain size), >= 1
+    // Pin each arena slot's thread to its own core (slot i -> the i-th CPU this process may use) while
+    // it is in the arena; ignored when there are more threads than such CPUs (pinning would then
+    // decide who shares a core, which is the OS's job). Without it Linux may wake a worker onto the
+    // caller's core when the other core is briefly busy (say, with the GUI thread) and leave both
+    // there for several milliseconds.
+    bool pinThreads = false;
     static constexpr int kMaxThreads = 256;
 
     void validate() const; // throws std::invalid_argument with a readable message
@@ -101,6 +107,9 @@ public:
     const SchedulerOptions& options() const { return m_options; }
     static int hardwareThreads();
     bool oversubscribed() const { return m_options.threads > hardwareThreads(); }
+    bool pinned() const { return m_pinning != nullptr; } // pinThreads asked for and applicable
+    // CPUs this process may run on (its affinity mask), in order; slot i is pinned to entry i.
+    static std::vector<int> allowedCpus();
 
 private:
     tbb::affinity_partitioner& affinityFor(const RegionInfo& region);
@@ -111,6 +120,7 @@ private:
     tbb::task_arena m_arena;
     TraceRecorder* m_recorder = nullptr;
     std::unique_ptr<ArenaObserver> m_observer;
+    std::unique_ptr<tbb::task_scheduler_observer> m_pinning; // set when options.pinThreads
     // Region counts per arena slot (slot = thread that started the region): no shared counter.
     struct alignas(64) SlotStats {
         uint64_t regions = 0;

@@ -13,8 +13,11 @@ void SweepRequest::validate() const
         throw std::invalid_argument("a sweep needs at least one strategy");
     if (threads.empty())
         throw std::invalid_argument("a sweep needs at least one thread count");
-    for (int t : threads)
-        SchedulerOptions { t, workload.scheduler.partitioner, workload.scheduler.grain }.validate();
+    for (int t : threads) {
+        SchedulerOptions o = workload.scheduler;
+        o.threads = t;
+        o.validate();
+    }
     if (repeat < 1 || repeat > 1000)
         throw std::invalid_argument("repeat must be between 1 and 1000, got " + std::to_string(repeat));
     if (warmup < 0 || warmup > 100)
@@ -39,7 +42,8 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
         { "max_tokens", request.workload.maxTokens }, { "temperature", request.workload.sampling.temperature },
         { "seed", request.workload.sampling.seed }, { "repeat", request.repeat }, { "warmup", request.warmup },
         { "partitioner", partitionerName(request.workload.scheduler.partitioner) },
-        { "grain", request.workload.scheduler.grain }, { "threads", threads },
+        { "grain", request.workload.scheduler.grain }, { "pin_threads", request.workload.scheduler.pinThreads },
+        { "threads", threads },
         { "scaled_work", request.scaledWork } };
 
     const int total = int(request.strategies.size() * threads.size()) * (request.repeat + request.warmup);
@@ -58,7 +62,9 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
                 for (int copy = 0; copy < p; ++copy)
                     w.prompts.insert(w.prompts.end(), request.workload.prompts.begin(), request.workload.prompts.end());
             }
-            Scheduler scheduler({ p, request.workload.scheduler.partitioner, request.workload.scheduler.grain });
+            SchedulerOptions options = request.workload.scheduler;
+            options.threads = p;
+            Scheduler scheduler(options);
             TimingSamples prefill { p, {} }, decode { p, {} }, wall { p, {} };
             for (int run = 0; run < request.warmup + request.repeat && !cancelled; ++run) {
                 const std::string label = std::string(strategyName(strategy)) + ", " + std::to_string(p)

@@ -6,10 +6,15 @@
 
 #include <QtTest>
 
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <tuple>
+
+#include <sched.h>
 
 using namespace engine;
 
@@ -248,6 +253,61 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, runWorkload(tinyModel(), req));
         QVERIFY(!strategyFromName("bogus"));
         QCOMPARE(*strategyFromName("hybrid"), Strategy::Hybrid);
+    }
+
+    // With pinThreads, every chunk runs on its slot's CPU (the affinity mask inside the chunk is that
+    // one CPU), both slots take part, and the caller gets its own mask back after leaving the arena.
+    void pinnedSlotsRunOnTheirOwnCores()
+    {
+        const std::vector<int> cpus = Scheduler::allowedCpus();
+        if (cpus.size() < 2)
+            QSKIP("needs two CPUs");
+        cpu_set_t before;
+        QCOMPARE(sched_getaffinity(0, sizeof(before), &before), 0);
+
+        SchedulerOptions options { 2, Partitioner::Simple, 1 };
+        options.pinThreads = true;
+        Scheduler scheduler(options);
+        QVERIFY(scheduler.pinned());
+        std::mutex mutex;
+        std::vector<std::pair<int, cpu_set_t>> seen; // (slot, mask inside the chunk)
+        RegionInfo region;
+        region.op = Op::FfnDown;
+        scheduler.execute([&] {
+            for (int rep = 0; rep < 40; ++rep)
+                scheduler.parallelFor(region, 32, [&](size_t, size_t) {
+                    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+                    while (std::chrono::steady_clock::now() < until) { } // long enough for the worker to steal
+                    cpu_set_t mask;
+                    sched_getaffinity(0, sizeof(mask), &mask);
+                    std::lock_guard lock(mutex);
+                    seen.emplace_back(tbb::this_task_arena::current_thread_index(), mask);
+                });
+        });
+        std::set<int> slots;
+        for (const auto& [slot, mask] : seen) {
+            QVERIFY(slot == 0 || slot == 1);
+            slots.insert(slot);
+            QCOMPARE(CPU_COUNT(&mask), 1);
+            QVERIFY2(CPU_ISSET(cpus[size_t(slot)], &mask),
+                qPrintable(QString("slot %1 not on CPU %2").arg(slot).arg(cpus[size_t(slot)])));
+        }
+        QCOMPARE(slots.size(), size_t(2));
+        cpu_set_t after;
+        QCOMPARE(sched_getaffinity(0, sizeof(after), &after), 0);
+        QVERIFY(CPU_EQUAL(&before, &after));
+
+        // More threads than CPUs: pinning would only decide who shares a core, so it is not applied.
+        SchedulerOptions over = options;
+        over.threads = int(cpus.size()) + 1;
+        QVERIFY(!Scheduler(over).pinned());
+        // And results do not depend on it: the same tokens pinned and not.
+        auto req = baseRequest(Strategy::Hybrid, 2);
+        const auto plain = runWorkload(tinyModel(), req);
+        req.scheduler.pinThreads = true;
+        const auto pinned = runWorkload(tinyModel(), req);
+        for (size_t i = 0; i < plain.sequences.size(); ++i)
+            QCOMPARE(pinned.sequences[i].tokenIds, plain.sequences[i].tokenIds);
     }
 };
 

@@ -274,9 +274,16 @@ QWidget* MainWindow::buildControls()
     pform->addRow(tr("Partitioner"), m_partitioner);
     m_grain = new QSpinBox(par);
     m_grain->setRange(1, 4096);
-    m_grain->setToolTip(tr("Minimum blocks per chunk (a block is 16 rows when decoding, 64 in prefill, or one "
-                           "attention head)"));
+    m_grain->setToolTip(tr("Minimum blocks per chunk (a block is 64 rows in prefill; when decoding, at least 16384 "
+                           "weights and 16 rows; or one attention head)"));
     pform->addRow(tr("Grain"), m_grain);
+    m_pin = new QCheckBox(tr("Pin threads to cores"), par);
+    m_pin->setToolTip(tr("Give each arena slot its own core while it runs (slot i on core i). Without "
+                         "it the OS may park a worker on the caller's core for milliseconds when the other core is "
+                         "briefly busy, for instance with this window's drawing. Not applied when there are more "
+                         "threads than cores."));
+    m_pin->setChecked(true);
+    pform->addRow(QString(), m_pin);
     layout->addWidget(par);
     connect(m_threads, &QSpinBox::valueChanged, this, [this] {
         updateThreadHint();
@@ -490,6 +497,7 @@ RunSettings MainWindow::currentSettings() const
     s.scheduler.threads = m_threads->value();
     s.scheduler.partitioner = engine::Partitioner(m_partitioner->currentData().toInt());
     s.scheduler.grain = size_t(m_grain->value());
+    s.scheduler.pinThreads = m_pin->isChecked();
     return s;
 }
 
@@ -509,6 +517,7 @@ void MainWindow::applySettings(const RunSettings& s)
     m_threads->setValue(s.scheduler.threads);
     m_partitioner->setCurrentIndex(std::max(0, m_partitioner->findData(int(s.scheduler.partitioner))));
     m_grain->setValue(int(s.scheduler.grain));
+    m_pin->setChecked(s.scheduler.pinThreads);
 }
 
 void MainWindow::run()
@@ -560,8 +569,8 @@ void MainWindow::sweep()
         sweep.strategies = { engine::Strategy::IntraOp };
         if (s.prompts.size() > 1)
             sweep.strategies.push_back(engine::Strategy::Request);
-        sweep.repeat = 2;
-        sweep.run.maxTokens = std::min(s.maxTokens, 32);
+        sweep.repeat = 5;
+        sweep.run.maxTokens = s.maxTokens;
     } else {
         SweepDialog dialog(this);
         const auto saved = SweepDialog::parseThreadList(settings.value(QStringLiteral("sweep/threads")).toString());
@@ -683,6 +692,7 @@ void MainWindow::startDemo(const QString& screenshotPath)
     m_threads->setValue(engine::Scheduler::hardwareThreads());
     m_strategy->setCurrentIndex(m_strategy->findData(int(engine::Strategy::IntraOp)));
     m_temperature->setValue(engine::SamplingParams().temperature); // seeded: the same text every time
+    m_pin->setChecked(true);
     loadInitialModel();
     // Never hang a headless run: give up after five minutes.
     QTimer::singleShot(5 * 60 * 1000, this, [] {
@@ -815,6 +825,7 @@ void MainWindow::saveSession()
     o[QStringLiteral("strategy")] = QString::fromLatin1(engine::strategyName(s.strategy));
     o[QStringLiteral("partitioner")] = QString::fromLatin1(engine::partitionerName(s.scheduler.partitioner));
     o[QStringLiteral("grain")] = int(s.scheduler.grain);
+    o[QStringLiteral("pin_threads")] = s.scheduler.pinThreads;
     QJsonArray outputs;
     for (int i = 0; i < m_output->paneCount(); ++i)
         outputs.append(QJsonObject { { QStringLiteral("text"), m_output->text(i) },
@@ -861,6 +872,7 @@ void MainWindow::openSession()
     if (auto p = engine::partitionerFromName(o.value(QStringLiteral("partitioner")).toString().toStdString()))
         s.scheduler.partitioner = *p;
     s.scheduler.grain = size_t(std::max(1, o.value(QStringLiteral("grain")).toInt(1)));
+    s.scheduler.pinThreads = o.value(QStringLiteral("pin_threads")).toBool(false);
     applySettings(s);
     const QString model = o.value(QStringLiteral("model")).toString();
     if (model.startsWith(QLatin1String("synthetic:")))
@@ -899,6 +911,7 @@ void MainWindow::loadSettings()
     if (auto v = engine::partitionerFromName(st.value(QStringLiteral("run/partitioner")).toString().toStdString()))
         s.scheduler.partitioner = *v;
     s.scheduler.grain = size_t(std::max(1, st.value(QStringLiteral("run/grain"), 1).toInt()));
+    s.scheduler.pinThreads = st.value(QStringLiteral("run/pin_threads"), true).toBool();
     applySettings(s);
     if (st.contains(QStringLiteral("window/geometry")))
         restoreGeometry(st.value(QStringLiteral("window/geometry")).toByteArray());
@@ -928,6 +941,7 @@ void MainWindow::saveSettings() const
     st.setValue(QStringLiteral("run/strategy"), QString::fromLatin1(engine::strategyName(s.strategy)));
     st.setValue(QStringLiteral("run/partitioner"), QString::fromLatin1(engine::partitionerName(s.scheduler.partitioner)));
     st.setValue(QStringLiteral("run/grain"), int(s.scheduler.grain));
+    st.setValue(QStringLiteral("run/pin_threads"), s.scheduler.pinThreads);
     st.setValue(QStringLiteral("window/geometry"), saveGeometry());
     st.setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
     st.setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());

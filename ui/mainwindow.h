@@ -98,6 +98,7 @@ private:
     QComboBox* m_strategy;
     QComboBox* m_partitioner;
     QSpinBox* m_grain;
+    QCheckBox* m_pin;
     QPushButton* m_runButton;
     QPushButton* m_stopButton;
     QPushButton* m_sweepButton;

@@ -66,11 +66,18 @@ struct ParallelOptions {
     int threads = 1;
     std::string partitioner = "auto";
     size_t grain = 1;
+    bool pin = false;
     void add(CLI::App* cmd)
     {
         cmd->add_option("--threads,-t", threads, "worker threads in the arena (1-256)")->capture_default_str();
+        addScheduling(cmd);
+    }
+    // Everything but the thread count (bench and sweep take a list of those).
+    void addScheduling(CLI::App* cmd)
+    {
         cmd->add_option("--partitioner", partitioner, "auto, simple, static or affinity")->capture_default_str();
         cmd->add_option("--grain", grain, "minimum blocks per chunk (TBB grain size)")->capture_default_str();
+        cmd->add_flag("--pin", pin, "pin each arena slot's thread to its own core while it runs");
     }
     engine::SchedulerOptions options() const
     {
@@ -78,6 +85,7 @@ struct ParallelOptions {
         if (!p)
             throw UsageError("unknown partitioner '" + partitioner + "' (auto, simple, static, affinity)");
         engine::SchedulerOptions o { threads, *p, grain };
+        o.pinThreads = pin;
         try {
             o.validate();
         } catch (const std::invalid_argument& e) {
@@ -269,6 +277,7 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
         j["threads"] = scheduler.threads();
         j["partitioner"] = engine::partitionerName(schedulerOptions.partitioner);
         j["grain"] = schedulerOptions.grain;
+        j["pin_threads"] = schedulerOptions.pinThreads;
         // The first sequence's figures at the top level; every sequence under "sequences".
         j["prompt"] = request.prompts.front();
         j["text"] = first.text;
@@ -506,8 +515,7 @@ int main(int argc, char** argv)
     bnc->add_option("--prompt-tokens", bench.promptTokens, "prefill length")->capture_default_str();
     bnc->add_option("--decode-tokens", bench.decodeTokens, "decoded tokens per run")->capture_default_str();
     bnc->add_option("--repeat", bench.repeat, "measured runs (after one warm-up)")->capture_default_str();
-    bnc->add_option("--partitioner", parallel.partitioner, "auto, simple, static or affinity")->capture_default_str();
-    bnc->add_option("--grain", parallel.grain, "minimum blocks per chunk")->capture_default_str();
+    parallel.addScheduling(bnc);
     bnc->add_flag("--no-bandwidth", noBandwidth, "skip the memory bandwidth probe");
     bnc->add_option("--probe-mib", probeMiB, "bandwidth probe buffer size in MiB")->capture_default_str();
     bnc->add_option("--json", benchOut, "also write the JSON report to this file");
@@ -520,8 +528,7 @@ int main(int argc, char** argv)
     workload.add(swp);
     workload.addStrategy(swp, true);
     swp->add_option("--threads,-t", threadList, "comma-separated thread counts")->capture_default_str();
-    swp->add_option("--partitioner", parallel.partitioner, "auto, simple, static or affinity")->capture_default_str();
-    swp->add_option("--grain", parallel.grain, "minimum blocks per chunk")->capture_default_str();
+    parallel.addScheduling(swp);
     swp->add_option("--repeat,-r", repeat, "measured runs per point")->capture_default_str();
     swp->add_option("--warmup", warmup, "unmeasured runs per point first")->capture_default_str();
     swp->add_flag("--scaled", scaled, "grow the work with p: p copies of the prompts at p threads (Gustafson)");
@@ -559,6 +566,7 @@ int main(int argc, char** argv)
             const auto so = parallel.options();
             bench.partitioner = so.partitioner;
             bench.grain = so.grain;
+            bench.pinThreads = so.pinThreads;
             bench.probeBandwidth = !noBandwidth;
             if (probeMiB < 64 || probeMiB > 16384)
                 throw UsageError("--probe-mib must be between 64 and 16384");
