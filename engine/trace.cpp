@@ -119,28 +119,49 @@ bool TraceRecorder::addChunk(Slot& slot, size_t chunk)
     return slot.chunks[chunk] != nullptr;
 }
 
+// Appends events [from, to) of a slot to out, a chunk's run at a time.
+void TraceRecorder::copyEvents(const Slot& slot, uint64_t from, uint64_t to, std::vector<TraceEvent>& out)
+{
+    while (from < to) {
+        const size_t chunk = size_t(from / kChunkEvents);
+        const size_t offset = size_t(from - chunk * kChunkEvents);
+        const size_t n = size_t(std::min<uint64_t>(to - from, kChunkEvents - offset));
+        const TraceEvent* events = slot.chunks[chunk]->events() + offset;
+        out.insert(out.end(), events, events + n);
+        from += n;
+    }
+}
+
 std::vector<TraceEvent> TraceRecorder::drain()
 {
+    // Sized once and copied in runs: growing the vector event by event cost about 50 ns an event
+    // (reallocations, each touching fresh pages), 0.5-1 ms per 20 ms batch on the generating thread.
+    std::vector<uint64_t> published(m_slots.size());
+    size_t total = 0;
+    for (size_t i = 0; i < m_slots.size(); ++i) {
+        published[i] = m_slots[i]->published.load(std::memory_order_acquire);
+        total += size_t(published[i] - m_slots[i]->drained);
+    }
     std::vector<TraceEvent> out;
-    for (auto& slotPtr : m_slots) {
-        Slot& slot = *slotPtr;
-        const uint64_t n = slot.published.load(std::memory_order_acquire);
-        for (uint64_t i = slot.drained; i < n; ++i)
-            out.push_back(slot.chunks[size_t(i / kChunkEvents)]->events()[i % kChunkEvents]);
-        slot.drained = n;
+    out.reserve(total);
+    for (size_t i = 0; i < m_slots.size(); ++i) {
+        Slot& slot = *m_slots[i];
+        copyEvents(slot, slot.drained, published[i], out);
+        slot.drained = published[i];
     }
     return out;
 }
 
 std::vector<TraceEvent> TraceRecorder::all() const
 {
+    std::vector<uint64_t> published(m_slots.size());
+    size_t total = 0;
+    for (size_t i = 0; i < m_slots.size(); ++i)
+        total += size_t(published[i] = m_slots[i]->published.load(std::memory_order_acquire));
     std::vector<TraceEvent> out;
-    for (const auto& slotPtr : m_slots) {
-        const Slot& slot = *slotPtr;
-        const uint64_t n = slot.published.load(std::memory_order_acquire);
-        for (uint64_t i = 0; i < n; ++i)
-            out.push_back(slot.chunks[size_t(i / kChunkEvents)]->events()[i % kChunkEvents]);
-    }
+    out.reserve(total);
+    for (size_t i = 0; i < m_slots.size(); ++i)
+        copyEvents(*m_slots[i], 0, published[i], out);
     return out;
 }
 

@@ -142,6 +142,7 @@ private:
     static void releaseChunk(Chunk* chunk);
     struct Slot;
     static bool addChunk(Slot& slot, size_t chunk); // once per kChunkEvents: takes the pool's lock
+    static void copyEvents(const Slot& slot, uint64_t from, uint64_t to, std::vector<TraceEvent>& out);
     struct alignas(64) Slot {
         std::array<Chunk*, kMaxChunks> chunks {};
         std::atomic<uint64_t> published { 0 };

@@ -75,7 +75,8 @@ struct WorkloadResult {
 
 // Receives a run's output while it goes on. onToken may be called from several worker threads at
 // once (request, hybrid and pipeline strategies): implementations must be thread-safe. Trace
-// batches arrive at most every ~20 ms from whichever thread is generating, never concurrently.
+// batches arrive about every 20 ms from a helper thread (the last one from the calling thread
+// after the run), never concurrently with each other.
 class RunListener {
 public:
     virtual ~RunListener() = default;
