@@ -2,6 +2,7 @@
 
 #include "quant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -138,14 +139,46 @@ void dequantBF16(const uint8_t* rowBytes, float* out, size_t n)
 constexpr TypeKernels kF32 { dotF32, dequantF32 };
 constexpr TypeKernels kF16 { dotF16, dequantF16 };
 constexpr TypeKernels kBF16 { dotBF16, dequantBF16 };
-constexpr TypeKernels kQ8_0 { dotQ8_0, dequantizeRowQ8_0 };
-constexpr TypeKernels kQ4_0 { dotQ4_0, dequantizeRowQ4_0 };
-constexpr TypeKernels kQ5_0 { dotQ5_0, dequantizeRowQ5_0 };
-constexpr TypeKernels kQ4_K { dotQ4_K, dequantizeRowQ4_K };
-constexpr TypeKernels kQ5_K { dotQ5_K, dequantizeRowQ5_K };
-constexpr TypeKernels kQ6_K { dotQ6_K, dequantizeRowQ6_K };
+constexpr TypeKernels kQ8_0 { dotQ8_0, dequantizeRowQ8_0, dotQ8Q8_0 };
+constexpr TypeKernels kQ4_0 { dotQ4_0, dequantizeRowQ4_0, dotQ8Q4_0 };
+constexpr TypeKernels kQ5_0 { dotQ5_0, dequantizeRowQ5_0, dotQ8Q5_0 };
+constexpr TypeKernels kQ4_K { dotQ4_K, dequantizeRowQ4_K, dotQ8Q4_K };
+constexpr TypeKernels kQ5_K { dotQ5_K, dequantizeRowQ5_K, dotQ8Q5_K };
+constexpr TypeKernels kQ6_K { dotQ6_K, dequantizeRowQ6_K, dotQ8Q6_K };
 
 } // namespace
+
+void QuantizedInput::quantize(const float* x, size_t count)
+{
+    n = count;
+    const size_t nb = count / kBlock;
+    q.resize(count);
+    d.resize(nb);
+    dsum.resize(nb);
+    qsum16.resize(count / 16);
+    for (size_t b = 0; b < nb; ++b) {
+        const float* xb = x + b * kBlock;
+        float amax = 0.0f;
+        for (size_t j = 0; j < kBlock; ++j)
+            amax = std::max(amax, std::fabs(xb[j]));
+        const float scale = amax / 127.0f;
+        const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+        int8_t* qb = q.data() + b * kBlock;
+        int32_t sums[2] = { 0, 0 };
+        for (size_t j = 0; j < kBlock; ++j) {
+            // |x * inverse| <= 127 up to rounding; the clamp keeps it inside int8, and NaN becomes 0
+            // rather than an undefined conversion.
+            const float r = std::nearbyint(xb[j] * inverse);
+            const float v = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r == r ? r : 0.0f;
+            qb[j] = int8_t(v);
+            sums[j / 16] += qb[j];
+        }
+        d[b] = scale;
+        dsum[b] = scale * float(sums[0] + sums[1]);
+        qsum16[2 * b] = sums[0];
+        qsum16[2 * b + 1] = sums[1];
+    }
+}
 
 const TypeKernels& typeKernels(GgmlType type)
 {

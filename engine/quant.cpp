@@ -1,6 +1,7 @@
 #include "quant.h"
 
 #include "ggmltype.h"
+#include "kernels.h"
 
 #include <cmath>
 #include <cstring>
@@ -422,5 +423,310 @@ float dotQ6_K(const uint8_t* row, const float* x, size_t n)
     return dotByBlocks<kQK_K, sizeof(BlockQ6_K), dequantizeRowQ6_K>(row, x, n);
 #endif
 }
+
+
+// ---------------------------------------------------------------------------------------------
+// Dots against an 8-bit quantised input (QuantizedInput, blocks of 32). Inside a block the products
+// of small integers are summed exactly in int32; each block's sum is scaled once. Unsigned quants
+// (Q4/Q5 nibbles, Q6 values before their offset, K-quant values before their min) multiply the
+// signed input directly, and the offset or min comes off through the input's block sums.
+
+namespace {
+// The 4-bit (Q4_K) or 5-bit (Q5_K) unsigned quant of element l (0..31) of sub-block j (0..7).
+inline int kQuantK(const uint8_t* qs, const uint8_t* qh, int j, int l)
+{
+    const int nibble = (j & 1) ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 0x0F;
+    return qh ? nibble | (((qh[l] >> j) & 1) << 4) : nibble;
+}
+
+// Q6_K's unsigned 6-bit value (0..63) of element e (0..255) of a super-block (see dequantizeRowQ6_K).
+inline int q6Value(const BlockQ6_K& blk, int e)
+{
+    const int half = e / 128, k = (e % 128) / 32, l = e % 32;
+    const uint8_t* ql = blk.ql + 64 * half;
+    const uint8_t* qh = blk.qh + 32 * half;
+    const int low = (k & 1) ? ql[l + 32] : ql[l];
+    return ((k < 2 ? low & 0x0F : low >> 4) | (((qh[l] >> (2 * k)) & 3) << 4));
+}
+
+int q8Quant(const BlockQ8_0& b, int j) { return b.qs[j]; }
+int q4Quant(const BlockQ4_0& b, int j) { return j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4; }
+int q5Quant(const BlockQ5_0& b, int j)
+{
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return (j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4) | int(((qh >> j) & 1) << 4);
+}
+
+// Block b's share of a Q8_0/Q4_0/Q5_0 dot: value = (quant - Offset) * d.
+template <typename Block, int (*Quant)(const Block&, int), int Offset>
+float legacyBlockQ8(const Block& blk, const QuantizedInput& x, size_t b)
+{
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j)
+        s += Quant(blk, j) * x.q[b * 32 + size_t(j)];
+    const float dw = f16ToF32(blk.d);
+    return dw * x.d[b] * float(s) - float(Offset) * dw * x.dsum[b];
+}
+
+template <typename Block, int (*Quant)(const Block&, int), int Offset>
+float dotQ8Legacy(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; ++b)
+        sum += legacyBlockQ8<Block, Quant, Offset>(blocks[b], x, b);
+    return sum;
+}
+} // namespace
+
+float dotQ8Q8_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    return dotQ8Legacy<BlockQ8_0, q8Quant, 0>(row, x, n);
+}
+float dotQ8Q4_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    return dotQ8Legacy<BlockQ4_0, q4Quant, 8>(row, x, n);
+}
+float dotQ8Q5_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    return dotQ8Legacy<BlockQ5_0, q5Quant, 16>(row, x, n);
+}
+
+namespace {
+template <typename Block, bool FiveBit>
+float dotQ8KScalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const Block& blk = blocks[b];
+        const float d = f16ToF32(blk.d), dmin = f16ToF32(blk.dmin);
+        const uint8_t* qh = nullptr;
+        if constexpr (FiveBit)
+            qh = blk.qh;
+        for (int j = 0; j < 8; ++j) {
+            uint8_t sc, m;
+            scaleMinK4(j, blk.scales, sc, m);
+            const size_t xb = b * 8 + size_t(j);
+            int32_t s = 0;
+            for (int l = 0; l < 32; ++l)
+                s += kQuantK(blk.qs, qh, j, l) * x.q[xb * 32 + size_t(l)];
+            sum += d * float(sc) * x.d[xb] * float(s) - dmin * float(m) * x.dsum[xb];
+        }
+    }
+    return sum;
+}
+} // namespace
+
+float dotQ8Q4_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    return dotQ8KScalar<BlockQ4_K, false>(row, x, n);
+}
+float dotQ8Q5_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    return dotQ8KScalar<BlockQ5_K, true>(row, x, n);
+}
+
+float dotQ8Q6_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const BlockQ6_K& blk = blocks[b];
+        const float d = f16ToF32(blk.d);
+        for (int g = 0; g < 16; ++g) { // 16-value groups, each with its own int8 scale
+            int32_t s = 0;
+            for (int e = 16 * g; e < 16 * g + 16; ++e)
+                s += q6Value(blk, e) * x.q[b * kQK_K + size_t(e)];
+            const float scale = d * float(blk.scales[g]) * x.d[b * 8 + size_t(g / 2)];
+            sum += scale * float(s - 32 * x.qsum16[b * 16 + size_t(g)]);
+        }
+    }
+    return sum;
+}
+
+#if ENGINE_QUANT_AVX512
+namespace {
+// 16 int32 sums of four u8*s8 products each (lanes 4i..4i+3 of u and s go to lane i).
+inline __m512i dotU8S8(__m512i u, __m512i s)
+{
+#if defined(__AVX512VNNI__)
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
+#else
+    // maddubs cannot saturate here: u <= 128 and |s| <= 127 give pairs of at most 32512.
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
+#endif
+}
+inline __m512i loadInput64(const QuantizedInput& x, size_t offset)
+{
+    return _mm512_loadu_si512(reinterpret_cast<const void*>(x.q.data() + offset));
+}
+// Lanes 0..7 scaled by a, 8..15 by b.
+inline __m512 twoScales(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
+// The two 32-element halves of a 512-bit vector of nibbles from 16-byte groups: elements 0..15 are the
+// low nibbles and 16..31 the high nibbles of each block's 16 bytes (Q4_0/Q5_0 order).
+inline __m512i legacyNibbles(__m128i b0, __m128i b1)
+{
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i raw = _mm256_set_m128i(b1, b0);
+    const __m256i lo = _mm256_and_si256(raw, low4);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+    const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); // b0 lo, b1 lo, b0 hi, b1 hi
+    return _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(3, 1, 2, 0));               // b0 lo, b0 hi, b1 lo, b1 hi
+}
+} // namespace
+
+float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const BlockQ8_0* blocks = blocksOf<BlockQ8_0>(row);
+    const size_t nb = n / kQK8_0;
+    __m512 acc = _mm512_setzero_ps();
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m512i w = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs)), 1);
+        // Signed times signed: |w| times x with w's sign moved onto x.
+        const __m512i xs = loadInput64(x, b * 32);
+        const __m512i sx = _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs);
+        const __m512i dp = dotU8S8(_mm512_abs_epi8(w), sx);
+        const __m512 scale = twoScales(f16ToF32(blocks[b].d) * x.d[b], f16ToF32(blocks[b + 1].d) * x.d[b + 1]);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), scale, acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < nb) // an odd block count: the last block alone
+        sum += legacyBlockQ8<BlockQ8_0, q8Quant, 0>(blocks[b], x, b);
+    return sum;
+}
+float dotQ8Q4_0(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const BlockQ4_0* blocks = blocksOf<BlockQ4_0>(row);
+    const size_t nb = n / kQK4_0;
+    __m512 acc = _mm512_setzero_ps();
+    float offsets = 0.0f; // sum over blocks of d_w * d_x * sum(q_x): the "- 8" of every quant
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b + 1].qs)));
+        const __m512i dp = dotU8S8(u, loadInput64(x, b * 32));
+        const float d0 = f16ToF32(blocks[b].d), d1 = f16ToF32(blocks[b + 1].d);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), twoScales(d0 * x.d[b], d1 * x.d[b + 1]), acc);
+        offsets += d0 * x.dsum[b] + d1 * x.dsum[b + 1];
+    }
+    float sum = _mm512_reduce_add_ps(acc) - 8.0f * offsets;
+    if (b < nb)
+        sum += legacyBlockQ8<BlockQ4_0, q4Quant, 8>(blocks[b], x, b);
+    return sum;
+}
+
+float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const BlockQ5_0* blocks = blocksOf<BlockQ5_0>(row);
+    const size_t nb = n / kQK5_0;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    __m512 acc = _mm512_setzero_ps();
+    float offsets = 0.0f;
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b + 1].qs)));
+        uint32_t h0, h1;
+        std::memcpy(&h0, blocks[b].qh, 4);
+        std::memcpy(&h1, blocks[b + 1].qh, 4);
+        // Bit j of qh is element j's fifth bit, and u holds the elements in order: one mask bit per byte.
+        u = _mm512_mask_add_epi8(u, __mmask64(uint64_t(h0) | (uint64_t(h1) << 32)), u, sixteen);
+        const __m512i dp = dotU8S8(u, loadInput64(x, b * 32));
+        const float d0 = f16ToF32(blocks[b].d), d1 = f16ToF32(blocks[b + 1].d);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), twoScales(d0 * x.d[b], d1 * x.d[b + 1]), acc);
+        offsets += d0 * x.dsum[b] + d1 * x.dsum[b + 1];
+    }
+    float sum = _mm512_reduce_add_ps(acc) - 16.0f * offsets;
+    if (b < nb)
+        sum += legacyBlockQ8<BlockQ5_0, q5Quant, 16>(blocks[b], x, b);
+    return sum;
+}
+
+namespace {
+template <typename Block, bool FiveBit>
+float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    __m512 acc = _mm512_setzero_ps();
+    float mins = 0.0f; // sum over sub-blocks of dmin * m * d_x * sum(q_x)
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const Block& blk = blocks[b];
+        const float d = f16ToF32(blk.d), dmin = f16ToF32(blk.dmin);
+        __m256i qh = _mm256_setzero_si256();
+        if constexpr (FiveBit)
+            qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
+        for (int p = 0; p < 4; ++p) { // sub-blocks 2p and 2p+1: 64 elements, one 512-bit product
+            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+            __m256i lo = _mm256_and_si256(raw, low4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+            if constexpr (FiveBit) {
+                lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
+                hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
+            }
+            const size_t xb = b * 8 + size_t(2 * p);
+            const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            const __m512i dp = dotU8S8(u, loadInput64(x, xb * 32));
+            uint8_t sc0, m0, sc1, m1;
+            scaleMinK4(2 * p, blk.scales, sc0, m0);
+            scaleMinK4(2 * p + 1, blk.scales, sc1, m1);
+            acc = _mm512_fmadd_ps(
+                _mm512_cvtepi32_ps(dp), twoScales(d * float(sc0) * x.d[xb], d * float(sc1) * x.d[xb + 1]), acc);
+            mins += dmin * (float(m0) * x.dsum[xb] + float(m1) * x.dsum[xb + 1]);
+        }
+    }
+    return _mm512_reduce_add_ps(acc) - mins;
+}
+} // namespace
+
+float dotQ8Q4_K(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8K<BlockQ4_K, false>(row, x, n); }
+float dotQ8Q5_K(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8K<BlockQ5_K, true>(row, x, n); }
+
+float dotQ8Q6_K(const uint8_t* row, const QuantizedInput& x, size_t n)
+{
+    const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
+    // Lane i of a product holds elements 4i..4i+3: group (16 elements) i / 4 of the 64.
+    const __m512i groupOfLane = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc = _mm512_setzero_ps();
+    float offsets = 0.0f; // sum over groups of scale * 32 * sum(q_x): the "- 32" of every value
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const BlockQ6_K& blk = blocks[b];
+        const float d = f16ToF32(blk.d);
+        for (int half = 0; half < 2; ++half) {
+            __m256i q[4];
+            unpackQ6Half(blk, half, q);
+            for (int k = 0; k < 4; k += 2) { // quarters k and k+1: 64 elements, groups g..g+3
+                const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
+                const __m512i u = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_add_epi8(q[k], bias)), _mm256_add_epi8(q[k + 1], bias), 1);
+                const size_t e = b * kQK_K + size_t(128 * half + 32 * k); // first element
+                const __m512i dp = dotU8S8(u, loadInput64(x, e));
+                const int g = 8 * half + 2 * k;
+                float sc[4];
+                for (int i = 0; i < 4; ++i) {
+                    sc[i] = d * float(blk.scales[g + i]) * x.d[e / 32 + size_t(i / 2)];
+                    offsets += sc[i] * float(x.qsum16[e / 16 + size_t(i)]);
+                }
+                const __m512 scale = _mm512_permutexvar_ps(groupOfLane, _mm512_castps128_ps512(_mm_loadu_ps(sc)));
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), scale, acc);
+            }
+        }
+    }
+    return _mm512_reduce_add_ps(acc) - 32.0f * offsets;
+}
+#else
+float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q8_0Scalar(row, x, n); }
+float dotQ8Q4_0(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q4_0Scalar(row, x, n); }
+float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q5_0Scalar(row, x, n); }
+float dotQ8Q4_K(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q4_KScalar(row, x, n); }
+float dotQ8Q5_K(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q5_KScalar(row, x, n); }
+float dotQ8Q6_K(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q6_KScalar(row, x, n); }
+#endif
 
 } // namespace engine

@@ -97,4 +97,22 @@ float dotQ4_K(const uint8_t* row, const float* x, size_t n);
 float dotQ5_K(const uint8_t* row, const float* x, size_t n);
 float dotQ6_K(const uint8_t* row, const float* x, size_t n);
 
+// The same dots against an activation quantised to 8 bits per 32 (QuantizedInput): integer products
+// summed exactly inside each block, then scaled (AVX-512 VNNI where compiled in, else AVX-512 BW,
+// else scalar). They differ from the float dots by the activation's rounding only; the scalar
+// versions (dotQ8*Scalar) are the reference the tests hold the SIMD ones to.
+struct QuantizedInput;
+float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q4_0(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q4_K(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q5_K(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q6_K(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q8_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q4_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q5_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q4_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q5_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n);
+float dotQ8Q6_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n);
+
 } // namespace engine

@@ -1,9 +1,11 @@
 // The llama forward pass over one sequence: embeddings, attention with a KV cache, SwiGLU, logits.
 #pragma once
 
+#include "kernels.h"
 #include "model.h"
 #include "scheduler.h"
 
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <vector>
@@ -51,6 +53,10 @@ private:
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
         int ldy);
     void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
+    // Decode (T == 1) with any of `weights` block-quantised: x quantised into m_xq (all weights have
+    // x's length as their cols), else null.
+    const QuantizedInput* quantizeInput(Scheduler& scheduler, const RegionInfo& region,
+        std::initializer_list<const WeightMatrix*> weights, const float* x, int T);
 
     std::shared_ptr<const Model> m_model;
     int m_ctx = 0;
@@ -73,6 +79,7 @@ private:
     std::vector<float> m_v;      // (T, kvDim)
     std::vector<float> m_att;    // (T, heads*headDim) attention output before Wo
     std::vector<float> m_hb;     // (T, hidden) silu(gate) * up
+    QuantizedInput m_xq;         // decode: a matmul's input quantised for block-quantised weights
     std::vector<float> m_logits; // (T or 1, vocab)
 };
 

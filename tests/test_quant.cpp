@@ -50,6 +50,27 @@ std::vector<float> dequantized(GgmlType type, const std::vector<uint8_t>& bytes,
     return out;
 }
 
+using IntegerDot = float (*)(const uint8_t*, const QuantizedInput&, size_t);
+IntegerDot integerDotScalar(GgmlType type)
+{
+    switch (type) {
+    case GgmlType::Q8_0:
+        return dotQ8Q8_0Scalar;
+    case GgmlType::Q4_0:
+        return dotQ8Q4_0Scalar;
+    case GgmlType::Q5_0:
+        return dotQ8Q5_0Scalar;
+    case GgmlType::Q4_K:
+        return dotQ8Q4_KScalar;
+    case GgmlType::Q5_K:
+        return dotQ8Q5_KScalar;
+    case GgmlType::Q6_K:
+        return dotQ8Q6_KScalar;
+    default:
+        return nullptr;
+    }
+}
+
 double relativeRmse(const std::vector<float>& ref, const std::vector<float>& got)
 {
     double err = 0, sig = 0;
@@ -531,6 +552,71 @@ private Q_SLOTS:
             qPrintable(QStringLiteral("dot %1, reference %2, |terms| %3").arg(got).arg(ref).arg(magnitude)));
         // A pure function: the same inputs give the same bits.
         QCOMPARE(floatBits(typeKernels(type).dot(bytes.data(), x.data(), size_t(n))), floatBits(got));
+    }
+
+    // The integer dots of decode: against the exact dot of the dequantised row with the dequantised
+    // 8-bit input, the SIMD and scalar versions agree to float rounding (so the int32 sums, nibble
+    // order, offsets, mins and scales are right); against the float dot they differ by no more than
+    // the input's rounding allows (half a step d_x per element).
+    void integerDotMatchesExactDotOfQuantizedInput_data() { dotMatchesDotOfDequantizedRow_data(); }
+    void integerDotMatchesExactDotOfQuantizedInput()
+    {
+        QFETCH(GgmlType, type);
+        QFETCH(int, n);
+        auto w = gaussian(size_t(n), uint32_t(n) + 7, 0.5f);
+        for (float& v : w)
+            v += 0.3f;
+        auto x = gaussian(size_t(n), uint32_t(n) + 8);
+        x[0] = 0.0f; // a zero and an all-zero block: d = 0 must not divide by zero
+        std::fill(x.begin() + std::min<ptrdiff_t>(32, n - 32), x.begin() + std::min<ptrdiff_t>(64, n), 0.0f);
+        const auto bytes = quantized(type, w);
+        const auto wq = dequantized(type, bytes, size_t(n));
+        QuantizedInput xq;
+        xq.quantize(x.data(), size_t(n));
+        double exact = 0, magnitude = 0, roundingBound = 0;
+        for (int i = 0; i < n; ++i) {
+            const double xi = double(xq.d[size_t(i / 32)]) * xq.q[size_t(i)];
+            QVERIFY(std::fabs(xi - x[size_t(i)]) <= 0.5 * xq.d[size_t(i / 32)] * (1 + 1e-6));
+            exact += double(wq[size_t(i)]) * xi;
+            magnitude += std::fabs(double(wq[size_t(i)]) * xi);
+            roundingBound += std::fabs(double(wq[size_t(i)])) * 0.5 * xq.d[size_t(i / 32)];
+        }
+        const auto& k = typeKernels(type);
+        QVERIFY(k.dotQ8 != nullptr);
+        const float got = k.dotQ8(bytes.data(), xq, size_t(n));
+        const float scalar = integerDotScalar(type)(bytes.data(), xq, size_t(n));
+        QVERIFY2(std::fabs(got - exact) <= 2e-5 * magnitude + 1e-6,
+            qPrintable(QStringLiteral("dotQ8 %1, exact %2, |terms| %3").arg(got).arg(exact).arg(magnitude)));
+        QVERIFY2(std::fabs(scalar - exact) <= 2e-5 * magnitude + 1e-6,
+            qPrintable(QStringLiteral("scalar %1, exact %2, |terms| %3").arg(scalar).arg(exact).arg(magnitude)));
+        const float floatDot = k.dot(bytes.data(), x.data(), size_t(n));
+        QVERIFY2(std::fabs(got - floatDot) <= roundingBound + 2e-5 * magnitude,
+            qPrintable(QStringLiteral("dotQ8 %1, float dot %2, bound %3").arg(got).arg(floatDot).arg(roundingBound)));
+        QCOMPARE(floatBits(k.dotQ8(bytes.data(), xq, size_t(n))), floatBits(got));
+    }
+
+    // Q8_0 weights of -128 (outside what the quantiser writes, but a file may hold them) against inputs
+    // of +-127: the sign trick of the SIMD path must still give the exact products.
+    void integerDotOfExtremeQ8_0Values()
+    {
+        const size_t n = 128;
+        std::vector<uint8_t> bytes(ggmlRowBytes(GgmlType::Q8_0, n));
+        auto* blocks = reinterpret_cast<BlockQ8_0*>(bytes.data());
+        for (size_t b = 0; b < n / 32; ++b) {
+            blocks[b].d = 0x3C00; // 1.0 in f16
+            for (int j = 0; j < 32; ++j)
+                blocks[b].qs[j] = int8_t(j % 3 == 0 ? -128 : (j % 3 == 1 ? 127 : -1));
+        }
+        std::vector<float> x(n);
+        for (size_t i = 0; i < n; ++i)
+            x[i] = (i % 2) ? 127.0f : -127.0f; // quantises to d = 1, q = +-127
+        QuantizedInput xq;
+        xq.quantize(x.data(), n);
+        double exact = 0;
+        for (size_t i = 0; i < n; ++i)
+            exact += double(blocks[i / 32].qs[i % 32]) * x[i];
+        QCOMPARE(double(typeKernels(GgmlType::Q8_0).dotQ8(bytes.data(), xq, n)), exact);
+        QCOMPARE(double(dotQ8Q8_0Scalar(bytes.data(), xq, n)), exact);
     }
 
     // ---- whole models
