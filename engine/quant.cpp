@@ -564,6 +564,49 @@ inline __m512i loadInput64(const QuantizedInput& x, size_t offset)
 }
 // Lanes 0..7 scaled by a, 8..15 by b.
 inline __m512 twoScales(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
+// The f16 scales of four consecutive legacy blocks (each `stride` bytes) as floats.
+template <typename Block> inline __m128 fourScales(const Block* blocks)
+{
+    return _mm_cvtph_ps(_mm_setr_epi16(short(blocks[0].d), short(blocks[1].d), short(blocks[2].d), short(blocks[3].d),
+        0, 0, 0, 0));
+}
+// Spreads four per-block scales (in the low 128 bits) over the lanes of two products of two blocks each.
+inline __m512 spreadScales(__m128 s4, int pair)
+{
+    const __m512i first = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i second = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    return _mm512_permutexvar_ps(pair ? second : first, _mm512_castps128_ps512(s4));
+}
+// One 512-bit int32 product per two blocks of a legacy type, four blocks per step: scales and offsets
+// are done four blocks at a time in vector registers. `Quants(b)` gives blocks b and b+1 as 64 unsigned
+// (or, with Signed, signed) bytes in element order.
+template <typename Block, bool Signed, typename Quants>
+inline void legacyDot4(const Block* blocks, const QuantizedInput& x, size_t& b, size_t nb, Quants quants,
+    __m512& acc0, __m512& acc1, __m128& offsets)
+{
+    for (; b + 4 <= nb; b += 4) {
+        __m512i dp[2];
+        for (int pair = 0; pair < 2; ++pair) {
+            const __m512i w = quants(b + 2 * size_t(pair));
+            const __m512i xs = loadInput64(x, (b + 2 * size_t(pair)) * 32);
+            if constexpr (Signed) // |w| times x with w's sign moved onto x
+                dp[pair] = dotU8S8(_mm512_abs_epi8(w),
+                    _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs));
+            else
+                dp[pair] = dotU8S8(w, xs);
+        }
+        const __m128 dw = fourScales(blocks + b);
+        const __m128 s4 = _mm_mul_ps(dw, _mm_loadu_ps(x.d.data() + b));
+        offsets = _mm_fmadd_ps(dw, _mm_loadu_ps(x.dsum.data() + b), offsets);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[0]), spreadScales(s4, 0), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[1]), spreadScales(s4, 1), acc1);
+    }
+}
+inline float hsum128(__m128 v)
+{
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
 // The two 32-element halves of a 512-bit vector of nibbles from 16-byte groups: elements 0..15 are the
 // low nibbles and 16..31 the high nibbles of each block's 16 bytes (Q4_0/Q5_0 order).
 inline __m512i legacyNibbles(__m128i b0, __m128i b1)
@@ -581,41 +624,33 @@ float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
     const BlockQ8_0* blocks = blocksOf<BlockQ8_0>(row);
     const size_t nb = n / kQK8_0;
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m128 offsets = _mm_setzero_ps(); // unused: Q8_0 has no offset
     size_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        const __m512i w = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs))),
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs)), 1);
-        // Signed times signed: |w| times x with w's sign moved onto x.
-        const __m512i xs = loadInput64(x, b * 32);
-        const __m512i sx = _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs);
-        const __m512i dp = dotU8S8(_mm512_abs_epi8(w), sx);
-        const __m512 scale = twoScales(f16ToF32(blocks[b].d) * x.d[b], f16ToF32(blocks[b + 1].d) * x.d[b + 1]);
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), scale, acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < nb) // an odd block count: the last block alone
+    legacyDot4<BlockQ8_0, true>(blocks, x, b, nb, [&](size_t i) {
+        return _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[i].qs))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[i + 1].qs)), 1);
+    }, acc0, acc1, offsets);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    for (; b < nb; ++b) // the last one to three blocks
         sum += legacyBlockQ8<BlockQ8_0, q8Quant, 0>(blocks[b], x, b);
     return sum;
 }
+
 float dotQ8Q4_0(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
     const BlockQ4_0* blocks = blocksOf<BlockQ4_0>(row);
     const size_t nb = n / kQK4_0;
-    __m512 acc = _mm512_setzero_ps();
-    float offsets = 0.0f; // sum over blocks of d_w * d_x * sum(q_x): the "- 8" of every quant
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x): the "- 8" of every quant
     size_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        const __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs)),
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b + 1].qs)));
-        const __m512i dp = dotU8S8(u, loadInput64(x, b * 32));
-        const float d0 = f16ToF32(blocks[b].d), d1 = f16ToF32(blocks[b + 1].d);
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), twoScales(d0 * x.d[b], d1 * x.d[b + 1]), acc);
-        offsets += d0 * x.dsum[b] + d1 * x.dsum[b + 1];
-    }
-    float sum = _mm512_reduce_add_ps(acc) - 8.0f * offsets;
-    if (b < nb)
+    legacyDot4<BlockQ4_0, false>(blocks, x, b, nb, [&](size_t i) {
+        return legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
+    }, acc0, acc1, offsets);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 8.0f * hsum128(offsets);
+    for (; b < nb; ++b)
         sum += legacyBlockQ8<BlockQ4_0, q4Quant, 8>(blocks[b], x, b);
     return sum;
 }
@@ -625,24 +660,20 @@ float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n)
     const BlockQ5_0* blocks = blocksOf<BlockQ5_0>(row);
     const size_t nb = n / kQK5_0;
     const __m512i sixteen = _mm512_set1_epi8(16);
-    __m512 acc = _mm512_setzero_ps();
-    float offsets = 0.0f;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m128 offsets = _mm_setzero_ps();
     size_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs)),
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b + 1].qs)));
+    legacyDot4<BlockQ5_0, false>(blocks, x, b, nb, [&](size_t i) {
+        const __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
         uint32_t h0, h1;
-        std::memcpy(&h0, blocks[b].qh, 4);
-        std::memcpy(&h1, blocks[b + 1].qh, 4);
+        std::memcpy(&h0, blocks[i].qh, 4);
+        std::memcpy(&h1, blocks[i + 1].qh, 4);
         // Bit j of qh is element j's fifth bit, and u holds the elements in order: one mask bit per byte.
-        u = _mm512_mask_add_epi8(u, __mmask64(uint64_t(h0) | (uint64_t(h1) << 32)), u, sixteen);
-        const __m512i dp = dotU8S8(u, loadInput64(x, b * 32));
-        const float d0 = f16ToF32(blocks[b].d), d1 = f16ToF32(blocks[b + 1].d);
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), twoScales(d0 * x.d[b], d1 * x.d[b + 1]), acc);
-        offsets += d0 * x.dsum[b] + d1 * x.dsum[b + 1];
-    }
-    float sum = _mm512_reduce_add_ps(acc) - 16.0f * offsets;
-    if (b < nb)
+        return _mm512_mask_add_epi8(u, __mmask64(uint64_t(h0) | (uint64_t(h1) << 32)), u, sixteen);
+    }, acc0, acc1, offsets);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 16.0f * hsum128(offsets);
+    for (; b < nb; ++b)
         sum += legacyBlockQ8<BlockQ5_0, q5Quant, 16>(blocks[b], x, b);
     return sum;
 }
@@ -654,11 +685,27 @@ float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
     const Block* blocks = blocksOf<Block>(row);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const __m256i sixteen = _mm256_set1_epi8(16);
+    // Lanes 0..7 of a product are sub-block 2p, 8..15 sub-block 2p+1.
+    __m512i subOfLane[4];
+    for (int p = 0; p < 4; ++p)
+        subOfLane[p] = _mm512_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1,
+            2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1);
     __m512 acc = _mm512_setzero_ps();
-    float mins = 0.0f; // sum over sub-blocks of dmin * m * d_x * sum(q_x)
+    __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        const float d = f16ToF32(blk.d), dmin = f16ToF32(blk.dmin);
+        alignas(32) float sc[8], m[8];
+        for (int j = 0; j < 8; ++j) {
+            uint8_t s6, m6;
+            scaleMinK4(j, blk.scales, s6, m6);
+            sc[j] = float(s6);
+            m[j] = float(m6);
+        }
+        const __m256 scale8 = _mm256_mul_ps(_mm256_mul_ps(_mm256_load_ps(sc), _mm256_set1_ps(f16ToF32(blk.d))),
+            _mm256_loadu_ps(x.d.data() + b * 8));
+        mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(m), _mm256_set1_ps(f16ToF32(blk.dmin))),
+            _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
+        const __m512 scale = _mm512_castps256_ps512(scale8);
         __m256i qh = _mm256_setzero_si256();
         if constexpr (FiveBit)
             qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
@@ -670,18 +717,13 @@ float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
                 lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
                 hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
             }
-            const size_t xb = b * 8 + size_t(2 * p);
             const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-            const __m512i dp = dotU8S8(u, loadInput64(x, xb * 32));
-            uint8_t sc0, m0, sc1, m1;
-            scaleMinK4(2 * p, blk.scales, sc0, m0);
-            scaleMinK4(2 * p + 1, blk.scales, sc1, m1);
-            acc = _mm512_fmadd_ps(
-                _mm512_cvtepi32_ps(dp), twoScales(d * float(sc0) * x.d[xb], d * float(sc1) * x.d[xb + 1]), acc);
-            mins += dmin * (float(m0) * x.dsum[xb] + float(m1) * x.dsum[xb + 1]);
+            const __m512i dp = dotU8S8(u, loadInput64(x, (b * 8 + size_t(2 * p)) * 32));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(subOfLane[p], scale), acc);
         }
     }
-    return _mm512_reduce_add_ps(acc) - mins;
+    const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(mins), _mm256_extractf128_ps(mins, 1));
+    return _mm512_reduce_add_ps(acc) - hsum128(m4);
 }
 } // namespace
 
@@ -691,34 +733,38 @@ float dotQ8Q5_K(const uint8_t* row, const QuantizedInput& x, size_t n) { return 
 float dotQ8Q6_K(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
     const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
-    // Lane i of a product holds elements 4i..4i+3: group (16 elements) i / 4 of the 64.
-    const __m512i groupOfLane = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    // Element pairs of x's block scales: group (16 elements) G uses x block G / 2.
+    const __m512i blockOfGroup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    // Lane i of a 64-element product holds elements 4i..4i+3, in group first + i / 4.
+    __m512i groupOfLane[4];
+    for (int q = 0; q < 4; ++q)
+        groupOfLane[q] = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+            _mm512_set1_epi32(4 * q));
+    const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
     __m512 acc = _mm512_setzero_ps();
-    float offsets = 0.0f; // sum over groups of scale * 32 * sum(q_x): the "- 32" of every value
+    __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        const float d = f16ToF32(blk.d);
+        // The 16 group scales d * sc[G] * d_x(G), all at once.
+        const __m512 sc = _mm512_cvtepi32_ps(
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
+        const __m512 dx = _mm512_permutexvar_ps(blockOfGroup, _mm512_castps256_ps512(_mm256_loadu_ps(x.d.data() + b * 8)));
+        const __m512 scale = _mm512_mul_ps(_mm512_mul_ps(sc, _mm512_set1_ps(f16ToF32(blk.d))), dx);
+        offsets = _mm512_fmadd_ps(scale,
+            _mm512_cvtepi32_ps(_mm512_loadu_si512(reinterpret_cast<const void*>(x.qsum16.data() + b * 16))), offsets);
         for (int half = 0; half < 2; ++half) {
             __m256i q[4];
             unpackQ6Half(blk, half, q);
-            for (int k = 0; k < 4; k += 2) { // quarters k and k+1: 64 elements, groups g..g+3
-                const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
+            for (int k = 0; k < 4; k += 2) { // quarters k and k+1: 64 elements, groups 8 half + 2k ..+3
                 const __m512i u = _mm512_inserti64x4(
                     _mm512_castsi256_si512(_mm256_add_epi8(q[k], bias)), _mm256_add_epi8(q[k + 1], bias), 1);
-                const size_t e = b * kQK_K + size_t(128 * half + 32 * k); // first element
-                const __m512i dp = dotU8S8(u, loadInput64(x, e));
-                const int g = 8 * half + 2 * k;
-                float sc[4];
-                for (int i = 0; i < 4; ++i) {
-                    sc[i] = d * float(blk.scales[g + i]) * x.d[e / 32 + size_t(i / 2)];
-                    offsets += sc[i] * float(x.qsum16[e / 16 + size_t(i)]);
-                }
-                const __m512 scale = _mm512_permutexvar_ps(groupOfLane, _mm512_castps128_ps512(_mm_loadu_ps(sc)));
-                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), scale, acc);
+                const __m512i dp = dotU8S8(u, loadInput64(x, b * kQK_K + size_t(128 * half + 32 * k)));
+                acc = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(groupOfLane[2 * half + k / 2], scale), acc);
             }
         }
     }
-    return _mm512_reduce_add_ps(acc) - 32.0f * offsets;
+    return _mm512_reduce_add_ps(acc) - 32.0f * _mm512_reduce_add_ps(offsets);
 }
 #else
 float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n) { return dotQ8Q8_0Scalar(row, x, n); }
