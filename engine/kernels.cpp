@@ -156,7 +156,30 @@ void QuantizedInput::quantize(const float* x, size_t count)
     d.resize(nb);
     dsum.resize(nb);
     qsum16.resize(count / 16);
-    for (size_t b = 0; b < nb; ++b) {
+    size_t b = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    // The same arithmetic as the loop below (cvtps rounds to nearest even, as nearbyint does), 32 at a time.
+    for (; b < nb; ++b) {
+        const float* xb = x + b * kBlock;
+        __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+        v0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), v0); // NaN -> 0
+        v1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), v1);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float scale = amax / 127.0f;
+        const __m512 inverse = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+        const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+        const __m512i q0 = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
+        const __m512i q1 = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
+        const int32_t s0 = _mm512_reduce_add_epi32(q0), s1 = _mm512_reduce_add_epi32(q1);
+        d[b] = scale;
+        dsum[b] = scale * float(s0 + s1);
+        qsum16[2 * b] = s0;
+        qsum16[2 * b + 1] = s1;
+    }
+#endif
+    for (; b < nb; ++b) {
         const float* xb = x + b * kBlock;
         float amax = 0.0f;
         for (size_t j = 0; j < kBlock; ++j)

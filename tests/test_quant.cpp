@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -573,6 +574,18 @@ private Q_SLOTS:
         const auto wq = dequantized(type, bytes, size_t(n));
         QuantizedInput xq;
         xq.quantize(x.data(), size_t(n));
+        for (int blk = 0; blk < n / 32; ++blk) { // the block sums the offsets and mins rely on
+            int32_t s0 = 0, s1 = 0;
+            for (int j = 0; j < 16; ++j) {
+                s0 += xq.q[size_t(32 * blk + j)];
+                s1 += xq.q[size_t(32 * blk + 16 + j)];
+            }
+            QCOMPARE(xq.qsum16[size_t(2 * blk)], s0);
+            QCOMPARE(xq.qsum16[size_t(2 * blk + 1)], s1);
+            QCOMPARE(xq.dsum[size_t(blk)], xq.d[size_t(blk)] * float(s0 + s1));
+        }
+        for (int8_t v : xq.q)
+            QVERIFY(v >= -127 && v <= 127);
         double exact = 0, magnitude = 0, roundingBound = 0;
         for (int i = 0; i < n; ++i) {
             const double xi = double(xq.d[size_t(i / 32)]) * xq.q[size_t(i)];
@@ -617,6 +630,14 @@ private Q_SLOTS:
             exact += double(blocks[i / 32].qs[i % 32]) * x[i];
         QCOMPARE(double(typeKernels(GgmlType::Q8_0).dotQ8(bytes.data(), xq, n)), exact);
         QCOMPARE(double(dotQ8Q8_0Scalar(bytes.data(), xq, n)), exact);
+
+        // Non-finite activations (a broken model) stay inside int8, so no product can overflow.
+        x[3] = std::numeric_limits<float>::quiet_NaN();
+        x[40] = std::numeric_limits<float>::infinity();
+        x[70] = -std::numeric_limits<float>::infinity();
+        xq.quantize(x.data(), n);
+        for (int8_t v : xq.q)
+            QVERIFY(v >= -127 && v <= 127);
     }
 
     // ---- whole models
