@@ -182,6 +182,25 @@ private Q_SLOTS:
         QVERIFY(QJsonDocument::fromJson(lines[1]).isArray());
     }
 
+    void quantizeWritesSyntheticShapes()
+    {
+        const QString q4 = m_dir.filePath("synthetic-q4_0.gguf");
+        Result r = runCli({ "quantize", "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(!QFileInfo::exists(q4 + ".f32.tmp")); // the intermediate F32 file is gone
+        r = runCli({ "inspect", "--model", q4 });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("Q4_0"), r.out.constData());
+        const QString f32 = m_dir.filePath("synthetic-f32.gguf");
+        QCOMPARE(runCli({ "quantize", "--synthetic", "tiny", "--type", "F32", "--out", f32 }).exitCode, 0);
+        QCOMPARE(QFileInfo(f32).size(), qint64(syntheticModelGguf(syntheticShape("tiny")).size()));
+        r = runCli({ "generate", "--model", q4, "-n", "4", "--json" });
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(runCli({ "quantize", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+        QCOMPARE(runCli({ "quantize", "--synthetic", "huge", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+        QCOMPARE(runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+    }
+
     void inspectShowsHyperParametersAndTensors()
     {
         const QString path = m_dir.filePath("tiny.gguf");

@@ -535,10 +535,13 @@ int main(int argc, char** argv)
     swp->add_option("--json", sweepJson, "write the sweep as JSON to this file");
     swp->add_option("--csv", sweepCsv, "write the sweep as CSV to this file");
 
-    std::string quantIn, quantOut, quantType;
+    std::string quantIn, quantOut, quantType, quantSynthetic;
     auto* qnt = app.add_subcommand("quantize", "write a copy of a GGUF model with its matrices quantised");
-    qnt->add_option("--model,-m", quantIn, "input GGUF file")->required();
-    qnt->add_option("--type", quantType, "Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K")->required();
+    auto* quantModelOpt = qnt->add_option("--model,-m", quantIn, "input GGUF file");
+    auto* quantSyntheticOpt = qnt->add_option("--synthetic", quantSynthetic,
+        "input: random weights in a named shape (tiny, 15M, 110M, 1B); with --type F32 written as they are");
+    quantModelOpt->excludes(quantSyntheticOpt);
+    qnt->add_option("--type", quantType, "Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K (F32 too, with --synthetic)")->required();
     qnt->add_option("--out,-o", quantOut, "output GGUF file")->required();
 
     try {
@@ -640,16 +643,48 @@ int main(int argc, char** argv)
             return 0;
         }
         if (qnt->parsed()) {
+            if (quantIn.empty() == quantSynthetic.empty())
+                throw UsageError("quantize needs --model FILE or --synthetic SHAPE");
             const auto type = engine::ggmlTypeFromName(quantType);
-            if (!type || !engine::isQuantizeTarget(*type))
-                throw UsageError("--type must be one of Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K");
+            const bool plainF32 = !quantSynthetic.empty() && type == engine::GgmlType::F32;
+            if (!plainF32 && (!type || !engine::isQuantizeTarget(*type)))
+                throw UsageError("--type must be one of Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K (or F32 with --synthetic)");
+            // Random weights in a named shape: written as a GGUF file first, so that benchmarks can run
+            // the same shape from a file, in F32 or quantised.
+            struct RemoveOnExit {
+                std::string path;
+                ~RemoveOnExit()
+                {
+                    if (!path.empty())
+                        std::remove(path.c_str());
+                }
+            } temporary;
+            if (!quantSynthetic.empty()) {
+                std::vector<uint8_t> bytes;
+                try {
+                    bytes = engine::syntheticModelGguf(engine::syntheticShape(quantSynthetic));
+                } catch (const std::invalid_argument& e) {
+                    throw UsageError(e.what());
+                }
+                quantIn = plainF32 ? quantOut : quantOut + ".f32.tmp";
+                if (!plainF32)
+                    temporary.path = quantIn;
+                std::ofstream f(quantIn, std::ios::binary);
+                if (!f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())) || !f.flush())
+                    throw std::runtime_error("cannot write " + quantIn);
+                if (plainF32) {
+                    std::printf("synthetic %s -> %s (F32): %.1f MiB\n", quantSynthetic.c_str(), quantOut.c_str(),
+                        double(bytes.size()) / (1 << 20));
+                    return 0;
+                }
+            }
             const auto report = engine::quantizeModel(quantIn, quantOut, *type);
             for (const auto& t : report.tensors)
                 std::printf("  %-32s %-5s -> %-5s %12llu -> %12llu bytes %s\n", t.name.c_str(),
                     engine::ggmlTypeName(t.from), engine::ggmlTypeName(t.to), (unsigned long long)t.bytesBefore,
                     (unsigned long long)t.bytesAfter, t.note.c_str());
             std::printf("%s -> %s (%s): %d tensors quantised, %d kept; %.1f MiB -> %.1f MiB in %.1f s\n",
-                quantIn.c_str(), quantOut.c_str(), engine::ggmlTypeName(*type), report.convertedCount(),
+                quantSynthetic.empty() ? quantIn.c_str() : ("synthetic " + quantSynthetic).c_str(), quantOut.c_str(), engine::ggmlTypeName(*type), report.convertedCount(),
                 report.keptCount(), double(report.fileBytesBefore) / (1 << 20), double(report.fileBytesAfter) / (1 << 20),
                 report.seconds);
             return 0;
