@@ -233,21 +233,21 @@ void Scheduler::recordSerial(const RegionInfo& region, int64_t beginNs)
 
 void Scheduler::recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs)
 {
-    TraceEvent e;
-    e.beginNs = beginNs;
-    e.endNs = m_recorder->nowNs();
-    e.worker = int16_t(currentSlot());
-    e.op = region.op;
-    e.layer = int16_t(region.layer);
-    e.sequence = int16_t(region.sequence);
-    e.position = region.position;
-    e.tokens = uint8_t(std::min(region.tokens, 255));
     // The one place a TraceEvent is filled in: chunks of parallel regions and serial sections.
-    const uint64_t per = region.unitsPerBlock;
-    const uint64_t total = region.units ? region.units : UINT32_MAX;
-    e.first = uint32_t(std::min<uint64_t>(b0 * per, total));
-    e.last = uint32_t(std::min<uint64_t>(b1 * per, total));
-    m_recorder->record(e);
+    TraceRecorder& recorder = *m_recorder;
+    recorder.recordWith(currentSlot(), [&](TraceEvent& e) {
+        e.beginNs = beginNs;
+        e.endNs = recorder.nowNs();
+        e.op = region.op;
+        e.layer = int16_t(region.layer);
+        e.sequence = int16_t(region.sequence);
+        e.position = region.position;
+        e.tokens = uint8_t(std::min(region.tokens, 255));
+        const uint64_t per = region.unitsPerBlock;
+        const uint64_t total = region.units ? region.units : UINT32_MAX;
+        e.first = uint32_t(std::min<uint64_t>(b0 * per, total));
+        e.last = uint32_t(std::min<uint64_t>(b1 * per, total));
+    });
 }
 
 tbb::affinity_partitioner& Scheduler::affinityFor(const RegionInfo& region)

@@ -99,10 +99,11 @@ public:
         return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - m_origin).count();
     }
 
-    // Hot path: append to the caller's slot. Slots outside [0, slots) are clamped to the last one.
-    void record(const TraceEvent& event)
+    // Hot path: append an event to `worker`'s slot, written in place by fill(TraceEvent&) (no copy
+    // through the stack). Slots outside [0, slots) are clamped to the nearest one.
+    template <typename Fill> void recordWith(int worker, Fill&& fill)
     {
-        const int index = event.worker < 0 ? 0 : std::min<int>(event.worker, int(m_slots.size()) - 1);
+        const int index = worker < 0 ? 0 : std::min<int>(worker, int(m_slots.size()) - 1);
         Slot& slot = *m_slots[size_t(index)];
         const uint64_t n = slot.published.load(std::memory_order_relaxed); // only this thread writes it
         const size_t chunk = size_t(n / kChunkEvents);
@@ -110,9 +111,14 @@ public:
             ++slot.dropped;
             return;
         }
-        TraceEvent* stored = new (&slot.chunks[chunk]->events()[n - chunk * kChunkEvents]) TraceEvent(event);
-        stored->worker = int16_t(index); // readers only ever see slots that exist
+        TraceEvent* e = new (&slot.chunks[chunk]->events()[n - chunk * kChunkEvents]) TraceEvent;
+        fill(*e);
+        e->worker = int16_t(index); // readers only ever see slots that exist
         slot.published.store(n + 1, std::memory_order_release);
+    }
+    void record(const TraceEvent& event)
+    {
+        recordWith(event.worker, [&](TraceEvent& e) { e = event; });
     }
 
     // Events published since the previous drain, in slot order (each slot's in time order).
