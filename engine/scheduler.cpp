@@ -138,7 +138,7 @@ public:
         saved.valid = sched_getaffinity(0, sizeof(saved.mask), &saved.mask) == 0;
         cpu_set_t one;
         CPU_ZERO(&one);
-        CPU_SET(m_cpus[size_t(slot) % m_cpus.size()], &one); // slot < threads <= CPUs: no wrap in practice
+        CPU_SET(m_cpus[size_t(slot) % m_cpus.size()], &one); // one CPU per slot: the modulo never wraps
         sched_setaffinity(0, sizeof(one), &one); // best effort: a refusal leaves the thread unpinned
     }
     void on_scheduler_exit(bool) override
@@ -173,6 +173,17 @@ std::vector<int> Scheduler::allowedCpus()
     return cpus;
 }
 
+std::vector<int> Scheduler::pinnedCpus(const SchedulerOptions& options)
+{
+    if (!options.pinThreads)
+        return {};
+    std::vector<int> cpus = allowedCpus();
+    if (cpus.size() < size_t(options.threads))
+        return {};
+    cpus.resize(size_t(options.threads));
+    return cpus;
+}
+
 Scheduler::InlineRegions::InlineRegions()
     : m_previous(t_inlineRegions)
 {
@@ -186,11 +197,8 @@ Scheduler::Scheduler(const SchedulerOptions& options)
     , m_arena((options.validate(), allowOversubscription(), options.threads), /*reserved_for_masters=*/1)
     , m_regionStats(size_t(options.threads) + 1)
 {
-    if (options.pinThreads) {
-        auto cpus = allowedCpus();
-        if (!cpus.empty() && size_t(options.threads) <= cpus.size())
-            m_pinning = std::make_unique<PinningObserver>(m_arena, std::move(cpus));
-    }
+    if (auto cpus = pinnedCpus(options); !cpus.empty())
+        m_pinning = std::make_unique<PinningObserver>(m_arena, std::move(cpus));
 }
 
 Scheduler::~Scheduler()

@@ -108,8 +108,11 @@ public:
     static int hardwareThreads();
     bool oversubscribed() const { return m_options.threads > hardwareThreads(); }
     bool pinned() const { return m_pinning != nullptr; } // pinThreads asked for and applicable
-    // CPUs this process may run on (its affinity mask), in order; slot i is pinned to entry i.
+    // CPUs this process may run on (its affinity mask), in order.
     static std::vector<int> allowedCpus();
+    // The CPU each slot is pinned to under these options (slot i: the i-th allowed CPU), or empty when
+    // they do not pin (pinThreads off, or more threads than allowed CPUs).
+    static std::vector<int> pinnedCpus(const SchedulerOptions& options);
 
 private:
     tbb::affinity_partitioner& affinityFor(const RegionInfo& region);

@@ -533,6 +533,7 @@ void MainWindow::run()
     m_trace.clear();
     m_timeline->clear();
     m_timeline->setLaneCount(s.scheduler.threads);
+    m_timeline->setLaneCpus(engine::Scheduler::pinnedCpus(s.scheduler));
     m_output->startRun(s.prompts);
     m_stats->clear();
     setState(tr("starting…"));

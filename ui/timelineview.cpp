@@ -146,6 +146,12 @@ void TimelineView::setLaneCount(int lanes)
     update();
 }
 
+void TimelineView::setLaneCpus(std::vector<int> cpus)
+{
+    m_laneCpus = std::move(cpus);
+    update();
+}
+
 int TimelineView::laneCount() const { return std::max(m_minLanes, m_data.laneCount()); }
 
 QString TimelineView::laneName(int lane) const
@@ -200,7 +206,8 @@ TimelineView::Layout TimelineView::computeLayout() const
     int labelWidth = bfm.horizontalAdvance(laneName(0));
     if (lanes > 1)
         labelWidth = std::max(labelWidth, bfm.horizontalAdvance(laneName(lanes - 1)));
-    labelWidth = std::max(labelWidth, fm.horizontalAdvance(tr("100.0% busy")));
+    labelWidth = std::max(labelWidth,
+        fm.horizontalAdvance(m_laneCpus.empty() ? tr("100.0% busy") : tr("100.0% busy · CPU 000")));
     l.labelWidth = labelWidth + 2 * kMargin;
 
     // Legend: swatches flowing left to right, wrapping before the Fit button.
@@ -518,7 +525,9 @@ void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
     QFont bold = font();
     bold.setBold(true);
     const QRect labelRect(kMargin, r.top(), layout.labelWidth - 2 * kMargin, r.height());
-    const QString busy = tr("%1% busy").arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
+    QString busy = tr("%1% busy").arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
+    if (size_t(lane) < m_laneCpus.size())
+        busy += tr(" · CPU %1").arg(m_laneCpus[size_t(lane)]);
     p.setPen(kText);
     if (r.height() >= 2 * fm.height()) {
         p.setFont(bold);

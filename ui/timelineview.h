@@ -34,6 +34,8 @@ public:
     const TimelineData& data() const { return m_data; }
     // Lanes shown even before a worker records anything (the run's thread count).
     void setLaneCount(int lanes);
+    // The CPU each lane's thread was pinned to (index = lane), shown under its name; empty: not pinned.
+    void setLaneCpus(std::vector<int> cpus);
     int laneCount() const;
 
     // Mapping between time (ns since the run started) and widget x, over the visible range.
@@ -119,6 +121,7 @@ private:
 
     TimelineData m_data;
     int m_minLanes = 0;
+    std::vector<int> m_laneCpus;
     int64_t m_viewBegin = 0;
     int64_t m_viewEnd = 1'000'000;
     bool m_follow = true;
