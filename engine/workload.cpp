@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -118,6 +119,8 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         std::mutex mutex;
         std::condition_variable wake;
         bool stop = false;
+        std::exception_ptr error;         // what the listener threw, rethrown on the calling thread
+        std::atomic<bool> failed { false }; // set with error: the run stops after the current tokens
         std::thread thread;
         ~TracePump() { finish(); } // however the run ends
         void finish()
@@ -137,14 +140,22 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
             std::unique_lock lock(pump.mutex);
             while (!pump.wake.wait_for(lock, std::chrono::milliseconds(20), [&] { return pump.stop; })) {
                 lock.unlock();
-                auto batch = recorder->drain();
-                if (!batch.empty())
-                    listener->onTraceBatch(std::move(batch));
+                try {
+                    auto batch = recorder->drain();
+                    if (!batch.empty())
+                        listener->onTraceBatch(std::move(batch));
+                } catch (...) { // an exception leaving a thread would end the process
+                    pump.error = std::current_exception();
+                    pump.failed.store(true);
+                    return;
+                }
                 lock.lock();
             }
         });
     auto finalDrain = [&] { // after the pump has stopped: the recorder has one reader at a time
         pump.finish();
+        if (pump.error)
+            std::rethrow_exception(pump.error);
         if (!listener || !req.trace)
             return;
         auto batch = recorder->drain();
@@ -154,6 +165,8 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
 
     std::atomic<bool> stopRequested { false };
     auto wantsStop = [&] {
+        if (pump.failed.load(std::memory_order_relaxed))
+            return true;
         if (!stopRequested.load(std::memory_order_relaxed) && listener && listener->shouldStop())
             stopRequested.store(true);
         return stopRequested.load(std::memory_order_relaxed);

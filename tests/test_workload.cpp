@@ -8,7 +8,9 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <set>
@@ -253,6 +255,34 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, runWorkload(tinyModel(), req));
         QVERIFY(!strategyFromName("bogus"));
         QCOMPARE(*strategyFromName("hybrid"), Strategy::Hybrid);
+    }
+
+    // A listener that throws from a trace batch fails the run with its exception; it must not end
+    // the process (batches are delivered from a helper thread while the run goes on).
+    void throwingTraceListenerFailsTheRun()
+    {
+        struct Throwing : RunListener {
+            std::atomic<int> batches { 0 }, tokens { 0 };
+            std::thread::id thread;
+            void onToken(int, int32_t, std::string_view) override
+            {
+                ++tokens;
+                std::this_thread::sleep_for(std::chrono::milliseconds(1)); // long enough for the helper to run
+            }
+            void onTraceBatch(std::vector<TraceEvent>&&) override
+            {
+                if (batches++ == 0)
+                    thread = std::this_thread::get_id();
+                throw std::runtime_error("the listener failed");
+            }
+        } listener;
+        auto req = baseRequest(Strategy::IntraOp, 2);
+        req.trace = true;
+        req.maxTokens = 40;
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, runWorkload(tinyModel(), req, &listener));
+        QCOMPARE(listener.batches.load(), 1);                  // no batch after the failure
+        QVERIFY(listener.thread != std::this_thread::get_id()); // it came from the helper thread
+        QVERIFY(listener.tokens.load() < 3 * 40); // and the run stopped early, not after every token
     }
 
     // With pinThreads, every chunk runs on its slot's CPU (the affinity mask inside the chunk is that
