@@ -74,6 +74,7 @@ public:
             summary.cancelled = result.cancelled;
             summary.threads = result.threads;
             summary.strategy = result.strategy;
+            summary.pinnedCpus = engine::Scheduler::pinnedCpus(request.scheduler);
             QMetaObject::invokeMethod(
                 m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
                 Qt::QueuedConnection);
@@ -157,7 +158,10 @@ private:
         void onTraceBatch(std::vector<engine::TraceEvent>&& events) override
         {
             std::lock_guard lock(m_mutex);
-            m_events.insert(m_events.end(), events.begin(), events.end());
+            if (m_events.empty())
+                m_events = std::move(events); // no copy into fresh memory (each new page is a fault)
+            else
+                m_events.insert(m_events.end(), events.begin(), events.end());
             maybeFlushLocked();
         }
         void onPhase(const char* phase) override

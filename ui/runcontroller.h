@@ -71,6 +71,7 @@ struct RunSummary {
     bool cancelled = false;
     int threads = 1;
     engine::Strategy strategy = engine::Strategy::IntraOp;
+    std::vector<int> pinnedCpus; // CPU of each slot when the run pinned its threads, else empty
 };
 
 using TraceBatch = std::shared_ptr<const std::vector<engine::TraceEvent>>;

@@ -46,7 +46,10 @@ void StatsTable::setSummary(const RunSummary& summary)
     for (int row = 0; row < int(m.workers.size()); ++row) {
         const engine::WorkerStats& w = m.workers[size_t(row)];
         const double wall = double(w.busyNs + w.idleNs);
-        m_table->setItem(row, 0, cell(row == 0 ? tr("0 (caller)") : QString::number(w.slot)));
+        QString name = row == 0 ? tr("0 (caller)") : QString::number(w.slot);
+        if (size_t(w.slot) < summary.pinnedCpus.size())
+            name += tr(" · CPU %1").arg(summary.pinnedCpus[size_t(w.slot)]);
+        m_table->setItem(row, 0, cell(name));
         m_table->setItem(row, 1, cell(QString::number(double(w.busyNs) / 1e6, 'f', 2)));
         m_table->setItem(row, 2, cell(QString::number(double(w.idleNs) / 1e6, 'f', 2)));
         m_table->setItem(row, 3, cell(QString::number(wall > 0 ? 100.0 * double(w.busyNs) / wall : 0.0, 'f', 1)));
