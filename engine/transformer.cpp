@@ -142,13 +142,12 @@ std::span<const float> InferenceContext::evalAll(Scheduler& scheduler, std::span
 }
 
 void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x,
-    int T, float* y, int ldy)
+    int T, float* y, int ldy, const QuantizedInput* xq)
 {
     const int64_t per = rowsPerBlock(w, T);
     RegionInfo r = region;
     r.unitsPerBlock = uint32_t(per);
     r.units = uint32_t(w.rows);
-    const QuantizedInput* xq = quantizeInput(scheduler, region, { &w }, x, T);
     scheduler.parallelFor(r, blockCount(w, T), [&](size_t b0, size_t b1) {
         for (size_t b = b0; b < b1; ++b) {
             const int64_t r0 = int64_t(b) * per;
@@ -298,9 +297,10 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
 
         // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
         norm(L.attnNorm);
-        matmul(scheduler, region(Op::AttnQ, l), L.wq, m_xb.data(), T, m_q.data(), qDim);
-        matmul(scheduler, region(Op::AttnK, l), L.wk, m_xb.data(), T, m_k.data(), kvDim);
-        matmul(scheduler, region(Op::AttnV, l), L.wv, m_xb.data(), T, m_v.data(), kvDim);
+        const QuantizedInput* xq = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
+        matmul(scheduler, region(Op::AttnQ, l), L.wq, m_xb.data(), T, m_q.data(), qDim, xq);
+        matmul(scheduler, region(Op::AttnK, l), L.wk, m_xb.data(), T, m_k.data(), kvDim, xq);
+        matmul(scheduler, region(Op::AttnV, l), L.wv, m_xb.data(), T, m_v.data(), kvDim, xq);
         scheduler.serial(region(Op::Rope, l), [&] {
         if (!L.qBias.empty()) {
             for (int t = 0; t < T; ++t) {
@@ -327,7 +327,8 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
         }
         });
         attention(scheduler, region(Op::Attention, l), l, T);
-        matmul(scheduler, region(Op::AttnOut, l), L.wo, m_att.data(), T, m_xb.data(), dim);
+        matmul(scheduler, region(Op::AttnOut, l), L.wo, m_att.data(), T, m_xb.data(), dim,
+            quantizeInput(scheduler, region(Op::AttnOut, l), { &L.wo }, m_att.data(), T));
         addResidual();
 
         // ---- feed-forward block: x += W2 · (silu(W1·xb) * W3·xb)
@@ -355,7 +356,8 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
                 }
             });
         }
-        matmul(scheduler, region(Op::FfnDown, l), L.down, m_hb.data(), T, m_xb.data(), dim);
+        matmul(scheduler, region(Op::FfnDown, l), L.down, m_hb.data(), T, m_xb.data(), dim,
+            quantizeInput(scheduler, region(Op::FfnDown, l), { &L.down }, m_hb.data(), T));
         addResidual();
     }
 
@@ -385,8 +387,9 @@ void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* l
             rmsNorm(m_xb.data() + size_t(t - first) * dim, m_x.data() + size_t(t) * dim, model.outputNorm().data(),
                 size_t(dim), c.rmsEps);
     });
-    matmul(scheduler, RegionInfo { Op::Logits, -1, sequence, m_pos + first, rows }, model.output(), m_xb.data(), rows,
-        logitsOut, c.vocab);
+    const RegionInfo logits { Op::Logits, -1, sequence, m_pos + first, rows };
+    matmul(scheduler, logits, model.output(), m_xb.data(), rows, logitsOut, c.vocab,
+        quantizeInput(scheduler, logits, { &model.output() }, m_xb.data(), rows));
     m_pos += T;
 }
 

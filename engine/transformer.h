@@ -50,8 +50,9 @@ private:
     void forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits,
         float* logitsOut);
     void finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut);
+    // xq: x quantised by quantizeInput (decode with block-quantised weights), else null.
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
-        int ldy);
+        int ldy, const QuantizedInput* xq);
     void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
     // Decode (T == 1) with any of `weights` block-quantised: x quantised into m_xq (all weights have
     // x's length as their cols), else null.
