@@ -134,6 +134,8 @@ QString describe(const engine::SweepResult& result)
             parts << SpeedupChart::tr("%1 tokens each").arg(w["max_tokens"].get<int>());
         if (w.contains("repeat") && w["repeat"].is_number_integer())
             parts << SpeedupChart::tr("median and min–max of %1 runs per point").arg(w["repeat"].get<int>());
+        if (w.contains("pin_threads") && w["pin_threads"].is_boolean() && w["pin_threads"].get<bool>())
+            parts << SpeedupChart::tr("threads pinned");
     }
     const nlohmann::json& m = result.machine;
     if (m.is_object()) {
