@@ -5,7 +5,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <unordered_set>
 
 namespace engine {
 
@@ -13,10 +12,11 @@ namespace {
 
     // Deterministic candidate order: higher logit first, then lower id, so ties never depend on the
     // sort algorithm.
-    bool ranksHigher(const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b)
-    {
+    // A function object, not a function: passed to the std algorithms as a pointer, the comparison was
+    // an indirect call per comparison and half of the sampler's time.
+    constexpr auto ranksHigher = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
         return a.first > b.first || (a.first == b.first && a.second < b.second);
-    }
+    };
 
     // Uniform in [0, 1) from the top 53 bits of one raw 64-bit draw: the same on every standard library,
     // unlike std::uniform_real_distribution.
@@ -94,21 +94,37 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     // push negative ones further down.
     if (m_params.repeatPenalty != 1.0f && m_params.repeatLastN > 0 && !history.empty()) {
         const size_t window = std::min(history.size(), size_t(m_params.repeatLastN));
-        std::unordered_set<int32_t> seen;
+        m_penalized.resize(size_t(n), 0); // a flag per id, cleared again below: no allocation per call
+        m_touched.clear();
         for (int32_t id : history.subspan(history.size() - window)) {
-            if (id < 0 || id >= n || !seen.insert(id).second)
+            if (id < 0 || id >= n || m_penalized[size_t(id)])
                 continue;
+            m_penalized[size_t(id)] = 1;
+            m_touched.push_back(id);
             float& l = m_candidates[size_t(id)].first;
             l = l > 0.0f ? l / m_params.repeatPenalty : l * m_params.repeatPenalty;
         }
+        for (int32_t id : m_touched)
+            m_penalized[size_t(id)] = 0;
     }
 
     // Top-k: only the k best need ordering, which matters with 32k-150k vocabularies.
     size_t count = m_candidates.size();
     if (m_params.topK > 0 && size_t(m_params.topK) < count) {
         count = size_t(m_params.topK);
-        std::partial_sort(
-            m_candidates.begin(), m_candidates.begin() + ptrdiff_t(count), m_candidates.end(), ranksHigher);
+        // The k best in one pass with a k-element heap whose top is the worst kept (most candidates
+        // lose one comparison against it), then only those sorted. ranksHigher is a strict total
+        // order, so the set and its order are exactly what sorting everything would give.
+        auto heapEnd = m_candidates.begin() + ptrdiff_t(count);
+        std::make_heap(m_candidates.begin(), heapEnd, ranksHigher);
+        for (auto it = heapEnd; it != m_candidates.end(); ++it) {
+            if (ranksHigher(*it, m_candidates.front())) {
+                std::pop_heap(m_candidates.begin(), heapEnd, ranksHigher);
+                *(heapEnd - 1) = *it;
+                std::push_heap(m_candidates.begin(), heapEnd, ranksHigher);
+            }
+        }
+        std::sort_heap(m_candidates.begin(), heapEnd, ranksHigher);
     } else {
         std::sort(m_candidates.begin(), m_candidates.end(), ranksHigher);
     }

@@ -37,6 +37,8 @@ private:
     std::mt19937_64 m_rng;
     std::vector<std::pair<float, int32_t>> m_candidates; // scratch: (logit, id)
     std::vector<double> m_probs;                         // scratch: candidate probabilities
+    std::vector<uint8_t> m_penalized;                    // scratch: 1 for ids already penalised this call
+    std::vector<int32_t> m_touched;                      // scratch: the ids set in m_penalized
 };
 
 } // namespace engine

@@ -3,7 +3,10 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <limits>
 #include <vector>
 
@@ -129,6 +132,35 @@ private Q_SLOTS:
         QCOMPARE(counts[0] + counts[2] + counts[3], 0);
         // Renormalised over {4, 1}: p(4) = 1 / (1 + e^-0.2) = 0.55.
         QVERIFY(std::abs(counts[4] / 3000.0 - 1.0 / (1.0 + std::exp(-0.2))) < 0.03);
+    }
+
+    // Top-k selection against the definition: the same draws as with every logit outside the k best
+    // (by logit, then lower id on ties) set to -inf, over vocabularies full of ties.
+    void topKEqualsMaskingAllButTheKBest()
+    {
+        std::mt19937 rng(5);
+        std::uniform_int_distribution<int> level(0, 60); // few distinct values: many ties
+        for (int k : { 1, 7, 40, 199 }) {
+            SamplingParams p = plainParams(uint64_t(k));
+            p.topK = k;
+            p.topP = 0.9f;
+            p.minP = 0.01f;
+            SamplingParams q = p;
+            q.topK = 0;
+            Sampler withTopK(p), masked(q);
+            for (int draw = 0; draw < 300; ++draw) {
+                std::vector<float> logits(4096);
+                for (float& l : logits)
+                    l = float(level(rng)) * 0.25f;
+                std::vector<int32_t> order(logits.size());
+                std::iota(order.begin(), order.end(), 0);
+                std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+                std::vector<float> kept(logits.size(), -std::numeric_limits<float>::infinity());
+                for (int i = 0; i < k; ++i)
+                    kept[size_t(order[size_t(i)])] = logits[size_t(order[size_t(i)])];
+                QCOMPARE(withTopK.sample(logits, {}), masked.sample(kept, {}));
+            }
+        }
     }
 
     void sameSeedGivesSameSequence()
