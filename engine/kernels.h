@@ -43,6 +43,8 @@ void rmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
 
 // Numerically stable in-place softmax over n values.
 void softmax(float* x, size_t n);
+// The exponential softmax uses, on x <= 0 (std::exp where no SIMD path is compiled in); for tests.
+void expNonPositiveForTest(const float* x, float* out, size_t n);
 
 inline float silu(float x) { return x / (1.0f + __builtin_expf(-x)); }
 

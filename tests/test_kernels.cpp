@@ -4,6 +4,10 @@
 
 #include <QtTest>
 
+#include <algorithm>
+
+#include <limits>
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -167,6 +171,43 @@ private Q_SLOTS:
         softmax(s.data(), 3);
         const double e0 = std::exp(-1.0), e2 = std::exp(-2.0), z = e0 + 1 + e2;
         QVERIFY(std::abs(s[0] - e0 / z) < 1e-6 && std::abs(s[1] - 1 / z) < 1e-6 && std::abs(s[2] - e2 / z) < 1e-6);
+    }
+
+    // The exponential inside softmax against the double-precision exp: within 2 ulp where the result is
+    // a normal float, and 0 (or a denormal) below.
+    void softmaxExponentialIsAccurate()
+    {
+        std::vector<float> x;
+        for (float v = 0.0f; v > -110.0f; v -= 0.0037f)
+            x.push_back(v);
+        x.push_back(-0.0f);
+        x.push_back(-std::numeric_limits<float>::infinity());
+        std::vector<float> got(x.size());
+        expNonPositiveForTest(x.data(), got.data(), x.size());
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double want = std::exp(double(x[i]));
+            if (want < std::numeric_limits<float>::min()) {
+                QVERIFY2(got[i] >= 0.0f && got[i] < 2 * std::numeric_limits<float>::min(), qPrintable(QString::number(x[i])));
+                continue;
+            }
+            const double ulp = std::nextafter(float(want), 2.0f) - float(want);
+            QVERIFY2(std::abs(got[i] - want) <= 2 * ulp,
+                qPrintable(QString("exp(%1) = %2, want %3").arg(x[i]).arg(got[i]).arg(want)));
+        }
+        // Softmax over many values (vector body and masked tail) against the definition in double.
+        for (size_t n : { size_t(1), size_t(15), size_t(16), size_t(17), size_t(500) }) {
+            std::vector<float> v(n);
+            for (size_t i = 0; i < n; ++i)
+                v[i] = float(std::sin(double(i) * 1.7) * 20.0);
+            std::vector<float> s = v;
+            softmax(s.data(), n);
+            const double mx = *std::max_element(v.begin(), v.end());
+            double z = 0;
+            for (float t : v)
+                z += std::exp(double(t) - mx);
+            for (size_t i = 0; i < n; ++i)
+                QVERIFY(std::abs(s[i] - std::exp(double(v[i]) - mx) / z) < 1e-6);
+        }
     }
 };
 
