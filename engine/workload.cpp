@@ -101,20 +101,10 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
         TraceRecorder::calibrateClock();
         recorder.emplace(threads + 1);
     }
-    const auto start = Clock::now();
-    if (recorder)
-        recorder->start(start);
-    struct TracingScope { // detach the recorder however the run ends
-        Scheduler& scheduler;
-        ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
-    } tracingScope { scheduler };
-    if (req.trace)
-        scheduler.setTraceRecorder(&*recorder);
-    scheduler.resetRegionStats();
-
     // Trace batches go out every 20 ms from a helper thread of their own, so that copying them is
     // never on a generating thread's path (it cost 0.2-1 ms a batch there, a visible gap in every
-    // lane); on a busy machine the helper mostly runs while a worker waits for work anyway.
+    // lane); on a busy machine the helper mostly runs while a worker waits for work anyway. Started
+    // before the run's clock, like the buffers.
     struct TracePump {
         std::mutex mutex;
         std::condition_variable wake;
@@ -152,6 +142,17 @@ WorkloadResult runWorkload(std::shared_ptr<const Model> model, const WorkloadReq
                 lock.lock();
             }
         });
+    const auto start = Clock::now();
+    if (recorder)
+        recorder->start(start);
+    struct TracingScope { // detach the recorder however the run ends
+        Scheduler& scheduler;
+        ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
+    } tracingScope { scheduler };
+    if (req.trace)
+        scheduler.setTraceRecorder(&*recorder);
+    scheduler.resetRegionStats();
+
     auto finalDrain = [&] { // after the pump has stopped: the recorder has one reader at a time
         pump.finish();
         if (pump.error)
