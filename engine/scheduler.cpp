@@ -5,6 +5,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -239,13 +240,14 @@ void Scheduler::recordSerial(const RegionInfo& region, int64_t beginNs)
     recordChunk(serial, 0, 0, beginNs);
 }
 
-void Scheduler::recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs)
+int64_t Scheduler::recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs)
 {
     // The one place a TraceEvent is filled in: chunks of parallel regions and serial sections.
     TraceRecorder& recorder = *m_recorder;
+    const int64_t endNs = recorder.nowNs();
     recorder.recordWith(currentSlot(), [&](TraceEvent& e) {
         e.beginNs = beginNs;
-        e.endNs = recorder.nowNs();
+        e.endNs = endNs;
         e.op = region.op;
         e.layer = int16_t(region.layer);
         e.sequence = int16_t(region.sequence);
@@ -256,6 +258,7 @@ void Scheduler::recordChunk(const RegionInfo& region, size_t b0, size_t b1, int6
         e.first = uint32_t(std::min<uint64_t>(b0 * per, total));
         e.last = uint32_t(std::min<uint64_t>(b1 * per, total));
     });
+    return endNs;
 }
 
 tbb::affinity_partitioner& Scheduler::affinityFor(const RegionInfo& region)
@@ -269,26 +272,42 @@ tbb::affinity_partitioner& Scheduler::affinityFor(const RegionInfo& region)
 
 void Scheduler::parallelFor(const RegionInfo& region, size_t blocks, const std::function<void(size_t, size_t)>& body)
 {
-    if (blocks == 0)
+    parallelForParts({ &region, 1 }, { &blocks, 1 }, [&](size_t, size_t b0, size_t b1) { body(b0, b1); });
+}
+
+void Scheduler::parallelForParts(std::span<const RegionInfo> parts, std::span<const size_t> blocks,
+    const std::function<void(size_t, size_t, size_t)>& body)
+{
+    if (parts.empty() || parts.size() != blocks.size() || parts.size() > kMaxParts)
+        throw std::invalid_argument("parallelForParts: 1 to " + std::to_string(kMaxParts) + " parts, one block count each");
+    std::array<size_t, kMaxParts + 1> start {}; // part p owns blocks [start[p], start[p + 1]) of the region
+    for (size_t p = 0; p < parts.size(); ++p)
+        start[p + 1] = start[p] + blocks[p];
+    const size_t total = start[parts.size()];
+    if (total == 0)
         return;
     TraceRecorder* recorder = m_recorder;
+    // Blocks [c0, c1) of the whole region: each part's share run and recorded under its own RegionInfo,
+    // with block numbers counted within the part. Back to back on one thread, so one part's end time is
+    // the next one's begin.
+    auto runChunk = [&](size_t c0, size_t c1) {
+        int64_t t = recorder ? recorder->nowNs() : 0;
+        for (size_t p = 0; p < parts.size(); ++p) {
+            const size_t s0 = std::max(c0, start[p]), s1 = std::min(c1, start[p + 1]);
+            if (s0 >= s1)
+                continue;
+            body(p, s0 - start[p], s1 - start[p]);
+            if (recorder)
+                t = recordChunk(parts[p], s0 - start[p], s1 - start[p], t);
+        }
+    };
     if (t_inlineRegions) {
-        const int64_t begin = recorder ? recorder->nowNs() : 0;
-        body(0, blocks);
-        if (recorder)
-            recordChunk(region, 0, blocks, begin);
+        runChunk(0, total);
         return;
     }
-    const tbb::blocked_range<size_t> range(0, blocks, m_options.grain);
-    auto run = [&](const tbb::blocked_range<size_t>& r) {
-        if (!recorder) {
-            body(r.begin(), r.end());
-            return;
-        }
-        const int64_t begin = recorder->nowNs();
-        body(r.begin(), r.end());
-        recordChunk(region, r.begin(), r.end(), begin);
-    };
+    const RegionInfo& region = parts[0]; // the region's identity (affinity partitioner)
+    const tbb::blocked_range<size_t> range(0, total, m_options.grain);
+    auto run = [&](const tbb::blocked_range<size_t>& r) { runChunk(r.begin(), r.end()); };
     m_arena.execute([&] {
         const auto t0 = std::chrono::steady_clock::now();
         struct Account { // counts the region on the slot that ran it, however the switch exits

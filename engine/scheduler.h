@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace engine {
@@ -99,6 +100,14 @@ public:
     // must not, which is what keeps results identical for every thread count.
     void parallelFor(const RegionInfo& region, size_t blocks, const std::function<void(size_t, size_t)>& body);
 
+    // One parallel region over several parts' blocks back to back (say the q, k and v matmuls, which
+    // read the same input): one fork and join instead of one per part, and small parts share the
+    // threads. body(part, begin, end) gets block numbers within the part; the trace records each part's
+    // share of a chunk under that part's RegionInfo.
+    static constexpr size_t kMaxParts = 8;
+    void parallelForParts(std::span<const RegionInfo> parts, std::span<const size_t> blocks,
+        const std::function<void(size_t, size_t, size_t)>& body);
+
     // Runs f inside the arena (for nested or pipeline parallelism built by callers).
     template <typename F>
     void execute(F&& f) { m_arena.execute(std::forward<F>(f)); }
@@ -117,7 +126,7 @@ public:
 private:
     tbb::affinity_partitioner& affinityFor(const RegionInfo& region);
     void recordSerial(const RegionInfo& region, int64_t beginNs);
-    void recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs);
+    int64_t recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs); // returns the end time
 
     SchedulerOptions m_options;
     tbb::task_arena m_arena;

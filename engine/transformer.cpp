@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -144,15 +145,31 @@ std::span<const float> InferenceContext::evalAll(Scheduler& scheduler, std::span
 void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x,
     int T, float* y, int ldy, const QuantizedInput* xq)
 {
-    const int64_t per = rowsPerBlock(w, T);
-    RegionInfo r = region;
-    r.unitsPerBlock = uint32_t(per);
-    r.units = uint32_t(w.rows);
-    scheduler.parallelFor(r, blockCount(w, T), [&](size_t b0, size_t b1) {
+    matmuls(scheduler, { { region, &w, y, ldy } }, x, T, xq);
+}
+
+void InferenceContext::matmuls(
+    Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq)
+{
+    std::array<RegionInfo, Scheduler::kMaxParts> regions;
+    std::array<size_t, Scheduler::kMaxParts> blocks;
+    std::array<int64_t, Scheduler::kMaxParts> per;
+    size_t n = 0;
+    for (const MatmulPart& part : parts) {
+        per[n] = rowsPerBlock(*part.w, T);
+        regions[n] = part.region;
+        regions[n].unitsPerBlock = uint32_t(per[n]);
+        regions[n].units = uint32_t(part.w->rows);
+        blocks[n] = blockCount(*part.w, T);
+        ++n;
+    }
+    const MatmulPart* list = parts.begin();
+    scheduler.parallelForParts({ regions.data(), n }, { blocks.data(), n }, [&](size_t p, size_t b0, size_t b1) {
+        const MatmulPart& part = list[p];
         for (size_t b = b0; b < b1; ++b) {
-            const int64_t r0 = int64_t(b) * per;
-            const int64_t r1 = std::min(w.rows, r0 + per);
-            computeRows(w, r0, r1, x, T, y + r0, ldy, xq);
+            const int64_t r0 = int64_t(b) * per[p];
+            const int64_t r1 = std::min(part.w->rows, r0 + per[p]);
+            computeRows(*part.w, r0, r1, x, T, part.y + r0, part.ldy, xq);
         }
     });
 }
@@ -298,9 +315,11 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
         // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
         norm(L.attnNorm);
         const QuantizedInput* xq = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
-        matmul(scheduler, region(Op::AttnQ, l), L.wq, m_xb.data(), T, m_q.data(), qDim, xq);
-        matmul(scheduler, region(Op::AttnK, l), L.wk, m_xb.data(), T, m_k.data(), kvDim, xq);
-        matmul(scheduler, region(Op::AttnV, l), L.wv, m_xb.data(), T, m_v.data(), kvDim, xq);
+        // q, k and v in one region: they read the same input, and k and v alone are often one block.
+        matmuls(scheduler,
+            { { region(Op::AttnQ, l), &L.wq, m_q.data(), qDim }, { region(Op::AttnK, l), &L.wk, m_k.data(), kvDim },
+                { region(Op::AttnV, l), &L.wv, m_v.data(), kvDim } },
+            m_xb.data(), T, xq);
         scheduler.serial(region(Op::Rope, l), [&] {
         if (!L.qBias.empty()) {
             for (int t = 0; t < T; ++t) {

@@ -53,6 +53,15 @@ private:
     // xq: x quantised by quantizeInput (decode with block-quantised weights), else null.
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
         int ldy, const QuantizedInput* xq);
+    // Several matmuls of the same x in one parallel region (Scheduler::parallelForParts).
+    struct MatmulPart {
+        RegionInfo region;
+        const WeightMatrix* w;
+        float* y;
+        int ldy;
+    };
+    void matmuls(
+        Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq);
     void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
     // Decode (T == 1) with any of `weights` block-quantised: x quantised into m_xq (all weights have
     // x's length as their cols), else null.
