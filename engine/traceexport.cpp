@@ -112,6 +112,8 @@ template <class Fn> void forEachTraceEvent(const std::vector<TraceEvent>& events
         std::string name = "worker " + std::to_string(slot);
         if (slot == 0)
             name += " (caller)"; // arena slot 0 is the thread that entered the arena
+        if (size_t(slot) < meta.laneCpus.size())
+            name += ", CPU " + std::to_string(meta.laneCpus[size_t(slot)]);
         fn(metadataEvent("thread_name", tid, { { "name", name } }));
         fn(metadataEvent("thread_sort_index", tid, { { "sort_index", slot } }));
     }

@@ -19,6 +19,7 @@ struct TraceMeta {
     int threads = 1;
     std::string strategy;
     std::string partitioner;
+    std::vector<int> laneCpus; // the CPU each slot was pinned to (named in its lane), empty if not pinned
     nlohmann::json extra = nlohmann::json::object();
 };
 

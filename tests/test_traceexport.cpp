@@ -146,6 +146,14 @@ private Q_SLOTS:
         }
         QCOMPARE(eventsWithPhase(trace, "M").size(), size_t(1 + 2 * 4));
         QVERIFY(!tids.count(0)); // tid 0 is avoided (Perfetto merges it into another track)
+        // Pinned runs name each lane's CPU.
+        TraceMeta pinned = handMeta();
+        pinned.laneCpus = { 4, 5, 6, 7 };
+        const nlohmann::json withCpus = chromeTraceJson(handEvents(), pinned);
+        QCOMPARE((*metadata(withCpus, "thread_name", kTraceTidOffset))["args"]["name"].get<std::string>(),
+            std::string("worker 0 (caller), CPU 4"));
+        QCOMPARE((*metadata(withCpus, "thread_name", 3 + kTraceTidOffset))["args"]["name"].get<std::string>(),
+            std::string("worker 3, CPU 7"));
         // Every slice sits on the lane of its worker, and only on named lanes.
         for (const auto& x : eventsWithPhase(trace, "X"))
             QVERIFY(tids.count(x["tid"].get<int>()));

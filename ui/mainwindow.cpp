@@ -764,6 +764,8 @@ void MainWindow::exportTrace()
         meta.threads = m_lastRun ? m_lastRun->threads : m_threads->value();
         meta.strategy = engine::strategyName(m_lastRun ? m_lastRun->strategy : engine::Strategy::IntraOp);
         meta.partitioner = m_partitioner->currentText().toStdString();
+        if (m_lastRun)
+            meta.laneCpus = m_lastRun->pinnedCpus;
         engine::writeChromeTrace(path.toStdString(), m_trace, meta);
         setState(tr("trace saved: %1").arg(QFileInfo(path).fileName()));
     } catch (const std::exception& e) {

@@ -267,6 +267,7 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
         meta.threads = scheduler.threads();
         meta.strategy = engine::strategyName(request.strategy);
         meta.partitioner = engine::partitionerName(schedulerOptions.partitioner);
+        meta.laneCpus = engine::Scheduler::pinnedCpus(schedulerOptions);
         engine::writeChromeTrace(traceOut, r.trace, meta);
     }
     const auto& first = r.sequences.front();
