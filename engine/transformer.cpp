@@ -151,6 +151,8 @@ void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, co
 void InferenceContext::matmuls(
     Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq)
 {
+    if (parts.size() > Scheduler::kMaxParts)
+        throw std::invalid_argument("matmuls: at most " + std::to_string(Scheduler::kMaxParts) + " matrices per region");
     std::array<RegionInfo, Scheduler::kMaxParts> regions;
     std::array<size_t, Scheduler::kMaxParts> blocks;
     std::array<int64_t, Scheduler::kMaxParts> per;
@@ -181,7 +183,7 @@ const QuantizedInput* InferenceContext::quantizeInput(Scheduler& scheduler, cons
             return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(QuantizedInput::kBlock) == 0;
         }))
         return nullptr;
-    // Once per matmul, before its rows fan out: a serial section of the calling thread.
+    // Once per input, before the rows that read it fan out: a serial section of the calling thread.
     RegionInfo serial = region;
     serial.op = Op::Serial;
     scheduler.serial(serial, [&] { m_xq.quantize(x, size_t((*weights.begin())->cols)); });
