@@ -577,31 +577,6 @@ inline __m512 spreadScales(__m128 s4, int pair)
     const __m512i second = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     return _mm512_permutexvar_ps(pair ? second : first, _mm512_castps128_ps512(s4));
 }
-// One 512-bit int32 product per two blocks of a legacy type, four blocks per step: scales and offsets
-// are done four blocks at a time in vector registers. `Quants(b)` gives blocks b and b+1 as 64 unsigned
-// (or, with Signed, signed) bytes in element order.
-template <typename Block, bool Signed, typename Quants>
-inline void legacyDot4(const Block* blocks, const QuantizedInput& x, size_t& b, size_t nb, Quants quants,
-    __m512& acc0, __m512& acc1, __m128& offsets)
-{
-    for (; b + 4 <= nb; b += 4) {
-        __m512i dp[2];
-        for (int pair = 0; pair < 2; ++pair) {
-            const __m512i w = quants(b + 2 * size_t(pair));
-            const __m512i xs = loadInput64(x, (b + 2 * size_t(pair)) * 32);
-            if constexpr (Signed) // |w| times x with w's sign moved onto x
-                dp[pair] = dotU8S8(_mm512_abs_epi8(w),
-                    _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs));
-            else
-                dp[pair] = dotU8S8(w, xs);
-        }
-        const __m128 dw = fourScales(blocks + b);
-        const __m128 s4 = _mm_mul_ps(dw, _mm_loadu_ps(x.d.data() + b));
-        offsets = _mm_fmadd_ps(dw, _mm_loadu_ps(x.dsum.data() + b), offsets);
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[0]), spreadScales(s4, 0), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[1]), spreadScales(s4, 1), acc1);
-    }
-}
 inline float hsum128(__m128 v)
 {
     v = _mm_add_ps(v, _mm_movehl_ps(v, v));
@@ -618,64 +593,71 @@ inline __m512i legacyNibbles(__m128i b0, __m128i b1)
     const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); // b0 lo, b1 lo, b0 hi, b1 hi
     return _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(3, 1, 2, 0));               // b0 lo, b0 hi, b1 lo, b1 hi
 }
+// A Q8_0/Q4_0/Q5_0 row against x: one 512-bit int32 product per two blocks, four blocks per step with
+// their scales and offsets in vector registers; the last one to three blocks by the scalar reference.
+// quants(b) gives blocks b and b+1 as 64 bytes in element order: unsigned, or (Signed) signed; a block's
+// value is (quant - Offset) * d, the offset coming off through x's block sums.
+template <typename Block, int (*Quant)(const Block&, int), int Offset, bool Signed, typename Quants>
+float dotQ8LegacySimd(const uint8_t* row, const QuantizedInput& x, size_t n, Quants quants)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    const size_t nb = n / 32;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        __m512i dp[2];
+        for (int pair = 0; pair < 2; ++pair) {
+            const __m512i w = quants(blocks, b + 2 * size_t(pair));
+            const __m512i xs = loadInput64(x, (b + 2 * size_t(pair)) * 32);
+            if constexpr (Signed) // |w| times x with w's sign moved onto x
+                dp[pair] = dotU8S8(_mm512_abs_epi8(w),
+                    _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs));
+            else
+                dp[pair] = dotU8S8(w, xs);
+        }
+        const __m128 dw = fourScales(blocks + b);
+        const __m128 s4 = _mm_mul_ps(dw, _mm_loadu_ps(x.d.data() + b));
+        if constexpr (Offset != 0)
+            offsets = _mm_fmadd_ps(dw, _mm_loadu_ps(x.dsum.data() + b), offsets);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[0]), spreadScales(s4, 0), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[1]), spreadScales(s4, 1), acc1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - float(Offset) * hsum128(offsets);
+    for (; b < nb; ++b)
+        sum += legacyBlockQ8<Block, Quant, Offset>(blocks[b], x, b);
+    return sum;
+}
 } // namespace
 
 float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
-    const BlockQ8_0* blocks = blocksOf<BlockQ8_0>(row);
-    const size_t nb = n / kQK8_0;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    __m128 offsets = _mm_setzero_ps(); // unused: Q8_0 has no offset
-    size_t b = 0;
-    legacyDot4<BlockQ8_0, true>(blocks, x, b, nb, [&](size_t i) {
+    return dotQ8LegacySimd<BlockQ8_0, q8Quant, 0, true>(row, x, n, [](const BlockQ8_0* blocks, size_t i) {
         return _mm512_inserti64x4(
             _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[i].qs))),
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[i + 1].qs)), 1);
-    }, acc0, acc1, offsets);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; b < nb; ++b) // the last one to three blocks
-        sum += legacyBlockQ8<BlockQ8_0, q8Quant, 0>(blocks[b], x, b);
-    return sum;
+    });
 }
 
 float dotQ8Q4_0(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
-    const BlockQ4_0* blocks = blocksOf<BlockQ4_0>(row);
-    const size_t nb = n / kQK4_0;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x): the "- 8" of every quant
-    size_t b = 0;
-    legacyDot4<BlockQ4_0, false>(blocks, x, b, nb, [&](size_t i) {
+    return dotQ8LegacySimd<BlockQ4_0, q4Quant, 8, false>(row, x, n, [](const BlockQ4_0* blocks, size_t i) {
         return legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
-    }, acc0, acc1, offsets);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 8.0f * hsum128(offsets);
-    for (; b < nb; ++b)
-        sum += legacyBlockQ8<BlockQ4_0, q4Quant, 8>(blocks[b], x, b);
-    return sum;
+    });
 }
 
 float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
-    const BlockQ5_0* blocks = blocksOf<BlockQ5_0>(row);
-    const size_t nb = n / kQK5_0;
-    const __m512i sixteen = _mm512_set1_epi8(16);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    __m128 offsets = _mm_setzero_ps();
-    size_t b = 0;
-    legacyDot4<BlockQ5_0, false>(blocks, x, b, nb, [&](size_t i) {
+    return dotQ8LegacySimd<BlockQ5_0, q5Quant, 16, false>(row, x, n, [](const BlockQ5_0* blocks, size_t i) {
         const __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
         uint32_t h0, h1;
         std::memcpy(&h0, blocks[i].qh, 4);
         std::memcpy(&h1, blocks[i + 1].qh, 4);
         // Bit j of qh is element j's fifth bit, and u holds the elements in order: one mask bit per byte.
-        return _mm512_mask_add_epi8(u, __mmask64(uint64_t(h0) | (uint64_t(h1) << 32)), u, sixteen);
-    }, acc0, acc1, offsets);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 16.0f * hsum128(offsets);
-    for (; b < nb; ++b)
-        sum += legacyBlockQ8<BlockQ5_0, q5Quant, 16>(blocks[b], x, b);
-    return sum;
+        return _mm512_mask_add_epi8(u, __mmask64(uint64_t(h0) | (uint64_t(h1) << 32)), u, _mm512_set1_epi8(16));
+    });
 }
 
 namespace {
