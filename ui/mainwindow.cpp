@@ -1,14 +1,14 @@
-#include "mainwindow.h"
+#include "ui/mainwindow.h"
 
-#include "defaults.h"
-#include "outputview.h"
-#include "promptlisteditor.h"
-#include "speedupchart.h"
-#include "statstable.h"
-#include "sweepdialog.h"
-#include "synthetic.h"
-#include "timelineview.h"
-#include "traceexport.h"
+#include "engine/run/defaults.h"
+#include "ui/outputview.h"
+#include "ui/promptlisteditor.h"
+#include "ui/speedupchart.h"
+#include "ui/statstable.h"
+#include "ui/sweepdialog.h"
+#include "engine/model/synthetic.h"
+#include "ui/timelineview.h"
+#include "engine/measure/traceexport.h"
 
 #include <QAction>
 #include <QApplication>

@@ -1,7 +1,7 @@
 // The playground's window: model, prompts, sampling and parallelism on the left; output, timeline, charts right.
 #pragma once
 
-#include "runcontroller.h"
+#include "ui/runcontroller.h"
 
 #include <QMainWindow>
 

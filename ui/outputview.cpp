@@ -1,4 +1,4 @@
-#include "outputview.h"
+#include "ui/outputview.h"
 
 #include <QLabel>
 #include <QPlainTextEdit>

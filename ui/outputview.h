@@ -1,7 +1,7 @@
 // Generated text, one pane per prompt, streaming as tokens arrive, with per-prompt speed figures.
 #pragma once
 
-#include "runcontroller.h"
+#include "ui/runcontroller.h"
 
 #include <QWidget>
 

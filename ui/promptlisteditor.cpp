@@ -1,4 +1,4 @@
-#include "promptlisteditor.h"
+#include "ui/promptlisteditor.h"
 
 #include <QHBoxLayout>
 #include <QLabel>

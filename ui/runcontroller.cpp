@@ -1,7 +1,7 @@
-#include "runcontroller.h"
+#include "ui/runcontroller.h"
 
-#include "gguf.h"
-#include "synthetic.h"
+#include "engine/format/gguffile.h"
+#include "engine/model/synthetic.h"
 
 #include <QFileInfo>
 #include <QMetaObject>
@@ -11,9 +11,9 @@
 
 namespace ui {
 
-engine::WorkloadRequest RunSettings::toRequest() const
+engine::RunRequest RunSettings::toRequest() const
 {
-    engine::WorkloadRequest r;
+    engine::RunRequest r;
     for (const QString& p : prompts)
         r.prompts.push_back(p.toStdString());
     r.systemPrompt = systemPrompt.toStdString();
@@ -65,8 +65,8 @@ public:
     {
         Listener listener(m_controller, runId, m_stopRunId);
         try {
-            engine::WorkloadRequest request = settings.toRequest();
-            engine::WorkloadResult result = engine::runWorkload(model, request, &listener);
+            engine::RunRequest request = settings.toRequest();
+            engine::RunResult result = engine::executeRun(model, request, &listener);
             listener.flush();
             RunSummary summary;
             summary.metrics = result.metrics;

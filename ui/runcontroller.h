@@ -1,9 +1,9 @@
 // Runs the engine on a worker thread for the GUI: model loading, runs and sweeps in, batched results out.
 #pragma once
 
-#include "model.h"
-#include "sweep.h"
-#include "workload.h"
+#include "engine/model/model.h"
+#include "engine/measure/sweep.h"
+#include "engine/run/run.h"
 
 #include <QObject>
 #include <QString>
@@ -28,7 +28,7 @@ struct RunSettings {
     engine::SchedulerOptions scheduler;
     bool trace = true;
 
-    engine::WorkloadRequest toRequest() const;
+    engine::RunRequest toRequest() const;
 };
 
 struct SweepSettings {

@@ -1,4 +1,4 @@
-#include "speedupchart.h"
+#include "ui/speedupchart.h"
 
 #include <QFileInfo>
 #include <QButtonGroup>

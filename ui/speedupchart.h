@@ -2,7 +2,7 @@
 // efficiency and throughput views; prefill, decode and total separately.
 #pragma once
 
-#include "sweepstats.h"
+#include "engine/measure/scaling.h"
 
 #include <QColor>
 #include <QList>

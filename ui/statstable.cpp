@@ -1,4 +1,4 @@
-#include "statstable.h"
+#include "ui/statstable.h"
 
 #include <QHeaderView>
 #include <QLabel>

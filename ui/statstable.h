@@ -1,7 +1,7 @@
 // Per-worker table (busy, idle, chunks, mean chunk) and the run's totals.
 #pragma once
 
-#include "runcontroller.h"
+#include "ui/runcontroller.h"
 
 #include <QWidget>
 

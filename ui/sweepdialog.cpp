@@ -1,6 +1,6 @@
-#include "sweepdialog.h"
+#include "ui/sweepdialog.h"
 
-#include "scheduler.h"
+#include "engine/parallel/scheduler.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>

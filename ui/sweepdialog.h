@@ -1,7 +1,7 @@
 // Asks for a sweep's thread counts, repetitions, strategies and whether work grows with the threads.
 #pragma once
 
-#include "workload.h"
+#include "engine/run/run.h"
 
 #include <QDialog>
 

@@ -1,4 +1,4 @@
-#include "timelinedata.h"
+#include "ui/timelinedata.h"
 
 #include <algorithm>
 #include <cmath>

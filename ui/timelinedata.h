@@ -2,7 +2,7 @@
 // million events into pixel columns without touching each one.
 #pragma once
 
-#include "trace.h"
+#include "engine/parallel/trace.h"
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "timelineview.h"
+#include "ui/timelineview.h"
 
 #include <QFontMetrics>
 #include <QHelpEvent>

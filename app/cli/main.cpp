@@ -1,15 +1,15 @@
 // llm-playground-cli: the engine without a window — generate, tokenize, inspect, bench.
-#include "bench.h"
-#include "chattemplate.h"
-#include "defaults.h"
-#include "gguf.h"
-#include "model.h"
-#include "quantize.h"
-#include "session.h"
-#include "sweep.h"
-#include "synthetic.h"
-#include "traceexport.h"
-#include "workload.h"
+#include "engine/measure/bench.h"
+#include "engine/text/chattemplate.h"
+#include "engine/run/defaults.h"
+#include "engine/format/gguffile.h"
+#include "engine/model/model.h"
+#include "engine/kernels/modelquantizer.h"
+#include "engine/run/generation.h"
+#include "engine/measure/sweep.h"
+#include "engine/model/synthetic.h"
+#include "engine/measure/traceexport.h"
+#include "engine/run/run.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -166,9 +166,9 @@ struct WorkloadOptions {
         return out;
     }
 
-    engine::WorkloadRequest request(const engine::Model& model) const
+    engine::RunRequest request(const engine::Model& model) const
     {
-        engine::WorkloadRequest r;
+        engine::RunRequest r;
         r.prompts = prompts;
         if (!promptFile.empty()) {
             std::stringstream lines(readFile(promptFile));
@@ -251,7 +251,7 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
         throw UsageError("--ctx must be between 0 (model default) and 1048576");
     workload.strategies(); // usage errors before the model loads
     auto m = model.load(argv0);
-    engine::WorkloadRequest request = workload.request(*m);
+    engine::RunRequest request = workload.request(*m);
     request.scheduler = schedulerOptions;
     request.trace = !traceOut.empty();
     engine::Scheduler scheduler(schedulerOptions);
@@ -260,7 +260,7 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
                   << " cores: oversubscribed\n";
     StreamingListener listener;
     listener.stream = !json && request.prompts.size() == 1;
-    const engine::WorkloadResult r = engine::runWorkload(m, request, scheduler, &listener);
+    const engine::RunResult r = engine::executeRun(m, request, scheduler, &listener);
     if (!traceOut.empty()) {
         engine::TraceMeta meta;
         meta.model = m->source();

@@ -1,5 +1,5 @@
 // llm-playground: the desktop window. All logic lives in the ui library.
-#include "mainwindow.h"
+#include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

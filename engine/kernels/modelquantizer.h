@@ -1,0 +1,69 @@
+// Quantising models: ggml's reference row quantisers and a GGUF-to-GGUF converter like llama-quantize.
+// Usage: engine::quantizeModel("model-f32.gguf", "model-q4_k.gguf", engine::GgmlType::Q4_K) returns what it did.
+#pragma once
+
+#include "engine/format/ggmltype.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace engine {
+
+// Quantises n floats (a multiple of the type's block size) into ggmlRowBytes(type, n) bytes, exactly as
+// ggml's quantize_row_*_ref does (no importance matrix), so files written here are the ones
+// llama-quantize would write. Types: Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, and F32/F16/BF16 (plain
+// conversion). Throws std::invalid_argument for other types or a length that is not a whole number of blocks.
+void quantizeRow(GgmlType type, const float* x, uint8_t* out, size_t n);
+
+// Types quantizeModel accepts as a target.
+bool isQuantizeTarget(GgmlType type);
+// llama.cpp's LLAMA_FTYPE number written to general.file_type for a target: Q4_0 2, Q8_0 7, Q5_0 8,
+// Q4_K (Q4_K_M) 15, Q5_K (Q5_K_M) 17, Q6_K 18. Throws std::invalid_argument for a non-target.
+uint32_t llamaFileType(GgmlType target);
+
+struct QuantizedTensor {
+    std::string name;
+    std::vector<uint64_t> dims;
+    GgmlType from = GgmlType::F32;
+    GgmlType to = GgmlType::F32;
+    uint64_t bytesBefore = 0;
+    uint64_t bytesAfter = 0;
+    std::string note; // why the type differs from the target ("1-D", "output: Q6_K", "row 384 not a multiple of 256")
+
+    bool converted() const { return from != to; }
+};
+
+struct QuantizeReport {
+    std::string inPath;
+    std::string outPath;
+    GgmlType target = GgmlType::Q8_0;
+    uint32_t fileType = 0; // general.file_type written
+    std::vector<QuantizedTensor> tensors; // in file order
+    uint64_t tensorBytesBefore = 0;
+    uint64_t tensorBytesAfter = 0;
+    uint64_t fileBytesBefore = 0;
+    uint64_t fileBytesAfter = 0;
+    double seconds = 0.0;
+
+    int convertedCount() const;
+    int keptCount() const;
+};
+
+// Reads the GGUF at inPath and writes outPath (atomically) with the same metadata in the same order
+// (general.file_type updated, general.quantization_version = 2 added as llama.cpp does) and the same
+// tensors in the same order, choosing each tensor's type as llama-quantize does for the target:
+//   - 1-D tensors (norms) are copied unchanged;
+//   - output.weight becomes Q6_K for every target except Q8_0 (which keeps Q8_0);
+//   - Q4_K/Q5_K follow llama.cpp's *_K_M mix: attn_v and ffn_down of the first and last eighth of the
+//     layers and every third layer between become Q6_K;
+//   - when a row is not a whole number of 256-element super-blocks, a k-quant falls back as llama.cpp
+//     does (Q4_K -> Q5_0, Q5_K and Q6_K -> Q8_0); a row that is not a multiple of 32 keeps its type;
+//   - everything else 2-D becomes `target`.
+// Sources may be F32, F16, BF16 or any type the engine can dequantise. Throws ModelFileError (path in
+// the message) for an unreadable input, std::runtime_error naming outPath if it cannot be written, and
+// std::invalid_argument for a target that isQuantizeTarget() rejects.
+QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPath, GgmlType target);
+
+} // namespace engine

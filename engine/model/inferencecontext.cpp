@@ -1,0 +1,416 @@
+#include "engine/model/inferencecontext.h"
+
+#include "engine/kernels/typekernels.h"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace engine {
+
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+using MutMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+
+// Output rows per block. Blocks are the unit whose arithmetic is fixed: the partitioner only
+// decides who runs which block, so results never depend on the thread count.
+constexpr int64_t kRowsPerBlockMatrix = 64; // prefill: matrix-matrix
+
+int64_t rowsPerBlock(const WeightMatrix& w, int T) { return T == 1 ? decodeRowsPerBlock(w) : kRowsPerBlockMatrix; }
+
+size_t blockCount(const WeightMatrix& w, int T)
+{
+    const int64_t per = rowsPerBlock(w, T);
+    return size_t((w.rows + per - 1) / per);
+}
+
+// y[t][r - r0] = dot(w.row(r), x[t]) for r in [r0, r1), t < T; x is (T, w.cols), y has leading dim ldy.
+// xq: x quantised (decode only), used by the types that have integer dots.
+void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int T, float* y, int64_t ldy,
+    const QuantizedInput* xq = nullptr)
+{
+    const size_t n = size_t(w.cols);
+    if (T == 1) {
+        // One row at a time, front to back: the weights are read as one sequential stream, which the
+        // hardware prefetcher follows best (4 rows interleaved ran at 60% of this speed on 110M F32).
+        const TypeKernels& k = typeKernels(w.type);
+        if (xq && k.dotQ8) {
+            for (int64_t r = r0; r < r1; ++r)
+                y[r - r0] = k.dotQ8(w.row(r), *xq, n);
+            return;
+        }
+        for (int64_t r = r0; r < r1; ++r)
+            y[r - r0] = k.dot(w.row(r), x, n);
+        return;
+    }
+    const int64_t nr = r1 - r0;
+    const float* wf;
+    if (w.type == GgmlType::F32) {
+        wf = reinterpret_cast<const float*>(w.row(r0));
+    } else {
+        // Dequantise just this block of rows into per-thread scratch; the weights stay as stored.
+        thread_local std::vector<float> scratch;
+        scratch.resize(size_t(nr) * n);
+        const TypeKernels& k = typeKernels(w.type);
+        for (int64_t r = 0; r < nr; ++r)
+            k.dequantizeRow(w.row(r0 + r), scratch.data() + size_t(r) * n, n);
+        wf = scratch.data();
+    }
+    ConstMap X(x, T, w.cols, Eigen::OuterStride<>(w.cols));
+    ConstMap W(wf, nr, w.cols, Eigen::OuterStride<>(w.cols));
+    MutMap Y(y, T, nr, Eigen::OuterStride<>(ldy));
+    Y.noalias() = X * W.transpose();
+}
+
+} // namespace
+
+int64_t decodeRowsPerBlock(const WeightMatrix& w)
+{
+    // At least 16384 weights per block (64 KiB of F32), at least 16 rows, a multiple of 16. Counted in
+    // weights, not bytes, so a quantised copy is split like its F32 original (its dot products cost
+    // about as much per weight). Depends only on the matrix's shape, never on its type or the thread
+    // count; and as decode computes each row on its own, the block size never changes a result.
+    // Why this size: every chunk costs TBB about 0.1 us and tracing a few tens of ns, and smaller
+    // blocks made more chunks without balancing better. On the default model (bench, repeat 15, this
+    // 2-core machine) 8 KiB blocks decoded about 2960 / 4850 tokens/s at 1 / 2 threads with 4-7%
+    // tracing overhead; 64 KiB blocks about 3100 / 5150 with 1-2.5%.
+    constexpr int64_t kWeightsPerBlock = 16384;
+    const int64_t cols = std::max<int64_t>(1, w.cols);
+    const int64_t rows = (kWeightsPerBlock + cols - 1) / cols;
+    return std::max<int64_t>(16, (rows + 15) / 16 * 16);
+}
+
+InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int contextLength)
+    : m_model(std::move(model))
+{
+    const ModelConfig& c = m_model->config();
+    if (contextLength > (1 << 20))
+        throw std::invalid_argument("context length " + std::to_string(contextLength) + " is too large (max 1048576)");
+    m_ctx = contextLength > 0 ? contextLength : std::min(c.contextLength, kDefaultContextCap);
+    const size_t kvElems = size_t(c.layers) * size_t(c.kvDim()) * size_t(m_ctx);
+    try {
+        m_keys.assign(kvElems, 0.0f);
+        m_values.assign(kvElems, 0.0f);
+    } catch (const std::bad_alloc&) {
+        throw std::invalid_argument("not enough memory for a KV cache of " + std::to_string(m_ctx) + " tokens ("
+            + std::to_string(2 * kvElems * 4 / (1 << 20)) + " MiB)");
+    }
+    const int half = c.headDim / 2;
+    m_ropeCos.resize(size_t(m_ctx) * size_t(half));
+    m_ropeSin.resize(size_t(m_ctx) * size_t(half));
+    for (int j = 0; j < half; ++j) {
+        const double freq = std::pow(double(c.ropeBase), -2.0 * j / c.headDim);
+        for (int p = 0; p < m_ctx; ++p) {
+            const double angle = double(p) * freq;
+            m_ropeCos[size_t(p) * half + j] = float(std::cos(angle));
+            m_ropeSin[size_t(p) * half + j] = float(std::sin(angle));
+        }
+    }
+}
+
+std::span<const float> InferenceContext::eval(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence)
+{
+    const int vocab = m_model->config().vocab;
+    if (tokens.empty())
+        throw std::invalid_argument("eval needs at least one token");
+    for (size_t i = 0; i < tokens.size(); i += kMaxBatch) {
+        const auto chunk = tokens.subspan(i, std::min<size_t>(kMaxBatch, tokens.size() - i));
+        m_logits.resize(size_t(vocab));
+        forwardChunk(scheduler, chunk, sequence, false, m_logits.data());
+    }
+    return { m_logits.data(), size_t(vocab) };
+}
+
+std::span<const float> InferenceContext::evalAll(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence)
+{
+    const size_t vocab = size_t(m_model->config().vocab);
+    if (tokens.empty())
+        throw std::invalid_argument("eval needs at least one token");
+    std::vector<float> all(tokens.size() * vocab);
+    for (size_t i = 0; i < tokens.size(); i += kMaxBatch) {
+        const auto chunk = tokens.subspan(i, std::min<size_t>(kMaxBatch, tokens.size() - i));
+        forwardChunk(scheduler, chunk, sequence, true, all.data() + i * vocab);
+    }
+    m_logits = std::move(all);
+    return { m_logits.data(), m_logits.size() };
+}
+
+void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x,
+    int T, float* y, int ldy, const QuantizedInput* xq)
+{
+    matmuls(scheduler, { { region, &w, y, ldy } }, x, T, xq);
+}
+
+void InferenceContext::matmuls(
+    Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq)
+{
+    if (parts.size() > Scheduler::kMaxParts)
+        throw std::invalid_argument("matmuls: at most " + std::to_string(Scheduler::kMaxParts) + " matrices per region");
+    std::array<RegionInfo, Scheduler::kMaxParts> regions;
+    std::array<size_t, Scheduler::kMaxParts> blocks;
+    std::array<int64_t, Scheduler::kMaxParts> per;
+    size_t n = 0;
+    for (const MatmulPart& part : parts) {
+        per[n] = rowsPerBlock(*part.w, T);
+        regions[n] = part.region;
+        regions[n].unitsPerBlock = uint32_t(per[n]);
+        regions[n].units = uint32_t(part.w->rows);
+        blocks[n] = blockCount(*part.w, T);
+        ++n;
+    }
+    const MatmulPart* list = parts.begin();
+    scheduler.parallelForParts({ regions.data(), n }, { blocks.data(), n }, [&](size_t p, size_t b0, size_t b1) {
+        const MatmulPart& part = list[p];
+        for (size_t b = b0; b < b1; ++b) {
+            const int64_t r0 = int64_t(b) * per[p];
+            const int64_t r1 = std::min(part.w->rows, r0 + per[p]);
+            computeRows(*part.w, r0, r1, x, T, part.y + r0, part.ldy, xq);
+        }
+    });
+}
+
+const QuantizedInput* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
+    std::initializer_list<const WeightMatrix*> weights, const float* x, int T)
+{
+    if (T != 1 || std::none_of(weights.begin(), weights.end(), [](const WeightMatrix* w) {
+            return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(QuantizedInput::kBlock) == 0;
+        }))
+        return nullptr;
+    // Once per input, before the rows that read it fan out: a serial section of the calling thread.
+    RegionInfo serial = region;
+    serial.op = Op::Serial;
+    scheduler.serial(serial, [&] { m_xq.quantize(x, size_t((*weights.begin())->cols)); });
+    return &m_xq;
+}
+
+void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T)
+{
+    const ModelConfig& c = m_model->config();
+    const int hd = c.headDim;
+    const int qDim = c.heads * hd;
+    const int groupSize = c.heads / c.kvHeads;
+    const int pos0 = m_pos;
+    const int len = pos0 + T;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    // One block per query head: scores = Q_h K_h^T (T, len), causal softmax, out = S V_h.
+    RegionInfo r = region;
+    r.units = uint32_t(c.heads);
+    scheduler.parallelFor(r, size_t(c.heads), [&](size_t h0, size_t h1) {
+        thread_local RowMatrix scores;
+        for (size_t h = h0; h < h1; ++h) {
+            const int kvh = int(h) / groupSize;
+            const size_t cacheOffset = (size_t(layer) * c.kvHeads + size_t(kvh)) * size_t(m_ctx) * size_t(hd);
+            ConstMap K(m_keys.data() + cacheOffset, len, hd, Eigen::OuterStride<>(hd));
+            ConstMap V(m_values.data() + cacheOffset, len, hd, Eigen::OuterStride<>(hd));
+            ConstMap Q(m_q.data() + h * hd, T, hd, Eigen::OuterStride<>(qDim));
+            MutMap out(m_att.data() + h * hd, T, hd, Eigen::OuterStride<>(qDim));
+            scores.resize(T, len);
+            scores.noalias() = (Q * K.transpose()) * scale;
+            for (int t = 0; t < T; ++t) {
+                const int valid = pos0 + t + 1; // causal: query at pos0+t sees positions 0..pos0+t
+                float* row = scores.data() + size_t(t) * len;
+                softmax(row, size_t(valid));
+                std::fill(row + valid, row + len, 0.0f);
+            }
+            out.noalias() = scores * V;
+        }
+    });
+}
+
+void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence,
+    bool allLogits, float* logitsOut)
+{
+    beginStep(scheduler, tokens, sequence);
+    runLayers(scheduler, 0, m_model->config().layers);
+    finishStep(scheduler, allLogits, logitsOut);
+}
+
+void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence)
+{
+    const Model& model = *m_model;
+    const ModelConfig& c = model.config();
+    const int T = int(tokens.size());
+    if (T < 1 || T > kMaxBatch)
+        throw std::invalid_argument("a step takes 1.." + std::to_string(kMaxBatch) + " tokens, got " + std::to_string(T));
+    if (m_pos + T > m_ctx)
+        throw std::length_error("the context is full: " + std::to_string(m_pos) + " + " + std::to_string(T)
+            + " tokens exceed the context length of " + std::to_string(m_ctx));
+    const int dim = c.dim;
+    const int qDim = c.heads * c.headDim;
+    const int kvDim = c.kvDim();
+
+    m_x.resize(size_t(T) * dim);
+    m_xb.resize(size_t(T) * dim);
+    m_q.resize(size_t(T) * qDim);
+    m_k.resize(size_t(T) * kvDim);
+    m_v.resize(size_t(T) * kvDim);
+    m_att.resize(size_t(T) * qDim);
+    m_hb.resize(size_t(T) * c.hidden);
+
+    for (int t = 0; t < T; ++t) {
+        const int32_t id = tokens[size_t(t)];
+        if (id < 0 || id >= c.vocab)
+            throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary (0.."
+                + std::to_string(c.vocab - 1) + ")");
+    }
+    m_stepTokens = T;
+    m_stepSequence = sequence;
+
+    // Token embeddings: one row each, dequantised from the stored type.
+    scheduler.serial(RegionInfo { Op::Embed, -1, sequence, m_pos, T }, [&] {
+        const TypeKernels& embedKernels = typeKernels(model.tokenEmbedding().type);
+        for (int t = 0; t < T; ++t)
+            embedKernels.dequantizeRow(model.tokenEmbedding().row(tokens[size_t(t)]), m_x.data() + size_t(t) * dim,
+                size_t(dim));
+    });
+}
+
+void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLayer)
+{
+    const Model& model = *m_model;
+    const ModelConfig& c = model.config();
+    const int T = m_stepTokens;
+    const int sequence = m_stepSequence;
+    const int dim = c.dim;
+    const int hd = c.headDim;
+    const int qDim = c.heads * hd;
+    const int kvDim = c.kvDim();
+    const int half = hd / 2;
+    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
+
+    auto rotate = [&](float* head, int pos) {
+        const float* cs = m_ropeCos.data() + size_t(pos) * half;
+        const float* sn = m_ropeSin.data() + size_t(pos) * half;
+        for (int j = 0; j < half; ++j) {
+            const int a = c.ropeInterleaved ? 2 * j : j;
+            const int b = c.ropeInterleaved ? 2 * j + 1 : j + half;
+            const float x0 = head[a];
+            const float x1 = head[b];
+            head[a] = x0 * cs[j] - x1 * sn[j];
+            head[b] = x0 * sn[j] + x1 * cs[j];
+        }
+    };
+
+    for (int l = firstLayer; l < endLayer; ++l) {
+        const LayerWeights& L = model.layers()[size_t(l)];
+        auto norm = [&](const std::vector<float>& weight) {
+            scheduler.serial(region(Op::RmsNorm, l), [&] {
+                for (int t = 0; t < T; ++t)
+                    rmsNorm(m_xb.data() + size_t(t) * dim, m_x.data() + size_t(t) * dim, weight.data(), size_t(dim),
+                        c.rmsEps);
+            });
+        };
+        auto addResidual = [&] {
+            scheduler.serial(region(Op::Serial, l), [&] {
+                for (size_t i = 0; i < size_t(T) * dim; ++i)
+                    m_x[i] += m_xb[i];
+            });
+        };
+
+        // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
+        norm(L.attnNorm);
+        const QuantizedInput* xq = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
+        // q, k and v in one region: they read the same input, and k and v alone are often one block.
+        matmuls(scheduler,
+            { { region(Op::AttnQ, l), &L.wq, m_q.data(), qDim }, { region(Op::AttnK, l), &L.wk, m_k.data(), kvDim },
+                { region(Op::AttnV, l), &L.wv, m_v.data(), kvDim } },
+            m_xb.data(), T, xq);
+        scheduler.serial(region(Op::Rope, l), [&] {
+        if (!L.qBias.empty()) {
+            for (int t = 0; t < T; ++t) {
+                for (int i = 0; i < qDim; ++i)
+                    m_q[size_t(t) * qDim + size_t(i)] += L.qBias[size_t(i)];
+                for (int i = 0; i < kvDim; ++i) {
+                    m_k[size_t(t) * kvDim + size_t(i)] += L.kBias[size_t(i)];
+                    m_v[size_t(t) * kvDim + size_t(i)] += L.vBias[size_t(i)];
+                }
+            }
+        }
+        for (int t = 0; t < T; ++t) {
+            const int pos = m_pos + t;
+            for (int h = 0; h < c.heads; ++h)
+                rotate(m_q.data() + size_t(t) * qDim + size_t(h) * hd, pos);
+            for (int h = 0; h < c.kvHeads; ++h) {
+                float* k = m_k.data() + size_t(t) * kvDim + size_t(h) * hd;
+                rotate(k, pos);
+                const size_t at = ((size_t(l) * c.kvHeads + size_t(h)) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
+                std::copy(k, k + hd, m_keys.data() + at);
+                const float* v = m_v.data() + size_t(t) * kvDim + size_t(h) * hd;
+                std::copy(v, v + hd, m_values.data() + at);
+            }
+        }
+        });
+        attention(scheduler, region(Op::Attention, l), l, T);
+        matmul(scheduler, region(Op::AttnOut, l), L.wo, m_att.data(), T, m_xb.data(), dim,
+            quantizeInput(scheduler, region(Op::AttnOut, l), { &L.wo }, m_att.data(), T));
+        addResidual();
+
+        // ---- feed-forward block: x += W2 · (silu(W1·xb) * W3·xb)
+        norm(L.ffnNorm);
+        {
+            const int64_t per = rowsPerBlock(L.gate, T);
+            const int hidden = c.hidden;
+            RegionInfo gateUp = region(Op::FfnGateUp, l);
+            gateUp.unitsPerBlock = uint32_t(per);
+            gateUp.units = uint32_t(hidden);
+            const QuantizedInput* xq = quantizeInput(scheduler, gateUp, { &L.gate, &L.up }, m_xb.data(), T);
+            scheduler.parallelFor(gateUp, blockCount(L.gate, T), [&](size_t b0, size_t b1) {
+                thread_local std::vector<float> g, u;
+                for (size_t b = b0; b < b1; ++b) {
+                    const int64_t r0 = int64_t(b) * per;
+                    const int64_t r1 = std::min<int64_t>(hidden, r0 + per);
+                    const int64_t nr = r1 - r0;
+                    g.resize(size_t(T * nr));
+                    u.resize(size_t(T * nr));
+                    computeRows(L.gate, r0, r1, m_xb.data(), T, g.data(), nr, xq);
+                    computeRows(L.up, r0, r1, m_xb.data(), T, u.data(), nr, xq);
+                    for (int t = 0; t < T; ++t)
+                        for (int64_t r = 0; r < nr; ++r)
+                            m_hb[size_t(t) * hidden + size_t(r0 + r)] = silu(g[size_t(t * nr + r)]) * u[size_t(t * nr + r)];
+                }
+            });
+        }
+        matmul(scheduler, region(Op::FfnDown, l), L.down, m_hb.data(), T, m_xb.data(), dim,
+            quantizeInput(scheduler, region(Op::FfnDown, l), { &L.down }, m_hb.data(), T));
+        addResidual();
+    }
+
+}
+
+std::span<const float> InferenceContext::finishStep(Scheduler& scheduler)
+{
+    m_logits.resize(size_t(m_model->config().vocab));
+    finishStep(scheduler, false, m_logits.data());
+    return { m_logits.data(), m_logits.size() };
+}
+
+void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut)
+{
+    const Model& model = *m_model;
+    const ModelConfig& c = model.config();
+    const int T = m_stepTokens;
+    const int sequence = m_stepSequence;
+    const int dim = c.dim;
+    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
+
+    // ---- final norm and logits (of the last token only, unless every position is wanted)
+    const int first = allLogits ? 0 : T - 1;
+    const int rows = T - first;
+    scheduler.serial(region(Op::RmsNorm, -1), [&] {
+        for (int t = first; t < T; ++t)
+            rmsNorm(m_xb.data() + size_t(t - first) * dim, m_x.data() + size_t(t) * dim, model.outputNorm().data(),
+                size_t(dim), c.rmsEps);
+    });
+    const RegionInfo logits { Op::Logits, -1, sequence, m_pos + first, rows };
+    matmul(scheduler, logits, model.output(), m_xb.data(), rows, logitsOut, c.vocab,
+        quantizeInput(scheduler, logits, { &model.output() }, m_xb.data(), rows));
+    m_pos += T;
+}
+
+} // namespace engine

@@ -1,0 +1,99 @@
+// The llama forward pass over one sequence: embeddings, attention with a KV cache, SwiGLU, logits.
+#pragma once
+
+#include "engine/kernels/typekernels.h"
+#include "engine/model/model.h"
+#include "engine/parallel/scheduler.h"
+
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace engine {
+
+// Output rows per parallel block of a decode (matrix-vector) matmul with this weight.
+int64_t decodeRowsPerBlock(const WeightMatrix& w);
+
+// The context a run gets unless it asks for one: min(model context, this).
+inline constexpr int kDefaultContextCap = 2048;
+
+// Runs the model for one sequence. Holds the KV cache and the activation buffers; the weights
+// are shared (read-only) with every other context on the same model.
+class InferenceContext {
+public:
+    // contextLength <= 0 means min(model context, 2048). Throws std::invalid_argument if the
+    // requested length is absurd (> 1M tokens) or the KV cache cannot be allocated.
+    InferenceContext(std::shared_ptr<const Model> model, int contextLength = 0);
+
+    // Feeds tokens at the next positions (a prompt is one call: matrix-matrix; decoding is one
+    // token per call: matrix-vector). Returns the logits of the last token, `vocab` floats.
+    // Throws std::length_error if the tokens do not fit in the context, std::out_of_range for an
+    // invalid token id.
+    std::span<const float> eval(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
+    // As eval, but returns the logits of every fed token: tokens.size() rows of `vocab` floats.
+    std::span<const float> evalAll(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
+
+    // The same forward pass in three steps, so a layer pipeline can run layer groups of different
+    // sequences on different threads: beginStep (embeddings), runLayers over [first, end) in
+    // order, finishStep (final norm, logits of the last token; advances the position).
+    void beginStep(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
+    void runLayers(Scheduler& scheduler, int firstLayer, int endLayer);
+    std::span<const float> finishStep(Scheduler& scheduler);
+
+    int position() const { return m_pos; }
+    int contextLength() const { return m_ctx; }
+    void reset() { m_pos = 0; }
+    const Model& model() const { return *m_model; }
+
+    // Tokens per forward call; longer prompts are fed in chunks of this size.
+    static constexpr int kMaxBatch = 256;
+
+private:
+    void forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits,
+        float* logitsOut);
+    void finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut);
+    // xq: x quantised by quantizeInput (decode with block-quantised weights), else null.
+    void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
+        int ldy, const QuantizedInput* xq);
+    // Several matmuls of the same x in one parallel region (Scheduler::parallelForParts).
+    struct MatmulPart {
+        RegionInfo region;
+        const WeightMatrix* w;
+        float* y;
+        int ldy;
+    };
+    void matmuls(
+        Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq);
+    void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
+    // Decode (T == 1) with any of `weights` block-quantised: x quantised into m_xq (all weights have
+    // x's length as their cols), else null.
+    const QuantizedInput* quantizeInput(Scheduler& scheduler, const RegionInfo& region,
+        std::initializer_list<const WeightMatrix*> weights, const float* x, int T);
+
+    std::shared_ptr<const Model> m_model;
+    int m_ctx = 0;
+    int m_pos = 0;
+    int m_stepTokens = 0;   // tokens of the step in progress
+    int m_stepSequence = 0;
+
+    // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix.
+    std::vector<float> m_keys;
+    std::vector<float> m_values;
+    // RoPE table, (ctx, headDim/2) cos and sin.
+    std::vector<float> m_ropeCos;
+    std::vector<float> m_ropeSin;
+
+    // Activations for a chunk of T <= kMaxBatch tokens.
+    std::vector<float> m_x;      // (T, dim) residual stream
+    std::vector<float> m_xb;     // (T, dim) normed input of a sub-layer
+    std::vector<float> m_q;      // (T, heads*headDim)
+    std::vector<float> m_k;      // (T, kvDim)
+    std::vector<float> m_v;      // (T, kvDim)
+    std::vector<float> m_att;    // (T, heads*headDim) attention output before Wo
+    std::vector<float> m_hb;     // (T, hidden) silu(gate) * up
+    QuantizedInput m_xq;         // decode: a matmul's input quantised for block-quantised weights
+    std::vector<float> m_logits; // (T or 1, vocab)
+};
+
+} // namespace engine

@@ -1,0 +1,107 @@
+// A llama-family model: hyper-parameters from GGUF metadata and weights read in place from the mapping.
+#pragma once
+
+#include "engine/format/ggmltype.h"
+#include "engine/text/tokenizer.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace engine {
+
+class GgufFile;
+
+struct ModelConfig {
+    std::string architecture = "llama";
+    std::string name;
+    int dim = 0;          // embedding length
+    int layers = 0;
+    int heads = 0;
+    int kvHeads = 0;      // grouped-query attention: heads share kvHeads K/V heads
+    int headDim = 0;      // dim / heads
+    int hidden = 0;       // feed-forward length
+    int vocab = 0;
+    int contextLength = 0; // what the model was trained for
+    float ropeBase = 10000.0f;
+    float rmsEps = 1e-5f;
+    bool ropeInterleaved = true; // GGUF arch=llama: pairs (2j, 2j+1); qwen2 (NeoX): pairs (j, j + headDim/2)
+
+    int kvDim() const { return kvHeads * headDim; }
+};
+
+// A weight matrix of `rows` output rows, each `cols` stored elements of `type`, row-major.
+// GGUF dims [cols, rows]. The bytes live in the file mapping (or in a synthetic model's buffer).
+struct WeightMatrix {
+    GgmlType type = GgmlType::F32;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    uint64_t rowBytes = 0;
+    const uint8_t* data = nullptr;
+
+    const uint8_t* row(int64_t r) const { return data + uint64_t(r) * rowBytes; }
+    uint64_t bytes() const { return rowBytes * uint64_t(rows); }
+};
+
+struct LayerWeights {
+    std::vector<float> attnNorm; // (dim)
+    WeightMatrix wq;             // (heads*headDim, dim)
+    WeightMatrix wk;             // (kvHeads*headDim, dim)
+    WeightMatrix wv;             // (kvHeads*headDim, dim)
+    std::vector<float> qBias;    // (heads*headDim) or empty: qwen2 has Q/K/V biases, llama none
+    std::vector<float> kBias;    // (kvHeads*headDim) or empty
+    std::vector<float> vBias;    // (kvHeads*headDim) or empty
+    WeightMatrix wo;             // (dim, heads*headDim)
+    std::vector<float> ffnNorm;  // (dim)
+    WeightMatrix gate;           // (hidden, dim)
+    WeightMatrix up;             // (hidden, dim)
+    WeightMatrix down;           // (dim, hidden)
+
+    std::array<const WeightMatrix*, 7> matrices() const { return { &wq, &wk, &wv, &wo, &gate, &up, &down }; }
+};
+
+class Model {
+public:
+    // Loads a GGUF file. Throws ModelFileError naming the file and the problem (unknown
+    // architecture, missing tensor, wrong shape, unsupported type, bad hyper-parameters).
+    static std::shared_ptr<const Model> load(const std::string& path);
+    // Builds from an already-parsed file (kept alive by the model).
+    static std::shared_ptr<const Model> fromGguf(std::shared_ptr<const GgufFile> file);
+    // Builds from GGUF bytes in memory (synthetic models); the model keeps the buffer alive.
+    static std::shared_ptr<const Model> fromGgufBuffer(std::shared_ptr<const std::vector<uint8_t>> bytes,
+        const std::string& name);
+
+    const ModelConfig& config() const { return m_config; }
+    const Tokenizer& tokenizer() const { return *m_tokenizer; }
+    const WeightMatrix& tokenEmbedding() const { return m_tokenEmbd; } // (vocab, dim)
+    const std::vector<LayerWeights>& layers() const { return m_layers; }
+    const std::vector<float>& outputNorm() const { return m_outputNorm; }
+    const WeightMatrix& output() const { return m_output; } // (vocab, dim); the embedding when tied
+    bool tiedEmbeddings() const { return m_tied; }
+    const std::string& source() const { return m_source; } // file path or "synthetic:<shape>"
+    const GgufFile* file() const { return m_file.get(); }  // null for synthetic models
+
+    uint64_t parameterCount() const;
+    // Weight bytes read per decoded token: every matrix once plus one embedding row.
+    uint64_t weightBytesPerToken() const;
+    uint64_t weightBytes() const;
+    std::string typeSummary() const; // e.g. "F32" or "F16 (norms F32)"
+
+private:
+    Model() = default;
+
+    ModelConfig m_config;
+    std::unique_ptr<Tokenizer> m_tokenizer;
+    WeightMatrix m_tokenEmbd;
+    std::vector<LayerWeights> m_layers;
+    std::vector<float> m_outputNorm;
+    WeightMatrix m_output;
+    bool m_tied = false;
+    std::string m_source;
+    std::shared_ptr<const GgufFile> m_file;
+    std::shared_ptr<const std::vector<uint8_t>> m_buffer; // synthetic models: the GGUF bytes
+};
+
+} // namespace engine

@@ -1,0 +1,182 @@
+#include "engine/model/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace engine {
+
+namespace {
+
+    // Deterministic candidate order: higher logit first, then lower id, so ties never depend on the
+    // sort algorithm.
+    // A function object, not a function: passed to the std algorithms as a pointer, the comparison was
+    // an indirect call per comparison and half of the sampler's time.
+    constexpr auto ranksHigher = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
+
+    // Uniform in [0, 1) from the top 53 bits of one raw 64-bit draw: the same on every standard library,
+    // unlike std::uniform_real_distribution.
+    double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
+
+    // NaN means "impossible" (-inf); +inf would turn the softmax into NaN, so it becomes the largest float.
+    float sanitize(float logit)
+    {
+        if (std::isnan(logit))
+            return -std::numeric_limits<float>::infinity();
+        if (logit == std::numeric_limits<float>::infinity())
+            return std::numeric_limits<float>::max();
+        return logit;
+    }
+
+} // namespace
+
+void SamplingParams::validate() const
+{
+    if (!std::isfinite(temperature) || temperature < 0.0f)
+        throw std::invalid_argument(
+            "temperature must be a finite number >= 0 (0 = greedy), got " + std::to_string(temperature));
+    if (!(topP > 0.0f && topP <= 1.0f)) // also rejects NaN
+        throw std::invalid_argument("top-p must be in (0, 1] (1 = off), got " + std::to_string(topP));
+    if (!(minP >= 0.0f && minP <= 1.0f))
+        throw std::invalid_argument("min-p must be in [0, 1] (0 = off), got " + std::to_string(minP));
+    if (!std::isfinite(repeatPenalty) || repeatPenalty <= 0.0f)
+        throw std::invalid_argument(
+            "repeat penalty must be a finite number > 0 (1 = off), got " + std::to_string(repeatPenalty));
+    if (repeatLastN < 0)
+        throw std::invalid_argument("repeat-last-n must be >= 0 (0 = off), got " + std::to_string(repeatLastN));
+}
+
+Sampler::Sampler(const SamplingParams& params)
+    : m_params(params)
+    , m_rng(params.seed)
+{
+    m_params.validate();
+}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history)
+{
+    if (logits.empty())
+        throw std::invalid_argument("sampler: empty logits");
+    const auto n = int32_t(logits.size());
+
+    // Greedy: the argmax of the raw logits, lowest id on ties (strict > keeps the first). No RNG draw, and
+    // no repetition penalty: temperature 0 means "the model's own most likely token".
+    if (m_params.temperature == 0.0f) {
+        int32_t best = -1;
+        float bestLogit = -std::numeric_limits<float>::infinity();
+        for (int32_t i = 0; i < n; ++i) {
+            const float l = sanitize(logits[size_t(i)]);
+            if (l > bestLogit) {
+                bestLogit = l;
+                best = i;
+            }
+        }
+        if (best < 0)
+            throw std::runtime_error("sampler: every logit is NaN or -inf (the model produced no usable output)");
+        return best;
+    }
+
+    m_candidates.resize(size_t(n));
+    bool anyFinite = false;
+    for (int32_t i = 0; i < n; ++i) {
+        const float l = sanitize(logits[size_t(i)]);
+        anyFinite = anyFinite || l > -std::numeric_limits<float>::infinity();
+        m_candidates[size_t(i)] = { l, i };
+    }
+    if (!anyFinite)
+        throw std::runtime_error("sampler: every logit is NaN or -inf (the model produced no usable output)");
+
+    // Repetition penalty (llama.cpp's rule, once per distinct token of the window): shrink positive logits,
+    // push negative ones further down.
+    if (m_params.repeatPenalty != 1.0f && m_params.repeatLastN > 0 && !history.empty()) {
+        const size_t window = std::min(history.size(), size_t(m_params.repeatLastN));
+        m_penalized.resize(size_t(n), 0); // a flag per id, cleared again below: no allocation per call
+        m_touched.clear();
+        for (int32_t id : history.subspan(history.size() - window)) {
+            if (id < 0 || id >= n || m_penalized[size_t(id)])
+                continue;
+            m_penalized[size_t(id)] = 1;
+            m_touched.push_back(id);
+            float& l = m_candidates[size_t(id)].first;
+            l = l > 0.0f ? l / m_params.repeatPenalty : l * m_params.repeatPenalty;
+        }
+        for (int32_t id : m_touched)
+            m_penalized[size_t(id)] = 0;
+    }
+
+    // Top-k: only the k best need ordering, which matters with 32k-150k vocabularies.
+    size_t count = m_candidates.size();
+    if (m_params.topK > 0 && size_t(m_params.topK) < count) {
+        count = size_t(m_params.topK);
+        // The k best in one pass with a k-element heap whose top is the worst kept (most candidates
+        // lose one comparison against it), then only those sorted. ranksHigher is a strict total
+        // order, so the set and its order are exactly what sorting everything would give.
+        auto heapEnd = m_candidates.begin() + ptrdiff_t(count);
+        std::make_heap(m_candidates.begin(), heapEnd, ranksHigher);
+        for (auto it = heapEnd; it != m_candidates.end(); ++it) {
+            if (ranksHigher(*it, m_candidates.front())) {
+                std::pop_heap(m_candidates.begin(), heapEnd, ranksHigher);
+                *(heapEnd - 1) = *it;
+                std::push_heap(m_candidates.begin(), heapEnd, ranksHigher);
+            }
+        }
+        std::sort_heap(m_candidates.begin(), heapEnd, ranksHigher);
+    } else {
+        std::sort(m_candidates.begin(), m_candidates.end(), ranksHigher);
+    }
+
+    // Softmax at the temperature; candidates are sorted, so the first holds the maximum. Probabilities are
+    // kept unnormalised (p_i = exp((l_i - l_max) / T)) with their sum tracked in double.
+    const float maxLogit = m_candidates[0].first;
+    std::vector<double>& probs = m_probs; // (count) unnormalised, in candidate order
+    probs.resize(count);
+    double sum = 0.0;
+    for (size_t i = 0; i < count; ++i) {
+        probs[i] = std::exp((double(m_candidates[i].first) - double(maxLogit)) / double(m_params.temperature));
+        sum += probs[i];
+    }
+
+    // Top-p: the smallest prefix whose probability reaches topP (at least one token).
+    if (m_params.topP < 1.0f) {
+        const double target = double(m_params.topP) * sum;
+        double cumulative = 0.0;
+        size_t keep = count;
+        for (size_t i = 0; i < count; ++i) {
+            cumulative += probs[i];
+            if (cumulative >= target) {
+                keep = i + 1;
+                break;
+            }
+        }
+        count = keep;
+    }
+
+    // Min-p: drop tokens less likely than minP times the most likely one (which always stays).
+    if (m_params.minP > 0.0f) {
+        const double threshold = double(m_params.minP) * probs[0];
+        size_t keep = 1;
+        while (keep < count && probs[keep] >= threshold)
+            ++keep;
+        count = keep;
+    }
+
+    // Renormalise over what is left and draw. Exactly one RNG draw per call, whatever survived, so the
+    // random stream advances the same way for every setting.
+    sum = 0.0;
+    for (size_t i = 0; i < count; ++i)
+        sum += probs[i];
+    const double u = uniform01(m_rng) * sum;
+    double cumulative = 0.0;
+    for (size_t i = 0; i < count; ++i) {
+        cumulative += probs[i];
+        if (u < cumulative)
+            return m_candidates[i].second;
+    }
+    return m_candidates[count - 1].second; // u within rounding of the total
+}
+
+} // namespace engine

@@ -1,0 +1,161 @@
+#include "engine/run/generation.h"
+
+#include "engine/text/chattemplate.h"
+
+#include <stdexcept>
+
+namespace engine {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+} // namespace
+
+void GenerationRequest::validate() const
+{
+    if (maxTokens < 0 || maxTokens > (1 << 20))
+        throw std::invalid_argument("max tokens must be between 0 and 1048576, got " + std::to_string(maxTokens));
+    sampling.validate();
+}
+
+SequenceState::SequenceState(std::shared_ptr<const Model> model, const GenerationRequest& request, int contextLength,
+    int sequence, Clock::time_point start, Scheduler* scheduler)
+    : m_model(std::move(model))
+    , m_request(request)
+    , m_sequence(sequence)
+    , m_start(start)
+    , m_context(m_model, contextLength)
+    , m_sampler(request.sampling)
+    , m_detok(m_model->tokenizer(), /*stripLeadingSpace=*/false)
+{
+    request.validate();
+    const Tokenizer& tokenizer = m_model->tokenizer();
+    const int64_t tokenizeBegin = scheduler && scheduler->traceRecorder() ? scheduler->traceRecorder()->nowNs() : 0;
+    const ChatTemplate family = request.chat ? detectChatTemplate(tokenizer.vocab()) : ChatTemplate::None;
+    m_result.chatTemplate = chatTemplateName(family);
+    if (family != ChatTemplate::None) {
+        const std::string eos = tokenizer.eos() >= 0 ? tokenizer.piece(tokenizer.eos()) : std::string("</s>");
+        const std::string text = applyChatTemplate(family, request.systemPrompt, request.prompt, eos);
+        m_result.promptIds = encodeChatPrompt(tokenizer, text);
+    } else {
+        m_result.promptIds = tokenizer.encode(request.prompt, request.addBos && tokenizer.vocab().addBos && tokenizer.bos() >= 0);
+    }
+    if (m_result.promptIds.empty())
+        throw std::invalid_argument("the prompt is empty and the model has no BOS token to start from");
+    if (int(m_result.promptIds.size()) >= m_context.contextLength())
+        throw std::length_error("the prompt has " + std::to_string(m_result.promptIds.size())
+            + " tokens, which does not fit in the context length of " + std::to_string(m_context.contextLength()));
+    if (scheduler && scheduler->traceRecorder())
+        scheduler->recordSerialSince(RegionInfo { Op::Tokenize, -1, sequence, 0, 1 }, tokenizeBegin);
+    m_history = m_result.promptIds;
+    m_result.stats.promptTokens = int(m_result.promptIds.size());
+    m_result.stats.stopReason = "max_tokens";
+    if (request.maxTokens == 0)
+        m_done = true;
+}
+
+std::span<const int32_t> SequenceState::nextInput() const
+{
+    if (!m_prefilled)
+        return m_result.promptIds;
+    return { &m_last, 1 };
+}
+
+void SequenceState::prefill(Scheduler& scheduler, const TokenCallback& onToken)
+{
+    if (m_prefilled || m_done)
+        return;
+    const auto t0 = Clock::now();
+    const auto logits = m_context.eval(scheduler, m_result.promptIds, m_sequence);
+    m_result.stats.prefillMs = msSince(t0);
+    acceptLogits(scheduler, logits, onToken);
+}
+
+void SequenceState::step(Scheduler& scheduler, const TokenCallback& onToken)
+{
+    if (m_done)
+        return;
+    if (!m_prefilled) {
+        prefill(scheduler, onToken);
+        return;
+    }
+    if (m_context.position() >= m_context.contextLength()) {
+        stop("context_full");
+        return;
+    }
+    const auto logits = m_context.eval(scheduler, std::span<const int32_t>(&m_last, 1), m_sequence);
+    acceptLogits(scheduler, logits, onToken);
+}
+
+void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> logits, const TokenCallback& onToken)
+{
+    GenerationStats& stats = m_result.stats;
+    const bool first = !m_prefilled;
+    if (first && stats.prefillMs == 0.0)
+        stats.prefillMs = msSince(m_start); // pipeline: the prompt's pass was timed by its caller
+    m_prefilled = true;
+    int32_t id = -1;
+    scheduler.serial(RegionInfo { Op::Sampling, -1, m_sequence, m_context.position(), 1 },
+        [&] { id = m_sampler.sample(logits, m_history); });
+    if (first) {
+        stats.timeToFirstTokenMs = msSince(m_start);
+        m_decodeStart = Clock::now();
+    }
+    if (m_request.stopAtEos && m_model->tokenizer().isEndOfGeneration(id)) {
+        stop("eos");
+        return;
+    }
+    m_history.push_back(id);
+    m_result.tokenIds.push_back(id);
+    m_last = id;
+    ++stats.generatedTokens;
+    const std::string piece = m_detok.push(id);
+    m_result.text += piece;
+    if (onToken && !onToken(id, piece)) {
+        stop("cancelled");
+        return;
+    }
+    if (stats.generatedTokens >= m_request.maxTokens) {
+        stop("max_tokens");
+        return;
+    }
+    if (m_context.position() >= m_context.contextLength())
+        stop("context_full");
+}
+
+void SequenceState::stop(const std::string& reason)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    m_result.stats.stopReason = reason;
+}
+
+void SequenceState::finish()
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    m_done = true;
+    m_result.text += m_detok.flush();
+    if (m_result.stats.generatedTokens > 0)
+        m_result.stats.decodeMs = msSince(m_decodeStart);
+    m_result.stats.totalMs = msSince(m_start);
+}
+
+GenerationResult generate(std::shared_ptr<const Model> model, Scheduler& scheduler, const GenerationRequest& request,
+    int contextLength, const TokenCallback& onToken)
+{
+    const auto start = Clock::now();
+    SequenceState state(std::move(model), request, contextLength, request.sequence, start);
+    state.prefill(scheduler, onToken);
+    while (!state.done())
+        state.step(scheduler, onToken);
+    const size_t before = state.result().text.size();
+    state.finish();
+    if (onToken && state.result().text.size() > before)
+        onToken(-1, std::string_view(state.result().text).substr(before));
+    return state.takeResult();
+}
+
+} // namespace engine

@@ -1,0 +1,104 @@
+// Text <-> token ids for the `llama` (SentencePiece-style BPE by scores with byte fallback) and `gpt2` (byte-level
+// BPE with merges, see bpe.h) vocabulary kinds, with special-token matching, BOS, and streaming UTF-8 decoding.
+#pragma once
+
+#include "engine/text/vocabulary.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace engine {
+
+class BytePairEncoding;
+
+class Tokenizer {
+public:
+    // Throws std::runtime_error if the vocabulary kind is not supported (message names it and the supported ones).
+    explicit Tokenizer(Vocabulary vocab);
+
+    // Encodes UTF-8 text. Invalid UTF-8 bytes are encoded through byte tokens, never dropped.
+    // With addBos (and a BOS id in the vocabulary) the BOS id comes first; nothing else is added (not EOS).
+    // parseSpecial: control-token pieces in the text ("<|im_start|>", "<|eot_id|>", "</s>") become those tokens,
+    // matched whole, longest first, before any other splitting. Off, they are plain text. User-defined pieces are
+    // always matched whole. In the llama kind, text after a matched control token gets the dummy space prefix again,
+    // as llama.cpp (and HF's legacy Llama tokenizer) do.
+    std::vector<int32_t> encode(std::string_view text, bool addBos, bool parseSpecial) const;
+    // Each kind's own convention: SentencePiece (llama) never turns text into control tokens; byte-level BPE (gpt2)
+    // tokenizers, like HF's, match their special tokens in text.
+    std::vector<int32_t> encode(std::string_view text, bool addBos) const
+    {
+        return encode(text, addBos, m_bpe != nullptr);
+    }
+
+    // The raw bytes a token stands for: llama: U+2581 becomes ' ', <0xNN> becomes that byte; gpt2: each character of
+    // the byte alphabet becomes its byte ("Ġ" -> ' '). Control tokens (BOS/EOS, <|im_start|>...) give "", so chat
+    // markup never shows in generated text; use piece() to display them. User-defined tokens give their text.
+    // May be an incomplete UTF-8 sequence.
+    std::string tokenBytes(int32_t id) const;
+    const std::string& piece(int32_t id) const; // as stored
+    bool isEndOfGeneration(int32_t id) const; // EOS (and other end-of-turn ids the vocabulary marks)
+
+    const Vocabulary& vocab() const { return m_vocab; }
+    int32_t size() const { return int32_t(m_vocab.tokens.size()); }
+    int32_t bos() const { return m_vocab.bosId; }
+    int32_t eos() const { return m_vocab.eosId; }
+    bool isByteLevel() const { return m_bpe != nullptr; } // the gpt2 kind
+    // Whether encoding puts SentencePiece's dummy space in front of the text (never for gpt2).
+    bool addsSpacePrefix() const { return !m_bpe && m_vocab.addSpacePrefix; }
+
+private:
+    // Cuts text at special tokens: calls emit(text, -1) for plain text (possibly empty) and emit({}, id) for each
+    // matched special token, in order.
+    template <typename Emit> void splitSpecial(std::string_view text, bool parseControl, Emit&& emit) const;
+    void encodeSentencePiece(std::string_view text, bool spacePrefix, std::vector<int32_t>& out) const;
+
+    Vocabulary m_vocab;
+    std::shared_ptr<const BytePairEncoding> m_bpe; // gpt2 kind only; immutable, so copies of the Tokenizer share it
+    std::unordered_map<std::string, int32_t> m_pieceToId; // llama kind: text pieces
+    int32_t m_byteTokens[256]; // llama kind: byte value -> id of its <0xNN> token, -1 if the vocabulary has none
+    std::vector<int32_t> m_endOfGeneration; // EOS and end-of-turn control tokens, sorted
+    size_t m_maxUserDefinedBytes = 0; // llama kind: longest UserDefined piece (0: none, skip the pre-match)
+    // Special tokens matched whole in text (Control; and UserDefined in the gpt2 kind), grouped by first byte and
+    // longest first within a group: m_specials[m_specialStart[b] .. m_specialStart[b + 1]) start with byte b.
+    std::vector<int32_t> m_specials;
+    uint32_t m_specialStart[257] = {};
+};
+
+// Turns a stream of raw bytes into valid UTF-8 text: incomplete multi-byte sequences are held
+// until they complete; bytes that can never form valid UTF-8 become U+FFFD.
+class Utf8Stream {
+public:
+    std::string push(std::string_view bytes); // returns the text that is complete so far
+    std::string flush(); // whatever is held, invalid parts as U+FFFD
+private:
+    std::string m_pending;
+};
+
+// Streams generated token ids as valid UTF-8 text. Strips the single leading space SentencePiece
+// adds to the first piece when the vocabulary uses the dummy space prefix and stripLeadingSpace is set.
+class Detokenizer {
+public:
+    explicit Detokenizer(const Tokenizer& tokenizer, bool stripLeadingSpace = false);
+    std::string push(int32_t id);
+    std::string flush();
+
+private:
+    const Tokenizer& m_tokenizer;
+    Utf8Stream m_stream;
+    bool m_stripLeadingSpace;
+    bool m_first = true;
+};
+
+// Appends the UTF-8 encoding of a code point (<= U+10FFFF; surrogates are the caller's business).
+void appendUtf8(std::string& s, char32_t cp);
+
+// True if `text` is entirely valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+bool isValidUtf8(std::string_view text);
+// Length in bytes of the longest prefix of `text` that is valid UTF-8 (whole characters only).
+size_t validUtf8Prefix(std::string_view text);
+
+} // namespace engine

@@ -1,0 +1,243 @@
+// The command-line front end as a user runs it: outputs, exit codes, and bad input that must not crash it.
+#include "engine/format/gguffile.h"
+#include "engine/model/synthetic.h"
+#include "engine/text/tokenizer.h"
+#include "engine/text/vocabulary.h"
+
+#include <QtTest>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <fstream>
+
+using namespace engine;
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QProcess::ExitStatus status = QProcess::CrashExit;
+    QByteArray out, err;
+};
+
+Result runCli(const QStringList& args, int timeoutMs = 120000)
+{
+    QProcess p;
+    p.start(QStringLiteral(PLAYGROUND_CLI), args);
+    Result r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+    }
+    r.exitCode = p.exitCode();
+    r.status = p.exitStatus();
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+void writeBytes(const QString& path, const std::vector<uint8_t>& bytes, size_t count)
+{
+    std::ofstream out(path.toStdString(), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(count));
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+
+private Q_SLOTS:
+    void generateJsonHasTextTokensAndFigures()
+    {
+        const Result r = runCli({ "generate", "--synthetic", "tiny", "--temperature", "0", "-n", "12", "--json" });
+        QCOMPARE(r.status, QProcess::NormalExit);
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(j.value("token_ids").toArray().size(), 12);
+        QVERIFY(j.value("prompt_tokens").toInt() > 1);
+        for (const char* key : { "prefill_ms", "prefill_tps", "time_to_first_token_ms", "decode_tps", "peak_rss_mib" })
+            QVERIFY2(j.value(key).toDouble() > 0, key);
+        QCOMPARE(j.value("stop_reason").toString(), QStringLiteral("max_tokens"));
+        QVERIFY(j.contains("text"));
+    }
+
+    void generateTokensSameForEveryThreadCount()
+    {
+        QJsonArray baseline;
+        for (const char* threads : { "1", "2", "5" }) {
+            const Result r = runCli({ "generate", "--synthetic", "tiny", "--temperature", "0.8", "--seed", "9", "-n",
+                "16", "--threads", threads, "--partitioner", "static", "--json" });
+            QCOMPARE(r.exitCode, 0);
+            const QJsonArray ids = QJsonDocument::fromJson(r.out).object().value("token_ids").toArray();
+            QCOMPARE(ids.size(), 16);
+            if (baseline.isEmpty())
+                baseline = ids;
+            QCOMPARE(ids, baseline);
+        }
+    }
+
+    void plainGenerateStreamsTextAndReportsOnStderr()
+    {
+        const Result r = runCli({ "generate", "--synthetic", "tiny", "-n", "5", "--threads", "2" });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.err.contains("prompt tokens:"));
+        QVERIFY(r.err.contains("decode:"));
+        QVERIFY(r.err.contains("peak RSS"));
+    }
+
+    void usageErrorsExitWithTwoAndExplain_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("phrase");
+        QTest::newRow("no command") << QStringList {} << "";
+        QTest::newRow("unknown command") << QStringList { "fly" } << "";
+        QTest::newRow("zero threads") << QStringList { "generate", "--synthetic", "tiny", "--threads", "0" }
+                                      << "thread count";
+        QTest::newRow("too many threads") << QStringList { "generate", "--synthetic", "tiny", "--threads", "100000" }
+                                          << "thread count";
+        QTest::newRow("threads not a number") << QStringList { "generate", "--threads", "many" } << "";
+        QTest::newRow("bad partitioner") << QStringList { "generate", "--synthetic", "tiny", "--partitioner", "x" }
+                                         << "partitioner";
+        QTest::newRow("top-p above one") << QStringList { "generate", "--synthetic", "tiny", "--top-p", "5" } << "top";
+        QTest::newRow("negative temperature")
+            << QStringList { "generate", "--synthetic", "tiny", "--temperature=-1" } << "temperature";
+        QTest::newRow("absurd max tokens")
+            << QStringList { "generate", "--synthetic", "tiny", "-n", "999999999" } << "max tokens";
+        QTest::newRow("unknown shape") << QStringList { "generate", "--synthetic", "huge" } << "known:";
+        QTest::newRow("model and synthetic") << QStringList { "generate", "--synthetic", "tiny", "--model", "x.gguf" }
+                                             << "not both";
+        QTest::newRow("missing prompt file")
+            << QStringList { "generate", "--synthetic", "tiny", "--prompt-file", "/nonexistent/p.txt" } << "prompt file";
+        QTest::newRow("bad thread list") << QStringList { "bench", "--synthetic", "tiny", "--threads", "1,x" }
+                                         << "thread list";
+        QTest::newRow("tokenize without text") << QStringList { "tokenize", "--synthetic", "tiny" } << "";
+    }
+    void usageErrorsExitWithTwoAndExplain()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, phrase);
+        const Result r = runCli(args);
+        QCOMPARE(r.status, QProcess::NormalExit);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(phrase.toUtf8()), r.err.constData());
+    }
+
+    void unusableModelFilesExitWithThreeAndNameTheProblem_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("phrase");
+        QTest::newRow("missing file") << "missing" << "missing.gguf";
+        QTest::newRow("not a GGUF file") << "text" << "magic";
+        QTest::newRow("truncated in the tensor data") << "truncated" << "past the end";
+        QTest::newRow("truncated in the metadata") << "header" << "at byte";
+        QTest::newRow("empty file") << "empty" << "empty.gguf";
+    }
+    void unusableModelFilesExitWithThreeAndNameTheProblem()
+    {
+        QFETCH(QString, kind);
+        QFETCH(QString, phrase);
+        const QString path = m_dir.filePath(kind + ".gguf");
+        const auto bytes = syntheticModelGguf(syntheticShape("tiny"));
+        if (kind == "text")
+            writeBytes(path, std::vector<uint8_t>(100, 'a'), 100);
+        else if (kind == "truncated")
+            writeBytes(path, bytes, bytes.size() - 1000);
+        else if (kind == "header")
+            writeBytes(path, bytes, 2000);
+        else if (kind == "empty")
+            writeBytes(path, bytes, 0);
+        for (const char* cmd : { "generate", "inspect" }) {
+            const Result r = runCli({ cmd, "--model", path });
+            QCOMPARE(r.status, QProcess::NormalExit);
+            QCOMPARE(r.exitCode, 3);
+            QVERIFY2(r.err.contains(phrase.toUtf8()), r.err.constData());
+        }
+    }
+
+    void tokenizeWorksOnAVocabOnlyFile()
+    {
+        // A vocabulary with no tensors and an architecture this build cannot run: tokenize still works.
+        auto model = makeSyntheticModel("tiny");
+        GgufWriter w;
+        w.setString("general.architecture", "someday");
+        model->tokenizer().vocab().writeTo(w);
+        const QString path = m_dir.filePath("vocab.gguf");
+        w.write(path.toStdString());
+        const std::string text = "hello there, ünïcödé 🙂";
+        const Result r = runCli({ "tokenize", "--model", path, "--text", QString::fromStdString(text), "--pieces" });
+        QCOMPARE(r.exitCode, 0);
+        const auto lines = r.out.split('\n');
+        QVERIFY(lines.size() >= 2);
+        QStringList want;
+        for (int32_t id : model->tokenizer().encode(text, true))
+            want << QString::number(id);
+        QCOMPARE(QString::fromUtf8(lines[0]), want.join(' '));
+        QVERIFY(QJsonDocument::fromJson(lines[1]).isArray());
+    }
+
+    void quantizeWritesSyntheticShapes()
+    {
+        const QString q4 = m_dir.filePath("synthetic-q4_0.gguf");
+        Result r = runCli({ "quantize", "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(!QFileInfo::exists(q4 + ".f32.tmp")); // the intermediate F32 file is gone
+        r = runCli({ "inspect", "--model", q4 });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("Q4_0"), r.out.constData());
+        const QString f32 = m_dir.filePath("synthetic-f32.gguf");
+        QCOMPARE(runCli({ "quantize", "--synthetic", "tiny", "--type", "F32", "--out", f32 }).exitCode, 0);
+        QCOMPARE(QFileInfo(f32).size(), qint64(syntheticModelGguf(syntheticShape("tiny")).size()));
+        r = runCli({ "generate", "--model", q4, "-n", "4", "--json" });
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(runCli({ "quantize", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+        QCOMPARE(runCli({ "quantize", "--synthetic", "huge", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+        QCOMPARE(runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+    }
+
+    void inspectShowsHyperParametersAndTensors()
+    {
+        const QString path = m_dir.filePath("tiny.gguf");
+        const auto bytes = syntheticModelGguf(syntheticShape("tiny"));
+        writeBytes(path, bytes, bytes.size());
+        const Result r = runCli({ "inspect", "--model", path });
+        QCOMPARE(r.exitCode, 0);
+        for (const char* s : { "llama.embedding_length = 128", "layers 4", "KV heads 2", "blk.3.ffn_down.weight",
+                 "token_embd.weight" })
+            QVERIFY2(r.out.contains(s), s);
+    }
+
+    void invalidUtf8PromptDoesNotCrash()
+    {
+        const QString path = m_dir.filePath("bad.txt");
+        const std::vector<uint8_t> bad { 'a', 0xff, 0xc3, 'b', 0xe2, 0x82, 0x0a, 0xf0, 0x9f };
+        writeBytes(path, bad, bad.size());
+        const Result r = runCli({ "generate", "--synthetic", "tiny", "--prompt-file", path, "-n", "4", "--json" });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(QJsonDocument::fromJson(r.out).isObject());
+    }
+
+    void benchReportsRatiosAsJson()
+    {
+        const QString out = m_dir.filePath("bench.json");
+        const Result r = runCli({ "bench", "--synthetic", "tiny", "--threads", "1,2", "--repeat", "1",
+            "--prompt-tokens", "16", "--decode-tokens", "4", "--probe-mib", "64", "--json", out });
+        QCOMPARE(r.exitCode, 0);
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject j = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(j.value("results").toArray().size(), 2);
+        QVERIFY(j.value("prefill_speedup").toDouble() > 0);
+        QVERIFY(j.value("bandwidth").toArray().at(0).toObject().value("median_gbps").toDouble() > 0);
+        QVERIFY(j.value("results").toArray().at(1).toObject().value("decode_ceiling_ratio").toDouble() > 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

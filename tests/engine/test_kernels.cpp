@@ -1,0 +1,215 @@
+// F16/BF16 conversions and the per-type dot/dequantise kernels against plain scalar references.
+#include "engine/format/ggmltype.h"
+#include "engine/kernels/typekernels.h"
+
+#include <QtTest>
+
+#include <algorithm>
+
+#include <limits>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace engine;
+
+namespace {
+
+// IEEE binary16 decoded from its fields with ldexp: independent of the engine's bit tricks.
+double referenceHalf(uint16_t h)
+{
+    const int sign = (h >> 15) & 1;
+    const int exp = (h >> 10) & 0x1f;
+    const int mant = h & 0x3ff;
+    double v;
+    if (exp == 0)
+        v = std::ldexp(double(mant), -24);
+    else if (exp == 31)
+        v = mant ? std::nan("") : INFINITY;
+    else
+        v = std::ldexp(double(1024 + mant), exp - 25);
+    return sign ? -v : v;
+}
+
+double referenceBf16(uint16_t h)
+{
+    uint32_t bits = uint32_t(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+} // namespace
+
+class TestKernels : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void f16DecodesEveryBitPatternExactly()
+    {
+        for (uint32_t h = 0; h < 65536; ++h) {
+            const double want = referenceHalf(uint16_t(h));
+            const float got = f16ToF32(uint16_t(h));
+            if (std::isnan(want))
+                QVERIFY2(std::isnan(got), qPrintable(QString::number(h, 16)));
+            else
+                QVERIFY2(double(got) == want && std::signbit(got) == std::signbit(want), qPrintable(QString::number(h, 16)));
+        }
+    }
+
+    void f16EncodeRoundTripsEveryHalf()
+    {
+        for (uint32_t h = 0; h < 65536; ++h) {
+            if (std::isnan(referenceHalf(uint16_t(h))))
+                continue;
+            QCOMPARE(f32ToF16(f16ToF32(uint16_t(h))), uint16_t(h));
+        }
+    }
+
+    void f16EncodeRoundsToNearestEven_data()
+    {
+        QTest::addColumn<float>("value");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("one") << 1.0f << 0x3c00;
+        QTest::newRow("tie down to even") << float(1.0 + std::ldexp(1.0, -11)) << 0x3c00;
+        QTest::newRow("tie up to even") << float(1.0 + 3 * std::ldexp(1.0, -11)) << 0x3c02;
+        QTest::newRow("above tie") << float(1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -20)) << 0x3c01;
+        QTest::newRow("max half") << 65504.0f << 0x7bff;
+        QTest::newRow("overflow to inf") << 65520.0f << 0x7c00;
+        QTest::newRow("smallest subnormal") << float(std::ldexp(1.0, -24)) << 0x0001;
+        QTest::newRow("half of smallest subnormal rounds to zero") << float(std::ldexp(1.0, -25)) << 0x0000;
+        QTest::newRow("negative") << -2.5f << 0xc100;
+        QTest::newRow("infinity") << float(INFINITY) << 0x7c00;
+    }
+    void f16EncodeRoundsToNearestEven()
+    {
+        QFETCH(float, value);
+        QFETCH(int, expected);
+        QCOMPARE(int(f32ToF16(value)), expected);
+    }
+
+    void bf16RoundsToNearestEvenAndKeepsNaN()
+    {
+        QCOMPARE(f32ToBf16(1.0f), uint16_t(0x3f80));
+        float f;
+        uint32_t bits = 0x3f808000u; // exactly half-way between 0x3f80 and 0x3f81: to even
+        std::memcpy(&f, &bits, 4);
+        QCOMPARE(f32ToBf16(f), uint16_t(0x3f80));
+        bits = 0x3f818000u; // half-way between 0x3f81 and 0x3f82: to even (0x3f82)
+        std::memcpy(&f, &bits, 4);
+        QCOMPARE(f32ToBf16(f), uint16_t(0x3f82));
+        QVERIFY(std::isnan(bf16ToF32(f32ToBf16(std::nanf("")))));
+        for (uint32_t h = 0; h < 65536; h += 7)
+            if (!std::isnan(referenceBf16(uint16_t(h))))
+                QCOMPARE(double(bf16ToF32(uint16_t(h))), referenceBf16(uint16_t(h)));
+    }
+
+    void dotProductsMatchScalarReference_data()
+    {
+        QTest::addColumn<int>("type");
+        QTest::addColumn<int>("n");
+        for (GgmlType t : { GgmlType::F32, GgmlType::F16, GgmlType::BF16 })
+            for (int n : { 1, 7, 16, 31, 64, 65, 100, 288, 768, 2051 })
+                QTest::addRow("%s n=%d", ggmlTypeName(t), n) << int(t) << n;
+    }
+    void dotProductsMatchScalarReference()
+    {
+        QFETCH(int, type);
+        QFETCH(int, n);
+        const GgmlType t = GgmlType(type);
+        std::mt19937 rng(uint32_t(n * 31 + type));
+        std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+        std::vector<float> x(static_cast<size_t>(n)), w(static_cast<size_t>(n));
+        for (auto& v : x)
+            v = dist(rng);
+        for (auto& v : w)
+            v = dist(rng);
+        // Store w in the type; the reference uses the stored (rounded) values.
+        std::vector<uint8_t> bytes(ggmlRowBytes(t, uint64_t(n)));
+        std::vector<double> stored(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            if (t == GgmlType::F32) {
+                std::memcpy(bytes.data() + 4 * i, &w[size_t(i)], 4);
+                stored[size_t(i)] = w[size_t(i)];
+            } else {
+                const uint16_t h = t == GgmlType::F16 ? f32ToF16(w[size_t(i)]) : f32ToBf16(w[size_t(i)]);
+                std::memcpy(bytes.data() + 2 * i, &h, 2);
+                stored[size_t(i)] = t == GgmlType::F16 ? referenceHalf(h) : referenceBf16(h);
+            }
+        }
+        double want = 0.0, magnitude = 0.0;
+        for (int i = 0; i < n; ++i) {
+            want += stored[size_t(i)] * x[size_t(i)];
+            magnitude += std::abs(stored[size_t(i)] * x[size_t(i)]);
+        }
+        const TypeKernels& k = typeKernels(t);
+        const double got = k.dot(bytes.data(), x.data(), size_t(n));
+        QVERIFY2(std::abs(got - want) <= 1e-6 * magnitude + 1e-6,
+            qPrintable(QStringLiteral("got %1 want %2").arg(got).arg(want)));
+
+        std::vector<float> row(static_cast<size_t>(n));
+        k.dequantizeRow(bytes.data(), row.data(), size_t(n));
+        for (int i = 0; i < n; ++i)
+            QCOMPARE(double(row[size_t(i)]), stored[size_t(i)]);
+    }
+
+    void unsupportedTypeHasNoKernels()
+    {
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K));
+    }
+
+    void rmsNormAndSoftmaxMatchDefinitions()
+    {
+        std::vector<float> x { 1.0f, -2.0f, 3.0f, 0.5f }, w { 1.0f, 2.0f, 0.5f, -1.0f }, out(4);
+        rmsNorm(out.data(), x.data(), w.data(), 4, 1e-5f);
+        double ms = (1 + 4 + 9 + 0.25) / 4.0;
+        for (int i = 0; i < 4; ++i)
+            QVERIFY(std::abs(out[size_t(i)] - x[size_t(i)] / std::sqrt(ms + 1e-5) * w[size_t(i)]) < 1e-6);
+        std::vector<float> s { 1000.0f, 1001.0f, 999.0f };
+        softmax(s.data(), 3);
+        const double e0 = std::exp(-1.0), e2 = std::exp(-2.0), z = e0 + 1 + e2;
+        QVERIFY(std::abs(s[0] - e0 / z) < 1e-6 && std::abs(s[1] - 1 / z) < 1e-6 && std::abs(s[2] - e2 / z) < 1e-6);
+    }
+
+    // The exponential inside softmax against the double-precision exp: within 2 ulp where the result is
+    // a normal float, and 0 (or a denormal) below.
+    void softmaxExponentialIsAccurate()
+    {
+        std::vector<float> x;
+        for (float v = 0.0f; v > -110.0f; v -= 0.0037f)
+            x.push_back(v);
+        x.push_back(-0.0f);
+        x.push_back(-std::numeric_limits<float>::infinity());
+        std::vector<float> got(x.size());
+        expNonPositiveForTest(x.data(), got.data(), x.size());
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double want = std::exp(double(x[i]));
+            if (want < std::numeric_limits<float>::min()) {
+                QVERIFY2(got[i] >= 0.0f && got[i] < 2 * std::numeric_limits<float>::min(), qPrintable(QString::number(x[i])));
+                continue;
+            }
+            const double ulp = std::nextafter(float(want), 2.0f) - float(want);
+            QVERIFY2(std::abs(got[i] - want) <= 2 * ulp,
+                qPrintable(QString("exp(%1) = %2, want %3").arg(x[i]).arg(got[i]).arg(want)));
+        }
+        // Softmax over many values (vector body and masked tail) against the definition in double.
+        for (size_t n : { size_t(1), size_t(15), size_t(16), size_t(17), size_t(500) }) {
+            std::vector<float> v(n);
+            for (size_t i = 0; i < n; ++i)
+                v[i] = float(std::sin(double(i) * 1.7) * 20.0);
+            std::vector<float> s = v;
+            softmax(s.data(), n);
+            const double mx = *std::max_element(v.begin(), v.end());
+            double z = 0;
+            for (float t : v)
+                z += std::exp(double(t) - mx);
+            for (size_t i = 0; i < n; ++i)
+                QVERIFY(std::abs(s[i] - std::exp(double(v[i]) - mx) / z) < 1e-6);
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestKernels)
+#include "test_kernels.moc"
