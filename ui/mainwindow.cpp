@@ -1,14 +1,14 @@
 #include "ui/mainwindow.h"
 
+#include "engine/measure/traceexport.h"
+#include "engine/model/synthetic.h"
 #include "engine/run/defaults.h"
 #include "ui/outputview.h"
 #include "ui/promptlisteditor.h"
 #include "ui/speedupchart.h"
 #include "ui/statstable.h"
 #include "ui/sweepdialog.h"
-#include "engine/model/synthetic.h"
 #include "ui/timelineview.h"
-#include "engine/measure/traceexport.h"
 
 #include <QAction>
 #include <QApplication>
@@ -199,7 +199,8 @@ QWidget* MainWindow::buildControls()
     m_topP->setRange(0.01, 1.0);
     m_topP->setSingleStep(0.01);
     m_topP->setValue(defaults.topP);
-    m_topP->setToolTip(tr("Nucleus sampling: keep the smallest set of tokens whose probabilities add up to p (1 = off)"));
+    m_topP->setToolTip(
+        tr("Nucleus sampling: keep the smallest set of tokens whose probabilities add up to p (1 = off)"));
     form->addRow(tr("Top-p"), m_topP);
     m_minP = new QDoubleSpinBox(sampling);
     m_minP->setRange(0.0, 1.0);
@@ -244,13 +245,16 @@ QWidget* MainWindow::buildControls()
     pform->addRow(tr("Threads"), threadRow);
     m_strategy = new QComboBox(par);
     const std::pair<engine::Strategy, QString> strategies[] = {
-        { engine::Strategy::IntraOp, tr("Intra-op: prompts one after another; each matmul split by rows, attention "
-                                        "by heads") },
-        { engine::Strategy::Request, tr("Request-parallel: each prompt is one task on one thread; the outputs are "
-                                        "merged at the end") },
+        { engine::Strategy::IntraOp,
+            tr("Intra-op: prompts one after another; each matmul split by rows, attention "
+               "by heads") },
+        { engine::Strategy::Request,
+            tr("Request-parallel: each prompt is one task on one thread; the outputs are "
+               "merged at the end") },
         { engine::Strategy::Hybrid, tr("Hybrid: prompts as tasks, and each task's matmuls split again (nested)") },
-        { engine::Strategy::Pipeline, tr("Layer pipeline: groups of layers are pipeline stages; prompts flow "
-                                         "through them") },
+        { engine::Strategy::Pipeline,
+            tr("Layer pipeline: groups of layers are pipeline stages; prompts flow "
+               "through them") },
     };
     for (const auto& [s, tip] : strategies) {
         m_strategy->addItem(QString::fromLatin1(engine::strategyName(s)), int(s));
@@ -260,11 +264,13 @@ QWidget* MainWindow::buildControls()
     pform->addRow(tr("Strategy"), m_strategy);
     m_partitioner = new QComboBox(par);
     const std::pair<engine::Partitioner, QString> partitioners[] = {
-        { engine::Partitioner::Auto, tr("auto: TBB splits adaptively, a few chunks per thread, more if work is stolen") },
+        { engine::Partitioner::Auto,
+            tr("auto: TBB splits adaptively, a few chunks per thread, more if work is stolen") },
         { engine::Partitioner::Simple, tr("simple: split down to the grain size: many small chunks") },
         { engine::Partitioner::Static, tr("static: one even share per thread, no stealing") },
-        { engine::Partitioner::Affinity, tr("affinity: like auto, but replays which thread ran which rows last time "
-                                            "(cache reuse)") },
+        { engine::Partitioner::Affinity,
+            tr("affinity: like auto, but replays which thread ran which rows last time "
+               "(cache reuse)") },
     };
     for (const auto& [p, tip] : partitioners) {
         m_partitioner->addItem(QString::fromLatin1(engine::partitionerName(p)), int(p));
@@ -359,20 +365,20 @@ void MainWindow::connectController()
         updateEnabled();
     });
     connect(c, &RunController::modelLoaded, this, [this](const ModelInfo& info) {
-        m_modelFacts->setText(tr("<b>%1</b><br>%2 · %3 parameters · %4<br>%5 layers · dim %6 · %7 heads (%8 KV) · "
-                                 "vocab %9 · context %10 · %11 MiB")
-                                  .arg((info.name.isEmpty() ? QFileInfo(info.source).fileName() : info.name)
-                                           .toHtmlEscaped())
-                                  .arg(info.architecture)
-                                  .arg(QLocale().toString(info.parameters))
-                                  .arg(info.type)
-                                  .arg(info.layers)
-                                  .arg(info.dim)
-                                  .arg(info.heads)
-                                  .arg(info.kvHeads)
-                                  .arg(info.vocab)
-                                  .arg(info.contextLength)
-                                  .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
+        m_modelFacts->setText(
+            tr("<b>%1</b><br>%2 · %3 parameters · %4<br>%5 layers · dim %6 · %7 heads (%8 KV) · "
+               "vocab %9 · context %10 · %11 MiB")
+                .arg((info.name.isEmpty() ? QFileInfo(info.source).fileName() : info.name).toHtmlEscaped())
+                .arg(info.architecture)
+                .arg(QLocale().toString(info.parameters))
+                .arg(info.type)
+                .arg(info.layers)
+                .arg(info.dim)
+                .arg(info.heads)
+                .arg(info.kvHeads)
+                .arg(info.vocab)
+                .arg(info.contextLength)
+                .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
         m_modelFacts->setToolTip(info.source);
         m_lastGoodModel = info.source;
         if (!info.source.startsWith(QLatin1String("synthetic:")) && info.source != defaultModelFile())
@@ -422,9 +428,10 @@ void MainWindow::connectController()
         m_output->finishRun(summary);
         m_stats->setSummary(summary);
         m_timeline->fitAll();
-        setState(summary.cancelled ? tr("stopped") : tr("done: %1 tokens in %2 s")
-                                                         .arg(summary.metrics.generatedTokens)
-                                                         .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
+        setState(summary.cancelled ? tr("stopped")
+                                   : tr("done: %1 tokens in %2 s")
+                                         .arg(summary.metrics.generatedTokens)
+                                         .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
         updateEnabled();
         if (m_demo && m_demoStage == 1) {
             m_demoStage = 2;
@@ -503,7 +510,8 @@ RunSettings MainWindow::currentSettings() const
 
 void MainWindow::applySettings(const RunSettings& s)
 {
-    m_prompts->setPrompts(s.prompts.isEmpty() ? QStringList { QString::fromLatin1(engine::kDefaultPrompt) } : s.prompts);
+    m_prompts->setPrompts(
+        s.prompts.isEmpty() ? QStringList { QString::fromLatin1(engine::kDefaultPrompt) } : s.prompts);
     m_system->setPlainText(s.systemPrompt);
     m_chat->setChecked(s.chat);
     m_temperature->setValue(s.sampling.temperature);
@@ -610,8 +618,8 @@ void MainWindow::sweep()
 void MainWindow::openModel()
 {
     const QString start = m_recentModels.isEmpty() ? QString() : QFileInfo(m_recentModels.front()).absolutePath();
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), start,
-        tr("GGUF models (*.gguf);;All files (*)"));
+    const QString path
+        = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), start, tr("GGUF models (*.gguf);;All files (*)"));
     if (path.isEmpty())
         return;
     m_controller->loadModel(path);
@@ -742,20 +750,18 @@ void MainWindow::updateEnabled()
     m_model->setEnabled(!busy);
 }
 
-bool MainWindow::saveWindowImage(const QString& path)
-{
-    return grab().save(path, "PNG");
-}
+bool MainWindow::saveWindowImage(const QString& path) { return grab().save(path, "PNG"); }
 
 void MainWindow::exportTrace()
 {
     if (m_trace.empty()) {
-        QMessageBox::information(this, tr("No trace yet"), tr("Run something first: the trace of the last run is "
-                                                              "exported."));
+        QMessageBox::information(this, tr("No trace yet"),
+            tr("Run something first: the trace of the last run is "
+               "exported."));
         return;
     }
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export trace"), QStringLiteral("trace.json"),
-        tr("Chrome trace (*.json)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export trace"), QStringLiteral("trace.json"), tr("Chrome trace (*.json)"));
     if (path.isEmpty())
         return;
     try {
@@ -780,11 +786,12 @@ void MainWindow::exportSweep()
         return;
     }
     QString filter;
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export sweep"), QStringLiteral("sweep.json"),
-        tr("JSON (*.json);;CSV (*.csv)"), &filter);
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export sweep"), QStringLiteral("sweep.json"), tr("JSON (*.json);;CSV (*.csv)"), &filter);
     if (path.isEmpty())
         return;
-    const bool csv = path.endsWith(QLatin1String(".csv"), Qt::CaseInsensitive) || filter.startsWith(QLatin1String("CSV"));
+    const bool csv
+        = path.endsWith(QLatin1String(".csv"), Qt::CaseInsensitive) || filter.startsWith(QLatin1String("CSV"));
     const std::string content = csv ? engine::sweepToCsv(*m_lastSweep) : engine::sweepToJson(*m_lastSweep).dump(2);
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly) || f.write(content.data(), qint64(content.size())) != qint64(content.size())) {
@@ -796,8 +803,8 @@ void MainWindow::exportSweep()
 
 void MainWindow::saveScreenshot()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save screenshot"), QStringLiteral("playground.png"),
-        tr("PNG image (*.png)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save screenshot"), QStringLiteral("playground.png"), tr("PNG image (*.png)"));
     if (path.isEmpty())
         return;
     if (!saveWindowImage(path))
@@ -806,8 +813,8 @@ void MainWindow::saveScreenshot()
 
 void MainWindow::saveSession()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save session"), QStringLiteral("session.json"),
-        tr("Playground session (*.json)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save session"), QStringLiteral("session.json"), tr("Playground session (*.json)"));
     if (path.isEmpty())
         return;
     const RunSettings s = currentSettings();
@@ -831,11 +838,12 @@ void MainWindow::saveSession()
     o[QStringLiteral("pin_threads")] = s.scheduler.pinThreads;
     QJsonArray outputs;
     for (int i = 0; i < m_output->paneCount(); ++i)
-        outputs.append(QJsonObject { { QStringLiteral("text"), m_output->text(i) },
-            { QStringLiteral("stats"), m_output->statsText(i) } });
+        outputs.append(QJsonObject {
+            { QStringLiteral("text"), m_output->text(i) }, { QStringLiteral("stats"), m_output->statsText(i) } });
     o[QStringLiteral("outputs")] = outputs;
     if (m_lastSweep)
-        o[QStringLiteral("sweep")] = QJsonDocument::fromJson(QByteArray::fromStdString(engine::sweepToJson(*m_lastSweep).dump())).object();
+        o[QStringLiteral("sweep")]
+            = QJsonDocument::fromJson(QByteArray::fromStdString(engine::sweepToJson(*m_lastSweep).dump())).object();
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(o).toJson()) < 0)
         QMessageBox::warning(this, tr("Cannot save the session"), tr("Could not write %1.").arg(path));
@@ -843,13 +851,14 @@ void MainWindow::saveSession()
 
 void MainWindow::openSession()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open session"), QString(),
-        tr("Playground session (*.json)"));
+    const QString path
+        = QFileDialog::getOpenFileName(this, tr("Open session"), QString(), tr("Playground session (*.json)"));
     if (path.isEmpty())
         return;
     QFile f(path);
     QJsonParseError error;
-    const QJsonDocument doc = f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll(), &error) : QJsonDocument();
+    const QJsonDocument doc
+        = f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll(), &error) : QJsonDocument();
     const QJsonObject o = doc.object();
     if (o.value(QStringLiteral("format")).toString() != QLatin1String("llm-playground-session-1")) {
         QMessageBox::warning(this, tr("Cannot open the session"), tr("%1 is not a playground session.").arg(path));
@@ -942,7 +951,8 @@ void MainWindow::saveSettings() const
     st.setValue(QStringLiteral("run/maxTokens"), s.maxTokens);
     st.setValue(QStringLiteral("run/threads"), s.scheduler.threads);
     st.setValue(QStringLiteral("run/strategy"), QString::fromLatin1(engine::strategyName(s.strategy)));
-    st.setValue(QStringLiteral("run/partitioner"), QString::fromLatin1(engine::partitionerName(s.scheduler.partitioner)));
+    st.setValue(
+        QStringLiteral("run/partitioner"), QString::fromLatin1(engine::partitionerName(s.scheduler.partitioner)));
     st.setValue(QStringLiteral("run/grain"), int(s.scheduler.grain));
     st.setValue(QStringLiteral("run/pin_threads"), s.scheduler.pinThreads);
     st.setValue(QStringLiteral("window/geometry"), saveGeometry());

@@ -39,7 +39,7 @@ private:
         QLabel* title = nullptr;
         QPlainTextEdit* text = nullptr;
         QLabel* stats = nullptr;
-        std::vector<int> tokenStarts;    // character offset where each token's text begins
+        std::vector<int> tokenStarts; // character offset where each token's text begins
         std::vector<int> tokenPositions; // its trace position
         int length = 0;
         int tokens = 0;

@@ -16,7 +16,7 @@ class PromptListEditor : public QWidget {
 public:
     explicit PromptListEditor(QWidget* parent = nullptr);
 
-    QStringList prompts() const;              // non-empty prompts, in order
+    QStringList prompts() const; // non-empty prompts, in order
     void setPrompts(const QStringList& prompts); // at least one (an empty list gives one empty prompt)
     int count() const;
     int currentIndex() const;

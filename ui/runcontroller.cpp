@@ -99,20 +99,20 @@ public:
             auto stopId = m_stopRunId;
             request.shouldStop = [stopId, runId] { return stopId->load() == runId; };
             auto lastProgress = std::chrono::steady_clock::now() - std::chrono::seconds(1);
-            engine::SweepResult result = engine::runSweep(model, request,
-                [&](int done, int total, const std::string& label) {
-                    const auto now = std::chrono::steady_clock::now();
-                    if (now - lastProgress >= std::chrono::milliseconds(33) || done == total) {
-                        lastProgress = now;
-                        QMetaObject::invokeMethod(
-                            m_controller,
-                            [c = m_controller, runId, done, total, l = QString::fromStdString(label)] {
-                                c->deliverSweepProgress(runId, done, total, l);
-                            },
-                            Qt::QueuedConnection);
-                    }
-                    return stopId->load() != runId;
-                });
+            engine::SweepResult result
+                = engine::runSweep(model, request, [&](int done, int total, const std::string& label) {
+                      const auto now = std::chrono::steady_clock::now();
+                      if (now - lastProgress >= std::chrono::milliseconds(33) || done == total) {
+                          lastProgress = now;
+                          QMetaObject::invokeMethod(
+                              m_controller,
+                              [c = m_controller, runId, done, total, l = QString::fromStdString(label)] {
+                                  c->deliverSweepProgress(runId, done, total, l);
+                              },
+                              Qt::QueuedConnection);
+                      }
+                      return stopId->load() != runId;
+                  });
             QMetaObject::invokeMethod(
                 m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishSweep(runId, r); },
                 Qt::QueuedConnection);
@@ -275,14 +275,16 @@ void RunController::loadModel(const QString& path)
 {
     m_loading = true;
     Q_EMIT modelLoadStarted(path);
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, path] { w->loadModel(path, {}); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, path] { w->loadModel(path, {}); }, Qt::QueuedConnection);
 }
 
 void RunController::loadSynthetic(const QString& shape)
 {
     m_loading = true;
     Q_EMIT modelLoadStarted(QStringLiteral("synthetic ") + shape);
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, shape] { w->loadModel({}, shape); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, shape] { w->loadModel({}, shape); }, Qt::QueuedConnection);
 }
 
 void RunController::finishModelLoad(std::shared_ptr<const engine::Model> model, QString error)
@@ -306,8 +308,7 @@ int RunController::startRun(const RunSettings& settings)
     setBusy(true);
     Q_EMIT runStarted(id, int(settings.prompts.size()), settings.scheduler.threads);
     QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, id, model = m_model, settings] { w->run(id, model, settings); },
-        Qt::QueuedConnection);
+        m_worker, [w = m_worker, id, model = m_model, settings] { w->run(id, model, settings); }, Qt::QueuedConnection);
     return id;
 }
 

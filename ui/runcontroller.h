@@ -1,8 +1,8 @@
 // Runs the engine on a worker thread for the GUI: model loading, runs and sweeps in, batched results out.
 #pragma once
 
-#include "engine/model/model.h"
 #include "engine/measure/sweep.h"
+#include "engine/model/model.h"
 #include "engine/run/run.h"
 
 #include <QObject>
@@ -49,7 +49,7 @@ struct TokenPiece {
 };
 
 struct ModelInfo {
-    QString source;     // path or "synthetic:<shape>"
+    QString source; // path or "synthetic:<shape>"
     QString name;
     QString architecture;
     QString type;
@@ -96,11 +96,11 @@ public:
     static ModelInfo describe(const engine::Model& model);
 
 public Q_SLOTS:
-    void loadModel(const QString& path);      // a GGUF file; the previous model stays on failure
+    void loadModel(const QString& path); // a GGUF file; the previous model stays on failure
     void loadSynthetic(const QString& shape); // tiny, 15M, 110M, 1B
-    int startRun(const ui::RunSettings& settings);     // returns the run id (0 if refused: busy or no model)
+    int startRun(const ui::RunSettings& settings); // returns the run id (0 if refused: busy or no model)
     int startSweep(const ui::SweepSettings& settings); // same
-    void stop();                              // takes effect within one token; the controller is then idle
+    void stop(); // takes effect within one token; the controller is then idle
 
 Q_SIGNALS:
     void modelLoadStarted(const QString& what);

@@ -1,10 +1,10 @@
 #include "ui/speedupchart.h"
 
-#include <QFileInfo>
 #include <QButtonGroup>
 #include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
+#include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>

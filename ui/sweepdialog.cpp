@@ -18,7 +18,8 @@ SweepDialog::SweepDialog(QWidget* parent)
     : QDialog(parent)
     , m_threads(new QLineEdit(this))
     , m_repeat(new QSpinBox(this))
-    , m_scaled(new QCheckBox(tr("Grow the work with the threads (Gustafson: p copies of the prompts at p threads)"), this))
+    , m_scaled(
+          new QCheckBox(tr("Grow the work with the threads (Gustafson: p copies of the prompts at p threads)"), this))
 {
     setWindowTitle(tr("Sweep over thread counts"));
     auto* form = new QFormLayout;

@@ -206,8 +206,8 @@ TimelineView::Layout TimelineView::computeLayout() const
     int labelWidth = bfm.horizontalAdvance(laneName(0));
     if (lanes > 1)
         labelWidth = std::max(labelWidth, bfm.horizontalAdvance(laneName(lanes - 1)));
-    labelWidth = std::max(labelWidth,
-        fm.horizontalAdvance(m_laneCpus.empty() ? tr("100.0% busy") : tr("100.0% busy · CPU 000")));
+    labelWidth = std::max(
+        labelWidth, fm.horizontalAdvance(m_laneCpus.empty() ? tr("100.0% busy") : tr("100.0% busy · CPU 000")));
     l.labelWidth = labelWidth + 2 * kMargin;
 
     // Legend: swatches flowing left to right, wrapping before the Fit button.

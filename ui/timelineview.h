@@ -1,8 +1,8 @@
 // The live per-thread timeline: one lane per worker slot, chunks coloured by op, zoom, pan, hover, highlight.
 #pragma once
 
-#include "ui/timelinedata.h"
 #include "engine/parallel/trace.h"
+#include "ui/timelinedata.h"
 
 #include <QColor>
 #include <QFont>

@@ -1,15 +1,15 @@
 // llm-playground-cli: the engine without a window — generate, tokenize, inspect, bench.
-#include "engine/measure/bench.h"
-#include "engine/text/chattemplate.h"
-#include "engine/run/defaults.h"
 #include "engine/format/gguffile.h"
-#include "engine/model/model.h"
 #include "engine/kernels/modelquantizer.h"
-#include "engine/run/generation.h"
+#include "engine/measure/bench.h"
 #include "engine/measure/sweep.h"
-#include "engine/model/synthetic.h"
 #include "engine/measure/traceexport.h"
+#include "engine/model/model.h"
+#include "engine/model/synthetic.h"
+#include "engine/run/defaults.h"
+#include "engine/run/generation.h"
 #include "engine/run/run.h"
+#include "engine/text/chattemplate.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -243,8 +243,8 @@ struct StreamingListener : engine::RunListener {
     }
 };
 
-int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const WorkloadOptions& workload,
-    bool json, const std::string& traceOut, const std::string& argv0)
+int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const WorkloadOptions& workload, bool json,
+    const std::string& traceOut, const std::string& argv0)
 {
     const auto schedulerOptions = parallel.options();
     if (workload.ctx < 0 || workload.ctx > (1 << 20))
@@ -323,8 +323,7 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
             const auto& s = r.sequences[i];
             std::cout << "=== [" << i << "] " << request.prompts[i] << "\n" << s.text << "\n";
             std::fprintf(stderr, "[%zu] prompt tokens: %d | generated: %d (%s) | time to first token: %.1f ms\n", i,
-                s.stats.promptTokens, s.stats.generatedTokens, s.stats.stopReason.c_str(),
-                s.stats.timeToFirstTokenMs);
+                s.stats.promptTokens, s.stats.generatedTokens, s.stats.stopReason.c_str(), s.stats.timeToFirstTokenMs);
         }
         const auto& mm = r.metrics;
         std::fprintf(stderr,
@@ -385,8 +384,8 @@ int runInspect(const std::string& path)
                   << ", heads " << c.heads << " (KV heads " << c.kvHeads << ", head dim " << c.headDim
                   << "), feed-forward " << c.hidden << ", vocab " << c.vocab << ", context " << c.contextLength
                   << ", rope base " << c.ropeBase << ", rms eps " << c.rmsEps
-                  << (model->tiedEmbeddings() ? ", tied embeddings" : "") << "\n  weights read per token: "
-                  << model->weightBytesPerToken() / (1 << 20) << " MiB\n";
+                  << (model->tiedEmbeddings() ? ", tied embeddings" : "")
+                  << "\n  weights read per token: " << model->weightBytesPerToken() / (1 << 20) << " MiB\n";
     } catch (const std::exception& e) {
         std::cout << "\nnot runnable here: " << e.what() << "\n";
         try {
@@ -427,7 +426,6 @@ std::vector<int> parseThreadList(const std::string& list)
     return out;
 }
 
-
 std::string formatSeconds(double s)
 {
     char buf[32];
@@ -448,11 +446,11 @@ void printSweepTable(const engine::SweepResult& result)
 {
     for (const auto& st : result.strategies) {
         std::printf("\nstrategy %s%s\n", st.strategy.c_str(), st.scaledWork ? " (work grows with p)" : "");
-        const std::pair<const char*, const engine::ScalingAnalysis*> phases[] = { { "prefill", &st.prefillScaling },
-            { "decode", &st.decodeScaling }, { "total", &st.totalScaling } };
+        const std::pair<const char*, const engine::ScalingAnalysis*> phases[]
+            = { { "prefill", &st.prefillScaling }, { "decode", &st.decodeScaling }, { "total", &st.totalScaling } };
         for (const auto& [name, a] : phases) {
-            std::printf("  %-7s %7s %11s %11s %11s %8s %10s %11s\n", name, "threads", "median", "min", "max",
-                "speedup", "efficiency", "Karp-Flatt");
+            std::printf("  %-7s %7s %11s %11s %11s %8s %10s %11s\n", name, "threads", "median", "min", "max", "speedup",
+                "efficiency", "Karp-Flatt");
             for (const auto& pt : a->points)
                 std::printf("  %-7s %7d %11s %11s %11s %8s %10s %11s\n", "", pt.threads,
                     formatSeconds(pt.medianSeconds).c_str(), formatSeconds(pt.minSeconds).c_str(),
@@ -542,7 +540,8 @@ int main(int argc, char** argv)
     auto* quantSyntheticOpt = qnt->add_option("--synthetic", quantSynthetic,
         "input: random weights in a named shape (tiny, 15M, 110M, 1B); with --type F32 written as they are");
     quantModelOpt->excludes(quantSyntheticOpt);
-    qnt->add_option("--type", quantType, "Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K (F32 too, with --synthetic)")->required();
+    qnt->add_option("--type", quantType, "Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K (F32 too, with --synthetic)")
+        ->required();
     qnt->add_option("--out,-o", quantOut, "output GGUF file")->required();
 
     try {
@@ -685,9 +684,9 @@ int main(int argc, char** argv)
                     engine::ggmlTypeName(t.from), engine::ggmlTypeName(t.to), (unsigned long long)t.bytesBefore,
                     (unsigned long long)t.bytesAfter, t.note.c_str());
             std::printf("%s -> %s (%s): %d tensors quantised, %d kept; %.1f MiB -> %.1f MiB in %.1f s\n",
-                quantSynthetic.empty() ? quantIn.c_str() : ("synthetic " + quantSynthetic).c_str(), quantOut.c_str(), engine::ggmlTypeName(*type), report.convertedCount(),
-                report.keptCount(), double(report.fileBytesBefore) / (1 << 20), double(report.fileBytesAfter) / (1 << 20),
-                report.seconds);
+                quantSynthetic.empty() ? quantIn.c_str() : ("synthetic " + quantSynthetic).c_str(), quantOut.c_str(),
+                engine::ggmlTypeName(*type), report.convertedCount(), report.keptCount(),
+                double(report.fileBytesBefore) / (1 << 20), double(report.fileBytesAfter) / (1 << 20), report.seconds);
             return 0;
         }
     } catch (const UsageError& e) {

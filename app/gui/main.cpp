@@ -14,9 +14,10 @@ int main(int argc, char** argv)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Watch a real language model think in parallel."));
     parser.addHelpOption();
-    const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("GGUF model to open."), QStringLiteral("path"));
-    const QCommandLineOption demo(QStringLiteral("demo"),
-        QStringLiteral("Run the default prompt on every core, then a short sweep, and exit."));
+    const QCommandLineOption model(
+        QStringLiteral("model"), QStringLiteral("GGUF model to open."), QStringLiteral("path"));
+    const QCommandLineOption demo(
+        QStringLiteral("demo"), QStringLiteral("Run the default prompt on every core, then a short sweep, and exit."));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
         QStringLiteral("With --demo: save a PNG of the whole window before exiting."), QStringLiteral("file"));
     parser.addOptions({ model, demo, screenshot });

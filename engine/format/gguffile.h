@@ -64,12 +64,12 @@ public:
     GgufValueType type() const { return m_type; }
     GgufValueType elementType() const { return m_elementType; } // only for arrays
     bool isInteger() const; // any of the integer types (not bool)
-    bool isNumber() const;  // integer or float
+    bool isNumber() const; // integer or float
 
     // Typed accessors; throw std::logic_error if the value is not of a compatible kind.
-    uint64_t asUInt() const;   // integer types; negative values throw
-    int64_t asInt() const;     // integer types
-    double asFloat() const;    // any number
+    uint64_t asUInt() const; // integer types; negative values throw
+    int64_t asInt() const; // integer types
+    double asFloat() const; // any number
     bool asBool() const;
     const std::string& asString() const;
     const std::vector<GgufValue>& asArray() const;
@@ -90,8 +90,8 @@ struct GgufTensorInfo {
     std::string name;
     std::vector<uint64_t> dims; // GGUF order: dims[0] is the contiguous (row) dimension
     GgmlType type = GgmlType::F32;
-    uint64_t offset = 0;        // relative to the start of the tensor data section
-    uint64_t fileOffset = 0;    // absolute offset in the file
+    uint64_t offset = 0; // relative to the start of the tensor data section
+    uint64_t fileOffset = 0; // absolute offset in the file
     uint64_t nbytes = 0;
     const uint8_t* data = nullptr; // points into the mapping
 

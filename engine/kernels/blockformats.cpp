@@ -424,7 +424,6 @@ float dotQ6_K(const uint8_t* row, const float* x, size_t n)
 #endif
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Dots against an 8-bit quantised input (QuantizedInput, blocks of 32). Inside a block the products
 // of small integers are summed exactly in int32; each block's sum is scaled once. Unsigned quants
@@ -494,8 +493,7 @@ float dotQ8Q5_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n)
 }
 
 namespace {
-template <typename Block, bool FiveBit>
-float dotQ8KScalar(const uint8_t* row, const QuantizedInput& x, size_t n)
+template <typename Block, bool FiveBit> float dotQ8KScalar(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
     const Block* blocks = blocksOf<Block>(row);
     float sum = 0.0f;
@@ -567,8 +565,8 @@ inline __m512 twoScales(float a, float b) { return _mm512_insertf32x8(_mm512_set
 // The f16 scales of four consecutive legacy blocks (each `stride` bytes) as floats.
 template <typename Block> inline __m128 fourScales(const Block* blocks)
 {
-    return _mm_cvtph_ps(_mm_setr_epi16(short(blocks[0].d), short(blocks[1].d), short(blocks[2].d), short(blocks[3].d),
-        0, 0, 0, 0));
+    return _mm_cvtph_ps(
+        _mm_setr_epi16(short(blocks[0].d), short(blocks[1].d), short(blocks[2].d), short(blocks[3].d), 0, 0, 0, 0));
 }
 // Spreads four per-block scales (in the low 128 bits) over the lanes of two products of two blocks each.
 inline __m512 spreadScales(__m128 s4, int pair)
@@ -591,7 +589,7 @@ inline __m512i legacyNibbles(__m128i b0, __m128i b1)
     const __m256i lo = _mm256_and_si256(raw, low4);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
     const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); // b0 lo, b1 lo, b0 hi, b1 hi
-    return _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(3, 1, 2, 0));               // b0 lo, b0 hi, b1 lo, b1 hi
+    return _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(3, 1, 2, 0)); // b0 lo, b0 hi, b1 lo, b1 hi
 }
 // A Q8_0/Q4_0/Q5_0 row against x: one 512-bit int32 product per two blocks, four blocks per step with
 // their scales and offsets in vector registers; the last one to three blocks by the scalar reference.
@@ -611,8 +609,8 @@ float dotQ8LegacySimd(const uint8_t* row, const QuantizedInput& x, size_t n, Qua
             const __m512i w = quants(blocks, b + 2 * size_t(pair));
             const __m512i xs = loadInput64(x, (b + 2 * size_t(pair)) * 32);
             if constexpr (Signed) // |w| times x with w's sign moved onto x
-                dp[pair] = dotU8S8(_mm512_abs_epi8(w),
-                    _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs));
+                dp[pair] = dotU8S8(
+                    _mm512_abs_epi8(w), _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs));
             else
                 dp[pair] = dotU8S8(w, xs);
         }
@@ -661,8 +659,7 @@ float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n)
 }
 
 namespace {
-template <typename Block, bool FiveBit>
-float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
+template <typename Block, bool FiveBit> float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
 {
     const Block* blocks = blocksOf<Block>(row);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -683,8 +680,8 @@ float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
             sc[j] = float(s6);
             m[j] = float(m6);
         }
-        const __m256 scale8 = _mm256_mul_ps(_mm256_mul_ps(_mm256_load_ps(sc), _mm256_set1_ps(f16ToF32(blk.d))),
-            _mm256_loadu_ps(x.d.data() + b * 8));
+        const __m256 scale8 = _mm256_mul_ps(
+            _mm256_mul_ps(_mm256_load_ps(sc), _mm256_set1_ps(f16ToF32(blk.d))), _mm256_loadu_ps(x.d.data() + b * 8));
         mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(m), _mm256_set1_ps(f16ToF32(blk.dmin))),
             _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
         const __m512 scale = _mm512_castps256_ps512(scale8);
@@ -696,8 +693,10 @@ float dotQ8K(const uint8_t* row, const QuantizedInput& x, size_t n)
             __m256i lo = _mm256_and_si256(raw, low4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
             if constexpr (FiveBit) {
-                lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
-                hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
+                lo = _mm256_mask_add_epi8(
+                    lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
+                hi = _mm256_mask_add_epi8(
+                    hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
             }
             const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
             const __m512i dp = dotU8S8(u, loadInput64(x, (b * 8 + size_t(2 * p)) * 32));
@@ -720,17 +719,18 @@ float dotQ8Q6_K(const uint8_t* row, const QuantizedInput& x, size_t n)
     // Lane i of a 64-element product holds elements 4i..4i+3, in group first + i / 4.
     __m512i groupOfLane[4];
     for (int q = 0; q < 4; ++q)
-        groupOfLane[q] = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
-            _mm512_set1_epi32(4 * q));
+        groupOfLane[q] = _mm512_add_epi32(
+            _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_set1_epi32(4 * q));
     const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
     __m512 acc = _mm512_setzero_ps();
     __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
         // The 16 group scales d * sc[G] * d_x(G), all at once.
-        const __m512 sc = _mm512_cvtepi32_ps(
-            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
-        const __m512 dx = _mm512_permutexvar_ps(blockOfGroup, _mm512_castps256_ps512(_mm256_loadu_ps(x.d.data() + b * 8)));
+        const __m512 sc
+            = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
+        const __m512 dx
+            = _mm512_permutexvar_ps(blockOfGroup, _mm512_castps256_ps512(_mm256_loadu_ps(x.d.data() + b * 8)));
         const __m512 scale = _mm512_mul_ps(_mm512_mul_ps(sc, _mm512_set1_ps(f16ToF32(blk.d))), dx);
         offsets = _mm512_fmadd_ps(scale,
             _mm512_cvtepi32_ps(_mm512_loadu_si512(reinterpret_cast<const void*>(x.qsum16.data() + b * 16))), offsets);

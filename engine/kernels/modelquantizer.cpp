@@ -1,8 +1,8 @@
 #include "engine/kernels/modelquantizer.h"
 
 #include "engine/format/gguffile.h"
-#include "engine/kernels/typekernels.h"
 #include "engine/kernels/blockformats.h"
+#include "engine/kernels/typekernels.h"
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>

@@ -168,8 +168,10 @@ void QuantizedInput::quantize(const float* x, size_t count)
         const float scale = amax / 127.0f;
         const __m512 inverse = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
         const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
-        const __m512i q0 = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
-        const __m512i q1 = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
+        const __m512i q0
+            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
+        const __m512i q1
+            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock), _mm512_cvtepi32_epi8(q0));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
         const int32_t s0 = _mm512_reduce_add_epi32(q0), s1 = _mm512_reduce_add_epi32(q1);
@@ -247,8 +249,8 @@ namespace {
 inline __m512 expNonPositive(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); // exp(-104) is 0 in float; keeps k in range
-    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 k = _mm512_roundscale_ps(
+        _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x); // ln2 split in two: exact product
     r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);

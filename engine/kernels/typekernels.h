@@ -15,9 +15,9 @@ namespace engine {
 // 4-8 bit quants times these int8 values, summed exactly in int32 inside a block and scaled once.
 struct QuantizedInput {
     static constexpr size_t kBlock = 32;
-    std::vector<int8_t> q;       // n values, block after block
-    std::vector<float> d;        // per block of 32: x ~ d * q
-    std::vector<float> dsum;     // per block of 32: d * sum(q), for the types with an offset or a min
+    std::vector<int8_t> q; // n values, block after block
+    std::vector<float> d; // per block of 32: x ~ d * q
+    std::vector<float> dsum; // per block of 32: d * sum(q), for the types with an offset or a min
     std::vector<int32_t> qsum16; // per 16 values: sum(q), for Q6_K's 16-value groups
     size_t n = 0;
     void quantize(const float* x, size_t n); // n a multiple of 32

@@ -1,7 +1,7 @@
 #include "engine/measure/bench.h"
 
-#include "engine/parallel/trace.h"
 #include "engine/model/inferencecontext.h"
+#include "engine/parallel/trace.h"
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
@@ -231,9 +231,8 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         schedulerOptions.pinThreads = options.pinThreads;
         Scheduler scheduler(schedulerOptions);
         InferenceContext context(model, ctx);
-        auto argmax = [](std::span<const float> l) {
-            return int32_t(std::max_element(l.begin(), l.end()) - l.begin());
-        };
+        auto argmax
+            = [](std::span<const float> l) { return int32_t(std::max_element(l.begin(), l.end()) - l.begin()); };
         std::vector<double> prefill, decode;
         std::vector<double> traced, untraced;
         // Measured from inside the arena, as executeRun runs: no arena entry per parallel region.
@@ -301,8 +300,8 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         nlohmann::json speedups = nlohmann::json::object();
         for (const auto& [t, tps] : prefillTps)
             if (t != 1)
-                speedups[std::to_string(t)] = { { "prefill_speedup", tps / prefillTps[1] },
-                    { "decode_speedup", decodeTps[t] / decodeTps[1] } };
+                speedups[std::to_string(t)]
+                    = { { "prefill_speedup", tps / prefillTps[1] }, { "decode_speedup", decodeTps[t] / decodeTps[1] } };
         report["speedup_vs_1_thread"] = speedups;
         if (prefillTps.count(2)) {
             report["prefill_speedup"] = prefillTps[2] / prefillTps[1];

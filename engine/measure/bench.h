@@ -25,9 +25,9 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes = uint64_
 
 struct BenchOptions {
     std::vector<int> threads { 1, 2 };
-    int promptTokens = 128;  // prefill length
-    int decodeTokens = 64;   // decoded tokens per run
-    int repeat = 5;          // measured runs per figure (after one warm-up)
+    int promptTokens = 128; // prefill length
+    int decodeTokens = 64; // decoded tokens per run
+    int repeat = 5; // measured runs per figure (after one warm-up)
     Partitioner partitioner = Partitioner::Auto;
     size_t grain = 1;
     bool pinThreads = false; // SchedulerOptions::pinThreads

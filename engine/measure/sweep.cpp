@@ -43,8 +43,7 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
         { "seed", request.workload.sampling.seed }, { "repeat", request.repeat }, { "warmup", request.warmup },
         { "partitioner", partitionerName(request.workload.scheduler.partitioner) },
         { "grain", request.workload.scheduler.grain }, { "pin_threads", request.workload.scheduler.pinThreads },
-        { "threads", threads },
-        { "scaled_work", request.scaledWork } };
+        { "threads", threads }, { "scaled_work", request.scaledWork } };
 
     const int total = int(request.strategies.size() * threads.size()) * (request.repeat + request.warmup);
     int done = 0;
@@ -68,8 +67,10 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
             TimingSamples prefill { p, {} }, decode { p, {} }, wall { p, {} };
             for (int run = 0; run < request.warmup + request.repeat && !cancelled; ++run) {
                 const std::string label = std::string(strategyName(strategy)) + ", " + std::to_string(p)
-                    + (p == 1 ? " thread" : " threads") + (run < request.warmup ? ", warm-up" : ", run "
-                        + std::to_string(run - request.warmup + 1) + "/" + std::to_string(request.repeat));
+                    + (p == 1 ? " thread" : " threads")
+                    + (run < request.warmup ? ", warm-up"
+                                            : ", run " + std::to_string(run - request.warmup + 1) + "/"
+                                + std::to_string(request.repeat));
                 if (progress && !progress(done, total, label)) {
                     cancelled = true;
                     break;

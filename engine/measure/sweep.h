@@ -11,11 +11,11 @@
 namespace engine {
 
 struct SweepRequest {
-    RunRequest workload;          // prompts, sampling, tokens; its strategy and threads are ignored
+    RunRequest workload; // prompts, sampling, tokens; its strategy and threads are ignored
     std::vector<Strategy> strategies { Strategy::IntraOp };
     std::vector<int> threads { 1, 2 };
-    int repeat = 3;                    // measured runs per point
-    int warmup = 1;                    // unmeasured runs per point first
+    int repeat = 3; // measured runs per point
+    int warmup = 1; // unmeasured runs per point first
     // Gustafson: grow the work with p (p copies of the prompt list at p threads). Meaningful for
     // request-parallel and hybrid, where more prompts are more independent work.
     bool scaledWork = false;
@@ -30,7 +30,7 @@ using SweepProgress = std::function<bool(int done, int total, const std::string&
 
 // Runs every (strategy, thread count) point with tracing off. A cancelled sweep returns what it
 // measured so far (points with no samples are left out). Throws what executeRun throws.
-SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& request,
-    const SweepProgress& progress = {});
+SweepResult runSweep(
+    std::shared_ptr<const Model> model, const SweepRequest& request, const SweepProgress& progress = {});
 
 } // namespace engine

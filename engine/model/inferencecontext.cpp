@@ -151,7 +151,8 @@ void InferenceContext::matmuls(
     Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq)
 {
     if (parts.size() > Scheduler::kMaxParts)
-        throw std::invalid_argument("matmuls: at most " + std::to_string(Scheduler::kMaxParts) + " matrices per region");
+        throw std::invalid_argument(
+            "matmuls: at most " + std::to_string(Scheduler::kMaxParts) + " matrices per region");
     std::array<RegionInfo, Scheduler::kMaxParts> regions;
     std::array<size_t, Scheduler::kMaxParts> blocks;
     std::array<int64_t, Scheduler::kMaxParts> per;
@@ -223,8 +224,8 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
     });
 }
 
-void InferenceContext::forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence,
-    bool allLogits, float* logitsOut)
+void InferenceContext::forwardChunk(
+    Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits, float* logitsOut)
 {
     beginStep(scheduler, tokens, sequence);
     runLayers(scheduler, 0, m_model->config().layers);
@@ -237,7 +238,8 @@ void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> 
     const ModelConfig& c = model.config();
     const int T = int(tokens.size());
     if (T < 1 || T > kMaxBatch)
-        throw std::invalid_argument("a step takes 1.." + std::to_string(kMaxBatch) + " tokens, got " + std::to_string(T));
+        throw std::invalid_argument(
+            "a step takes 1.." + std::to_string(kMaxBatch) + " tokens, got " + std::to_string(T));
     if (m_pos + T > m_ctx)
         throw std::length_error("the context is full: " + std::to_string(m_pos) + " + " + std::to_string(T)
             + " tokens exceed the context length of " + std::to_string(m_ctx));
@@ -266,8 +268,8 @@ void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> 
     scheduler.serial(RegionInfo { Op::Embed, -1, sequence, m_pos, T }, [&] {
         const TypeKernels& embedKernels = typeKernels(model.tokenEmbedding().type);
         for (int t = 0; t < T; ++t)
-            embedKernels.dequantizeRow(model.tokenEmbedding().row(tokens[size_t(t)]), m_x.data() + size_t(t) * dim,
-                size_t(dim));
+            embedKernels.dequantizeRow(
+                model.tokenEmbedding().row(tokens[size_t(t)]), m_x.data() + size_t(t) * dim, size_t(dim));
     });
 }
 
@@ -315,36 +317,37 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
 
         // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
         norm(L.attnNorm);
-        const QuantizedInput* xq = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
+        const QuantizedInput* xq
+            = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
         // q, k and v in one region: they read the same input, and k and v alone are often one block.
         matmuls(scheduler,
             { { region(Op::AttnQ, l), &L.wq, m_q.data(), qDim }, { region(Op::AttnK, l), &L.wk, m_k.data(), kvDim },
                 { region(Op::AttnV, l), &L.wv, m_v.data(), kvDim } },
             m_xb.data(), T, xq);
         scheduler.serial(region(Op::Rope, l), [&] {
-        if (!L.qBias.empty()) {
-            for (int t = 0; t < T; ++t) {
-                for (int i = 0; i < qDim; ++i)
-                    m_q[size_t(t) * qDim + size_t(i)] += L.qBias[size_t(i)];
-                for (int i = 0; i < kvDim; ++i) {
-                    m_k[size_t(t) * kvDim + size_t(i)] += L.kBias[size_t(i)];
-                    m_v[size_t(t) * kvDim + size_t(i)] += L.vBias[size_t(i)];
+            if (!L.qBias.empty()) {
+                for (int t = 0; t < T; ++t) {
+                    for (int i = 0; i < qDim; ++i)
+                        m_q[size_t(t) * qDim + size_t(i)] += L.qBias[size_t(i)];
+                    for (int i = 0; i < kvDim; ++i) {
+                        m_k[size_t(t) * kvDim + size_t(i)] += L.kBias[size_t(i)];
+                        m_v[size_t(t) * kvDim + size_t(i)] += L.vBias[size_t(i)];
+                    }
                 }
             }
-        }
-        for (int t = 0; t < T; ++t) {
-            const int pos = m_pos + t;
-            for (int h = 0; h < c.heads; ++h)
-                rotate(m_q.data() + size_t(t) * qDim + size_t(h) * hd, pos);
-            for (int h = 0; h < c.kvHeads; ++h) {
-                float* k = m_k.data() + size_t(t) * kvDim + size_t(h) * hd;
-                rotate(k, pos);
-                const size_t at = ((size_t(l) * c.kvHeads + size_t(h)) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
-                std::copy(k, k + hd, m_keys.data() + at);
-                const float* v = m_v.data() + size_t(t) * kvDim + size_t(h) * hd;
-                std::copy(v, v + hd, m_values.data() + at);
+            for (int t = 0; t < T; ++t) {
+                const int pos = m_pos + t;
+                for (int h = 0; h < c.heads; ++h)
+                    rotate(m_q.data() + size_t(t) * qDim + size_t(h) * hd, pos);
+                for (int h = 0; h < c.kvHeads; ++h) {
+                    float* k = m_k.data() + size_t(t) * kvDim + size_t(h) * hd;
+                    rotate(k, pos);
+                    const size_t at = ((size_t(l) * c.kvHeads + size_t(h)) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
+                    std::copy(k, k + hd, m_keys.data() + at);
+                    const float* v = m_v.data() + size_t(t) * kvDim + size_t(h) * hd;
+                    std::copy(v, v + hd, m_values.data() + at);
+                }
             }
-        }
         });
         attention(scheduler, region(Op::Attention, l), l, T);
         matmul(scheduler, region(Op::AttnOut, l), L.wo, m_att.data(), T, m_xb.data(), dim,
@@ -372,7 +375,8 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
                     computeRows(L.up, r0, r1, m_xb.data(), T, u.data(), nr, xq);
                     for (int t = 0; t < T; ++t)
                         for (int64_t r = 0; r < nr; ++r)
-                            m_hb[size_t(t) * hidden + size_t(r0 + r)] = silu(g[size_t(t * nr + r)]) * u[size_t(t * nr + r)];
+                            m_hb[size_t(t) * hidden + size_t(r0 + r)]
+                                = silu(g[size_t(t * nr + r)]) * u[size_t(t * nr + r)];
                 }
             });
         }
@@ -380,7 +384,6 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
             quantizeInput(scheduler, region(Op::FfnDown, l), { &L.down }, m_hb.data(), T));
         addResidual();
     }
-
 }
 
 std::span<const float> InferenceContext::finishStep(Scheduler& scheduler)

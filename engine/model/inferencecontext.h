@@ -50,8 +50,8 @@ public:
     static constexpr int kMaxBatch = 256;
 
 private:
-    void forwardChunk(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits,
-        float* logitsOut);
+    void forwardChunk(
+        Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits, float* logitsOut);
     void finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut);
     // xq: x quantised by quantizeInput (decode with block-quantised weights), else null.
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
@@ -74,7 +74,7 @@ private:
     std::shared_ptr<const Model> m_model;
     int m_ctx = 0;
     int m_pos = 0;
-    int m_stepTokens = 0;   // tokens of the step in progress
+    int m_stepTokens = 0; // tokens of the step in progress
     int m_stepSequence = 0;
 
     // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix.
@@ -85,14 +85,14 @@ private:
     std::vector<float> m_ropeSin;
 
     // Activations for a chunk of T <= kMaxBatch tokens.
-    std::vector<float> m_x;      // (T, dim) residual stream
-    std::vector<float> m_xb;     // (T, dim) normed input of a sub-layer
-    std::vector<float> m_q;      // (T, heads*headDim)
-    std::vector<float> m_k;      // (T, kvDim)
-    std::vector<float> m_v;      // (T, kvDim)
-    std::vector<float> m_att;    // (T, heads*headDim) attention output before Wo
-    std::vector<float> m_hb;     // (T, hidden) silu(gate) * up
-    QuantizedInput m_xq;         // decode: a matmul's input quantised for block-quantised weights
+    std::vector<float> m_x; // (T, dim) residual stream
+    std::vector<float> m_xb; // (T, dim) normed input of a sub-layer
+    std::vector<float> m_q; // (T, heads*headDim)
+    std::vector<float> m_k; // (T, kvDim)
+    std::vector<float> m_v; // (T, kvDim)
+    std::vector<float> m_att; // (T, heads*headDim) attention output before Wo
+    std::vector<float> m_hb; // (T, hidden) silu(gate) * up
+    QuantizedInput m_xq; // decode: a matmul's input quantised for block-quantised weights
     std::vector<float> m_logits; // (T or 1, vocab)
 };
 

@@ -166,8 +166,8 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
     return model;
 }
 
-std::shared_ptr<const Model> Model::fromGgufBuffer(std::shared_ptr<const std::vector<uint8_t>> bytes,
-    const std::string& name)
+std::shared_ptr<const Model> Model::fromGgufBuffer(
+    std::shared_ptr<const std::vector<uint8_t>> bytes, const std::string& name)
 {
     auto file = std::make_shared<const GgufFile>(GgufFile::fromMemory(*bytes, name));
     auto model = std::const_pointer_cast<Model>(fromGguf(std::move(file)));

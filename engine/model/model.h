@@ -17,12 +17,12 @@ class GgufFile;
 struct ModelConfig {
     std::string architecture = "llama";
     std::string name;
-    int dim = 0;          // embedding length
+    int dim = 0; // embedding length
     int layers = 0;
     int heads = 0;
-    int kvHeads = 0;      // grouped-query attention: heads share kvHeads K/V heads
-    int headDim = 0;      // dim / heads
-    int hidden = 0;       // feed-forward length
+    int kvHeads = 0; // grouped-query attention: heads share kvHeads K/V heads
+    int headDim = 0; // dim / heads
+    int hidden = 0; // feed-forward length
     int vocab = 0;
     int contextLength = 0; // what the model was trained for
     float ropeBase = 10000.0f;
@@ -47,17 +47,17 @@ struct WeightMatrix {
 
 struct LayerWeights {
     std::vector<float> attnNorm; // (dim)
-    WeightMatrix wq;             // (heads*headDim, dim)
-    WeightMatrix wk;             // (kvHeads*headDim, dim)
-    WeightMatrix wv;             // (kvHeads*headDim, dim)
-    std::vector<float> qBias;    // (heads*headDim) or empty: qwen2 has Q/K/V biases, llama none
-    std::vector<float> kBias;    // (kvHeads*headDim) or empty
-    std::vector<float> vBias;    // (kvHeads*headDim) or empty
-    WeightMatrix wo;             // (dim, heads*headDim)
-    std::vector<float> ffnNorm;  // (dim)
-    WeightMatrix gate;           // (hidden, dim)
-    WeightMatrix up;             // (hidden, dim)
-    WeightMatrix down;           // (dim, hidden)
+    WeightMatrix wq; // (heads*headDim, dim)
+    WeightMatrix wk; // (kvHeads*headDim, dim)
+    WeightMatrix wv; // (kvHeads*headDim, dim)
+    std::vector<float> qBias; // (heads*headDim) or empty: qwen2 has Q/K/V biases, llama none
+    std::vector<float> kBias; // (kvHeads*headDim) or empty
+    std::vector<float> vBias; // (kvHeads*headDim) or empty
+    WeightMatrix wo; // (dim, heads*headDim)
+    std::vector<float> ffnNorm; // (dim)
+    WeightMatrix gate; // (hidden, dim)
+    WeightMatrix up; // (hidden, dim)
+    WeightMatrix down; // (dim, hidden)
 
     std::array<const WeightMatrix*, 7> matrices() const { return { &wq, &wk, &wv, &wo, &gate, &up, &down }; }
 };
@@ -70,8 +70,8 @@ public:
     // Builds from an already-parsed file (kept alive by the model).
     static std::shared_ptr<const Model> fromGguf(std::shared_ptr<const GgufFile> file);
     // Builds from GGUF bytes in memory (synthetic models); the model keeps the buffer alive.
-    static std::shared_ptr<const Model> fromGgufBuffer(std::shared_ptr<const std::vector<uint8_t>> bytes,
-        const std::string& name);
+    static std::shared_ptr<const Model> fromGgufBuffer(
+        std::shared_ptr<const std::vector<uint8_t>> bytes, const std::string& name);
 
     const ModelConfig& config() const { return m_config; }
     const Tokenizer& tokenizer() const { return *m_tokenizer; }
@@ -81,7 +81,7 @@ public:
     const WeightMatrix& output() const { return m_output; } // (vocab, dim); the embedding when tied
     bool tiedEmbeddings() const { return m_tied; }
     const std::string& source() const { return m_source; } // file path or "synthetic:<shape>"
-    const GgufFile* file() const { return m_file.get(); }  // null for synthetic models
+    const GgufFile* file() const { return m_file.get(); } // null for synthetic models
 
     uint64_t parameterCount() const;
     // Weight bytes read per decoded token: every matrix once plus one embedding row.

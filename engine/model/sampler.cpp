@@ -10,27 +10,27 @@ namespace engine {
 
 namespace {
 
-    // Deterministic candidate order: higher logit first, then lower id, so ties never depend on the
-    // sort algorithm.
-    // A function object, not a function: passed to the std algorithms as a pointer, the comparison was
-    // an indirect call per comparison and half of the sampler's time.
-    constexpr auto ranksHigher = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
-        return a.first > b.first || (a.first == b.first && a.second < b.second);
-    };
+// Deterministic candidate order: higher logit first, then lower id, so ties never depend on the
+// sort algorithm.
+// A function object, not a function: passed to the std algorithms as a pointer, the comparison was
+// an indirect call per comparison and half of the sampler's time.
+constexpr auto ranksHigher = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+};
 
-    // Uniform in [0, 1) from the top 53 bits of one raw 64-bit draw: the same on every standard library,
-    // unlike std::uniform_real_distribution.
-    double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
+// Uniform in [0, 1) from the top 53 bits of one raw 64-bit draw: the same on every standard library,
+// unlike std::uniform_real_distribution.
+double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
 
-    // NaN means "impossible" (-inf); +inf would turn the softmax into NaN, so it becomes the largest float.
-    float sanitize(float logit)
-    {
-        if (std::isnan(logit))
-            return -std::numeric_limits<float>::infinity();
-        if (logit == std::numeric_limits<float>::infinity())
-            return std::numeric_limits<float>::max();
-        return logit;
-    }
+// NaN means "impossible" (-inf); +inf would turn the softmax into NaN, so it becomes the largest float.
+float sanitize(float logit)
+{
+    if (std::isnan(logit))
+        return -std::numeric_limits<float>::infinity();
+    if (logit == std::numeric_limits<float>::infinity())
+        return std::numeric_limits<float>::max();
+    return logit;
+}
 
 } // namespace
 

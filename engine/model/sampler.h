@@ -10,9 +10,9 @@ namespace engine {
 
 struct SamplingParams {
     float temperature = 0.8f; // 0 = greedy: argmax of the raw logits (ties -> lowest id), no penalty, no RNG draw
-    int32_t topK = 40;        // <= 0: off
-    float topP = 0.95f;       // >= 1: off
-    float minP = 0.05f;       // <= 0: off
+    int32_t topK = 40; // <= 0: off
+    float topP = 0.95f; // >= 1: off
+    float minP = 0.05f; // <= 0: off
     float repeatPenalty = 1.1f; // 1: off; applied to the last repeatLastN tokens (llama.cpp's rule)
     int32_t repeatLastN = 64;
     uint64_t seed = 42;
@@ -36,9 +36,9 @@ private:
     SamplingParams m_params;
     std::mt19937_64 m_rng;
     std::vector<std::pair<float, int32_t>> m_candidates; // scratch: (logit, id)
-    std::vector<double> m_probs;                         // scratch: candidate probabilities
-    std::vector<uint8_t> m_penalized;                    // scratch: 1 for ids already penalised this call
-    std::vector<int32_t> m_touched;                      // scratch: the ids set in m_penalized
+    std::vector<double> m_probs; // scratch: candidate probabilities
+    std::vector<uint8_t> m_penalized; // scratch: 1 for ids already penalised this call
+    std::vector<int32_t> m_touched; // scratch: the ids set in m_penalized
 };
 
 } // namespace engine

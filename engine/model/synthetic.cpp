@@ -136,7 +136,8 @@ std::vector<uint8_t> randomMatrix(GgmlType type, uint64_t rows, uint64_t cols, u
                 const uint16_t h = f32ToBf16(w);
                 std::memcpy(bytes.data() + i * 2, &h, 2);
             } else {
-                throw std::invalid_argument("synthetic weights cannot be made in type " + std::string(ggmlTypeName(type)));
+                throw std::invalid_argument(
+                    "synthetic weights cannot be made in type " + std::string(ggmlTypeName(type)));
             }
         }
     });

@@ -14,8 +14,8 @@ namespace engine {
 struct SyntheticShape {
     std::string name;
     int dim, layers, heads, kvHeads, hidden, vocab, contextLength;
-    GgmlType type;      // matrices; norms are always F32
-    bool tied = false;  // no output.weight: logits use the token embedding
+    GgmlType type; // matrices; norms are always F32
+    bool tied = false; // no output.weight: logits use the token embedding
     std::string description;
     std::string architecture = "llama"; // or "qwen2": Q/K/V biases and rotate-half (NeoX) RoPE
 };

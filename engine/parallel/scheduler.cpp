@@ -87,16 +87,13 @@ const char* opName(Op op)
 void SchedulerOptions::validate() const
 {
     if (threads < 1 || threads > kMaxThreads)
-        throw std::invalid_argument("thread count must be between 1 and " + std::to_string(kMaxThreads) + ", got "
-            + std::to_string(threads));
+        throw std::invalid_argument(
+            "thread count must be between 1 and " + std::to_string(kMaxThreads) + ", got " + std::to_string(threads));
     if (grain < 1 || grain > (size_t(1) << 30))
         throw std::invalid_argument("grain size must be at least 1, got " + std::to_string(grain));
 }
 
-int Scheduler::hardwareThreads()
-{
-    return std::max(1u, std::thread::hardware_concurrency());
-}
+int Scheduler::hardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 void allowOversubscription()
 {
@@ -279,7 +276,8 @@ void Scheduler::parallelForParts(std::span<const RegionInfo> parts, std::span<co
     const std::function<void(size_t, size_t, size_t)>& body)
 {
     if (parts.empty() || parts.size() != blocks.size() || parts.size() > kMaxParts)
-        throw std::invalid_argument("parallelForParts: 1 to " + std::to_string(kMaxParts) + " parts, one block count each");
+        throw std::invalid_argument(
+            "parallelForParts: 1 to " + std::to_string(kMaxParts) + " parts, one block count each");
     std::array<size_t, kMaxParts + 1> start {}; // part p owns blocks [start[p], start[p + 1]) of the region
     for (size_t p = 0; p < parts.size(); ++p)
         start[p + 1] = start[p] + blocks[p];
@@ -316,8 +314,9 @@ void Scheduler::parallelForParts(std::span<const RegionInfo> parts, std::span<co
             ~Account()
             {
                 ++stats.regions;
-                stats.totalNs += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now() - t0).count();
+                stats.totalNs
+                    += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                           .count();
             }
         } account { m_regionStats[std::min<size_t>(size_t(currentSlot()), m_regionStats.size() - 1)], t0 };
         switch (m_options.partitioner) {

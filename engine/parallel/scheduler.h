@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
-#include <tuple>
 #include <memory>
-#include <vector>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace engine {
 
@@ -26,9 +26,9 @@ const char* partitionerName(Partitioner p);
 std::optional<Partitioner> partitionerFromName(const std::string& name);
 
 struct SchedulerOptions {
-    int threads = 1;                          // 1..kMaxThreads; more than the cores is allowed
+    int threads = 1; // 1..kMaxThreads; more than the cores is allowed
     Partitioner partitioner = Partitioner::Auto;
-    size_t grain = 1;                         // minimum blocks per chunk (TBB grain size), >= 1
+    size_t grain = 1; // minimum blocks per chunk (TBB grain size), >= 1
     // Pin each arena slot's thread to its own core (slot i -> the i-th CPU this process may use) while
     // it is in the arena; ignored when there are more threads than such CPUs (pinning would then
     // decide who shares a core, which is the OS's job). Without it Linux may wake a worker onto the
@@ -55,8 +55,7 @@ public:
 
     // Runs f on the calling thread and records it as one event (serial sections, so that gaps
     // in the timeline are real idleness).
-    template <typename F>
-    void serial(const RegionInfo& region, F&& f)
+    template <typename F> void serial(const RegionInfo& region, F&& f)
     {
         if (!m_recorder) {
             f();
@@ -109,8 +108,7 @@ public:
         const std::function<void(size_t, size_t, size_t)>& body);
 
     // Runs f inside the arena (for nested or pipeline parallelism built by callers).
-    template <typename F>
-    void execute(F&& f) { m_arena.execute(std::forward<F>(f)); }
+    template <typename F> void execute(F&& f) { m_arena.execute(std::forward<F>(f)); }
 
     int threads() const { return m_options.threads; }
     const SchedulerOptions& options() const { return m_options; }

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace engine {
@@ -34,8 +34,8 @@ enum class Op : uint8_t {
     Sampling,
     Tokenize,
     Other,
-    Serial,      // a serial section of the calling thread (norms, residual adds, KV copy)
-    WorkerJoin,  // markers from the arena observer (begin == end)
+    Serial, // a serial section of the calling thread (norms, residual adds, KV copy)
+    WorkerJoin, // markers from the arena observer (begin == end)
     WorkerLeave,
     Count_,
 };
@@ -43,26 +43,26 @@ const char* opName(Op op);
 
 struct RegionInfo {
     Op op = Op::Other;
-    int layer = -1;    // -1: not inside a layer
-    int sequence = 0;  // which prompt
-    int position = 0;  // first token position this region works on
-    int tokens = 1;    // tokens processed together (prefill chunk size)
+    int layer = -1; // -1: not inside a layer
+    int sequence = 0; // which prompt
+    int position = 0; // first token position this region works on
+    int tokens = 1; // tokens processed together (prefill chunk size)
     uint32_t unitsPerBlock = 1; // rows (or heads) per block, to record row ranges
-    uint32_t units = 0;         // total rows (or heads); 0 = same as blocks
+    uint32_t units = 0; // total rows (or heads); 0 = same as blocks
 };
 
 // One executed chunk (or serial section, or worker join/leave mark).
 struct TraceEvent {
-    int64_t beginNs = 0;   // steady clock, ns since the run started
+    int64_t beginNs = 0; // steady clock, ns since the run started
     int64_t endNs = 0;
-    uint32_t first = 0;    // first unit (row / head / token) of the chunk
-    uint32_t last = 0;     // one past the last unit
-    int32_t position = 0;  // token position the region worked on (first token of a prefill chunk)
-    int16_t worker = 0;    // arena slot (tbb::this_task_arena::current_thread_index())
-    int16_t layer = -1;    // -1 outside layers
-    int16_t sequence = 0;  // which prompt
+    uint32_t first = 0; // first unit (row / head / token) of the chunk
+    uint32_t last = 0; // one past the last unit
+    int32_t position = 0; // token position the region worked on (first token of a prefill chunk)
+    int16_t worker = 0; // arena slot (tbb::this_task_arena::current_thread_index())
+    int16_t layer = -1; // -1 outside layers
+    int16_t sequence = 0; // which prompt
     Op op = Op::Other;
-    uint8_t tokens = 1;    // tokens processed by the region (>1 in prefill), capped at 255
+    uint8_t tokens = 1; // tokens processed by the region (>1 in prefill), capped at 255
 
     int64_t durationNs() const { return endNs - beginNs; }
 };

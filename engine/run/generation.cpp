@@ -38,7 +38,8 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
         const std::string text = applyChatTemplate(family, request.systemPrompt, request.prompt, eos);
         m_result.promptIds = encodeChatPrompt(tokenizer, text);
     } else {
-        m_result.promptIds = tokenizer.encode(request.prompt, request.addBos && tokenizer.vocab().addBos && tokenizer.bos() >= 0);
+        m_result.promptIds
+            = tokenizer.encode(request.prompt, request.addBos && tokenizer.vocab().addBos && tokenizer.bos() >= 0);
     }
     if (m_result.promptIds.empty())
         throw std::invalid_argument("the prompt is empty and the model has no BOS token to start from");

@@ -1,15 +1,15 @@
 // One generation: tokenise the prompt, prefill it as a batch, decode token by token, stream text out.
 #pragma once
 
+#include "engine/model/inferencecontext.h"
 #include "engine/model/sampler.h"
 #include "engine/parallel/scheduler.h"
-#include "engine/model/inferencecontext.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,10 +19,10 @@ namespace engine {
 struct GenerationRequest {
     std::string prompt;
     SamplingParams sampling;
-    int maxTokens = 128;   // tokens to generate, >= 0
-    bool addBos = true;    // prepend BOS when the vocabulary has one
+    int maxTokens = 128; // tokens to generate, >= 0
+    bool addBos = true; // prepend BOS when the vocabulary has one
     bool stopAtEos = true; // stop at an end-of-generation token
-    int sequence = 0;      // which prompt of a run (recorded in the trace)
+    int sequence = 0; // which prompt of a run (recorded in the trace)
     // Chat: format {systemPrompt, prompt} with the model's chat template when it has one
     // (tokenizer.chat_template); otherwise, or with chat off, the prompt is raw completion text.
     bool chat = false;
@@ -34,9 +34,9 @@ struct GenerationRequest {
 struct GenerationStats {
     int promptTokens = 0;
     int generatedTokens = 0;
-    double prefillMs = 0.0;       // the prompt's forward pass
+    double prefillMs = 0.0; // the prompt's forward pass
     double timeToFirstTokenMs = 0.0; // from the start (tokenising included) to the first sampled token
-    double decodeMs = 0.0;        // every later token: forward + sampling
+    double decodeMs = 0.0; // every later token: forward + sampling
     double totalMs = 0.0;
     double prefillTokensPerSecond() const { return prefillMs > 0 ? promptTokens * 1000.0 / prefillMs : 0.0; }
     // Tokens after the first, over the time they took (the first comes out of the prefill).
@@ -51,7 +51,7 @@ struct GenerationResult {
     std::string text;
     std::vector<int32_t> promptIds;
     std::vector<int32_t> tokenIds; // generated ids (the EOS that stopped generation is not included)
-    std::string chatTemplate;      // the template family applied ("none" for raw completion)
+    std::string chatTemplate; // the template family applied ("none" for raw completion)
     GenerationStats stats;
 };
 
@@ -65,14 +65,14 @@ using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
 class SequenceState {
 public:
     // With a scheduler, tokenising is recorded as a serial section of the trace.
-    SequenceState(std::shared_ptr<const Model> model, const GenerationRequest& request, int contextLength,
-        int sequence, std::chrono::steady_clock::time_point start, Scheduler* scheduler = nullptr);
+    SequenceState(std::shared_ptr<const Model> model, const GenerationRequest& request, int contextLength, int sequence,
+        std::chrono::steady_clock::time_point start, Scheduler* scheduler = nullptr);
 
     void prefill(Scheduler& scheduler, const TokenCallback& onToken = {});
     void step(Scheduler& scheduler, const TokenCallback& onToken = {});
     bool done() const { return m_done; }
     void stop(const std::string& reason); // e.g. "cancelled"; flushes pending text into the result
-    void finish();                        // ends timing and flushes held UTF-8 bytes
+    void finish(); // ends timing and flushes held UTF-8 bytes
 
     // For the layer pipeline: the tokens the next forward pass needs, and taking its logits.
     std::span<const int32_t> nextInput() const;

@@ -15,7 +15,10 @@ namespace engine {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-double msBetween(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+double msBetween(Clock::time_point a, Clock::time_point b)
+{
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
 } // namespace
 
 const char* strategyName(Strategy s)
@@ -88,8 +91,8 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
     return executeRun(std::move(model), request, scheduler, listener);
 }
 
-RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, Scheduler& scheduler,
-    RunListener* listener)
+RunResult executeRun(
+    std::shared_ptr<const Model> model, const RunRequest& request, Scheduler& scheduler, RunListener* listener)
 {
     RunRequest req = request;
     req.scheduler = scheduler.options();
@@ -109,7 +112,7 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
         std::mutex mutex;
         std::condition_variable wake;
         bool stop = false;
-        std::exception_ptr error;         // what the listener threw, rethrown on the calling thread
+        std::exception_ptr error; // what the listener threw, rethrown on the calling thread
         std::atomic<bool> failed { false }; // set with error: the run stops after the current tokens
         std::thread thread;
         ~TracePump() { finish(); } // however the run ends
@@ -208,16 +211,19 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
         case Strategy::Request:
         case Strategy::Hybrid:
             scheduler.execute([&] {
-                tbb::parallel_for(tbb::blocked_range<int>(0, n, 1), [&](const tbb::blocked_range<int>& r) {
-                    for (int i = r.begin(); i != r.end(); ++i) {
-                        if (req.strategy == Strategy::Request) {
-                            Scheduler::InlineRegions inlineRegions; // one sequence = one task, no nested split
-                            fn(i);
-                        } else {
-                            fn(i);
+                tbb::parallel_for(
+                    tbb::blocked_range<int>(0, n, 1),
+                    [&](const tbb::blocked_range<int>& r) {
+                        for (int i = r.begin(); i != r.end(); ++i) {
+                            if (req.strategy == Strategy::Request) {
+                                Scheduler::InlineRegions inlineRegions; // one sequence = one task, no nested split
+                                fn(i);
+                            } else {
+                                fn(i);
+                            }
                         }
-                    }
-                }, tbb::simple_partitioner());
+                    },
+                    tbb::simple_partitioner());
             });
             break;
         case Strategy::Pipeline:
@@ -233,8 +239,8 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
         if (active.empty())
             return;
         size_t next = 0;
-        auto input = tbb::make_filter<void, SequenceState*>(tbb::filter_mode::serial_in_order,
-            [&](tbb::flow_control& fc) -> SequenceState* {
+        auto input = tbb::make_filter<void, SequenceState*>(
+            tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> SequenceState* {
                 if (next >= active.size()) {
                     fc.stop();
                     return nullptr;
@@ -247,8 +253,8 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
         auto stage = [&](int g) {
             const int l0 = layers * g / groups;
             const int l1 = layers * (g + 1) / groups;
-            return tbb::make_filter<SequenceState*, SequenceState*>(tbb::filter_mode::serial_in_order,
-                [&, l0, l1](SequenceState* s) {
+            return tbb::make_filter<SequenceState*, SequenceState*>(
+                tbb::filter_mode::serial_in_order, [&, l0, l1](SequenceState* s) {
                     Scheduler::InlineRegions inlineRegions;
                     s->context().runLayers(scheduler, l0, l1);
                     return s;

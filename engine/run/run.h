@@ -1,8 +1,8 @@
 // A run of one or more prompts under a parallel strategy, with live tokens and trace batches, and its metrics.
 #pragma once
 
-#include "engine/run/generation.h"
 #include "engine/parallel/trace.h"
+#include "engine/run/generation.h"
 
 #include <atomic>
 #include <memory>
@@ -14,9 +14,9 @@ namespace engine {
 
 // What is split across threads.
 enum class Strategy {
-    IntraOp,  // one sequence at a time; each matmul split by rows, attention by heads
-    Request,  // every sequence is one task (split the input into independent sub-tasks, then merge)
-    Hybrid,   // request tasks with intra-op parallelism nested inside each
+    IntraOp, // one sequence at a time; each matmul split by rows, attention by heads
+    Request, // every sequence is one task (split the input into independent sub-tasks, then merge)
+    Hybrid, // request tasks with intra-op parallelism nested inside each
     Pipeline, // layer groups as tbb::parallel_pipeline stages; sequences flow through them
 };
 const char* strategyName(Strategy s); // "intra-op", "request", "hybrid", "pipeline"
@@ -24,16 +24,16 @@ std::optional<Strategy> strategyFromName(const std::string& name);
 const std::vector<Strategy>& allStrategies();
 
 struct RunRequest {
-    std::vector<std::string> prompts;    // one sequence each
-    SamplingParams sampling;             // every sequence uses the same settings and seed
+    std::vector<std::string> prompts; // one sequence each
+    SamplingParams sampling; // every sequence uses the same settings and seed
     int maxTokens = 64;
     bool addBos = true;
     bool stopAtEos = true;
-    bool chat = false;          // apply the model's chat template (if it has one) to each prompt
-    std::string systemPrompt;   // used with chat
+    bool chat = false; // apply the model's chat template (if it has one) to each prompt
+    std::string systemPrompt; // used with chat
     Strategy strategy = Strategy::IntraOp;
     SchedulerOptions scheduler;
-    int contextLength = 0;               // <= 0: min(model context, 2048)
+    int contextLength = 0; // <= 0: min(model context, 2048)
     bool trace = true;
 
     void validate() const; // throws std::invalid_argument with a readable message
@@ -41,24 +41,24 @@ struct RunRequest {
 
 struct WorkerStats {
     int slot = 0;
-    int64_t busyNs = 0;   // summed chunk and serial-section time on this slot
-    int64_t idleNs = 0;   // wall time minus busy time
+    int64_t busyNs = 0; // summed chunk and serial-section time on this slot
+    int64_t idleNs = 0; // wall time minus busy time
     uint64_t chunks = 0;
     double meanChunkNs = 0;
 };
 
 struct RunMetrics {
     double wallMs = 0;
-    double prefillMs = 0;      // the prefill phase: every prompt's forward pass and first token
-    double decodeMs = 0;       // the decode phase: every later token
+    double prefillMs = 0; // the prefill phase: every prompt's forward pass and first token
+    double decodeMs = 0; // the decode phase: every later token
     double timeToFirstTokenMs = 0; // earliest first token over the sequences
-    int promptTokens = 0;      // summed
-    int generatedTokens = 0;   // summed
+    int promptTokens = 0; // summed
+    int generatedTokens = 0; // summed
     double prefillTokensPerSecond = 0;
     double decodeTokensPerSecond = 0; // tokens after each sequence's first, over the decode phase
-    double totalTokensPerSecond = 0;  // generated tokens over wall time
+    double totalTokensPerSecond = 0; // generated tokens over wall time
     std::vector<WorkerStats> workers; // one per arena slot (empty without tracing)
-    double loadImbalance = 0;         // max busy ÷ mean busy over the slots (1 = perfectly even)
+    double loadImbalance = 0; // max busy ÷ mean busy over the slots (1 = perfectly even)
     uint64_t parallelRegions = 0;
     double meanRegionNs = 0;
     uint64_t traceEvents = 0;
@@ -67,7 +67,7 @@ struct RunMetrics {
 struct RunResult {
     std::vector<GenerationResult> sequences; // in prompt order
     RunMetrics metrics;
-    std::vector<TraceEvent> trace;           // every event (empty without tracing)
+    std::vector<TraceEvent> trace; // every event (empty without tracing)
     bool cancelled = false;
     Strategy strategy = Strategy::IntraOp;
     int threads = 1;
@@ -91,8 +91,7 @@ public:
 };
 
 // Runs the request on a scheduler of the requested size (a new arena) ...
-RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request,
-    RunListener* listener = nullptr);
+RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, RunListener* listener = nullptr);
 // ... or on an existing scheduler (sweeps reuse arenas); request.scheduler is then ignored.
 RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, Scheduler& scheduler,
     RunListener* listener = nullptr);

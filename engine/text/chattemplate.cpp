@@ -8,37 +8,37 @@ namespace engine {
 
 namespace {
 
-    bool contains(std::string_view haystack, std::string_view needle)
-    {
-        return haystack.find(needle) != std::string_view::npos;
-    }
+bool contains(std::string_view haystack, std::string_view needle)
+{
+    return haystack.find(needle) != std::string_view::npos;
+}
 
-    // Jinja's `| trim` and Python's str.strip(): the templates that apply them strip ASCII whitespace at both ends.
-    std::string trim(const std::string& s)
-    {
-        constexpr std::string_view whitespace = " \t\n\r\f\v";
-        const size_t begin = s.find_first_not_of(whitespace);
-        if (begin == std::string::npos)
-            return {};
-        const size_t end = s.find_last_not_of(whitespace);
-        return s.substr(begin, end - begin + 1);
-    }
+// Jinja's `| trim` and Python's str.strip(): the templates that apply them strip ASCII whitespace at both ends.
+std::string trim(const std::string& s)
+{
+    constexpr std::string_view whitespace = " \t\n\r\f\v";
+    const size_t begin = s.find_first_not_of(whitespace);
+    if (begin == std::string::npos)
+        return {};
+    const size_t end = s.find_last_not_of(whitespace);
+    return s.substr(begin, end - begin + 1);
+}
 
-    struct NamedTemplate {
-        ChatTemplate family;
-        const char* name;
-    };
-    constexpr NamedTemplate kNames[] = {
-        { ChatTemplate::None, "none" },
-        { ChatTemplate::ChatML, "chatml" },
-        { ChatTemplate::Llama2, "llama2" },
-        { ChatTemplate::Mistral, "mistral" },
-        { ChatTemplate::Llama3, "llama3" },
-        { ChatTemplate::Zephyr, "zephyr" },
-        { ChatTemplate::Phi3, "phi3" },
-        { ChatTemplate::Phi4, "phi4" },
-        { ChatTemplate::Gemma, "gemma" },
-    };
+struct NamedTemplate {
+    ChatTemplate family;
+    const char* name;
+};
+constexpr NamedTemplate kNames[] = {
+    { ChatTemplate::None, "none" },
+    { ChatTemplate::ChatML, "chatml" },
+    { ChatTemplate::Llama2, "llama2" },
+    { ChatTemplate::Mistral, "mistral" },
+    { ChatTemplate::Llama3, "llama3" },
+    { ChatTemplate::Zephyr, "zephyr" },
+    { ChatTemplate::Phi3, "phi3" },
+    { ChatTemplate::Phi4, "phi4" },
+    { ChatTemplate::Gemma, "gemma" },
+};
 
 } // namespace
 

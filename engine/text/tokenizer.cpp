@@ -11,92 +11,92 @@ namespace engine {
 
 namespace {
 
-    // U+2581 LOWER ONE EIGHTH BLOCK: SentencePiece's visible stand-in for a space.
-    constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
-    constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD"; // U+FFFD
-    // What SentencePiece's decoder prints for <unk> (its default unk_surface " \u2047 ").
-    constexpr std::string_view kUnknownSurface = " \xE2\x81\x87 ";
+// U+2581 LOWER ONE EIGHTH BLOCK: SentencePiece's visible stand-in for a space.
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
+constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD"; // U+FFFD
+// What SentencePiece's decoder prints for <unk> (its default unk_surface " \u2047 ").
+constexpr std::string_view kUnknownSurface = " \xE2\x81\x87 ";
 
-    enum class Utf8Status { Complete, Incomplete, Invalid };
+enum class Utf8Status { Complete, Incomplete, Invalid };
 
-    struct Utf8Scan {
-        Utf8Status status;
-        size_t length; // Complete: bytes of the character; Invalid: bytes of the maximal ill-formed subpart (>= 1)
-    };
+struct Utf8Scan {
+    Utf8Status status;
+    size_t length; // Complete: bytes of the character; Invalid: bytes of the maximal ill-formed subpart (>= 1)
+};
 
-    // Classifies the sequence at the start of `s` (non-empty) by the well-formed byte ranges of the Unicode
-    // standard (table 3-7), which excludes overlongs, surrogates and code points above U+10FFFF. An invalid
-    // sequence's length is its "maximal subpart", so each maximal subpart becomes one U+FFFD, as the Unicode
-    // standard recommends and as browsers and Python do.
-    Utf8Scan scanUtf8(std::string_view s)
-    {
-        const auto b0 = static_cast<unsigned char>(s[0]);
-        if (b0 < 0x80)
-            return { Utf8Status::Complete, 1 };
-        size_t need = 0;
-        unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
-        if (b0 >= 0xC2 && b0 <= 0xDF) {
-            need = 2;
-        } else if (b0 == 0xE0) {
-            need = 3;
-            lo = 0xA0; // below: overlong
-        } else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) {
-            need = 3;
-        } else if (b0 == 0xED) {
-            need = 3;
-            hi = 0x9F; // above: UTF-16 surrogates
-        } else if (b0 == 0xF0) {
-            need = 4;
-            lo = 0x90; // below: overlong
-        } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-            need = 4;
-        } else if (b0 == 0xF4) {
-            need = 4;
-            hi = 0x8F; // above: beyond U+10FFFF
-        } else {
-            return { Utf8Status::Invalid, 1 }; // continuation byte, C0/C1 (always overlong), F5..FF
-        }
-        for (size_t i = 1; i < need; ++i) {
-            if (i >= s.size())
-                return { Utf8Status::Incomplete, i };
-            const auto b = static_cast<unsigned char>(s[i]);
-            const unsigned char l = i == 1 ? lo : 0x80;
-            const unsigned char h = i == 1 ? hi : 0xBF;
-            if (b < l || b > h)
-                return { Utf8Status::Invalid, i };
-        }
-        return { Utf8Status::Complete, need };
+// Classifies the sequence at the start of `s` (non-empty) by the well-formed byte ranges of the Unicode
+// standard (table 3-7), which excludes overlongs, surrogates and code points above U+10FFFF. An invalid
+// sequence's length is its "maximal subpart", so each maximal subpart becomes one U+FFFD, as the Unicode
+// standard recommends and as browsers and Python do.
+Utf8Scan scanUtf8(std::string_view s)
+{
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    if (b0 < 0x80)
+        return { Utf8Status::Complete, 1 };
+    size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        need = 2;
+    } else if (b0 == 0xE0) {
+        need = 3;
+        lo = 0xA0; // below: overlong
+    } else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) {
+        need = 3;
+    } else if (b0 == 0xED) {
+        need = 3;
+        hi = 0x9F; // above: UTF-16 surrogates
+    } else if (b0 == 0xF0) {
+        need = 4;
+        lo = 0x90; // below: overlong
+    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
+        need = 4;
+    } else if (b0 == 0xF4) {
+        need = 4;
+        hi = 0x8F; // above: beyond U+10FFFF
+    } else {
+        return { Utf8Status::Invalid, 1 }; // continuation byte, C0/C1 (always overlong), F5..FF
     }
+    for (size_t i = 1; i < need; ++i) {
+        if (i >= s.size())
+            return { Utf8Status::Incomplete, i };
+        const auto b = static_cast<unsigned char>(s[i]);
+        const unsigned char l = i == 1 ? lo : 0x80;
+        const unsigned char h = i == 1 ? hi : 0xBF;
+        if (b < l || b > h)
+            return { Utf8Status::Invalid, i };
+    }
+    return { Utf8Status::Complete, need };
+}
 
-    // Parses "<0xNN>" (SentencePiece writes NN in uppercase hex; lowercase is accepted too). -1 if not that form.
-    int parseByteToken(std::string_view piece)
-    {
-        if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>')
+// Parses "<0xNN>" (SentencePiece writes NN in uppercase hex; lowercase is accepted too). -1 if not that form.
+int parseByteToken(std::string_view piece)
+{
+    if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>')
+        return -1;
+    int value = 0;
+    for (char c : piece.substr(3, 2)) {
+        int digit;
+        if (c >= '0' && c <= '9')
+            digit = c - '0';
+        else if (c >= 'A' && c <= 'F')
+            digit = c - 'A' + 10;
+        else if (c >= 'a' && c <= 'f')
+            digit = c - 'a' + 10;
+        else
             return -1;
-        int value = 0;
-        for (char c : piece.substr(3, 2)) {
-            int digit;
-            if (c >= '0' && c <= '9')
-                digit = c - '0';
-            else if (c >= 'A' && c <= 'F')
-                digit = c - 'A' + 10;
-            else if (c >= 'a' && c <= 'f')
-                digit = c - 'a' + 10;
-            else
-                return -1;
-            value = value * 16 + digit;
-        }
-        return value;
+        value = value * 16 + digit;
     }
+    return value;
+}
 
-    // Pieces that plain text may turn into. SentencePiece keeps exactly these in its piece table; control,
-    // unknown and byte pieces live in a separate table that text never matches (so "<s>" typed by a user is
-    // three characters, not BOS).
-    bool isTextPiece(TokenType type)
-    {
-        return type == TokenType::Normal || type == TokenType::UserDefined || type == TokenType::Unused
-            || type == TokenType::Undefined;
-    }
+// Pieces that plain text may turn into. SentencePiece keeps exactly these in its piece table; control,
+// unknown and byte pieces live in a separate table that text never matches (so "<s>" typed by a user is
+// three characters, not BOS).
+bool isTextPiece(TokenType type)
+{
+    return type == TokenType::Normal || type == TokenType::UserDefined || type == TokenType::Unused
+        || type == TokenType::Undefined;
+}
 
 } // namespace
 

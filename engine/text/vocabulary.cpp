@@ -1,34 +1,34 @@
 #include "engine/text/vocabulary.h"
 
-#include "engine/text/bpe.h"
 #include "engine/format/gguffile.h"
+#include "engine/text/bpe.h"
 
 namespace engine {
 
 namespace {
 
-    // A special token id: absent (or -1, which some converters write for "none") gives -1; anything else must
-    // name a token of the vocabulary.
-    int32_t readSpecialId(const GgufFile& file, const char* key, size_t vocabSize)
-    {
-        const GgufValue* value = file.find(key);
-        if (!value)
-            return -1;
-        if (!value->isInteger()) {
-            throw ModelFileError(file.path(),
-                std::string("key ") + key + " has type " + ggufValueTypeName(value->type())
-                    + ", expected an integer token id");
-        }
-        const int64_t id = value->asInt();
-        if (id == -1)
-            return -1;
-        if (id < 0 || uint64_t(id) >= vocabSize) {
-            throw ModelFileError(file.path(),
-                std::string("key ") + key + " is " + std::to_string(id) + ", outside the vocabulary of "
-                    + std::to_string(vocabSize) + " tokens");
-        }
-        return int32_t(id);
+// A special token id: absent (or -1, which some converters write for "none") gives -1; anything else must
+// name a token of the vocabulary.
+int32_t readSpecialId(const GgufFile& file, const char* key, size_t vocabSize)
+{
+    const GgufValue* value = file.find(key);
+    if (!value)
+        return -1;
+    if (!value->isInteger()) {
+        throw ModelFileError(file.path(),
+            std::string("key ") + key + " has type " + ggufValueTypeName(value->type())
+                + ", expected an integer token id");
     }
+    const int64_t id = value->asInt();
+    if (id == -1)
+        return -1;
+    if (id < 0 || uint64_t(id) >= vocabSize) {
+        throw ModelFileError(file.path(),
+            std::string("key ") + key + " is " + std::to_string(id) + ", outside the vocabulary of "
+                + std::to_string(vocabSize) + " tokens");
+    }
+    return int32_t(id);
+}
 
 } // namespace
 

@@ -100,8 +100,8 @@ private Q_SLOTS:
         QTest::newRow("unknown command") << QStringList { "fly" } << "";
         QTest::newRow("zero threads") << QStringList { "generate", "--synthetic", "tiny", "--threads", "0" }
                                       << "thread count";
-        QTest::newRow("too many threads") << QStringList { "generate", "--synthetic", "tiny", "--threads", "100000" }
-                                          << "thread count";
+        QTest::newRow("too many threads")
+            << QStringList { "generate", "--synthetic", "tiny", "--threads", "100000" } << "thread count";
         QTest::newRow("threads not a number") << QStringList { "generate", "--threads", "many" } << "";
         QTest::newRow("bad partitioner") << QStringList { "generate", "--synthetic", "tiny", "--partitioner", "x" }
                                          << "partitioner";
@@ -111,10 +111,10 @@ private Q_SLOTS:
         QTest::newRow("absurd max tokens")
             << QStringList { "generate", "--synthetic", "tiny", "-n", "999999999" } << "max tokens";
         QTest::newRow("unknown shape") << QStringList { "generate", "--synthetic", "huge" } << "known:";
-        QTest::newRow("model and synthetic") << QStringList { "generate", "--synthetic", "tiny", "--model", "x.gguf" }
-                                             << "not both";
-        QTest::newRow("missing prompt file")
-            << QStringList { "generate", "--synthetic", "tiny", "--prompt-file", "/nonexistent/p.txt" } << "prompt file";
+        QTest::newRow("model and synthetic")
+            << QStringList { "generate", "--synthetic", "tiny", "--model", "x.gguf" } << "not both";
+        QTest::newRow("missing prompt file") << QStringList { "generate", "--synthetic", "tiny", "--prompt-file",
+            "/nonexistent/p.txt" } << "prompt file";
         QTest::newRow("bad thread list") << QStringList { "bench", "--synthetic", "tiny", "--threads", "1,x" }
                                          << "thread list";
         QTest::newRow("tokenize without text") << QStringList { "tokenize", "--synthetic", "tiny" } << "";
@@ -133,11 +133,16 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("kind");
         QTest::addColumn<QString>("phrase");
-        QTest::newRow("missing file") << "missing" << "missing.gguf";
-        QTest::newRow("not a GGUF file") << "text" << "magic";
-        QTest::newRow("truncated in the tensor data") << "truncated" << "past the end";
-        QTest::newRow("truncated in the metadata") << "header" << "at byte";
-        QTest::newRow("empty file") << "empty" << "empty.gguf";
+        QTest::newRow("missing file") << "missing"
+                                      << "missing.gguf";
+        QTest::newRow("not a GGUF file") << "text"
+                                         << "magic";
+        QTest::newRow("truncated in the tensor data") << "truncated"
+                                                      << "past the end";
+        QTest::newRow("truncated in the metadata") << "header"
+                                                   << "at byte";
+        QTest::newRow("empty file") << "empty"
+                                    << "empty.gguf";
     }
     void unusableModelFilesExitWithThreeAndNameTheProblem()
     {
@@ -198,7 +203,8 @@ private Q_SLOTS:
         QCOMPARE(r.exitCode, 0);
         QCOMPARE(runCli({ "quantize", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
         QCOMPARE(runCli({ "quantize", "--synthetic", "huge", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
-        QCOMPARE(runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+        QCOMPARE(
+            runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
     }
 
     void inspectShowsHyperParametersAndTensors()
@@ -208,8 +214,8 @@ private Q_SLOTS:
         writeBytes(path, bytes, bytes.size());
         const Result r = runCli({ "inspect", "--model", path });
         QCOMPARE(r.exitCode, 0);
-        for (const char* s : { "llama.embedding_length = 128", "layers 4", "KV heads 2", "blk.3.ffn_down.weight",
-                 "token_embd.weight" })
+        for (const char* s :
+            { "llama.embedding_length = 128", "layers 4", "KV heads 2", "blk.3.ffn_down.weight", "token_embd.weight" })
             QVERIFY2(r.out.contains(s), s);
     }
 

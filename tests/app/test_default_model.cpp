@@ -1,10 +1,10 @@
 // The shipped model: a valid GGUF, the engine agrees with the training code's own PyTorch forward pass
 // (tests/data/default_model_reference.json), and greedy text reads as the corpus's English.
-#include "engine/run/defaults.h"
 #include "engine/format/gguffile.h"
-#include "engine/model/model.h"
-#include "engine/run/generation.h"
 #include "engine/model/inferencecontext.h"
+#include "engine/model/model.h"
+#include "engine/run/defaults.h"
+#include "engine/run/generation.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -20,7 +20,10 @@ using namespace engine;
 
 namespace {
 
-QString modelPath() { return QStringLiteral(PLAYGROUND_RESOURCE_DIR "/models/") + QString::fromLatin1(kDefaultModelFile); }
+QString modelPath()
+{
+    return QStringLiteral(PLAYGROUND_RESOURCE_DIR "/models/") + QString::fromLatin1(kDefaultModelFile);
+}
 QString dataPath(const char* name) { return QStringLiteral(PLAYGROUND_TEST_DATA_DIR "/") + QString::fromLatin1(name); }
 
 const nlohmann::json& reference()
@@ -38,10 +41,7 @@ std::shared_ptr<const Model> model()
     return m;
 }
 
-std::vector<int32_t> ids(const nlohmann::json& j)
-{
-    return j.get<std::vector<int32_t>>();
-}
+std::vector<int32_t> ids(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
 
 } // namespace
 
@@ -110,19 +110,21 @@ private Q_SLOTS:
                 QCOMPARE(rows.size(), prompt.size());
                 for (size_t pos = 0; pos < prompt.size(); ++pos)
                     for (int v = 0; v < vocab; ++v)
-                        worst = std::max(worst, std::abs(double(all[pos * size_t(vocab) + size_t(v)])
-                                                    - rows[pos][size_t(v)].get<double>()));
+                        worst = std::max(worst,
+                            std::abs(
+                                double(all[pos * size_t(vocab) + size_t(v)]) - rows[pos][size_t(v)].get<double>()));
                 first = false;
             }
             const auto& top = p.at("top20");
             QCOMPARE(top.size(), prompt.size());
             for (size_t pos = 0; pos < prompt.size(); ++pos)
                 for (const auto& pair : top[pos])
-                    worst = std::max(worst, std::abs(double(all[pos * size_t(vocab) + pair[0].get<size_t>()])
-                                                - pair[1].get<double>()));
-            QVERIFY2(worst < 1e-3, qPrintable(QStringLiteral("max |dlogit| = %1 for '%2'")
-                                                  .arg(worst)
-                                                  .arg(QString::fromStdString(p.at("text").get<std::string>()))));
+                    worst = std::max(worst,
+                        std::abs(double(all[pos * size_t(vocab) + pair[0].get<size_t>()]) - pair[1].get<double>()));
+            QVERIFY2(worst < 1e-3,
+                qPrintable(QStringLiteral("max |dlogit| = %1 for '%2'")
+                               .arg(worst)
+                               .arg(QString::fromStdString(p.at("text").get<std::string>()))));
         }
     }
 
@@ -155,7 +157,8 @@ private Q_SLOTS:
         QVERIFY(words.size() > 5000);
         Scheduler scheduler({ 2, Partitioner::Auto, 1 });
         const QRegularExpression word(QStringLiteral("[A-Za-z]+(?:'[A-Za-z]+)*"));
-        for (const char* prompt : { "In the beginning God created", "And the LORD said unto Moses,", "Blessed are the" }) {
+        for (const char* prompt :
+            { "In the beginning God created", "And the LORD said unto Moses,", "Blessed are the" }) {
             GenerationRequest req;
             req.prompt = prompt;
             req.sampling.temperature = 0;

@@ -1,7 +1,7 @@
 // Tests for the byte-level BPE (gpt2) tokenizer: byte alphabet, pre-tokenizer splits, merge order, special tokens,
 // round trips on arbitrary bytes, and vocab-only GGUF files.
-#include "engine/text/bpe.h"
 #include "engine/format/gguffile.h"
+#include "engine/text/bpe.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
 
@@ -124,7 +124,6 @@ std::string decodeAll(const Tokenizer& tok, const std::vector<int32_t>& ids)
         text += detok.push(id);
     return text + detok.flush();
 }
-
 
 // Random valid UTF-8 mixing what pre-tokenizers treat differently: letters that merge, digits, apostrophes,
 // punctuation, spaces, tabs, newlines, Latin-1, CJK and emoji.

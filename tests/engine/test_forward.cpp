@@ -1,19 +1,19 @@
 // The engine's forward pass against a plain, obviously-correct scalar reference written here,
 // and the determinism invariant: identical results for every thread count and partitioner.
 #include "engine/format/gguffile.h"
+#include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
+#include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "engine/run/generation.h"
-#include "engine/model/synthetic.h"
-#include "engine/model/inferencecontext.h"
 
 #include <QtTest>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <atomic>
-#include <chrono>
 #include <mutex>
 #include <random>
 #include <set>
@@ -351,7 +351,8 @@ private Q_SLOTS:
         req.stopAtEos = false;
         std::vector<int32_t> baseline;
         for (int threads : { 1, 2, 3, 8 })
-            for (Partitioner p : { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
+            for (Partitioner p :
+                { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
                 Scheduler scheduler({ threads, p, 1 });
                 const auto r = generate(b.model, scheduler, req, 128);
                 QCOMPARE(int(r.tokenIds.size()), 40);
@@ -400,13 +401,20 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("change");
         QTest::addColumn<QString>("phrase");
-        QTest::newRow("unknown architecture") << "arch" << "architecture 'gptj' is not supported (supported: llama, qwen2)";
-        QTest::newRow("missing tensor") << "drop:blk.1.ffn_up.weight" << "missing tensor 'blk.1.ffn_up.weight'";
-        QTest::newRow("wrong shape") << "shape:blk.0.attn_k.weight" << "tensor 'blk.0.attn_k.weight' has shape";
-        QTest::newRow("type without kernels") << "type:blk.0.attn_q.weight" << "cannot compute with";
-        QTest::newRow("heads do not divide dim") << "heads" << "not a multiple of head_count";
-        QTest::newRow("missing hyper-parameter") << "nolayers" << "missing metadata key 'llama.block_count'";
-        QTest::newRow("zero layers") << "zerolayers" << "out of range";
+        QTest::newRow("unknown architecture") << "arch"
+                                              << "architecture 'gptj' is not supported (supported: llama, qwen2)";
+        QTest::newRow("missing tensor") << "drop:blk.1.ffn_up.weight"
+                                        << "missing tensor 'blk.1.ffn_up.weight'";
+        QTest::newRow("wrong shape") << "shape:blk.0.attn_k.weight"
+                                     << "tensor 'blk.0.attn_k.weight' has shape";
+        QTest::newRow("type without kernels") << "type:blk.0.attn_q.weight"
+                                              << "cannot compute with";
+        QTest::newRow("heads do not divide dim") << "heads"
+                                                 << "not a multiple of head_count";
+        QTest::newRow("missing hyper-parameter") << "nolayers"
+                                                 << "missing metadata key 'llama.block_count'";
+        QTest::newRow("zero layers") << "zerolayers"
+                                     << "out of range";
     }
     void unusableModelsAreRefusedWithTheReason()
     {

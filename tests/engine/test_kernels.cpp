@@ -55,7 +55,8 @@ private Q_SLOTS:
             if (std::isnan(want))
                 QVERIFY2(std::isnan(got), qPrintable(QString::number(h, 16)));
             else
-                QVERIFY2(double(got) == want && std::signbit(got) == std::signbit(want), qPrintable(QString::number(h, 16)));
+                QVERIFY2(
+                    double(got) == want && std::signbit(got) == std::signbit(want), qPrintable(QString::number(h, 16)));
         }
     }
 
@@ -155,10 +156,7 @@ private Q_SLOTS:
             QCOMPARE(double(row[size_t(i)]), stored[size_t(i)]);
     }
 
-    void unsupportedTypeHasNoKernels()
-    {
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K));
-    }
+    void unsupportedTypeHasNoKernels() { QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K)); }
 
     void rmsNormAndSoftmaxMatchDefinitions()
     {
@@ -187,7 +185,8 @@ private Q_SLOTS:
         for (size_t i = 0; i < x.size(); ++i) {
             const double want = std::exp(double(x[i]));
             if (want < std::numeric_limits<float>::min()) {
-                QVERIFY2(got[i] >= 0.0f && got[i] < 2 * std::numeric_limits<float>::min(), qPrintable(QString::number(x[i])));
+                QVERIFY2(got[i] >= 0.0f && got[i] < 2 * std::numeric_limits<float>::min(),
+                    qPrintable(QString::number(x[i])));
                 continue;
             }
             const double ulp = std::nextafter(float(want), 2.0f) - float(want);

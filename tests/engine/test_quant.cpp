@@ -2,14 +2,14 @@
 // transliteration of ggml's loops, quantisation error bounds, dot products, and whole models quantised
 // by quantizeModel running close to their F32 original and identically on every thread count.
 #include "engine/format/gguffile.h"
-#include "engine/kernels/typekernels.h"
-#include "engine/model/model.h"
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/modelquantizer.h"
+#include "engine/kernels/typekernels.h"
+#include "engine/model/inferencecontext.h"
+#include "engine/model/model.h"
+#include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "engine/run/generation.h"
-#include "engine/model/synthetic.h"
-#include "engine/model/inferencecontext.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

@@ -1,7 +1,7 @@
 // Strategies, tracing and run metrics: same tokens for every strategy and thread count, and a
 // trace whose every chunk is accounted for.
-#include "engine/model/synthetic.h"
 #include "engine/model/inferencecontext.h"
+#include "engine/model/synthetic.h"
 #include "engine/run/run.h"
 
 #include <QtTest>
@@ -10,10 +10,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <sched.h>
@@ -125,7 +125,8 @@ private Q_SLOTS:
         for (auto& [worker, slices] : lanes) {
             std::sort(slices.begin(), slices.end());
             for (size_t i = 1; i < slices.size(); ++i)
-                QVERIFY2(slices[i].first >= slices[i - 1].second, qPrintable(QStringLiteral("overlap on lane %1").arg(worker)));
+                QVERIFY2(slices[i].first >= slices[i - 1].second,
+                    qPrintable(QStringLiteral("overlap on lane %1").arg(worker)));
         }
         // Every region's chunks cover its rows (heads) exactly once: nothing lost, nothing done twice.
         const ModelConfig& c = tinyModel()->config();
@@ -163,7 +164,8 @@ private Q_SLOTS:
         }
         // Every op of the forward pass appears for every layer of every token of every sequence.
         for (int seq = 0; seq < 3; ++seq) {
-            const int tokens = int(r.sequences[size_t(seq)].promptIds.size() + r.sequences[size_t(seq)].tokenIds.size()) - 1;
+            const int tokens
+                = int(r.sequences[size_t(seq)].promptIds.size() + r.sequences[size_t(seq)].tokenIds.size()) - 1;
             for (int pos = 0; pos < tokens; ++pos)
                 for (int layer = 0; layer < c.layers; ++layer)
                     for (Op op : { Op::RmsNorm, Op::AttnQ, Op::AttnK, Op::AttnV, Op::Rope, Op::Attention, Op::AttnOut,
@@ -280,7 +282,7 @@ private Q_SLOTS:
         req.trace = true;
         req.maxTokens = 40;
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, executeRun(tinyModel(), req, &listener));
-        QCOMPARE(listener.batches.load(), 1);                  // no batch after the failure
+        QCOMPARE(listener.batches.load(), 1); // no batch after the failure
         QVERIFY(listener.thread != std::this_thread::get_id()); // it came from the helper thread
         QVERIFY(listener.tokens.load() < 3 * 40); // and the run stopped early, not after every token
     }

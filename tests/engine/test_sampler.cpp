@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
-#include <limits>
 #include <vector>
 
 using namespace engine;
@@ -154,7 +154,8 @@ private Q_SLOTS:
                     l = float(level(rng)) * 0.25f;
                 std::vector<int32_t> order(logits.size());
                 std::iota(order.begin(), order.end(), 0);
-                std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+                std::stable_sort(order.begin(), order.end(),
+                    [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
                 std::vector<float> kept(logits.size(), -std::numeric_limits<float>::infinity());
                 for (int i = 0; i < k; ++i)
                     kept[size_t(order[size_t(i)])] = logits[size_t(order[size_t(i)])];

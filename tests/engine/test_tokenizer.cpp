@@ -86,7 +86,6 @@ std::string rawBytes(const Tokenizer& tok, const std::vector<int32_t>& ids)
     return bytes;
 }
 
-
 QByteArray bytes(const std::string& s) { return QByteArray(s.data(), qsizetype(s.size())); }
 
 } // namespace

@@ -125,9 +125,8 @@ private Q_SLOTS:
             previous = now;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        auto sinceOrigin = [&] {
-            return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - origin).count();
-        };
+        auto sinceOrigin
+            = [&] { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - origin).count(); };
         // Bracketed by two steady_clock reads, so a preemption between the reads cannot fail the test;
         // 1% of the interval is left for the calibrated rate's error (it is good to a few ppm).
         const int64_t before = sinceOrigin();

@@ -1,7 +1,7 @@
 // Tests for engine/traceexport: Chrome Trace Event JSON (metadata, slices, instants, busy counter), parse-back,
 // the file writer, and the lane checker.
-#include "engine/model/synthetic.h"
 #include "engine/measure/traceexport.h"
+#include "engine/model/synthetic.h"
 #include "engine/run/run.h"
 
 #include <QTemporaryDir>

@@ -59,8 +59,8 @@ private Q_SLOTS:
                 streamed[p.sequence] += p.text;
                 if (p.id >= 0) {
                     // The position of the forward pass that produced it: the prompt's last, then one more each.
-                    QCOMPARE(p.position, int(summary.sequences[size_t(p.sequence)].promptIds.size()) - 1
-                            + tokenCount[p.sequence]);
+                    QCOMPARE(p.position,
+                        int(summary.sequences[size_t(p.sequence)].promptIds.size()) - 1 + tokenCount[p.sequence]);
                     ++tokenCount[p.sequence];
                 }
             }
@@ -90,7 +90,9 @@ private Q_SLOTS:
         QVERIFY(summary.metrics.generatedTokens > 100);
         // Hundreds of tokens, but no more batches than the 33 ms cadence allows (+ the final flush).
         QVERIFY2(tokens.count() <= int(seconds * 31.0) + 3,
-            qPrintable(QStringLiteral("%1 batches in %2 s for %3 tokens").arg(tokens.count()).arg(seconds)
+            qPrintable(QStringLiteral("%1 batches in %2 s for %3 tokens")
+                           .arg(tokens.count())
+                           .arg(seconds)
                            .arg(summary.metrics.generatedTokens)));
     }
 

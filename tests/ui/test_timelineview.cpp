@@ -1,8 +1,8 @@
 // The timeline: time <-> pixel mapping under zoom and pan, aggregation that accounts for every event, hover
 // lookup, token highlight, out-of-order appends, and painting (a million events; a small trace's pixels).
+#include "engine/measure/traceexport.h"
 #include "ui/timelinedata.h"
 #include "ui/timelineview.h"
-#include "engine/measure/traceexport.h"
 
 #include <QElapsedTimer>
 #include <QImage>
