@@ -11,6 +11,21 @@ using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 } // namespace
 
+const char* stopReasonName(StopReason reason)
+{
+    switch (reason) {
+    case StopReason::MaxTokens:
+        return "max_tokens";
+    case StopReason::Eos:
+        return "eos";
+    case StopReason::ContextFull:
+        return "context_full";
+    case StopReason::Cancelled:
+        return "cancelled";
+    }
+    return "?";
+}
+
 void GenerationRequest::validate() const
 {
     if (maxTokens < 0 || maxTokens > (1 << 20))
@@ -50,7 +65,6 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
         scheduler->recordSerialSince(RegionInfo { Op::Tokenize, -1, sequence, 0, 1 }, tokenizeBegin);
     m_history = m_result.promptIds;
     m_result.stats.promptTokens = int(m_result.promptIds.size());
-    m_result.stats.stopReason = "max_tokens";
     if (request.maxTokens == 0)
         m_done = true;
 }
@@ -81,7 +95,7 @@ void SequenceState::step(Scheduler& scheduler, const TokenCallback& onToken)
         return;
     }
     if (m_context.position() >= m_context.contextLength()) {
-        stop("context_full");
+        stop(StopReason::ContextFull);
         return;
     }
     const auto logits = m_context.eval(scheduler, std::span<const int32_t>(&m_last, 1), m_sequence);
@@ -103,7 +117,7 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
         m_decodeStart = Clock::now();
     }
     if (m_request.stopAtEos && m_model->tokenizer().isEndOfGeneration(id)) {
-        stop("eos");
+        stop(StopReason::Eos);
         return;
     }
     m_history.push_back(id);
@@ -113,18 +127,18 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     const std::string piece = m_detok.push(id);
     m_result.text += piece;
     if (onToken && !onToken(id, piece)) {
-        stop("cancelled");
+        stop(StopReason::Cancelled);
         return;
     }
     if (stats.generatedTokens >= m_request.maxTokens) {
-        stop("max_tokens");
+        stop(StopReason::MaxTokens);
         return;
     }
     if (m_context.position() >= m_context.contextLength())
-        stop("context_full");
+        stop(StopReason::ContextFull);
 }
 
-void SequenceState::stop(const std::string& reason)
+void SequenceState::stop(StopReason reason)
 {
     if (m_done)
         return;

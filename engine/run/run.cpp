@@ -308,11 +308,11 @@ RunResult executeRun(
                 std::vector<SequenceState*> active;
                 for (auto& s : states) {
                     if (!s->done() && wantsStop())
-                        s->stop("cancelled");
+                        s->stop(StopReason::Cancelled);
                     if (s->done())
                         continue;
                     if (s->context().position() >= s->context().contextLength()) {
-                        s->stop("context_full");
+                        s->stop(StopReason::ContextFull);
                         continue;
                     }
                     active.push_back(s.get());
@@ -326,7 +326,7 @@ RunResult executeRun(
                 SequenceState& s = *states[size_t(i)];
                 while (!s.done()) {
                     if (wantsStop()) {
-                        s.stop("cancelled");
+                        s.stop(StopReason::Cancelled);
                         break;
                     }
                     s.step(scheduler, callbacks[size_t(i)]);
@@ -341,7 +341,7 @@ RunResult executeRun(
     result.threads = threads;
     for (auto& s : states) {
         if (wantsStop() && !s->done())
-            s->stop("cancelled");
+            s->stop(StopReason::Cancelled);
         const size_t before = s->result().text.size();
         s->finish();
         if (listener && s->result().text.size() > before)
@@ -363,7 +363,7 @@ RunResult executeRun(
         decodedAfterFirst += std::max(0, st.generatedTokens - 1);
         if (st.generatedTokens > 0 && (m.timeToFirstTokenMs == 0 || st.timeToFirstTokenMs < m.timeToFirstTokenMs))
             m.timeToFirstTokenMs = st.timeToFirstTokenMs;
-        result.cancelled = result.cancelled || st.stopReason == "cancelled";
+        result.cancelled = result.cancelled || st.stopReason == StopReason::Cancelled;
     }
     m.prefillTokensPerSecond = m.prefillMs > 0 ? m.promptTokens * 1000.0 / m.prefillMs : 0;
     m.decodeTokensPerSecond = m.decodeMs > 0 ? decodedAfterFirst * 1000.0 / m.decodeMs : 0;
