@@ -44,6 +44,17 @@ std::optional<Strategy> strategyFromName(const std::string& name)
     return std::nullopt;
 }
 
+const char* phaseName(Phase phase)
+{
+    switch (phase) {
+    case Phase::Prefill:
+        return "prefill";
+    case Phase::Decode:
+        return "decode";
+    }
+    return "?";
+}
+
 const std::vector<Strategy>& allStrategies()
 {
     static const std::vector<Strategy> all { Strategy::IntraOp, Strategy::Request, Strategy::Hybrid,
@@ -277,7 +288,7 @@ RunResult executeRun(
     scheduler.execute([&] {
         // ---- prefill phase: every prompt's forward pass and first token
         if (listener)
-            listener->onPhase("prefill");
+            listener->onPhase(Phase::Prefill);
         prefillStart = Clock::now();
         if (req.strategy == Strategy::Pipeline) {
             std::vector<SequenceState*> active;
@@ -302,7 +313,7 @@ RunResult executeRun(
 
         // ---- decode phase
         if (listener)
-            listener->onPhase("decode");
+            listener->onPhase(Phase::Decode);
         if (req.strategy == Strategy::Pipeline) {
             for (;;) {
                 std::vector<SequenceState*> active;

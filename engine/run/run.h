@@ -23,6 +23,10 @@ const char* strategyName(Strategy s); // "intra-op", "request", "hybrid", "pipel
 std::optional<Strategy> strategyFromName(const std::string& name);
 const std::vector<Strategy>& allStrategies();
 
+// The two phases of a run: every prompt's forward pass and first token, then every later token.
+enum class Phase { Prefill, Decode };
+const char* phaseName(Phase phase); // "prefill", "decode"
+
 struct RunRequest {
     std::vector<std::string> prompts; // one sequence each
     SamplingParams sampling; // every sequence uses the same settings and seed
@@ -85,7 +89,8 @@ public:
     virtual void onPromptTokens(int /*sequence*/, int /*count*/) { }
     virtual void onTraceBatch(std::vector<TraceEvent>&& /*events*/) { }
     virtual void onSequenceDone(int /*sequence*/, const GenerationResult& /*result*/) { }
-    virtual void onPhase(const char* /*phase: "prefill" | "decode"*/) { }
+    // When a phase starts (from the calling thread).
+    virtual void onPhase(Phase /*phase*/) { }
     // Checked between tokens of every sequence: true ends the run after the current tokens.
     virtual bool shouldStop() { return false; }
 };

@@ -208,7 +208,7 @@ private Q_SLOTS:
                 text[seq] += t;
             }
             void onTraceBatch(std::vector<TraceEvent>&& batch) override { events += batch.size(); }
-            void onPhase(const char* p) override { phases.push_back(p); }
+            void onPhase(Phase p) override { phases.push_back(phaseName(p)); }
             void onSequenceDone(int, const GenerationResult&) override { ++done; }
         } listener;
         const auto r = executeRun(tinyModel(), baseRequest(Strategy::Hybrid, 2), &listener);
