@@ -62,7 +62,9 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
         throw std::length_error("the prompt has " + std::to_string(m_result.promptIds.size())
             + " tokens, which does not fit in the context length of " + std::to_string(m_context.contextLength()));
     if (scheduler && scheduler->traceRecorder())
-        scheduler->recordSerialSince(RegionInfo { Op::Tokenize, -1, sequence, 0, 1 }, tokenizeBegin);
+        scheduler->recordSerialSince(
+            RegionInfo { .op = Op::Tokenize, .layer = -1, .sequence = sequence, .position = 0, .tokens = 1 },
+            tokenizeBegin);
     m_history = m_result.promptIds;
     m_result.stats.promptTokens = int(m_result.promptIds.size());
     if (request.maxTokens == 0)
@@ -110,8 +112,10 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
         stats.prefillMs = msSince(m_start); // pipeline: the prompt's pass was timed by its caller
     m_prefilled = true;
     int32_t id = -1;
-    scheduler.serial(RegionInfo { Op::Sampling, -1, m_sequence, m_context.position(), 1 },
-        [&] { id = m_sampler.sample(logits, m_history); });
+    const RegionInfo sampling {
+        .op = Op::Sampling, .layer = -1, .sequence = m_sequence, .position = m_context.position(), .tokens = 1
+    };
+    scheduler.serial(sampling, [&] { id = m_sampler.sample(logits, m_history); });
     if (first) {
         stats.timeToFirstTokenMs = msSince(m_start);
         m_decodeStart = Clock::now();
