@@ -1,15 +1,13 @@
 #include "engine/run/run.h"
 
+#include "engine/parallel/tracepump.h"
+
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
 namespace engine {
 
@@ -115,47 +113,10 @@ RunResult executeRun(
         TraceRecorder::calibrateClock();
         recorder.emplace(threads + 1);
     }
-    // Trace batches go out every 20 ms from a helper thread of their own, so that copying them is
-    // never on a generating thread's path (it cost 0.2-1 ms a batch there, a visible gap in every
-    // lane); on a busy machine the helper mostly runs while a worker waits for work anyway. Started
-    // before the run's clock, like the buffers.
-    struct TracePump {
-        std::mutex mutex;
-        std::condition_variable wake;
-        bool stop = false;
-        std::exception_ptr error; // what the listener threw, rethrown on the calling thread
-        std::atomic<bool> failed { false }; // set with error: the run stops after the current tokens
-        std::thread thread;
-        ~TracePump() { finish(); } // however the run ends
-        void finish()
-        {
-            if (!thread.joinable())
-                return;
-            {
-                std::lock_guard lock(mutex);
-                stop = true;
-            }
-            wake.notify_all();
-            thread.join();
-        }
-    } pump;
+    std::optional<TracePump> pump; // started before the run's clock, like the buffers
     if (listener && req.trace)
-        pump.thread = std::thread([&pump, &recorder, listener] {
-            std::unique_lock lock(pump.mutex);
-            while (!pump.wake.wait_for(lock, std::chrono::milliseconds(20), [&] { return pump.stop; })) {
-                lock.unlock();
-                try {
-                    auto batch = recorder->drain();
-                    if (!batch.empty())
-                        listener->onTraceBatch(std::move(batch));
-                } catch (...) { // an exception leaving a thread would end the process
-                    pump.error = std::current_exception();
-                    pump.failed.store(true);
-                    return;
-                }
-                lock.lock();
-            }
-        });
+        pump.emplace(
+            *recorder, [listener](std::vector<TraceEvent>&& batch) { listener->onTraceBatch(std::move(batch)); });
     const auto start = Clock::now();
     if (recorder)
         recorder->start(start);
@@ -167,20 +128,9 @@ RunResult executeRun(
         scheduler.setTraceRecorder(&*recorder);
     scheduler.resetRegionStats();
 
-    auto finalDrain = [&] { // after the pump has stopped: the recorder has one reader at a time
-        pump.finish();
-        if (pump.error)
-            std::rethrow_exception(pump.error);
-        if (!listener || !req.trace)
-            return;
-        auto batch = recorder->drain();
-        if (!batch.empty())
-            listener->onTraceBatch(std::move(batch));
-    };
-
     std::atomic<bool> stopRequested { false };
     auto wantsStop = [&] {
-        if (pump.failed.load(std::memory_order_relaxed))
+        if (pump && pump->failed())
             return true;
         if (!stopRequested.load(std::memory_order_relaxed) && listener && listener->shouldStop())
             stopRequested.store(true);
@@ -384,7 +334,8 @@ RunResult executeRun(
     m.meanRegionNs = regions.regions ? double(regions.totalNs) / double(regions.regions) : 0.0;
 
     if (req.trace) {
-        finalDrain();
+        if (pump)
+            pump->finish(); // the last trace batch, or what the listener threw on the pump's thread
         result.trace = recorder->all();
         m.traceEvents = result.trace.size();
         m.workers = workerStats(result.trace, threads, int64_t(m.wallMs * 1e6));
