@@ -13,10 +13,6 @@ namespace engine {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-double msBetween(Clock::time_point a, Clock::time_point b)
-{
-    return std::chrono::duration<double, std::milli>(b - a).count();
-}
 } // namespace
 
 const char* strategyName(Strategy s)
@@ -74,25 +70,6 @@ void RunRequest::validate() const
     scheduler.validate();
 }
 
-std::vector<WorkerStats> workerStats(const std::vector<TraceEvent>& events, int slots, int64_t wallNs)
-{
-    std::vector<WorkerStats> stats(size_t(std::max(slots, 0)));
-    for (size_t i = 0; i < stats.size(); ++i)
-        stats[i].slot = int(i);
-    for (const TraceEvent& e : events) {
-        if (isMarker(e.op) || e.worker < 0 || e.worker >= slots)
-            continue;
-        WorkerStats& w = stats[size_t(e.worker)];
-        w.busyNs += e.durationNs();
-        ++w.chunks;
-    }
-    for (WorkerStats& w : stats) {
-        w.idleNs = std::max<int64_t>(0, wallNs - w.busyNs);
-        w.meanChunkNs = w.chunks ? double(w.busyNs) / double(w.chunks) : 0.0;
-    }
-    return stats;
-}
-
 RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, RunListener* listener)
 {
     request.validate();
@@ -117,9 +94,10 @@ RunResult executeRun(
     if (listener && req.trace)
         pump.emplace(
             *recorder, [listener](std::vector<TraceEvent>&& batch) { listener->onTraceBatch(std::move(batch)); });
-    const auto start = Clock::now();
+    RunTimes times;
+    times.start = Clock::now();
     if (recorder)
-        recorder->start(start);
+        recorder->start(times.start);
     struct TracingScope { // detach the recorder however the run ends
         Scheduler& scheduler;
         ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
@@ -150,7 +128,7 @@ RunResult executeRun(
         g.sequence = i;
         g.chat = req.chat;
         g.systemPrompt = req.systemPrompt;
-        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
+        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, times.start, &scheduler));
         callbacks.push_back([&, i](int32_t id, std::string_view text) {
             if (listener)
                 listener->onToken(i, id, text);
@@ -234,12 +212,11 @@ RunResult executeRun(
 
     // The calling thread stays inside the arena for the whole run: entering it once per parallel
     // region cost a few microseconds each (and an observer notification under a lock when tracing).
-    Clock::time_point prefillStart, prefillEnd, decodeEnd;
     scheduler.execute([&] {
         // ---- prefill phase: every prompt's forward pass and first token
         if (listener)
             listener->onPhase(Phase::Prefill);
-        prefillStart = Clock::now();
+        times.prefillStart = Clock::now();
         if (req.strategy == Strategy::Pipeline) {
             std::vector<SequenceState*> active;
             for (auto& s : states) {
@@ -259,7 +236,7 @@ RunResult executeRun(
                     states[size_t(i)]->prefill(scheduler, callbacks[size_t(i)]);
             });
         }
-        prefillEnd = Clock::now();
+        times.prefillEnd = Clock::now();
 
         // ---- decode phase
         if (listener)
@@ -294,7 +271,7 @@ RunResult executeRun(
                 }
             });
         }
-        decodeEnd = Clock::now();
+        times.decodeEnd = Clock::now();
     });
 
     RunResult result;
@@ -309,44 +286,19 @@ RunResult executeRun(
             listener->onToken(s->sequence(), -1, std::string_view(s->result().text).substr(before));
     }
     scheduler.setTraceRecorder(nullptr);
-    const auto end = Clock::now();
+    times.end = Clock::now();
 
-    RunMetrics& m = result.metrics;
-    m.wallMs = msBetween(start, end);
-    m.prefillMs = msBetween(prefillStart, prefillEnd);
-    m.decodeMs = msBetween(prefillEnd, decodeEnd);
-    m.timeToFirstTokenMs = 0;
-    int decodedAfterFirst = 0;
-    for (auto& s : states) {
-        const GenerationStats& st = s->result().stats;
-        m.promptTokens += st.promptTokens;
-        m.generatedTokens += st.generatedTokens;
-        decodedAfterFirst += std::max(0, st.generatedTokens - 1);
-        if (st.generatedTokens > 0 && (m.timeToFirstTokenMs == 0 || st.timeToFirstTokenMs < m.timeToFirstTokenMs))
-            m.timeToFirstTokenMs = st.timeToFirstTokenMs;
-        result.cancelled = result.cancelled || st.stopReason == StopReason::Cancelled;
-    }
-    m.prefillTokensPerSecond = m.prefillMs > 0 ? m.promptTokens * 1000.0 / m.prefillMs : 0;
-    m.decodeTokensPerSecond = m.decodeMs > 0 ? decodedAfterFirst * 1000.0 / m.decodeMs : 0;
-    m.totalTokensPerSecond = m.wallMs > 0 ? m.generatedTokens * 1000.0 / m.wallMs : 0;
-    const auto regions = scheduler.regionStats();
-    m.parallelRegions = regions.regions;
-    m.meanRegionNs = regions.regions ? double(regions.totalNs) / double(regions.regions) : 0.0;
-
-    if (req.trace) {
-        if (pump)
-            pump->finish(); // the last trace batch, or what the listener threw on the pump's thread
+    if (pump)
+        pump->finish(); // the last trace batch, or what the listener threw on the pump's thread
+    if (recorder)
         result.trace = recorder->all();
-        m.traceEvents = result.trace.size();
-        m.workers = workerStats(result.trace, threads, int64_t(m.wallMs * 1e6));
-        double maxBusy = 0, sumBusy = 0;
-        for (const WorkerStats& w : m.workers) {
-            maxBusy = std::max(maxBusy, double(w.busyNs));
-            sumBusy += double(w.busyNs);
-        }
-        const double meanBusy = m.workers.empty() ? 0 : sumBusy / double(m.workers.size());
-        m.loadImbalance = meanBusy > 0 ? maxBusy / meanBusy : 0;
+    std::vector<GenerationStats> stats;
+    for (const auto& s : states) {
+        stats.push_back(s->result().stats);
+        result.cancelled = result.cancelled || s->result().stats.stopReason == StopReason::Cancelled;
     }
+    result.metrics
+        = computeRunMetrics(times, stats, scheduler.regionStats(), recorder ? &result.trace : nullptr, threads);
     for (auto& s : states) {
         if (listener)
             listener->onSequenceDone(s->sequence(), s->result());

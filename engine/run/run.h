@@ -3,6 +3,7 @@
 
 #include "engine/parallel/trace.h"
 #include "engine/run/generation.h"
+#include "engine/run/metrics.h"
 
 #include <atomic>
 #include <memory>
@@ -43,31 +44,6 @@ struct RunRequest {
     void validate() const; // throws std::invalid_argument with a readable message
 };
 
-struct WorkerStats {
-    int slot = 0;
-    int64_t busyNs = 0; // summed chunk and serial-section time on this slot
-    int64_t idleNs = 0; // wall time minus busy time
-    uint64_t chunks = 0;
-    double meanChunkNs = 0;
-};
-
-struct RunMetrics {
-    double wallMs = 0;
-    double prefillMs = 0; // the prefill phase: every prompt's forward pass and first token
-    double decodeMs = 0; // the decode phase: every later token
-    double timeToFirstTokenMs = 0; // earliest first token over the sequences
-    int promptTokens = 0; // summed
-    int generatedTokens = 0; // summed
-    double prefillTokensPerSecond = 0;
-    double decodeTokensPerSecond = 0; // tokens after each sequence's first, over the decode phase
-    double totalTokensPerSecond = 0; // generated tokens over wall time
-    std::vector<WorkerStats> workers; // one per arena slot (empty without tracing)
-    double loadImbalance = 0; // max busy ÷ mean busy over the slots (1 = perfectly even)
-    uint64_t parallelRegions = 0;
-    double meanRegionNs = 0;
-    uint64_t traceEvents = 0;
-};
-
 struct RunResult {
     std::vector<GenerationResult> sequences; // in prompt order
     RunMetrics metrics;
@@ -100,8 +76,5 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
 // ... or on an existing scheduler (sweeps reuse arenas); request.scheduler is then ignored.
 RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, Scheduler& scheduler,
     RunListener* listener = nullptr);
-
-// Busy/idle/chunk statistics and load imbalance from a trace over a run of `wallNs`.
-std::vector<WorkerStats> workerStats(const std::vector<TraceEvent>& events, int slots, int64_t wallNs);
 
 } // namespace engine
