@@ -1,18 +1,91 @@
 #include "engine/run/run.h"
 
 #include "engine/parallel/tracepump.h"
+#include "engine/run/strategies.h"
 
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/parallel_pipeline.h>
-
-#include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace engine {
 
 namespace {
+
 using Clock = std::chrono::steady_clock;
+
+// Attaches a run's trace recorder (if any) to the scheduler, and detaches it however the run ends.
+class TraceAttachment {
+public:
+    TraceAttachment(Scheduler& scheduler, TraceRecorder* recorder)
+        : m_scheduler(scheduler)
+    {
+        if (recorder)
+            m_scheduler.setTraceRecorder(recorder);
+    }
+    ~TraceAttachment() { detach(); }
+    TraceAttachment(const TraceAttachment&) = delete;
+    TraceAttachment& operator=(const TraceAttachment&) = delete;
+    void detach() { m_scheduler.setTraceRecorder(nullptr); }
+
+private:
+    Scheduler& m_scheduler;
+};
+
+// One SequenceState per prompt, tokenised (and, when tracing, the tokenising recorded).
+std::vector<std::unique_ptr<SequenceState>> makeSequences(
+    const std::shared_ptr<const Model>& model, const RunRequest& req, Clock::time_point start, Scheduler& scheduler)
+{
+    std::vector<std::unique_ptr<SequenceState>> states;
+    for (int i = 0; i < int(req.prompts.size()); ++i) {
+        GenerationRequest g;
+        g.prompt = req.prompts[size_t(i)];
+        g.sampling = req.sampling;
+        g.maxTokens = req.maxTokens;
+        g.addBos = req.addBos;
+        g.stopAtEos = req.stopAtEos;
+        g.sequence = i;
+        g.chat = req.chat;
+        g.systemPrompt = req.systemPrompt;
+        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
+    }
+    return states;
+}
+
+// Each sequence's token callback: streams the token to the listener, and asks whether to go on.
+std::vector<TokenCallback> tokenCallbacks(int sequences, RunListener* listener, StopCheck& wantsStop)
+{
+    std::vector<TokenCallback> callbacks;
+    for (int i = 0; i < sequences; ++i)
+        callbacks.push_back([listener, &wantsStop, i](int32_t id, std::string_view text) {
+            if (listener)
+                listener->onToken(i, id, text);
+            return !wantsStop();
+        });
+    return callbacks;
+}
+
+// After the phases: marks what the run's stop left unfinished as cancelled, ends each sequence's
+// timing and streams the UTF-8 bytes it still held.
+void finishSequences(
+    const std::vector<std::unique_ptr<SequenceState>>& states, StopCheck& wantsStop, RunListener* listener)
+{
+    for (const auto& s : states) {
+        if (wantsStop() && !s->done())
+            s->stop(StopReason::Cancelled);
+        const size_t before = s->result().text.size();
+        s->finish();
+        if (listener && s->result().text.size() > before)
+            listener->onToken(s->sequence(), -1, std::string_view(s->result().text).substr(before));
+    }
+}
+
+std::vector<GenerationStats> sequenceStats(const std::vector<std::unique_ptr<SequenceState>>& states)
+{
+    std::vector<GenerationStats> stats;
+    for (const auto& s : states)
+        stats.push_back(s->result().stats);
+    return stats;
+}
+
 } // namespace
 
 const char* strategyName(Strategy s)
@@ -84,222 +157,63 @@ RunResult executeRun(
     req.scheduler = scheduler.options();
     req.validate();
     const int threads = scheduler.threads();
-    // Clock calibration and trace buffers come before the run starts: the first traced run must not count them.
+
+    // Clock calibration, the trace buffers and the trace pump come before the run's clock starts:
+    // the first traced run must not count them.
     std::optional<TraceRecorder> recorder; // only traced runs pay for the per-slot buffers
     if (req.trace) {
         TraceRecorder::calibrateClock();
         recorder.emplace(threads + 1);
     }
-    std::optional<TracePump> pump; // started before the run's clock, like the buffers
+    std::optional<TracePump> pump;
     if (listener && req.trace)
         pump.emplace(
             *recorder, [listener](std::vector<TraceEvent>&& batch) { listener->onTraceBatch(std::move(batch)); });
+
     RunTimes times;
     times.start = Clock::now();
     if (recorder)
         recorder->start(times.start);
-    struct TracingScope { // detach the recorder however the run ends
-        Scheduler& scheduler;
-        ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
-    } tracingScope { scheduler };
-    if (req.trace)
-        scheduler.setTraceRecorder(&*recorder);
+    TraceAttachment tracing(scheduler, recorder ? &*recorder : nullptr);
     scheduler.resetRegionStats();
 
-    std::atomic<bool> stopRequested { false };
-    auto wantsStop = [&] {
-        if (pump && pump->failed())
-            return true;
-        if (!stopRequested.load(std::memory_order_relaxed) && listener && listener->shouldStop())
-            stopRequested.store(true);
-        return stopRequested.load(std::memory_order_relaxed);
-    };
-
-    const int n = int(req.prompts.size());
-    std::vector<std::unique_ptr<SequenceState>> states;
-    std::vector<TokenCallback> callbacks;
-    for (int i = 0; i < n; ++i) {
-        GenerationRequest g;
-        g.prompt = req.prompts[size_t(i)];
-        g.sampling = req.sampling;
-        g.maxTokens = req.maxTokens;
-        g.addBos = req.addBos;
-        g.stopAtEos = req.stopAtEos;
-        g.sequence = i;
-        g.chat = req.chat;
-        g.systemPrompt = req.systemPrompt;
-        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, times.start, &scheduler));
-        callbacks.push_back([&, i](int32_t id, std::string_view text) {
-            if (listener)
-                listener->onToken(i, id, text);
-            return !wantsStop();
-        });
-    }
-
+    StopCheck wantsStop(listener, pump ? &*pump : nullptr);
+    const auto states = makeSequences(model, req, times.start, scheduler);
+    const auto callbacks = tokenCallbacks(int(states.size()), listener, wantsStop);
     if (listener)
         for (const auto& s : states)
             listener->onPromptTokens(s->sequence(), int(s->result().promptIds.size()));
-
-    // Runs fn(i) for every sequence with the strategy's kind of parallelism.
-    auto forEachSequence = [&](const std::function<void(int)>& fn) {
-        switch (req.strategy) {
-        case Strategy::IntraOp:
-            for (int i = 0; i < n; ++i)
-                fn(i);
-            break;
-        case Strategy::Request:
-        case Strategy::Hybrid:
-            scheduler.execute([&] {
-                tbb::parallel_for(
-                    tbb::blocked_range<int>(0, n, 1),
-                    [&](const tbb::blocked_range<int>& r) {
-                        for (int i = r.begin(); i != r.end(); ++i) {
-                            if (req.strategy == Strategy::Request) {
-                                Scheduler::InlineRegions inlineRegions; // one sequence = one task, no nested split
-                                fn(i);
-                            } else {
-                                fn(i);
-                            }
-                        }
-                    },
-                    tbb::simple_partitioner());
-            });
-            break;
-        case Strategy::Pipeline:
-            break; // handled by runPipelineRound
-        }
-    };
-
-    // Layer pipeline: one round feeds every active sequence's next input through G serial stages,
-    // each owning a contiguous group of layers (the last also computes logits and samples).
-    const int layers = model->config().layers;
-    const int groups = std::clamp(threads, 1, layers);
-    auto runPipelineRound = [&](std::vector<SequenceState*> active) {
-        if (active.empty())
-            return;
-        size_t next = 0;
-        auto input = tbb::make_filter<void, SequenceState*>(
-            tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> SequenceState* {
-                if (next >= active.size()) {
-                    fc.stop();
-                    return nullptr;
-                }
-                SequenceState* s = active[next++];
-                Scheduler::InlineRegions inlineRegions;
-                s->context().beginStep(scheduler, s->nextInput(), s->sequence());
-                return s;
-            });
-        auto stage = [&](int g) {
-            const int l0 = layers * g / groups;
-            const int l1 = layers * (g + 1) / groups;
-            return tbb::make_filter<SequenceState*, SequenceState*>(
-                tbb::filter_mode::serial_in_order, [&, l0, l1](SequenceState* s) {
-                    Scheduler::InlineRegions inlineRegions;
-                    s->context().runLayers(scheduler, l0, l1);
-                    return s;
-                });
-        };
-        auto sink = tbb::make_filter<SequenceState*, void>(tbb::filter_mode::serial_in_order, [&](SequenceState* s) {
-            Scheduler::InlineRegions inlineRegions;
-            const auto logits = s->context().finishStep(scheduler);
-            s->acceptLogits(scheduler, logits, callbacks[size_t(s->sequence())]);
-        });
-        tbb::filter<void, SequenceState*> chain = input & stage(0);
-        for (int g = 1; g < groups; ++g)
-            chain = chain & stage(g);
-        scheduler.execute([&] { tbb::parallel_pipeline(std::max<size_t>(1, active.size()), chain & sink); });
-    };
+    const RunSequences sequences { *model, scheduler, states, callbacks, wantsStop };
 
     // The calling thread stays inside the arena for the whole run: entering it once per parallel
     // region cost a few microseconds each (and an observer notification under a lock when tracing).
     scheduler.execute([&] {
-        // ---- prefill phase: every prompt's forward pass and first token
         if (listener)
             listener->onPhase(Phase::Prefill);
         times.prefillStart = Clock::now();
-        if (req.strategy == Strategy::Pipeline) {
-            std::vector<SequenceState*> active;
-            for (auto& s : states) {
-                if (s->done())
-                    continue;
-                if (int(s->nextInput().size()) > InferenceContext::kMaxBatch) {
-                    Scheduler::InlineRegions inlineRegions; // too long for one pipeline item: prefill in place
-                    s->prefill(scheduler, callbacks[size_t(s->sequence())]);
-                } else {
-                    active.push_back(s.get());
-                }
-            }
-            runPipelineRound(active);
-        } else {
-            forEachSequence([&](int i) {
-                if (!wantsStop())
-                    states[size_t(i)]->prefill(scheduler, callbacks[size_t(i)]);
-            });
-        }
+        runPhase(req.strategy, Phase::Prefill, sequences);
         times.prefillEnd = Clock::now();
 
-        // ---- decode phase
         if (listener)
             listener->onPhase(Phase::Decode);
-        if (req.strategy == Strategy::Pipeline) {
-            for (;;) {
-                std::vector<SequenceState*> active;
-                for (auto& s : states) {
-                    if (!s->done() && wantsStop())
-                        s->stop(StopReason::Cancelled);
-                    if (s->done())
-                        continue;
-                    if (s->context().position() >= s->context().contextLength()) {
-                        s->stop(StopReason::ContextFull);
-                        continue;
-                    }
-                    active.push_back(s.get());
-                }
-                if (active.empty())
-                    break;
-                runPipelineRound(active);
-            }
-        } else {
-            forEachSequence([&](int i) {
-                SequenceState& s = *states[size_t(i)];
-                while (!s.done()) {
-                    if (wantsStop()) {
-                        s.stop(StopReason::Cancelled);
-                        break;
-                    }
-                    s.step(scheduler, callbacks[size_t(i)]);
-                }
-            });
-        }
+        runPhase(req.strategy, Phase::Decode, sequences);
         times.decodeEnd = Clock::now();
     });
-
-    RunResult result;
-    result.strategy = req.strategy;
-    result.threads = threads;
-    for (auto& s : states) {
-        if (wantsStop() && !s->done())
-            s->stop(StopReason::Cancelled);
-        const size_t before = s->result().text.size();
-        s->finish();
-        if (listener && s->result().text.size() > before)
-            listener->onToken(s->sequence(), -1, std::string_view(s->result().text).substr(before));
-    }
-    scheduler.setTraceRecorder(nullptr);
+    finishSequences(states, wantsStop, listener);
+    tracing.detach();
     times.end = Clock::now();
 
     if (pump)
         pump->finish(); // the last trace batch, or what the listener threw on the pump's thread
+    RunResult result;
+    result.strategy = req.strategy;
+    result.threads = threads;
     if (recorder)
         result.trace = recorder->all();
-    std::vector<GenerationStats> stats;
+    result.metrics = computeRunMetrics(
+        times, sequenceStats(states), scheduler.regionStats(), recorder ? &result.trace : nullptr, threads);
     for (const auto& s : states) {
-        stats.push_back(s->result().stats);
         result.cancelled = result.cancelled || s->result().stats.stopReason == StopReason::Cancelled;
-    }
-    result.metrics
-        = computeRunMetrics(times, stats, scheduler.regionStats(), recorder ? &result.trace : nullptr, threads);
-    for (auto& s : states) {
         if (listener)
             listener->onSequenceDone(s->sequence(), s->result());
         result.sequences.push_back(s->takeResult());

@@ -47,7 +47,7 @@ using RegionKey = std::tuple<int, int, int, int>; // op, layer, sequence, positi
 
 } // namespace
 
-class TestWorkload : public QObject {
+class TestRun : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
@@ -343,5 +343,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestWorkload)
+QTEST_APPLESS_MAIN(TestRun)
 #include "test_run.moc"
