@@ -109,7 +109,7 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     GenerationStats& stats = m_result.stats;
     const bool first = !m_prefilled;
     if (first && stats.prefillMs == 0.0)
-        stats.prefillMs = msSince(m_start); // pipeline: the prompt's pass was timed by its caller
+        stats.prefillMs = msSince(m_start); // layer pipeline: prefill() did not run, so time from the start
     m_prefilled = true;
     int32_t id = -1;
     const RegionInfo sampling {

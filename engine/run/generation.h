@@ -43,7 +43,7 @@ const char* stopReasonName(StopReason reason); // "max_tokens", "eos", "context_
 struct GenerationStats {
     int promptTokens = 0;
     int generatedTokens = 0;
-    double prefillMs = 0.0; // the prompt's forward pass
+    double prefillMs = 0.0; // the prompt's forward pass (layer pipeline: from the start, tokenising included)
     double timeToFirstTokenMs = 0.0; // from the start (tokenising included) to the first sampled token
     double decodeMs = 0.0; // every later token: forward + sampling
     double totalMs = 0.0;
