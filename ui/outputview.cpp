@@ -111,7 +111,7 @@ void OutputView::finishRun(const RunSummary& summary)
 {
     for (size_t i = 0; i < summary.sequences.size() && i < m_panes.size(); ++i) {
         const engine::GenerationStats& s = summary.sequences[i].stats;
-        QString reason = QString::fromStdString(s.stopReason);
+        QString reason = QString::fromLatin1(engine::stopReasonName(s.stopReason));
         if (reason == QLatin1String("max_tokens"))
             reason = tr("max tokens");
         else if (reason == QLatin1String("eos"))

@@ -164,11 +164,13 @@ private:
                 m_events.insert(m_events.end(), events.begin(), events.end());
             maybeFlushLocked();
         }
-        void onPhase(const char* phase) override
+        void onPhase(engine::Phase phase) override
         {
             QMetaObject::invokeMethod(
                 m_controller,
-                [c = m_controller, id = m_runId, p = QString::fromLatin1(phase)] { c->deliverPhase(id, p); },
+                [c = m_controller, id = m_runId, p = QString::fromLatin1(engine::phaseName(phase))] {
+                    c->deliverPhase(id, p);
+                },
                 Qt::QueuedConnection);
         }
         bool shouldStop() override { return m_stopRunId->load() == m_runId; }

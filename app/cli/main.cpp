@@ -293,14 +293,15 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
         j["decode_ms"] = first.stats.decodeMs;
         j["decode_tps"] = first.stats.decodeTokensPerSecond();
         j["total_ms"] = first.stats.totalMs;
-        j["stop_reason"] = first.stats.stopReason;
+        j["stop_reason"] = engine::stopReasonName(first.stats.stopReason);
         nlohmann::json seqs = nlohmann::json::array();
         for (size_t i = 0; i < r.sequences.size(); ++i) {
             const auto& s = r.sequences[i];
             seqs.push_back({ { "prompt", request.prompts[i] }, { "text", s.text }, { "token_ids", s.tokenIds },
                 { "prompt_tokens", s.stats.promptTokens }, { "generated_tokens", s.stats.generatedTokens },
                 { "prefill_ms", s.stats.prefillMs }, { "time_to_first_token_ms", s.stats.timeToFirstTokenMs },
-                { "decode_tps", s.stats.decodeTokensPerSecond() }, { "stop_reason", s.stats.stopReason } });
+                { "decode_tps", s.stats.decodeTokensPerSecond() },
+                { "stop_reason", engine::stopReasonName(s.stats.stopReason) } });
         }
         j["sequences"] = seqs;
         j["metrics"] = metricsJson(r.metrics);
@@ -316,14 +317,15 @@ int runGenerate(const ModelChoice& model, const ParallelOptions& parallel, const
             "\n[%s] prompt tokens: %d | prefill: %.1f ms (%.1f tokens/s) | time to first token: %.1f ms | "
             "generated: %d (%s) | decode: %.1f tokens/s | threads: %d | peak RSS: %.1f MiB\n",
             m->source().c_str(), s.promptTokens, s.prefillMs, s.prefillTokensPerSecond(), s.timeToFirstTokenMs,
-            s.generatedTokens, s.stopReason.c_str(), s.decodeTokensPerSecond(), scheduler.threads(),
+            s.generatedTokens, engine::stopReasonName(s.stopReason), s.decodeTokensPerSecond(), scheduler.threads(),
             double(peakRssKiB()) / 1024.0);
     } else {
         for (size_t i = 0; i < r.sequences.size(); ++i) {
             const auto& s = r.sequences[i];
             std::cout << "=== [" << i << "] " << request.prompts[i] << "\n" << s.text << "\n";
             std::fprintf(stderr, "[%zu] prompt tokens: %d | generated: %d (%s) | time to first token: %.1f ms\n", i,
-                s.stats.promptTokens, s.stats.generatedTokens, s.stats.stopReason.c_str(), s.stats.timeToFirstTokenMs);
+                s.stats.promptTokens, s.stats.generatedTokens, engine::stopReasonName(s.stats.stopReason),
+                s.stats.timeToFirstTokenMs);
         }
         const auto& mm = r.metrics;
         std::fprintf(stderr,

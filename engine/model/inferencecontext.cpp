@@ -265,7 +265,8 @@ void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> 
     m_stepSequence = sequence;
 
     // Token embeddings: one row each, dequantised from the stored type.
-    scheduler.serial(RegionInfo { Op::Embed, -1, sequence, m_pos, T }, [&] {
+    const RegionInfo embed { .op = Op::Embed, .layer = -1, .sequence = sequence, .position = m_pos, .tokens = T };
+    scheduler.serial(embed, [&] {
         const TypeKernels& embedKernels = typeKernels(model.tokenEmbedding().type);
         for (int t = 0; t < T; ++t)
             embedKernels.dequantizeRow(
@@ -284,7 +285,9 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
     const int qDim = c.heads * hd;
     const int kvDim = c.kvDim();
     const int half = hd / 2;
-    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
+    auto region = [&](Op op, int layer) {
+        return RegionInfo { .op = op, .layer = layer, .sequence = sequence, .position = m_pos, .tokens = T };
+    };
 
     auto rotate = [&](float* head, int pos) {
         const float* cs = m_ropeCos.data() + size_t(pos) * half;
@@ -400,7 +403,9 @@ void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* l
     const int T = m_stepTokens;
     const int sequence = m_stepSequence;
     const int dim = c.dim;
-    auto region = [&](Op op, int layer) { return RegionInfo { op, layer, sequence, m_pos, T }; };
+    auto region = [&](Op op, int layer) {
+        return RegionInfo { .op = op, .layer = layer, .sequence = sequence, .position = m_pos, .tokens = T };
+    };
 
     // ---- final norm and logits (of the last token only, unless every position is wanted)
     const int first = allLogits ? 0 : T - 1;
@@ -410,7 +415,9 @@ void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* l
             rmsNorm(m_xb.data() + size_t(t - first) * dim, m_x.data() + size_t(t) * dim, model.outputNorm().data(),
                 size_t(dim), c.rmsEps);
     });
-    const RegionInfo logits { Op::Logits, -1, sequence, m_pos + first, rows };
+    const RegionInfo logits {
+        .op = Op::Logits, .layer = -1, .sequence = sequence, .position = m_pos + first, .tokens = rows
+    };
     matmul(scheduler, logits, model.output(), m_xb.data(), rows, logitsOut, c.vocab,
         quantizeInput(scheduler, logits, { &model.output() }, m_xb.data(), rows));
     m_pos += T;

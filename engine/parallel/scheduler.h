@@ -66,9 +66,6 @@ public:
         recordSerial(region, begin);
     }
 
-    // While an InlineRegions object lives on a thread, parallelFor calls from that thread run
-    // all their blocks right there as one chunk: the request-parallel strategy, where each
-    // sequence is one task and its matmuls must not fan out again.
     // Records a serial section that began at beginNs (trace clock) and ends now.
     void recordSerialSince(const RegionInfo& region, int64_t beginNs)
     {
@@ -76,6 +73,9 @@ public:
             recordSerial(region, beginNs);
     }
 
+    // While an InlineRegions object lives on a thread, parallelFor calls from that thread run
+    // all their blocks right there as one chunk: the request-parallel strategy, where each
+    // sequence is one task and its matmuls must not fan out again.
     class InlineRegions {
     public:
         InlineRegions();

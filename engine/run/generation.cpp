@@ -11,6 +11,21 @@ using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 } // namespace
 
+const char* stopReasonName(StopReason reason)
+{
+    switch (reason) {
+    case StopReason::MaxTokens:
+        return "max_tokens";
+    case StopReason::Eos:
+        return "eos";
+    case StopReason::ContextFull:
+        return "context_full";
+    case StopReason::Cancelled:
+        return "cancelled";
+    }
+    return "?";
+}
+
 void GenerationRequest::validate() const
 {
     if (maxTokens < 0 || maxTokens > (1 << 20))
@@ -47,10 +62,11 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
         throw std::length_error("the prompt has " + std::to_string(m_result.promptIds.size())
             + " tokens, which does not fit in the context length of " + std::to_string(m_context.contextLength()));
     if (scheduler && scheduler->traceRecorder())
-        scheduler->recordSerialSince(RegionInfo { Op::Tokenize, -1, sequence, 0, 1 }, tokenizeBegin);
+        scheduler->recordSerialSince(
+            RegionInfo { .op = Op::Tokenize, .layer = -1, .sequence = sequence, .position = 0, .tokens = 1 },
+            tokenizeBegin);
     m_history = m_result.promptIds;
     m_result.stats.promptTokens = int(m_result.promptIds.size());
-    m_result.stats.stopReason = "max_tokens";
     if (request.maxTokens == 0)
         m_done = true;
 }
@@ -81,7 +97,7 @@ void SequenceState::step(Scheduler& scheduler, const TokenCallback& onToken)
         return;
     }
     if (m_context.position() >= m_context.contextLength()) {
-        stop("context_full");
+        stop(StopReason::ContextFull);
         return;
     }
     const auto logits = m_context.eval(scheduler, std::span<const int32_t>(&m_last, 1), m_sequence);
@@ -93,17 +109,19 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     GenerationStats& stats = m_result.stats;
     const bool first = !m_prefilled;
     if (first && stats.prefillMs == 0.0)
-        stats.prefillMs = msSince(m_start); // pipeline: the prompt's pass was timed by its caller
+        stats.prefillMs = msSince(m_start); // layer pipeline: prefill() did not run, so time from the start
     m_prefilled = true;
     int32_t id = -1;
-    scheduler.serial(RegionInfo { Op::Sampling, -1, m_sequence, m_context.position(), 1 },
-        [&] { id = m_sampler.sample(logits, m_history); });
+    const RegionInfo sampling {
+        .op = Op::Sampling, .layer = -1, .sequence = m_sequence, .position = m_context.position(), .tokens = 1
+    };
+    scheduler.serial(sampling, [&] { id = m_sampler.sample(logits, m_history); });
     if (first) {
         stats.timeToFirstTokenMs = msSince(m_start);
         m_decodeStart = Clock::now();
     }
     if (m_request.stopAtEos && m_model->tokenizer().isEndOfGeneration(id)) {
-        stop("eos");
+        stop(StopReason::Eos);
         return;
     }
     m_history.push_back(id);
@@ -113,18 +131,18 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     const std::string piece = m_detok.push(id);
     m_result.text += piece;
     if (onToken && !onToken(id, piece)) {
-        stop("cancelled");
+        stop(StopReason::Cancelled);
         return;
     }
     if (stats.generatedTokens >= m_request.maxTokens) {
-        stop("max_tokens");
+        stop(StopReason::MaxTokens);
         return;
     }
     if (m_context.position() >= m_context.contextLength())
-        stop("context_full");
+        stop(StopReason::ContextFull);
 }
 
-void SequenceState::stop(const std::string& reason)
+void SequenceState::stop(StopReason reason)
 {
     if (m_done)
         return;

@@ -31,10 +31,19 @@ struct GenerationRequest {
     void validate() const; // throws std::invalid_argument (maxTokens out of 0..1M, sampling values)
 };
 
+// Why a generation ended. stopReasonName() gives the names the JSON, the CLI and the window show.
+enum class StopReason {
+    MaxTokens, // the token budget is spent
+    Eos, // the model produced an end-of-generation token
+    ContextFull, // no context slot left for another token
+    Cancelled, // the caller asked to stop
+};
+const char* stopReasonName(StopReason reason); // "max_tokens", "eos", "context_full", "cancelled"
+
 struct GenerationStats {
     int promptTokens = 0;
     int generatedTokens = 0;
-    double prefillMs = 0.0; // the prompt's forward pass
+    double prefillMs = 0.0; // the prompt's forward pass (layer pipeline: from the start, tokenising included)
     double timeToFirstTokenMs = 0.0; // from the start (tokenising included) to the first sampled token
     double decodeMs = 0.0; // every later token: forward + sampling
     double totalMs = 0.0;
@@ -44,7 +53,7 @@ struct GenerationStats {
     {
         return decodeMs > 0 && generatedTokens > 1 ? (generatedTokens - 1) * 1000.0 / decodeMs : 0.0;
     }
-    std::string stopReason; // "eos", "max_tokens", "context_full", "cancelled"
+    StopReason stopReason = StopReason::MaxTokens;
 };
 
 struct GenerationResult {
@@ -71,7 +80,7 @@ public:
     void prefill(Scheduler& scheduler, const TokenCallback& onToken = {});
     void step(Scheduler& scheduler, const TokenCallback& onToken = {});
     bool done() const { return m_done; }
-    void stop(const std::string& reason); // e.g. "cancelled"; flushes pending text into the result
+    void stop(StopReason reason); // ends the generation; the first reason given is the one kept
     void finish(); // ends timing and flushes held UTF-8 bytes
 
     // For the layer pipeline: the tokens the next forward pass needs, and taking its logits.

@@ -1,24 +1,91 @@
 #include "engine/run/run.h"
 
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/parallel_pipeline.h>
+#include "engine/parallel/tracepump.h"
+#include "engine/run/strategies.h"
 
-#include <algorithm>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
+#include <optional>
 #include <stdexcept>
-#include <thread>
 
 namespace engine {
 
 namespace {
+
 using Clock = std::chrono::steady_clock;
-double msBetween(Clock::time_point a, Clock::time_point b)
+
+// Attaches a run's trace recorder (if any) to the scheduler, and detaches it however the run ends.
+class TraceAttachment {
+public:
+    TraceAttachment(Scheduler& scheduler, TraceRecorder* recorder)
+        : m_scheduler(scheduler)
+    {
+        if (recorder)
+            m_scheduler.setTraceRecorder(recorder);
+    }
+    ~TraceAttachment() { detach(); }
+    TraceAttachment(const TraceAttachment&) = delete;
+    TraceAttachment& operator=(const TraceAttachment&) = delete;
+    void detach() { m_scheduler.setTraceRecorder(nullptr); }
+
+private:
+    Scheduler& m_scheduler;
+};
+
+// One SequenceState per prompt, tokenised (and, when tracing, the tokenising recorded).
+std::vector<std::unique_ptr<SequenceState>> makeSequences(
+    const std::shared_ptr<const Model>& model, const RunRequest& req, Clock::time_point start, Scheduler& scheduler)
 {
-    return std::chrono::duration<double, std::milli>(b - a).count();
+    std::vector<std::unique_ptr<SequenceState>> states;
+    for (int i = 0; i < int(req.prompts.size()); ++i) {
+        GenerationRequest g;
+        g.prompt = req.prompts[size_t(i)];
+        g.sampling = req.sampling;
+        g.maxTokens = req.maxTokens;
+        g.addBos = req.addBos;
+        g.stopAtEos = req.stopAtEos;
+        g.sequence = i;
+        g.chat = req.chat;
+        g.systemPrompt = req.systemPrompt;
+        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
+    }
+    return states;
 }
+
+// Each sequence's token callback: streams the token to the listener, and asks whether to go on.
+std::vector<TokenCallback> tokenCallbacks(int sequences, RunListener* listener, StopCheck& wantsStop)
+{
+    std::vector<TokenCallback> callbacks;
+    for (int i = 0; i < sequences; ++i)
+        callbacks.push_back([listener, &wantsStop, i](int32_t id, std::string_view text) {
+            if (listener)
+                listener->onToken(i, id, text);
+            return !wantsStop();
+        });
+    return callbacks;
+}
+
+// After the phases: marks what the run's stop left unfinished as cancelled, ends each sequence's
+// timing and streams the UTF-8 bytes it still held.
+void finishSequences(
+    const std::vector<std::unique_ptr<SequenceState>>& states, StopCheck& wantsStop, RunListener* listener)
+{
+    for (const auto& s : states) {
+        if (wantsStop() && !s->done())
+            s->stop(StopReason::Cancelled);
+        const size_t before = s->result().text.size();
+        s->finish();
+        if (listener && s->result().text.size() > before)
+            listener->onToken(s->sequence(), -1, std::string_view(s->result().text).substr(before));
+    }
+}
+
+std::vector<GenerationStats> sequenceStats(const std::vector<std::unique_ptr<SequenceState>>& states)
+{
+    std::vector<GenerationStats> stats;
+    for (const auto& s : states)
+        stats.push_back(s->result().stats);
+    return stats;
+}
+
 } // namespace
 
 const char* strategyName(Strategy s)
@@ -44,6 +111,17 @@ std::optional<Strategy> strategyFromName(const std::string& name)
     return std::nullopt;
 }
 
+const char* phaseName(Phase phase)
+{
+    switch (phase) {
+    case Phase::Prefill:
+        return "prefill";
+    case Phase::Decode:
+        return "decode";
+    }
+    return "?";
+}
+
 const std::vector<Strategy>& allStrategies()
 {
     static const std::vector<Strategy> all { Strategy::IntraOp, Strategy::Request, Strategy::Hybrid,
@@ -65,25 +143,6 @@ void RunRequest::validate() const
     scheduler.validate();
 }
 
-std::vector<WorkerStats> workerStats(const std::vector<TraceEvent>& events, int slots, int64_t wallNs)
-{
-    std::vector<WorkerStats> stats(size_t(std::max(slots, 0)));
-    for (size_t i = 0; i < stats.size(); ++i)
-        stats[i].slot = int(i);
-    for (const TraceEvent& e : events) {
-        if (isMarker(e.op) || e.worker < 0 || e.worker >= slots)
-            continue;
-        WorkerStats& w = stats[size_t(e.worker)];
-        w.busyNs += e.durationNs();
-        ++w.chunks;
-    }
-    for (WorkerStats& w : stats) {
-        w.idleNs = std::max<int64_t>(0, wallNs - w.busyNs);
-        w.meanChunkNs = w.chunks ? double(w.busyNs) / double(w.chunks) : 0.0;
-    }
-    return stats;
-}
-
 RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, RunListener* listener)
 {
     request.validate();
@@ -98,294 +157,63 @@ RunResult executeRun(
     req.scheduler = scheduler.options();
     req.validate();
     const int threads = scheduler.threads();
-    // Clock calibration and trace buffers come before the run starts: the first traced run must not count them.
+
+    // Clock calibration, the trace buffers and the trace pump come before the run's clock starts:
+    // the first traced run must not count them.
     std::optional<TraceRecorder> recorder; // only traced runs pay for the per-slot buffers
     if (req.trace) {
         TraceRecorder::calibrateClock();
         recorder.emplace(threads + 1);
     }
-    // Trace batches go out every 20 ms from a helper thread of their own, so that copying them is
-    // never on a generating thread's path (it cost 0.2-1 ms a batch there, a visible gap in every
-    // lane); on a busy machine the helper mostly runs while a worker waits for work anyway. Started
-    // before the run's clock, like the buffers.
-    struct TracePump {
-        std::mutex mutex;
-        std::condition_variable wake;
-        bool stop = false;
-        std::exception_ptr error; // what the listener threw, rethrown on the calling thread
-        std::atomic<bool> failed { false }; // set with error: the run stops after the current tokens
-        std::thread thread;
-        ~TracePump() { finish(); } // however the run ends
-        void finish()
-        {
-            if (!thread.joinable())
-                return;
-            {
-                std::lock_guard lock(mutex);
-                stop = true;
-            }
-            wake.notify_all();
-            thread.join();
-        }
-    } pump;
+    std::optional<TracePump> pump;
     if (listener && req.trace)
-        pump.thread = std::thread([&pump, &recorder, listener] {
-            std::unique_lock lock(pump.mutex);
-            while (!pump.wake.wait_for(lock, std::chrono::milliseconds(20), [&] { return pump.stop; })) {
-                lock.unlock();
-                try {
-                    auto batch = recorder->drain();
-                    if (!batch.empty())
-                        listener->onTraceBatch(std::move(batch));
-                } catch (...) { // an exception leaving a thread would end the process
-                    pump.error = std::current_exception();
-                    pump.failed.store(true);
-                    return;
-                }
-                lock.lock();
-            }
-        });
-    const auto start = Clock::now();
+        pump.emplace(
+            *recorder, [listener](std::vector<TraceEvent>&& batch) { listener->onTraceBatch(std::move(batch)); });
+
+    RunTimes times;
+    times.start = Clock::now();
     if (recorder)
-        recorder->start(start);
-    struct TracingScope { // detach the recorder however the run ends
-        Scheduler& scheduler;
-        ~TracingScope() { scheduler.setTraceRecorder(nullptr); }
-    } tracingScope { scheduler };
-    if (req.trace)
-        scheduler.setTraceRecorder(&*recorder);
+        recorder->start(times.start);
+    TraceAttachment tracing(scheduler, recorder ? &*recorder : nullptr);
     scheduler.resetRegionStats();
 
-    auto finalDrain = [&] { // after the pump has stopped: the recorder has one reader at a time
-        pump.finish();
-        if (pump.error)
-            std::rethrow_exception(pump.error);
-        if (!listener || !req.trace)
-            return;
-        auto batch = recorder->drain();
-        if (!batch.empty())
-            listener->onTraceBatch(std::move(batch));
-    };
-
-    std::atomic<bool> stopRequested { false };
-    auto wantsStop = [&] {
-        if (pump.failed.load(std::memory_order_relaxed))
-            return true;
-        if (!stopRequested.load(std::memory_order_relaxed) && listener && listener->shouldStop())
-            stopRequested.store(true);
-        return stopRequested.load(std::memory_order_relaxed);
-    };
-
-    const int n = int(req.prompts.size());
-    std::vector<std::unique_ptr<SequenceState>> states;
-    std::vector<TokenCallback> callbacks;
-    for (int i = 0; i < n; ++i) {
-        GenerationRequest g;
-        g.prompt = req.prompts[size_t(i)];
-        g.sampling = req.sampling;
-        g.maxTokens = req.maxTokens;
-        g.addBos = req.addBos;
-        g.stopAtEos = req.stopAtEos;
-        g.sequence = i;
-        g.chat = req.chat;
-        g.systemPrompt = req.systemPrompt;
-        states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
-        callbacks.push_back([&, i](int32_t id, std::string_view text) {
-            if (listener)
-                listener->onToken(i, id, text);
-            return !wantsStop();
-        });
-    }
-
+    StopCheck wantsStop(listener, pump ? &*pump : nullptr);
+    const auto states = makeSequences(model, req, times.start, scheduler);
+    const auto callbacks = tokenCallbacks(int(states.size()), listener, wantsStop);
     if (listener)
         for (const auto& s : states)
             listener->onPromptTokens(s->sequence(), int(s->result().promptIds.size()));
-
-    // Runs fn(i) for every sequence with the strategy's kind of parallelism.
-    auto forEachSequence = [&](const std::function<void(int)>& fn) {
-        switch (req.strategy) {
-        case Strategy::IntraOp:
-            for (int i = 0; i < n; ++i)
-                fn(i);
-            break;
-        case Strategy::Request:
-        case Strategy::Hybrid:
-            scheduler.execute([&] {
-                tbb::parallel_for(
-                    tbb::blocked_range<int>(0, n, 1),
-                    [&](const tbb::blocked_range<int>& r) {
-                        for (int i = r.begin(); i != r.end(); ++i) {
-                            if (req.strategy == Strategy::Request) {
-                                Scheduler::InlineRegions inlineRegions; // one sequence = one task, no nested split
-                                fn(i);
-                            } else {
-                                fn(i);
-                            }
-                        }
-                    },
-                    tbb::simple_partitioner());
-            });
-            break;
-        case Strategy::Pipeline:
-            break; // handled by runPipelineRound
-        }
-    };
-
-    // Layer pipeline: one round feeds every active sequence's next input through G serial stages,
-    // each owning a contiguous group of layers (the last also computes logits and samples).
-    const int layers = model->config().layers;
-    const int groups = std::clamp(threads, 1, layers);
-    auto runPipelineRound = [&](std::vector<SequenceState*> active) {
-        if (active.empty())
-            return;
-        size_t next = 0;
-        auto input = tbb::make_filter<void, SequenceState*>(
-            tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> SequenceState* {
-                if (next >= active.size()) {
-                    fc.stop();
-                    return nullptr;
-                }
-                SequenceState* s = active[next++];
-                Scheduler::InlineRegions inlineRegions;
-                s->context().beginStep(scheduler, s->nextInput(), s->sequence());
-                return s;
-            });
-        auto stage = [&](int g) {
-            const int l0 = layers * g / groups;
-            const int l1 = layers * (g + 1) / groups;
-            return tbb::make_filter<SequenceState*, SequenceState*>(
-                tbb::filter_mode::serial_in_order, [&, l0, l1](SequenceState* s) {
-                    Scheduler::InlineRegions inlineRegions;
-                    s->context().runLayers(scheduler, l0, l1);
-                    return s;
-                });
-        };
-        auto sink = tbb::make_filter<SequenceState*, void>(tbb::filter_mode::serial_in_order, [&](SequenceState* s) {
-            Scheduler::InlineRegions inlineRegions;
-            const auto logits = s->context().finishStep(scheduler);
-            s->acceptLogits(scheduler, logits, callbacks[size_t(s->sequence())]);
-        });
-        tbb::filter<void, SequenceState*> chain = input & stage(0);
-        for (int g = 1; g < groups; ++g)
-            chain = chain & stage(g);
-        scheduler.execute([&] { tbb::parallel_pipeline(std::max<size_t>(1, active.size()), chain & sink); });
-    };
+    const RunSequences sequences { *model, scheduler, states, callbacks, wantsStop };
 
     // The calling thread stays inside the arena for the whole run: entering it once per parallel
     // region cost a few microseconds each (and an observer notification under a lock when tracing).
-    Clock::time_point prefillStart, prefillEnd, decodeEnd;
     scheduler.execute([&] {
-        // ---- prefill phase: every prompt's forward pass and first token
         if (listener)
-            listener->onPhase("prefill");
-        prefillStart = Clock::now();
-        if (req.strategy == Strategy::Pipeline) {
-            std::vector<SequenceState*> active;
-            for (auto& s : states) {
-                if (s->done())
-                    continue;
-                if (int(s->nextInput().size()) > InferenceContext::kMaxBatch) {
-                    Scheduler::InlineRegions inlineRegions; // too long for one pipeline item: prefill in place
-                    s->prefill(scheduler, callbacks[size_t(s->sequence())]);
-                } else {
-                    active.push_back(s.get());
-                }
-            }
-            runPipelineRound(active);
-        } else {
-            forEachSequence([&](int i) {
-                if (!wantsStop())
-                    states[size_t(i)]->prefill(scheduler, callbacks[size_t(i)]);
-            });
-        }
-        prefillEnd = Clock::now();
+            listener->onPhase(Phase::Prefill);
+        times.prefillStart = Clock::now();
+        runPhase(req.strategy, Phase::Prefill, sequences);
+        times.prefillEnd = Clock::now();
 
-        // ---- decode phase
         if (listener)
-            listener->onPhase("decode");
-        if (req.strategy == Strategy::Pipeline) {
-            for (;;) {
-                std::vector<SequenceState*> active;
-                for (auto& s : states) {
-                    if (!s->done() && wantsStop())
-                        s->stop("cancelled");
-                    if (s->done())
-                        continue;
-                    if (s->context().position() >= s->context().contextLength()) {
-                        s->stop("context_full");
-                        continue;
-                    }
-                    active.push_back(s.get());
-                }
-                if (active.empty())
-                    break;
-                runPipelineRound(active);
-            }
-        } else {
-            forEachSequence([&](int i) {
-                SequenceState& s = *states[size_t(i)];
-                while (!s.done()) {
-                    if (wantsStop()) {
-                        s.stop("cancelled");
-                        break;
-                    }
-                    s.step(scheduler, callbacks[size_t(i)]);
-                }
-            });
-        }
-        decodeEnd = Clock::now();
+            listener->onPhase(Phase::Decode);
+        runPhase(req.strategy, Phase::Decode, sequences);
+        times.decodeEnd = Clock::now();
     });
+    finishSequences(states, wantsStop, listener);
+    tracing.detach();
+    times.end = Clock::now();
 
+    if (pump)
+        pump->finish(); // the last trace batch, or what the listener threw on the pump's thread
     RunResult result;
     result.strategy = req.strategy;
     result.threads = threads;
-    for (auto& s : states) {
-        if (wantsStop() && !s->done())
-            s->stop("cancelled");
-        const size_t before = s->result().text.size();
-        s->finish();
-        if (listener && s->result().text.size() > before)
-            listener->onToken(s->sequence(), -1, std::string_view(s->result().text).substr(before));
-    }
-    scheduler.setTraceRecorder(nullptr);
-    const auto end = Clock::now();
-
-    RunMetrics& m = result.metrics;
-    m.wallMs = msBetween(start, end);
-    m.prefillMs = msBetween(prefillStart, prefillEnd);
-    m.decodeMs = msBetween(prefillEnd, decodeEnd);
-    m.timeToFirstTokenMs = 0;
-    int decodedAfterFirst = 0;
-    for (auto& s : states) {
-        const GenerationStats& st = s->result().stats;
-        m.promptTokens += st.promptTokens;
-        m.generatedTokens += st.generatedTokens;
-        decodedAfterFirst += std::max(0, st.generatedTokens - 1);
-        if (st.generatedTokens > 0 && (m.timeToFirstTokenMs == 0 || st.timeToFirstTokenMs < m.timeToFirstTokenMs))
-            m.timeToFirstTokenMs = st.timeToFirstTokenMs;
-        result.cancelled = result.cancelled || st.stopReason == "cancelled";
-    }
-    m.prefillTokensPerSecond = m.prefillMs > 0 ? m.promptTokens * 1000.0 / m.prefillMs : 0;
-    m.decodeTokensPerSecond = m.decodeMs > 0 ? decodedAfterFirst * 1000.0 / m.decodeMs : 0;
-    m.totalTokensPerSecond = m.wallMs > 0 ? m.generatedTokens * 1000.0 / m.wallMs : 0;
-    const auto regions = scheduler.regionStats();
-    m.parallelRegions = regions.regions;
-    m.meanRegionNs = regions.regions ? double(regions.totalNs) / double(regions.regions) : 0.0;
-
-    if (req.trace) {
-        finalDrain();
+    if (recorder)
         result.trace = recorder->all();
-        m.traceEvents = result.trace.size();
-        m.workers = workerStats(result.trace, threads, int64_t(m.wallMs * 1e6));
-        double maxBusy = 0, sumBusy = 0;
-        for (const WorkerStats& w : m.workers) {
-            maxBusy = std::max(maxBusy, double(w.busyNs));
-            sumBusy += double(w.busyNs);
-        }
-        const double meanBusy = m.workers.empty() ? 0 : sumBusy / double(m.workers.size());
-        m.loadImbalance = meanBusy > 0 ? maxBusy / meanBusy : 0;
-    }
-    for (auto& s : states) {
+    result.metrics = computeRunMetrics(
+        times, sequenceStats(states), scheduler.regionStats(), recorder ? &result.trace : nullptr, threads);
+    for (const auto& s : states) {
+        result.cancelled = result.cancelled || s->result().stats.stopReason == StopReason::Cancelled;
         if (listener)
             listener->onSequenceDone(s->sequence(), s->result());
         result.sequences.push_back(s->takeResult());

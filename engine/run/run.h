@@ -3,6 +3,7 @@
 
 #include "engine/parallel/trace.h"
 #include "engine/run/generation.h"
+#include "engine/run/metrics.h"
 
 #include <atomic>
 #include <memory>
@@ -23,6 +24,10 @@ const char* strategyName(Strategy s); // "intra-op", "request", "hybrid", "pipel
 std::optional<Strategy> strategyFromName(const std::string& name);
 const std::vector<Strategy>& allStrategies();
 
+// The two phases of a run: every prompt's forward pass and first token, then every later token.
+enum class Phase { Prefill, Decode };
+const char* phaseName(Phase phase); // "prefill", "decode"
+
 struct RunRequest {
     std::vector<std::string> prompts; // one sequence each
     SamplingParams sampling; // every sequence uses the same settings and seed
@@ -37,31 +42,6 @@ struct RunRequest {
     bool trace = true;
 
     void validate() const; // throws std::invalid_argument with a readable message
-};
-
-struct WorkerStats {
-    int slot = 0;
-    int64_t busyNs = 0; // summed chunk and serial-section time on this slot
-    int64_t idleNs = 0; // wall time minus busy time
-    uint64_t chunks = 0;
-    double meanChunkNs = 0;
-};
-
-struct RunMetrics {
-    double wallMs = 0;
-    double prefillMs = 0; // the prefill phase: every prompt's forward pass and first token
-    double decodeMs = 0; // the decode phase: every later token
-    double timeToFirstTokenMs = 0; // earliest first token over the sequences
-    int promptTokens = 0; // summed
-    int generatedTokens = 0; // summed
-    double prefillTokensPerSecond = 0;
-    double decodeTokensPerSecond = 0; // tokens after each sequence's first, over the decode phase
-    double totalTokensPerSecond = 0; // generated tokens over wall time
-    std::vector<WorkerStats> workers; // one per arena slot (empty without tracing)
-    double loadImbalance = 0; // max busy ÷ mean busy over the slots (1 = perfectly even)
-    uint64_t parallelRegions = 0;
-    double meanRegionNs = 0;
-    uint64_t traceEvents = 0;
 };
 
 struct RunResult {
@@ -85,7 +65,8 @@ public:
     virtual void onPromptTokens(int /*sequence*/, int /*count*/) { }
     virtual void onTraceBatch(std::vector<TraceEvent>&& /*events*/) { }
     virtual void onSequenceDone(int /*sequence*/, const GenerationResult& /*result*/) { }
-    virtual void onPhase(const char* /*phase: "prefill" | "decode"*/) { }
+    // When a phase starts (from the calling thread).
+    virtual void onPhase(Phase /*phase*/) { }
     // Checked between tokens of every sequence: true ends the run after the current tokens.
     virtual bool shouldStop() { return false; }
 };
@@ -95,8 +76,5 @@ RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& reque
 // ... or on an existing scheduler (sweeps reuse arenas); request.scheduler is then ignored.
 RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, Scheduler& scheduler,
     RunListener* listener = nullptr);
-
-// Busy/idle/chunk statistics and load imbalance from a trace over a run of `wallNs`.
-std::vector<WorkerStats> workerStats(const std::vector<TraceEvent>& events, int slots, int64_t wallNs);
 
 } // namespace engine

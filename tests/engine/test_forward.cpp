@@ -488,7 +488,7 @@ private Q_SLOTS:
         req.sampling.temperature = 0;
         req.stopAtEos = false;
         const auto r = generate(b.model, scheduler, req, 32);
-        QCOMPARE(r.stats.stopReason, std::string("context_full"));
+        QCOMPARE(std::string(stopReasonName(r.stats.stopReason)), std::string("context_full"));
         QCOMPARE(int(r.promptIds.size() + r.tokenIds.size()), 33); // the last sampled token needs no slot
     }
 
@@ -503,7 +503,7 @@ private Q_SLOTS:
         int seen = 0;
         const auto r = generate(b.model, scheduler, req, 128, [&](int32_t, std::string_view) { return ++seen < 5; });
         QCOMPARE(int(r.tokenIds.size()), 5);
-        QCOMPARE(r.stats.stopReason, std::string("cancelled"));
+        QCOMPARE(std::string(stopReasonName(r.stats.stopReason)), std::string("cancelled"));
     }
 };
 

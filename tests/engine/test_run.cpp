@@ -47,7 +47,7 @@ using RegionKey = std::tuple<int, int, int, int>; // op, layer, sequence, positi
 
 } // namespace
 
-class TestWorkload : public QObject {
+class TestRun : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
@@ -208,7 +208,7 @@ private Q_SLOTS:
                 text[seq] += t;
             }
             void onTraceBatch(std::vector<TraceEvent>&& batch) override { events += batch.size(); }
-            void onPhase(const char* p) override { phases.push_back(p); }
+            void onPhase(Phase p) override { phases.push_back(phaseName(p)); }
             void onSequenceDone(int, const GenerationResult&) override { ++done; }
         } listener;
         const auto r = executeRun(tinyModel(), baseRequest(Strategy::Hybrid, 2), &listener);
@@ -343,5 +343,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestWorkload)
+QTEST_APPLESS_MAIN(TestRun)
 #include "test_run.moc"

@@ -1,11 +1,15 @@
 // Tests for engine/trace: the per-slot recorder across chunk boundaries while a reader drains, reuse
-// of pooled (previously written) chunks, slot clamping, and the trace clock against steady_clock.
+// of pooled (previously written) chunks, slot clamping, the trace clock against steady_clock, and the
+// trace pump that ships a recorder's events to a sink.
 #include "engine/parallel/trace.h"
+#include "engine/parallel/tracepump.h"
 
 #include <QtTest>
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -39,6 +43,18 @@ void expectSequences(const std::vector<TraceEvent>& events, int slots, int64_t p
     }
     for (int s = 0; s < slots; ++s)
         QCOMPARE(next[size_t(s)], perSlot);
+}
+
+// Waits up to 10 s (a loaded machine) for `condition`.
+template <typename Condition> bool waitFor(Condition condition)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 } // namespace
@@ -135,6 +151,59 @@ private Q_SLOTS:
         const int64_t slack = after / 100 + 50'000;
         QVERIFY2(traced >= before - slack && traced <= after + slack,
             qPrintable(QString("trace clock %1 ns, steady clock %2..%3 ns").arg(traced).arg(before).arg(after)));
+    }
+
+    // The pump's helper sends batches while events are recorded, finish() sends what is left: every
+    // event arrives once, in order, one batch at a time, the first ones from the helper's thread.
+    void pumpShipsEveryEventOnce()
+    {
+        TraceRecorder recorder(1);
+        std::mutex mutex;
+        std::vector<TraceEvent> received;
+        std::vector<std::thread::id> senders;
+        std::atomic<bool> inSink { false };
+        std::atomic<bool> overlapped { false };
+        TracePump pump(recorder, [&](std::vector<TraceEvent>&& batch) {
+            if (inSink.exchange(true))
+                overlapped = true;
+            {
+                std::lock_guard lock(mutex);
+                received.insert(received.end(), batch.begin(), batch.end());
+                senders.push_back(std::this_thread::get_id());
+            }
+            inSink = false;
+        });
+        int64_t recorded = 0;
+        for (; recorded < 1000; ++recorded)
+            recorder.record(numbered(0, recorded));
+        QVERIFY(waitFor([&] {
+            std::lock_guard lock(mutex);
+            return !received.empty();
+        }));
+        for (; recorded < 2000; ++recorded)
+            recorder.record(numbered(0, recorded));
+        pump.finish();
+        QVERIFY(!overlapped);
+        QVERIFY(!pump.failed());
+        expectSequences(received, 1, recorded);
+        QVERIFY(senders.front() != std::this_thread::get_id());
+    }
+
+    // A sink that throws on the helper: failed() turns true, nothing more is sent, and finish()
+    // rethrows the exception on the calling thread.
+    void pumpFailureIsRethrownByFinish()
+    {
+        TraceRecorder recorder(1);
+        std::atomic<int> batches { 0 };
+        TracePump pump(recorder, [&](std::vector<TraceEvent>&&) {
+            ++batches;
+            throw std::runtime_error("sink failed");
+        });
+        recorder.record(numbered(0, 0));
+        QVERIFY(waitFor([&] { return pump.failed(); }));
+        recorder.record(numbered(0, 1));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, pump.finish());
+        QCOMPARE(batches.load(), 1);
     }
 };
 
