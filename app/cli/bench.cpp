@@ -4,7 +4,6 @@
 
 #include "engine/measure/machine.h"
 
-#include <algorithm>
 #include <iostream>
 
 namespace cli {
@@ -37,21 +36,9 @@ int runBench(const BenchOptions& o, const std::string& argv0)
         throw UsageError("--probe-mib must be between 64 and 16384");
     bench.probeBytes = uint64_t(o.probeMiB) << 20;
     asUsageError([&] { bench.validate(); });
-    if (bench.probeBandwidth) { // before the model: see BenchOptions::measuredBandwidth
-        // Most threads first: the buffer's pages are first touched by as many threads as
-        // will read them. (On this VM a buffer first touched by one thread read at 35 GB/s
-        // from two threads, one touched by two at 56 GB/s: where a page lands matters.)
-        std::vector<int> probes = bench.threads;
-        std::sort(probes.rbegin(), probes.rend());
-        for (int t : probes) {
-            const int p = std::min(t, engine::Scheduler::hardwareThreads());
-            bool have = false;
-            for (const auto& b : bench.measuredBandwidth)
-                have = have || b.threads == p;
-            if (!have)
-                bench.measuredBandwidth.push_back(engine::measureReadBandwidth(p, bench.probeBytes));
-        }
-    }
+    // Probed before the model is built: see BenchOptions::measuredBandwidth.
+    if (bench.probeBandwidth)
+        bench.measuredBandwidth = engine::measureReadBandwidths(bench.threads, bench.probeBytes);
     const auto m = o.model.load(argv0);
     const auto report = engine::runBench(m, bench);
     std::cout << report.dump(2) << "\n";
