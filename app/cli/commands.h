@@ -54,9 +54,9 @@ int runInspect(const InspectOptions& options);
 // bench: prefill and decode tokens/s per thread count, against the memory bandwidth ceiling.
 struct BenchOptions {
     ModelChoice model;
-    engine::BenchOptions bench; // token counts and repeats; threads and scheduling are filled in from below
-    std::string threads = "1,2";
-    ParallelOptions parallel; // scheduling only
+    engine::BenchOptions bench; // token counts and repeats; runBench fills in the rest from the fields below
+    std::string threads = "1,2"; // comma-separated
+    ParallelOptions parallel; // partitioner, grain and pinning; its thread count is unused
     bool noBandwidth = false;
     int probeMiB = 1024;
     std::string jsonOut;
@@ -68,8 +68,8 @@ int runBench(const BenchOptions& options, const std::string& argv0);
 struct SweepOptions {
     ModelChoice model;
     WorkloadOptions workload;
-    std::string threads = "1,2";
-    ParallelOptions parallel; // scheduling only
+    std::string threads = "1,2"; // comma-separated
+    ParallelOptions parallel; // partitioner, grain and pinning; its thread count is unused
     int repeat = 3;
     int warmup = 1;
     bool scaled = false;

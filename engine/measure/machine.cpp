@@ -130,7 +130,7 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int pass
     for (size_t k = 0; k < parts; ++k)
         workers.emplace_back([&, k] {
             auto [b, e] = partRange(k);
-            for (size_t i = b; i < e; ++i) // first touch from the thread that reads it
+            for (size_t i = b; i < e; ++i) // written by the thread that reads it: the first probe places the pages
                 data[i] = float(i & 7);
             for (int pass = 0; pass < totalPasses; ++pass) {
                 start.arrive_and_wait();
