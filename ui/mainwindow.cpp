@@ -1,5 +1,6 @@
 #include "ui/mainwindow.h"
 
+#include "engine/measure/sweepexport.h"
 #include "engine/measure/traceexport.h"
 #include "engine/model/synthetic.h"
 #include "engine/run/defaults.h"

@@ -1,6 +1,6 @@
 #include "engine/measure/sweep.h"
 
-#include "engine/measure/bench.h"
+#include "engine/measure/machine.h"
 
 #include <algorithm>
 #include <stdexcept>

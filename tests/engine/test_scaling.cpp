@@ -1,5 +1,7 @@
-// Tests for engine/sweepstats: speedup, efficiency, Karp–Flatt, the Amdahl fit, Gustafson, and the JSON/CSV exports.
+// Tests for engine/measure/scaling and sweepexport: speedup, efficiency, Karp–Flatt, the Amdahl fit, Gustafson,
+// and the JSON/CSV exports.
 #include "engine/measure/scaling.h"
+#include "engine/measure/sweepexport.h"
 
 #include <QtTest>
 

@@ -1,4 +1,4 @@
-// Tests for engine/traceexport: Chrome Trace Event JSON (metadata, slices, instants, busy counter), parse-back,
+// Tests for engine/measure/traceexport: Chrome Trace Event JSON (metadata, slices, instants, busy counter), parse-back,
 // the file writer, and the lane checker.
 #include "engine/measure/traceexport.h"
 #include "engine/model/synthetic.h"

@@ -1,0 +1,92 @@
+// The CLI's subcommands. Each has its options, an add function that puts it on the app with them,
+// and a run function that does the work once it is the one parsed; the run functions throw
+// UsageError for bad values and return the exit code.
+#pragma once
+
+#include "options.h"
+
+#include "engine/measure/bench.h"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace cli {
+
+// generate: text from one or more prompts, then speed figures (or one JSON object).
+struct GenerateOptions {
+    ModelChoice model;
+    ParallelOptions parallel;
+    WorkloadOptions workload;
+    bool json = false;
+    std::string traceOut; // also write a Chrome trace here
+};
+CLI::App* addGenerate(CLI::App& app, GenerateOptions& options);
+int runGenerate(const GenerateOptions& options, const std::string& argv0);
+
+// trace: generate with tracing on, the Chrome/Perfetto trace written to a file.
+struct TraceOptions {
+    ModelChoice model;
+    ParallelOptions parallel;
+    WorkloadOptions workload;
+    std::string out;
+};
+CLI::App* addTrace(CLI::App& app, TraceOptions& options);
+int runTrace(const TraceOptions& options, const std::string& argv0);
+
+// tokenize: the token ids (and pieces) of a text.
+struct TokenizeOptions {
+    ModelChoice model;
+    std::string text;
+    bool pieces = false;
+    bool noBos = false;
+};
+CLI::App* addTokenize(CLI::App& app, TokenizeOptions& options);
+int runTokenize(const TokenizeOptions& options, const std::string& argv0);
+
+// inspect: a GGUF file's metadata, hyper-parameters and tensor table.
+struct InspectOptions {
+    std::string path;
+};
+CLI::App* addInspect(CLI::App& app, InspectOptions& options);
+int runInspect(const InspectOptions& options);
+
+// bench: prefill and decode tokens/s per thread count, against the memory bandwidth ceiling.
+struct BenchOptions {
+    ModelChoice model;
+    engine::BenchOptions bench; // token counts and repeats; runBench fills in the rest from the fields below
+    std::string threads = "1,2"; // comma-separated
+    ParallelOptions parallel; // partitioner, grain and pinning; its thread count is unused
+    bool noBandwidth = false;
+    int probeMiB = 1024;
+    std::string jsonOut;
+};
+CLI::App* addBench(CLI::App& app, BenchOptions& options);
+int runBench(const BenchOptions& options, const std::string& argv0);
+
+// sweep: a workload repeated over thread counts and strategies; speedup and the Amdahl fit.
+struct SweepOptions {
+    ModelChoice model;
+    WorkloadOptions workload;
+    std::string threads = "1,2"; // comma-separated
+    ParallelOptions parallel; // partitioner, grain and pinning; its thread count is unused
+    int repeat = 3;
+    int warmup = 1;
+    bool scaled = false;
+    std::string jsonOut;
+    std::string csvOut;
+};
+CLI::App* addSweep(CLI::App& app, SweepOptions& options);
+int runSweep(const SweepOptions& options, const std::string& argv0);
+
+// quantize: a copy of a GGUF model (or of a synthetic one) with its matrices quantised.
+struct QuantizeOptions {
+    std::string in;
+    std::string synthetic;
+    std::string type;
+    std::string out;
+};
+CLI::App* addQuantize(CLI::App& app, QuantizeOptions& options);
+int runQuantize(const QuantizeOptions& options);
+
+} // namespace cli

@@ -1,0 +1,80 @@
+// quantize: a GGUF model rewritten with its matrices in a block format; or a synthetic model written out.
+#include "commands.h"
+
+#include "engine/format/ggmltype.h"
+#include "engine/kernels/modelquantizer.h"
+#include "engine/model/synthetic.h"
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
+namespace cli {
+
+namespace {
+
+// Deletes the intermediate F32 file of a synthetic model however quantisation ends.
+struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit()
+    {
+        if (!path.empty())
+            std::remove(path.c_str());
+    }
+};
+
+} // namespace
+
+CLI::App* addQuantize(CLI::App& app, QuantizeOptions& o)
+{
+    auto* cmd = app.add_subcommand("quantize", "write a copy of a GGUF model with its matrices quantised");
+    auto* modelOpt = cmd->add_option("--model,-m", o.in, "input GGUF file");
+    auto* syntheticOpt = cmd->add_option("--synthetic", o.synthetic,
+        "input: random weights in a named shape (tiny, 15M, 110M, 1B); with --type F32 written as they are");
+    modelOpt->excludes(syntheticOpt);
+    cmd->add_option("--type", o.type, "Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K (F32 too, with --synthetic)")->required();
+    cmd->add_option("--out,-o", o.out, "output GGUF file")->required();
+    return cmd;
+}
+
+int runQuantize(const QuantizeOptions& o)
+{
+    if (o.in.empty() == o.synthetic.empty())
+        throw UsageError("quantize needs --model FILE or --synthetic SHAPE");
+    const auto type = engine::ggmlTypeFromName(o.type);
+    const bool plainF32 = !o.synthetic.empty() && type == engine::GgmlType::F32;
+    if (!plainF32 && (!type || !engine::isQuantizeTarget(*type)))
+        throw UsageError("--type must be one of Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K (or F32 with --synthetic)");
+    std::string in = o.in;
+    RemoveOnExit temporary;
+    // Random weights in a named shape: written as a GGUF file first, so that benchmarks can run the
+    // same shape from a file, in F32 or quantised.
+    if (!o.synthetic.empty()) {
+        std::vector<uint8_t> bytes;
+        asUsageError([&] { bytes = engine::syntheticModelGguf(engine::syntheticShape(o.synthetic)); });
+        in = plainF32 ? o.out : o.out + ".f32.tmp";
+        if (!plainF32)
+            temporary.path = in;
+        std::ofstream f(in, std::ios::binary);
+        if (!f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())) || !f.flush())
+            throw std::runtime_error("cannot write " + in);
+        if (plainF32) {
+            std::printf("synthetic %s -> %s (F32): %.1f MiB\n", o.synthetic.c_str(), o.out.c_str(),
+                double(bytes.size()) / (1 << 20));
+            return 0;
+        }
+    }
+    const auto report = engine::quantizeModel(in, o.out, *type);
+    for (const auto& t : report.tensors)
+        std::printf("  %-32s %-5s -> %-5s %12llu -> %12llu bytes %s\n", t.name.c_str(), engine::ggmlTypeName(t.from),
+            engine::ggmlTypeName(t.to), (unsigned long long)t.bytesBefore, (unsigned long long)t.bytesAfter,
+            t.note.c_str());
+    std::printf("%s -> %s (%s): %d tensors quantised, %d kept; %.1f MiB -> %.1f MiB in %.1f s\n",
+        o.synthetic.empty() ? in.c_str() : ("synthetic " + o.synthetic).c_str(), o.out.c_str(),
+        engine::ggmlTypeName(*type), report.convertedCount(), report.keptCount(),
+        double(report.fileBytesBefore) / (1 << 20), double(report.fileBytesAfter) / (1 << 20), report.seconds);
+    return 0;
+}
+
+} // namespace cli

@@ -1,0 +1,57 @@
+// sweep: the engine's sweep over thread counts and strategies, as a table and optional JSON/CSV files.
+#include "commands.h"
+#include "report.h"
+
+#include "engine/measure/sweep.h"
+#include "engine/measure/sweepexport.h"
+
+#include <cstdio>
+
+namespace cli {
+
+CLI::App* addSweep(CLI::App& app, SweepOptions& o)
+{
+    auto* cmd = app.add_subcommand("sweep", "repeat a workload over thread counts and strategies; speedup, Amdahl fit");
+    o.model.add(cmd);
+    o.workload.add(cmd);
+    o.workload.addStrategy(cmd, true);
+    cmd->add_option("--threads,-t", o.threads, "comma-separated thread counts")->capture_default_str();
+    o.parallel.addScheduling(cmd);
+    cmd->add_option("--repeat,-r", o.repeat, "measured runs per point")->capture_default_str();
+    cmd->add_option("--warmup", o.warmup, "unmeasured runs per point first")->capture_default_str();
+    cmd->add_flag("--scaled", o.scaled, "grow the work with p: p copies of the prompts at p threads (Gustafson)");
+    cmd->add_option("--json", o.jsonOut, "write the sweep as JSON to this file");
+    cmd->add_option("--csv", o.csvOut, "write the sweep as CSV to this file");
+    return cmd;
+}
+
+int runSweep(const SweepOptions& o, const std::string& argv0)
+{
+    engine::SweepRequest sweep;
+    sweep.threads = parseThreadList(o.threads);
+    sweep.strategies = o.workload.strategies();
+    sweep.repeat = o.repeat;
+    sweep.warmup = o.warmup;
+    sweep.scaledWork = o.scaled;
+    const auto so = o.parallel.options();
+    const auto m = o.model.load(argv0);
+    sweep.workload = o.workload.request(*m);
+    sweep.workload.scheduler = so;
+    asUsageError([&] { sweep.validate(); });
+    const auto result = engine::runSweep(m, sweep, [](int done, int total, const std::string& label) {
+        std::fprintf(stderr, "\r[%3d/%3d] %-48s", done, total, label.c_str());
+        std::fflush(stderr);
+        return true;
+    });
+    std::fprintf(stderr, "\n");
+    std::printf("sweep of %s on %s (%d logical cores)\n", m->source().c_str(),
+        result.machine.value("cpu", std::string("?")).c_str(), engine::Scheduler::hardwareThreads());
+    printSweepTable(result);
+    if (!o.jsonOut.empty())
+        writeTextFile(o.jsonOut, engine::sweepToJson(result).dump(2) + "\n");
+    if (!o.csvOut.empty())
+        writeTextFile(o.csvOut, engine::sweepToCsv(result));
+    return 0;
+}
+
+} // namespace cli

@@ -1,0 +1,178 @@
+#include "engine/measure/machine.h"
+
+#include "engine/measure/statistics.h"
+#include "engine/parallel/scheduler.h"
+
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <sys/mman.h>
+#include <thread>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace engine {
+
+nlohmann::json machineDescription()
+{
+    nlohmann::json m;
+    std::ifstream cpu("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpu, line))
+        if (line.rfind("model name", 0) == 0) {
+            m["cpu"] = line.substr(line.find(':') + 2);
+            break;
+        }
+    m["logical_cores"] = Scheduler::hardwareThreads();
+    std::ifstream mem("/proc/meminfo");
+    std::string key, unit;
+    uint64_t value = 0;
+    while (mem >> key >> value >> unit)
+        if (key == "MemTotal:") {
+            m["memory_gib"] = double(value) / (1024.0 * 1024.0);
+            break;
+        }
+    return m;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Sums a range with eight independent vector accumulators so loads, not adds, are the limit.
+float readRange(const float* p, size_t n)
+{
+    size_t i = 0;
+#if defined(__AVX512F__)
+    __m512 a[8];
+    for (auto& v : a)
+        v = _mm512_setzero_ps();
+    for (; i + 128 <= n; i += 128)
+        for (int k = 0; k < 8; ++k)
+            a[k] = _mm512_add_ps(a[k], _mm512_load_ps(p + i + 16 * k));
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])),
+        _mm512_add_ps(_mm512_add_ps(a[4], a[5]), _mm512_add_ps(a[6], a[7])));
+    float sum = _mm512_reduce_add_ps(s);
+#elif defined(__AVX2__)
+    __m256 a[8];
+    for (auto& v : a)
+        v = _mm256_setzero_ps();
+    for (; i + 64 <= n; i += 64)
+        for (int k = 0; k < 8; ++k)
+            a[k] = _mm256_add_ps(a[k], _mm256_load_ps(p + i + 8 * k));
+    float tmp[8];
+    __m256 s = a[0];
+    for (int k = 1; k < 8; ++k)
+        s = _mm256_add_ps(s, a[k]);
+    _mm256_storeu_ps(tmp, s);
+    float sum = 0;
+    for (float t : tmp)
+        sum += t;
+#else
+    float sum = 0.0f;
+#endif
+    for (; i < n; ++i)
+        sum += p[i];
+    return sum;
+}
+
+struct AlignedBuffer {
+    void* data = nullptr;
+    size_t size = 0;
+    bool huge = false;
+    explicit AlignedBuffer(size_t bytes)
+        : size(bytes)
+    {
+        data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (data == MAP_FAILED)
+            throw std::runtime_error("bandwidth probe: cannot allocate " + std::to_string(bytes >> 20) + " MiB");
+        huge = madvise(data, bytes, MADV_HUGEPAGE) == 0;
+    }
+    ~AlignedBuffer() { munmap(data, size); }
+};
+} // namespace
+
+BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int passes)
+{
+    BandwidthResult r;
+    r.threads = threads;
+    r.bufferBytes = bufferBytes;
+    // One buffer for every probe of a process: a second 1 GiB mapping right after freeing the first
+    // often gets fewer huge pages, which made later probes read slower than earlier ones.
+    static std::unique_ptr<AlignedBuffer> cached;
+    if (!cached || cached->size != bufferBytes) {
+        cached.reset();
+        cached = std::make_unique<AlignedBuffer>(bufferBytes);
+    }
+    AlignedBuffer& buffer = *cached;
+    r.hugePages = buffer.huge;
+    float* data = static_cast<float*>(buffer.data);
+    const size_t n = bufferBytes / sizeof(float);
+    // Plain threads released together by a barrier, not TBB tasks, so that every thread is reading
+    // during the whole timed interval.
+    const size_t parts = size_t(threads);
+    auto partRange = [&](size_t k) {
+        const size_t per = (n / parts) & ~size_t(127);
+        return std::pair<size_t, size_t>(k * per, k + 1 == parts ? n : (k + 1) * per);
+    };
+    std::vector<double> rates;
+    std::vector<float> sums(parts);
+    std::barrier start(std::ptrdiff_t(parts + 1));
+    std::barrier finish(std::ptrdiff_t(parts + 1));
+    const int totalPasses = passes + 1; // the first pass warms the TLB and the threads
+    std::vector<std::thread> workers;
+    for (size_t k = 0; k < parts; ++k)
+        workers.emplace_back([&, k] {
+            auto [b, e] = partRange(k);
+            for (size_t i = b; i < e; ++i) // written by the thread that reads it: the first probe places the pages
+                data[i] = float(i & 7);
+            for (int pass = 0; pass < totalPasses; ++pass) {
+                start.arrive_and_wait();
+                sums[k] += readRange(data + b, e - b);
+                finish.arrive_and_wait();
+            }
+        });
+    volatile float sink = 0.0f;
+    for (int pass = 0; pass < totalPasses; ++pass) {
+        const auto t0 = Clock::now(); // before the release: a conservative (longer) time
+        start.arrive_and_wait();
+        finish.arrive_and_wait();
+        const double s = secondsSince(t0);
+        if (pass > 0)
+            rates.push_back(double(bufferBytes) / s / 1e9);
+    }
+    for (auto& w : workers)
+        w.join();
+    for (float v : sums)
+        sink = sink + v;
+    r.medianGBps = median(rates);
+    r.maxGBps = *std::max_element(rates.begin(), rates.end());
+    return r;
+}
+
+std::vector<BandwidthResult> measureReadBandwidths(
+    const std::vector<int>& threads, uint64_t bufferBytes, std::vector<BandwidthResult> measured)
+{
+    // Most threads first: every probe reads the one buffer, whose pages land where the first probe's
+    // threads first touch them, and a buffer first touched by fewer threads than read it reads
+    // markedly slower. So the pages are placed by as many threads as will read them.
+    std::vector<int> probes = threads;
+    std::sort(probes.rbegin(), probes.rend());
+    for (int t : probes) {
+        const int p = std::min(t, Scheduler::hardwareThreads());
+        bool have = false;
+        for (const auto& b : measured)
+            have = have || b.threads == p;
+        if (!have)
+            measured.push_back(measureReadBandwidth(p, bufferBytes));
+    }
+    return measured;
+}
+
+} // namespace engine

@@ -1,0 +1,205 @@
+#include "engine/measure/sweepexport.h"
+
+#include <charconv>
+#include <cmath>
+#include <iterator>
+#include <limits>
+
+namespace engine {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+} // namespace
+
+nlohmann::json jsonNumber(double value)
+{
+    // nlohmann stores NaN/inf as numbers and only maps them to null while dumping; make the value itself null so
+    // code that reads the object (not its text) sees the same thing as a reader of the file.
+    if (!std::isfinite(value))
+        return nullptr;
+    return value;
+}
+
+namespace {
+
+struct PhaseView {
+    const char* name;
+    const ScalingAnalysis* analysis;
+    double tokens; // for the p = 1 workload
+};
+
+std::vector<PhaseView> phasesOf(const StrategySweep& s)
+{
+    return {
+        { "prefill", &s.prefillScaling, double(s.promptTokens) },
+        { "decode", &s.decodeScaling, double(s.generatedTokens) },
+        { "total", &s.totalScaling, double(s.promptTokens) + double(s.generatedTokens) },
+    };
+}
+
+// With scaled work, p threads process p copies of the p = 1 workload.
+double tokensAt(const StrategySweep& s, const PhaseView& phase, int threads)
+{
+    return s.scaledWork ? phase.tokens * threads : phase.tokens;
+}
+
+// Median T(1) of a phase, for the Gustafson speedup; NaN without a baseline.
+double baselineSeconds(const ScalingAnalysis& a)
+{
+    for (const ScalingPoint& p : a.points)
+        if (p.threads == 1)
+            return p.medianSeconds;
+    return kNaN;
+}
+
+// Raw samples of one thread count, pooled as analyzeScaling pools them.
+std::vector<double> samplesAt(const std::vector<TimingSamples>& all, int threads)
+{
+    std::vector<double> out;
+    for (const TimingSamples& s : all)
+        if (s.threads == threads)
+            out.insert(out.end(), s.seconds.begin(), s.seconds.end());
+    return out;
+}
+
+const std::vector<TimingSamples>& samplesOf(const StrategySweep& s, const PhaseView& phase)
+{
+    if (phase.analysis == &s.prefillScaling)
+        return s.prefill;
+    if (phase.analysis == &s.decodeScaling)
+        return s.decode;
+    return s.total;
+}
+
+std::string csvNumber(double value)
+{
+    if (!std::isfinite(value))
+        return {};
+    char buffer[64];
+    // Shortest text that reads back to the same double.
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc() ? std::string(buffer, end) : std::string();
+}
+
+std::string csvField(const std::string& text)
+{
+    // RFC 4180 §2.6–2.7: quote fields holding a comma, a quote or a line break; double inner quotes.
+    if (text.find_first_of(",\"\r\n") == std::string::npos)
+        return text;
+    std::string quoted = "\"";
+    for (char c : text) {
+        if (c == '"')
+            quoted += '"';
+        quoted += c;
+    }
+    quoted += '"';
+    return quoted;
+}
+
+} // namespace
+
+const char* const kSweepCsvHeader = "strategy,phase,threads,repetitions,median_s,min_s,max_s,speedup,speedup_low,"
+                                    "speedup_high,efficiency,karp_flatt,tokens,tokens_per_s,scaled_speedup,"
+                                    "serial_fraction,asymptotic_speedup";
+
+nlohmann::json sweepToJson(const SweepResult& result)
+{
+    nlohmann::json strategies = nlohmann::json::array();
+    for (const StrategySweep& s : result.strategies) {
+        nlohmann::json phases = nlohmann::json::object();
+        for (const PhaseView& phase : phasesOf(s)) {
+            const ScalingAnalysis& a = *phase.analysis;
+            const double t1 = baselineSeconds(a);
+            nlohmann::json points = nlohmann::json::array();
+            for (const ScalingPoint& p : a.points) {
+                const double tokens = tokensAt(s, phase, p.threads);
+                nlohmann::json samples = nlohmann::json::array();
+                for (double v : samplesAt(samplesOf(s, phase), p.threads))
+                    samples.push_back(jsonNumber(v));
+                nlohmann::json point = {
+                    { "threads", p.threads },
+                    { "repetitions", p.repetitions },
+                    { "samples", samples },
+                    { "medianSeconds", jsonNumber(p.medianSeconds) },
+                    { "minSeconds", jsonNumber(p.minSeconds) },
+                    { "maxSeconds", jsonNumber(p.maxSeconds) },
+                    { "speedup", jsonNumber(p.speedup) },
+                    { "speedupLow", jsonNumber(p.speedupLow) },
+                    { "speedupHigh", jsonNumber(p.speedupHigh) },
+                    { "efficiency", jsonNumber(p.efficiency) },
+                    { "karpFlatt", jsonNumber(p.karpFlatt) },
+                    { "tokens", jsonNumber(tokens) },
+                    { "tokensPerSecond", jsonNumber(tokens / p.medianSeconds) },
+                };
+                if (s.scaledWork)
+                    point["scaledSpeedup"] = jsonNumber(gustafsonScaledSpeedup(t1, p.medianSeconds, p.threads));
+                points.push_back(std::move(point));
+            }
+            phases[phase.name] = {
+                { "valid", a.valid },
+                { "serialFraction", jsonNumber(a.serialFraction) },
+                { "asymptoticSpeedup", jsonNumber(a.asymptoticSpeedup) },
+                { "tokens", jsonNumber(phase.tokens) },
+                { "points", std::move(points) },
+            };
+        }
+        strategies.push_back({
+            { "strategy", s.strategy },
+            { "promptTokens", s.promptTokens },
+            { "generatedTokens", s.generatedTokens },
+            { "scaledWork", s.scaledWork },
+            { "phases", std::move(phases) },
+        });
+    }
+    return {
+        { "workload", result.workload },
+        { "machine", result.machine },
+        { "strategies", std::move(strategies) },
+    };
+}
+
+std::string sweepToCsv(const SweepResult& result)
+{
+    // RFC 4180 §2.1: records end in CRLF.
+    std::string csv = std::string(kSweepCsvHeader) + "\r\n";
+    for (const StrategySweep& s : result.strategies) {
+        for (const PhaseView& phase : phasesOf(s)) {
+            const ScalingAnalysis& a = *phase.analysis;
+            const double t1 = baselineSeconds(a);
+            for (const ScalingPoint& p : a.points) {
+                const double tokens = tokensAt(s, phase, p.threads);
+                const double scaled = s.scaledWork ? gustafsonScaledSpeedup(t1, p.medianSeconds, p.threads) : kNaN;
+                const std::string fields[] = {
+                    csvField(s.strategy),
+                    phase.name,
+                    std::to_string(p.threads),
+                    std::to_string(p.repetitions),
+                    csvNumber(p.medianSeconds),
+                    csvNumber(p.minSeconds),
+                    csvNumber(p.maxSeconds),
+                    csvNumber(p.speedup),
+                    csvNumber(p.speedupLow),
+                    csvNumber(p.speedupHigh),
+                    csvNumber(p.efficiency),
+                    csvNumber(p.karpFlatt),
+                    csvNumber(tokens),
+                    csvNumber(tokens / p.medianSeconds),
+                    csvNumber(scaled),
+                    csvNumber(a.serialFraction),
+                    csvNumber(a.asymptoticSpeedup),
+                };
+                for (size_t i = 0; i < std::size(fields); ++i) {
+                    if (i)
+                        csv += ',';
+                    csv += fields[i];
+                }
+                csv += "\r\n";
+            }
+        }
+    }
+    return csv;
+}
+
+} // namespace engine

@@ -1,0 +1,35 @@
+// Sweep exports: a sweep's scaling analysis as JSON and as CSV, for plots and spreadsheets.
+#pragma once
+
+#include "engine/measure/scaling.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace engine {
+
+// JSON: per strategy and thread count the median/min/max times and the derived speedup,
+// efficiency and Karp–Flatt values for prefill and decode separately, and the fitted serial
+// fraction. CSV: one row per (strategy, phase, threads).
+// Both use the *Scaling fields as they are: call analyzeSweep first. Layout of the JSON:
+//   { "workload": {...}, "machine": {...},
+//     "strategies": [ { "strategy", "promptTokens", "generatedTokens", "scaledWork",
+//                       "phases": { "prefill"|"decode"|"total": {
+//                           "valid", "serialFraction", "asymptoticSpeedup", "tokens",
+//                           "points": [ { "threads", "repetitions", "samples": [s...], "medianSeconds",
+//                                         "minSeconds", "maxSeconds", "speedup", "speedupLow", "speedupHigh",
+//                                         "efficiency", "karpFlatt", "tokensPerSecond",
+//                                         "scaledSpeedup" (only with scaledWork) } ] } } } ] }
+// Phase tokens: prefill = promptTokens, decode = generatedTokens, total = both. NaN and ±inf (no baseline,
+// Karp–Flatt at p = 1, the asymptote of a zero serial fraction) become null, which JSON can carry.
+// CSV columns (see kSweepCsvHeader); non-finite numbers are empty fields; lines end in CRLF and fields that
+// hold a comma, quote or line break are quoted with inner quotes doubled (RFC 4180).
+nlohmann::json sweepToJson(const SweepResult& result);
+std::string sweepToCsv(const SweepResult& result);
+extern const char* const kSweepCsvHeader;
+
+// A JSON number, or null if the value is NaN or infinite.
+nlohmann::json jsonNumber(double value);
+
+} // namespace engine
