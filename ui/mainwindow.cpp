@@ -223,116 +223,149 @@ void MainWindow::buildMenus()
 void MainWindow::connectController()
 {
     RunController* c = m_controller;
-    connect(c, &RunController::modelLoadStarted, this, [this](const QString& what) {
-        setState(tr("loading %1…").arg(QFileInfo(what).fileName()));
-        updateEnabled();
-    });
-    connect(c, &RunController::modelLoaded, this, [this](const ModelInfo& info) {
-        m_modelFacts->setText(
-            tr("<b>%1</b><br>%2 · %3 parameters · %4<br>%5 layers · dim %6 · %7 heads (%8 KV) · "
-               "vocab %9 · context %10 · %11 MiB")
-                .arg((info.name.isEmpty() ? QFileInfo(info.source).fileName() : info.name).toHtmlEscaped())
-                .arg(info.architecture)
-                .arg(QLocale().toString(info.parameters))
-                .arg(info.type)
-                .arg(info.layers)
-                .arg(info.dim)
-                .arg(info.heads)
-                .arg(info.kvHeads)
-                .arg(info.vocab)
-                .arg(info.contextLength)
-                .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
-        m_modelFacts->setToolTip(info.source);
-        m_lastGoodModel = info.source;
-        if (!info.source.startsWith(QLatin1String("synthetic:")) && info.source != defaultModelFile())
-            addRecentModel(info.source);
-        setState(tr("ready"));
-        updateStatus();
-        updateEnabled();
-        if (m_demo)
-            m_demo->modelLoaded();
-    });
-    connect(c, &RunController::modelLoadFailed, this, [this](const QString& message) {
-        setState(tr("ready"));
-        updateEnabled();
-        rebuildModelCombo(); // back to the entry of the model that is still loaded
-        if (m_demo) {
-            m_demo->fail("cannot load the model", message);
-            return;
-        }
-        QMessageBox::warning(this, tr("Cannot open the model"),
-            tr("The model could not be opened; the previous model stays loaded.\n\n%1").arg(message));
-    });
-    connect(c, &RunController::runStarted, this, [this](int id, int, int) {
-        m_runId = id;
-        updateEnabled();
-    });
-    connect(c, &RunController::tokensReady, this, [this](int id, const QVector<TokenPiece>& pieces) {
-        if (id == m_runId)
-            m_output->appendPieces(pieces);
-    });
-    connect(c, &RunController::traceReady, this, [this](int id, const TraceBatch& batch) {
-        if (id != m_runId || !batch)
-            return;
-        m_trace.insert(m_trace.end(), batch->begin(), batch->end());
-        m_timeline->appendEvents(*batch);
-    });
-    connect(c, &RunController::phaseChanged, this, [this](int id, const QString& phase) {
-        if (id == m_runId)
-            setState(phase == QLatin1String("prefill") ? tr("prefilling…") : tr("decoding…"));
-    });
-    connect(c, &RunController::runFinished, this, [this](int id, const RunSummary& summary) {
-        if (id != m_runId)
-            return;
-        m_lastRun = summary;
-        m_output->finishRun(summary);
-        m_stats->setSummary(summary);
-        m_timeline->fitAll();
-        setState(summary.cancelled ? tr("stopped")
-                                   : tr("done: %1 tokens in %2 s")
-                                         .arg(summary.metrics.generatedTokens)
-                                         .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
-        updateEnabled();
-        if (m_demo)
-            m_demo->runFinished();
-    });
-    connect(c, &RunController::runFailed, this, [this](int id, const QString& message) {
-        if (id != m_runId)
-            return;
-        m_progress->hide();
-        m_cancelSweep->hide();
-        setState(tr("failed"));
-        updateEnabled();
-        if (m_demo) {
-            m_demo->fail("run failed", message);
-            return;
-        }
-        QMessageBox::warning(this, tr("The run failed"), message);
-    });
-    connect(c, &RunController::sweepProgress, this, [this](int id, int done, int total, const QString& label) {
-        if (id != m_runId)
-            return;
-        m_progress->setRange(0, total);
-        m_progress->setValue(done);
-        setState(tr("sweep: %1").arg(label));
-    });
-    connect(c, &RunController::sweepFinished, this, [this](int id, const engine::SweepResult& result) {
-        if (id != m_runId)
-            return;
-        m_progress->hide();
-        m_cancelSweep->hide();
-        m_lastSweep = result;
-        m_chart->setSweep(result);
-        m_tabs->setCurrentWidget(m_chart);
-        const bool cancelled = result.workload.value("cancelled", false);
-        setState(cancelled ? tr("sweep cancelled") : tr("sweep done"));
-        updateEnabled();
-        if (m_demo)
-            m_demo->sweepFinished();
-    });
+    connect(c, &RunController::modelLoadStarted, this, &MainWindow::onModelLoadStarted);
+    connect(c, &RunController::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(c, &RunController::modelLoadFailed, this, &MainWindow::onModelLoadFailed);
+    connect(c, &RunController::runStarted, this, &MainWindow::onRunStarted);
+    connect(c, &RunController::tokensReady, this, &MainWindow::onTokensReady);
+    connect(c, &RunController::traceReady, this, &MainWindow::onTraceReady);
+    connect(c, &RunController::phaseChanged, this, &MainWindow::onPhaseChanged);
+    connect(c, &RunController::runFinished, this, &MainWindow::onRunFinished);
+    connect(c, &RunController::runFailed, this, &MainWindow::onRunFailed);
+    connect(c, &RunController::sweepProgress, this, &MainWindow::onSweepProgress);
+    connect(c, &RunController::sweepFinished, this, &MainWindow::onSweepFinished);
     connect(c, &RunController::busyChanged, this, [this] { updateEnabled(); });
     connect(m_output, &OutputView::tokenSelected, m_timeline, &TimelineView::highlightToken);
     connect(m_model, &QComboBox::activated, this, &MainWindow::selectModelEntry);
+}
+
+void MainWindow::onModelLoadStarted(const QString& what)
+{
+    setState(tr("loading %1…").arg(QFileInfo(what).fileName()));
+    updateEnabled();
+}
+
+void MainWindow::onModelLoaded(const ModelInfo& info)
+{
+    m_modelFacts->setText(
+        tr("<b>%1</b><br>%2 · %3 parameters · %4<br>%5 layers · dim %6 · %7 heads (%8 KV) · "
+           "vocab %9 · context %10 · %11 MiB")
+            .arg((info.name.isEmpty() ? QFileInfo(info.source).fileName() : info.name).toHtmlEscaped())
+            .arg(info.architecture)
+            .arg(QLocale().toString(info.parameters))
+            .arg(info.type)
+            .arg(info.layers)
+            .arg(info.dim)
+            .arg(info.heads)
+            .arg(info.kvHeads)
+            .arg(info.vocab)
+            .arg(info.contextLength)
+            .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
+    m_modelFacts->setToolTip(info.source);
+    m_lastGoodModel = info.source;
+    if (!info.source.startsWith(QLatin1String("synthetic:")) && info.source != defaultModelFile())
+        addRecentModel(info.source);
+    setState(tr("ready"));
+    updateStatus();
+    updateEnabled();
+    if (m_demo)
+        m_demo->modelLoaded();
+}
+
+void MainWindow::onModelLoadFailed(const QString& message)
+{
+    setState(tr("ready"));
+    updateEnabled();
+    rebuildModelCombo(); // back to the entry of the model that is still loaded
+    if (m_demo) {
+        m_demo->fail("cannot load the model", message);
+        return;
+    }
+    QMessageBox::warning(this, tr("Cannot open the model"),
+        tr("The model could not be opened; the previous model stays loaded.\n\n%1").arg(message));
+}
+
+void MainWindow::onRunStarted(int id)
+{
+    m_runId = id;
+    updateEnabled();
+}
+
+void MainWindow::onTokensReady(int id, const QVector<TokenPiece>& pieces)
+{
+    if (id == m_runId)
+        m_output->appendPieces(pieces);
+}
+
+void MainWindow::onTraceReady(int id, const TraceBatch& batch)
+{
+    if (id != m_runId || !batch)
+        return;
+    m_trace.insert(m_trace.end(), batch->begin(), batch->end());
+    m_timeline->appendEvents(*batch);
+}
+
+void MainWindow::onPhaseChanged(int id, const QString& phase)
+{
+    if (id == m_runId)
+        setState(phase == QLatin1String("prefill") ? tr("prefilling…") : tr("decoding…"));
+}
+
+void MainWindow::onRunFinished(int id, const RunSummary& summary)
+{
+    if (id != m_runId)
+        return;
+    m_lastRun = summary;
+    m_output->finishRun(summary);
+    m_stats->setSummary(summary);
+    m_timeline->fitAll();
+    setState(summary.cancelled ? tr("stopped")
+                               : tr("done: %1 tokens in %2 s")
+                                     .arg(summary.metrics.generatedTokens)
+                                     .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
+    updateEnabled();
+    if (m_demo)
+        m_demo->runFinished();
+}
+
+void MainWindow::onRunFailed(int id, const QString& message)
+{
+    if (id != m_runId)
+        return;
+    m_progress->hide();
+    m_cancelSweep->hide();
+    setState(tr("failed"));
+    updateEnabled();
+    if (m_demo) {
+        m_demo->fail("run failed", message);
+        return;
+    }
+    QMessageBox::warning(this, tr("The run failed"), message);
+}
+
+void MainWindow::onSweepProgress(int id, int done, int total, const QString& label)
+{
+    if (id != m_runId)
+        return;
+    m_progress->setRange(0, total);
+    m_progress->setValue(done);
+    setState(tr("sweep: %1").arg(label));
+}
+
+void MainWindow::onSweepFinished(int id, const engine::SweepResult& result)
+{
+    if (id != m_runId)
+        return;
+    m_progress->hide();
+    m_cancelSweep->hide();
+    m_lastSweep = result;
+    m_chart->setSweep(result);
+    m_tabs->setCurrentWidget(m_chart);
+    const bool cancelled = result.workload.value("cancelled", false);
+    setState(cancelled ? tr("sweep cancelled") : tr("sweep done"));
+    updateEnabled();
+    if (m_demo)
+        m_demo->sweepFinished();
 }
 
 PromptListEditor* MainWindow::prompts() const { return m_settings->prompts(); }

@@ -70,6 +70,18 @@ private:
     QWidget* buildControls();
     void buildMenus();
     void connectController();
+    // RunController's signals; results of a run other than the latest (m_runId) are dropped.
+    void onModelLoadStarted(const QString& what);
+    void onModelLoaded(const ModelInfo& info);
+    void onModelLoadFailed(const QString& message);
+    void onRunStarted(int id);
+    void onTokensReady(int id, const QVector<TokenPiece>& pieces);
+    void onTraceReady(int id, const TraceBatch& batch);
+    void onPhaseChanged(int id, const QString& phase);
+    void onRunFinished(int id, const RunSummary& summary);
+    void onRunFailed(int id, const QString& message);
+    void onSweepProgress(int id, int done, int total, const QString& label);
+    void onSweepFinished(int id, const engine::SweepResult& result);
     void loadSettings();
     void saveSettings() const;
     void setState(const QString& state);
