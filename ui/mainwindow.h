@@ -8,22 +8,20 @@
 #include <optional>
 #include <vector>
 
-class QCheckBox;
 class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
-class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
-class QSpinBox;
 class QSplitter;
 class QTabWidget;
 class QToolButton;
 
 namespace ui {
 
+class DemoDriver;
 class OutputView;
 class PromptListEditor;
+class SettingsPanel;
 class SpeedupChart;
 class StatsTable;
 class TimelineView;
@@ -36,7 +34,8 @@ public:
     ~MainWindow() override;
 
     RunController* controller() const { return m_controller; }
-    PromptListEditor* prompts() const { return m_prompts; }
+    PromptListEditor* prompts() const;
+    SettingsPanel* settingsPanel() const { return m_settings; }
     OutputView* output() const { return m_output; }
     TimelineView* timeline() const { return m_timeline; }
     SpeedupChart* speedupChart() const { return m_chart; }
@@ -66,39 +65,36 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    // The layout, menus and wiring live here; the controls, exports, sessions, saved settings and
+    // the demo each have their own unit.
     QWidget* buildControls();
     void buildMenus();
     void connectController();
+    // RunController's signals; results of a run other than the latest (m_runId) are dropped.
+    void onModelLoadStarted(const QString& what);
+    void onModelLoaded(const ModelInfo& info);
+    void onModelLoadFailed(const QString& message);
+    void onRunStarted(int id);
+    void onTokensReady(int id, const QVector<TokenPiece>& pieces);
+    void onTraceReady(int id, const TraceBatch& batch);
+    void onPhaseChanged(int id, const QString& phase);
+    void onRunFinished(int id, const RunSummary& summary);
+    void onRunFailed(int id, const QString& message);
+    void onSweepProgress(int id, int done, int total, const QString& label);
+    void onSweepFinished(int id, const engine::SweepResult& result);
     void loadSettings();
     void saveSettings() const;
     void setState(const QString& state);
     void updateStatus();
-    void updateThreadHint();
     void updateEnabled();
     void addRecentModel(const QString& path);
     void rebuildModelCombo();
     void selectModelEntry(int index);
-    bool saveWindowImage(const QString& path);
 
     RunController* m_controller;
-    PromptListEditor* m_prompts;
-    QPlainTextEdit* m_system;
-    QCheckBox* m_chat;
+    SettingsPanel* m_settings;
     QComboBox* m_model;
     QLabel* m_modelFacts;
-    QDoubleSpinBox* m_temperature;
-    QSpinBox* m_topK;
-    QDoubleSpinBox* m_topP;
-    QDoubleSpinBox* m_minP;
-    QDoubleSpinBox* m_repeatPenalty;
-    QSpinBox* m_maxTokens;
-    QSpinBox* m_seed;
-    QSpinBox* m_threads;
-    QLabel* m_threadHint;
-    QComboBox* m_strategy;
-    QComboBox* m_partitioner;
-    QSpinBox* m_grain;
-    QCheckBox* m_pin;
     QPushButton* m_runButton;
     QPushButton* m_stopButton;
     QPushButton* m_sweepButton;
@@ -118,14 +114,11 @@ private:
     QStringList m_recentModels;
     QString m_state;
     int m_runId = 0;
-    QStringList m_runPrompts;
     std::vector<engine::TraceEvent> m_trace; // the last run's events, for export
     std::optional<RunSummary> m_lastRun;
     std::optional<engine::SweepResult> m_lastSweep;
     QString m_lastGoodModel;
-    bool m_demo = false;
-    QString m_demoScreenshot;
-    int m_demoStage = 0;
+    DemoDriver* m_demo = nullptr; // only with --demo
 };
 
 } // namespace ui

@@ -11,22 +11,6 @@
 
 namespace ui {
 
-engine::RunRequest RunSettings::toRequest() const
-{
-    engine::RunRequest r;
-    for (const QString& p : prompts)
-        r.prompts.push_back(p.toStdString());
-    r.systemPrompt = systemPrompt.toStdString();
-    r.chat = chat;
-    r.sampling = sampling;
-    r.maxTokens = maxTokens;
-    r.contextLength = contextLength;
-    r.strategy = strategy;
-    r.scheduler = scheduler;
-    r.trace = trace;
-    return r;
-}
-
 QString ModelInfo::summary() const
 {
     auto params = [](qint64 n) {
@@ -65,7 +49,7 @@ public:
     {
         Listener listener(m_controller, runId, m_stopRunId);
         try {
-            engine::RunRequest request = settings.toRequest();
+            const engine::RunRequest& request = settings;
             engine::RunResult result = engine::executeRun(model, request, &listener);
             listener.flush();
             RunSummary summary;
@@ -89,13 +73,7 @@ public:
     void sweep(int runId, std::shared_ptr<const engine::Model> model, SweepSettings settings)
     {
         try {
-            engine::SweepRequest request;
-            request.workload = settings.run.toRequest();
-            request.threads = settings.threads;
-            request.strategies = settings.strategies;
-            request.repeat = settings.repeat;
-            request.warmup = settings.warmup;
-            request.scaledWork = settings.scaledWork;
+            engine::SweepRequest request = std::move(settings);
             auto stopId = m_stopRunId;
             request.shouldStop = [stopId, runId] { return stopId->load() == runId; };
             auto lastProgress = std::chrono::steady_clock::now() - std::chrono::seconds(1);
@@ -321,7 +299,8 @@ int RunController::startSweep(const SweepSettings& settings)
     const int id = m_nextRunId++;
     m_currentRun = id;
     setBusy(true);
-    Q_EMIT runStarted(id, int(settings.run.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
+    Q_EMIT runStarted(
+        id, int(settings.workload.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
     QMetaObject::invokeMethod(
         m_worker, [w = m_worker, id, model = m_model, settings] { w->sweep(id, model, settings); },
         Qt::QueuedConnection);

@@ -17,28 +17,9 @@
 
 namespace ui {
 
-struct RunSettings {
-    QStringList prompts;
-    QString systemPrompt;
-    bool chat = true; // use the model's chat template when it has one
-    engine::SamplingParams sampling;
-    int maxTokens = 64;
-    int contextLength = 0;
-    engine::Strategy strategy = engine::Strategy::IntraOp;
-    engine::SchedulerOptions scheduler;
-    bool trace = true;
-
-    engine::RunRequest toRequest() const;
-};
-
-struct SweepSettings {
-    RunSettings run;
-    std::vector<int> threads { 1, 2 };
-    std::vector<engine::Strategy> strategies { engine::Strategy::IntraOp };
-    int repeat = 3;
-    int warmup = 1;
-    bool scaledWork = false;
-};
+// The window runs exactly what the engine takes: no parallel UI structs to keep in step.
+using RunSettings = engine::RunRequest;
+using SweepSettings = engine::SweepRequest; // workload, threads, strategies, repeat, warm-up, scaled work
 
 // Text that arrived for one sequence since the last batch, token by token.
 struct TokenPiece {
@@ -142,8 +123,8 @@ private:
 
 } // namespace ui
 
-Q_DECLARE_METATYPE(ui::RunSettings)
-Q_DECLARE_METATYPE(ui::SweepSettings)
+Q_DECLARE_METATYPE(engine::RunRequest)
+Q_DECLARE_METATYPE(engine::SweepRequest)
 Q_DECLARE_METATYPE(ui::TokenPiece)
 Q_DECLARE_METATYPE(ui::ModelInfo)
 Q_DECLARE_METATYPE(ui::RunSummary)

@@ -492,138 +492,168 @@ void SpeedupChart::rebuildLegend()
     addEntry(m_reference, 0, rows ? (anyGustafson ? 3 : 2) : int(m_series.size()));
 }
 
+void SpeedupChart::YExtent::grow(double y)
+{
+    if (std::isfinite(y))
+        max = std::max(max, y);
+}
+
 void SpeedupChart::refresh()
 {
-    double minThreads = std::numeric_limits<double>::infinity();
-    double maxThreads = 0;
-    std::set<int> threadCounts;
+    const ThreadRange range = threadRange();
+    YExtent extent;
+    for (size_t i = 0; i < m_series.size(); ++i) {
+        const engine::StrategySweep& sweep = m_result.strategies[i];
+        updateMeasured(m_series[i], sweep, range, extent);
+        updateAmdahlFit(m_series[i], sweep, range, extent);
+        updateGustafson(m_series[i], sweep, extent);
+    }
+    updateReference(range, extent);
+    updateTitle();
+    updateAxes(range, extent.max);
+}
+
+SpeedupChart::ThreadRange SpeedupChart::threadRange() const
+{
+    ThreadRange range;
+    range.min = std::numeric_limits<double>::infinity();
+    range.max = 0;
     for (const engine::StrategySweep& s : m_result.strategies) {
         for (const engine::ScalingPoint& point : analysisOf(s).points) {
-            threadCounts.insert(point.threads);
-            minThreads = std::min(minThreads, double(point.threads));
-            maxThreads = std::max(maxThreads, double(point.threads));
+            range.counts.insert(point.threads);
+            range.min = std::min(range.min, double(point.threads));
+            range.max = std::max(range.max, double(point.threads));
         }
     }
-    if (threadCounts.empty())
-        minThreads = maxThreads = 1;
-    const double capHalfWidth = std::max(0.04, (maxThreads - minThreads) * 0.012);
+    if (range.counts.empty())
+        range.min = range.max = 1;
+    return range;
+}
 
-    double yMax = 0;
-    auto grow = [&yMax](double y) {
-        if (std::isfinite(y))
-            yMax = std::max(yMax, y);
-    };
+// The measured points of the current view with their min–max bars.
+void SpeedupChart::updateMeasured(
+    StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent)
+{
+    const engine::ScalingAnalysis& analysis = analysisOf(sweep);
+    const double capHalfWidth = std::max(0.04, (range.max - range.min) * 0.012);
+    QList<QPointF> measured;
+    QList<QList<QPointF>> bars;
+    measured.reserve(qsizetype(analysis.points.size()));
+    for (const engine::ScalingPoint& point : analysis.points) {
+        const double p = point.threads;
+        double y = kNaN, low = kNaN, high = kNaN;
+        switch (m_view) {
+        case View::Speedup:
+            y = point.speedup, low = point.speedupLow, high = point.speedupHigh;
+            break;
+        case View::Efficiency:
+            y = point.efficiency, low = point.speedupLow / p, high = point.speedupHigh / p;
+            break;
+        case View::Throughput: {
+            const double tokens = tokensOf(sweep, point.threads);
+            y = tokens / point.medianSeconds, low = tokens / point.maxSeconds, high = tokens / point.minSeconds;
+            break;
+        }
+        }
+        if (!std::isfinite(y))
+            continue;
+        measured.append(QPointF(p, y));
+        extent.grow(y);
+        if (std::isfinite(low) && std::isfinite(high)) {
+            extent.grow(high);
+            // One polyline: top cap, stem, bottom cap. Retracing the stem keeps it a single series.
+            bars.append(QList<QPointF> { QPointF(p - capHalfWidth, high), QPointF(p + capHalfWidth, high),
+                QPointF(p, high), QPointF(p, low), QPointF(p - capHalfWidth, low), QPointF(p + capHalfWidth, low) });
+        }
+    }
+    series.measured->replace(measured);
+    for (qsizetype b = 0; b < series.bars.size(); ++b) {
+        QLineSeries* bar = series.bars[b];
+        bar->replace(b < bars.size() ? bars[b] : QList<QPointF>());
+        bar->setVisible(b < bars.size());
+        setInLegend(bar, false);
+    }
+    // With scaled work T(1)/T(p) compares different amounts of work; say so where it is called a speedup.
+    series.measured->setName(
+        sweep.scaledWork && m_view == View::Speedup ? tr("%1 T(1)/T(p) at p× work").arg(series.name) : series.name);
+    series.measured->setVisible(true);
+    setInLegend(series.measured, true);
+}
 
-    for (size_t i = 0; i < m_series.size(); ++i) {
-        StrategySeries& series = m_series[i];
-        const engine::StrategySweep& sweep = m_result.strategies[i];
-        const engine::ScalingAnalysis& analysis = analysisOf(sweep);
+// Amdahl's curve for the fitted serial fraction, speedup view only.
+void SpeedupChart::updateAmdahlFit(
+    StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent)
+{
+    const engine::ScalingAnalysis& analysis = analysisOf(sweep);
+    const double s = analysis.serialFraction;
+    const double maxThreads = range.max;
+    // Amdahl's law is about a fixed amount of work: a fit to a scaled-work sweep is meaningless (Gustafson
+    // covers it), so there the curve is left out.
+    const bool showFit
+        = m_view == View::Speedup && !sweep.scaledWork && analysis.valid && std::isfinite(s) && maxThreads > 1;
+    QList<QPointF> curve;
+    if (showFit) {
+        curve.reserve(kCurveSamples);
+        for (int k = 0; k < kCurveSamples; ++k) {
+            const double p = 1.0 + (maxThreads - 1.0) * k / (kCurveSamples - 1);
+            const double y = engine::amdahlSpeedup(s, p);
+            // A negative fit (superlinear measurements) has a pole; stop the curve before it.
+            if (!std::isfinite(y) || y <= 0)
+                break;
+            curve.append(QPointF(p, y));
+            extent.grow(y);
+        }
+        // Amdahl's bound 1/s; with s >= 1 the best is one thread, so "max" would mislead.
+        const QString limit = !std::isfinite(analysis.asymptoticSpeedup) ? tr("no limit")
+            : s >= 1.0                                                   ? tr("slower with threads")
+                       : tr("max %1×").arg(analysis.asymptoticSpeedup, 0, 'f', analysis.asymptoticSpeedup < 2 ? 2 : 1);
+        series.amdahl->setName(tr("%1 Amdahl fit (s = %2, %3)").arg(series.name, formatFraction(s), limit));
+    }
+    series.amdahl->replace(curve);
+    series.amdahl->setVisible(showFit);
+    setInLegend(series.amdahl, showFit);
+}
 
-        QList<QPointF> measured;
-        QList<QList<QPointF>> bars;
-        measured.reserve(qsizetype(analysis.points.size()));
+// Gustafson's scaled speedup, for scaled-work sweeps in the speedup view.
+void SpeedupChart::updateGustafson(StrategySeries& series, const engine::StrategySweep& sweep, YExtent& extent)
+{
+    if (!series.gustafson)
+        return;
+    const engine::ScalingAnalysis& analysis = analysisOf(sweep);
+    QList<QPointF> scaled;
+    double t1 = kNaN;
+    for (const engine::ScalingPoint& point : analysis.points)
+        if (point.threads == 1)
+            t1 = point.medianSeconds;
+    const bool showScaled = m_view == View::Speedup && std::isfinite(t1);
+    if (showScaled) {
         for (const engine::ScalingPoint& point : analysis.points) {
-            const double p = point.threads;
-            double y = kNaN, low = kNaN, high = kNaN;
-            switch (m_view) {
-            case View::Speedup:
-                y = point.speedup, low = point.speedupLow, high = point.speedupHigh;
-                break;
-            case View::Efficiency:
-                y = point.efficiency, low = point.speedupLow / p, high = point.speedupHigh / p;
-                break;
-            case View::Throughput: {
-                const double tokens = tokensOf(sweep, point.threads);
-                y = tokens / point.medianSeconds, low = tokens / point.maxSeconds, high = tokens / point.minSeconds;
-                break;
-            }
-            }
-            if (!std::isfinite(y))
-                continue;
-            measured.append(QPointF(p, y));
-            grow(y);
-            if (std::isfinite(low) && std::isfinite(high)) {
-                grow(high);
-                // One polyline: top cap, stem, bottom cap. Retracing the stem keeps it a single series.
-                bars.append(
-                    QList<QPointF> { QPointF(p - capHalfWidth, high), QPointF(p + capHalfWidth, high), QPointF(p, high),
-                        QPointF(p, low), QPointF(p - capHalfWidth, low), QPointF(p + capHalfWidth, low) });
-            }
-        }
-        series.measured->replace(measured);
-        for (qsizetype b = 0; b < series.bars.size(); ++b) {
-            QLineSeries* bar = series.bars[b];
-            bar->replace(b < bars.size() ? bars[b] : QList<QPointF>());
-            bar->setVisible(b < bars.size());
-            setInLegend(bar, false);
-        }
-        // With scaled work T(1)/T(p) compares different amounts of work; say so where it is called a speedup.
-        series.measured->setName(
-            sweep.scaledWork && m_view == View::Speedup ? tr("%1 T(1)/T(p) at p× work").arg(series.name) : series.name);
-        series.measured->setVisible(true);
-        setInLegend(series.measured, true);
-
-        const double s = analysis.serialFraction;
-        // Amdahl's law is about a fixed amount of work: a fit to a scaled-work sweep is meaningless (Gustafson
-        // covers it), so there the curve is left out.
-        const bool showFit
-            = m_view == View::Speedup && !sweep.scaledWork && analysis.valid && std::isfinite(s) && maxThreads > 1;
-        QList<QPointF> curve;
-        if (showFit) {
-            curve.reserve(kCurveSamples);
-            for (int k = 0; k < kCurveSamples; ++k) {
-                const double p = 1.0 + (maxThreads - 1.0) * k / (kCurveSamples - 1);
-                const double y = engine::amdahlSpeedup(s, p);
-                // A negative fit (superlinear measurements) has a pole; stop the curve before it.
-                if (!std::isfinite(y) || y <= 0)
-                    break;
-                curve.append(QPointF(p, y));
-                grow(y);
-            }
-            // Amdahl's bound 1/s; with s >= 1 the best is one thread, so "max" would mislead.
-            const QString limit = !std::isfinite(analysis.asymptoticSpeedup) ? tr("no limit")
-                : s >= 1.0
-                ? tr("slower with threads")
-                : tr("max %1×").arg(analysis.asymptoticSpeedup, 0, 'f', analysis.asymptoticSpeedup < 2 ? 2 : 1);
-            series.amdahl->setName(tr("%1 Amdahl fit (s = %2, %3)").arg(series.name, formatFraction(s), limit));
-        }
-        series.amdahl->replace(curve);
-        series.amdahl->setVisible(showFit);
-        setInLegend(series.amdahl, showFit);
-
-        if (series.gustafson) {
-            QList<QPointF> scaled;
-            double t1 = kNaN;
-            for (const engine::ScalingPoint& point : analysis.points)
-                if (point.threads == 1)
-                    t1 = point.medianSeconds;
-            const bool showScaled = m_view == View::Speedup && std::isfinite(t1);
-            if (showScaled) {
-                for (const engine::ScalingPoint& point : analysis.points) {
-                    const double y = engine::gustafsonScaledSpeedup(t1, point.medianSeconds, point.threads);
-                    scaled.append(QPointF(point.threads, y));
-                    grow(y);
-                }
-            }
-            series.gustafson->replace(scaled);
-            series.gustafson->setVisible(showScaled);
-            setInLegend(series.gustafson, showScaled);
+            const double y = engine::gustafsonScaledSpeedup(t1, point.medianSeconds, point.threads);
+            scaled.append(QPointF(point.threads, y));
+            extent.grow(y);
         }
     }
+    series.gustafson->replace(scaled);
+    series.gustafson->setVisible(showScaled);
+    setInLegend(series.gustafson, showScaled);
+}
 
+void SpeedupChart::updateReference(const ThreadRange& range, YExtent& extent)
+{
+    const double minThreads = range.min, maxThreads = range.max;
     QList<QPointF> reference;
     switch (m_view) {
     case View::Speedup:
         reference = { QPointF(1, 1), QPointF(maxThreads, maxThreads) };
         m_reference->setName(tr("ideal S = p"));
         // Show the ideal line in full unless it would squash the measurements (many threads, little speedup).
-        yMax = std::max(yMax, maxThreads <= 8 ? maxThreads : std::min(maxThreads, 2.5 * yMax));
+        extent.max = std::max(extent.max, maxThreads <= 8 ? maxThreads : std::min(maxThreads, 2.5 * extent.max));
         m_axisY->setTitleText(tr("speedup S(p) = T(1) / T(p)"));
         break;
     case View::Efficiency:
         reference = { QPointF(minThreads, 1), QPointF(maxThreads, 1) };
         m_reference->setName(tr("ideal efficiency 1.0"));
-        yMax = std::max(yMax, 1.0);
+        extent.max = std::max(extent.max, 1.0);
         m_axisY->setTitleText(tr("efficiency S(p) / p"));
         break;
     case View::Throughput:
@@ -633,7 +663,10 @@ void SpeedupChart::refresh()
     m_reference->replace(reference);
     m_reference->setVisible(!reference.isEmpty());
     setInLegend(m_reference, !reference.isEmpty());
+}
 
+void SpeedupChart::updateTitle()
+{
     QString what;
     switch (m_view) {
     case View::Speedup:
@@ -649,7 +682,11 @@ void SpeedupChart::refresh()
     m_chart->setTitle(tr("%1 — %2").arg(phaseName(m_phase), what));
     m_caption->setText(describe(m_result));
     rebuildLegend();
+}
 
+void SpeedupChart::updateAxes(const ThreadRange& range, double yMax)
+{
+    const double minThreads = range.min, maxThreads = range.max;
     // Ticks at the measured thread counts, thinned where they would collide.
     const QStringList old = m_axisX->categoriesLabels();
     for (const QString& label : old)
@@ -657,7 +694,7 @@ void SpeedupChart::refresh()
     const double pad = std::max(0.35, (maxThreads - minThreads) * 0.04);
     m_axisX->setStartValue(minThreads - pad);
     double lastLabelled = -std::numeric_limits<double>::infinity();
-    for (int p : threadCounts) {
+    for (int p : range.counts) {
         if (p - lastLabelled < (maxThreads - minThreads) / 24.0)
             continue;
         m_axisX->append(QString::number(p), p);

@@ -11,6 +11,7 @@
 #include <QStringList>
 #include <QWidget>
 
+#include <set>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
@@ -87,9 +88,29 @@ private:
         QLineSeries* gustafson = nullptr; // scaled-work sweeps only
     };
 
+    // The thread counts the sweep measured, over every strategy (1 to 1 when there are none).
+    struct ThreadRange {
+        double min = 1, max = 1;
+        std::set<int> counts;
+    };
+    // The highest finite value drawn: the y axis is sized to it.
+    struct YExtent {
+        double max = 0;
+        void grow(double y);
+    };
+
     void rebuildSeries();
+    // Redraws everything for the current phase and view, from the parts below.
     void refresh();
-    void updateAxes(double minThreads, double maxThreads, double yMax);
+    ThreadRange threadRange() const;
+    void updateMeasured(
+        StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent);
+    void updateAmdahlFit(
+        StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent);
+    void updateGustafson(StrategySeries& series, const engine::StrategySweep& sweep, YExtent& extent);
+    void updateReference(const ThreadRange& range, YExtent& extent); // the ideal line and the y axis title
+    void updateTitle(); // title, caption, legend
+    void updateAxes(const ThreadRange& range, double yMax);
     void syncButtons();
     const engine::ScalingAnalysis& analysisOf(const engine::StrategySweep& sweep) const;
     double tokensOf(const engine::StrategySweep& sweep, int threads) const;

@@ -12,7 +12,9 @@ namespace {
 RunSettings settings(QStringList prompts, int maxTokens, int threads = 2)
 {
     RunSettings s;
-    s.prompts = std::move(prompts);
+    s.chat = true; // as the window sends it
+    for (const QString& p : prompts)
+        s.prompts.push_back(p.toStdString());
     s.maxTokens = maxTokens;
     s.sampling.temperature = 0.7f;
     s.sampling.seed = 5;
@@ -165,7 +167,7 @@ private Q_SLOTS:
         QSignalSpy progress(&c, &RunController::sweepProgress);
         QSignalSpy done(&c, &RunController::sweepFinished);
         SweepSettings s;
-        s.run = settings({ QStringLiteral("a b"), QStringLiteral("c d") }, 8);
+        s.workload = settings({ QStringLiteral("a b"), QStringLiteral("c d") }, 8);
         s.threads = { 1, 2 };
         s.strategies = { engine::Strategy::IntraOp, engine::Strategy::Request };
         s.repeat = 2;

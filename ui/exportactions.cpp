@@ -1,0 +1,68 @@
+#include "ui/exportactions.h"
+
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMessageBox>
+#include <QPixmap>
+#include <QWidget>
+
+namespace ui {
+
+QString ExportActions::exportTrace(
+    QWidget* parent, const std::vector<engine::TraceEvent>& trace, const engine::TraceMeta& meta)
+{
+    if (trace.empty()) {
+        QMessageBox::information(parent, tr("No trace yet"),
+            tr("Run something first: the trace of the last run is "
+               "exported."));
+        return {};
+    }
+    const QString path = QFileDialog::getSaveFileName(
+        parent, tr("Export trace"), QStringLiteral("trace.json"), tr("Chrome trace (*.json)"));
+    if (path.isEmpty())
+        return {};
+    try {
+        engine::writeChromeTrace(path.toStdString(), trace, meta);
+        return tr("trace saved: %1").arg(QFileInfo(path).fileName());
+    } catch (const std::exception& e) {
+        QMessageBox::warning(parent, tr("Cannot save the trace"), QString::fromUtf8(e.what()));
+        return {};
+    }
+}
+
+QString ExportActions::exportSweep(QWidget* parent, const engine::SweepResult* sweep)
+{
+    if (!sweep) {
+        QMessageBox::information(parent, tr("No sweep yet"), tr("Run a sweep first."));
+        return {};
+    }
+    QString filter;
+    const QString path = QFileDialog::getSaveFileName(
+        parent, tr("Export sweep"), QStringLiteral("sweep.json"), tr("JSON (*.json);;CSV (*.csv)"), &filter);
+    if (path.isEmpty())
+        return {};
+    const bool csv
+        = path.endsWith(QLatin1String(".csv"), Qt::CaseInsensitive) || filter.startsWith(QLatin1String("CSV"));
+    const std::string content = csv ? engine::sweepToCsv(*sweep) : engine::sweepToJson(*sweep).dump(2);
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(content.data(), qint64(content.size())) != qint64(content.size())) {
+        QMessageBox::warning(parent, tr("Cannot save the sweep"), tr("Could not write %1.").arg(path));
+        return {};
+    }
+    return tr("sweep saved: %1").arg(QFileInfo(path).fileName());
+}
+
+void ExportActions::saveScreenshot(QWidget* window)
+{
+    const QString path = QFileDialog::getSaveFileName(
+        window, tr("Save screenshot"), QStringLiteral("playground.png"), tr("PNG image (*.png)"));
+    if (path.isEmpty())
+        return;
+    if (!saveWindowImage(window, path))
+        QMessageBox::warning(window, tr("Cannot save the screenshot"), tr("Could not write %1.").arg(path));
+}
+
+bool ExportActions::saveWindowImage(QWidget* window, const QString& path) { return window->grab().save(path, "PNG"); }
+
+} // namespace ui

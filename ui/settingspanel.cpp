@@ -1,0 +1,253 @@
+#include "ui/settingspanel.h"
+
+#include "engine/run/defaults.h"
+#include "ui/promptlisteditor.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace ui {
+
+namespace {
+
+QStringList toQStringList(const std::vector<std::string>& list)
+{
+    QStringList out;
+    for (const std::string& s : list)
+        out << QString::fromStdString(s);
+    return out;
+}
+
+} // namespace
+
+SettingsPanel::SettingsPanel(QWidget* parent)
+    : QWidget(parent)
+{
+    // The groups sit in the window's control column as if they were its own.
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(buildPrompts());
+    layout->addWidget(buildSampling());
+    layout->addWidget(buildParallelism());
+    connect(m_threads, &QSpinBox::valueChanged, this, &SettingsPanel::updateThreadHint);
+    updateThreadHint();
+
+    const auto changed = [this] { Q_EMIT settingsChanged(); };
+    connect(m_prompts, &PromptListEditor::promptsChanged, this, changed);
+    connect(m_system, &QPlainTextEdit::textChanged, this, changed);
+    for (QCheckBox* box : { m_chat, m_pin })
+        connect(box, &QCheckBox::toggled, this, changed);
+    for (QDoubleSpinBox* spin : { m_temperature, m_topP, m_minP, m_repeatPenalty })
+        connect(spin, &QDoubleSpinBox::valueChanged, this, changed);
+    for (QSpinBox* spin : { m_topK, m_maxTokens, m_seed, m_threads, m_grain })
+        connect(spin, &QSpinBox::valueChanged, this, changed);
+    for (QComboBox* combo : { m_strategy, m_partitioner })
+        connect(combo, &QComboBox::currentIndexChanged, this, changed);
+}
+
+QWidget* SettingsPanel::buildPrompts()
+{
+    auto* promptBox = new QGroupBox(tr("Prompts"), this);
+    auto* promptLayout = new QVBoxLayout(promptBox);
+    m_prompts = new PromptListEditor(promptBox);
+    promptLayout->addWidget(m_prompts);
+    m_chat = new QCheckBox(tr("Use the model's chat template"), promptBox);
+    m_chat->setToolTip(tr("Format each prompt as a chat turn when the model file has a chat template; "
+                          "otherwise the prompt is continued as raw text"));
+    m_chat->setChecked(true);
+    promptLayout->addWidget(m_chat);
+    m_system = new QPlainTextEdit(promptBox);
+    m_system->setPlaceholderText(tr("Optional system prompt (chat models)"));
+    m_system->setMaximumHeight(54);
+    m_system->setToolTip(tr("Sent as the system turn when a chat template is used"));
+    promptLayout->addWidget(m_system);
+    return promptBox;
+}
+
+QWidget* SettingsPanel::buildSampling()
+{
+    auto* sampling = new QGroupBox(tr("Sampling"), this);
+    auto* form = new QFormLayout(sampling);
+    const engine::SamplingParams defaults;
+    m_temperature = new QDoubleSpinBox(sampling);
+    m_temperature->setRange(0.0, 5.0);
+    m_temperature->setSingleStep(0.05);
+    m_temperature->setValue(defaults.temperature);
+    m_temperature->setToolTip(tr("Randomness: 0 always takes the most likely token (greedy); higher values flatten "
+                                 "the distribution"));
+    form->addRow(tr("Temperature"), m_temperature);
+    m_topK = new QSpinBox(sampling);
+    m_topK->setRange(0, 100000);
+    m_topK->setValue(defaults.topK);
+    m_topK->setToolTip(tr("Keep only the k most likely tokens before sampling (0 = off)"));
+    form->addRow(tr("Top-k"), m_topK);
+    m_topP = new QDoubleSpinBox(sampling);
+    m_topP->setRange(0.01, 1.0);
+    m_topP->setSingleStep(0.01);
+    m_topP->setValue(defaults.topP);
+    m_topP->setToolTip(
+        tr("Nucleus sampling: keep the smallest set of tokens whose probabilities add up to p (1 = off)"));
+    form->addRow(tr("Top-p"), m_topP);
+    m_minP = new QDoubleSpinBox(sampling);
+    m_minP->setRange(0.0, 1.0);
+    m_minP->setSingleStep(0.01);
+    m_minP->setValue(defaults.minP);
+    m_minP->setToolTip(tr("Drop tokens less likely than min-p times the most likely one (0 = off)"));
+    form->addRow(tr("Min-p"), m_minP);
+    m_repeatPenalty = new QDoubleSpinBox(sampling);
+    m_repeatPenalty->setRange(0.5, 3.0);
+    m_repeatPenalty->setSingleStep(0.05);
+    m_repeatPenalty->setValue(defaults.repeatPenalty);
+    m_repeatPenalty->setToolTip(tr("Make the last 64 tokens less likely to repeat (1 = off; not used when greedy)"));
+    form->addRow(tr("Repeat penalty"), m_repeatPenalty);
+    m_maxTokens = new QSpinBox(sampling);
+    m_maxTokens->setRange(1, 4096);
+    m_maxTokens->setValue(engine::kDefaultMaxTokens);
+    m_maxTokens->setToolTip(tr("How many tokens to generate for each prompt (generation stops earlier at the end "
+                               "of text or when the context is full)"));
+    form->addRow(tr("Max tokens"), m_maxTokens);
+    m_seed = new QSpinBox(sampling);
+    m_seed->setRange(0, 2147483647);
+    m_seed->setValue(int(defaults.seed));
+    m_seed->setToolTip(tr("Random seed: the same seed, prompts and settings give the same tokens for every thread "
+                          "count and strategy"));
+    form->addRow(tr("Seed"), m_seed);
+    return sampling;
+}
+
+QWidget* SettingsPanel::buildParallelism()
+{
+    auto* par = new QGroupBox(tr("Parallelism"), this);
+    auto* pform = new QFormLayout(par);
+    const int cores = engine::Scheduler::hardwareThreads();
+    m_threads = new QSpinBox(par);
+    m_threads->setRange(1, std::min(engine::SchedulerOptions::kMaxThreads, 4 * cores));
+    m_threads->setValue(cores);
+    m_threads->setToolTip(tr("Threads in the task arena. This machine has %n core(s); more threads than cores "
+                             "oversubscribe the CPU.",
+        nullptr, cores));
+    auto* threadRow = new QHBoxLayout;
+    threadRow->addWidget(m_threads);
+    m_threadHint = new QLabel(par);
+    threadRow->addWidget(m_threadHint, 1);
+    pform->addRow(tr("Threads"), threadRow);
+    m_strategy = new QComboBox(par);
+    const std::pair<engine::Strategy, QString> strategies[] = {
+        { engine::Strategy::IntraOp,
+            tr("Intra-op: prompts one after another; each matmul split by rows, attention "
+               "by heads") },
+        { engine::Strategy::Request,
+            tr("Request-parallel: each prompt is one task on one thread; the outputs are "
+               "merged at the end") },
+        { engine::Strategy::Hybrid, tr("Hybrid: prompts as tasks, and each task's matmuls split again (nested)") },
+        { engine::Strategy::Pipeline,
+            tr("Layer pipeline: groups of layers are pipeline stages; prompts flow "
+               "through them") },
+    };
+    for (const auto& [s, tip] : strategies) {
+        m_strategy->addItem(QString::fromLatin1(engine::strategyName(s)), int(s));
+        m_strategy->setItemData(m_strategy->count() - 1, tip, Qt::ToolTipRole);
+    }
+    m_strategy->setToolTip(tr("What is split across threads"));
+    pform->addRow(tr("Strategy"), m_strategy);
+    m_partitioner = new QComboBox(par);
+    const std::pair<engine::Partitioner, QString> partitioners[] = {
+        { engine::Partitioner::Auto,
+            tr("auto: TBB splits adaptively, a few chunks per thread, more if work is stolen") },
+        { engine::Partitioner::Simple, tr("simple: split down to the grain size: many small chunks") },
+        { engine::Partitioner::Static, tr("static: one even share per thread, no stealing") },
+        { engine::Partitioner::Affinity,
+            tr("affinity: like auto, but replays which thread ran which rows last time "
+               "(cache reuse)") },
+    };
+    for (const auto& [p, tip] : partitioners) {
+        m_partitioner->addItem(QString::fromLatin1(engine::partitionerName(p)), int(p));
+        m_partitioner->setItemData(m_partitioner->count() - 1, tip, Qt::ToolTipRole);
+    }
+    m_partitioner->setToolTip(tr("How TBB cuts each parallel loop into chunks"));
+    pform->addRow(tr("Partitioner"), m_partitioner);
+    m_grain = new QSpinBox(par);
+    m_grain->setRange(1, 4096);
+    m_grain->setToolTip(tr("Minimum blocks per chunk (a block is 64 rows in prefill; when decoding, at least 16384 "
+                           "weights and 16 rows; or one attention head)"));
+    pform->addRow(tr("Grain"), m_grain);
+    m_pin = new QCheckBox(tr("Pin threads to cores"), par);
+    m_pin->setToolTip(tr("Give each arena slot its own core while it runs (slot i on core i). Without "
+                         "it the OS may park a worker on the caller's core for milliseconds when the other core is "
+                         "briefly busy, for instance with this window's drawing. Not applied when there are more "
+                         "threads than cores."));
+    m_pin->setChecked(true);
+    pform->addRow(QString(), m_pin);
+    return par;
+}
+
+int SettingsPanel::threads() const { return m_threads->value(); }
+
+engine::RunRequest SettingsPanel::settings() const
+{
+    engine::RunRequest s;
+    for (const QString& p : m_prompts->prompts())
+        s.prompts.push_back(p.toStdString());
+    s.systemPrompt = m_system->toPlainText().toStdString();
+    s.chat = m_chat->isChecked();
+    s.sampling.temperature = float(m_temperature->value());
+    s.sampling.topK = m_topK->value();
+    s.sampling.topP = float(m_topP->value());
+    s.sampling.minP = float(m_minP->value());
+    s.sampling.repeatPenalty = float(m_repeatPenalty->value());
+    s.sampling.seed = uint64_t(m_seed->value());
+    s.maxTokens = m_maxTokens->value();
+    s.strategy = engine::Strategy(m_strategy->currentData().toInt());
+    s.scheduler.threads = m_threads->value();
+    s.scheduler.partitioner = engine::Partitioner(m_partitioner->currentData().toInt());
+    s.scheduler.grain = size_t(m_grain->value());
+    s.scheduler.pinThreads = m_pin->isChecked();
+    return s;
+}
+
+void SettingsPanel::setSettings(const engine::RunRequest& s)
+{
+    m_prompts->setPrompts(
+        s.prompts.empty() ? QStringList { QString::fromLatin1(engine::kDefaultPrompt) } : toQStringList(s.prompts));
+    m_system->setPlainText(QString::fromStdString(s.systemPrompt));
+    m_chat->setChecked(s.chat);
+    m_temperature->setValue(s.sampling.temperature);
+    m_topK->setValue(s.sampling.topK);
+    m_topP->setValue(s.sampling.topP);
+    m_minP->setValue(s.sampling.minP);
+    m_repeatPenalty->setValue(s.sampling.repeatPenalty);
+    m_seed->setValue(int(std::min<uint64_t>(s.sampling.seed, 2147483647)));
+    m_maxTokens->setValue(s.maxTokens);
+    m_strategy->setCurrentIndex(std::max(0, m_strategy->findData(int(s.strategy))));
+    m_threads->setValue(s.scheduler.threads);
+    m_partitioner->setCurrentIndex(std::max(0, m_partitioner->findData(int(s.scheduler.partitioner))));
+    m_grain->setValue(int(s.scheduler.grain));
+    m_pin->setChecked(s.scheduler.pinThreads);
+}
+
+void SettingsPanel::updateThreadHint()
+{
+    const int cores = engine::Scheduler::hardwareThreads();
+    const int t = m_threads->value();
+    if (t > cores) {
+        m_threadHint->setText(tr("⚠ oversubscribed (%1 cores)").arg(cores));
+        m_threadHint->setStyleSheet(QStringLiteral("color: #b00020; font-weight: bold;"));
+        m_threads->setStyleSheet(QStringLiteral("background: #ffe3e3;"));
+    } else {
+        m_threadHint->setText(t == cores ? tr("= cores") : tr("of %1 cores").arg(cores));
+        m_threadHint->setStyleSheet(QStringLiteral("color: #555;"));
+        m_threads->setStyleSheet(QString());
+    }
+}
+
+} // namespace ui

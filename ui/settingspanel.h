@@ -1,0 +1,62 @@
+// The run's settings as controls: prompts, system prompt and chat, sampling, max tokens, parallelism.
+#pragma once
+
+#include "engine/run/run.h"
+
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QPlainTextEdit;
+class QSpinBox;
+
+namespace ui {
+
+class PromptListEditor;
+
+// Reads and writes one engine::RunRequest, so what the window shows is what a run, a session or the
+// saved settings hold. Fields it has no control for (context length, BOS, EOS, tracing) come back as
+// RunRequest's defaults, except chat, which the window turns on by default.
+class SettingsPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit SettingsPanel(QWidget* parent = nullptr);
+
+    engine::RunRequest settings() const;
+    // An empty prompt list shows the default prompt; the seed is clamped to what the control holds.
+    void setSettings(const engine::RunRequest& settings);
+
+    PromptListEditor* prompts() const { return m_prompts; }
+    int threads() const;
+
+Q_SIGNALS:
+    void settingsChanged(); // any control changed, by the user or by setSettings
+
+private:
+    QWidget* buildPrompts();
+    QWidget* buildSampling();
+    QWidget* buildParallelism();
+    void updateThreadHint();
+
+    PromptListEditor* m_prompts;
+    QPlainTextEdit* m_system;
+    QCheckBox* m_chat;
+    QDoubleSpinBox* m_temperature;
+    QSpinBox* m_topK;
+    QDoubleSpinBox* m_topP;
+    QDoubleSpinBox* m_minP;
+    QDoubleSpinBox* m_repeatPenalty;
+    QSpinBox* m_maxTokens;
+    QSpinBox* m_seed;
+    QSpinBox* m_threads;
+    QLabel* m_threadHint;
+    QComboBox* m_strategy;
+    QComboBox* m_partitioner;
+    QSpinBox* m_grain;
+    QCheckBox* m_pin;
+};
+
+} // namespace ui
