@@ -1,5 +1,7 @@
 #include "ui/exportactions.h"
 
+#include "engine/measure/sweepexport.h"
+
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
