@@ -1,4 +1,4 @@
-#include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,6 +1,7 @@
 #include "engine/text/vocabulary.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
 
 namespace engine {

@@ -1,6 +1,7 @@
 // Tests for the byte-level BPE (gpt2) tokenizer: byte alphabet, pre-tokenizer splits, merge order, special tokens,
 // round trips on arbitrary bytes, and vocab-only GGUF files.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"

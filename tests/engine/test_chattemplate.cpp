@@ -1,6 +1,7 @@
 // Tests for chat templates: family detection from Jinja fragments, the exact prompt text of each family, and
 // tokenising a formatted prompt without doubling BOS.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
 #include "engine/text/chattemplate.h"
 #include "engine/text/tokenizer.h"

@@ -1,6 +1,7 @@
 // GGUF reader and writer: exact round trips, and every kind of malformed file refused with a ModelFileError
 // that names the byte offset, never a crash.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,5 +1,6 @@
 // Tests for the llama (SentencePiece BPE) tokenizer, UTF-8 streaming and the GGUF vocabulary loader.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
 
