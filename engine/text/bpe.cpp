@@ -1,6 +1,6 @@
 #include "engine/text/bpe.h"
 
-#include "engine/text/tokenizer.h" // validUtf8Prefix
+#include "engine/text/utf8.h"
 #include "engine/text/vocabulary.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

@@ -4,6 +4,7 @@
 #include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
 #include "engine/text/tokenizer.h"
+#include "engine/text/utf8.h"
 #include "engine/text/vocabulary.h"
 
 #include <QTemporaryDir>
