@@ -33,7 +33,7 @@ size_t blockCount(const WeightMatrix& w, int T)
 // y[t][r - r0] = dot(w.row(r), x[t]) for r in [r0, r1), t < T; x is (T, w.cols), y has leading dim ldy.
 // xq: x quantised (decode only), used by the types that have integer dots.
 void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int T, float* y, int64_t ldy,
-    const QuantizedInput* xq = nullptr)
+    const ActivationQ8* xq = nullptr)
 {
     const size_t n = size_t(w.cols);
     if (T == 1) {
@@ -142,13 +142,13 @@ std::span<const float> InferenceContext::evalAll(Scheduler& scheduler, std::span
 }
 
 void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x,
-    int T, float* y, int ldy, const QuantizedInput* xq)
+    int T, float* y, int ldy, const ActivationQ8* xq)
 {
     matmuls(scheduler, { { region, &w, y, ldy } }, x, T, xq);
 }
 
 void InferenceContext::matmuls(
-    Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq)
+    Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const ActivationQ8* xq)
 {
     if (parts.size() > Scheduler::kMaxParts)
         throw std::invalid_argument(
@@ -176,11 +176,11 @@ void InferenceContext::matmuls(
     });
 }
 
-const QuantizedInput* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
+const ActivationQ8* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
     std::initializer_list<const WeightMatrix*> weights, const float* x, int T)
 {
     if (T != 1 || std::none_of(weights.begin(), weights.end(), [](const WeightMatrix* w) {
-            return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(QuantizedInput::kBlock) == 0;
+            return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(ActivationQ8::kBlock) == 0;
         }))
         return nullptr;
     // Once per input, before the rows that read it fan out: a serial section of the calling thread.
@@ -317,7 +317,7 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
 
         // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
         norm(L.attnNorm);
-        const QuantizedInput* xq
+        const ActivationQ8* xq
             = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
         // q, k and v in one region: they read the same input, and k and v alone are often one block.
         matmuls(scheduler,
@@ -362,7 +362,7 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
             RegionInfo gateUp = region(Op::FfnGateUp, l);
             gateUp.unitsPerBlock = uint32_t(per);
             gateUp.units = uint32_t(hidden);
-            const QuantizedInput* xq = quantizeInput(scheduler, gateUp, { &L.gate, &L.up }, m_xb.data(), T);
+            const ActivationQ8* xq = quantizeInput(scheduler, gateUp, { &L.gate, &L.up }, m_xb.data(), T);
             scheduler.parallelFor(gateUp, blockCount(L.gate, T), [&](size_t b0, size_t b1) {
                 thread_local std::vector<float> g, u;
                 for (size_t b = b0; b < b1; ++b) {
