@@ -1,7 +1,8 @@
 // The 8-bit activation quantiser (ActivationQ8) and the integer dots of block-quantised weight rows with it.
+#pragma once
+
 // Naming, as in blockformats.h: dot<weight type><activation type>, so dotQ4_0Q8 is a Q4_0 weight row times an
 // ActivationQ8 (ggml's ggml_vec_dot_q4_0_q8_0).
-#pragma once
 
 #include <cstddef>
 #include <cstdint>

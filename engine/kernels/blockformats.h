@@ -1,7 +1,9 @@
-// ggml's block-quantised tensor types (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): block layouts, row dequantisation,
-// and float dots. Dot names give the weight type first, then the activation type, F32 when left out: dotQ4_0 is
-// a Q4_0 row times floats; dotQ4_0Q8 (activationq8.h) a Q4_0 row times an 8-bit quantised activation.
+// ggml's block-quantised weight formats (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): layouts, dequantisation, float dots.
 #pragma once
+
+// Dot names give the weight type first, then the activation type, F32 when left out (ggml writes
+// ggml_vec_dot_q4_0_q8_0 the same way): dotQ4_0 is a Q4_0 row times floats; dotQ4_0Q8 (activationq8.h) is
+// a Q4_0 row times an 8-bit quantised activation.
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,4 @@
-// Helpers shared by the block-format kernels (blockformats.cpp) and the integer dots (activationq8.cpp):
-// viewing a row as blocks and, where AVX-512 is compiled in, unpacking Q6_K quants in registers.
+// Internal to kernels/: row-as-blocks and AVX-512 Q6_K unpacking, shared by blockformats.cpp and activationq8.cpp.
 #pragma once
 
 #include "engine/kernels/blockformats.h"

@@ -189,7 +189,7 @@ void rmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
 namespace {
 // exp(x) for x <= 0, 16 at a time: x = k ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' expf
 // polynomial, times 2^k by scalef (which also takes very negative x smoothly to 0). Within 2 ulp
-// of std::exp over [-88, 0] (tested); scalar libm expf was a tenth of decode time at long contexts.
+// of std::exp over [-88, 0] (tested); scalar libm expf was a large share of decode time at long contexts.
 inline __m512 expNonPositive(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); // exp(-104) is 0 in float; keeps k in range

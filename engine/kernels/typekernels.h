@@ -1,5 +1,4 @@
-// The per-type kernel table (how each tensor type dots a row with F32 or an ActivationQ8, and dequantises it), the
-// float types' kernels, and the small float kernels of the forward pass: RMS norm, softmax, SiLU.
+// The per-tensor-type kernel table (row dots, row dequantisation) and the forward pass's RMS norm, softmax, SiLU.
 #pragma once
 
 #include "engine/format/ggmltype.h"
@@ -11,8 +10,9 @@
 
 namespace engine {
 
-// The one place a tensor type plugs in: how to dot one stored row with an F32 vector and how to
-// turn one stored row into F32. Every matmul in the engine goes through these functions.
+// The one place a tensor type plugs in: how to dot one stored row with an F32 vector (and, for the
+// block types, with an ActivationQ8) and how to turn one stored row into F32. Every matmul in the
+// engine goes through these functions.
 struct TypeKernels {
     // sum_i row[i] * x[i] for n elements (n a multiple of the type's block size)
     float (*dot)(const uint8_t* row, const float* x, size_t n);

@@ -38,7 +38,7 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
     const size_t n = size_t(w.cols);
     if (T == 1) {
         // One row at a time, front to back: the weights are read as one sequential stream, which the
-        // hardware prefetcher follows best (4 rows interleaved ran at 60% of this speed on 110M F32).
+        // hardware prefetcher follows best (interleaving 4 rows was clearly slower).
         const TypeKernels& k = typeKernels(w.type);
         if (xq && k.dotQ8) {
             for (int64_t r = r0; r < r1; ++r)
@@ -76,10 +76,9 @@ int64_t decodeRowsPerBlock(const WeightMatrix& w)
     // weights, not bytes, so a quantised copy is split like its F32 original (its dot products cost
     // about as much per weight). Depends only on the matrix's shape, never on its type or the thread
     // count; and as decode computes each row on its own, the block size never changes a result.
-    // Why this size: every chunk costs TBB about 0.1 us and tracing a few tens of ns, and smaller
-    // blocks made more chunks without balancing better. On the default model (bench, repeat 15, this
-    // 2-core machine) 8 KiB blocks decoded about 2960 / 4850 tokens/s at 1 / 2 threads with 4-7%
-    // tracing overhead; 64 KiB blocks about 3100 / 5150 with 1-2.5%.
+    // Why this size: every chunk has a fixed cost in TBB and in the tracer, and smaller blocks made
+    // more chunks without balancing better: 8 KiB blocks decoded slower than 64 KiB ones at 1 and 2
+    // threads and paid several times the tracing overhead.
     constexpr int64_t kWeightsPerBlock = 16384;
     const int64_t cols = std::max<int64_t>(1, w.cols);
     const int64_t rows = (kWeightsPerBlock + cols - 1) / cols;

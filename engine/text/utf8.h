@@ -1,5 +1,4 @@
-// UTF-8 for the text room: validating scans, encoding a code point, and a byte stream that yields only whole
-// characters. Shared by the tokenizers (SentencePiece byte fallback, BPE pre-tokenising) and the detokenizer.
+// UTF-8 scanning, validation, encoding and a whole-characters byte stream, shared by the tokenizers and detokenizer.
 #pragma once
 
 #include <cstddef>
