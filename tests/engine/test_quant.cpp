@@ -11,6 +11,7 @@
 #include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "engine/run/generation.h"
+#include "testsupport.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -23,6 +24,7 @@
 #include <random>
 
 using namespace engine;
+using namespace testsupport;
 
 Q_DECLARE_METATYPE(engine::GgmlType)
 
@@ -255,12 +257,6 @@ SyntheticShape kShape256()
     s.contextLength = 256;
     s.description = "test shape for k-quants";
     return s;
-}
-
-void writeFile(const QString& path, const std::vector<uint8_t>& bytes)
-{
-    std::ofstream out(path.toStdString(), std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 std::vector<int32_t> promptIds(int n, int vocab)
@@ -892,7 +888,7 @@ private Q_SLOTS:
 
     void unwritableOutputAndBadTargetThrow()
     {
-        const std::string missingDir = m_dir.filePath(QStringLiteral("no/such/dir/out.gguf")).toStdString();
+        const std::string missingDir = tempPath(m_dir, QStringLiteral("no/such/dir/out.gguf"));
         try {
             quantizeModel(m_f32Path.toStdString(), missingDir, GgmlType::Q8_0);
             QFAIL("no exception");
@@ -901,7 +897,7 @@ private Q_SLOTS:
         }
         for (GgmlType bad : { GgmlType::F16, GgmlType::Q4_1, GgmlType::Q2_K })
             QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                quantizeModel(m_f32Path.toStdString(), m_dir.filePath(QStringLiteral("x.gguf")).toStdString(), bad));
+                quantizeModel(m_f32Path.toStdString(), tempPath(m_dir, QStringLiteral("x.gguf")), bad));
     }
 };
 
