@@ -1,7 +1,7 @@
 // The llama forward pass over one sequence: embeddings, attention with a KV cache, SwiGLU, logits.
 #pragma once
 
-#include "engine/kernels/typekernels.h"
+#include "engine/kernels/activationq8.h"
 #include "engine/model/model.h"
 #include "engine/parallel/scheduler.h"
 
