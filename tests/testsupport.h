@@ -1,8 +1,8 @@
-// Fixtures the tests share: paths in temporary dirs and the source tree, files on disk, vocab-only GGUF files,
-// and the byte views of token sequences that tokenizer tests compare.
+// Fixtures the tests share: paths, files on disk, vocab-only GGUF files, greedy requests, token byte views.
 #pragma once
 
 #include "engine/format/ggufwriter.h"
+#include "engine/run/generation.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
 
@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace testsupport {
@@ -41,6 +42,17 @@ inline void writeVocabGguf(const engine::Vocabulary& vocab, const std::string& p
     writer.setString("general.architecture", "llama");
     vocab.writeTo(writer);
     writer.write(path);
+}
+
+// Greedy decoding of exactly maxTokens tokens (EOS does not stop it), so runs compare token for token.
+inline engine::GenerationRequest greedyRequest(std::string prompt, int maxTokens)
+{
+    engine::GenerationRequest req;
+    req.prompt = std::move(prompt);
+    req.maxTokens = maxTokens;
+    req.sampling.temperature = 0;
+    req.stopAtEos = false;
+    return req;
 }
 
 // The same bytes, seen from the other library.

@@ -136,11 +136,7 @@ private Q_SLOTS:
         Scheduler scheduler({ threads, Partitioner::Auto, 1 });
         for (const auto& p : reference().at("prompts")) {
             const auto want = ids(p.at("greedy_ids"));
-            GenerationRequest req;
-            req.prompt = p.at("text").get<std::string>();
-            req.sampling.temperature = 0;
-            req.maxTokens = int(want.size());
-            req.stopAtEos = false;
+            const GenerationRequest req = greedyRequest(p.at("text").get<std::string>(), int(want.size()));
             const auto got = generate(model(), scheduler, req);
             QCOMPARE(got.promptIds, ids(p.at("token_ids")));
             QCOMPARE(got.tokenIds, want);
@@ -160,11 +156,7 @@ private Q_SLOTS:
         const QRegularExpression word(QStringLiteral("[A-Za-z]+(?:'[A-Za-z]+)*"));
         for (const char* prompt :
             { "In the beginning God created", "And the LORD said unto Moses,", "Blessed are the" }) {
-            GenerationRequest req;
-            req.prompt = prompt;
-            req.sampling.temperature = 0;
-            req.maxTokens = 200;
-            req.stopAtEos = false;
+            const GenerationRequest req = greedyRequest(prompt, 200);
             const QString text = QString::fromStdString(generate(model(), scheduler, req).text);
             int total = 0, known = 0;
             for (auto it = word.globalMatch(text); it.hasNext();) {

@@ -713,11 +713,7 @@ private Q_SLOTS:
         QFETCH(GgmlType, type);
         const auto model = Model::load(quantizedPath(type).toStdString());
         const auto baseline = runLogits(model, { 1, Partitioner::Auto, 1 });
-        GenerationRequest req;
-        req.prompt = "The quick brown fox";
-        req.maxTokens = 24;
-        req.sampling.temperature = 0;
-        req.stopAtEos = false;
+        const GenerationRequest req = greedyRequest("The quick brown fox", 24);
         std::vector<int32_t> tokens;
         for (int threads : { 1, 2, 3 })
             for (Partitioner p :
@@ -849,11 +845,7 @@ private Q_SLOTS:
             QVERIFY(matrices > 0);
             const auto model = Model::load(out.toStdString());
             Scheduler scheduler({ 2, Partitioner::Auto, 1 });
-            GenerationRequest req;
-            req.prompt = "hello";
-            req.maxTokens = 4;
-            req.sampling.temperature = 0;
-            req.stopAtEos = false;
+            const GenerationRequest req = greedyRequest("hello", 4);
             QCOMPARE(int(generate(model, scheduler, req, 64).tokenIds.size()), 4);
         }
     }
