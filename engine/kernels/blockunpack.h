@@ -1,8 +1,6 @@
 // Internal to kernels/: row-as-blocks and AVX-512 Q6_K unpacking, shared by blockformats.cpp and activationq8.cpp.
 #pragma once
 
-#include "engine/kernels/blockformats.h"
-
 #include <cstdint>
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -19,7 +17,8 @@ template <typename Block> const Block* blocksOf(const uint8_t* row) { return rei
 #if ENGINE_QUANT_AVX512
 // The 256 quants of a Q6_K super-block half by half: the four 32-element quarters of half h as signed
 // q - 32 (see dequantizeRowQ6_K). The 16-bit shifts move bits across byte borders; the masks cut them off.
-inline void unpackQ6Half(const BlockQ6_K& blk, int half, __m256i q[4])
+// A template over the block type (always BlockQ6_K) so this header needs no block layouts.
+template <typename BlockQ6K> inline void unpackQ6Half(const BlockQ6K& blk, int half, __m256i q[4])
 {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const __m256i bits45 = _mm256_set1_epi8(0x30);
