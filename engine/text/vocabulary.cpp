@@ -2,7 +2,7 @@
 
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
-#include "engine/text/bpe.h"
+#include "engine/text/pretokenizer.h"
 
 namespace engine {
 

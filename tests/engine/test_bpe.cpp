@@ -3,6 +3,7 @@
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
+#include "engine/text/pretokenizer.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/utf8.h"
 #include "engine/text/vocabulary.h"
