@@ -1,4 +1,4 @@
-#include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 
 #include <algorithm>
 #include <bit>
@@ -26,7 +26,7 @@ public:
     {
         const size_t at = m_out.size();
         m_out.resize(at + sizeof(T));
-        std::memcpy(m_out.data() + at, &v, sizeof(T)); // the host is little-endian, as GGUF (checked in gguf.cpp)
+        std::memcpy(m_out.data() + at, &v, sizeof(T)); // the host is little-endian, as GGUF (asserted in gguffile.cpp)
     }
 
     void putString(const std::string& s)

@@ -43,9 +43,9 @@ MappedFile::MappedFile(const std::string& path)
     if (st.st_size == 0)
         return; // mmap of length 0 fails with EINVAL; an empty file is an empty span
 
-    // MAP_POPULATE maps every page now (reading the file if it is not cached): otherwise the first run
-    // takes a page fault per 4 KiB of weights, about 2 us each in this VM, and its time to first token
-    // on the default model was 6-10 ms instead of 4 (generate --json, first run of a fresh process).
+    // MAP_POPULATE maps every page now (reading the file if it is not cached): otherwise the first
+    // forward pass of a fresh process takes a page fault per 4 KiB of weights, which shows up as a
+    // slower first token.
     void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, guard.fd, 0);
     if (p == MAP_FAILED)
         throwSystemError(path, "cannot map", errno);

@@ -1,5 +1,9 @@
-// ggml's block-quantised tensor types (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): block layouts, row dequantisation, dots.
+// ggml's block-quantised weight formats (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): layouts, dequantisation, float dots.
 #pragma once
+
+// Dot names give the weight type first, then the activation type, F32 when left out (ggml writes
+// ggml_vec_dot_q4_0_q8_0 the same way): dotQ4_0 is a Q4_0 row times floats; dotQ4_0Q8 (activationq8.h) is
+// a Q4_0 row times an 8-bit quantised activation.
 
 #include <cstddef>
 #include <cstdint>
@@ -88,7 +92,7 @@ void dequantizeRowQ4_K(const uint8_t* row, float* out, size_t n);
 void dequantizeRowQ5_K(const uint8_t* row, float* out, size_t n);
 void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n);
 
-// sum_i row[i] * x[i] with the weights dequantised in registers (AVX-512/AVX2, scalar otherwise).
+// sum_i row[i] * x[i], x in F32, with the weights dequantised in registers (AVX-512/AVX2, scalar otherwise).
 // Pure functions of their inputs: the same row and x give the same float on every thread.
 float dotQ8_0(const uint8_t* row, const float* x, size_t n);
 float dotQ4_0(const uint8_t* row, const float* x, size_t n);
@@ -96,23 +100,5 @@ float dotQ5_0(const uint8_t* row, const float* x, size_t n);
 float dotQ4_K(const uint8_t* row, const float* x, size_t n);
 float dotQ5_K(const uint8_t* row, const float* x, size_t n);
 float dotQ6_K(const uint8_t* row, const float* x, size_t n);
-
-// The same dots against an activation quantised to 8 bits per 32 (QuantizedInput): integer products
-// summed exactly inside each block, then scaled (AVX-512 VNNI where compiled in, else AVX-512 BW,
-// else scalar). They differ from the float dots by the activation's rounding only; the scalar
-// versions (dotQ8*Scalar) are the reference the tests hold the SIMD ones to.
-struct QuantizedInput;
-float dotQ8Q8_0(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q4_0(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q5_0(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q4_K(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q5_K(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q6_K(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q8_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q4_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q5_0Scalar(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q4_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q5_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n);
-float dotQ8Q6_KScalar(const uint8_t* row, const QuantizedInput& x, size_t n);
 
 } // namespace engine

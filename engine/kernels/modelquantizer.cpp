@@ -1,6 +1,7 @@
 #include "engine/kernels/modelquantizer.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/typekernels.h"
 

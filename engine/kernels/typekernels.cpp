@@ -1,5 +1,6 @@
 #include "engine/kernels/typekernels.h"
 
+#include "engine/kernels/activationq8.h"
 #include "engine/kernels/blockformats.h"
 
 #include <algorithm>
@@ -139,71 +140,14 @@ void dequantBF16(const uint8_t* rowBytes, float* out, size_t n)
 constexpr TypeKernels kF32 { dotF32, dequantF32 };
 constexpr TypeKernels kF16 { dotF16, dequantF16 };
 constexpr TypeKernels kBF16 { dotBF16, dequantBF16 };
-constexpr TypeKernels kQ8_0 { dotQ8_0, dequantizeRowQ8_0, dotQ8Q8_0 };
-constexpr TypeKernels kQ4_0 { dotQ4_0, dequantizeRowQ4_0, dotQ8Q4_0 };
-constexpr TypeKernels kQ5_0 { dotQ5_0, dequantizeRowQ5_0, dotQ8Q5_0 };
-constexpr TypeKernels kQ4_K { dotQ4_K, dequantizeRowQ4_K, dotQ8Q4_K };
-constexpr TypeKernels kQ5_K { dotQ5_K, dequantizeRowQ5_K, dotQ8Q5_K };
-constexpr TypeKernels kQ6_K { dotQ6_K, dequantizeRowQ6_K, dotQ8Q6_K };
+constexpr TypeKernels kQ8_0 { dotQ8_0, dequantizeRowQ8_0, dotQ8_0Q8 };
+constexpr TypeKernels kQ4_0 { dotQ4_0, dequantizeRowQ4_0, dotQ4_0Q8 };
+constexpr TypeKernels kQ5_0 { dotQ5_0, dequantizeRowQ5_0, dotQ5_0Q8 };
+constexpr TypeKernels kQ4_K { dotQ4_K, dequantizeRowQ4_K, dotQ4_KQ8 };
+constexpr TypeKernels kQ5_K { dotQ5_K, dequantizeRowQ5_K, dotQ5_KQ8 };
+constexpr TypeKernels kQ6_K { dotQ6_K, dequantizeRowQ6_K, dotQ6_KQ8 };
 
 } // namespace
-
-void QuantizedInput::quantize(const float* x, size_t count)
-{
-    n = count;
-    const size_t nb = count / kBlock;
-    q.resize(count);
-    d.resize(nb);
-    dsum.resize(nb);
-    qsum16.resize(count / 16);
-    size_t b = 0;
-#if defined(__AVX512F__) && defined(__AVX512BW__)
-    // The same arithmetic as the loop below (cvtps rounds to nearest even, as nearbyint does), 32 at a time.
-    for (; b < nb; ++b) {
-        const float* xb = x + b * kBlock;
-        __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
-        v0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), v0); // NaN -> 0
-        v1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), v1);
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-        const float scale = amax / 127.0f;
-        const __m512 inverse = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
-        const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
-        const __m512i q0
-            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
-        const __m512i q1
-            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock), _mm512_cvtepi32_epi8(q0));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
-        const int32_t s0 = _mm512_reduce_add_epi32(q0), s1 = _mm512_reduce_add_epi32(q1);
-        d[b] = scale;
-        dsum[b] = scale * float(s0 + s1);
-        qsum16[2 * b] = s0;
-        qsum16[2 * b + 1] = s1;
-    }
-#endif
-    for (; b < nb; ++b) {
-        const float* xb = x + b * kBlock;
-        float amax = 0.0f;
-        for (size_t j = 0; j < kBlock; ++j)
-            amax = std::max(amax, std::fabs(xb[j]));
-        const float scale = amax / 127.0f;
-        const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
-        int8_t* qb = q.data() + b * kBlock;
-        int32_t sums[2] = { 0, 0 };
-        for (size_t j = 0; j < kBlock; ++j) {
-            // |x * inverse| <= 127 up to rounding; the clamp keeps it inside int8, and NaN becomes 0
-            // rather than an undefined conversion.
-            const float r = std::nearbyint(xb[j] * inverse);
-            const float v = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r == r ? r : 0.0f;
-            qb[j] = int8_t(v);
-            sums[j / 16] += qb[j];
-        }
-        d[b] = scale;
-        dsum[b] = scale * float(sums[0] + sums[1]);
-        qsum16[2 * b] = sums[0];
-        qsum16[2 * b + 1] = sums[1];
-    }
-}
 
 const TypeKernels& typeKernels(GgmlType type)
 {
@@ -214,7 +158,7 @@ const TypeKernels& typeKernels(GgmlType type)
         return kF16;
     case GgmlType::BF16:
         return kBF16;
-    case GgmlType::Q8_0: // block types: engine/quant.cpp
+    case GgmlType::Q8_0: // block types: blockformats.cpp (float dots), activationq8.cpp (integer dots)
         return kQ8_0;
     case GgmlType::Q4_0:
         return kQ4_0;
@@ -245,7 +189,7 @@ void rmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
 namespace {
 // exp(x) for x <= 0, 16 at a time: x = k ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' expf
 // polynomial, times 2^k by scalef (which also takes very negative x smoothly to 0). Within 2 ulp
-// of std::exp over [-88, 0] (tested); scalar libm expf was a tenth of decode time at long contexts.
+// of std::exp over [-88, 0] (tested); scalar libm expf was a large share of decode time at long contexts.
 inline __m512 expNonPositive(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); // exp(-104) is 0 in float; keeps k in range

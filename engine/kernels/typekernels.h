@@ -1,7 +1,8 @@
-// Numeric kernels that read weights in their stored type: row dot products, row dequantisation, norms, RoPE.
+// The per-tensor-type kernel table (row dots, row dequantisation) and the forward pass's RMS norm, softmax, SiLU.
 #pragma once
 
 #include "engine/format/ggmltype.h"
+#include "engine/kernels/activationq8.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -9,30 +10,17 @@
 
 namespace engine {
 
-// An activation vector quantised to 8 bits per block of 32, as ggml's quantize_row_q8_0 does
-// (d = max|x| / 127, q = round(x / d); d kept as float here, not f16). Decode quantises a matmul's
-// input once and the block-quantised types then take integer dot products with it: the weights'
-// 4-8 bit quants times these int8 values, summed exactly in int32 inside a block and scaled once.
-struct QuantizedInput {
-    static constexpr size_t kBlock = 32;
-    std::vector<int8_t> q; // n values, block after block
-    std::vector<float> d; // per block of 32: x ~ d * q
-    std::vector<float> dsum; // per block of 32: d * sum(q), for the types with an offset or a min
-    std::vector<int32_t> qsum16; // per 16 values: sum(q), for Q6_K's 16-value groups
-    size_t n = 0;
-    void quantize(const float* x, size_t n); // n a multiple of 32
-};
-
-// The one place a tensor type plugs in: how to dot one stored row with an F32 vector and how to
-// turn one stored row into F32. Every matmul in the engine goes through these functions.
+// The one place a tensor type plugs in: how to dot one stored row with an F32 vector (and, for the
+// block types, with an ActivationQ8) and how to turn one stored row into F32. Every matmul in the
+// engine goes through these functions.
 struct TypeKernels {
     // sum_i row[i] * x[i] for n elements (n a multiple of the type's block size)
     float (*dot)(const uint8_t* row, const float* x, size_t n);
     // out[i] = row[i] as float
     void (*dequantizeRow)(const uint8_t* row, float* out, size_t n);
-    // sum_i row[i] * x[i] with x quantised (QuantizedInput of the same n). Null for the float types,
+    // sum_i row[i] * x[i] with x quantised (ActivationQ8 of the same n). Null for the float types,
     // whose decode stays in float.
-    float (*dotQ8)(const uint8_t* row, const QuantizedInput& x, size_t n) = nullptr;
+    float (*dotQ8)(const uint8_t* row, const ActivationQ8& x, size_t n) = nullptr;
 };
 
 // Kernels for a supported type; throws std::invalid_argument naming the type otherwise.

@@ -33,12 +33,12 @@ size_t blockCount(const WeightMatrix& w, int T)
 // y[t][r - r0] = dot(w.row(r), x[t]) for r in [r0, r1), t < T; x is (T, w.cols), y has leading dim ldy.
 // xq: x quantised (decode only), used by the types that have integer dots.
 void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int T, float* y, int64_t ldy,
-    const QuantizedInput* xq = nullptr)
+    const ActivationQ8* xq = nullptr)
 {
     const size_t n = size_t(w.cols);
     if (T == 1) {
         // One row at a time, front to back: the weights are read as one sequential stream, which the
-        // hardware prefetcher follows best (4 rows interleaved ran at 60% of this speed on 110M F32).
+        // hardware prefetcher follows best (interleaving 4 rows was clearly slower).
         const TypeKernels& k = typeKernels(w.type);
         if (xq && k.dotQ8) {
             for (int64_t r = r0; r < r1; ++r)
@@ -76,10 +76,9 @@ int64_t decodeRowsPerBlock(const WeightMatrix& w)
     // weights, not bytes, so a quantised copy is split like its F32 original (its dot products cost
     // about as much per weight). Depends only on the matrix's shape, never on its type or the thread
     // count; and as decode computes each row on its own, the block size never changes a result.
-    // Why this size: every chunk costs TBB about 0.1 us and tracing a few tens of ns, and smaller
-    // blocks made more chunks without balancing better. On the default model (bench, repeat 15, this
-    // 2-core machine) 8 KiB blocks decoded about 2960 / 4850 tokens/s at 1 / 2 threads with 4-7%
-    // tracing overhead; 64 KiB blocks about 3100 / 5150 with 1-2.5%.
+    // Why this size: every chunk has a fixed cost in TBB and in the tracer, and smaller blocks made
+    // more chunks without balancing better: 8 KiB blocks decoded slower than 64 KiB ones at 1 and 2
+    // threads and paid several times the tracing overhead.
     constexpr int64_t kWeightsPerBlock = 16384;
     const int64_t cols = std::max<int64_t>(1, w.cols);
     const int64_t rows = (kWeightsPerBlock + cols - 1) / cols;
@@ -142,13 +141,13 @@ std::span<const float> InferenceContext::evalAll(Scheduler& scheduler, std::span
 }
 
 void InferenceContext::matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x,
-    int T, float* y, int ldy, const QuantizedInput* xq)
+    int T, float* y, int ldy, const ActivationQ8* xq)
 {
     matmuls(scheduler, { { region, &w, y, ldy } }, x, T, xq);
 }
 
 void InferenceContext::matmuls(
-    Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq)
+    Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const ActivationQ8* xq)
 {
     if (parts.size() > Scheduler::kMaxParts)
         throw std::invalid_argument(
@@ -176,11 +175,11 @@ void InferenceContext::matmuls(
     });
 }
 
-const QuantizedInput* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
+const ActivationQ8* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
     std::initializer_list<const WeightMatrix*> weights, const float* x, int T)
 {
     if (T != 1 || std::none_of(weights.begin(), weights.end(), [](const WeightMatrix* w) {
-            return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(QuantizedInput::kBlock) == 0;
+            return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(ActivationQ8::kBlock) == 0;
         }))
         return nullptr;
     // Once per input, before the rows that read it fan out: a serial section of the calling thread.
@@ -320,7 +319,7 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
 
         // ---- attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb)
         norm(L.attnNorm);
-        const QuantizedInput* xq
+        const ActivationQ8* xq
             = quantizeInput(scheduler, region(Op::AttnQ, l), { &L.wq, &L.wk, &L.wv }, m_xb.data(), T);
         // q, k and v in one region: they read the same input, and k and v alone are often one block.
         matmuls(scheduler,
@@ -365,7 +364,7 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
             RegionInfo gateUp = region(Op::FfnGateUp, l);
             gateUp.unitsPerBlock = uint32_t(per);
             gateUp.units = uint32_t(hidden);
-            const QuantizedInput* xq = quantizeInput(scheduler, gateUp, { &L.gate, &L.up }, m_xb.data(), T);
+            const ActivationQ8* xq = quantizeInput(scheduler, gateUp, { &L.gate, &L.up }, m_xb.data(), T);
             scheduler.parallelFor(gateUp, blockCount(L.gate, T), [&](size_t b0, size_t b1) {
                 thread_local std::vector<float> g, u;
                 for (size_t b = b0; b < b1; ++b) {

@@ -1,7 +1,7 @@
 // The llama forward pass over one sequence: embeddings, attention with a KV cache, SwiGLU, logits.
 #pragma once
 
-#include "engine/kernels/typekernels.h"
+#include "engine/kernels/activationq8.h"
 #include "engine/model/model.h"
 #include "engine/parallel/scheduler.h"
 
@@ -55,7 +55,7 @@ private:
     void finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut);
     // xq: x quantised by quantizeInput (decode with block-quantised weights), else null.
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
-        int ldy, const QuantizedInput* xq);
+        int ldy, const ActivationQ8* xq);
     // Several matmuls of the same x in one parallel region (Scheduler::parallelForParts).
     struct MatmulPart {
         RegionInfo region;
@@ -64,11 +64,11 @@ private:
         int ldy;
     };
     void matmuls(
-        Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const QuantizedInput* xq);
+        Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const ActivationQ8* xq);
     void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
     // Decode (T == 1) with any of `weights` block-quantised: x quantised into m_xq (all weights have
     // x's length as their cols), else null.
-    const QuantizedInput* quantizeInput(Scheduler& scheduler, const RegionInfo& region,
+    const ActivationQ8* quantizeInput(Scheduler& scheduler, const RegionInfo& region,
         std::initializer_list<const WeightMatrix*> weights, const float* x, int T);
 
     std::shared_ptr<const Model> m_model;
@@ -92,7 +92,7 @@ private:
     std::vector<float> m_v; // (T, kvDim)
     std::vector<float> m_att; // (T, heads*headDim) attention output before Wo
     std::vector<float> m_hb; // (T, hidden) silu(gate) * up
-    QuantizedInput m_xq; // decode: a matmul's input quantised for block-quantised weights
+    ActivationQ8 m_xq; // decode: a matmul's input quantised for block-quantised weights
     std::vector<float> m_logits; // (T or 1, vocab)
 };
 

@@ -1,6 +1,6 @@
 #include "engine/model/synthetic.h"
 
-#include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/format/mappedfile.h"
 #include "engine/text/vocabulary.h"
 

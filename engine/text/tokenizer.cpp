@@ -1,6 +1,7 @@
 #include "engine/text/tokenizer.h"
 
 #include "engine/text/bpe.h"
+#include "engine/text/utf8.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,60 +14,8 @@ namespace {
 
 // U+2581 LOWER ONE EIGHTH BLOCK: SentencePiece's visible stand-in for a space.
 constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
-constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD"; // U+FFFD
 // What SentencePiece's decoder prints for <unk> (its default unk_surface " \u2047 ").
 constexpr std::string_view kUnknownSurface = " \xE2\x81\x87 ";
-
-enum class Utf8Status { Complete, Incomplete, Invalid };
-
-struct Utf8Scan {
-    Utf8Status status;
-    size_t length; // Complete: bytes of the character; Invalid: bytes of the maximal ill-formed subpart (>= 1)
-};
-
-// Classifies the sequence at the start of `s` (non-empty) by the well-formed byte ranges of the Unicode
-// standard (table 3-7), which excludes overlongs, surrogates and code points above U+10FFFF. An invalid
-// sequence's length is its "maximal subpart", so each maximal subpart becomes one U+FFFD, as the Unicode
-// standard recommends and as browsers and Python do.
-Utf8Scan scanUtf8(std::string_view s)
-{
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    if (b0 < 0x80)
-        return { Utf8Status::Complete, 1 };
-    size_t need = 0;
-    unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 2;
-    } else if (b0 == 0xE0) {
-        need = 3;
-        lo = 0xA0; // below: overlong
-    } else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) {
-        need = 3;
-    } else if (b0 == 0xED) {
-        need = 3;
-        hi = 0x9F; // above: UTF-16 surrogates
-    } else if (b0 == 0xF0) {
-        need = 4;
-        lo = 0x90; // below: overlong
-    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-        need = 4;
-    } else if (b0 == 0xF4) {
-        need = 4;
-        hi = 0x8F; // above: beyond U+10FFFF
-    } else {
-        return { Utf8Status::Invalid, 1 }; // continuation byte, C0/C1 (always overlong), F5..FF
-    }
-    for (size_t i = 1; i < need; ++i) {
-        if (i >= s.size())
-            return { Utf8Status::Incomplete, i };
-        const auto b = static_cast<unsigned char>(s[i]);
-        const unsigned char l = i == 1 ? lo : 0x80;
-        const unsigned char h = i == 1 ? hi : 0xBF;
-        if (b < l || b > h)
-            return { Utf8Status::Invalid, i };
-    }
-    return { Utf8Status::Complete, need };
-}
 
 // Parses "<0xNN>" (SentencePiece writes NN in uppercase hex; lowercase is accepted too). -1 if not that form.
 int parseByteToken(std::string_view piece)
@@ -429,38 +378,6 @@ bool Tokenizer::isEndOfGeneration(int32_t id) const
     return std::binary_search(m_endOfGeneration.begin(), m_endOfGeneration.end(), id);
 }
 
-std::string Utf8Stream::push(std::string_view bytes)
-{
-    m_pending.append(bytes);
-    std::string out;
-    out.reserve(m_pending.size());
-    const std::string_view pending(m_pending);
-    size_t pos = 0;
-    while (pos < pending.size()) {
-        const Utf8Scan scan = scanUtf8(pending.substr(pos));
-        if (scan.status == Utf8Status::Incomplete)
-            break; // may still complete with the next bytes
-        if (scan.status == Utf8Status::Complete)
-            out.append(pending.substr(pos, scan.length));
-        else
-            out.append(kReplacementChar);
-        pos += scan.length;
-    }
-    m_pending.erase(0, pos);
-    return out;
-}
-
-std::string Utf8Stream::flush()
-{
-    std::string out = push({});
-    if (!m_pending.empty()) {
-        // What is left is a truncated but otherwise valid prefix: one maximal subpart, one U+FFFD.
-        out.append(kReplacementChar);
-        m_pending.clear();
-    }
-    return out;
-}
-
 Detokenizer::Detokenizer(const Tokenizer& tokenizer, bool stripLeadingSpace)
     : m_tokenizer(tokenizer)
     , m_stripLeadingSpace(stripLeadingSpace && tokenizer.addsSpacePrefix())
@@ -487,39 +404,6 @@ std::string Detokenizer::flush()
             text.erase(0, 1);
     }
     return text;
-}
-
-bool isValidUtf8(std::string_view text) { return validUtf8Prefix(text) == text.size(); }
-
-size_t validUtf8Prefix(std::string_view text)
-{
-    size_t pos = 0;
-    while (pos < text.size()) {
-        const Utf8Scan scan = scanUtf8(text.substr(pos));
-        if (scan.status != Utf8Status::Complete)
-            break;
-        pos += scan.length;
-    }
-    return pos;
-}
-
-void appendUtf8(std::string& s, char32_t cp)
-{
-    if (cp < 0x80) {
-        s += char(cp);
-    } else if (cp < 0x800) {
-        s += char(0xC0 | (cp >> 6));
-        s += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        s += char(0xE0 | (cp >> 12));
-        s += char(0x80 | ((cp >> 6) & 0x3F));
-        s += char(0x80 | (cp & 0x3F));
-    } else {
-        s += char(0xF0 | (cp >> 18));
-        s += char(0x80 | ((cp >> 12) & 0x3F));
-        s += char(0x80 | ((cp >> 6) & 0x3F));
-        s += char(0x80 | (cp & 0x3F));
-    }
 }
 
 } // namespace engine

@@ -2,6 +2,7 @@
 // BPE with merges, see bpe.h) vocabulary kinds, with special-token matching, BOS, and streaming UTF-8 decoding.
 #pragma once
 
+#include "engine/text/utf8.h"
 #include "engine/text/vocabulary.h"
 
 #include <cstdint>
@@ -68,16 +69,6 @@ private:
     uint32_t m_specialStart[257] = {};
 };
 
-// Turns a stream of raw bytes into valid UTF-8 text: incomplete multi-byte sequences are held
-// until they complete; bytes that can never form valid UTF-8 become U+FFFD.
-class Utf8Stream {
-public:
-    std::string push(std::string_view bytes); // returns the text that is complete so far
-    std::string flush(); // whatever is held, invalid parts as U+FFFD
-private:
-    std::string m_pending;
-};
-
 // Streams generated token ids as valid UTF-8 text. Strips the single leading space SentencePiece
 // adds to the first piece when the vocabulary uses the dummy space prefix and stripLeadingSpace is set.
 class Detokenizer {
@@ -92,13 +83,5 @@ private:
     bool m_stripLeadingSpace;
     bool m_first = true;
 };
-
-// Appends the UTF-8 encoding of a code point (<= U+10FFFF; surrogates are the caller's business).
-void appendUtf8(std::string& s, char32_t cp);
-
-// True if `text` is entirely valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool isValidUtf8(std::string_view text);
-// Length in bytes of the longest prefix of `text` that is valid UTF-8 (whole characters only).
-size_t validUtf8Prefix(std::string_view text);
 
 } // namespace engine

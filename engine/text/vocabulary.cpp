@@ -1,7 +1,8 @@
 #include "engine/text/vocabulary.h"
 
 #include "engine/format/gguffile.h"
-#include "engine/text/bpe.h"
+#include "engine/format/ggufwriter.h"
+#include "engine/text/pretokenizer.h"
 
 namespace engine {
 

@@ -1,5 +1,5 @@
 // The command-line front end as a user runs it: outputs, exit codes, and bad input that must not crash it.
-#include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/model/synthetic.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"

@@ -5,6 +5,7 @@
 #include "engine/model/model.h"
 #include "engine/run/defaults.h"
 #include "engine/run/generation.h"
+#include "testsupport.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -17,6 +18,7 @@
 #include <fstream>
 
 using namespace engine;
+using namespace testsupport;
 
 namespace {
 
@@ -24,12 +26,11 @@ QString modelPath()
 {
     return QStringLiteral(PLAYGROUND_RESOURCE_DIR "/models/") + QString::fromLatin1(kDefaultModelFile);
 }
-QString dataPath(const char* name) { return QStringLiteral(PLAYGROUND_TEST_DATA_DIR "/") + QString::fromLatin1(name); }
 
 const nlohmann::json& reference()
 {
     static const nlohmann::json ref = [] {
-        std::ifstream in(dataPath("default_model_reference.json").toStdString());
+        std::ifstream in(testDataPath("default_model_reference.json").toStdString());
         return nlohmann::json::parse(in);
     }();
     return ref;
@@ -52,7 +53,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY2(QFileInfo::exists(modelPath()), qPrintable(modelPath()));
-        QVERIFY2(QFileInfo::exists(dataPath("default_model_reference.json")), "reference logits missing");
+        QVERIFY2(QFileInfo::exists(testDataPath("default_model_reference.json")), "reference logits missing");
     }
 
     void fileIsGgufV3WithCompleteLlamaMetadataAndSmall()
@@ -135,11 +136,7 @@ private Q_SLOTS:
         Scheduler scheduler({ threads, Partitioner::Auto, 1 });
         for (const auto& p : reference().at("prompts")) {
             const auto want = ids(p.at("greedy_ids"));
-            GenerationRequest req;
-            req.prompt = p.at("text").get<std::string>();
-            req.sampling.temperature = 0;
-            req.maxTokens = int(want.size());
-            req.stopAtEos = false;
+            const GenerationRequest req = greedyRequest(p.at("text").get<std::string>(), int(want.size()));
             const auto got = generate(model(), scheduler, req);
             QCOMPARE(got.promptIds, ids(p.at("token_ids")));
             QCOMPARE(got.tokenIds, want);
@@ -148,7 +145,7 @@ private Q_SLOTS:
 
     void greedyTextIsMadeOfCorpusWords()
     {
-        QFile f(dataPath("default_model_words.txt"));
+        QFile f(testDataPath("default_model_words.txt"));
         QVERIFY(f.open(QIODevice::ReadOnly));
         QSet<QString> words;
         for (const QByteArray& line : f.readAll().split('\n'))
@@ -159,11 +156,7 @@ private Q_SLOTS:
         const QRegularExpression word(QStringLiteral("[A-Za-z]+(?:'[A-Za-z]+)*"));
         for (const char* prompt :
             { "In the beginning God created", "And the LORD said unto Moses,", "Blessed are the" }) {
-            GenerationRequest req;
-            req.prompt = prompt;
-            req.sampling.temperature = 0;
-            req.maxTokens = 200;
-            req.stopAtEos = false;
+            const GenerationRequest req = greedyRequest(prompt, 200);
             const QString text = QString::fromStdString(generate(model(), scheduler, req).text);
             int total = 0, known = 0;
             for (auto it = word.globalMatch(text); it.hasNext();) {

@@ -1,9 +1,13 @@
 // Tests for the byte-level BPE (gpt2) tokenizer: byte alphabet, pre-tokenizer splits, merge order, special tokens,
 // round trips on arbitrary bytes, and vocab-only GGUF files.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
+#include "engine/text/pretokenizer.h"
 #include "engine/text/tokenizer.h"
+#include "engine/text/utf8.h"
 #include "engine/text/vocabulary.h"
+#include "testsupport.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -16,6 +20,7 @@
 #include <unordered_set>
 
 using namespace engine;
+using namespace testsupport;
 
 namespace {
 
@@ -97,32 +102,12 @@ Vocabulary makeBpeVocab(const std::string& pre = "gpt2")
     return v;
 }
 
-std::string_view view(const QByteArray& b) { return std::string_view(b.constData(), size_t(b.size())); }
-QByteArray bytes(std::string_view s) { return QByteArray(s.data(), qsizetype(s.size())); }
-
 QList<QByteArray> words(const BytePairEncoding& bpe, const QByteArray& text)
 {
     QList<QByteArray> out;
     for (std::string_view w : bpe.preTokenize(view(text)))
         out << bytes(w);
     return out;
-}
-
-std::string rawBytes(const Tokenizer& tok, const std::vector<int32_t>& ids)
-{
-    std::string s;
-    for (int32_t id : ids)
-        s += tok.tokenBytes(id);
-    return s;
-}
-
-std::string decodeAll(const Tokenizer& tok, const std::vector<int32_t>& ids)
-{
-    Detokenizer detok(tok, true);
-    std::string text;
-    for (int32_t id : ids)
-        text += detok.push(id);
-    return text + detok.flush();
 }
 
 // Random valid UTF-8 mixing what pre-tokenizers treat differently: letters that merge, digits, apostrophes,
@@ -392,7 +377,7 @@ private Q_SLOTS:
                 const std::string s = randomText(rng, 40);
                 QVERIFY(isValidUtf8(s));
                 const auto ids = tok.encode(s, false);
-                if (rawBytes(tok, ids) != s || decodeAll(tok, ids) != s) {
+                if (rawBytes(tok, ids) != s || decodeAll(tok, ids, true) != s) {
                     QFAIL(qPrintable(QStringLiteral("pre %1: round trip failed for \"%2\"")
                                          .arg(QLatin1String(pre), QString::fromStdString(s))));
                 }
@@ -411,7 +396,7 @@ private Q_SLOTS:
                 s += char(rng() % 4 == 0 ? ' ' : char(rng() % 256));
             const auto ids = tok.encode(s, false);
             QCOMPARE(bytes(rawBytes(tok, ids)), bytes(s));
-            QVERIFY(isValidUtf8(decodeAll(tok, ids))); // the stream shows invalid parts as U+FFFD
+            QVERIFY(isValidUtf8(decodeAll(tok, ids, true))); // the stream shows invalid parts as U+FFFD
         }
     }
 
@@ -480,14 +465,11 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const std::string path = (dir.path() + QStringLiteral("/bpe-vocab.gguf")).toStdString();
+        const std::string path = tempPath(dir, QStringLiteral("bpe-vocab.gguf"));
         Vocabulary original = makeBpeVocab("llama-bpe");
         original.addBos = true;
         original.chatTemplate = "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}";
-        GgufWriter writer;
-        writer.setString("general.architecture", "llama");
-        original.writeTo(writer);
-        writer.write(path);
+        writeVocabGguf(original, path);
 
         const GgufFile file = GgufFile::open(path);
         QVERIFY(file.tensors().empty());

@@ -1,16 +1,19 @@
 // Tests for chat templates: family detection from Jinja fragments, the exact prompt text of each family, and
 // tokenising a formatted prompt without doubling BOS.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/bpe.h"
 #include "engine/text/chattemplate.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
+#include "testsupport.h"
 
 #include <QtTest>
 
 #include <algorithm>
 
 using namespace engine;
+using namespace testsupport;
 
 Q_DECLARE_METATYPE(engine::ChatTemplate)
 
@@ -81,14 +84,6 @@ int32_t idOf(const Tokenizer& tok, const std::string& piece)
             return i;
     }
     return -1;
-}
-
-std::string rawBytes(const Tokenizer& tok, const std::vector<int32_t>& ids)
-{
-    std::string s;
-    for (int32_t id : ids)
-        s += tok.tokenBytes(id);
-    return s;
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // The engine's forward pass against a plain, obviously-correct scalar reference written here,
 // and the determinism invariant: identical results for every thread count and partitioner.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
 #include "engine/model/synthetic.h"

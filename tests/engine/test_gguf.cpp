@@ -1,6 +1,8 @@
 // GGUF reader and writer: exact round trips, and every kind of malformed file refused with a ModelFileError
 // that names the byte offset, never a crash.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
+#include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -15,6 +17,7 @@
 #include <random>
 
 using namespace engine;
+using namespace testsupport;
 
 Q_DECLARE_METATYPE(engine::GgufValue)
 
@@ -326,7 +329,7 @@ void TestGguf::tensorRoundTripsThroughFile()
 
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const std::string path = dir.filePath(QStringLiteral("model.gguf")).toStdString();
+    const std::string path = tempPath(dir, QStringLiteral("model.gguf"));
     w.write(path);
     const GgufFile file = GgufFile::open(path);
 
@@ -854,7 +857,7 @@ void TestGguf::writeFailureNamesThePathAndLeavesNoFile()
     QVERIFY(dir.isValid());
     GgufWriter w;
     w.setString("k", "v");
-    const std::string missingDir = dir.filePath(QStringLiteral("no/such/dir/model.gguf")).toStdString();
+    const std::string missingDir = tempPath(dir, QStringLiteral("no/such/dir/model.gguf"));
     try {
         w.write(missingDir);
         QFAIL("wrote into a missing directory");
@@ -863,7 +866,7 @@ void TestGguf::writeFailureNamesThePathAndLeavesNoFile()
     }
 
     // A successful write leaves exactly the target, no temporary file beside it.
-    const std::string path = dir.filePath(QStringLiteral("ok.gguf")).toStdString();
+    const std::string path = tempPath(dir, QStringLiteral("ok.gguf"));
     w.write(path);
     w.write(path); // overwriting an existing file works too
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList { QStringLiteral("ok.gguf") });

@@ -2,6 +2,7 @@
 // transliteration of ggml's loops, quantisation error bounds, dot products, and whole models quantised
 // by quantizeModel running close to their F32 original and identically on every thread count.
 #include "engine/format/gguffile.h"
+#include "engine/kernels/activationq8.h"
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/modelquantizer.h"
 #include "engine/kernels/typekernels.h"
@@ -10,6 +11,7 @@
 #include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "engine/run/generation.h"
+#include "testsupport.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -22,6 +24,7 @@
 #include <random>
 
 using namespace engine;
+using namespace testsupport;
 
 Q_DECLARE_METATYPE(engine::GgmlType)
 
@@ -51,22 +54,22 @@ std::vector<float> dequantized(GgmlType type, const std::vector<uint8_t>& bytes,
     return out;
 }
 
-using IntegerDot = float (*)(const uint8_t*, const QuantizedInput&, size_t);
+using IntegerDot = float (*)(const uint8_t*, const ActivationQ8&, size_t);
 IntegerDot integerDotScalar(GgmlType type)
 {
     switch (type) {
     case GgmlType::Q8_0:
-        return dotQ8Q8_0Scalar;
+        return dotQ8_0Q8Scalar;
     case GgmlType::Q4_0:
-        return dotQ8Q4_0Scalar;
+        return dotQ4_0Q8Scalar;
     case GgmlType::Q5_0:
-        return dotQ8Q5_0Scalar;
+        return dotQ5_0Q8Scalar;
     case GgmlType::Q4_K:
-        return dotQ8Q4_KScalar;
+        return dotQ4_KQ8Scalar;
     case GgmlType::Q5_K:
-        return dotQ8Q5_KScalar;
+        return dotQ5_KQ8Scalar;
     case GgmlType::Q6_K:
-        return dotQ8Q6_KScalar;
+        return dotQ6_KQ8Scalar;
     default:
         return nullptr;
     }
@@ -254,12 +257,6 @@ SyntheticShape kShape256()
     s.contextLength = 256;
     s.description = "test shape for k-quants";
     return s;
-}
-
-void writeFile(const QString& path, const std::vector<uint8_t>& bytes)
-{
-    std::ofstream out(path.toStdString(), std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 std::vector<int32_t> promptIds(int n, int vocab)
@@ -572,7 +569,7 @@ private Q_SLOTS:
         std::fill(x.begin() + std::min<ptrdiff_t>(32, n - 32), x.begin() + std::min<ptrdiff_t>(64, n), 0.0f);
         const auto bytes = quantized(type, w);
         const auto wq = dequantized(type, bytes, size_t(n));
-        QuantizedInput xq;
+        ActivationQ8 xq;
         xq.quantize(x.data(), size_t(n));
         for (int blk = 0; blk < n / 32; ++blk) { // the block sums the offsets and mins rely on
             int32_t s0 = 0, s1 = 0;
@@ -623,13 +620,13 @@ private Q_SLOTS:
         std::vector<float> x(n);
         for (size_t i = 0; i < n; ++i)
             x[i] = (i % 2) ? 127.0f : -127.0f; // quantises to d = 1, q = +-127
-        QuantizedInput xq;
+        ActivationQ8 xq;
         xq.quantize(x.data(), n);
         double exact = 0;
         for (size_t i = 0; i < n; ++i)
             exact += double(blocks[i / 32].qs[i % 32]) * x[i];
         QCOMPARE(double(typeKernels(GgmlType::Q8_0).dotQ8(bytes.data(), xq, n)), exact);
-        QCOMPARE(double(dotQ8Q8_0Scalar(bytes.data(), xq, n)), exact);
+        QCOMPARE(double(dotQ8_0Q8Scalar(bytes.data(), xq, n)), exact);
 
         // Non-finite activations (a broken model) stay inside int8, so no product can overflow.
         x[3] = std::numeric_limits<float>::quiet_NaN();
@@ -716,11 +713,7 @@ private Q_SLOTS:
         QFETCH(GgmlType, type);
         const auto model = Model::load(quantizedPath(type).toStdString());
         const auto baseline = runLogits(model, { 1, Partitioner::Auto, 1 });
-        GenerationRequest req;
-        req.prompt = "The quick brown fox";
-        req.maxTokens = 24;
-        req.sampling.temperature = 0;
-        req.stopAtEos = false;
+        const GenerationRequest req = greedyRequest("The quick brown fox", 24);
         std::vector<int32_t> tokens;
         for (int threads : { 1, 2, 3 })
             for (Partitioner p :
@@ -852,11 +845,7 @@ private Q_SLOTS:
             QVERIFY(matrices > 0);
             const auto model = Model::load(out.toStdString());
             Scheduler scheduler({ 2, Partitioner::Auto, 1 });
-            GenerationRequest req;
-            req.prompt = "hello";
-            req.maxTokens = 4;
-            req.sampling.temperature = 0;
-            req.stopAtEos = false;
+            const GenerationRequest req = greedyRequest("hello", 4);
             QCOMPARE(int(generate(model, scheduler, req, 64).tokenIds.size()), 4);
         }
     }
@@ -891,7 +880,7 @@ private Q_SLOTS:
 
     void unwritableOutputAndBadTargetThrow()
     {
-        const std::string missingDir = m_dir.filePath(QStringLiteral("no/such/dir/out.gguf")).toStdString();
+        const std::string missingDir = tempPath(m_dir, QStringLiteral("no/such/dir/out.gguf"));
         try {
             quantizeModel(m_f32Path.toStdString(), missingDir, GgmlType::Q8_0);
             QFAIL("no exception");
@@ -900,7 +889,7 @@ private Q_SLOTS:
         }
         for (GgmlType bad : { GgmlType::F16, GgmlType::Q4_1, GgmlType::Q2_K })
             QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                quantizeModel(m_f32Path.toStdString(), m_dir.filePath(QStringLiteral("x.gguf")).toStdString(), bad));
+                quantizeModel(m_f32Path.toStdString(), tempPath(m_dir, QStringLiteral("x.gguf")), bad));
     }
 };
 

@@ -1,7 +1,10 @@
 // Tests for the llama (SentencePiece BPE) tokenizer, UTF-8 streaming and the GGUF vocabulary loader.
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/text/tokenizer.h"
+#include "engine/text/utf8.h"
 #include "engine/text/vocabulary.h"
+#include "testsupport.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -9,6 +12,7 @@
 #include <random>
 
 using namespace engine;
+using namespace testsupport;
 
 namespace {
 
@@ -68,25 +72,6 @@ QString piecesOf(const Tokenizer& tok, const std::vector<int32_t>& ids)
         parts << QString::fromStdString(tok.piece(id)).replace(QChar(0x2581), QLatin1Char('_'));
     return parts.join(QLatin1Char('|'));
 }
-
-std::string decodeAll(const Tokenizer& tok, const std::vector<int32_t>& ids, bool stripLeadingSpace)
-{
-    Detokenizer detok(tok, stripLeadingSpace);
-    std::string text;
-    for (int32_t id : ids)
-        text += detok.push(id);
-    return text + detok.flush();
-}
-
-std::string rawBytes(const Tokenizer& tok, const std::vector<int32_t>& ids)
-{
-    std::string bytes;
-    for (int32_t id : ids)
-        bytes += tok.tokenBytes(id);
-    return bytes;
-}
-
-QByteArray bytes(const std::string& s) { return QByteArray(s.data(), qsizetype(s.size())); }
 
 } // namespace
 
@@ -469,15 +454,12 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const std::string path = (dir.path() + QStringLiteral("/vocab.gguf")).toStdString();
+        const std::string path = tempPath(dir, QStringLiteral("vocab.gguf"));
         Vocabulary original = makeVocab();
         original.padId = 0;
         original.addBos = false;
         original.addEos = true;
-        GgufWriter writer;
-        writer.setString("general.architecture", "llama");
-        original.writeTo(writer);
-        writer.write(path);
+        writeVocabGguf(original, path);
 
         const GgufFile file = GgufFile::open(path);
         QVERIFY(file.tensors().empty());

@@ -1,0 +1,407 @@
+#include "engine/kernels/activationq8.h"
+
+#include "engine/format/ggmltype.h"
+#include "engine/kernels/blockformats.h"
+#include "engine/kernels/blockunpack.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace engine {
+
+void ActivationQ8::quantize(const float* x, size_t count)
+{
+    n = count;
+    const size_t nb = count / kBlock;
+    q.resize(count);
+    d.resize(nb);
+    dsum.resize(nb);
+    qsum16.resize(count / 16);
+    size_t b = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    // The same arithmetic as the loop below (cvtps rounds to nearest even, as nearbyint does), 32 at a time.
+    for (; b < nb; ++b) {
+        const float* xb = x + b * kBlock;
+        __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+        v0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), v0); // NaN -> 0
+        v1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), v1);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float scale = amax / 127.0f;
+        const __m512 inverse = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+        const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+        const __m512i q0
+            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
+        const __m512i q1
+            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
+        const int32_t s0 = _mm512_reduce_add_epi32(q0), s1 = _mm512_reduce_add_epi32(q1);
+        d[b] = scale;
+        dsum[b] = scale * float(s0 + s1);
+        qsum16[2 * b] = s0;
+        qsum16[2 * b + 1] = s1;
+    }
+#endif
+    for (; b < nb; ++b) {
+        const float* xb = x + b * kBlock;
+        float amax = 0.0f;
+        for (size_t j = 0; j < kBlock; ++j)
+            amax = std::max(amax, std::fabs(xb[j]));
+        const float scale = amax / 127.0f;
+        const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+        int8_t* qb = q.data() + b * kBlock;
+        int32_t sums[2] = { 0, 0 };
+        for (size_t j = 0; j < kBlock; ++j) {
+            // |x * inverse| <= 127 up to rounding; the clamp keeps it inside int8, and NaN becomes 0
+            // rather than an undefined conversion.
+            const float r = std::nearbyint(xb[j] * inverse);
+            const float v = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r == r ? r : 0.0f;
+            qb[j] = int8_t(v);
+            sums[j / 16] += qb[j];
+        }
+        d[b] = scale;
+        dsum[b] = scale * float(sums[0] + sums[1]);
+        qsum16[2 * b] = sums[0];
+        qsum16[2 * b + 1] = sums[1];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dots against an 8-bit quantised input (ActivationQ8, blocks of 32). Inside a block the products
+// of small integers are summed exactly in int32; each block's sum is scaled once. Unsigned quants
+// (Q4/Q5 nibbles, Q6 values before their offset, K-quant values before their min) multiply the
+// signed input directly, and the offset or min comes off through the input's block sums.
+
+namespace {
+// The 4-bit (Q4_K) or 5-bit (Q5_K) unsigned quant of element l (0..31) of sub-block j (0..7).
+inline int kQuantK(const uint8_t* qs, const uint8_t* qh, int j, int l)
+{
+    const int nibble = (j & 1) ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 0x0F;
+    return qh ? nibble | (((qh[l] >> j) & 1) << 4) : nibble;
+}
+
+// Q6_K's unsigned 6-bit value (0..63) of element e (0..255) of a super-block (see dequantizeRowQ6_K).
+inline int q6Value(const BlockQ6_K& blk, int e)
+{
+    const int half = e / 128, k = (e % 128) / 32, l = e % 32;
+    const uint8_t* ql = blk.ql + 64 * half;
+    const uint8_t* qh = blk.qh + 32 * half;
+    const int low = (k & 1) ? ql[l + 32] : ql[l];
+    return ((k < 2 ? low & 0x0F : low >> 4) | (((qh[l] >> (2 * k)) & 3) << 4));
+}
+
+int q8Quant(const BlockQ8_0& b, int j) { return b.qs[j]; }
+int q4Quant(const BlockQ4_0& b, int j) { return j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4; }
+int q5Quant(const BlockQ5_0& b, int j)
+{
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return (j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4) | int(((qh >> j) & 1) << 4);
+}
+
+// Block b's share of a Q8_0/Q4_0/Q5_0 dot: value = (quant - Offset) * d.
+template <typename Block, int (*Quant)(const Block&, int), int Offset>
+float legacyBlockQ8(const Block& blk, const ActivationQ8& x, size_t b)
+{
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j)
+        s += Quant(blk, j) * x.q[b * 32 + size_t(j)];
+    const float dw = f16ToF32(blk.d);
+    return dw * x.d[b] * float(s) - float(Offset) * dw * x.dsum[b];
+}
+
+template <typename Block, int (*Quant)(const Block&, int), int Offset>
+float dotLegacyQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; ++b)
+        sum += legacyBlockQ8<Block, Quant, Offset>(blocks[b], x, b);
+    return sum;
+}
+} // namespace
+
+float dotQ8_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8<BlockQ8_0, q8Quant, 0>(row, x, n);
+}
+float dotQ4_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8<BlockQ4_0, q4Quant, 8>(row, x, n);
+}
+float dotQ5_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8<BlockQ5_0, q5Quant, 16>(row, x, n);
+}
+
+namespace {
+template <typename Block, bool FiveBit> float dotKQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const Block& blk = blocks[b];
+        const float d = f16ToF32(blk.d), dmin = f16ToF32(blk.dmin);
+        const uint8_t* qh = nullptr;
+        if constexpr (FiveBit)
+            qh = blk.qh;
+        for (int j = 0; j < 8; ++j) {
+            uint8_t sc, m;
+            scaleMinK4(j, blk.scales, sc, m);
+            const size_t xb = b * 8 + size_t(j);
+            int32_t s = 0;
+            for (int l = 0; l < 32; ++l)
+                s += kQuantK(blk.qs, qh, j, l) * x.q[xb * 32 + size_t(l)];
+            sum += d * float(sc) * x.d[xb] * float(s) - dmin * float(m) * x.dsum[xb];
+        }
+    }
+    return sum;
+}
+} // namespace
+
+float dotQ4_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotKQ8Scalar<BlockQ4_K, false>(row, x, n);
+}
+float dotQ5_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotKQ8Scalar<BlockQ5_K, true>(row, x, n);
+}
+
+float dotQ6_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const BlockQ6_K& blk = blocks[b];
+        const float d = f16ToF32(blk.d);
+        for (int g = 0; g < 16; ++g) { // 16-value groups, each with its own int8 scale
+            int32_t s = 0;
+            for (int e = 16 * g; e < 16 * g + 16; ++e)
+                s += q6Value(blk, e) * x.q[b * kQK_K + size_t(e)];
+            const float scale = d * float(blk.scales[g]) * x.d[b * 8 + size_t(g / 2)];
+            sum += scale * float(s - 32 * x.qsum16[b * 16 + size_t(g)]);
+        }
+    }
+    return sum;
+}
+
+#if ENGINE_QUANT_AVX512
+namespace {
+// 16 int32 sums of four u8*s8 products each (lanes 4i..4i+3 of u and s go to lane i).
+inline __m512i dotU8S8(__m512i u, __m512i s)
+{
+#if defined(__AVX512VNNI__)
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
+#else
+    // maddubs cannot saturate here: u <= 128 and |s| <= 127 give pairs of at most 32512.
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
+#endif
+}
+inline __m512i loadInput64(const ActivationQ8& x, size_t offset)
+{
+    return _mm512_loadu_si512(reinterpret_cast<const void*>(x.q.data() + offset));
+}
+// Lanes 0..7 scaled by a, 8..15 by b.
+inline __m512 twoScales(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
+// The f16 scales of four consecutive legacy blocks (each `stride` bytes) as floats.
+template <typename Block> inline __m128 fourScales(const Block* blocks)
+{
+    return _mm_cvtph_ps(
+        _mm_setr_epi16(short(blocks[0].d), short(blocks[1].d), short(blocks[2].d), short(blocks[3].d), 0, 0, 0, 0));
+}
+// Spreads four per-block scales (in the low 128 bits) over the lanes of two products of two blocks each.
+inline __m512 spreadScales(__m128 s4, int pair)
+{
+    const __m512i first = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i second = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    return _mm512_permutexvar_ps(pair ? second : first, _mm512_castps128_ps512(s4));
+}
+inline float hsum128(__m128 v)
+{
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
+// The two 32-element halves of a 512-bit vector of nibbles from 16-byte groups: elements 0..15 are the
+// low nibbles and 16..31 the high nibbles of each block's 16 bytes (Q4_0/Q5_0 order).
+inline __m512i legacyNibbles(__m128i b0, __m128i b1)
+{
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i raw = _mm256_set_m128i(b1, b0);
+    const __m256i lo = _mm256_and_si256(raw, low4);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+    const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); // b0 lo, b1 lo, b0 hi, b1 hi
+    return _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(3, 1, 2, 0)); // b0 lo, b0 hi, b1 lo, b1 hi
+}
+// A Q8_0/Q4_0/Q5_0 row against x: one 512-bit int32 product per two blocks, four blocks per step with
+// their scales and offsets in vector registers; the last one to three blocks by the scalar reference.
+// quants(b) gives blocks b and b+1 as 64 bytes in element order: unsigned, or (Signed) signed; a block's
+// value is (quant - Offset) * d, the offset coming off through x's block sums.
+template <typename Block, int (*Quant)(const Block&, int), int Offset, bool Signed, typename Quants>
+float dotLegacyQ8Simd(const uint8_t* row, const ActivationQ8& x, size_t n, Quants quants)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    const size_t nb = n / 32;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        __m512i dp[2];
+        for (int pair = 0; pair < 2; ++pair) {
+            const __m512i w = quants(blocks, b + 2 * size_t(pair));
+            const __m512i xs = loadInput64(x, (b + 2 * size_t(pair)) * 32);
+            if constexpr (Signed) // |w| times x with w's sign moved onto x
+                dp[pair] = dotU8S8(
+                    _mm512_abs_epi8(w), _mm512_mask_sub_epi8(xs, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xs));
+            else
+                dp[pair] = dotU8S8(w, xs);
+        }
+        const __m128 dw = fourScales(blocks + b);
+        const __m128 s4 = _mm_mul_ps(dw, _mm_loadu_ps(x.d.data() + b));
+        if constexpr (Offset != 0)
+            offsets = _mm_fmadd_ps(dw, _mm_loadu_ps(x.dsum.data() + b), offsets);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[0]), spreadScales(s4, 0), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[1]), spreadScales(s4, 1), acc1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - float(Offset) * hsum128(offsets);
+    for (; b < nb; ++b)
+        sum += legacyBlockQ8<Block, Quant, Offset>(blocks[b], x, b);
+    return sum;
+}
+} // namespace
+
+float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8Simd<BlockQ8_0, q8Quant, 0, true>(row, x, n, [](const BlockQ8_0* blocks, size_t i) {
+        return _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[i].qs))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[i + 1].qs)), 1);
+    });
+}
+
+float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8Simd<BlockQ4_0, q4Quant, 8, false>(row, x, n, [](const BlockQ4_0* blocks, size_t i) {
+        return legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
+    });
+}
+
+float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8Simd<BlockQ5_0, q5Quant, 16, false>(row, x, n, [](const BlockQ5_0* blocks, size_t i) {
+        const __m512i u = legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
+        uint32_t h0, h1;
+        std::memcpy(&h0, blocks[i].qh, 4);
+        std::memcpy(&h1, blocks[i + 1].qh, 4);
+        // Bit j of qh is element j's fifth bit, and u holds the elements in order: one mask bit per byte.
+        return _mm512_mask_add_epi8(u, __mmask64(uint64_t(h0) | (uint64_t(h1) << 32)), u, _mm512_set1_epi8(16));
+    });
+}
+
+namespace {
+template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    // Lanes 0..7 of a product are sub-block 2p, 8..15 sub-block 2p+1.
+    __m512i subOfLane[4];
+    for (int p = 0; p < 4; ++p)
+        subOfLane[p] = _mm512_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1,
+            2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1);
+    __m512 acc = _mm512_setzero_ps();
+    __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const Block& blk = blocks[b];
+        alignas(32) float sc[8], m[8];
+        for (int j = 0; j < 8; ++j) {
+            uint8_t s6, m6;
+            scaleMinK4(j, blk.scales, s6, m6);
+            sc[j] = float(s6);
+            m[j] = float(m6);
+        }
+        const __m256 scale8 = _mm256_mul_ps(
+            _mm256_mul_ps(_mm256_load_ps(sc), _mm256_set1_ps(f16ToF32(blk.d))), _mm256_loadu_ps(x.d.data() + b * 8));
+        mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(m), _mm256_set1_ps(f16ToF32(blk.dmin))),
+            _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
+        const __m512 scale = _mm512_castps256_ps512(scale8);
+        __m256i qh = _mm256_setzero_si256();
+        if constexpr (FiveBit)
+            qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
+        for (int p = 0; p < 4; ++p) { // sub-blocks 2p and 2p+1: 64 elements, one 512-bit product
+            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+            __m256i lo = _mm256_and_si256(raw, low4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+            if constexpr (FiveBit) {
+                lo = _mm256_mask_add_epi8(
+                    lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
+                hi = _mm256_mask_add_epi8(
+                    hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
+            }
+            const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            const __m512i dp = dotU8S8(u, loadInput64(x, (b * 8 + size_t(2 * p)) * 32));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(subOfLane[p], scale), acc);
+        }
+    }
+    const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(mins), _mm256_extractf128_ps(mins, 1));
+    return _mm512_reduce_add_ps(acc) - hsum128(m4);
+}
+} // namespace
+
+float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotKQ8<BlockQ4_K, false>(row, x, n); }
+float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotKQ8<BlockQ5_K, true>(row, x, n); }
+
+float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
+    // Element pairs of x's block scales: group (16 elements) G uses x block G / 2.
+    const __m512i blockOfGroup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    // Lane i of a 64-element product holds elements 4i..4i+3, in group first + i / 4.
+    __m512i groupOfLane[4];
+    for (int q = 0; q < 4; ++q)
+        groupOfLane[q] = _mm512_add_epi32(
+            _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_set1_epi32(4 * q));
+    const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
+    __m512 acc = _mm512_setzero_ps();
+    __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const BlockQ6_K& blk = blocks[b];
+        // The 16 group scales d * sc[G] * d_x(G), all at once.
+        const __m512 sc
+            = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
+        const __m512 dx
+            = _mm512_permutexvar_ps(blockOfGroup, _mm512_castps256_ps512(_mm256_loadu_ps(x.d.data() + b * 8)));
+        const __m512 scale = _mm512_mul_ps(_mm512_mul_ps(sc, _mm512_set1_ps(f16ToF32(blk.d))), dx);
+        offsets = _mm512_fmadd_ps(scale,
+            _mm512_cvtepi32_ps(_mm512_loadu_si512(reinterpret_cast<const void*>(x.qsum16.data() + b * 16))), offsets);
+        for (int half = 0; half < 2; ++half) {
+            __m256i q[4];
+            unpackQ6Half(blk, half, q);
+            for (int k = 0; k < 4; k += 2) { // quarters k and k+1: 64 elements, groups 8 half + 2k ..+3
+                const __m512i u = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_add_epi8(q[k], bias)), _mm256_add_epi8(q[k + 1], bias), 1);
+                const __m512i dp = dotU8S8(u, loadInput64(x, b * kQK_K + size_t(128 * half + 32 * k)));
+                acc = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(groupOfLane[2 * half + k / 2], scale), acc);
+            }
+        }
+    }
+    return _mm512_reduce_add_ps(acc) - 32.0f * _mm512_reduce_add_ps(offsets);
+}
+#else
+float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ8_0Q8Scalar(row, x, n); }
+float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ4_0Q8Scalar(row, x, n); }
+float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ5_0Q8Scalar(row, x, n); }
+float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ4_KQ8Scalar(row, x, n); }
+float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ5_KQ8Scalar(row, x, n); }
+float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ6_KQ8Scalar(row, x, n); }
+#endif
+
+} // namespace engine

@@ -1,0 +1,81 @@
+// Fixtures the tests share: paths, files on disk, vocab-only GGUF files, greedy requests, token byte views.
+#pragma once
+
+#include "engine/format/ggufwriter.h"
+#include "engine/run/generation.h"
+#include "engine/text/tokenizer.h"
+#include "engine/text/vocabulary.h"
+
+#include <QByteArray>
+#include <QString>
+#include <QTemporaryDir>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace testsupport {
+
+// `name` inside `dir`, as the engine takes paths.
+inline std::string tempPath(const QTemporaryDir& dir, const QString& name) { return dir.filePath(name).toStdString(); }
+
+// A file of tests/data (PLAYGROUND_TEST_DATA_DIR, set for every test by tests/CMakeLists.txt).
+inline QString testDataPath(const char* name)
+{
+    return QStringLiteral(PLAYGROUND_TEST_DATA_DIR "/") + QString::fromLatin1(name);
+}
+
+// Writes `bytes` to `path`, replacing it.
+inline void writeFile(const QString& path, const std::vector<uint8_t>& bytes)
+{
+    std::ofstream out(path.toStdString(), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+// A GGUF with no tensors: general.architecture "llama" and the vocabulary's tokenizer.ggml.* keys.
+inline void writeVocabGguf(const engine::Vocabulary& vocab, const std::string& path)
+{
+    engine::GgufWriter writer;
+    writer.setString("general.architecture", "llama");
+    vocab.writeTo(writer);
+    writer.write(path);
+}
+
+// Greedy decoding of exactly maxTokens tokens (EOS does not stop it), so runs compare token for token.
+inline engine::GenerationRequest greedyRequest(std::string prompt, int maxTokens)
+{
+    engine::GenerationRequest req;
+    req.prompt = std::move(prompt);
+    req.maxTokens = maxTokens;
+    req.sampling.temperature = 0;
+    req.stopAtEos = false;
+    return req;
+}
+
+// The same bytes, seen from the other library.
+inline std::string_view view(const QByteArray& b) { return std::string_view(b.constData(), size_t(b.size())); }
+inline QByteArray bytes(std::string_view s) { return QByteArray(s.data(), qsizetype(s.size())); }
+
+// The raw bytes of `ids`, token after token, with no UTF-8 repair (control tokens give nothing).
+inline std::string rawBytes(const engine::Tokenizer& tok, const std::vector<int32_t>& ids)
+{
+    std::string s;
+    for (int32_t id : ids)
+        s += tok.tokenBytes(id);
+    return s;
+}
+
+// `ids` streamed through a Detokenizer and flushed: the text a user would see.
+inline std::string decodeAll(const engine::Tokenizer& tok, const std::vector<int32_t>& ids, bool stripLeadingSpace)
+{
+    engine::Detokenizer detok(tok, stripLeadingSpace);
+    std::string text;
+    for (int32_t id : ids)
+        text += detok.push(id);
+    return text + detok.flush();
+}
+
+} // namespace testsupport
