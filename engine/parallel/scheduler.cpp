@@ -98,7 +98,7 @@ int Scheduler::hardwareThreads() { return std::max(1u, std::thread::hardware_con
 void allowOversubscription()
 {
     // TBB caps its worker pool at (cores - 1) by default, which would silently turn a requested
-    // 8-thread arena into 2 threads on this machine. Oversubscription is something users come here
+    // 8-thread arena into 2 threads on a 2-core machine. Oversubscription is something users come here
     // to see, so lift the cap to the largest arena we allow; workers are still created on demand.
     static tbb::global_control limit(tbb::global_control::max_allowed_parallelism, SchedulerOptions::kMaxThreads);
 }

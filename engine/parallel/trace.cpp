@@ -74,8 +74,8 @@ TraceRecorder::Chunk* TraceRecorder::acquireChunk()
             return static_cast<Chunk*>(p);
         }
     }
-    // MAP_POPULATE faults every page in one call (0.8 ms here, against 1 ms touching them one by
-    // one). No MADV_HUGEPAGE: a huge page often needed 5 ms of compaction on this machine.
+    // MAP_POPULATE faults every page in one call, cheaper than touching them one by one. No
+    // MADV_HUGEPAGE: compacting memory for a huge page can stall for milliseconds.
     void* p = mmap(nullptr, sizeof(Chunk), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     return p == MAP_FAILED ? nullptr : static_cast<Chunk*>(p);
 }
@@ -134,8 +134,8 @@ void TraceRecorder::copyEvents(const Slot& slot, uint64_t from, uint64_t to, std
 
 std::vector<TraceEvent> TraceRecorder::drain()
 {
-    // Sized once and copied in runs: growing the vector event by event cost about 50 ns an event
-    // (reallocations, each touching fresh pages), 0.5-1 ms per 20 ms batch on the generating thread.
+    // Sized once and copied in runs: growing the vector event by event reallocates, and every
+    // reallocation touches fresh pages.
     std::vector<uint64_t> published(m_slots.size());
     size_t total = 0;
     for (size_t i = 0; i < m_slots.size(); ++i) {

@@ -87,9 +87,9 @@ public:
     static void calibrateClock();
     void start(Clock::time_point origin);
     Clock::time_point origin() const { return m_origin; }
-    // ns since origin. Reads the CPU's invariant time-stamp counter where there is one (about 20 ns
-    // here against 50 ns for steady_clock in this VM: two reads per chunk were half of the tracing
-    // cost), scaled by a rate calibrated against steady_clock once per process.
+    // ns since origin. Reads the CPU's invariant time-stamp counter where there is one (cheaper
+    // than steady_clock, which under a hypervisor can cost more than the rest of recording an
+    // event), scaled by a rate calibrated against steady_clock once per process.
     int64_t nowNs() const
     {
 #if defined(__x86_64__)
@@ -131,9 +131,9 @@ public:
 
 private:
     // Events go into 2 MiB chunks whose pages are faulted in before they are handed out, and
-    // chunks are kept in a process-wide pool after a recorder is gone. A page fault costs about
-    // 2 us in this VM and a fresh 4 KiB page filled up every 100 events: the faults (not the clock
-    // reads) were most of the tracing cost, 10-15% of decode speed on the default model.
+    // chunks are kept in a process-wide pool after a recorder is gone: a fresh 4 KiB page fills up
+    // every 100 events, and faulting pages in on the hot path was most of the tracing cost
+    // (docs/benchmarks.md has the figures).
     static constexpr size_t kChunkBytes = size_t(2) << 20;
     static constexpr size_t kChunkEvents = kChunkBytes / sizeof(TraceEvent);
     static constexpr size_t kMaxChunks = 320; // 16.7M events per slot; later events are dropped and counted
