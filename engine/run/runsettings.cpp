@@ -1,5 +1,7 @@
 #include "engine/run/runsettings.h"
 
+#include <charconv>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -41,6 +43,18 @@ void readFloat(const nlohmann::json& json, const char* key, float& out)
     out = it->get<float>();
 }
 
+// The double whose shortest decimal form is the float's (0.55f is stored as 0.55, not as
+// 0.550000011920929); reading it back as a float gives the same float.
+double shortestDecimal(float value)
+{
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer) - 1, value);
+    if (ec != std::errc())
+        return double(value);
+    *end = '\0';
+    return std::strtod(buffer, nullptr);
+}
+
 } // namespace
 
 nlohmann::json toJson(const RunRequest& r)
@@ -49,11 +63,11 @@ nlohmann::json toJson(const RunRequest& r)
         { "prompts", r.prompts },
         { "system", r.systemPrompt },
         { "chat", r.chat },
-        { "temperature", r.sampling.temperature },
+        { "temperature", shortestDecimal(r.sampling.temperature) },
         { "top_k", r.sampling.topK },
-        { "top_p", r.sampling.topP },
-        { "min_p", r.sampling.minP },
-        { "repeat_penalty", r.sampling.repeatPenalty },
+        { "top_p", shortestDecimal(r.sampling.topP) },
+        { "min_p", shortestDecimal(r.sampling.minP) },
+        { "repeat_penalty", shortestDecimal(r.sampling.repeatPenalty) },
         { "repeat_last_n", r.sampling.repeatLastN },
         { "seed", r.sampling.seed },
         { "max_tokens", r.maxTokens },

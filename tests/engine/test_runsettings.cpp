@@ -90,6 +90,24 @@ private Q_SLOTS:
         QCOMPARE(j.at("system").get<std::string>(), std::string("Be brief."));
     }
 
+    // Floats are written as the decimals a person typed (0.55, not 0.550000011920929), and read back
+    // as the same float.
+    void floatsAreWrittenInTheirShortestForm()
+    {
+        RunRequest r;
+        r.sampling.temperature = 0.55f;
+        r.sampling.topP = 0.9f;
+        r.sampling.repeatPenalty = 1.1f;
+        const std::string text = toJson(r).dump();
+        QVERIFY2(text.find("\"temperature\":0.55,") != std::string::npos, text.c_str());
+        QVERIFY2(text.find("\"top_p\":0.9,") != std::string::npos, text.c_str());
+        QVERIFY2(text.find("\"repeat_penalty\":1.1,") != std::string::npos, text.c_str());
+        const RunRequest back = runRequestFromJson(json::parse(text));
+        QCOMPARE(back.sampling.temperature, 0.55f);
+        QCOMPARE(back.sampling.topP, 0.9f);
+        QCOMPARE(back.sampling.repeatPenalty, 1.1f);
+    }
+
     void missingKeysTakeTheDefaults()
     {
         const RunRequest d;
