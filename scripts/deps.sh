@@ -8,6 +8,7 @@ BUILD_PACKAGES=(
     build-essential cmake ninja-build pkg-config
     qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-qpa-plugins libgl-dev libxkbcommon-dev fonts-dejavu-core
     libeigen3-dev libtbb-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
+    clang-format-14
 )
 TRAIN_PACKAGES=(
     python3-torch python3-numpy libopenblas0-pthread python3-sentencepiece bible-kjv bible-kjv-text

@@ -1,7 +1,43 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test.
+# Installs what is missing, then what CI runs (.ci/run), each step timed:
+#   1. format: every tracked .cpp/.h as clang-format-14 would write it (scripts/check-format.sh)
+#   2. the release build in build/ with warnings as errors (preset ci), and every test
+#   3. the AddressSanitizer + UBSan build in build-sanitize/ (preset sanitize, -O1), and every test
+# PLAYGROUND_SKIP_SANITIZE=1 skips step 3 for a quick local run. Extra arguments go to ctest
+# (e.g. -R test_cli).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$ROOT/scripts/build.sh"
-cd "$ROOT/build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+JOBS="$(nproc)"
+timings=()
+
+# step <name> <command...>: runs the command, records how long it took.
+step() {
+    local name="$1" start=$SECONDS
+    shift
+    echo "test.sh: == $name" >&2
+    "$@"
+    timings+=("$(printf '%-24s %4ds' "$name" $((SECONDS - start)))")
+}
+report() {
+    local rc=$?
+    ((${#timings[@]} > 0)) && printf 'test.sh: %s\n' "${timings[@]}" >&2
+    ((rc != 0)) && echo "test.sh: FAILED (exit $rc)" >&2
+    return $rc
+}
+trap report EXIT
+
+step "deps" "$ROOT/scripts/deps.sh"
+step "format check" "$ROOT/scripts/check-format.sh"
+
+cd "$ROOT"
+step "release configure" cmake --preset ci >/dev/null
+step "release build" cmake --build build -- -j"$JOBS"
+step "release tests" ctest --test-dir build --output-on-failure -j"$JOBS" "$@"
+
+if [[ "${PLAYGROUND_SKIP_SANITIZE:-0}" != "0" ]]; then
+    echo "test.sh: PLAYGROUND_SKIP_SANITIZE set; skipping the sanitizer build" >&2
+    exit 0
+fi
+step "sanitize configure" cmake --preset sanitize >/dev/null
+step "sanitize build" cmake --build build-sanitize -- -j"$JOBS"
+step "sanitize tests" ctest --test-dir build-sanitize --output-on-failure -j"$JOBS" "$@"
