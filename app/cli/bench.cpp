@@ -1,6 +1,6 @@
 // bench: the engine's benchmark over a list of thread counts, its JSON report on stdout.
-#include "commands.h"
-#include "report.h"
+#include "app/cli/commands.h"
+#include "app/cli/report.h"
 
 #include "engine/measure/machine.h"
 

@@ -3,7 +3,7 @@
 // UsageError for bad values and return the exit code.
 #pragma once
 
-#include "options.h"
+#include "app/cli/options.h"
 
 #include "engine/measure/bench.h"
 

@@ -1,6 +1,6 @@
 // generate and trace: one run of the workload, reported as text, as JSON, or as a trace file.
-#include "commands.h"
-#include "report.h"
+#include "app/cli/commands.h"
+#include "app/cli/report.h"
 
 #include "engine/measure/traceexport.h"
 #include "engine/run/generation.h"

@@ -1,5 +1,5 @@
 // inspect: what a GGUF file holds, and whether this build can run it.
-#include "commands.h"
+#include "app/cli/commands.h"
 
 #include "engine/format/ggmltype.h"
 #include "engine/format/gguffile.h"

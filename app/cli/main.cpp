@@ -1,6 +1,6 @@
 // llm-playground-cli: the engine without a window — generate, trace, sweep, bench, tokenize, inspect, quantize.
 // Each subcommand lives in its own file (see commands.h); this file parses and maps failures to exit codes.
-#include "commands.h"
+#include "app/cli/commands.h"
 
 #include "engine/format/gguffile.h"
 

@@ -1,4 +1,4 @@
-#include "options.h"
+#include "app/cli/options.h"
 
 #include "engine/model/synthetic.h"
 #include "engine/text/chattemplate.h"

@@ -1,5 +1,5 @@
 // quantize: a GGUF model rewritten with its matrices in a block format; or a synthetic model written out.
-#include "commands.h"
+#include "app/cli/commands.h"
 
 #include "engine/format/ggmltype.h"
 #include "engine/kernels/modelquantizer.h"

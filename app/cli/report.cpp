@@ -1,4 +1,4 @@
-#include "report.h"
+#include "app/cli/report.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // sweep: the engine's sweep over thread counts and strategies, as a table and optional JSON/CSV files.
-#include "commands.h"
-#include "report.h"
+#include "app/cli/commands.h"
+#include "app/cli/report.h"
 
 #include "engine/measure/sweep.h"
 #include "engine/measure/sweepexport.h"

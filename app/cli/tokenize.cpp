@@ -1,5 +1,5 @@
 // tokenize: a text's token ids, and optionally their pieces, with a model's tokenizer.
-#include "commands.h"
+#include "app/cli/commands.h"
 
 #include "engine/format/gguffile.h"
 #include "engine/text/tokenizer.h"
