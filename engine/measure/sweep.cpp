@@ -1,6 +1,7 @@
 #include "engine/measure/sweep.h"
 
 #include "engine/measure/machine.h"
+#include "engine/run/runsettings.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -38,12 +39,16 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
 
     SweepResult result;
     result.machine = machineDescription();
-    result.workload = { { "model", model->source() }, { "prompts", request.workload.prompts },
-        { "max_tokens", request.workload.maxTokens }, { "temperature", request.workload.sampling.temperature },
-        { "seed", request.workload.sampling.seed }, { "repeat", request.repeat }, { "warmup", request.warmup },
-        { "partitioner", partitionerName(request.workload.scheduler.partitioner) },
-        { "grain", request.workload.scheduler.grain }, { "pin_threads", request.workload.scheduler.pinThreads },
-        { "threads", threads }, { "scaled_work", request.scaledWork } };
+    // The run settings in the one codec's form, less what the sweep sets per point (strategy, tracing),
+    // with the sweep's own settings; "threads" is the list of thread counts.
+    result.workload = toJson(request.workload);
+    result.workload.erase("strategy");
+    result.workload.erase("trace");
+    result.workload["model"] = model->source();
+    result.workload["repeat"] = request.repeat;
+    result.workload["warmup"] = request.warmup;
+    result.workload["threads"] = threads;
+    result.workload["scaled_work"] = request.scaledWork;
 
     const int total = int(request.strategies.size() * threads.size()) * (request.repeat + request.warmup);
     int done = 0;

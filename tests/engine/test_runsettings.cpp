@@ -2,6 +2,9 @@
 // missing keys take the defaults.
 #include "engine/run/runsettings.h"
 
+#include "engine/measure/sweep.h"
+#include "engine/model/synthetic.h"
+
 #include <QtTest>
 
 using namespace engine;
@@ -106,6 +109,37 @@ private Q_SLOTS:
         QCOMPARE(back.sampling.temperature, 0.55f);
         QCOMPARE(back.sampling.topP, 0.9f);
         QCOMPARE(back.sampling.repeatPenalty, 1.1f);
+    }
+
+    // A sweep's export records its run settings in the codec's form: less the per-point strategy and
+    // tracing, with the sweep's list of thread counts, the rest reads back as the request it ran.
+    void sweepExportHoldsTheRunSettingsInTheCodecsForm()
+    {
+        SweepRequest sweep;
+        sweep.workload.prompts = { "a b" };
+        sweep.workload.maxTokens = 2;
+        sweep.workload.sampling.topK = 7;
+        sweep.workload.sampling.minP = 0.125f;
+        sweep.workload.scheduler.partitioner = Partitioner::Static;
+        sweep.workload.scheduler.grain = 4;
+        sweep.threads = { 2, 1 };
+        sweep.repeat = 1;
+        sweep.warmup = 0;
+        const SweepResult result = runSweep(makeSyntheticModel("tiny"), sweep);
+        json w = result.workload;
+        QVERIFY(!w.contains("strategy"));
+        QVERIFY(!w.contains("trace"));
+        QCOMPARE(w.at("threads"), json({ 1, 2 }));
+        QCOMPARE(w.at("repeat").get<int>(), 1);
+        QCOMPARE(w.at("top_k").get<int>(), 7);
+        for (const char* key : { "model", "threads", "repeat", "warmup", "scaled_work", "cancelled" })
+            w.erase(key);
+        RunRequest expected = sweep.workload;
+        const RunRequest back = runRequestFromJson(w);
+        expected.strategy = back.strategy; // not recorded: each point has its own
+        expected.trace = back.trace;
+        expected.scheduler.threads = back.scheduler.threads;
+        QCOMPARE(toJson(back), toJson(expected));
     }
 
     void missingKeysTakeTheDefaults()
