@@ -266,6 +266,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
     m_lastGoodModel = info.source;
     if (!info.source.startsWith(QLatin1String("synthetic:")) && info.source != defaultModelFile())
         addRecentModel(info.source);
+    rebuildModelCombo(); // the drop-down names the model now loaded, however it was chosen
     setState(tr("ready"));
     updateStatus();
     updateEnabled();
@@ -275,15 +276,19 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
 
 void MainWindow::onModelLoadFailed(const QString& message)
 {
-    setState(tr("ready"));
+    setState(m_controller->model() ? tr("ready") : tr("no model loaded"));
     updateEnabled();
     rebuildModelCombo(); // back to the entry of the model that is still loaded
     if (m_demo) {
         m_demo->fail("cannot load the model", message);
         return;
     }
-    QMessageBox::warning(this, tr("Cannot open the model"),
-        tr("The model could not be opened; the previous model stays loaded.\n\n%1").arg(message));
+    // At start (a bad --model, a moved file) there is no previous model to fall back on.
+    const QString consequence = m_controller->model()
+        ? tr("The model could not be opened; %1 stays loaded.").arg(m_controller->modelInfo().summary())
+        : tr("The model could not be opened, and no model is loaded: choose one in the Model list or open a "
+             "GGUF file.");
+    QMessageBox::warning(this, tr("Cannot open the model"), QStringLiteral("%1\n\n%2").arg(consequence, message));
 }
 
 void MainWindow::onRunStarted(int id)
@@ -320,10 +325,10 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     m_output->finishRun(summary);
     m_stats->setSummary(summary);
     m_timeline->fitAll();
-    setState(summary.cancelled ? tr("stopped")
-                               : tr("done: %1 tokens in %2 s")
-                                     .arg(summary.metrics.generatedTokens)
-                                     .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
+    // A stopped run keeps and shows what it measured; the state says it is partial.
+    setState((summary.cancelled ? tr("stopped: %1 tokens in %2 s (up to the stop)") : tr("done: %1 tokens in %2 s"))
+                 .arg(summary.metrics.generatedTokens)
+                 .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
     updateEnabled();
     if (m_demo)
         m_demo->runFinished();
@@ -363,7 +368,16 @@ void MainWindow::onSweepFinished(int id, const engine::SweepResult& result)
     m_chart->setSweep(result);
     m_tabs->setCurrentWidget(m_chart);
     const bool cancelled = result.workload.value("cancelled", false);
-    setState(cancelled ? tr("sweep cancelled") : tr("sweep done"));
+    // A cancelled sweep keeps the points it measured (runSweep returns them); say how many.
+    int points = 0;
+    for (const auto& strategy : result.strategies)
+        points += int(strategy.decodeScaling.points.size());
+    if (!cancelled)
+        setState(tr("sweep done"));
+    else if (points == 0)
+        setState(tr("sweep cancelled before any point was measured"));
+    else
+        setState(tr("sweep cancelled: showing the %n point(s) measured before the cancel", nullptr, points));
     updateEnabled();
     if (m_demo)
         m_demo->sweepFinished();
@@ -377,7 +391,7 @@ void MainWindow::applySettings(const RunSettings& settings) { m_settings->setSet
 
 void MainWindow::run()
 {
-    if (m_controller->isBusy() || !m_controller->model())
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model())
         return;
     RunSettings s = currentSettings();
     if (s.prompts.empty()) {
@@ -398,16 +412,18 @@ void MainWindow::stop()
 {
     if (!m_controller->isBusy())
         return;
+    const bool sweeping = !m_cancelSweep->isHidden();
     m_controller->stop();
     m_progress->hide();
     m_cancelSweep->hide();
-    setState(tr("stopped"));
+    // What was measured up to the stop arrives within one token (onRunFinished, onSweepFinished).
+    setState(sweeping ? tr("cancelling the sweep…") : tr("stopping…"));
     updateEnabled();
 }
 
 void MainWindow::sweep()
 {
-    if (m_controller->isBusy() || !m_controller->model())
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model())
         return;
     RunSettings s = currentSettings();
     if (s.prompts.empty())
@@ -470,7 +486,8 @@ void MainWindow::rebuildModelCombo()
             QStringLiteral("synthetic:") + QString::fromStdString(shape.name));
     // Select the loaded model's entry.
     const QString loaded = m_controller->model() ? m_controller->modelInfo().source : m_lastGoodModel;
-    int index = 0;
+    int index = -1; // none: the placeholder says so rather than naming a model that is not loaded
+    m_model->setPlaceholderText(tr("no model loaded"));
     for (int i = 0; i < m_model->count(); ++i) {
         const QString data = m_model->itemData(i).toString();
         if ((data == kDefaultEntry && loaded == def) || data == QStringLiteral("file:") + loaded || data == loaded)
@@ -538,7 +555,7 @@ void MainWindow::updateStatus()
 void MainWindow::updateEnabled()
 {
     const bool busy = m_controller->isBusy();
-    const bool ready = m_controller->model() != nullptr;
+    const bool ready = m_controller->model() != nullptr && !m_controller->isLoading(); // not the old model
     m_runButton->setEnabled(!busy && ready);
     m_sweepButton->setEnabled(!busy && ready);
     m_stopButton->setEnabled(busy);
@@ -600,15 +617,33 @@ void MainWindow::openSession()
         QMessageBox::warning(this, tr("Cannot open the session"), error);
         return;
     }
+    if (m_controller->isBusy()) {
+        m_controller->stop();
+        m_runId = 0; // the session replaces what the run was showing; drop what it still sends
+        m_progress->hide();
+        m_cancelSweep->hide();
+    }
     applySettings(session.settings);
     const QString& model = session.model;
+    QString modelNote;
     if (model.startsWith(QLatin1String("synthetic:")))
         m_controller->loadSynthetic(model.mid(10));
     else if (!model.isEmpty() && QFileInfo::exists(model))
         m_controller->loadModel(model);
+    else if (!model.isEmpty())
+        modelNote = tr("; its model %1 was not found, so the loaded one stays").arg(QFileInfo(model).fileName());
+    // The saved outputs as outputs. A session holds no trace and no worker figures, so the
+    // previous run's timeline and table go rather than sit beside text they did not produce.
+    QStringList prompts;
+    for (const std::string& p : session.settings.prompts)
+        prompts << QString::fromStdString(p);
     if (!session.outputTexts.isEmpty())
-        m_output->startRun(session.outputTexts); // the saved outputs, shown as they were (prompt and generated text)
-    setState(tr("session opened: %1").arg(QFileInfo(path).fileName()));
+        m_output->showSaved(prompts, session.outputTexts, session.outputStats);
+    m_trace.clear();
+    m_timeline->clear();
+    m_lastRun.reset();
+    m_stats->clear(tr("Sessions keep the outputs and settings, not the trace: run again to see the workers."));
+    setState(tr("session opened: %1%2").arg(QFileInfo(path).fileName(), modelNote));
 }
 
 void MainWindow::loadSettings()

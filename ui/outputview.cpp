@@ -118,14 +118,56 @@ void OutputView::finishRun(const RunSummary& summary)
             reason = tr("end of text");
         else if (reason == QLatin1String("context_full"))
             reason = tr("context full");
-        m_panes[i].stats->setText(tr("%1 prompt + %2 generated tokens (%3) · first token %4 ms · prefill %5 tok/s · "
-                                     "decode %6 tok/s")
-                                      .arg(s.promptTokens)
-                                      .arg(s.generatedTokens)
-                                      .arg(reason)
-                                      .arg(s.timeToFirstTokenMs, 0, 'f', 1)
-                                      .arg(s.prefillTokensPerSecond(), 0, 'f', 0)
-                                      .arg(s.decodeTokensPerSecond(), 0, 'f', 1));
+        else if (reason == QLatin1String("cancelled"))
+            reason = tr("stopped");
+        // Before the first token there is no speed to report, only how far it got.
+        const QString firstToken
+            = s.generatedTokens > 0 ? tr("first token %1 ms").arg(s.timeToFirstTokenMs, 0, 'f', 1) : tr("no token yet");
+        // This prompt's own decode speed; the Workers tab shows the run's, over all prompts.
+        Pane& p = m_panes[i];
+        p.stats->setText(tr("%1 prompt + %2 generated tokens (%3) · %4 · prefill %5 tok/s · "
+                            "this prompt's decode %6 tok/s")
+                             .arg(s.promptTokens)
+                             .arg(s.generatedTokens)
+                             .arg(reason)
+                             .arg(firstToken)
+                             .arg(s.prefillTokensPerSecond(), 0, 'f', 0)
+                             .arg(s.decodeTokensPerSecond(), 0, 'f', 1));
+        p.stats->setToolTip(tr("Decode speed of this prompt alone: its tokens after the first, over the time its "
+                               "own decode steps took. The Workers tab's \"all prompts\" figure divides every "
+                               "prompt's tokens after the first by the decode phase's wall time."));
+    }
+}
+
+void OutputView::showSaved(const QStringList& prompts, const QStringList& texts, const QStringList& stats)
+{
+    QStringList titles;
+    for (qsizetype i = 0; i < texts.size(); ++i)
+        titles << (i < prompts.size() ? prompts[i] : texts[i].section(QLatin1Char('\n'), 0, 0));
+    startRun(titles);
+    QTextCharFormat grey;
+    grey.setForeground(QColor(0x70, 0x70, 0x70));
+    QTextCharFormat normal;
+    normal.setForeground(palette().color(QPalette::Text));
+    for (size_t i = 0; i < m_panes.size(); ++i) {
+        Pane& p = m_panes[i];
+        const QString& text = texts[qsizetype(i)];
+        const QString& prompt = titles[qsizetype(i)];
+        // Saved text is the pane as it was: the prompt, then what was generated.
+        const qsizetype promptLength = text.startsWith(prompt) ? prompt.size() : 0;
+        p.text->clear();
+        QTextCursor c(p.text->document());
+        c.insertText(text.left(promptLength), grey);
+        c.insertText(text.mid(promptLength), normal);
+        p.length = int(text.size());
+        const QString prefix = tr("from the session: ");
+        QString saved = stats.value(qsizetype(i));
+        if (saved.startsWith(prefix)) // a session saved from an opened one
+            saved = saved.mid(prefix.size());
+        if (saved == tr("waiting…")) // saved before its run produced anything
+            saved.clear();
+        p.stats->setText(prefix + (saved.isEmpty() ? tr("no figures saved") : saved));
+        p.stats->setToolTip(tr("Shown as saved; sessions keep no trace, so the timeline has nothing to show for it"));
     }
 }
 

@@ -21,7 +21,10 @@ public:
 
     void startRun(const QStringList& prompts); // one empty pane per prompt
     void appendPieces(const QVector<TokenPiece>& pieces);
-    void finishRun(const RunSummary& summary);
+    void finishRun(const RunSummary& summary); // each pane's figures; a stopped run's say so
+    // A saved session's outputs as outputs: each pane's prompt in grey, the generated text after it,
+    // and the figures saved with it, marked as coming from the session.
+    void showSaved(const QStringList& prompts, const QStringList& texts, const QStringList& stats);
     void showMessage(const QString& message); // e.g. an error, in place of the outputs
 
     int paneCount() const { return int(m_panes.size()); }

@@ -253,7 +253,7 @@ void RunController::setBusy(bool busy)
 
 void RunController::loadModel(const QString& path)
 {
-    m_loading = true;
+    ++m_pendingLoads;
     Q_EMIT modelLoadStarted(path);
     QMetaObject::invokeMethod(
         m_worker, [w = m_worker, path] { w->loadModel(path, {}); }, Qt::QueuedConnection);
@@ -261,7 +261,7 @@ void RunController::loadModel(const QString& path)
 
 void RunController::loadSynthetic(const QString& shape)
 {
-    m_loading = true;
+    ++m_pendingLoads;
     Q_EMIT modelLoadStarted(QStringLiteral("synthetic ") + shape);
     QMetaObject::invokeMethod(
         m_worker, [w = m_worker, shape] { w->loadModel({}, shape); }, Qt::QueuedConnection);
@@ -269,7 +269,7 @@ void RunController::loadSynthetic(const QString& shape)
 
 void RunController::finishModelLoad(std::shared_ptr<const engine::Model> model, QString error)
 {
-    m_loading = false;
+    --m_pendingLoads;
     if (!model) {
         Q_EMIT modelLoadFailed(error); // the previous model stays loaded
         return;
@@ -281,10 +281,11 @@ void RunController::finishModelLoad(std::shared_ptr<const engine::Model> model, 
 
 int RunController::startRun(const RunSettings& settings)
 {
-    if (m_busy || !m_model)
+    if (m_busy || m_pendingLoads > 0 || !m_model)
         return 0;
     const int id = m_nextRunId++;
     m_currentRun = id;
+    m_stoppedRun = 0; // a new run supersedes what a stopped one still sends
     setBusy(true);
     Q_EMIT runStarted(id, int(settings.prompts.size()), settings.scheduler.threads);
     QMetaObject::invokeMethod(
@@ -294,10 +295,11 @@ int RunController::startRun(const RunSettings& settings)
 
 int RunController::startSweep(const SweepSettings& settings)
 {
-    if (m_busy || !m_model)
+    if (m_busy || m_pendingLoads > 0 || !m_model)
         return 0;
     const int id = m_nextRunId++;
     m_currentRun = id;
+    m_stoppedRun = 0;
     setBusy(true);
     Q_EMIT runStarted(
         id, int(settings.workload.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
@@ -312,19 +314,27 @@ void RunController::stop()
     if (m_currentRun == 0)
         return;
     m_stopRunId->store(m_currentRun);
-    m_currentRun = 0; // whatever the stopped run still sends is dropped
+    // What it measured up to the stop still arrives (within one token) and is shown as stopped;
+    // a run started before then supersedes it.
+    m_stoppedRun = m_currentRun;
+    m_currentRun = 0;
     setBusy(false);
+}
+
+bool RunController::wanted(int runId) const
+{
+    return runId != 0 && (runId == m_currentRun || (m_currentRun == 0 && runId == m_stoppedRun));
 }
 
 void RunController::deliverTokens(int runId, QVector<TokenPiece> pieces)
 {
-    if (runId == m_currentRun)
+    if (wanted(runId))
         Q_EMIT tokensReady(runId, pieces);
 }
 
 void RunController::deliverTrace(int runId, TraceBatch events)
 {
-    if (runId == m_currentRun)
+    if (wanted(runId))
         Q_EMIT traceReady(runId, events);
 }
 
@@ -336,18 +346,20 @@ void RunController::deliverPhase(int runId, QString phase)
 
 void RunController::finishRun(int runId, RunSummary summary)
 {
-    if (runId != m_currentRun)
+    if (!wanted(runId))
         return;
     m_currentRun = 0;
+    m_stoppedRun = 0;
     setBusy(false);
     Q_EMIT runFinished(runId, summary);
 }
 
 void RunController::failRun(int runId, QString message)
 {
-    if (runId != m_currentRun)
+    if (!wanted(runId))
         return;
     m_currentRun = 0;
+    m_stoppedRun = 0;
     setBusy(false);
     Q_EMIT runFailed(runId, message);
 }
@@ -360,9 +372,10 @@ void RunController::deliverSweepProgress(int runId, int done, int total, QString
 
 void RunController::finishSweep(int runId, engine::SweepResult result)
 {
-    if (runId != m_currentRun)
+    if (!wanted(runId))
         return;
     m_currentRun = 0;
+    m_stoppedRun = 0;
     setBusy(false);
     Q_EMIT sweepFinished(runId, result);
 }

@@ -72,16 +72,23 @@ public:
     std::shared_ptr<const engine::Model> model() const { return m_model; }
     const ModelInfo& modelInfo() const { return m_modelInfo; }
     bool isBusy() const { return m_busy; }
+    bool isLoading() const { return m_pendingLoads > 0; } // a model load is queued or running; runs are refused
     int currentRunId() const { return m_currentRun; }
+    int stoppedRunId() const { return m_stoppedRun; } // stopped, its final result not yet delivered
 
     static ModelInfo describe(const engine::Model& model);
 
 public Q_SLOTS:
-    void loadModel(const QString& path); // a GGUF file; the previous model stays on failure
+    // Runs and sweeps are refused until the load ends. A GGUF file; the previous model (if any)
+    // stays on failure.
+    void loadModel(const QString& path);
     void loadSynthetic(const QString& shape); // tiny, 15M, 110M, 1B
     int startRun(const ui::RunSettings& settings); // returns the run id (0 if refused: busy or no model)
     int startSweep(const ui::SweepSettings& settings); // same
-    void stop(); // takes effect within one token; the controller is then idle
+    // Takes effect within one token; the controller is idle at once. What the stopped run measured
+    // still arrives (tokens, trace, then runFinished or sweepFinished marked cancelled) unless a new
+    // run or sweep starts first, which drops it.
+    void stop();
 
 Q_SIGNALS:
     void modelLoadStarted(const QString& what);
@@ -109,6 +116,7 @@ private:
     void deliverSweepProgress(int runId, int done, int total, QString label);
     void finishSweep(int runId, engine::SweepResult result);
     void finishModelLoad(std::shared_ptr<const engine::Model> model, QString error);
+    bool wanted(int runId) const; // the current run, or the stopped one while nothing replaced it
 
     QThread m_thread;
     RunWorker* m_worker = nullptr; // lives in m_thread, deleted when it finishes
@@ -116,8 +124,9 @@ private:
     ModelInfo m_modelInfo;
     int m_nextRunId = 1;
     int m_currentRun = 0;
+    int m_stoppedRun = 0; // the run stop() ended, until its final result arrives or a new run starts
     bool m_busy = false;
-    bool m_loading = false;
+    int m_pendingLoads = 0; // loads queued or running: a run now would use the old model
     std::shared_ptr<std::atomic<int>> m_stopRunId; // the worker polls it between tokens
 };
 

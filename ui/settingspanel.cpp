@@ -3,6 +3,8 @@
 #include "engine/run/defaults.h"
 #include "ui/promptlisteditor.h"
 
+#include <QAbstractSpinBox>
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -13,6 +15,7 @@
 #include <QPlainTextEdit>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <QWheelEvent>
 
 #include <algorithm>
 
@@ -28,11 +31,52 @@ QStringList toQStringList(const std::vector<std::string>& list)
     return out;
 }
 
+// Scrolling the control column over a spin box used to change its value (temperature 0.80 → 0.65)
+// without the user noticing. Every spin box and combo box gets a focus policy without wheel focus
+// when it is polished, and a wheel event on one without focus is passed on to its parents instead.
+class WheelGuard : public QObject {
+public:
+    using QObject::QObject;
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        if (event->type() != QEvent::Polish && event->type() != QEvent::Wheel)
+            return false;
+        auto* widget = qobject_cast<QWidget*>(watched);
+        if (!widget || !(qobject_cast<QAbstractSpinBox*>(widget) || qobject_cast<QComboBox*>(widget)))
+            return false;
+        if (event->type() == QEvent::Polish) {
+            if (widget->focusPolicy() == Qt::WheelFocus)
+                widget->setFocusPolicy(Qt::StrongFocus);
+            return false;
+        }
+        if (widget->hasFocus())
+            return false;
+        // Ignored and filtered: QApplication hands a real wheel event on to the parent, so the
+        // scroll area around the control scrolls.
+        event->ignore();
+        return true;
+    }
+};
+
 } // namespace
+
+void SettingsPanel::guardWheelEvents()
+{
+    // Found by name: WheelGuard has no meta-object of its own for findChild to tell it by.
+    const QString name = QStringLiteral("playgroundWheelGuard");
+    if (!qApp || qApp->findChild<QObject*>(name, Qt::FindDirectChildrenOnly))
+        return;
+    auto* guard = new WheelGuard(qApp);
+    guard->setObjectName(name);
+    qApp->installEventFilter(guard);
+}
 
 SettingsPanel::SettingsPanel(QWidget* parent)
     : QWidget(parent)
 {
+    guardWheelEvents();
     // The groups sit in the window's control column as if they were its own.
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -80,6 +124,7 @@ QWidget* SettingsPanel::buildSampling()
     auto* form = new QFormLayout(sampling);
     const engine::SamplingParams defaults;
     m_temperature = new QDoubleSpinBox(sampling);
+    m_temperature->setObjectName(QStringLiteral("temperature"));
     m_temperature->setRange(0.0, 5.0);
     m_temperature->setSingleStep(0.05);
     m_temperature->setValue(defaults.temperature);
@@ -87,11 +132,13 @@ QWidget* SettingsPanel::buildSampling()
                                  "the distribution"));
     form->addRow(tr("Temperature"), m_temperature);
     m_topK = new QSpinBox(sampling);
+    m_topK->setObjectName(QStringLiteral("topK"));
     m_topK->setRange(0, 100000);
     m_topK->setValue(defaults.topK);
     m_topK->setToolTip(tr("Keep only the k most likely tokens before sampling (0 = off)"));
     form->addRow(tr("Top-k"), m_topK);
     m_topP = new QDoubleSpinBox(sampling);
+    m_topP->setObjectName(QStringLiteral("topP"));
     m_topP->setRange(0.01, 1.0);
     m_topP->setSingleStep(0.01);
     m_topP->setValue(defaults.topP);
@@ -99,24 +146,28 @@ QWidget* SettingsPanel::buildSampling()
         tr("Nucleus sampling: keep the smallest set of tokens whose probabilities add up to p (1 = off)"));
     form->addRow(tr("Top-p"), m_topP);
     m_minP = new QDoubleSpinBox(sampling);
+    m_minP->setObjectName(QStringLiteral("minP"));
     m_minP->setRange(0.0, 1.0);
     m_minP->setSingleStep(0.01);
     m_minP->setValue(defaults.minP);
     m_minP->setToolTip(tr("Drop tokens less likely than min-p times the most likely one (0 = off)"));
     form->addRow(tr("Min-p"), m_minP);
     m_repeatPenalty = new QDoubleSpinBox(sampling);
+    m_repeatPenalty->setObjectName(QStringLiteral("repeatPenalty"));
     m_repeatPenalty->setRange(0.5, 3.0);
     m_repeatPenalty->setSingleStep(0.05);
     m_repeatPenalty->setValue(defaults.repeatPenalty);
     m_repeatPenalty->setToolTip(tr("Make the last 64 tokens less likely to repeat (1 = off; not used when greedy)"));
     form->addRow(tr("Repeat penalty"), m_repeatPenalty);
     m_maxTokens = new QSpinBox(sampling);
+    m_maxTokens->setObjectName(QStringLiteral("maxTokens"));
     m_maxTokens->setRange(1, 4096);
     m_maxTokens->setValue(engine::kDefaultMaxTokens);
     m_maxTokens->setToolTip(tr("How many tokens to generate for each prompt (generation stops earlier at the end "
                                "of text or when the context is full)"));
     form->addRow(tr("Max tokens"), m_maxTokens);
     m_seed = new QSpinBox(sampling);
+    m_seed->setObjectName(QStringLiteral("seed"));
     m_seed->setRange(0, 2147483647);
     m_seed->setValue(int(defaults.seed));
     m_seed->setToolTip(tr("Random seed: the same seed, prompts and settings give the same tokens for every thread "
@@ -131,6 +182,7 @@ QWidget* SettingsPanel::buildParallelism()
     auto* pform = new QFormLayout(par);
     const int cores = engine::Scheduler::hardwareThreads();
     m_threads = new QSpinBox(par);
+    m_threads->setObjectName(QStringLiteral("threads"));
     m_threads->setRange(1, std::min(engine::SchedulerOptions::kMaxThreads, 4 * cores));
     m_threads->setValue(cores);
     m_threads->setToolTip(tr("Threads in the task arena. This machine has %n core(s); more threads than cores "
@@ -142,6 +194,7 @@ QWidget* SettingsPanel::buildParallelism()
     threadRow->addWidget(m_threadHint, 1);
     pform->addRow(tr("Threads"), threadRow);
     m_strategy = new QComboBox(par);
+    m_strategy->setObjectName(QStringLiteral("strategy"));
     const std::pair<engine::Strategy, QString> strategies[] = {
         { engine::Strategy::IntraOp,
             tr("Intra-op: prompts one after another; each matmul split by rows, attention "
@@ -161,6 +214,7 @@ QWidget* SettingsPanel::buildParallelism()
     m_strategy->setToolTip(tr("What is split across threads"));
     pform->addRow(tr("Strategy"), m_strategy);
     m_partitioner = new QComboBox(par);
+    m_partitioner->setObjectName(QStringLiteral("partitioner"));
     const std::pair<engine::Partitioner, QString> partitioners[] = {
         { engine::Partitioner::Auto,
             tr("auto: TBB splits adaptively, a few chunks per thread, more if work is stolen") },
@@ -177,6 +231,7 @@ QWidget* SettingsPanel::buildParallelism()
     m_partitioner->setToolTip(tr("How TBB cuts each parallel loop into chunks"));
     pform->addRow(tr("Partitioner"), m_partitioner);
     m_grain = new QSpinBox(par);
+    m_grain->setObjectName(QStringLiteral("grain"));
     m_grain->setRange(1, 4096);
     m_grain->setToolTip(tr("Minimum blocks per chunk (a block is 64 rows in prefill; when decoding, at least 16384 "
                            "weights and 16 rows; or one attention head)"));

@@ -32,6 +32,11 @@ public:
     PromptListEditor* prompts() const { return m_prompts; }
     int threads() const;
 
+    // Spin boxes and combo boxes anywhere in the application take the mouse wheel only when they
+    // have focus (click or tab to them first); otherwise the wheel scrolls what holds them. Called by
+    // the constructor; installs one application-wide filter, once.
+    static void guardWheelEvents();
+
 Q_SIGNALS:
     void settingsChanged(); // any control changed, by the user or by setSettings
 

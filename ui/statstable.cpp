@@ -26,10 +26,10 @@ StatsTable::StatsTable(QWidget* parent)
     clear();
 }
 
-void StatsTable::clear()
+void StatsTable::clear(const QString& message)
 {
     m_table->setRowCount(0);
-    m_totals->setText(tr("Run something to see how busy each worker thread was."));
+    m_totals->setText(message.isEmpty() ? tr("Run something to see how busy each worker thread was.") : message);
 }
 
 QString StatsTable::totalsText() const { return m_totals->text(); }
@@ -56,9 +56,12 @@ void StatsTable::setSummary(const RunSummary& summary)
         m_table->setItem(row, 4, cell(QString::number(qulonglong(w.chunks))));
         m_table->setItem(row, 5, cell(QString::number(w.meanChunkNs / 1e3, 'f', 2)));
     }
+    // The decode rate here is the run's aggregate (engine RunMetrics::decodeTokensPerSecond); each
+    // output pane shows its own prompt's rate, so the labels say which is which.
     m_totals->setText(
-        tr("<b>%1</b>, %2 thread(s): wall %3 ms · prefill %4 ms (%5 tok/s) · decode %6 ms (%7 tok/s) · "
-           "first token %8 ms · %9 tokens generated · load imbalance %10 · %11 parallel regions, mean %12 µs%13")
+        tr("%13<b>%1</b>, %2 thread(s): wall %3 ms · prefill phase %4 ms (%5 tok/s) · decode phase %6 ms "
+           "(all prompts %7 tok/s) · first token %8 ms · %9 tokens generated · load imbalance %10 · "
+           "%11 parallel regions, mean %12 µs")
             .arg(QString::fromLatin1(engine::strategyName(summary.strategy)))
             .arg(summary.threads)
             .arg(m.wallMs, 0, 'f', 1)
@@ -71,7 +74,10 @@ void StatsTable::setSummary(const RunSummary& summary)
             .arg(m.loadImbalance, 0, 'f', 2)
             .arg(qulonglong(m.parallelRegions))
             .arg(m.meanRegionNs / 1e3, 0, 'f', 1)
-            .arg(summary.cancelled ? tr(" · <i>stopped</i>") : QString()));
+            .arg(summary.cancelled ? tr("<b>Stopped</b>: what was measured up to the stop. ") : QString()));
+    m_totals->setToolTip(tr("Decode phase: from the end of prefill until every prompt finished. \"All prompts\" "
+                            "divides every prompt's tokens after the first by that time; an output pane's decode "
+                            "speed is its own prompt's, over its own decode steps."));
 }
 
 } // namespace ui

@@ -16,7 +16,7 @@ class StatsTable : public QWidget {
 public:
     explicit StatsTable(QWidget* parent = nullptr);
     void setSummary(const RunSummary& summary);
-    void clear();
+    void clear(const QString& message = {}); // no rows; the message says why (default: run something)
     QTableWidget* table() const { return m_table; }
     QString totalsText() const;
 

@@ -1,4 +1,5 @@
-// The GUI's engine driver: results stream through queued signals, stop works mid-run, bad files keep the old model.
+// The GUI's engine driver: results stream through queued signals, stop keeps what was measured, bad files
+// keep the old model.
 #include "ui/runcontroller.h"
 
 #include <QElapsedTimer>
@@ -98,7 +99,51 @@ private Q_SLOTS:
                            .arg(summary.metrics.generatedTokens)));
     }
 
-    void stopMidRunDropsLateResultsAndASecondRunWorks()
+    void stopKeepsWhatWasMeasuredAndMarksItStopped()
+    {
+        RunController c;
+        QSignalSpy loaded(&c, &RunController::modelLoaded);
+        c.loadSynthetic(QStringLiteral("15M"));
+        QVERIFY(loaded.wait(60000));
+        QSignalSpy tokens(&c, &RunController::tokensReady);
+        QSignalSpy trace(&c, &RunController::traceReady);
+        QSignalSpy finished(&c, &RunController::runFinished);
+        auto s = settings({ QStringLiteral("Once upon a time") }, 200, 1);
+        s.contextLength = 256;
+        const int id = c.startRun(s);
+        QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 1, 30000);
+        c.stop();
+        QVERIFY(!c.isBusy()); // ready at once
+        QCOMPARE(c.currentRunId(), 0);
+        QCOMPARE(c.stoppedRunId(), id);
+        // What it measured up to the stop arrives once, marked cancelled, within about one token.
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
+        QCOMPARE(finished.at(0).at(0).toInt(), id);
+        QCOMPARE(c.stoppedRunId(), 0);
+        const RunSummary summary = finished.at(0).at(1).value<RunSummary>();
+        QVERIFY(summary.cancelled);
+        QCOMPARE(int(summary.sequences.size()), 1);
+        const engine::GenerationStats& st = summary.sequences[0].stats;
+        QCOMPARE(st.stopReason, engine::StopReason::Cancelled);
+        QVERIFY(st.generatedTokens >= 1 && st.generatedTokens < 200);
+        QCOMPARE(summary.metrics.generatedTokens, st.generatedTokens);
+        QCOMPARE(int(summary.metrics.workers.size()), 1); // the Workers tab has its row
+        // Every token and trace event up to the stop reached the window: the panes match the summary.
+        QString streamed;
+        for (const auto& args : tokens) {
+            QCOMPARE(args.at(0).toInt(), id);
+            for (const TokenPiece& p : args.at(1).value<QVector<TokenPiece>>())
+                streamed += p.text;
+        }
+        QCOMPARE(streamed, QString::fromStdString(summary.sequences[0].text));
+        size_t events = 0;
+        for (const auto& args : trace)
+            events += args.at(1).value<TraceBatch>()->size();
+        QCOMPARE(events, size_t(summary.metrics.traceEvents));
+        QVERIFY(events > 0);
+    }
+
+    void aRunStartedRightAfterStopDropsTheStoppedRunsResults()
     {
         RunController c;
         QSignalSpy loaded(&c, &RunController::modelLoaded);
@@ -106,27 +151,69 @@ private Q_SLOTS:
         QVERIFY(loaded.wait(60000));
         QSignalSpy tokens(&c, &RunController::tokensReady);
         QSignalSpy finished(&c, &RunController::runFinished);
-        QSignalSpy busy(&c, &RunController::busyChanged);
         auto s = settings({ QStringLiteral("Once upon a time") }, 200, 1);
         s.contextLength = 256;
         const int first = c.startRun(s);
         QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 1, 30000);
         c.stop();
-        QVERIFY(!c.isBusy()); // ready at once
-        QCOMPARE(c.currentRunId(), 0);
         const int tokensAtStop = tokens.count();
-        QTest::qWait(400);
-        QCOMPARE(tokens.count(), tokensAtStop); // late results of the stopped run are dropped
-        QCOMPARE(finished.count(), 0);
-
         s.maxTokens = 5;
-        const int second = c.startRun(s);
+        const int second = c.startRun(s); // before the stopped run's result arrived
         QVERIFY(second > first);
+        QCOMPARE(c.stoppedRunId(), 0);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QTest::qWait(300);
+        QCOMPARE(finished.count(), 1);
         QCOMPARE(finished.at(0).at(0).toInt(), second);
+        for (int i = tokensAtStop; i < tokens.count(); ++i)
+            QCOMPARE(tokens.at(i).at(0).toInt(), second); // nothing late of the stopped run
         const RunSummary summary = finished.at(0).at(1).value<RunSummary>();
         QCOMPARE(summary.sequences[0].stats.generatedTokens, 5);
         QVERIFY(!summary.cancelled);
+    }
+
+    void aCancelledSweepKeepsThePointsItMeasured()
+    {
+        RunController c;
+        QSignalSpy loaded(&c, &RunController::modelLoaded);
+        c.loadSynthetic(QStringLiteral("15M"));
+        QVERIFY(loaded.wait(60000));
+        QSignalSpy progress(&c, &RunController::sweepProgress);
+        QSignalSpy done(&c, &RunController::sweepFinished);
+        SweepSettings s;
+        s.workload = settings({ QStringLiteral("Once upon a time") }, 40, 1);
+        s.workload.contextLength = 256;
+        s.threads = { 1, 2 };
+        s.repeat = 3;
+        s.warmup = 0;
+        const int id = c.startSweep(s);
+        // Stop once the first run has been measured (progress reports runs done before each run).
+        QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty() && progress.last().at(1).toInt() >= 1, 60000);
+        c.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 20000);
+        QCOMPARE(done.at(0).at(0).toInt(), id);
+        const auto result = done.at(0).at(1).value<engine::SweepResult>();
+        QCOMPARE(result.workload.value("cancelled", false), true);
+        QCOMPARE(int(result.strategies.size()), 1);
+        const auto& points = result.strategies[0].decodeScaling.points;
+        QVERIFY(!points.empty() && points.size() <= 2);
+        QCOMPARE(points[0].threads, 1);
+    }
+
+    void runsAreRefusedWhileAModelLoads()
+    {
+        RunController c;
+        QVERIFY(loadTiny(c));
+        QSignalSpy loaded(&c, &RunController::modelLoaded);
+        c.loadSynthetic(QStringLiteral("tiny"));
+        QVERIFY(c.isLoading());
+        QCOMPARE(c.startRun(settings({ QStringLiteral("x") }, 3)), 0); // it would run the old model
+        SweepSettings sweep;
+        sweep.workload = settings({ QStringLiteral("x") }, 3);
+        QCOMPARE(c.startSweep(sweep), 0);
+        QVERIFY(loaded.wait(20000));
+        QVERIFY(!c.isLoading());
+        QVERIFY(c.startRun(settings({ QStringLiteral("x") }, 3)) > 0);
     }
 
     void badModelFileReportsAndKeepsTheOldModel()
