@@ -748,7 +748,12 @@ void MainWindow::setDefaultSplitterSizes(QSize window)
     const int controls = std::max(m_controlsScroll->minimumWidth(), window.width() / 4);
     m_mainSplitter->setSizes({ controls, std::max(1, window.width() - controls) });
     const int h = std::max(300, window.height() - 130); // menu, tool and status bars
-    m_rightSplitter->setSizes({ h * 25 / 100, h * 45 / 100, h * 30 / 100 });
+    // Tall screens have room for the Speedup chart's controls without scrolling; short ones keep the
+    // timeline's lanes first.
+    if (h >= 800)
+        m_rightSplitter->setSizes({ h * 22 / 100, h * 33 / 100, h * 45 / 100 });
+    else
+        m_rightSplitter->setSizes({ h * 25 / 100, h * 45 / 100, h * 30 / 100 });
 }
 
 void MainWindow::resetLayout()

@@ -31,6 +31,8 @@ const QColor kText(0x1a, 0x1a, 0x1a);
 const QColor kMutedText(0x44, 0x4a, 0x52);
 const QColor kHighlight(0xd8, 0x1b, 0x60);
 const QColor kHighlightBand(0xff, 0xc1, 0x07, 90);
+// Near-black hatching and edge read over every op colour (red would vanish on attention).
+const QColor kStretched(0x10, 0x10, 0x10);
 
 // Powers of ten in ns and the unit each names.
 struct Unit {
@@ -228,9 +230,15 @@ QString TimelineView::summaryText() const
     if (m_data.eventCount() == 0)
         return {};
     // Says what a bar's height means right where the bars are (the lane names' tool tip says more).
-    const QString text = tr("%1 chunks in %2 \u00b7 bar height = busy share")
-                             .arg(QLocale().toString(qulonglong(m_data.eventCount())),
-                                 formatDuration(m_data.endNs() - m_data.beginNs()));
+    QString text = tr("%1 chunks in %2 \u00b7 bar height = busy share")
+                       .arg(QLocale().toString(qulonglong(m_data.eventCount())),
+                           formatDuration(m_data.endNs() - m_data.beginNs()));
+    int stretched = 0;
+    for (int lane = 0; lane < m_data.laneCount(); ++lane)
+        for (const engine::TraceEvent& e : m_data.longEvents(lane))
+            stretched += m_data.isStretched(e) ? 1 : 0;
+    if (stretched > 0)
+        text += tr(" \u00b7 \u26a0 %n stretched (preempted?)", nullptr, stretched);
     // Zoomed or panned, the view no longer follows the run: say how to get back.
     return m_follow ? text : text + tr(" \u00b7 double-click: fit");
 }
@@ -654,6 +662,19 @@ void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
         k = end;
     }
 
+    // Chunks the OS probably stretched: hatched, with a dark edge on top over a white line, at any zoom,
+    // so a long bar that is waiting rather than working does not pass for work.
+    for (const engine::TraceEvent& e : m_data.longEvents(lane)) {
+        if (e.endNs <= m_viewBegin || e.beginNs >= m_viewEnd || !m_data.isStretched(e))
+            continue;
+        const double x0 = std::max(timeToX(e.beginNs), double(r.left()));
+        const double x1 = std::min(timeToX(e.endNs), double(r.right() + 1));
+        const QRectF band(x0, r.top(), std::max(3.0, x1 - x0), r.height());
+        p.fillRect(band, QBrush(kStretched, Qt::BDiagPattern));
+        p.fillRect(QRectF(band.left(), r.top(), band.width(), 3), kStretched);
+        p.fillRect(QRectF(band.left(), r.top() + 3, band.width(), 1), Qt::white);
+    }
+
     // Zoomed in far enough that chunks are wider than pixels: mark chunk edges and name the wide ones.
     const auto [first, last] = m_data.overlapping(lane, m_viewBegin, m_viewEnd);
     if (last - first > size_t(columns))
@@ -818,6 +839,12 @@ QString TimelineView::eventDescription(const engine::TraceEvent& ev) const
     if (ev.tokens > 1)
         text += tr("&ndash;%1 (%2 tokens)").arg(ev.position + ev.tokens - 1).arg(ev.tokens);
     text += tr("<br>duration <b>%1</b>").arg(formatDuration(ev.durationNs()));
+    const double slowdown = m_data.slowdown(ev);
+    if (slowdown >= TimelineData::kStretchFactor)
+        text += tr("<br><font color=\"#b00020\"><b>&#9888; stretched: %1&times; this op's usual time per row</b>"
+                   "</font><br>the thread was probably preempted by the OS, or its core was busy with another "
+                   "process")
+                    .arg(slowdown, 0, 'f', 0);
     // Start and end to the microsecond, as the axis would label them.
     text += tr("<br>%1, %2 &rarr; %3").arg(laneName(ev.worker), tickLabel(ev.beginNs, 1000), tickLabel(ev.endNs, 1000));
     return text;

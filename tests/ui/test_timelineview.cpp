@@ -132,6 +132,7 @@ private Q_SLOTS:
     void emptyLanesShowForKnownThreadCount();
     void manyLanesKeepAReadableHeightAndScroll();
     void opColoursAreTellableApart();
+    void stretchedChunksAreMarked();
     void millionEventPaintCompletes();
     void smallTraceRendersChunksAndLabels();
     void renderTraceFileIfAsked();
@@ -658,6 +659,51 @@ void TestTimelineView::opColoursAreTellableApart()
                                .arg(QString::fromUtf8(engine::opName(ops[j])))
                                .arg(de, 0, 'f', 1)));
         }
+}
+
+void TestTimelineView::stretchedChunksAreMarked()
+{
+    // 100 ffn_down chunks of 16 rows at ~5 µs on two lanes, as a decode records them, then: one that took
+    // 141 µs for the same 16 rows (the thread was descheduled), one of 256 rows in 80 µs (big, but at the
+    // usual pace) and a 200 µs serial section (not a loop: never judged).
+    auto chunk = [](int lane, int64_t begin, int64_t duration, uint32_t rows, Op op = Op::FfnDown) {
+        TraceEvent e = ev(lane, begin, begin + duration, op);
+        e.last = rows;
+        return e;
+    };
+    std::vector<TraceEvent> events;
+    int64_t t = 0;
+    for (int i = 0; i < 100; ++i, t += 6'000)
+        events.push_back(chunk(i % 2, t, 5'000 + (i % 5) * 100, 16));
+    const TraceEvent stretched = chunk(0, t, 141'000, 16);
+    const TraceEvent big = chunk(1, t, 80'000, 256);
+    const TraceEvent serial = chunk(1, t + 100'000, 200'000, 0, Op::Serial);
+    events.push_back(stretched);
+    events.push_back(big);
+    events.push_back(serial);
+
+    ui::TimelineView view;
+    view.resize(1000, 300);
+    view.appendEvents(events);
+    const ui::TimelineData& data = view.data();
+    QVERIFY(data.isStretched(stretched));
+    QVERIFY2(data.slowdown(stretched) > 20 && data.slowdown(stretched) < 40,
+        qPrintable(QString::number(data.slowdown(stretched))));
+    QVERIFY(!data.isStretched(big));
+    QVERIFY(!data.isStretched(serial));
+    for (int i = 0; i < 100; ++i)
+        QVERIFY(!data.isStretched(events[size_t(i)]));
+    QVERIFY(view.eventDescription(stretched).contains(QStringLiteral("stretched")));
+    QVERIFY(!view.eventDescription(big).contains(QStringLiteral("stretched")));
+
+    // Drawn: a dark edge along the top of the stretched chunk, none over the big one.
+    QImage image(view.size(), QImage::Format_ARGB32);
+    image.fill(Qt::black);
+    view.render(&image);
+    const int x = int(view.timeToX(stretched.beginNs + 70'000));
+    QCOMPARE(image.pixelColor(x, view.laneRect(0).top() + 1).rgb(), QColor(0x10, 0x10, 0x10).rgb());
+    QVERIFY(image.pixelColor(int(view.timeToX(big.beginNs + 40'000)), view.laneRect(1).top() + 1).rgb()
+        != QColor(0x10, 0x10, 0x10).rgb());
 }
 
 void TestTimelineView::millionEventPaintCompletes()
