@@ -75,6 +75,7 @@ void DemoDriver::sweepFinished()
         return;
     m_stage = Stage::Done;
     if (!quitsWhenDone()) {
+        qInfo("demo: done; the window stays open");
         Q_EMIT finished();
         return;
     }

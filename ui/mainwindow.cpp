@@ -770,6 +770,11 @@ void MainWindow::resetSettings()
             tr("Put every control, the list of recent models and the window layout back as on a first start?"))
         != QMessageBox::Yes)
         return;
+    restoreDefaults();
+}
+
+void MainWindow::restoreDefaults()
+{
     QSettings().clear();
     m_recentModels.clear();
     applySettings(m_defaultSettings);
@@ -788,12 +793,13 @@ void MainWindow::showShortcuts()
            "<tr><td><b>Ctrl+O</b></td><td>open a GGUF model</td></tr>"
            "<tr><td><b>Ctrl+S</b></td><td>save the session</td></tr>"
            "<tr><td><b>F</b></td><td>fit the whole run in the timeline</td></tr>"
+           "<tr><td><b>F1</b></td><td>this list</td></tr>"
+           "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>"
            "<tr><td colspan=2><br><b>In the timeline</b> (click it first)</td></tr>"
            "<tr><td><b>wheel</b>, <b>+</b> / <b>−</b></td><td>zoom at the cursor / the centre</td></tr>"
            "<tr><td><b>drag</b>, <b>←</b> / <b>→</b></td><td>pan</td></tr>"
            "<tr><td><b>Shift+wheel</b>, <b>↑</b> / <b>↓</b></td><td>scroll the lanes when there are many</td></tr>"
            "<tr><td><b>double-click</b>, <b>Home</b>, <b>0</b></td><td>fit the whole run</td></tr>"
-           "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>"
            "</table>"));
 }
 
@@ -807,7 +813,9 @@ void MainWindow::showViewsHelp()
            "runs the request). Each chunk of a parallel loop is drawn where it ran. Zoomed out, a lane has one bar "
            "per pixel column: its <b>height is the share of that column's time the worker was busy</b>, its "
            "<b>colour the op that took most of it</b> (the legend names them). A gap is time the worker was idle. "
-           "Hover a chunk for its op, layer, rows, token and duration.</p>"
+           "Hover a chunk for its op, layer, rows, token and duration. A <b>hatched chunk with a dark top edge</b> ran "
+           "far slower than its op usually does: the operating system probably preempted its thread, or another "
+           "process shared its core.</p>"
            "<p><b>Speedup</b>: a sweep runs the same work at several thread counts; the chart shows speedup and "
            "efficiency against the thread count with the Amdahl fit.</p>"
            "<p><b>Workers</b>: after a run, each worker's busy and idle time, its share and its chunks.</p>"));

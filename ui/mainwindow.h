@@ -72,8 +72,10 @@ public Q_SLOTS:
     void openSession();
     // View > Reset layout: default size for this screen, default splitter sizes, forgets the saved ones.
     void resetLayout();
-    // Help > Reset settings: every control, the recent models and the layout back to a first start.
+    // Help > Reset settings: asks, then restoreDefaults().
     void resetSettings();
+    // Every control, the recent models and the layout back to a first start; the saved settings erased.
+    void restoreDefaults();
     void showShortcuts();
     void showViewsHelp();
     void showAbout();

@@ -1,5 +1,6 @@
 // `llm-playground --demo --screenshot FILE` runs headless end to end and leaves a real picture of the window;
 // `llm-playground --help` answers without a display.
+#include <QElapsedTimer>
 #include <QImage>
 #include <QProcess>
 #include <QProcessEnvironment>
@@ -37,6 +38,33 @@ private Q_SLOTS:
             for (int x = 0; x < image.width(); x += 3)
                 colours.insert(image.pixel(x, y));
         QVERIFY2(colours.size() > 50, qPrintable(QString::number(colours.size())));
+    }
+
+    void demoWithoutScreenshotStaysOpen()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QProcess app;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
+        app.setProcessEnvironment(env);
+        app.setProcessChannelMode(QProcess::MergedChannels);
+        app.start(QStringLiteral(PLAYGROUND_GUI), { QStringLiteral("--demo") });
+        QVERIFY(app.waitForStarted());
+        QByteArray out;
+        QElapsedTimer timer;
+        timer.start();
+        while (!out.contains("demo: done") && app.state() == QProcess::Running && timer.elapsed() < 300000) {
+            app.waitForReadyRead(1000);
+            out += app.readAll();
+        }
+        QVERIFY2(out.contains("demo: done"), out.constData());
+        // Done, and still open for the user: it used to quit here.
+        QVERIFY(!app.waitForFinished(2000));
+        QCOMPARE(app.state(), QProcess::Running);
+        app.kill();
+        app.waitForFinished();
     }
 
     void helpWorksWithoutADisplay()

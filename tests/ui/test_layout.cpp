@@ -7,6 +7,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QMenu>
+#include <QMenuBar>
 #include <QScreen>
 #include <QSettings>
 #include <QSignalSpy>
@@ -163,6 +165,41 @@ private Q_SLOTS:
             total += size;
         for (int i = 0; i < right->count(); ++i)
             QVERIFY2(right->sizes()[i] >= total / 5, qPrintable(QStringLiteral("pane %1 after reset").arg(i)));
+    }
+
+    void helpMenuAndResetSettings()
+    {
+        MainWindow w;
+        QMenu* help = nullptr;
+        for (QAction* a : w.menuBar()->actions())
+            if (a->text().remove(QLatin1Char('&')) == QLatin1String("Help"))
+                help = a->menu();
+        QVERIFY(help);
+        QStringList items;
+        for (QAction* a : help->actions())
+            if (!a->isSeparator())
+                items << a->text().remove(QLatin1Char('&'));
+        QVERIFY2(items.contains(QStringLiteral("Keyboard shortcuts"))
+                && items.contains(QStringLiteral("What each view shows"))
+                && items.contains(QStringLiteral("Reset settings…"))
+                && items.contains(QStringLiteral("About LLM Thread Playground")),
+            qPrintable(items.join(QStringLiteral(", "))));
+
+        const RunSettings defaults = w.currentSettings();
+        RunSettings changed = settings({ QStringLiteral("one"), QStringLiteral("two") }, 1);
+        changed.sampling.temperature = 0.1f;
+        w.applySettings(changed);
+        w.close(); // saves them
+        QVERIFY(QSettings().contains(QStringLiteral("run/settings")));
+        {
+            MainWindow again;
+            QCOMPARE(again.currentSettings().prompts.size(), size_t(2)); // they were saved
+            again.restoreDefaults();
+            QVERIFY(QSettings().allKeys().isEmpty());
+            QCOMPARE(again.currentSettings().prompts, defaults.prompts);
+            QCOMPARE(again.currentSettings().scheduler.threads, defaults.scheduler.threads);
+            QCOMPARE(again.currentSettings().sampling.temperature, defaults.sampling.temperature);
+        }
     }
 
     void savedGeometryIsRestoredOnlyIfItFits()
