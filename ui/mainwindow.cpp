@@ -77,8 +77,9 @@ MainWindow::MainWindow(QWidget* parent)
     auto* timelineLayout = new QVBoxLayout(timelineBox);
     timelineLayout->setContentsMargins(0, 0, 0, 0);
     auto* timelineBar = new QHBoxLayout;
-    auto* timelineTitle = new QLabel(tr("<b>Worker timeline</b> — wheel: zoom · drag: pan · hover: details · "
-                                        "click a generated token above to outline its chunks"),
+    // The click hint first: on a narrow window the end of the line is clipped.
+    auto* timelineTitle = new QLabel(tr("<b>Worker timeline</b> — click a generated token above to outline its "
+                                        "chunks · wheel: zoom · drag: pan · hover: details"),
         this);
     timelineTitle->setToolTip(tr("One lane per worker thread. Bar height: the share of each pixel column's time the "
                                  "worker was busy; colour: the op that took most of it. Click a generated token in "
