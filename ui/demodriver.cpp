@@ -29,6 +29,8 @@ void DemoDriver::start()
     s.scheduler.pinThreads = true;
     m_window->settingsPanel()->setSettings(s);
     m_window->loadInitialModel();
+    if (!quitsWhenDone())
+        return;
     // Never hang a headless run: give up after five minutes.
     QTimer::singleShot(5 * 60 * 1000, this, [] {
         qCritical("demo: timed out");
@@ -72,8 +74,13 @@ void DemoDriver::sweepFinished()
     if (m_stage != Stage::Sweeping)
         return;
     m_stage = Stage::Done;
+    if (!quitsWhenDone()) {
+        qInfo("demo: done; the window stays open");
+        Q_EMIT finished();
+        return;
+    }
     QTimer::singleShot(300, this, [this] {
-        if (!m_screenshot.isEmpty() && !ExportActions::saveWindowImage(m_window, m_screenshot)) {
+        if (!ExportActions::saveWindowImage(m_window, m_screenshot)) {
             qCritical("demo: cannot write %s", qPrintable(m_screenshot));
             QApplication::exit(1);
             return;

@@ -1,5 +1,6 @@
-// --demo and --screenshot: load, run the default prompt on every core, sweep, optionally save a
-// screenshot, quit. The window tells the driver what happened; the driver decides what comes next.
+// --demo: load, run the default prompt on every core, sweep, then leave the window open to explore.
+// With --screenshot the driver saves a picture of the window and quits instead (headless use). The window
+// tells the driver what happened; the driver decides what comes next.
 #pragma once
 
 #include "engine/measure/sweep.h"
@@ -17,8 +18,10 @@ class DemoDriver : public QObject {
 public:
     DemoDriver(MainWindow* window, QString screenshotPath);
 
-    // Sets the window's controls to the demo's settings and arms a five-minute time-out.
+    // Sets the window's controls to the demo's settings; with a screenshot to take, arms a five-minute
+    // time-out so a headless run never hangs.
     void start();
+    bool quitsWhenDone() const { return !m_screenshot.isEmpty(); }
 
     // The sweep the demo measures for the window's current settings: every thread count up to the
     // cores (at least 2), intra-op (and request-parallel with several prompts), five repetitions.
@@ -27,8 +30,12 @@ public:
     // The window calls these after updating itself for the event.
     void modelLoaded(); // the first time: run
     void runFinished(); // after the run: sweep
-    void sweepFinished(); // after the sweep: screenshot (if asked for), exit 0
+    void sweepFinished(); // after the sweep: screenshot and exit 0, or finished()
     void fail(const char* what, const QString& message); // exit 1
+
+Q_SIGNALS:
+    // The demo is over and the window stays open: from now on it is the user's.
+    void finished();
 
 private:
     enum class Stage { Loading, Running, Sweeping, Done };

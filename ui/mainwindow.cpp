@@ -30,7 +30,9 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -38,6 +40,8 @@
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace ui {
 
@@ -73,19 +77,33 @@ MainWindow::MainWindow(QWidget* parent)
     auto* timelineLayout = new QVBoxLayout(timelineBox);
     timelineLayout->setContentsMargins(0, 0, 0, 0);
     auto* timelineBar = new QHBoxLayout;
-    auto* timelineTitle = new QLabel(tr("<b>Worker timeline</b> — wheel: zoom · drag: pan · hover: details"), this);
+    // The click hint first: on a narrow window the end of the line is clipped.
+    auto* timelineTitle = new QLabel(tr("<b>Worker timeline</b> — click a generated token above to outline its "
+                                        "chunks · wheel: zoom · drag: pan · hover: details"),
+        this);
+    timelineTitle->setToolTip(tr("One lane per worker thread. Bar height: the share of each pixel column's time the "
+                                 "worker was busy; colour: the op that took most of it. Click a generated token in "
+                                 "the output to outline the chunks that computed it."));
+    // Clipped rather than widening the window on a small screen; the tool tip says it all.
+    timelineTitle->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     auto* fit = new QToolButton(this);
     fit->setText(tr("Fit all"));
     fit->setToolTip(tr("Show the whole run (F)"));
     connect(fit, &QToolButton::clicked, m_timeline, &TimelineView::fitAll);
-    timelineBar->addWidget(timelineTitle);
-    timelineBar->addStretch();
+    timelineBar->addWidget(timelineTitle, 1);
     timelineBar->addWidget(fit);
     timelineLayout->addLayout(timelineBar);
     timelineLayout->addWidget(m_timeline, 1);
 
     m_tabs = new QTabWidget(this);
-    m_tabs->addTab(m_chart, tr("Speedup"));
+    // The chart's controls need more room than a 720-line screen leaves this pane: it scrolls there
+    // instead of making the window taller or wider than the screen.
+    auto* chartPage = new QScrollArea(this);
+    chartPage->setWidget(m_chart);
+    chartPage->setWidgetResizable(true);
+    chartPage->setFrameShape(QFrame::NoFrame);
+    m_chartPage = chartPage;
+    m_tabs->addTab(m_chartPage, tr("Speedup"));
     m_tabs->addTab(m_stats, tr("Workers"));
 
     m_rightSplitter = new QSplitter(Qt::Vertical, this);
@@ -93,18 +111,24 @@ MainWindow::MainWindow(QWidget* parent)
     m_rightSplitter->addWidget(timelineBox);
     m_rightSplitter->addWidget(m_tabs);
     m_rightSplitter->setStretchFactor(0, 3);
-    m_rightSplitter->setStretchFactor(1, 3);
-    m_rightSplitter->setStretchFactor(2, 4);
-    m_rightSplitter->setSizes({ 260, 300, 440 });
+    m_rightSplitter->setStretchFactor(1, 4);
+    m_rightSplitter->setStretchFactor(2, 3);
+    // A dragged splitter stops at each pane's minimum instead of hiding the pane (and saving that).
+    m_rightSplitter->setChildrenCollapsible(false);
 
     m_mainSplitter = new QSplitter(Qt::Horizontal, this);
     m_mainSplitter->addWidget(buildControls());
     m_mainSplitter->addWidget(m_rightSplitter);
     m_mainSplitter->setStretchFactor(0, 0);
     m_mainSplitter->setStretchFactor(1, 1);
+    m_mainSplitter->setChildrenCollapsible(false);
     setCentralWidget(m_mainSplitter);
+    setDefaultSplitterSizes(QSize(1600, 1000));
 
     m_statusModel = new QLabel(this);
+    // Long model names are clipped, not allowed to set the window's minimum width.
+    m_statusModel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_statusModel->setMinimumWidth(120);
     m_statusThreads = new QLabel(this);
     m_statusState = new QLabel(this);
     m_progress = new QProgressBar(this);
@@ -123,6 +147,7 @@ MainWindow::MainWindow(QWidget* parent)
 
     buildMenus();
     connectController();
+    m_defaultSettings = currentSettings();
     loadSettings();
     setState(tr("ready"));
     updateEnabled();
@@ -180,9 +205,31 @@ QWidget* MainWindow::buildControls()
     auto* scroll = new QScrollArea(this);
     scroll->setWidget(panel);
     scroll->setWidgetResizable(true);
-    scroll->setMinimumWidth(360);
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setFrameShape(QFrame::NoFrame);
+    m_controls = panel;
+    m_controlsScroll = scroll;
+    // The column is always as wide as its widest control needs, so it never scrolls sideways out of
+    // sight (there is no horizontal scroll bar); fitControlsWidth() follows the panel's layout.
+    panel->installEventFilter(this);
+    fitControlsWidth();
     return scroll;
+}
+
+void MainWindow::fitControlsWidth()
+{
+    if (!m_controls || !m_controlsScroll)
+        return;
+    const int bar = m_controlsScroll->verticalScrollBar()->sizeHint().width();
+    const int frame = 2 * m_controlsScroll->frameWidth();
+    m_controlsScroll->setMinimumWidth(m_controls->minimumSizeHint().width() + bar + frame);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_controls && event->type() == QEvent::LayoutRequest)
+        fitControlsWidth();
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::buildMenus()
@@ -219,6 +266,16 @@ void MainWindow::buildMenus()
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Fit timeline"), QKeySequence(Qt::Key_F), m_timeline, &TimelineView::fitAll);
+    view->addSeparator();
+    view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard shortcuts"), QKeySequence::HelpContents, this, &MainWindow::showShortcuts);
+    help->addAction(tr("&What each view shows"), this, &MainWindow::showViewsHelp);
+    help->addSeparator();
+    help->addAction(tr("Reset &settings…"), this, &MainWindow::resetSettings);
+    help->addSeparator();
+    help->addAction(tr("&About LLM Thread Playground"), this, &MainWindow::showAbout);
 }
 
 void MainWindow::connectController()
@@ -366,7 +423,7 @@ void MainWindow::onSweepFinished(int id, const engine::SweepResult& result)
     m_cancelSweep->hide();
     m_lastSweep = result;
     m_chart->setSweep(result);
-    m_tabs->setCurrentWidget(m_chart);
+    m_tabs->setCurrentWidget(m_chartPage);
     const bool cancelled = result.workload.value("cancelled", false);
     // A cancelled sweep keeps the points it measured (runSweep returns them); say how many.
     int points = 0;
@@ -534,6 +591,13 @@ void MainWindow::loadInitialModel(const QString& path)
 void MainWindow::startDemo(const QString& screenshotPath)
 {
     m_demo = new DemoDriver(this, screenshotPath);
+    m_saveOnClose = false;
+    connect(m_demo, &DemoDriver::finished, this, [this] {
+        // The window is the user's now: errors show as dialogs again, not as an exit code.
+        m_demo->deleteLater();
+        m_demo = nullptr;
+        setState(tr("demo done: change the settings and run again"));
+    });
     m_demo->start();
 }
 
@@ -549,7 +613,10 @@ void MainWindow::updateStatus()
     m_statusModel->setText(m_controller->model() ? info.summary() : tr("no model"));
     const int cores = engine::Scheduler::hardwareThreads();
     m_statusThreads->setText(tr("%1 threads · %2 cores").arg(m_settings->threads()).arg(cores));
-    m_statusState->setText(m_state);
+    // Long states (a session's file name, a sweep point) are elided, not allowed to widen the window.
+    m_statusState->setText(m_statusState->fontMetrics().elidedText(m_state, Qt::ElideMiddle, 420));
+    m_statusState->setToolTip(m_state);
+    m_statusModel->setToolTip(m_statusModel->text());
 }
 
 void MainWindow::updateEnabled()
@@ -646,17 +713,160 @@ void MainWindow::openSession()
     setState(tr("session opened: %1%2").arg(QFileInfo(path).fileName(), modelNote));
 }
 
+namespace {
+
+// Saved window layouts of another version (the fixed 1600×1000 window, collapsible panes) are not restored.
+constexpr int kLayoutVersion = 2;
+const QString kLayoutVersionKey = QStringLiteral("window/layoutVersion");
+const QString kGeometryKey = QStringLiteral("window/geometry");
+const QString kMainSplitterKey = QStringLiteral("window/mainSplitter");
+const QString kRightSplitterKey = QStringLiteral("window/rightSplitter");
+
+} // namespace
+
 void MainWindow::loadSettings()
 {
     QSettings st;
     m_recentModels = st.value(QStringLiteral("model/recent")).toStringList();
     applySettings(SavedSettings::loadRun(st, currentSettings()));
-    if (st.contains(QStringLiteral("window/geometry")))
-        restoreGeometry(st.value(QStringLiteral("window/geometry")).toByteArray());
+    if (!restoreSavedLayout(st))
+        placeOnScreen(availableScreenArea());
+}
+
+bool MainWindow::restoreSavedLayout(const QSettings& st)
+{
+    if (st.value(kLayoutVersionKey).toInt() != kLayoutVersion || !st.contains(kGeometryKey))
+        return false;
+    if (!restoreGeometry(st.value(kGeometryKey).toByteArray()))
+        return false;
+    // A window saved on a bigger screen (or grown past one) opens at the default size instead.
+    const QRect available = availableScreenArea();
+    if (geometry().width() > available.width() || geometry().height() > available.height())
+        return false;
+    m_mainSplitter->restoreState(st.value(kMainSplitterKey).toByteArray());
+    m_rightSplitter->restoreState(st.value(kRightSplitterKey).toByteArray());
+    return true;
+}
+
+QRect MainWindow::availableScreenArea() const
+{
+    QScreen* s = screen();
+    if (!s)
+        s = QGuiApplication::primaryScreen();
+    return s ? s->availableGeometry() : QRect(0, 0, 1600, 1000);
+}
+
+QSize MainWindow::defaultSize(const QRect& available) const
+{
+    // Leave room for the window manager's frame and title.
+    const QSize room(std::max(1, available.width() - 16), std::max(1, available.height() - 40));
+    QSize size = QSize(1600, 1000).boundedTo(room);
+    // Below the minimum the layout would grow the window past the screen anyway.
+    return size.expandedTo(minimumSizeHint().boundedTo(room));
+}
+
+void MainWindow::placeOnScreen(const QRect& available)
+{
+    if (isMaximized() || isFullScreen())
+        showNormal();
+    const QSize size = defaultSize(available);
+    resize(size);
+    move(available.left() + std::max(0, (available.width() - size.width()) / 2),
+        available.top() + std::max(0, (available.height() - 40 - size.height()) / 2));
+    setDefaultSplitterSizes(size);
+}
+
+void MainWindow::setDefaultSplitterSizes(QSize window)
+{
+    // In pixels of the window about to be shown: before the first layout QSplitter does not scale
+    // proportions reliably. The controls get what they need (a little more on a wide screen), the
+    // timeline the largest share of the height.
+    const int controls = std::max(m_controlsScroll->minimumWidth(), window.width() / 4);
+    m_mainSplitter->setSizes({ controls, std::max(1, window.width() - controls) });
+    const int h = std::max(300, window.height() - 130); // menu, tool and status bars
+    // Tall screens have room for the Speedup chart's controls without scrolling; short ones keep the
+    // timeline's lanes first.
+    if (h >= 800)
+        m_rightSplitter->setSizes({ h * 22 / 100, h * 33 / 100, h * 45 / 100 });
     else
-        resize(1600, 1000);
-    m_mainSplitter->restoreState(st.value(QStringLiteral("window/mainSplitter")).toByteArray());
-    m_rightSplitter->restoreState(st.value(QStringLiteral("window/rightSplitter")).toByteArray());
+        m_rightSplitter->setSizes({ h * 25 / 100, h * 45 / 100, h * 30 / 100 });
+}
+
+void MainWindow::resetLayout()
+{
+    QSettings st;
+    for (const QString& key : { kLayoutVersionKey, kGeometryKey, kMainSplitterKey, kRightSplitterKey })
+        st.remove(key);
+    placeOnScreen(availableScreenArea());
+}
+
+void MainWindow::resetSettings()
+{
+    if (QMessageBox::question(this, tr("Reset settings"),
+            tr("Put every control, the list of recent models and the window layout back as on a first start?"))
+        != QMessageBox::Yes)
+        return;
+    restoreDefaults();
+}
+
+void MainWindow::restoreDefaults()
+{
+    QSettings().clear();
+    m_recentModels.clear();
+    applySettings(m_defaultSettings);
+    rebuildModelCombo();
+    placeOnScreen(availableScreenArea());
+    setState(tr("settings reset"));
+}
+
+void MainWindow::showShortcuts()
+{
+    QMessageBox::information(this, tr("Keyboard shortcuts"),
+        tr("<table cellspacing=4>"
+           "<tr><td><b>Ctrl+Enter</b></td><td>run every prompt</td></tr>"
+           "<tr><td><b>Esc</b></td><td>stop after the current token (or cancel a sweep)</td></tr>"
+           "<tr><td><b>Ctrl+Shift+S</b></td><td>sweep thread counts…</td></tr>"
+           "<tr><td><b>Ctrl+O</b></td><td>open a GGUF model</td></tr>"
+           "<tr><td><b>Ctrl+S</b></td><td>save the session</td></tr>"
+           "<tr><td><b>F</b></td><td>fit the whole run in the timeline</td></tr>"
+           "<tr><td><b>F1</b></td><td>this list</td></tr>"
+           "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>"
+           "<tr><td colspan=2><br><b>In the timeline</b> (click it first)</td></tr>"
+           "<tr><td><b>wheel</b>, <b>+</b> / <b>−</b></td><td>zoom at the cursor / the centre</td></tr>"
+           "<tr><td><b>drag</b>, <b>←</b> / <b>→</b></td><td>pan</td></tr>"
+           "<tr><td><b>Shift+wheel</b>, <b>↑</b> / <b>↓</b></td><td>scroll the lanes when there are many</td></tr>"
+           "<tr><td><b>double-click</b>, <b>Home</b>, <b>0</b></td><td>fit the whole run</td></tr>"
+           "</table>"));
+}
+
+void MainWindow::showViewsHelp()
+{
+    QMessageBox::information(this, tr("What each view shows"),
+        tr("<p><b>Output</b> (top): one pane per prompt, the prompt in grey and the generated text after it, with "
+           "the prompt's figures underneath. <b>Click a generated token</b> to outline, in the timeline, the chunks "
+           "of work that computed it.</p>"
+           "<p><b>Worker timeline</b> (middle): one lane per thread of the task arena (worker 0 is the thread that "
+           "runs the request). Each chunk of a parallel loop is drawn where it ran. Zoomed out, a lane has one bar "
+           "per pixel column: its <b>height is the share of that column's time the worker was busy</b>, its "
+           "<b>colour the op that took most of it</b> (the legend names them). A gap is time the worker was idle. "
+           "Hover a chunk for its op, layer, rows, token and duration. A <b>hatched chunk with a dark top edge</b> ran "
+           "far slower than its op usually does: the operating system probably preempted its thread, or another "
+           "process shared its core.</p>"
+           "<p><b>Speedup</b>: a sweep runs the same work at several thread counts; the chart shows speedup and "
+           "efficiency against the thread count with the Amdahl fit.</p>"
+           "<p><b>Workers</b>: after a run, each worker's busy and idle time, its share and its chunks.</p>"));
+}
+
+void MainWindow::showAbout()
+{
+    QMessageBox::about(this, tr("About LLM Thread Playground"),
+        tr("<p><b>LLM Thread Playground</b></p>"
+           "<p>Watch a real language model think in parallel: a small CPU inference engine for llama-family "
+           "GGUF models on oneTBB, with every worker thread's timeline drawn live and thread-count sweeps "
+           "charted as speedup.</p>"
+           "<p>Qt %1 · %2 cores on this machine.</p>")
+            .arg(QString::fromLatin1(qVersion()))
+            .arg(engine::Scheduler::hardwareThreads()));
 }
 
 void MainWindow::saveSettings() const
@@ -665,14 +875,15 @@ void MainWindow::saveSettings() const
     st.setValue(QStringLiteral("model/recent"), m_recentModels);
     st.setValue(QStringLiteral("model/last"), m_controller->model() ? m_controller->modelInfo().source : QString());
     SavedSettings::saveRun(st, currentSettings());
-    st.setValue(QStringLiteral("window/geometry"), saveGeometry());
-    st.setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
-    st.setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());
+    st.setValue(kLayoutVersionKey, kLayoutVersion);
+    st.setValue(kGeometryKey, saveGeometry());
+    st.setValue(kMainSplitterKey, m_mainSplitter->saveState());
+    st.setValue(kRightSplitterKey, m_rightSplitter->saveState());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    if (!m_demo)
+    if (m_saveOnClose)
         saveSettings();
     m_controller->stop(); // the worker finishes its current token; the controller's destructor joins it
     event->accept();

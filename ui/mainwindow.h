@@ -12,6 +12,8 @@ class QComboBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
+class QScrollArea;
+class QSettings;
 class QSplitter;
 class QTabWidget;
 class QToolButton;
@@ -46,9 +48,17 @@ public:
 
     // Loads the model given on the command line, the last one used, or the shipped default.
     void loadInitialModel(const QString& path = {});
-    // --demo: load, run the default prompt on every core, sweep, show, optionally save a
-    // screenshot of the whole window, then quit with 0 (1 on failure).
+    // --demo: load, run the default prompt on every core, sweep, and stay open; with a screenshot path,
+    // save a picture of the whole window and quit with 0 (1 on failure) instead.
     void startDemo(const QString& screenshotPath);
+
+    // The size a first start opens at on a screen whose free area is `available`: 1600×1000 where it
+    // fits, otherwise most of the screen; never above the window's minimum where the screen allows it.
+    QSize defaultSize(const QRect& available) const;
+    // Sizes the window to defaultSize() and centres it in `available` (first start, Reset layout).
+    void placeOnScreen(const QRect& available);
+    // The free area of the screen the window is on (or the primary one).
+    QRect availableScreenArea() const;
 
 public Q_SLOTS:
     void run();
@@ -60,6 +70,15 @@ public Q_SLOTS:
     void saveScreenshot();
     void saveSession();
     void openSession();
+    // View > Reset layout: default size for this screen, default splitter sizes, forgets the saved ones.
+    void resetLayout();
+    // Help > Reset settings: asks, then restoreDefaults().
+    void resetSettings();
+    // Every control, the recent models and the layout back to a first start; the saved settings erased.
+    void restoreDefaults();
+    void showShortcuts();
+    void showViewsHelp();
+    void showAbout();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -83,6 +102,11 @@ private:
     void onSweepProgress(int id, int done, int total, const QString& label);
     void onSweepFinished(int id, const engine::SweepResult& result);
     void loadSettings();
+    // Restores the saved geometry only if it is of this layout version and fits the current screen.
+    bool restoreSavedLayout(const QSettings& st);
+    void setDefaultSplitterSizes(QSize window);
+    void fitControlsWidth();
+    bool eventFilter(QObject* watched, QEvent* event) override;
     void saveSettings() const;
     void setState(const QString& state);
     void updateStatus();
@@ -103,8 +127,12 @@ private:
     SpeedupChart* m_chart;
     StatsTable* m_stats;
     QTabWidget* m_tabs;
+    QWidget* m_chartPage; // the scroll area around m_chart: the Speedup tab
     QSplitter* m_rightSplitter;
     QSplitter* m_mainSplitter;
+    QWidget* m_controls = nullptr; // the left panel inside m_controlsScroll
+    QScrollArea* m_controlsScroll = nullptr;
+    RunSettings m_defaultSettings; // what the controls hold before saved settings are applied
     QLabel* m_statusModel;
     QLabel* m_statusThreads;
     QLabel* m_statusState;
@@ -118,7 +146,8 @@ private:
     std::optional<RunSummary> m_lastRun;
     std::optional<engine::SweepResult> m_lastSweep;
     QString m_lastGoodModel;
-    DemoDriver* m_demo = nullptr; // only with --demo
+    DemoDriver* m_demo = nullptr; // only while --demo drives the window
+    bool m_saveOnClose = true; // a demo's settings are not the user's: they are not saved
 };
 
 } // namespace ui

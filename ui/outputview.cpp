@@ -44,6 +44,10 @@ void OutputView::startRun(const QStringList& prompts)
             title = title.left(77) + QStringLiteral("…");
         p.title->setText(QStringLiteral("<b>%1.</b> %2").arg(i + 1).arg(title.toHtmlEscaped()));
         p.title->setToolTip(prompts[i]);
+        // Neither label may set the window's minimum width: with several panes side by side that
+        // pushed the window past the screen. The title is clipped (its tool tip has it all), the
+        // figures wrap.
+        p.title->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
         p.text = new QPlainTextEdit(p.box);
         p.text->setReadOnly(true);
         p.text->setPlainText(prompts[i]);
@@ -56,6 +60,8 @@ void OutputView::startRun(const QStringList& prompts)
         p.length = int(p.text->document()->characterCount()) - 1;
         p.stats = new QLabel(tr("waiting…"), p.box);
         p.stats->setStyleSheet(QStringLiteral("color: #333;"));
+        p.stats->setWordWrap(true);
+        p.stats->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
         v->addWidget(p.title);
         v->addWidget(p.text, 1);
         v->addWidget(p.stats);

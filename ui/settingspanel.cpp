@@ -80,9 +80,11 @@ SettingsPanel::SettingsPanel(QWidget* parent)
     // The groups sit in the window's control column as if they were its own.
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    // Parallelism first: it is what the playground is about, and on a 720-line screen it should not
+    // start below the fold.
+    layout->addWidget(buildParallelism());
     layout->addWidget(buildPrompts());
     layout->addWidget(buildSampling());
-    layout->addWidget(buildParallelism());
     connect(m_threads, &QSpinBox::valueChanged, this, &SettingsPanel::updateThreadHint);
     updateThreadHint();
 

@@ -84,6 +84,69 @@ TimelineData::Lane& TimelineData::lane(int index)
     return m_lanes[size_t(index)];
 }
 
+namespace {
+
+// Ops whose chunks do work proportional to rows (or heads) times tokens: their time per unit compares.
+bool isLoopOp(engine::Op op)
+{
+    using engine::Op;
+    switch (op) {
+    case Op::AttnQ:
+    case Op::AttnK:
+    case Op::AttnV:
+    case Op::AttnOut:
+    case Op::Attention:
+    case Op::FfnGate:
+    case Op::FfnUp:
+    case Op::FfnDown:
+    case Op::FfnGateUp:
+    case Op::Logits:
+        return true;
+    default:
+        return false;
+    }
+}
+
+double nsPerUnit(const engine::TraceEvent& e)
+{
+    const double units
+        = double(std::max<uint32_t>(1, e.last > e.first ? e.last - e.first : 1)) * double(std::max<int>(1, e.tokens));
+    return double(std::max<int64_t>(1, e.durationNs())) / units;
+}
+
+// Quarter-octave bins from 2^-8 ns per unit up.
+int unitBin(double nsPerUnit, int bins)
+{
+    return std::clamp(int(std::floor(std::log2(nsPerUnit) * 4)) + 32, 0, bins - 1);
+}
+
+} // namespace
+
+double TimelineData::slowdown(const engine::TraceEvent& e) const
+{
+    if (!isLoopOp(e.op) || e.durationNs() < kStretchMinNs)
+        return 0;
+    const size_t op = size_t(e.op);
+    const uint32_t total = m_unitCounts[op];
+    if (total < 16)
+        return 0; // too few chunks of this op to say what is usual
+    uint32_t seen = 0;
+    int median = 0;
+    for (; median < kUnitBins; ++median) {
+        seen += m_unitHistogram[op][size_t(median)];
+        if (2 * seen >= total)
+            break;
+    }
+    const double medianNs = std::exp2((double(median - 32) + 0.5) / 4);
+    return nsPerUnit(e) / medianNs;
+}
+
+const std::vector<engine::TraceEvent>& TimelineData::longEvents(int lane) const
+{
+    static const std::vector<engine::TraceEvent> none;
+    return lane >= 0 && lane < laneCount() ? m_lanes[size_t(lane)].longEvents : none;
+}
+
 void TimelineData::append(const std::vector<engine::TraceEvent>& events)
 {
     std::vector<std::vector<engine::TraceEvent>> batches;
@@ -100,6 +163,12 @@ void TimelineData::append(const std::vector<engine::TraceEvent>& events)
         batches[size_t(e.worker)].push_back(e);
         if (e.op < engine::Op::Count_)
             ++m_opCounts[size_t(e.op)];
+        if (isLoopOp(e.op)) {
+            ++m_unitHistogram[size_t(e.op)][size_t(unitBin(nsPerUnit(e), kUnitBins))];
+            ++m_unitCounts[size_t(e.op)];
+            if (e.durationNs() >= kStretchMinNs)
+                l.longEvents.push_back(e);
+        }
         m_begin = m_events ? std::min(m_begin, e.beginNs) : std::min<int64_t>(0, e.beginNs);
         m_end = m_events ? std::max(m_end, e.endNs) : e.endNs;
         ++m_events;
@@ -141,6 +210,8 @@ void TimelineData::clear()
 {
     m_lanes.clear();
     m_opCounts = {};
+    m_unitHistogram = {};
+    m_unitCounts = {};
     m_events = 0;
     m_begin = m_end = 0;
 }

@@ -60,6 +60,20 @@ public:
     // range) at worst, about O(columns) when zoomed out, as whole blocks of events fall into one column.
     std::vector<TimelineBucket> buckets(int lane, int64_t begin, int64_t end, int columns) const;
 
+    // Chunks the operating system probably stretched. A chunk of a parallel loop (matmuls, attention,
+    // logits) does a known amount of work, its rows (or heads) times its tokens, so its time per unit is
+    // about the same as its op's other chunks'. One far slower than its op's median (by kStretchFactor,
+    // and at least kStretchMinNs long) most likely had its thread preempted or its core shared with
+    // another process. A drawing aid: the median is over the chunks stored so far, kept as a histogram.
+    static constexpr double kStretchFactor = 8.0;
+    static constexpr int64_t kStretchMinNs = 50'000;
+    // How many times slower per unit than its op's median the chunk ran; 0 when not judged (other ops,
+    // too few chunks of its op yet).
+    double slowdown(const engine::TraceEvent& event) const;
+    bool isStretched(const engine::TraceEvent& event) const { return slowdown(event) >= kStretchFactor; }
+    // The lane's chunks long enough to be stretched (candidates for isStretched), in arrival order.
+    const std::vector<engine::TraceEvent>& longEvents(int lane) const;
+
 private:
     // Summaries of aligned blocks of 8, 64, 512 and 4096 events: a block that falls inside one column is added
     // in one step, and one that straddles a column boundary splits into eight smaller ones.
@@ -79,6 +93,7 @@ private:
         std::array<std::vector<Summary>, kLevels> levels; // one per complete block of blockSize(level) events
         std::array<std::vector<std::array<int64_t, kOps>>, kLevels> opNs; // per op time, levels >= 1 only
         std::vector<int64_t> markers;
+        std::vector<engine::TraceEvent> longEvents;
         int64_t busyNs = 0;
 
         // Time event i covers that no earlier event (in sort order) covered: sums to the union of the events.
@@ -91,6 +106,10 @@ private:
 
     std::vector<Lane> m_lanes;
     std::array<size_t, kOps> m_opCounts {};
+    // Per op, chunks counted by log2(ns per unit) in quarter-octave bins (see slowdown()).
+    static constexpr int kUnitBins = 128;
+    std::array<std::array<uint32_t, kUnitBins>, kOps> m_unitHistogram {};
+    std::array<uint32_t, kOps> m_unitCounts {};
     size_t m_events = 0;
     int64_t m_begin = 0;
     int64_t m_end = 0;

@@ -6,6 +6,7 @@
 #include <QLocale>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QScrollBar>
 #include <QToolTip>
 #include <QWheelEvent>
 
@@ -30,6 +31,8 @@ const QColor kText(0x1a, 0x1a, 0x1a);
 const QColor kMutedText(0x44, 0x4a, 0x52);
 const QColor kHighlight(0xd8, 0x1b, 0x60);
 const QColor kHighlightBand(0xff, 0xc1, 0x07, 90);
+// Near-black hatching and edge read over every op colour (red would vanish on attention).
+const QColor kStretched(0x10, 0x10, 0x10);
 
 // Powers of ten in ns and the unit each names.
 struct Unit {
@@ -88,39 +91,39 @@ QColor opColor(engine::Op op)
     using engine::Op;
     switch (op) {
     case Op::AttnQ:
-        return QColor(0x08, 0x45, 0x94);
+        return QColor(0x08, 0x30, 0x6b);
     case Op::AttnK:
-        return QColor(0x21, 0x71, 0xb5);
+        return QColor(0x2b, 0x7b, 0xd0);
     case Op::AttnV:
-        return QColor(0x6b, 0xae, 0xd6);
+        return QColor(0x9e, 0xca, 0xe1);
     case Op::Attention:
-        return QColor(0x3f, 0x3c, 0xb0);
+        return QColor(0xd6, 0x27, 0x28);
     case Op::AttnOut:
-        return QColor(0x17, 0xa2, 0xc8);
+        return QColor(0x17, 0xbe, 0xcf);
     case Op::FfnGate:
         return QColor(0x1b, 0x78, 0x37);
     case Op::FfnUp:
-        return QColor(0x7f, 0xc9, 0x7f);
+        return QColor(0xa6, 0xdb, 0xa0);
     case Op::FfnGateUp:
-        return QColor(0x2c, 0xa0, 0x4c);
+        return QColor(0x52, 0xb3, 0x5e);
     case Op::FfnDown:
-        return QColor(0x00, 0x79, 0x6b);
+        return QColor(0x00, 0x69, 0x5c);
     case Op::Logits:
         return QColor(0xf0, 0x7c, 0x12);
     case Op::RmsNorm:
-        return QColor(0x8a, 0x8a, 0x8a);
+        return QColor(0x9a, 0x9a, 0x9a);
     case Op::Rope:
-        return QColor(0xa8, 0x9f, 0x91);
+        return QColor(0xd9, 0xc8, 0xa9);
     case Op::Serial:
-        return QColor(0x5c, 0x5c, 0x5c);
+        return QColor(0x4d, 0x4d, 0x4d);
     case Op::Embed:
-        return QColor(0x9c, 0x6b, 0x30);
+        return QColor(0x8c, 0x51, 0x0a);
     case Op::Sampling:
-        return QColor(0x7b, 0x2f, 0xa8);
+        return QColor(0x6a, 0x3d, 0x9a);
     case Op::Tokenize:
-        return QColor(0xb9, 0x85, 0xd6);
+        return QColor(0xd2, 0x91, 0xd0);
     case Op::Other:
-        return QColor(0xd6, 0xa8, 0x1c);
+        return QColor(0xe6, 0xc2, 0x29);
     case Op::WorkerJoin:
     case Op::WorkerLeave:
     case Op::Count_:
@@ -131,11 +134,15 @@ QColor opColor(engine::Op op)
 
 TimelineView::TimelineView(QWidget* parent)
     : QWidget(parent)
+    , m_laneScroll(new QScrollBar(Qt::Vertical, this))
 {
     setMouseTracking(true);
     setFocusPolicy(Qt::WheelFocus);
     setAttribute(Qt::WA_OpaquePaintEvent);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    m_laneScroll->hide();
+    m_laneScroll->setToolTip(tr("Scroll the lanes (Shift+wheel, Up/Down)"));
+    connect(m_laneScroll, &QScrollBar::valueChanged, this, [this] { update(); });
 }
 
 TimelineView::~TimelineView() = default;
@@ -143,6 +150,7 @@ TimelineView::~TimelineView() = default;
 void TimelineView::setLaneCount(int lanes)
 {
     m_minLanes = std::clamp(lanes, 0, TimelineData::kMaxLanes);
+    syncLaneScroll();
     update();
 }
 
@@ -153,6 +161,55 @@ void TimelineView::setLaneCpus(std::vector<int> cpus)
 }
 
 int TimelineView::laneCount() const { return std::max(m_minLanes, m_data.laneCount()); }
+
+int TimelineView::minimumLaneHeight() const
+{
+    // Room for a one-line label ("w3 45%") and a bar whose height can be read.
+    return std::max(20, QFontMetrics(font()).height() + 6);
+}
+
+bool TimelineView::lanesScroll() const { return layout().contentHeight > layout().plot.height(); }
+
+int TimelineView::laneScrollOffset() const
+{
+    const Layout& l = layout();
+    return std::clamp(m_laneScroll->value(), 0, std::max(0, l.contentHeight - l.plot.height()));
+}
+
+void TimelineView::scrollLanesBy(int pixels)
+{
+    syncLaneScroll(); // a hidden widget gets no resize events: the range may be stale
+    m_laneScroll->setValue(m_laneScroll->value() + pixels);
+}
+
+void TimelineView::syncLaneScroll()
+{
+    const Layout& l = layout();
+    const bool scrolls = l.contentHeight > l.plot.height();
+    if (scrolls) {
+        const int w = m_laneScroll->sizeHint().width();
+        m_laneScroll->setGeometry(width() - w, l.plot.top(), w, l.plot.height());
+        m_laneScroll->setRange(0, l.contentHeight - l.plot.height());
+        m_laneScroll->setPageStep(l.plot.height());
+        m_laneScroll->setSingleStep(l.laneHeight + l.laneGap);
+    } else {
+        m_laneScroll->setRange(0, 0);
+    }
+    m_laneScroll->setVisible(scrolls);
+}
+
+void TimelineView::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    syncLaneScroll();
+}
+
+void TimelineView::changeEvent(QEvent* event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::FontChange)
+        syncLaneScroll();
+}
 
 QString TimelineView::laneName(int lane) const
 {
@@ -172,9 +229,16 @@ QString TimelineView::summaryText() const
 {
     if (m_data.eventCount() == 0)
         return {};
-    const QString text = tr("%1 chunks in %2")
-                             .arg(QLocale().toString(qulonglong(m_data.eventCount())),
-                                 formatDuration(m_data.endNs() - m_data.beginNs()));
+    // Says what a bar's height means right where the bars are (the lane names' tool tip says more).
+    QString text = tr("%1 chunks in %2 \u00b7 bar height = busy share")
+                       .arg(QLocale().toString(qulonglong(m_data.eventCount())),
+                           formatDuration(m_data.endNs() - m_data.beginNs()));
+    int stretched = 0;
+    for (int lane = 0; lane < m_data.laneCount(); ++lane)
+        for (const engine::TraceEvent& e : m_data.longEvents(lane))
+            stretched += m_data.isStretched(e) ? 1 : 0;
+    if (stretched > 0)
+        text += tr(" \u00b7 \u26a0 %n stretched (preempted?)", nullptr, stretched);
     // Zoomed or panned, the view no longer follows the run: say how to get back.
     return m_follow ? text : text + tr(" \u00b7 double-click: fit");
 }
@@ -210,31 +274,43 @@ TimelineView::Layout TimelineView::computeLayout() const
         labelWidth, fm.horizontalAdvance(m_laneCpus.empty() ? tr("100.0% busy") : tr("100.0% busy · CPU 000")));
     l.labelWidth = labelWidth + 2 * kMargin;
 
-    // Legend: swatches flowing left to right, wrapping before the Fit button.
+    // Legend: swatches flowing left to right, wrapping before the summary on the first row.
     const int rowHeight = fm.height() + 6;
     const int legendRight = width() - kMargin - fm.horizontalAdvance(summaryText()) - 2 * kMargin;
     int rows = 1;
-    int x = l.labelWidth;
+    // The legend uses the width over the lane names too: fewer rows, more height for the lanes.
+    int x = kMargin;
     for (engine::Op op : presentOps()) {
         const int item = fm.height() + 6 + fm.horizontalAdvance(QString::fromUtf8(engine::opName(op))) + 16;
-        if (x + item > legendRight && x > l.labelWidth) {
+        // The summary shares the first row only; later rows use the whole width.
+        const int right = rows == 1 ? legendRight : width() - kMargin;
+        if (x + item > right && x > kMargin) {
             ++rows;
-            x = l.labelWidth;
+            x = kMargin;
         }
         x += item;
     }
+    const int axisHeight = 6 + fm.height() + kMargin;
+    // A narrow view shows fewer legend rows rather than squeezing the lanes below two.
+    const int roomForLegend = height() - axisHeight - kMargin - 6 - 2 * minimumLaneHeight() - kLaneGap;
+    rows = std::clamp(roomForLegend / rowHeight, 1, rows);
     l.legendTop = kMargin;
     l.legendHeight = rows * rowHeight;
 
-    const int axisHeight = 6 + fm.height() + kMargin;
     const int lanesTop = l.legendTop + l.legendHeight + 6;
     const int lanesBottom = height() - axisHeight;
     const int area = std::max(0, lanesBottom - lanesTop);
     l.laneGap = lanes > 1 ? kLaneGap : 0;
     const int maxLane = 12 * fm.height(); // few lanes fill the height (a projector), within reason
-    l.laneHeight = lanes > 0 ? std::clamp((area - l.laneGap * (lanes - 1)) / lanes, 3, maxLane) : 0;
-    const int plotHeight = lanes > 0 ? lanes * l.laneHeight + (lanes - 1) * l.laneGap : area;
-    const int plotWidth = std::max(1, width() - l.labelWidth - 2 * kMargin);
+    const int minLane = minimumLaneHeight();
+    l.laneHeight
+        = lanes > 0 ? std::clamp((area - l.laneGap * (lanes - 1)) / lanes, minLane, std::max(minLane, maxLane)) : 0;
+    l.contentHeight = lanes > 0 ? lanes * l.laneHeight + (lanes - 1) * l.laneGap : area;
+    // Lanes that do not fit scroll under a fixed legend and axis; the scroll bar takes the right margin and more.
+    const int plotHeight = std::min(l.contentHeight, std::max(area, minLane));
+    const bool scrolls = l.contentHeight > plotHeight;
+    const int scrollWidth = scrolls ? m_laneScroll->sizeHint().width() + 2 : 0;
+    const int plotWidth = std::max(1, width() - l.labelWidth - 2 * kMargin - scrollWidth);
     l.plot = QRect(l.labelWidth, lanesTop, plotWidth, plotHeight);
     l.axisTop = l.plot.bottom() + 1;
     return l;
@@ -247,7 +323,9 @@ QRect TimelineView::laneRect(int lane) const
     const Layout& l = layout();
     if (lane < 0 || lane >= laneCount())
         return {};
-    return QRect(l.plot.left(), l.plot.top() + lane * (l.laneHeight + l.laneGap), l.plot.width(), l.laneHeight);
+    const int offset = laneScrollOffset();
+    return QRect(
+        l.plot.left(), l.plot.top() + lane * (l.laneHeight + l.laneGap) - offset, l.plot.width(), l.laneHeight);
 }
 
 double TimelineView::timeToX(int64_t ns) const
@@ -336,7 +414,10 @@ void TimelineView::appendEvents(const std::vector<engine::TraceEvent>& events)
 {
     if (events.empty())
         return;
+    const int lanesBefore = laneCount();
     m_data.append(events);
+    if (laneCount() != lanesBefore)
+        syncLaneScroll();
     if (m_highlight)
         addHighlights(events);
     if (m_follow)
@@ -350,6 +431,8 @@ void TimelineView::clear()
     m_hover.reset();
     m_highlightSpans.clear();
     m_highlightBegin = m_highlightEnd = 0;
+    m_laneScroll->setValue(0);
+    syncLaneScroll();
     if (m_follow)
         fitRange();
     update();
@@ -424,6 +507,9 @@ std::vector<engine::TraceEvent> TimelineView::highlightedEvents() const
 
 std::optional<engine::TraceEvent> TimelineView::eventAt(QPoint pos) const
 {
+    const QRect plot = plotRect();
+    if (pos.y() < plot.top() || pos.y() > plot.bottom())
+        return std::nullopt; // a lane scrolled out of view
     int lane = -1;
     for (int i = 0; i < laneCount(); ++i) {
         if (laneRect(i).contains(pos)) {
@@ -467,8 +553,11 @@ QSize TimelineView::sizeHint() const
 
 QSize TimelineView::minimumSizeHint() const
 {
+    // One legend row, two lanes of the minimum height and the axis: lanes are never squeezed into strips.
     const QFontMetrics fm(font());
-    return QSize(320, 4 * fm.height() + 4 * kMargin);
+    const int legend = kMargin + fm.height() + 6 + 6;
+    const int axis = 6 + fm.height() + kMargin;
+    return QSize(320, legend + 2 * minimumLaneHeight() + kLaneGap + axis);
 }
 
 void TimelineView::paintEvent(QPaintEvent*)
@@ -478,6 +567,8 @@ void TimelineView::paintEvent(QPaintEvent*)
     const Layout& layout = this->layout();
     const int lanes = laneCount();
 
+    // Lanes scrolled partly out of view are cut at the plot's top and bottom (the label column too).
+    p.setClipRect(QRect(0, layout.plot.top(), width(), layout.plot.height()));
     for (int lane = 0; lane < lanes; ++lane)
         p.fillRect(laneRect(lane), kLaneBackground);
 
@@ -492,8 +583,11 @@ void TimelineView::paintEvent(QPaintEvent*)
 
     // The token's band goes under the chunks so their colours stay true; the outlines go over them.
     paintHighlight(p, layout, true);
-    for (int lane = 0; lane < lanes; ++lane)
-        paintLane(p, layout, lane);
+    for (int lane = 0; lane < lanes; ++lane) {
+        const QRect r = laneRect(lane);
+        if (r.bottom() >= layout.plot.top() && r.top() <= layout.plot.bottom())
+            paintLane(p, layout, lane);
+    }
     paintHighlight(p, layout, false);
 
     if (m_hover) {
@@ -506,6 +600,7 @@ void TimelineView::paintEvent(QPaintEvent*)
             p.drawRect(QRectF(x0 - 1, lr.top() + 1, std::max(2.0, x1 - x0 + 2), lr.height() - 2));
         }
     }
+    p.setClipping(false);
 
     if (m_data.eventCount() == 0) {
         p.setPen(kMutedText);
@@ -567,6 +662,19 @@ void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
         k = end;
     }
 
+    // Chunks the OS probably stretched: hatched, with a dark edge on top over a white line, at any zoom,
+    // so a long bar that is waiting rather than working does not pass for work.
+    for (const engine::TraceEvent& e : m_data.longEvents(lane)) {
+        if (e.endNs <= m_viewBegin || e.beginNs >= m_viewEnd || !m_data.isStretched(e))
+            continue;
+        const double x0 = std::max(timeToX(e.beginNs), double(r.left()));
+        const double x1 = std::min(timeToX(e.endNs), double(r.right() + 1));
+        const QRectF band(x0, r.top(), std::max(3.0, x1 - x0), r.height());
+        p.fillRect(band, QBrush(kStretched, Qt::BDiagPattern));
+        p.fillRect(QRectF(band.left(), r.top(), band.width(), 3), kStretched);
+        p.fillRect(QRectF(band.left(), r.top() + 3, band.width(), 1), Qt::white);
+    }
+
     // Zoomed in far enough that chunks are wider than pixels: mark chunk edges and name the wide ones.
     const auto [first, last] = m_data.overlapping(lane, m_viewBegin, m_viewEnd);
     if (last - first > size_t(columns))
@@ -578,7 +686,8 @@ void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
     std::array<int, TimelineData::kOps> nameWidth;
     nameWidth.fill(-1);
     const int layerWidth = fm.horizontalAdvance(QStringLiteral(" L00"));
-    p.setClipRect(r);
+    p.save();
+    p.setClipRect(r, Qt::IntersectClip);
     for (size_t i = first; i < last; ++i) {
         const engine::TraceEvent& e = events[i];
         const double x0 = xOf(e.beginNs);
@@ -602,7 +711,7 @@ void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
         p.setPen(isDark(c) ? Qt::white : kText);
         p.drawText(QRectF(left, r.top(), right - left, r.height()), Qt::AlignCenter, text);
     }
-    p.setClipping(false);
+    p.restore();
 }
 
 void TimelineView::paintHighlight(QPainter& p, const Layout& layout, bool band) const
@@ -681,7 +790,7 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
     const QString summary = summaryText();
     const int summaryRight = width() - kMargin;
     const int legendRight = summaryRight - fm.horizontalAdvance(summary) - 2 * kMargin;
-    int x = layout.labelWidth;
+    int x = kMargin;
     int y = layout.legendTop;
 
     p.setFont(font());
@@ -693,15 +802,27 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
         const QString name = QString::fromUtf8(engine::opName(op));
         const int swatch = fm.height() - 2;
         const int item = swatch + 6 + fm.horizontalAdvance(name) + 16;
-        if (x + item > legendRight && x > layout.labelWidth) {
-            x = layout.labelWidth;
+        const int right = y == layout.legendTop ? legendRight : summaryRight;
+        if (x + item > right && x > kMargin) {
+            x = kMargin;
             y += rowHeight;
         }
+        if (y + rowHeight > layout.legendTop + layout.legendHeight)
+            break; // no room for more rows (see computeLayout)
         p.fillRect(QRect(x, y + 3 + (fm.height() - swatch) / 2, swatch, swatch), opColor(op));
         p.setPen(kText);
         p.drawText(QRect(x + swatch + 6, y + 3, item, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, name);
         x += item;
     }
+}
+
+QString TimelineView::laneLabelTip(int lane) const
+{
+    return tr("<b>%1</b>: busy %2% of the run<br>Each pixel column's bar: <b>height</b> = the share of the "
+              "column's time this worker was busy, <b>colour</b> = the op that took most of it. Gaps are idle "
+              "time.")
+        .arg(laneName(lane))
+        .arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
 }
 
 QString TimelineView::eventDescription(const engine::TraceEvent& ev) const
@@ -718,6 +839,12 @@ QString TimelineView::eventDescription(const engine::TraceEvent& ev) const
     if (ev.tokens > 1)
         text += tr("&ndash;%1 (%2 tokens)").arg(ev.position + ev.tokens - 1).arg(ev.tokens);
     text += tr("<br>duration <b>%1</b>").arg(formatDuration(ev.durationNs()));
+    const double slowdown = m_data.slowdown(ev);
+    if (slowdown >= TimelineData::kStretchFactor)
+        text += tr("<br><font color=\"#b00020\"><b>&#9888; stretched: %1&times; this op's usual time per row</b>"
+                   "</font><br>the thread was probably preempted by the OS, or its core was busy with another "
+                   "process")
+                    .arg(slowdown, 0, 'f', 0);
     // Start and end to the microsecond, as the axis would label them.
     text += tr("<br>%1, %2 &rarr; %3").arg(laneName(ev.worker), tickLabel(ev.beginNs, 1000), tickLabel(ev.endNs, 1000));
     return text;
@@ -727,6 +854,14 @@ bool TimelineView::event(QEvent* e)
 {
     if (e->type() == QEvent::ToolTip) {
         auto* help = static_cast<QHelpEvent*>(e);
+        const QRect plot = plotRect();
+        if (help->pos().x() < plot.left() && help->pos().y() >= plot.top() && help->pos().y() <= plot.bottom()) {
+            for (int lane = 0; lane < laneCount(); ++lane)
+                if (laneRect(lane).top() <= help->pos().y() && help->pos().y() <= laneRect(lane).bottom()) {
+                    QToolTip::showText(help->globalPos(), laneLabelTip(lane), this);
+                    return true;
+                }
+        }
         const std::optional<engine::TraceEvent> ev = eventAt(help->pos());
         if (!ev) {
             QToolTip::hideText();
@@ -743,6 +878,14 @@ bool TimelineView::event(QEvent* e)
 void TimelineView::wheelEvent(QWheelEvent* event)
 {
     const QPoint delta = event->angleDelta();
+    // Shift+wheel, or the wheel over the lane names, scrolls the lanes when they do not all fit.
+    const bool overLabels = event->position().x() < plotRect().left();
+    if (lanesScroll() && ((event->modifiers() & Qt::ShiftModifier) || overLabels)) {
+        const int d = delta.y() != 0 ? delta.y() : delta.x();
+        scrollLanesBy(-d * m_laneScroll->singleStep() / 120);
+        event->accept();
+        return;
+    }
     if (delta.y() != 0)
         zoomAt(event->position().x(), std::pow(1.25, delta.y() / 120.0));
     else if (delta.x() != 0)
@@ -815,6 +958,12 @@ void TimelineView::keyPressEvent(QKeyEvent* event)
         break;
     case Qt::Key_Right:
         panByPixels(-plotRect().width() / 8.0);
+        break;
+    case Qt::Key_Up:
+        scrollLanesBy(-m_laneScroll->singleStep());
+        break;
+    case Qt::Key_Down:
+        scrollLanesBy(m_laneScroll->singleStep());
         break;
     case Qt::Key_Home:
     case Qt::Key_0:

@@ -9,6 +9,8 @@
 #include <QString>
 #include <QWidget>
 
+class QScrollBar;
+
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -21,8 +23,9 @@ namespace ui {
 QString formatDuration(int64_t ns);
 // The 1-2-5 step (in ns, >= 1) nearest above `rawStepNs`.
 int64_t niceTimeStep(double rawStepNs);
-// The fixed colour of an op (attention blues, FFN greens and teal, logits orange, norms/rope/serial greys,
-// sampling and tokenize purples).
+// The fixed colour of an op: attention projections blues and cyan, the attention itself red, FFN greens
+// and teal, logits orange, norms/rope/serial greys, embedding brown, sampling and tokenize purples. Any
+// two ops differ by a CIE76 colour difference of at least 20, so neighbouring chunks read apart.
 QColor opColor(engine::Op op);
 
 class TimelineView : public QWidget {
@@ -37,6 +40,12 @@ public:
     // The CPU each lane's thread was pinned to (index = lane), shown under its name; empty: not pinned.
     void setLaneCpus(std::vector<int> cpus);
     int laneCount() const;
+    // Lanes never get lower than this; when they do not all fit, the lanes scroll (scroll bar on the
+    // right, Shift+wheel, Up/Down) while the legend and the time axis stay put.
+    int minimumLaneHeight() const;
+    bool lanesScroll() const;
+    int laneScrollOffset() const; // pixels scrolled down
+    void scrollLanesBy(int pixels);
 
     // Mapping between time (ns since the run started) and widget x, over the visible range.
     double timeToX(int64_t ns) const;
@@ -50,9 +59,10 @@ public:
     // While following, every append refits the view to the whole run.
     bool isFollowing() const { return m_follow; }
 
-    // Where lanes and chunks are drawn.
+    // Where lanes and chunks are drawn. laneRect is in widget coordinates after scrolling, so it can lie
+    // partly or wholly outside plotRect.
     QRect laneRect(int lane) const;
-    QRect plotRect() const; // the area of all lanes (x range of the time mapping)
+    QRect plotRect() const; // the visible area of the lanes (x range of the time mapping)
 
     // The innermost chunk under a widget point (within a pixel or two for chunks narrower than that).
     std::optional<engine::TraceEvent> eventAt(QPoint pos) const;
@@ -90,6 +100,8 @@ protected:
     void keyPressEvent(QKeyEvent* event) override;
     void leaveEvent(QEvent* event) override;
     bool event(QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     struct Layout {
@@ -100,6 +112,7 @@ private:
         int laneHeight = 0;
         int laneGap = 0;
         int axisTop = 0;
+        int contentHeight = 0; // all lanes and gaps; more than plot.height() when the lanes scroll
     };
     // Layout depends on size, font, lane count and the ops in the legend; cached because mapping calls it per chunk.
     const Layout& layout() const;
@@ -113,6 +126,8 @@ private:
     bool matchesHighlight(const engine::TraceEvent& e) const;
     void addHighlights(const std::vector<engine::TraceEvent>& events);
 
+    void syncLaneScroll();
+    QString laneLabelTip(int lane) const;
     void paintLegend(QPainter& p, const Layout& layout) const;
     void paintLane(QPainter& p, const Layout& layout, int lane) const;
     int64_t tickStep(const Layout& layout) const;
@@ -120,6 +135,7 @@ private:
     void paintHighlight(QPainter& p, const Layout& layout, bool band) const;
 
     TimelineData m_data;
+    QScrollBar* m_laneScroll;
     int m_minLanes = 0;
     std::vector<int> m_laneCpus;
     int64_t m_viewBegin = 0;

@@ -10,6 +10,8 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <random>
@@ -128,6 +130,9 @@ private Q_SLOTS:
     void highlightTokenSelectsItsEvents();
     void highlightFollowsLaterAppends();
     void emptyLanesShowForKnownThreadCount();
+    void manyLanesKeepAReadableHeightAndScroll();
+    void opColoursAreTellableApart();
+    void stretchedChunksAreMarked();
     void millionEventPaintCompletes();
     void smallTraceRendersChunksAndLabels();
     void renderTraceFileIfAsked();
@@ -585,6 +590,120 @@ void TestTimelineView::emptyLanesShowForKnownThreadCount()
     view.clear();
     view.setLaneCount(0);
     QCOMPARE(view.laneCount(), 0);
+}
+
+void TestTimelineView::manyLanesKeepAReadableHeightAndScroll()
+{
+    ui::TimelineView view;
+    view.resize(900, 220); // about what a 720-line screen leaves the timeline
+    view.setLaneCount(16);
+    std::vector<TraceEvent> events;
+    for (int lane = 0; lane < 16; ++lane)
+        events.push_back(ev(lane, 0, 1000 + lane));
+    view.appendEvents(events);
+    const int minimum = view.minimumLaneHeight();
+    QVERIFY(minimum >= 20);
+    for (int lane = 0; lane < 16; ++lane)
+        QVERIFY2(view.laneRect(lane).height() >= minimum, qPrintable(QString::number(view.laneRect(lane).height())));
+    // They cannot all show: the lanes scroll under the fixed legend and axis.
+    QVERIFY(view.lanesScroll());
+    QVERIFY(view.laneRect(15).bottom() > view.plotRect().bottom());
+    QVERIFY(view.plotRect().bottom() < view.height());
+    const QPoint belowPlot(view.plotRect().center().x(), view.plotRect().bottom() + 3);
+    QVERIFY(!view.eventAt(belowPlot)); // a lane hidden under the axis is not hit
+    view.scrollLanesBy(100000);
+    QCOMPARE(view.laneRect(15).bottom(), view.plotRect().bottom());
+    QVERIFY(view.eventAt(QPoint(int(view.timeToX(500)), view.laneRect(15).center().y())));
+    QCOMPARE(view.eventAt(QPoint(int(view.timeToX(500)), view.laneRect(15).center().y()))->worker, 15);
+    // The widget never asks for less than two readable lanes.
+    QVERIFY(view.minimumSizeHint().height() >= 2 * minimum);
+    // Enough room: no scrolling, lanes fill the height.
+    view.resize(900, 900);
+    QVERIFY(!view.lanesScroll());
+    QVERIFY(view.laneRect(15).bottom() <= view.plotRect().bottom());
+    QCOMPARE(view.laneRect(0).top(), view.plotRect().top());
+}
+
+namespace {
+
+// CIE L*a*b* of an sRGB colour (D65), for colour differences as the eye sees them.
+std::array<double, 3> lab(const QColor& c)
+{
+    auto linear = [](double v) { return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
+    const double r = linear(c.redF()), g = linear(c.greenF()), b = linear(c.blueF());
+    const double x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+    const double y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const double z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+    auto f = [](double t) { return t > 0.008856 ? std::cbrt(t) : 7.787 * t + 16.0 / 116.0; };
+    return { 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z)) };
+}
+
+} // namespace
+
+void TestTimelineView::opColoursAreTellableApart()
+{
+    // The old palette had attention (indigo) 19 from sampling (purple) and 26 from Q (navy), V 12 from the
+    // attention output: next to each other in a lane they read as one op.
+    std::vector<Op> ops;
+    for (int op = 0; op < int(Op::Count_); ++op)
+        if (!engine::isMarker(Op(op)))
+            ops.push_back(Op(op));
+    for (size_t i = 0; i < ops.size(); ++i)
+        for (size_t j = i + 1; j < ops.size(); ++j) {
+            const auto a = lab(ui::opColor(ops[i]));
+            const auto b = lab(ui::opColor(ops[j]));
+            const double de = std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+            QVERIFY2(de >= 20,
+                qPrintable(QStringLiteral("%1 and %2: colour difference %3")
+                               .arg(QString::fromUtf8(engine::opName(ops[i])))
+                               .arg(QString::fromUtf8(engine::opName(ops[j])))
+                               .arg(de, 0, 'f', 1)));
+        }
+}
+
+void TestTimelineView::stretchedChunksAreMarked()
+{
+    // 100 ffn_down chunks of 16 rows at ~5 µs on two lanes, as a decode records them, then: one that took
+    // 141 µs for the same 16 rows (the thread was descheduled), one of 256 rows in 80 µs (big, but at the
+    // usual pace) and a 200 µs serial section (not a loop: never judged).
+    auto chunk = [](int lane, int64_t begin, int64_t duration, uint32_t rows, Op op = Op::FfnDown) {
+        TraceEvent e = ev(lane, begin, begin + duration, op);
+        e.last = rows;
+        return e;
+    };
+    std::vector<TraceEvent> events;
+    int64_t t = 0;
+    for (int i = 0; i < 100; ++i, t += 6'000)
+        events.push_back(chunk(i % 2, t, 5'000 + (i % 5) * 100, 16));
+    const TraceEvent stretched = chunk(0, t, 141'000, 16);
+    const TraceEvent big = chunk(1, t, 80'000, 256);
+    const TraceEvent serial = chunk(1, t + 100'000, 200'000, 0, Op::Serial);
+    events.push_back(stretched);
+    events.push_back(big);
+    events.push_back(serial);
+
+    ui::TimelineView view;
+    view.resize(1000, 300);
+    view.appendEvents(events);
+    const ui::TimelineData& data = view.data();
+    QVERIFY(data.isStretched(stretched));
+    QVERIFY2(data.slowdown(stretched) > 20 && data.slowdown(stretched) < 40,
+        qPrintable(QString::number(data.slowdown(stretched))));
+    QVERIFY(!data.isStretched(big));
+    QVERIFY(!data.isStretched(serial));
+    for (int i = 0; i < 100; ++i)
+        QVERIFY(!data.isStretched(events[size_t(i)]));
+    QVERIFY(view.eventDescription(stretched).contains(QStringLiteral("stretched")));
+    QVERIFY(!view.eventDescription(big).contains(QStringLiteral("stretched")));
+
+    // Drawn: a dark edge along the top of the stretched chunk, none over the big one.
+    QImage image(view.size(), QImage::Format_ARGB32);
+    image.fill(Qt::black);
+    view.render(&image);
+    const int x = int(view.timeToX(stretched.beginNs + 70'000));
+    QCOMPARE(image.pixelColor(x, view.laneRect(0).top() + 1).rgb(), QColor(0x10, 0x10, 0x10).rgb());
+    QVERIFY(image.pixelColor(int(view.timeToX(big.beginNs + 40'000)), view.laneRect(1).top() + 1).rgb()
+        != QColor(0x10, 0x10, 0x10).rgb());
 }
 
 void TestTimelineView::millionEventPaintCompletes()

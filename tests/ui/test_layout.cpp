@@ -1,0 +1,260 @@
+// The window on ordinary screens: at 1280×720 and 1920×1080 it opens inside the screen, stays inside it after a
+// run with two prompts side by side and after an 8-thread run, every lane of the timeline keeps a readable
+// height, the panes cannot be dragged shut, and a saved geometry is restored only if it fits.
+#include "ui/mainwindow.h"
+#include "ui/outputview.h"
+#include "ui/timelineview.h"
+
+#include <QDir>
+#include <QFile>
+#include <QMenu>
+#include <QMenuBar>
+#include <QScreen>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <memory>
+
+using namespace ui;
+
+namespace {
+
+constexpr int kMinLanePixels = 20; // a lane lower than this cannot carry a label or a readable bar
+
+QScreen* screenOfSize(QSize size)
+{
+    for (QScreen* s : QGuiApplication::screens())
+        if (s->geometry().size() == size)
+            return s;
+    return nullptr;
+}
+
+bool loadTiny(MainWindow& w)
+{
+    QSignalSpy loaded(w.controller(), &RunController::modelLoaded);
+    w.controller()->loadSynthetic(QStringLiteral("tiny"));
+    return loaded.wait(30000) && w.controller()->model() != nullptr;
+}
+
+bool runAndWait(MainWindow& w, const RunSettings& s)
+{
+    w.applySettings(s);
+    QSignalSpy finished(w.controller(), &RunController::runFinished);
+    w.run();
+    if (!finished.wait(120000))
+        return false;
+    QTest::qWait(100); // let the layouts settle as they would on screen
+    return true;
+}
+
+RunSettings settings(QStringList prompts, int threads)
+{
+    RunSettings s;
+    for (const QString& p : prompts)
+        s.prompts.push_back(p.toStdString());
+    s.maxTokens = 6;
+    s.scheduler.threads = threads;
+    s.scheduler.pinThreads = false;
+    return s;
+}
+
+} // namespace
+
+class TestLayout : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init() { QSettings().clear(); }
+
+    void windowFitsTheScreenThroughRuns_data()
+    {
+        QTest::addColumn<QSize>("screen");
+        QTest::newRow("1280x720") << QSize(1280, 720);
+        QTest::newRow("1920x1080") << QSize(1920, 1080);
+    }
+
+    void windowFitsTheScreenThroughRuns()
+    {
+        QFETCH(QSize, screen);
+        QScreen* s = screenOfSize(screen);
+        QVERIFY(s);
+        const QRect available = s->availableGeometry();
+        MainWindow w;
+        w.setScreen(s);
+        w.placeOnScreen(available);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto fits = [&](const char* when) {
+            const QSize min = w.minimumSizeHint();
+            return QStringLiteral("%1: window %2×%3 (minimum %4×%5) on %6×%7")
+                .arg(QString::fromLatin1(when))
+                .arg(w.width())
+                .arg(w.height())
+                .arg(min.width())
+                .arg(min.height())
+                .arg(available.width())
+                .arg(available.height());
+        };
+        QVERIFY2(w.width() <= available.width() && w.height() <= available.height(), qPrintable(fits("opened")));
+        QVERIFY(loadTiny(w));
+
+        // Two prompts side by side, each with a long statistics line under it once the run is done.
+        const QString longPrompt = QStringLiteral("Tell me, at some length and with every detail you can think of, "
+                                                  "what the weather was like on the day the ark came to rest");
+        QVERIFY(runAndWait(w, settings({ longPrompt, longPrompt + QStringLiteral(" again") }, 2)));
+        QCOMPARE(w.output()->paneCount(), 2);
+        QVERIFY(w.output()->statsText(0).size() > 60); // the line that used to widen the window
+        QVERIFY2(w.width() <= available.width() && w.height() <= available.height(), qPrintable(fits("two prompts")));
+        QVERIFY2(w.minimumSizeHint().width() <= available.width(), qPrintable(fits("two prompts")));
+        QVERIFY2(w.minimumSizeHint().height() <= available.height(), qPrintable(fits("two prompts")));
+
+        QVERIFY(runAndWait(w, settings({ QStringLiteral("In the beginning") }, 8)));
+        QVERIFY2(w.width() <= available.width() && w.height() <= available.height(), qPrintable(fits("8 threads")));
+        QVERIFY2(w.minimumSizeHint().width() <= available.width(), qPrintable(fits("8 threads")));
+        QVERIFY2(w.minimumSizeHint().height() <= available.height(), qPrintable(fits("8 threads")));
+
+        // Every lane readable; the ones that do not fit scroll into view instead of being squeezed.
+        TimelineView* t = w.timeline();
+        QCOMPARE(t->laneCount(), 8);
+        for (int lane = 0; lane < 8; ++lane)
+            QVERIFY2(t->laneRect(lane).height() >= kMinLanePixels,
+                qPrintable(QStringLiteral("lane %1: %2 px").arg(lane).arg(t->laneRect(lane).height())));
+        QVERIFY2(t->plotRect().height() >= 2 * kMinLanePixels, qPrintable(QString::number(t->plotRect().height())));
+        if (t->laneRect(7).bottom() > t->plotRect().bottom()) {
+            QVERIFY(t->lanesScroll());
+            t->scrollLanesBy(100000);
+            QVERIFY(t->laneRect(7).bottom() <= t->plotRect().bottom());
+            QVERIFY(t->laneRect(7).top() >= t->plotRect().top());
+        }
+        // The status bar is inside the window, not cut off below it.
+        QVERIFY(w.statusBar()->isVisible());
+        QVERIFY(w.statusBar()->geometry().bottom() < w.height());
+    }
+
+    void panesCannotBeDraggedShutAndResetLayoutRestoresThem()
+    {
+        QScreen* s = screenOfSize(QSize(1280, 720));
+        QVERIFY(s);
+        MainWindow w;
+        w.setScreen(s);
+        w.placeOnScreen(s->availableGeometry());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        const auto splitters = w.findChildren<QSplitter*>();
+        QSplitter* right = nullptr;
+        for (QSplitter* sp : splitters)
+            if (sp->orientation() == Qt::Vertical && sp->indexOf(w.output()) >= 0)
+                right = sp;
+        QVERIFY(right);
+        QCOMPARE(right->count(), 3);
+        right->setSizes({ 2000, 0, 0 });
+        QTest::qWait(50);
+        for (int i = 0; i < right->count(); ++i)
+            QVERIFY2(right->sizes()[i] >= right->widget(i)->minimumSizeHint().height() && right->sizes()[i] > 60,
+                qPrintable(QStringLiteral("pane %1: %2 px").arg(i).arg(right->sizes()[i])));
+        QVERIFY(w.timeline()->plotRect().height() >= 2 * kMinLanePixels);
+
+        w.resetLayout();
+        QTest::qWait(50);
+        int total = 0;
+        for (int size : right->sizes())
+            total += size;
+        for (int i = 0; i < right->count(); ++i)
+            QVERIFY2(right->sizes()[i] >= total / 5, qPrintable(QStringLiteral("pane %1 after reset").arg(i)));
+    }
+
+    void helpMenuAndResetSettings()
+    {
+        MainWindow w;
+        QMenu* help = nullptr;
+        for (QAction* a : w.menuBar()->actions())
+            if (a->text().remove(QLatin1Char('&')) == QLatin1String("Help"))
+                help = a->menu();
+        QVERIFY(help);
+        QStringList items;
+        for (QAction* a : help->actions())
+            if (!a->isSeparator())
+                items << a->text().remove(QLatin1Char('&'));
+        QVERIFY2(items.contains(QStringLiteral("Keyboard shortcuts"))
+                && items.contains(QStringLiteral("What each view shows"))
+                && items.contains(QStringLiteral("Reset settings…"))
+                && items.contains(QStringLiteral("About LLM Thread Playground")),
+            qPrintable(items.join(QStringLiteral(", "))));
+
+        const RunSettings defaults = w.currentSettings();
+        RunSettings changed = settings({ QStringLiteral("one"), QStringLiteral("two") }, 1);
+        changed.sampling.temperature = 0.1f;
+        w.applySettings(changed);
+        w.close(); // saves them
+        QVERIFY(QSettings().contains(QStringLiteral("run/settings")));
+        {
+            MainWindow again;
+            QCOMPARE(again.currentSettings().prompts.size(), size_t(2)); // they were saved
+            again.restoreDefaults();
+            QVERIFY(QSettings().allKeys().isEmpty());
+            QCOMPARE(again.currentSettings().prompts, defaults.prompts);
+            QCOMPARE(again.currentSettings().scheduler.threads, defaults.scheduler.threads);
+            QCOMPARE(again.currentSettings().sampling.temperature, defaults.sampling.temperature);
+        }
+    }
+
+    void savedGeometryIsRestoredOnlyIfItFits()
+    {
+        QScreen* s = screenOfSize(QSize(1280, 720));
+        QVERIFY(s);
+        const QRect available = s->availableGeometry();
+        auto saveWith = [&](QSize size) {
+            MainWindow w;
+            w.setScreen(s);
+            w.placeOnScreen(available);
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            w.resize(size);
+            QTest::qWait(20);
+            w.close(); // saves the settings
+        };
+
+        saveWith(QSize(2400, 1400)); // grown on a big screen, or past this one
+        {
+            MainWindow w;
+            w.setScreen(s);
+            QVERIFY2(w.width() <= available.width() && w.height() <= available.height(),
+                qPrintable(QStringLiteral("%1×%2").arg(w.width()).arg(w.height())));
+        }
+
+        saveWith(QSize(1100, 660)); // fits: it comes back as it was
+        {
+            MainWindow w;
+            w.setScreen(s);
+            QCOMPARE(w.size(), QSize(1100, 660));
+        }
+    }
+};
+
+int main(int argc, char** argv)
+{
+    // Two offscreen screens of the sizes under test, side by side, and settings of our own.
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("screens.json"));
+    QFile f(config);
+    if (!f.open(QIODevice::WriteOnly))
+        return 1;
+    f.write(R"({ "screens": [
+        { "name": "small", "x": 0, "y": 0, "width": 1280, "height": 720, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1 },
+        { "name": "large", "x": 1280, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1 }
+    ] })");
+    f.close();
+    qputenv("QT_QPA_PLATFORM", ("offscreen:configfile=" + config).toLocal8Bit());
+    qputenv("XDG_CONFIG_HOME", dir.filePath(QStringLiteral("config")).toLocal8Bit());
+    QApplication app(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("LLM Thread Playground tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("test_layout"));
+    TestLayout test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "test_layout.moc"
