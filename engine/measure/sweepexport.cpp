@@ -139,14 +139,23 @@ nlohmann::json sweepToJson(const SweepResult& result)
             }
             phases[phase.name] = {
                 { "valid", a.valid },
+                { "fitThreadLimit", a.fitThreadLimit > 0 ? nlohmann::json(a.fitThreadLimit) : nlohmann::json() },
+                { "fitThreads", a.fitThreads },
                 { "serialFraction", jsonNumber(a.serialFraction) },
                 { "asymptoticSpeedup", jsonNumber(a.asymptoticSpeedup) },
                 { "tokens", jsonNumber(phase.tokens) },
                 { "points", std::move(points) },
             };
         }
+        nlohmann::json loads = nlohmann::json::array();
+        for (const StrategySweep::PointLoad& l : s.backgroundLoads) {
+            nlohmann::json entry = toJson(l.load);
+            entry["threads"] = l.threads;
+            loads.push_back(std::move(entry));
+        }
         strategies.push_back({
             { "strategy", s.strategy },
+            { "backgroundLoad", std::move(loads) },
             { "promptTokens", s.promptTokens },
             { "generatedTokens", s.generatedTokens },
             { "scaledWork", s.scaledWork },
@@ -156,6 +165,7 @@ nlohmann::json sweepToJson(const SweepResult& result)
     return {
         { "workload", result.workload },
         { "machine", result.machine },
+        { "backgroundLoad", toJson(result.backgroundLoad) },
         { "strategies", std::move(strategies) },
     };
 }

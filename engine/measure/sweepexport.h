@@ -13,10 +13,12 @@ namespace engine {
 // efficiency and Karp–Flatt values for prefill and decode separately, and the fitted serial
 // fraction. CSV: one row per (strategy, phase, threads).
 // Both use the *Scaling fields as they are: call analyzeSweep first. Layout of the JSON:
-//   { "workload": {...}, "machine": {...},
+//   { "workload": {...}, "machine": {...}, "backgroundLoad": {...} (toJson(BackgroundLoad)),
 //     "strategies": [ { "strategy", "promptTokens", "generatedTokens", "scaledWork",
+//                       "backgroundLoad": [ { "threads", ...toJson(BackgroundLoad) } ],
 //                       "phases": { "prefill"|"decode"|"total": {
-//                           "valid", "serialFraction", "asymptoticSpeedup", "tokens",
+//                           "valid", "fitThreadLimit" (null: none), "fitThreads" (p = 1 included),
+//                           "serialFraction", "asymptoticSpeedup", "tokens",
 //                           "points": [ { "threads", "repetitions", "samples": [s...], "medianSeconds",
 //                                         "minSeconds", "maxSeconds", "speedup", "speedupLow", "speedupHigh",
 //                                         "efficiency", "karpFlatt", "tokensPerSecond",
