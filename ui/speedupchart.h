@@ -63,6 +63,13 @@ public:
     double fittedSerialFraction(const QString& strategy) const; // of the current phase; NaN if unknown
     QStringList seriesNames() const; // the names the legend shows: the ideal line, then per strategy in order
     QString caption() const; // the workload and machine the sweep ran on
+    QString warning() const; // other processes' load when it disturbed the sweep; empty otherwise
+    QStringList threadAxisLabels() const; // the thread axis's tick labels; the core count reads "N = cores"
+    int coreMark() const; // the thread count the core line is drawn at; 0 when not drawn
+    // What hovering the point of `strategy` at `threads` shows: p, median and min–max time, speedup, efficiency,
+    // Karp–Flatt, whether it was fitted, other processes' load. Empty if there is no such point.
+    QString pointToolTip(const QString& strategy, int threads) const;
+    QString hoverText() const { return m_hoverText; } // the tooltip shown now; empty when not hovering
     QString title() const;
     QChart* chart() const { return m_chart; }
     bool showsHint() const; // true while the "run a sweep" hint replaces the chart
@@ -117,6 +124,8 @@ private:
     const StrategySeries* seriesOf(const QString& strategy) const;
     const engine::StrategySweep* sweepOf(const QString& strategy) const;
     void setInLegend(QLineSeries* series, bool shown);
+    void showPointToolTip(const QString& strategy, const QPointF& point, bool state);
+    static QString fitName(const QString& strategy, const engine::ScalingAnalysis& analysis, const QString& limit);
     void rebuildLegend();
 
     engine::SweepResult m_result;
@@ -129,12 +138,15 @@ private:
     QChartView* m_chartView = nullptr;
     QGridLayout* m_legend = nullptr;
     QLabel* m_caption = nullptr;
+    QLabel* m_warning = nullptr; // red, under the caption: the machine was busy
     QChart* m_chart = nullptr;
     QCategoryAxis* m_axisX = nullptr;
     QValueAxis* m_axisY = nullptr;
     QButtonGroup* m_phaseButtons = nullptr;
     QButtonGroup* m_viewButtons = nullptr;
     QLineSeries* m_reference = nullptr;
+    QLineSeries* m_coreMark = nullptr; // vertical line at the machine's logical cores
+    QString m_hoverText;
     std::vector<StrategySeries> m_series;
     QSet<const QAbstractSeries*> m_inLegend;
     QString m_structure; // strategies, bar counts and scaled-work flags m_series was built for
