@@ -8,9 +8,11 @@
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QHelpEvent>
 #include <QLabel>
 #include <QLegend>
 #include <QLineSeries>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
 #include <QPixmap>
@@ -213,8 +215,8 @@ QString busyWarning(const engine::SweepResult& result)
     const engine::BackgroundLoad& load = result.backgroundLoad;
     if (!load.significant())
         return {};
-    QString text = SpeedupChart::tr("⚠ The machine was busy: other processes kept %1 of %2 CPUs busy on average "
-                                    "during this sweep, so these timings are disturbed.")
+    QString text = SpeedupChart::tr("⚠ Machine busy: other processes kept %1 of %2 CPUs busy during this sweep; "
+                                    "the timings are disturbed.")
                        .arg(load.otherCores, 0, 'f', 2)
                        .arg(load.cpus);
     // Name the thread counts that suffered most, from the per-point records.
@@ -224,7 +226,7 @@ QString busyWarning(const engine::SweepResult& result)
             if (l.load.significant())
                 worst << SpeedupChart::tr("%1 at p = %2").arg(QString::fromStdString(s.strategy)).arg(l.threads);
     if (!worst.isEmpty())
-        text += QLatin1Char(' ') + SpeedupChart::tr("Busiest during: %1.").arg(worst.join(QStringLiteral(", ")));
+        text += QLatin1Char(' ') + SpeedupChart::tr("Busy during: %1.").arg(worst.join(QStringLiteral(", ")));
     return text;
 }
 
@@ -272,7 +274,7 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chart->setBackgroundRoundness(0);
     m_chart->setMargins(QMargins(8, 8, 8, 8));
     QFont titleFont = base;
-    titleFont.setPointSizeF(base.pointSizeF() + 4);
+    titleFont.setPointSizeF(base.pointSizeF() + 2); // the plot, not the title, needs the height
     titleFont.setBold(true);
     m_chart->setTitleFont(titleFont);
     // Qt Charts' legend lays out in one row and truncates long names such as the fits'; ours is a grid below.
@@ -297,10 +299,16 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chart->addAxis(m_axisX, Qt::AlignBottom);
     m_chart->addAxis(m_axisY, Qt::AlignLeft);
 
+    connect(m_chart, &QChart::plotAreaChanged, this, [this] { fitYTitle(); });
     m_chartView = new QChartView(m_chart, this);
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setMinimumSize(480, 240); // small enough that legend and footer fit beside the timeline
     m_chartView->setFrameShape(QFrame::NoFrame);
+    // Hover values: the viewport's mouse moves are matched to the nearest measured point by hand, because a line
+    // series' own hover signal fires only on its thin line, not around the marker.
+    m_chartView->setMouseTracking(true);
+    m_chartView->viewport()->setMouseTracking(true);
+    m_chartView->viewport()->installEventFilter(this);
     m_chartView->setBackgroundBrush(Qt::white);
 
     m_legend = new QGridLayout;
@@ -313,12 +321,17 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_caption = new QLabel(this);
     m_caption->setAlignment(Qt::AlignCenter);
     m_caption->setWordWrap(true);
+    // The footer is read once per sweep; a point smaller leaves the plot a line more of height.
+    QFont footerFont = base;
+    footerFont.setPointSizeF(base.pointSizeF() - 1);
+    m_caption->setFont(footerFont);
     QPalette grey = m_caption->palette();
     grey.setColor(QPalette::WindowText, QColor(0x55, 0x55, 0x55));
     m_caption->setPalette(grey);
     m_warning = new QLabel(this);
     m_warning->setAlignment(Qt::AlignCenter);
     m_warning->setWordWrap(true);
+    m_warning->setFont(footerFont);
     QPalette red = m_warning->palette();
     red.setColor(QPalette::WindowText, QColor(0xA0, 0x20, 0x20));
     m_warning->setPalette(red);
@@ -499,8 +512,6 @@ void SpeedupChart::rebuildSeries()
         entry.measured->setPointsVisible(true);
         entry.measured->setMarkerSize(kMarkerPixels);
         entry.measured->setLightMarker(markerImage(index, entry.color));
-        connect(entry.measured, &QLineSeries::hovered, this,
-            [this, name = entry.name](const QPointF& point, bool state) { showPointToolTip(name, point, state); });
 
         entry.amdahl = add(new QLineSeries);
         entry.amdahl->setPen(makePen(entry.color, kFitWidth, Qt::DashLine));
@@ -750,21 +761,39 @@ void SpeedupChart::updateReference(const ThreadRange& range, YExtent& extent)
         m_reference->setName(tr("ideal S = p"));
         // Show the ideal line in full unless it would squash the measurements (many threads, little speedup).
         extent.max = std::max(extent.max, maxThreads <= 8 ? maxThreads : std::min(maxThreads, 2.5 * extent.max));
-        m_axisY->setTitleText(tr("speedup T(1)/T(p)"));
+        m_yTitles = { tr("speedup T(1)/T(p)"), tr("speedup"), tr("S(p)") };
         break;
     case View::Efficiency:
         reference = { QPointF(minThreads, 1), QPointF(maxThreads, 1) };
         m_reference->setName(tr("ideal efficiency 1.0"));
         extent.max = std::max(extent.max, 1.0);
-        m_axisY->setTitleText(tr("efficiency S/p"));
+        m_yTitles = { tr("efficiency S/p"), tr("efficiency"), tr("E(p)") };
         break;
     case View::Throughput:
-        m_axisY->setTitleText(tr("tokens/s"));
+        m_yTitles = { tr("tokens/s"), tr("tok/s") };
         break;
     }
+    fitYTitle();
     m_reference->replace(reference);
     m_reference->setVisible(!reference.isEmpty());
     setInLegend(m_reference, !reference.isEmpty());
+}
+
+void SpeedupChart::fitYTitle()
+{
+    // Qt Charts cuts an axis title longer than the plot is high ("speedup …"); take the longest that fits.
+    if (m_yTitles.isEmpty())
+        return;
+    const QFontMetrics metrics(m_axisY->titleFont());
+    const qreal room = m_chart->plotArea().height();
+    QString chosen = m_yTitles.back();
+    for (const QString& title : m_yTitles)
+        if (room <= 0 || metrics.horizontalAdvance(title) + 8 <= room) {
+            chosen = title;
+            break;
+        }
+    if (m_axisY->titleText() != chosen)
+        m_axisY->setTitleText(chosen);
 }
 
 void SpeedupChart::updateTitle()
@@ -913,6 +942,8 @@ QString SpeedupChart::caption() const { return m_caption->text(); }
 
 QString SpeedupChart::warning() const { return m_warning->text(); }
 
+QString SpeedupChart::yAxisTitle() const { return m_axisY->titleText(); }
+
 QStringList SpeedupChart::threadAxisLabels() const { return m_axisX->categoriesLabels(); }
 
 int SpeedupChart::coreMark() const
@@ -966,24 +997,51 @@ QString SpeedupChart::pointToolTip(const QString& strategy, int threads) const
     return lines.join(QLatin1Char('\n'));
 }
 
-void SpeedupChart::showPointToolTip(const QString& strategy, const QPointF& point, bool state)
+bool SpeedupChart::eventFilter(QObject* watched, QEvent* event)
 {
-    if (!state) {
-        m_hoverText.clear();
-        QToolTip::hideText();
-        return;
+    if (m_chartView && watched == m_chartView->viewport()) {
+        // Qt's tooltip event (after the hover delay, as in the timeline) shows the values; moving off the
+        // point hides them at once.
+        if (event->type() == QEvent::ToolTip) {
+            const auto* help = static_cast<QHelpEvent*>(event);
+            hoverAt(help->pos());
+            if (m_hoverText.isEmpty())
+                QToolTip::hideText();
+            else
+                QToolTip::showText(help->globalPos(), m_hoverText, m_chartView->viewport());
+            return true;
+        }
+        if (event->type() == QEvent::MouseMove) {
+            hoverAt(static_cast<QMouseEvent*>(event)->position().toPoint());
+            if (m_hoverText.isEmpty())
+                QToolTip::hideText();
+        } else if (event->type() == QEvent::Leave) {
+            m_hoverText.clear();
+            QToolTip::hideText();
+        }
     }
-    // The hovered position may lie on the line between two points: take the nearest measured thread count.
-    const engine::StrategySweep* sweep = sweepOf(strategy);
-    if (!sweep)
-        return;
-    int nearest = 0;
-    double best = std::numeric_limits<double>::infinity();
-    for (const engine::ScalingPoint& p : analysisOf(*sweep).points)
-        if (std::abs(p.threads - point.x()) < best)
-            best = std::abs(p.threads - point.x()), nearest = p.threads;
-    m_hoverText = pointToolTip(strategy, nearest);
-    QToolTip::showText(QCursor::pos(), m_hoverText, m_chartView);
+    return QWidget::eventFilter(watched, event);
+}
+
+void SpeedupChart::hoverAt(const QPoint& viewportPos)
+{
+    constexpr double kHoverPixels = 14.0; // about a marker's size around its centre
+    const QPointF at = m_chart->mapFromScene(m_chartView->mapToScene(viewportPos));
+    QString text;
+    double best = kHoverPixels;
+    for (const StrategySeries& s : m_series) {
+        if (!s.measured || !s.measured->isVisible())
+            continue;
+        for (const QPointF& point : s.measured->points()) {
+            const QPointF on = m_chart->mapToPosition(point, s.measured);
+            const double distance = std::hypot(on.x() - at.x(), on.y() - at.y());
+            if (distance <= best) {
+                best = distance;
+                text = pointToolTip(s.name, int(std::lround(point.x())));
+            }
+        }
+    }
+    m_hoverText = text;
 }
 
 QString SpeedupChart::title() const { return m_chart->title(); }

@@ -10,6 +10,7 @@
 #include <QImage>
 #include <QLineSeries>
 #include <QSignalSpy>
+#include <QToolTip>
 #include <QtTest>
 
 #include <cmath>
@@ -157,6 +158,7 @@ private Q_SLOTS:
     void busyMachineIsWarnedAboutIdleIsNot();
     void buttonsAndChartStayPutWhenTheViewChanges();
     void sweepDialogShowsScheduling();
+    void yAxisTitleIsShortenedNotCutWhenThePlotIsLow();
 };
 
 void TestSpeedupChart::showsHintInsteadOfEmptyAxesBeforeAnySweep()
@@ -639,15 +641,34 @@ void TestSpeedupChart::hoverShowsTimesSpeedupEfficiencyAndKarpFlatt()
         qPrintable(four));
     QVERIFY(chart.pointToolTip(QStringLiteral("intra-op"), 1).contains(QStringLiteral("undefined at p = 1")));
 
-    // Hovering the series shows the nearest point's text.
+    // Moving the mouse onto a point's marker shows its text; moving away hides it.
+    chart.resize(1000, 700);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
     QLineSeries* measured = nullptr;
     for (QAbstractSeries* series : chart.chart()->series())
         if (series->name() == QStringLiteral("intra-op"))
             measured = qobject_cast<QLineSeries*>(series);
     QVERIFY(measured);
-    Q_EMIT measured->hovered(QPointF(3.8, 1.7), true);
+    auto* view = chart.findChild<QChartView*>();
+    QVERIFY(view);
+    auto moveTo = [view](QPointF position) {
+        QMouseEvent move(QEvent::MouseMove, position, view->viewport()->mapToGlobal(position), Qt::NoButton,
+            Qt::NoButton, Qt::NoModifier);
+        QCoreApplication::sendEvent(view->viewport(), &move);
+    };
+    const QPointF pointFour = measured->points().at(2);
+    QCOMPARE(pointFour.x(), 4.0);
+    const QPoint onScreen
+        = view->mapFromScene(chart.chart()->mapToScene(chart.chart()->mapToPosition(pointFour, measured)));
+    moveTo(onScreen + QPointF(4, -3)); // near the marker, not on its centre
     QCOMPARE(chart.hoverText(), four);
-    Q_EMIT measured->hovered(QPointF(3.8, 1.7), false);
+    // Qt's tooltip event after the hover delay shows the same text.
+    const QPoint near = onScreen + QPoint(4, -3);
+    QHelpEvent help(QEvent::ToolTip, near, view->viewport()->mapToGlobal(near));
+    QCoreApplication::sendEvent(view->viewport(), &help);
+    QTRY_COMPARE(QToolTip::text(), four);
+    moveTo(onScreen + QPointF(0, 80));
     QVERIFY(chart.hoverText().isEmpty());
 }
 
@@ -662,10 +683,9 @@ void TestSpeedupChart::busyMachineIsWarnedAboutIdleIsNot()
     r.backgroundLoad = { true, 0.93, 0.465, 2, 4.0 };
     r.strategies[0].backgroundLoads = { { 1, { true, 0.1, 0.05, 2, 1.0 } }, { 2, { true, 1.4, 0.7, 2, 1.5 } } };
     chart.setSweep(r);
-    QVERIFY2(chart.warning().contains(QStringLiteral("other processes kept 0.93 of 2 CPUs busy")),
+    QVERIFY2(chart.warning().contains(QStringLiteral("other processes kept 0.93 of 2 CPUs busy during this sweep")),
         qPrintable(chart.warning()));
-    QVERIFY2(
-        chart.warning().contains(QStringLiteral("Busiest during: intra-op at p = 2.")), qPrintable(chart.warning()));
+    QVERIFY2(chart.warning().contains(QStringLiteral("Busy during: intra-op at p = 2.")), qPrintable(chart.warning()));
     QVERIFY(chart.pointToolTip(QStringLiteral("intra-op"), 2)
                 .contains(QStringLiteral("other processes: 1.40 of 2 CPUs busy (disturbed)")));
 }
@@ -708,6 +728,28 @@ void TestSpeedupChart::sweepDialogShowsScheduling()
         qPrintable(dialog.schedulingText()));
     QVERIFY(
         dialog.schedulingText().contains(QStringLiteral("%1 logical cores").arg(engine::Scheduler::hardwareThreads())));
+}
+
+void TestSpeedupChart::yAxisTitleIsShortenedNotCutWhenThePlotIsLow()
+{
+    SpeedupChart chart;
+    chart.setSweep(threeStrategies());
+    chart.setView(View::Speedup);
+    chart.resize(1000, 800);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    QTRY_COMPARE(chart.yAxisTitle(), QStringLiteral("speedup T(1)/T(p)"));
+    // Whatever the height, the title shown fits the plot in the axis title font (or is the shortest there is).
+    const QFont font = chart.chart()->axes(Qt::Vertical).front()->titleFont();
+    for (int height : { 800, 420, 330 }) {
+        chart.resize(1000, height);
+        QTRY_VERIFY2(QFontMetrics(font).horizontalAdvance(chart.yAxisTitle()) <= chart.chart()->plotArea().height()
+                || chart.yAxisTitle() == QStringLiteral("S(p)"),
+            qPrintable(QStringLiteral("%1 in %2 px").arg(chart.yAxisTitle()).arg(chart.chart()->plotArea().height())));
+    }
+    chart.setView(View::Efficiency);
+    QVERIFY(
+        chart.yAxisTitle().startsWith(QStringLiteral("efficiency")) || chart.yAxisTitle() == QStringLiteral("E(p)"));
 }
 
 QTEST_MAIN(TestSpeedupChart)
