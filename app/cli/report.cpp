@@ -51,7 +51,9 @@ std::string describeFit(const engine::ScalingAnalysis& a)
     else
         text = "Amdahl fit to p = " + joinThreads(a.fitThreads) + " (" + std::to_string(a.fitPoints()) + " points"
             + (a.fitExact() ? ", exact through them: not evidence" : "") + "): serial fraction "
-            + formatNumber(a.serialFraction, "%.3f") + ", asymptotic speedup " + formatNumber(a.asymptoticSpeedup);
+            + formatNumber(a.serialFraction, "%.3f")
+            + (a.serialFraction >= 1.0 ? ", no speedup: slower with threads"
+                                       : ", asymptotic speedup " + formatNumber(a.asymptoticSpeedup));
     if (!unfitted.empty() && a.fitThreadLimit > 0)
         text += "; p = " + joinThreads(unfitted) + " measured, not fitted (more threads than the "
             + std::to_string(a.fitThreadLimit) + " logical cores)";

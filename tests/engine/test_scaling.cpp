@@ -488,7 +488,7 @@ private Q_SLOTS:
         // Header + 3 phases × 3 thread counts + 3 phases × 2 thread counts.
         QCOMPARE(records.size(), size_t(1 + 9 + 6));
         const size_t columns = records[0].size();
-        QCOMPARE(columns, size_t(17));
+        QCOMPARE(columns, size_t(18));
         for (const auto& rec : records)
             QCOMPARE(rec.size(), columns);
 
@@ -575,7 +575,15 @@ private Q_SLOTS:
         const auto& decode = j["strategies"][0]["phases"]["decode"];
         QCOMPARE(decode["fitThreadLimit"].get<int>(), 2);
         QCOMPARE(decode["fitThreads"].get<std::vector<int>>(), std::vector<int>({ 1, 2 }));
-        QCOMPARE(decode["points"].size(), size_t(3)); // p = 4 still exported
+        QCOMPARE(decode["points"].size(), size_t(3)); // p = 4 still exported, marked as not fitted
+        QVERIFY(decode["points"][1]["inFit"].get<bool>());
+        QVERIFY(!decode["points"][2]["inFit"].get<bool>());
+        const auto records = parseCsv(sweepToCsv(r));
+        const size_t inFit = size_t(std::find(records[0].begin(), records[0].end(), "in_fit") - records[0].begin());
+        QCOMPARE(records[2][2], std::string("2"));
+        QCOMPARE(records[2][inFit], std::string("1"));
+        QCOMPARE(records[3][2], std::string("4"));
+        QCOMPARE(records[3][inFit], std::string("0"));
 
         // Without a core count in the machine record every p is fitted, as before.
         r.machine = nlohmann::json::object();
