@@ -299,7 +299,15 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chart->addAxis(m_axisX, Qt::AlignBottom);
     m_chart->addAxis(m_axisY, Qt::AlignLeft);
 
-    connect(m_chart, &QChart::plotAreaChanged, this, [this] { fitYTitle(); });
+    // After the layout settles (queued: not from inside it), fit the y title and ticks to the plot's height.
+    connect(
+        m_chart, &QChart::plotAreaChanged, this,
+        [this] {
+            fitYTitle();
+            if (hasSweep())
+                applyYScale();
+        },
+        Qt::QueuedConnection);
     m_chartView = new QChartView(m_chart, this);
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setMinimumSize(480, 240); // small enough that legend and footer fit beside the timeline
@@ -841,24 +849,33 @@ void SpeedupChart::updateAxes(const ThreadRange& range, double yMax)
     }
     m_axisX->setRange(minThreads - pad, maxThreads + pad);
 
-    if (!(yMax > 0))
-        yMax = 1;
-    const double step = niceStep(yMax * 1.08, 8);
-    const double top = std::ceil(yMax * 1.08 / step) * step;
-    m_axisY->setRange(0, top);
-    m_axisY->setTickCount(int(std::lround(top / step)) + 1);
-    m_axisY->setLabelFormat(step >= 1 ? QStringLiteral("%.0f")
-            : step >= 0.1             ? QStringLiteral("%.1f")
-                                      : QStringLiteral("%.2f"));
-
+    m_yMax = yMax > 0 ? yMax : 1.0;
+    m_coreX = markCores ? cores : 0;
     if (m_coreMark) {
-        m_coreMark->replace(markCores ? QList<QPointF> { QPointF(cores, 0), QPointF(cores, top) } : QList<QPointF>());
         // Points right of the line are measured but not fitted (engine::analyzeSweep leaves them out).
         m_coreMark->setName(cores < maxThreads ? tr("%1 logical cores: more threads share cores, not fitted").arg(cores)
                                                : tr("%1 logical cores").arg(cores));
         m_coreMark->setVisible(markCores);
         setInLegend(m_coreMark, markCores);
     }
+    applyYScale();
+}
+
+void SpeedupChart::applyYScale()
+{
+    // No more ticks than the plot has room for: Qt Charts turns labels that would touch into "…".
+    const double plotHeight = m_chart->plotArea().height();
+    const int maxTicks = plotHeight > 0 ? std::clamp(int(plotHeight / 30.0), 2, 8) : 8;
+    const double step = niceStep(m_yMax * 1.08, maxTicks);
+    const double top = std::ceil(m_yMax * 1.08 / step) * step;
+    m_axisY->setRange(0, top);
+    m_axisY->setTickCount(int(std::lround(top / step)) + 1);
+    m_axisY->setLabelFormat(step >= 1 ? QStringLiteral("%.0f")
+            : step >= 0.1             ? QStringLiteral("%.1f")
+                                      : QStringLiteral("%.2f"));
+    if (m_coreMark)
+        m_coreMark->replace(
+            m_coreX > 0 ? QList<QPointF> { QPointF(m_coreX, 0), QPointF(m_coreX, top) } : QList<QPointF>());
 }
 
 const SpeedupChart::StrategySeries* SpeedupChart::seriesOf(const QString& strategy) const

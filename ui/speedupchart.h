@@ -119,6 +119,7 @@ private:
     void updateReference(const ThreadRange& range, YExtent& extent); // the ideal line and the y axis title
     void updateTitle(); // title, caption, legend
     void fitYTitle(); // the longest of m_yTitles that the plot's height shows uncut
+    void applyYScale(); // y range and ticks for m_yMax, as many ticks as the plot's height has room for
     void updateAxes(const ThreadRange& range, double yMax);
     void syncButtons();
     const engine::ScalingAnalysis& analysisOf(const engine::StrategySweep& sweep) const;
@@ -151,6 +152,8 @@ private:
     QLineSeries* m_coreMark = nullptr; // vertical line at the machine's logical cores
     QString m_hoverText;
     QStringList m_yTitles; // the y axis's title for the view, longest first
+    double m_yMax = 1; // the highest value drawn
+    int m_coreX = 0; // where the core line is drawn; 0: not drawn
     std::vector<StrategySeries> m_series;
     QSet<const QAbstractSeries*> m_inLegend;
     QString m_structure; // strategies, bar counts and scaled-work flags m_series was built for

@@ -11,6 +11,7 @@
 #include <QLineSeries>
 #include <QSignalSpy>
 #include <QToolTip>
+#include <QValueAxis>
 #include <QtTest>
 
 #include <cmath>
@@ -747,6 +748,14 @@ void TestSpeedupChart::yAxisTitleIsShortenedNotCutWhenThePlotIsLow()
                 || chart.yAxisTitle() == QStringLiteral("S(p)"),
             qPrintable(QStringLiteral("%1 in %2 px").arg(chart.yAxisTitle()).arg(chart.chart()->plotArea().height())));
     }
+    // And the tick labels have room (Qt Charts shows "…" for labels closer than their height): at most one tick
+    // per 30 px of plot.
+    chart.setView(View::Throughput);
+    auto* axisY = qobject_cast<QValueAxis*>(chart.chart()->axes(Qt::Vertical).front());
+    QVERIFY(axisY);
+    QTRY_VERIFY2((axisY->tickCount() - 1) * 30 <= chart.chart()->plotArea().height(),
+        qPrintable(
+            QStringLiteral("%1 ticks in %2 px").arg(axisY->tickCount()).arg(chart.chart()->plotArea().height())));
     chart.setView(View::Efficiency);
     QVERIFY(
         chart.yAxisTitle().startsWith(QStringLiteral("efficiency")) || chart.yAxisTitle() == QStringLiteral("E(p)"));
