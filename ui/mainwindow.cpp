@@ -493,6 +493,7 @@ void MainWindow::sweep()
         QSettings settings;
         SweepDialog dialog(this);
         SavedSettings::restoreSweepDialog(settings, dialog);
+        dialog.setScheduling(s.scheduler);
         if (dialog.exec() != QDialog::Accepted)
             return;
         sweep.workload = s;

@@ -4,17 +4,21 @@
 #include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
+#include <QCursor>
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QHelpEvent>
 #include <QLabel>
 #include <QLegend>
 #include <QLineSeries>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
 #include <QPixmap>
 #include <QPushButton>
 #include <QStackedWidget>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <QValueAxis>
 
@@ -119,7 +123,41 @@ QPixmap legendSwatch(const QPen& pen, const QImage& marker)
     return pixmap;
 }
 
-// "model · prompts · tokens · repetitions · machine" from the sweep's free-form workload and machine records.
+QString joinThreads(const std::vector<int>& threads)
+{
+    QStringList parts;
+    for (int p : threads)
+        parts << QString::number(p);
+    return parts.join(QStringLiteral(", "));
+}
+
+// What the scheduler did, not what was asked: pinning is skipped at thread counts above the CPUs, and the sweep
+// records where it applied ("pinned_threads").
+QString describePinning(const nlohmann::json& w)
+{
+    if (!w.contains("pin_threads") || !w["pin_threads"].is_boolean() || !w["pin_threads"].get<bool>())
+        return SpeedupChart::tr("threads not pinned");
+    if (!w.contains("pinned_threads") || !w["pinned_threads"].is_array() || !w.contains("threads")
+        || !w["threads"].is_array())
+        return SpeedupChart::tr("pinning asked for");
+    std::vector<int> pinned, notPinned;
+    for (const nlohmann::json& p : w["threads"]) {
+        if (!p.is_number_integer())
+            continue;
+        const bool was
+            = std::find(w["pinned_threads"].begin(), w["pinned_threads"].end(), p) != w["pinned_threads"].end();
+        (was ? pinned : notPinned).push_back(p.get<int>());
+    }
+    if (pinned.empty())
+        return SpeedupChart::tr("threads not pinned (more threads than CPUs)");
+    if (notPinned.empty())
+        return SpeedupChart::tr("threads pinned");
+    return SpeedupChart::tr("threads pinned at p = %1, not at p = %2 (more threads than CPUs)")
+        .arg(joinThreads(pinned), joinThreads(notPinned));
+}
+
+// "model · prompts · tokens · repetitions · partitioner · pinning · machine" from the sweep's workload and machine
+// records.
 QString describe(const engine::SweepResult& result)
 {
     QStringList parts;
@@ -134,8 +172,11 @@ QString describe(const engine::SweepResult& result)
             parts << SpeedupChart::tr("%1 tokens each").arg(w["max_tokens"].get<int>());
         if (w.contains("repeat") && w["repeat"].is_number_integer())
             parts << SpeedupChart::tr("median and min–max of %1 runs per point").arg(w["repeat"].get<int>());
-        if (w.contains("pin_threads") && w["pin_threads"].is_boolean() && w["pin_threads"].get<bool>())
-            parts << SpeedupChart::tr("threads pinned");
+        if (w.contains("partitioner") && w["partitioner"].is_string())
+            parts << SpeedupChart::tr("partitioner %1, grain %2")
+                         .arg(QString::fromStdString(w["partitioner"].get<std::string>()))
+                         .arg(w.contains("grain") && w["grain"].is_number_integer() ? w["grain"].get<int>() : 1);
+        parts << describePinning(w);
     }
     const nlohmann::json& m = result.machine;
     if (m.is_object()) {
@@ -152,6 +193,42 @@ QString describe(const engine::SweepResult& result)
 }
 
 QString formatFraction(double s) { return QString::number(s, 'f', std::abs(s) < 0.01 && s != 0.0 ? 3 : 2); }
+
+QString formatSeconds(double seconds)
+{
+    return seconds < 1.0 ? SpeedupChart::tr("%1 ms").arg(seconds * 1000.0, 0, 'f', seconds < 0.01 ? 2 : 1)
+                         : SpeedupChart::tr("%1 s").arg(seconds, 0, 'f', 3);
+}
+
+// The machine's logical cores as the sweep recorded them; 0 if unknown.
+int coresOf(const engine::SweepResult& result)
+{
+    const nlohmann::json& m = result.machine;
+    if (m.is_object() && m.contains("logical_cores") && m["logical_cores"].is_number_integer())
+        return std::max(0, m["logical_cores"].get<int>());
+    return 0;
+}
+
+// Other processes' CPU use during the sweep, when it was enough to disturb the timings; empty otherwise.
+QString busyWarning(const engine::SweepResult& result)
+{
+    const engine::BackgroundLoad& load = result.backgroundLoad;
+    if (!load.significant())
+        return {};
+    QString text = SpeedupChart::tr("⚠ Machine busy: other processes kept %1 of %2 CPUs busy during this sweep; "
+                                    "the timings are disturbed.")
+                       .arg(load.otherCores, 0, 'f', 2)
+                       .arg(load.cpus);
+    // Name the thread counts that suffered most, from the per-point records.
+    QStringList worst;
+    for (const engine::StrategySweep& s : result.strategies)
+        for (const engine::StrategySweep::PointLoad& l : s.backgroundLoads)
+            if (l.load.significant())
+                worst << SpeedupChart::tr("%1 at p = %2").arg(QString::fromStdString(s.strategy)).arg(l.threads);
+    if (!worst.isEmpty())
+        text += QLatin1Char(' ') + SpeedupChart::tr("Busy during: %1.").arg(worst.join(QStringLiteral(", ")));
+    return text;
+}
 
 } // namespace
 
@@ -197,7 +274,7 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chart->setBackgroundRoundness(0);
     m_chart->setMargins(QMargins(8, 8, 8, 8));
     QFont titleFont = base;
-    titleFont.setPointSizeF(base.pointSizeF() + 4);
+    titleFont.setPointSizeF(base.pointSizeF() + 2); // the plot, not the title, needs the height
     titleFont.setBold(true);
     m_chart->setTitleFont(titleFont);
     // Qt Charts' legend lays out in one row and truncates long names such as the fits'; ours is a grid below.
@@ -222,10 +299,24 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chart->addAxis(m_axisX, Qt::AlignBottom);
     m_chart->addAxis(m_axisY, Qt::AlignLeft);
 
+    // After the layout settles (queued: not from inside it), fit the y title and ticks to the plot's height.
+    connect(
+        m_chart, &QChart::plotAreaChanged, this,
+        [this] {
+            fitYTitle();
+            if (hasSweep())
+                applyYScale();
+        },
+        Qt::QueuedConnection);
     m_chartView = new QChartView(m_chart, this);
     m_chartView->setRenderHint(QPainter::Antialiasing);
-    m_chartView->setMinimumSize(480, 320);
+    m_chartView->setMinimumSize(480, 240); // small enough that legend and footer fit beside the timeline
     m_chartView->setFrameShape(QFrame::NoFrame);
+    // Hover values: the viewport's mouse moves are matched to the nearest measured point by hand, because a line
+    // series' own hover signal fires only on its thin line, not around the marker.
+    m_chartView->setMouseTracking(true);
+    m_chartView->viewport()->setMouseTracking(true);
+    m_chartView->viewport()->installEventFilter(this);
     m_chartView->setBackgroundBrush(Qt::white);
 
     m_legend = new QGridLayout;
@@ -238,9 +329,21 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_caption = new QLabel(this);
     m_caption->setAlignment(Qt::AlignCenter);
     m_caption->setWordWrap(true);
+    // The footer is read once per sweep; a point smaller leaves the plot a line more of height.
+    QFont footerFont = base;
+    footerFont.setPointSizeF(base.pointSizeF() - 1);
+    m_caption->setFont(footerFont);
     QPalette grey = m_caption->palette();
     grey.setColor(QPalette::WindowText, QColor(0x55, 0x55, 0x55));
     m_caption->setPalette(grey);
+    m_warning = new QLabel(this);
+    m_warning->setAlignment(Qt::AlignCenter);
+    m_warning->setWordWrap(true);
+    m_warning->setFont(footerFont);
+    QPalette red = m_warning->palette();
+    red.setColor(QPalette::WindowText, QColor(0xA0, 0x20, 0x20));
+    m_warning->setPalette(red);
+    m_warning->hide();
 
     m_chartPage = new QWidget(this);
     m_chartPage->setAutoFillBackground(true);
@@ -252,6 +355,7 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     pageLayout->addWidget(m_chartView, 1);
     pageLayout->addLayout(legendRow);
     pageLayout->addWidget(m_caption);
+    pageLayout->addWidget(m_warning);
 
     m_hint = new QLabel(tr("Run a sweep to chart speedup…\n\nSweep… repeats the workload over thread counts and "
                            "strategies and draws speedup, efficiency and throughput here."),
@@ -337,7 +441,10 @@ void SpeedupChart::clear()
     m_structure.clear();
     m_series.clear();
     m_reference = nullptr;
+    m_coreMark = nullptr;
     m_inLegend.clear();
+    m_warning->clear();
+    m_warning->hide();
     m_chart->removeAllSeries();
     m_chart->setTitle(QString());
     rebuildLegend();
@@ -391,6 +498,8 @@ void SpeedupChart::rebuildSeries()
     // Added first so it is drawn beneath the measurements.
     m_reference = add(new QLineSeries);
     m_reference->setPen(makePen(kReferenceColor, kFitWidth, Qt::DashLine));
+    m_coreMark = add(new QLineSeries);
+    m_coreMark->setPen(makePen(QColor(0xB0, 0x30, 0x30), 1.5, Qt::DotLine));
 
     int index = 0;
     for (const engine::StrategySweep& s : m_result.strategies) {
@@ -462,34 +571,33 @@ void SpeedupChart::rebuildLegend()
         delete item->widget();
         delete item;
     }
-    bool anyGustafson = false;
-    bool anyFit = false;
-    for (const StrategySeries& s : m_series) {
-        anyFit = anyFit || m_inLegend.contains(s.amdahl);
-        anyGustafson = anyGustafson || (s.gustafson && m_inLegend.contains(s.gustafson));
-    }
-    // One row per strategy when fits are listed next to the measurements; otherwise all in one row.
-    const bool rows = anyFit || anyGustafson;
+    // One row per strategy (measurements, then their fits), and a last row for the ideal line and the core mark, in
+    // every view: the legend keeps its size when the view changes, so the chart and the buttons do not jump, and
+    // it stays narrow enough for the window.
     auto addEntry = [this](QLineSeries* series, int row, int column) {
         if (!series || !m_inLegend.contains(series))
-            return;
+            return false;
         auto* swatch = new QLabel(m_chartPage);
         swatch->setPixmap(legendSwatch(series->pen(), series->lightMarker()));
         auto* text = new QLabel(series->name(), m_chartPage);
         m_legend->addWidget(swatch, row, 2 * column);
         m_legend->addWidget(text, row, 2 * column + 1);
+        return true;
     };
     for (size_t i = 0; i < m_series.size(); ++i) {
         const StrategySeries& s = m_series[i];
-        if (rows) {
-            addEntry(s.measured, int(i), 0);
-            addEntry(s.amdahl, int(i), 1);
-            addEntry(s.gustafson, int(i), 2);
-        } else {
-            addEntry(s.measured, 0, int(i));
-        }
+        addEntry(s.measured, int(i), 0);
+        addEntry(s.amdahl, int(i), 1);
+        addEntry(s.gustafson, int(i), 2);
     }
-    addEntry(m_reference, 0, rows ? (anyGustafson ? 3 : 2) : int(m_series.size()));
+    const int last = int(m_series.size());
+    const bool reference = addEntry(m_reference, last, 0);
+    const bool cores = addEntry(m_coreMark, last, 1);
+    if (!reference && !cores) { // hold the row's height (the throughput view has no ideal line)
+        auto* placeholder = new QWidget(m_chartPage);
+        placeholder->setFixedSize(1, legendSwatch(QPen(), QImage()).height());
+        m_legend->addWidget(placeholder, last, 0);
+    }
 }
 
 void SpeedupChart::YExtent::grow(double y)
@@ -509,8 +617,8 @@ void SpeedupChart::refresh()
         updateGustafson(m_series[i], sweep, extent);
     }
     updateReference(range, extent);
-    updateTitle();
     updateAxes(range, extent.max);
+    updateTitle();
 }
 
 SpeedupChart::ThreadRange SpeedupChart::threadRange() const
@@ -580,6 +688,19 @@ void SpeedupChart::updateMeasured(
     setInLegend(series.measured, true);
 }
 
+// Says what the fit used: the p range and the number of points (p = 1 included), and that a two-point fit is exact.
+// Points left out for having no core of their own are named by the core mark's legend entry.
+QString SpeedupChart::fitName(const QString& strategy, const engine::ScalingAnalysis& analysis, const QString& limit)
+{
+    const QString range = analysis.fitThreads.front() == analysis.fitThreads.back()
+        ? QString::number(analysis.fitThreads.front())
+        : QStringLiteral("%1–%2").arg(analysis.fitThreads.front()).arg(analysis.fitThreads.back());
+    const QString values = tr("s = %1, %2").arg(formatFraction(analysis.serialFraction), limit);
+    return analysis.fitExact()
+        ? tr("%1 Amdahl fit to p = %2, 2 points (exact, not evidence): %3").arg(strategy, range, values)
+        : tr("%1 Amdahl fit to p = %2, %3 points: %4").arg(strategy, range).arg(analysis.fitPoints()).arg(values);
+}
+
 // Amdahl's curve for the fitted serial fraction, speedup view only.
 void SpeedupChart::updateAmdahlFit(
     StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent)
@@ -589,8 +710,8 @@ void SpeedupChart::updateAmdahlFit(
     const double maxThreads = range.max;
     // Amdahl's law is about a fixed amount of work: a fit to a scaled-work sweep is meaningless (Gustafson
     // covers it), so there the curve is left out.
-    const bool showFit
-        = m_view == View::Speedup && !sweep.scaledWork && analysis.valid && std::isfinite(s) && maxThreads > 1;
+    const bool showFit = m_view == View::Speedup && !sweep.scaledWork && analysis.valid && std::isfinite(s)
+        && analysis.fitPoints() >= 2 && maxThreads > 1;
     QList<QPointF> curve;
     if (showFit) {
         curve.reserve(kCurveSamples);
@@ -607,7 +728,7 @@ void SpeedupChart::updateAmdahlFit(
         const QString limit = !std::isfinite(analysis.asymptoticSpeedup) ? tr("no limit")
             : s >= 1.0                                                   ? tr("slower with threads")
                        : tr("max %1×").arg(analysis.asymptoticSpeedup, 0, 'f', analysis.asymptoticSpeedup < 2 ? 2 : 1);
-        series.amdahl->setName(tr("%1 Amdahl fit (s = %2, %3)").arg(series.name, formatFraction(s), limit));
+        series.amdahl->setName(fitName(series.name, analysis, limit));
     }
     series.amdahl->replace(curve);
     series.amdahl->setVisible(showFit);
@@ -648,21 +769,39 @@ void SpeedupChart::updateReference(const ThreadRange& range, YExtent& extent)
         m_reference->setName(tr("ideal S = p"));
         // Show the ideal line in full unless it would squash the measurements (many threads, little speedup).
         extent.max = std::max(extent.max, maxThreads <= 8 ? maxThreads : std::min(maxThreads, 2.5 * extent.max));
-        m_axisY->setTitleText(tr("speedup S(p) = T(1) / T(p)"));
+        m_yTitles = { tr("speedup T(1)/T(p)"), tr("speedup"), tr("S(p)") };
         break;
     case View::Efficiency:
         reference = { QPointF(minThreads, 1), QPointF(maxThreads, 1) };
         m_reference->setName(tr("ideal efficiency 1.0"));
         extent.max = std::max(extent.max, 1.0);
-        m_axisY->setTitleText(tr("efficiency S(p) / p"));
+        m_yTitles = { tr("efficiency S/p"), tr("efficiency"), tr("E(p)") };
         break;
     case View::Throughput:
-        m_axisY->setTitleText(tr("throughput (tokens/s)"));
+        m_yTitles = { tr("tokens/s"), tr("tok/s") };
         break;
     }
+    fitYTitle();
     m_reference->replace(reference);
     m_reference->setVisible(!reference.isEmpty());
     setInLegend(m_reference, !reference.isEmpty());
+}
+
+void SpeedupChart::fitYTitle()
+{
+    // Qt Charts cuts an axis title longer than the plot is high ("speedup …"); take the longest that fits.
+    if (m_yTitles.isEmpty())
+        return;
+    const QFontMetrics metrics(m_axisY->titleFont());
+    const qreal room = m_chart->plotArea().height();
+    QString chosen = m_yTitles.back();
+    for (const QString& title : m_yTitles)
+        if (room <= 0 || metrics.horizontalAdvance(title) + 8 <= room) {
+            chosen = title;
+            break;
+        }
+    if (m_axisY->titleText() != chosen)
+        m_axisY->setTitleText(chosen);
 }
 
 void SpeedupChart::updateTitle()
@@ -681,6 +820,8 @@ void SpeedupChart::updateTitle()
     }
     m_chart->setTitle(tr("%1 — %2").arg(phaseName(m_phase), what));
     m_caption->setText(describe(m_result));
+    m_warning->setText(busyWarning(m_result));
+    m_warning->setVisible(!m_warning->text().isEmpty());
     rebuildLegend();
 }
 
@@ -694,23 +835,47 @@ void SpeedupChart::updateAxes(const ThreadRange& range, double yMax)
     const double pad = std::max(0.35, (maxThreads - minThreads) * 0.04);
     m_axisX->setStartValue(minThreads - pad);
     double lastLabelled = -std::numeric_limits<double>::infinity();
-    for (int p : range.counts) {
-        if (p - lastLabelled < (maxThreads - minThreads) / 24.0)
+    // The machine's core count is marked on the axis and by a vertical line: to its right threads share cores.
+    const int cores = coresOf(m_result);
+    const bool markCores = cores >= minThreads && cores <= maxThreads;
+    std::set<int> ticks = range.counts;
+    if (markCores)
+        ticks.insert(cores);
+    for (int p : ticks) {
+        if (p != cores && p - lastLabelled < (maxThreads - minThreads) / 24.0)
             continue;
-        m_axisX->append(QString::number(p), p);
+        m_axisX->append(p == cores && markCores ? tr("%1 = cores").arg(p) : QString::number(p), p);
         lastLabelled = p;
     }
     m_axisX->setRange(minThreads - pad, maxThreads + pad);
 
-    if (!(yMax > 0))
-        yMax = 1;
-    const double step = niceStep(yMax * 1.08, 8);
-    const double top = std::ceil(yMax * 1.08 / step) * step;
+    m_yMax = yMax > 0 ? yMax : 1.0;
+    m_coreX = markCores ? cores : 0;
+    if (m_coreMark) {
+        // Points right of the line are measured but not fitted (engine::analyzeSweep leaves them out).
+        m_coreMark->setName(cores < maxThreads ? tr("%1 logical cores: more threads share cores, not fitted").arg(cores)
+                                               : tr("%1 logical cores").arg(cores));
+        m_coreMark->setVisible(markCores);
+        setInLegend(m_coreMark, markCores);
+    }
+    applyYScale();
+}
+
+void SpeedupChart::applyYScale()
+{
+    // No more ticks than the plot has room for: Qt Charts turns labels that would touch into "…".
+    const double plotHeight = m_chart->plotArea().height();
+    const int maxTicks = plotHeight > 0 ? std::clamp(int(plotHeight / 30.0), 2, 8) : 8;
+    const double step = niceStep(m_yMax * 1.08, maxTicks);
+    const double top = std::ceil(m_yMax * 1.08 / step) * step;
     m_axisY->setRange(0, top);
     m_axisY->setTickCount(int(std::lround(top / step)) + 1);
     m_axisY->setLabelFormat(step >= 1 ? QStringLiteral("%.0f")
             : step >= 0.1             ? QStringLiteral("%.1f")
                                       : QStringLiteral("%.2f"));
+    if (m_coreMark)
+        m_coreMark->replace(
+            m_coreX > 0 ? QList<QPointF> { QPointF(m_coreX, 0), QPointF(m_coreX, top) } : QList<QPointF>());
 }
 
 const SpeedupChart::StrategySeries* SpeedupChart::seriesOf(const QString& strategy) const
@@ -791,6 +956,110 @@ QStringList SpeedupChart::seriesNames() const
 }
 
 QString SpeedupChart::caption() const { return m_caption->text(); }
+
+QString SpeedupChart::warning() const { return m_warning->text(); }
+
+QString SpeedupChart::yAxisTitle() const { return m_axisY->titleText(); }
+
+QStringList SpeedupChart::threadAxisLabels() const { return m_axisX->categoriesLabels(); }
+
+int SpeedupChart::coreMark() const
+{
+    return m_coreMark && m_coreMark->isVisible() && !m_coreMark->points().isEmpty()
+        ? int(std::lround(m_coreMark->points().front().x()))
+        : 0;
+}
+
+QString SpeedupChart::pointToolTip(const QString& strategy, int threads) const
+{
+    const engine::StrategySweep* sweep = sweepOf(strategy);
+    if (!sweep)
+        return {};
+    const engine::ScalingAnalysis& analysis = analysisOf(*sweep);
+    const auto point = std::find_if(analysis.points.begin(), analysis.points.end(),
+        [threads](const engine::ScalingPoint& p) { return p.threads == threads; });
+    if (point == analysis.points.end())
+        return {};
+    QStringList lines;
+    lines << tr("%1, p = %2 (%3)").arg(strategy).arg(threads).arg(phaseName(m_phase).toLower());
+    lines << tr("median %1 (min %2 – max %3, %4 runs)")
+                 .arg(formatSeconds(point->medianSeconds), formatSeconds(point->minSeconds),
+                     formatSeconds(point->maxSeconds))
+                 .arg(point->repetitions);
+    const double tokens = tokensOf(*sweep, threads);
+    if (tokens > 0)
+        lines << tr("throughput %1 tokens/s").arg(tokens / point->medianSeconds, 0, 'f', 1);
+    if (analysis.valid) {
+        lines << tr("speedup %1× (%2–%3)")
+                     .arg(point->speedup, 0, 'f', 2)
+                     .arg(point->speedupLow, 0, 'f', 2)
+                     .arg(point->speedupHigh, 0, 'f', 2);
+        lines << tr("efficiency %1").arg(point->efficiency, 0, 'f', 2);
+        lines << (std::isfinite(point->karpFlatt)
+                ? tr("Karp–Flatt serial fraction e = %1").arg(point->karpFlatt, 0, 'f', 3)
+                : tr("Karp–Flatt: undefined at p = 1"));
+    } else {
+        lines << tr("no p = 1 baseline: no speedup");
+    }
+    const bool fitted
+        = std::find(analysis.fitThreads.begin(), analysis.fitThreads.end(), threads) != analysis.fitThreads.end();
+    if (!fitted && analysis.fitThreadLimit > 0 && threads > analysis.fitThreadLimit)
+        lines << tr("not in the Amdahl fit: more threads than the %1 logical cores").arg(analysis.fitThreadLimit);
+    for (const engine::StrategySweep::PointLoad& l : sweep->backgroundLoads)
+        if (l.threads == threads && l.load.measured)
+            lines << tr("other processes: %1 of %2 CPUs busy%3")
+                         .arg(l.load.otherCores, 0, 'f', 2)
+                         .arg(l.load.cpus)
+                         .arg(l.load.significant() ? tr(" (disturbed)") : QString());
+    return lines.join(QLatin1Char('\n'));
+}
+
+bool SpeedupChart::eventFilter(QObject* watched, QEvent* event)
+{
+    if (m_chartView && watched == m_chartView->viewport()) {
+        // Qt's tooltip event (after the hover delay, as in the timeline) shows the values; moving off the
+        // point hides them at once.
+        if (event->type() == QEvent::ToolTip) {
+            const auto* help = static_cast<QHelpEvent*>(event);
+            hoverAt(help->pos());
+            if (m_hoverText.isEmpty())
+                QToolTip::hideText();
+            else
+                QToolTip::showText(help->globalPos(), m_hoverText, m_chartView->viewport());
+            return true;
+        }
+        if (event->type() == QEvent::MouseMove) {
+            hoverAt(static_cast<QMouseEvent*>(event)->position().toPoint());
+            if (m_hoverText.isEmpty())
+                QToolTip::hideText();
+        } else if (event->type() == QEvent::Leave) {
+            m_hoverText.clear();
+            QToolTip::hideText();
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+void SpeedupChart::hoverAt(const QPoint& viewportPos)
+{
+    constexpr double kHoverPixels = 14.0; // about a marker's size around its centre
+    const QPointF at = m_chart->mapFromScene(m_chartView->mapToScene(viewportPos));
+    QString text;
+    double best = kHoverPixels;
+    for (const StrategySeries& s : m_series) {
+        if (!s.measured || !s.measured->isVisible())
+            continue;
+        for (const QPointF& point : s.measured->points()) {
+            const QPointF on = m_chart->mapToPosition(point, s.measured);
+            const double distance = std::hypot(on.x() - at.x(), on.y() - at.y());
+            if (distance <= best) {
+                best = distance;
+                text = pointToolTip(s.name, int(std::lround(point.x())));
+            }
+        }
+    }
+    m_hoverText = text;
+}
 
 QString SpeedupChart::title() const { return m_chart->title(); }
 

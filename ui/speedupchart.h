@@ -63,6 +63,14 @@ public:
     double fittedSerialFraction(const QString& strategy) const; // of the current phase; NaN if unknown
     QStringList seriesNames() const; // the names the legend shows: the ideal line, then per strategy in order
     QString caption() const; // the workload and machine the sweep ran on
+    QString warning() const; // other processes' load when it disturbed the sweep; empty otherwise
+    QString yAxisTitle() const; // as shown: shortened when the plot is too low for the full title
+    QStringList threadAxisLabels() const; // the thread axis's tick labels; the core count reads "N = cores"
+    int coreMark() const; // the thread count the core line is drawn at; 0 when not drawn
+    // What hovering the point of `strategy` at `threads` shows: p, median and min–max time, speedup, efficiency,
+    // Karp–Flatt, whether it was fitted, other processes' load. Empty if there is no such point.
+    QString pointToolTip(const QString& strategy, int threads) const;
+    QString hoverText() const { return m_hoverText; } // the values under the mouse; empty when not on a point
     QString title() const;
     QChart* chart() const { return m_chart; }
     bool showsHint() const; // true while the "run a sweep" hint replaces the chart
@@ -110,6 +118,8 @@ private:
     void updateGustafson(StrategySeries& series, const engine::StrategySweep& sweep, YExtent& extent);
     void updateReference(const ThreadRange& range, YExtent& extent); // the ideal line and the y axis title
     void updateTitle(); // title, caption, legend
+    void fitYTitle(); // the longest of m_yTitles that the plot's height shows uncut
+    void applyYScale(); // y range and ticks for m_yMax, as many ticks as the plot's height has room for
     void updateAxes(const ThreadRange& range, double yMax);
     void syncButtons();
     const engine::ScalingAnalysis& analysisOf(const engine::StrategySweep& sweep) const;
@@ -117,6 +127,9 @@ private:
     const StrategySeries* seriesOf(const QString& strategy) const;
     const engine::StrategySweep* sweepOf(const QString& strategy) const;
     void setInLegend(QLineSeries* series, bool shown);
+    bool eventFilter(QObject* watched, QEvent* event) override;
+    void hoverAt(const QPoint& viewportPos); // m_hoverText: the values of the measured point within reach, or none
+    static QString fitName(const QString& strategy, const engine::ScalingAnalysis& analysis, const QString& limit);
     void rebuildLegend();
 
     engine::SweepResult m_result;
@@ -129,12 +142,18 @@ private:
     QChartView* m_chartView = nullptr;
     QGridLayout* m_legend = nullptr;
     QLabel* m_caption = nullptr;
+    QLabel* m_warning = nullptr; // red, under the caption: the machine was busy
     QChart* m_chart = nullptr;
     QCategoryAxis* m_axisX = nullptr;
     QValueAxis* m_axisY = nullptr;
     QButtonGroup* m_phaseButtons = nullptr;
     QButtonGroup* m_viewButtons = nullptr;
     QLineSeries* m_reference = nullptr;
+    QLineSeries* m_coreMark = nullptr; // vertical line at the machine's logical cores
+    QString m_hoverText;
+    QStringList m_yTitles; // the y axis's title for the view, longest first
+    double m_yMax = 1; // the highest value drawn
+    int m_coreX = 0; // where the core line is drawn; 0: not drawn
     std::vector<StrategySeries> m_series;
     QSet<const QAbstractSeries*> m_inLegend;
     QString m_structure; // strategies, bar counts and scaled-work flags m_series was built for

@@ -5,6 +5,7 @@
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -20,6 +21,7 @@ SweepDialog::SweepDialog(QWidget* parent)
     , m_repeat(new QSpinBox(this))
     , m_scaled(
           new QCheckBox(tr("Grow the work with the threads (Gustafson: p copies of the prompts at p threads)"), this))
+    , m_scheduling(new QLabel(this))
 {
     setWindowTitle(tr("Sweep over thread counts"));
     auto* form = new QFormLayout;
@@ -47,6 +49,9 @@ SweepDialog::SweepDialog(QWidget* parent)
     form->addRow(tr("Strategies:"), strategies);
     m_scaled->setToolTip(tr("Scaled speedup for request-parallel work: the problem grows with the machine"));
     form->addRow(QString(), m_scaled);
+    m_scheduling->setWordWrap(true);
+    m_scheduling->setToolTip(tr("Set in the Parallelism panel; every point of the sweep uses them"));
+    form->addRow(tr("Scheduling:"), m_scheduling);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_ok = buttons->button(QDialogButtonBox::Ok);
@@ -63,7 +68,21 @@ SweepDialog::SweepDialog(QWidget* parent)
     for (int p = 1; p <= std::max(2, cores); ++p)
         defaults.push_back(p);
     setThreads(defaults);
+    setScheduling(engine::SchedulerOptions {});
 }
+
+void SweepDialog::setScheduling(const engine::SchedulerOptions& options)
+{
+    const int cores = engine::Scheduler::hardwareThreads();
+    m_scheduling->setText(tr("partitioner %1, grain %2, %3 (from the Parallelism panel).\nThis machine has %4 "
+                             "logical cores: points above %4 threads are measured but not fitted.")
+                              .arg(QString::fromLatin1(engine::partitionerName(options.partitioner)))
+                              .arg(qulonglong(options.grain))
+                              .arg(options.pinThreads ? tr("threads pinned where p ≤ CPUs") : tr("threads not pinned"))
+                              .arg(cores));
+}
+
+QString SweepDialog::schedulingText() const { return m_scheduling->text(); }
 
 std::vector<int> SweepDialog::parseThreadList(const QString& text)
 {

@@ -8,6 +8,7 @@
 #include <vector>
 
 class QCheckBox;
+class QLabel;
 class QLineEdit;
 class QSpinBox;
 
@@ -26,6 +27,10 @@ public:
     int repeat() const;
     void setRepeat(int repeat);
     bool scaledWork() const;
+    // The partitioner, grain and pinning the sweep will use (from the Parallelism panel), shown read-only so a
+    // surprising result carries its clue; and the machine's cores, above which points are not fitted.
+    void setScheduling(const engine::SchedulerOptions& options);
+    QString schedulingText() const;
 
     static std::vector<int> parseThreadList(const QString& text); // "1,2,4" or "1-4"; empty if invalid
 
@@ -36,6 +41,7 @@ private:
     QSpinBox* m_repeat;
     std::vector<std::pair<engine::Strategy, QCheckBox*>> m_strategies;
     QCheckBox* m_scaled;
+    QLabel* m_scheduling;
     QPushButton* m_ok = nullptr;
 };
 

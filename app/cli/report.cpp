@@ -1,5 +1,6 @@
 #include "app/cli/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -27,7 +28,66 @@ std::string formatNumber(double v, const char* fmt = "%.2f")
     return buf;
 }
 
+std::string joinThreads(const std::vector<int>& threads)
+{
+    std::string out;
+    for (int p : threads)
+        out += (out.empty() ? "" : ", ") + std::to_string(p);
+    return out;
+}
+
 } // namespace
+
+std::string describeFit(const engine::ScalingAnalysis& a)
+{
+    // Say what was fitted: which p, how many points, and what was left out because it had no core of its own.
+    std::vector<int> unfitted;
+    for (const auto& pt : a.points)
+        if (std::find(a.fitThreads.begin(), a.fitThreads.end(), pt.threads) == a.fitThreads.end())
+            unfitted.push_back(pt.threads);
+    std::string text;
+    if (a.fitPoints() < 2)
+        text = "Amdahl fit: none (no point with 1 < p <= logical cores)";
+    else
+        text = "Amdahl fit to p = " + joinThreads(a.fitThreads) + " (" + std::to_string(a.fitPoints()) + " points"
+            + (a.fitExact() ? ", exact through them: not evidence" : "") + "): serial fraction "
+            + formatNumber(a.serialFraction, "%.3f")
+            + (a.serialFraction >= 1.0 ? ", no speedup: slower with threads"
+                                       : ", asymptotic speedup " + formatNumber(a.asymptoticSpeedup));
+    if (!unfitted.empty() && a.fitThreadLimit > 0)
+        text += "; p = " + joinThreads(unfitted) + " measured, not fitted (more threads than the "
+            + std::to_string(a.fitThreadLimit) + " logical cores)";
+    return text;
+}
+
+std::string describePinning(const engine::SweepResult& result)
+{
+    const nlohmann::json& w = result.workload;
+    if (!w.is_object() || !w.value("pin_threads", false))
+        return "threads not pinned";
+    std::vector<int> all = w.value("threads", std::vector<int> {});
+    std::vector<int> pinned = w.value("pinned_threads", std::vector<int> {});
+    std::vector<int> notPinned;
+    for (int p : all)
+        if (std::find(pinned.begin(), pinned.end(), p) == pinned.end())
+            notPinned.push_back(p);
+    if (pinned.empty())
+        return "pinning asked for but not applied (more threads than CPUs)";
+    if (notPinned.empty())
+        return "threads pinned";
+    return "threads pinned at p = " + joinThreads(pinned) + ", not at p = " + joinThreads(notPinned)
+        + " (more threads than CPUs)";
+}
+
+std::string describeBackgroundLoad(const engine::BackgroundLoad& load)
+{
+    if (!load.measured)
+        return "other processes' CPU use: not measured";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "other processes used %.2f of %d CPUs on average over %.1f s%s", load.otherCores,
+        load.cpus, load.seconds, load.significant() ? ": WARNING, the machine was busy; timings are disturbed" : "");
+    return buf;
+}
 
 nlohmann::json metricsJson(const engine::RunMetrics& m)
 {
@@ -70,8 +130,7 @@ void printSweepTable(const engine::SweepResult& result)
                     formatSeconds(pt.maxSeconds).c_str(), formatNumber(pt.speedup).c_str(),
                     formatNumber(pt.efficiency).c_str(), formatNumber(pt.karpFlatt, "%.3f").c_str());
             if (a->valid && a->points.size() > 1)
-                std::printf("  %-7s Amdahl fit: serial fraction %s, asymptotic speedup %s\n", "",
-                    formatNumber(a->serialFraction, "%.3f").c_str(), formatNumber(a->asymptoticSpeedup).c_str());
+                std::printf("  %-7s %s\n", "", describeFit(*a).c_str());
         }
     }
 }

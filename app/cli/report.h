@@ -19,6 +19,13 @@ void printWorkerTable(const engine::RunMetrics& m);
 // Per strategy and phase, times and speedups per thread count and the Amdahl fit, to stdout.
 void printSweepTable(const engine::SweepResult& result);
 
+// "Amdahl fit to p = 1, 2 (2 points, exact…): serial fraction …; p = 4 measured, not fitted (…)".
+std::string describeFit(const engine::ScalingAnalysis& a);
+// "threads not pinned", "threads pinned", or at which p pinning applied (it is skipped above the CPUs).
+std::string describePinning(const engine::SweepResult& result);
+// "other processes used 0.93 of 2 CPUs on average over 4.1 s: WARNING…" (the warning only when significant).
+std::string describeBackgroundLoad(const engine::BackgroundLoad& load);
+
 // The process's peak resident memory so far.
 double peakRssMiB();
 

@@ -46,6 +46,9 @@ int runSweep(const SweepOptions& o, const std::string& argv0)
     std::fprintf(stderr, "\n");
     std::printf("sweep of %s on %s (%d logical cores)\n", m->source().c_str(),
         result.machine.value("cpu", std::string("?")).c_str(), engine::Scheduler::hardwareThreads());
+    std::printf("partitioner %s, grain %zu, %s\n", engine::partitionerName(so.partitioner), so.grain,
+        describePinning(result).c_str());
+    std::printf("%s\n", describeBackgroundLoad(result.backgroundLoad).c_str());
     printSweepTable(result);
     if (!o.jsonOut.empty())
         writeTextFile(o.jsonOut, engine::sweepToJson(result).dump(2) + "\n");

@@ -5,13 +5,17 @@
 
 #include <algorithm>
 #include <barrier>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
 #include <thread>
+#include <unistd.h>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -39,6 +43,100 @@ nlohmann::json machineDescription()
             break;
         }
     return m;
+}
+
+CpuTimes parseCpuTimes(const std::string& procStat, const std::string& selfStat)
+{
+    CpuTimes t;
+    // proc(5): the first line "cpu  user nice system idle iowait irq softirq steal guest guest_nice" sums every
+    // CPU; guest time is already inside user, so it is not added again.
+    std::istringstream stat(procStat);
+    std::string line;
+    bool haveMachine = false;
+    while (std::getline(stat, line)) {
+        if (line.rfind("cpu", 0) != 0)
+            continue;
+        std::istringstream fields(line);
+        std::string name;
+        fields >> name;
+        if (name == "cpu") {
+            uint64_t v[8] = {};
+            int n = 0;
+            while (n < 8 && fields >> v[n])
+                ++n;
+            if (n < 4)
+                return {};
+            const uint64_t idle = v[3] + v[4];
+            t.machineBusy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+            t.machineTotal = t.machineBusy + idle;
+            haveMachine = true;
+        } else if (name.size() > 3 && std::isdigit(static_cast<unsigned char>(name[3]))) {
+            ++t.cpus;
+        }
+    }
+    // proc(5): /proc/self/stat fields 14 and 15 are utime and stime; field 2 (the command) is in parentheses and
+    // may hold spaces, so count from the last ')'.
+    const size_t close = selfStat.rfind(')');
+    if (!haveMachine || close == std::string::npos || t.cpus < 1)
+        return {};
+    std::istringstream self(selfStat.substr(close + 1));
+    std::string field;
+    uint64_t utime = 0, stime = 0;
+    for (int index = 3; index <= 15 && self >> field; ++index) {
+        if (index == 14)
+            utime = std::strtoull(field.c_str(), nullptr, 10);
+        else if (index == 15) {
+            stime = std::strtoull(field.c_str(), nullptr, 10);
+            t.process = utime + stime;
+            t.valid = true;
+        }
+    }
+    return t.valid ? t : CpuTimes {};
+}
+
+CpuTimes readCpuTimes()
+{
+    auto slurp = [](const char* path) {
+        std::ifstream in(path);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    };
+    return parseCpuTimes(slurp("/proc/stat"), slurp("/proc/self/stat"));
+}
+
+BackgroundLoad backgroundLoadBetween(const CpuTimes& before, const CpuTimes& after)
+{
+    BackgroundLoad load;
+    if (!before.valid || !after.valid || after.machineTotal <= before.machineTotal
+        || after.machineBusy < before.machineBusy || after.process < before.process)
+        return load;
+    const double total = double(after.machineTotal - before.machineTotal);
+    const double busy = double(after.machineBusy - before.machineBusy);
+    const double mine = double(after.process - before.process);
+    load.measured = true;
+    load.cpus = after.cpus;
+    // Per-process and per-CPU ticks are sampled separately, so "mine" can exceed "busy" by a tick or two.
+    load.otherShare = std::clamp((busy - mine) / total, 0.0, 1.0);
+    load.otherCores = load.otherShare * after.cpus;
+    const long ticksPerSecond = sysconf(_SC_CLK_TCK);
+    load.seconds = ticksPerSecond > 0 ? total / after.cpus / double(ticksPerSecond) : 0.0;
+    return load;
+}
+
+nlohmann::json toJson(const BackgroundLoad& load)
+{
+    if (!load.measured)
+        return { { "measured", false } };
+    return {
+        { "measured", true },
+        { "other_cores", load.otherCores },
+        { "other_share", load.otherShare },
+        { "cpus", load.cpus },
+        { "seconds", load.seconds },
+        { "significant", load.significant() },
+        { "significant_from_cores", BackgroundLoad::kSignificantCores },
+    };
 }
 
 namespace {

@@ -4,12 +4,41 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace engine {
 
 // A short description of this machine: CPU model, logical cores, memory.
 nlohmann::json machineDescription();
+
+// CPU time counters from /proc, in clock ticks: the whole machine's (every CPU) and this process's (every
+// thread). Two snapshots tell how much CPU other processes used in between.
+struct CpuTimes {
+    uint64_t machineBusy = 0; // /proc/stat "cpu": user + nice + system + irq + softirq + steal
+    uint64_t machineTotal = 0; // the same plus idle and iowait
+    uint64_t process = 0; // /proc/self/stat: utime + stime
+    int cpus = 0; // the "cpuN" lines of /proc/stat
+    bool valid = false; // both files read and parsed
+};
+// Parses the texts of /proc/stat and /proc/self/stat (separate so tests can feed synthetic snapshots).
+CpuTimes parseCpuTimes(const std::string& procStat, const std::string& selfStat);
+CpuTimes readCpuTimes(); // invalid where /proc is not readable
+
+// Other processes' CPU use between two snapshots: the machine's busy time less this process's.
+struct BackgroundLoad {
+    bool measured = false; // false without two valid snapshots
+    double otherCores = 0; // average number of CPUs other processes kept busy
+    double otherShare = 0; // the same as a share of all CPU time, 0..1
+    int cpus = 0;
+    double seconds = 0; // wall time the snapshots span (from the machine's ticks)
+    // From this many CPUs' worth of other work on, timings are disturbed enough to say so (a quarter of a
+    // core: an idle desktop stays well below, one busy program is about 1.0).
+    static constexpr double kSignificantCores = 0.25;
+    bool significant() const { return measured && otherCores >= kSignificantCores; }
+};
+BackgroundLoad backgroundLoadBetween(const CpuTimes& before, const CpuTimes& after);
+nlohmann::json toJson(const BackgroundLoad& load);
 
 struct BandwidthResult {
     int threads = 1;

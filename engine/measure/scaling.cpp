@@ -55,7 +55,7 @@ double gustafsonScaledSpeedup(double t1, double tp, double threads)
     return threads * t1 / tp;
 }
 
-ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples)
+ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples, int fitThreadLimit)
 {
     // Pool repetitions per thread count; the map also sorts by p.
     std::map<int, std::vector<double>> byThreads;
@@ -67,6 +67,7 @@ ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples)
     }
 
     ScalingAnalysis analysis;
+    analysis.fitThreadLimit = std::max(0, fitThreadLimit);
     for (const auto& [threads, seconds] : byThreads) {
         ScalingPoint point;
         point.threads = threads;
@@ -92,11 +93,20 @@ ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples)
         point.speedupHigh = t1 / point.minSeconds;
         point.efficiency = point.speedup / p;
         point.karpFlatt = karpFlatt(point.speedup, p);
-        if (analysis.valid)
+        // Oversubscribed points (more threads than cores) stay measured but would drag s up with time-sharing
+        // that Amdahl's law does not model.
+        const bool withinCores = analysis.fitThreadLimit == 0 || point.threads <= analysis.fitThreadLimit;
+        if (analysis.valid && withinCores && std::isfinite(point.speedup) && point.speedup > 0.0) {
             fitInput.emplace_back(p, point.speedup);
+            analysis.fitThreads.push_back(point.threads); // p = 1 included: it anchors the curve at S = 1
+        }
     }
 
-    if (analysis.valid) {
+    if (analysis.valid && analysis.fitPoints() < 2) {
+        // Only the baseline is fittable: there is no fit, and no limit to claim.
+        analysis.serialFraction = kNaN;
+        analysis.asymptoticSpeedup = kNaN;
+    } else if (analysis.valid) {
         analysis.serialFraction = fitAmdahlSerialFraction(fitInput);
         // Amdahl's bound as p → ∞ is 1/s; none if the fit finds no serial part (or superlinear scaling).
         analysis.asymptoticSpeedup = analysis.serialFraction > 0.0 ? 1.0 / analysis.serialFraction : kInf;
@@ -109,10 +119,14 @@ ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples)
 
 void analyzeSweep(SweepResult& result)
 {
+    int cores = 0;
+    if (result.machine.is_object() && result.machine.contains("logical_cores")
+        && result.machine["logical_cores"].is_number_integer())
+        cores = std::max(0, result.machine["logical_cores"].get<int>());
     for (StrategySweep& strategy : result.strategies) {
-        strategy.prefillScaling = analyzeScaling(strategy.prefill);
-        strategy.decodeScaling = analyzeScaling(strategy.decode);
-        strategy.totalScaling = analyzeScaling(strategy.total);
+        strategy.prefillScaling = analyzeScaling(strategy.prefill, cores);
+        strategy.decodeScaling = analyzeScaling(strategy.decode, cores);
+        strategy.totalScaling = analyzeScaling(strategy.total, cores);
     }
 }
 

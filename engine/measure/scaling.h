@@ -1,6 +1,8 @@
 // Scaling analysis of a sweep over thread counts: speedup, efficiency, Karp–Flatt, Amdahl and Gustafson.
 #pragma once
 
+#include "engine/measure/machine.h"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -29,9 +31,19 @@ struct ScalingPoint {
 
 struct ScalingAnalysis {
     std::vector<ScalingPoint> points; // sorted by thread count; the p = 1 point is the baseline
-    double serialFraction = 0; // least-squares Amdahl s: fit (1/S − 1/p) = s (1 − 1/p) through the origin
+    // Least-squares Amdahl s: fit (1/S − 1/p) = s (1 − 1/p) through the origin, over fitThreads only. NaN when
+    // no point besides the baseline could be fitted.
+    double serialFraction = 0;
     double asymptoticSpeedup = 0; // 1/s (infinity if s <= 0)
     bool valid = false; // false if there is no p = 1 baseline
+    // Amdahl's law models threads that each have a core: points above the machine's logical cores measure
+    // time-sharing and are measured and drawn but not fitted. 0 = no limit was given.
+    int fitThreadLimit = 0;
+    // The thread counts the fit used, ascending, with p = 1 (S(1) = 1 by definition, the curve's anchor).
+    std::vector<int> fitThreads;
+    int fitPoints() const { return int(fitThreads.size()); }
+    // One point besides the baseline: s solves it exactly, so the curve passes through it and proves nothing.
+    bool fitExact() const { return fitThreads.size() == 2; }
 };
 
 // Amdahl's law: S(p) = 1 / (s + (1 − s)/p).
@@ -45,8 +57,8 @@ double fitAmdahlSerialFraction(const std::vector<std::pair<double, double>>& thr
 double gustafsonScaledSpeedup(double t1, double tp, double threads);
 
 // Medians, min–max, speedups and the fit; needs a p = 1 entry for `valid`. Entries with the same thread count
-// are pooled; entries without samples are skipped.
-ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples);
+// are pooled; entries without samples are skipped. The fit uses only p <= fitThreadLimit (0: every p).
+ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples, int fitThreadLimit = 0);
 
 // One strategy's sweep: per thread count, prefill, decode and total times, plus token counts.
 struct StrategySweep {
@@ -59,16 +71,24 @@ struct StrategySweep {
     int promptTokens = 0;
     int generatedTokens = 0;
     bool scaledWork = false; // request-parallel sweeps where prompts grow with p (Gustafson)
+    // Other processes' CPU use while each thread count ran (warm-up included), in sweep order.
+    struct PointLoad {
+        int threads = 1;
+        BackgroundLoad load;
+    };
+    std::vector<PointLoad> backgroundLoads;
     ScalingAnalysis prefillScaling, decodeScaling, totalScaling;
 };
 
 struct SweepResult {
     nlohmann::json workload; // model, prompts, tokens, sampling, repeat (free-form, copied to exports)
-    nlohmann::json machine;
+    nlohmann::json machine; // machineDescription(): "logical_cores" limits the Amdahl fit
     std::vector<StrategySweep> strategies;
+    BackgroundLoad backgroundLoad; // other processes' CPU use while the sweep ran
 };
 
-// Fills the *Scaling fields of every strategy from its samples.
+// Fills the *Scaling fields of every strategy from its samples, fitting Amdahl only to p <= the machine's
+// "logical_cores" (every p when the machine record has none).
 void analyzeSweep(SweepResult& result);
 
 } // namespace engine

@@ -50,6 +50,18 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
     result.workload["threads"] = threads;
     result.workload["scaled_work"] = request.scaledWork;
 
+    // Which thread counts the scheduler really pinned: pinning is skipped above the CPUs this process may use,
+    // so "pinned" is true only of these.
+    nlohmann::json pinned = nlohmann::json::array();
+    for (int p : threads) {
+        SchedulerOptions options = request.workload.scheduler;
+        options.threads = p;
+        if (!Scheduler::pinnedCpus(options).empty())
+            pinned.push_back(p);
+    }
+    result.workload["pinned_threads"] = pinned;
+
+    const CpuTimes sweepStart = readCpuTimes();
     const int total = int(request.strategies.size() * threads.size()) * (request.repeat + request.warmup);
     int done = 0;
     bool cancelled = false;
@@ -70,6 +82,7 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
             options.threads = p;
             Scheduler scheduler(options);
             TimingSamples prefill { p, {} }, decode { p, {} }, wall { p, {} };
+            const CpuTimes pointStart = readCpuTimes();
             for (int run = 0; run < request.warmup + request.repeat && !cancelled; ++run) {
                 const std::string label = std::string(strategyName(strategy)) + ", " + std::to_string(p)
                     + (p == 1 ? " thread" : " threads")
@@ -109,6 +122,7 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
                 }
             }
             if (!prefill.seconds.empty()) {
+                sweep.backgroundLoads.push_back({ p, backgroundLoadBetween(pointStart, readCpuTimes()) });
                 sweep.prefill.push_back(prefill);
                 sweep.decode.push_back(decode);
                 sweep.total.push_back(wall);
@@ -122,6 +136,7 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
             break;
     }
     result.workload["cancelled"] = cancelled;
+    result.backgroundLoad = backgroundLoadBetween(sweepStart, readCpuTimes());
     if (progress && !cancelled)
         progress(done, total, "done");
     analyzeSweep(result);

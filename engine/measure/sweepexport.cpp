@@ -1,5 +1,6 @@
 #include "engine/measure/sweepexport.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -73,6 +74,12 @@ const std::vector<TimingSamples>& samplesOf(const StrategySweep& s, const PhaseV
     return s.total;
 }
 
+// Whether the Amdahl fit used this thread count (oversubscribed points are measured but not fitted).
+bool inFit(const ScalingAnalysis& a, int threads)
+{
+    return std::find(a.fitThreads.begin(), a.fitThreads.end(), threads) != a.fitThreads.end();
+}
+
 std::string csvNumber(double value)
 {
     if (!std::isfinite(value))
@@ -102,7 +109,7 @@ std::string csvField(const std::string& text)
 
 const char* const kSweepCsvHeader = "strategy,phase,threads,repetitions,median_s,min_s,max_s,speedup,speedup_low,"
                                     "speedup_high,efficiency,karp_flatt,tokens,tokens_per_s,scaled_speedup,"
-                                    "serial_fraction,asymptotic_speedup";
+                                    "serial_fraction,asymptotic_speedup,in_fit";
 
 nlohmann::json sweepToJson(const SweepResult& result)
 {
@@ -120,6 +127,7 @@ nlohmann::json sweepToJson(const SweepResult& result)
                     samples.push_back(jsonNumber(v));
                 nlohmann::json point = {
                     { "threads", p.threads },
+                    { "inFit", inFit(a, p.threads) },
                     { "repetitions", p.repetitions },
                     { "samples", samples },
                     { "medianSeconds", jsonNumber(p.medianSeconds) },
@@ -139,14 +147,23 @@ nlohmann::json sweepToJson(const SweepResult& result)
             }
             phases[phase.name] = {
                 { "valid", a.valid },
+                { "fitThreadLimit", a.fitThreadLimit > 0 ? nlohmann::json(a.fitThreadLimit) : nlohmann::json() },
+                { "fitThreads", a.fitThreads },
                 { "serialFraction", jsonNumber(a.serialFraction) },
                 { "asymptoticSpeedup", jsonNumber(a.asymptoticSpeedup) },
                 { "tokens", jsonNumber(phase.tokens) },
                 { "points", std::move(points) },
             };
         }
+        nlohmann::json loads = nlohmann::json::array();
+        for (const StrategySweep::PointLoad& l : s.backgroundLoads) {
+            nlohmann::json entry = toJson(l.load);
+            entry["threads"] = l.threads;
+            loads.push_back(std::move(entry));
+        }
         strategies.push_back({
             { "strategy", s.strategy },
+            { "backgroundLoad", std::move(loads) },
             { "promptTokens", s.promptTokens },
             { "generatedTokens", s.generatedTokens },
             { "scaledWork", s.scaledWork },
@@ -156,6 +173,7 @@ nlohmann::json sweepToJson(const SweepResult& result)
     return {
         { "workload", result.workload },
         { "machine", result.machine },
+        { "backgroundLoad", toJson(result.backgroundLoad) },
         { "strategies", std::move(strategies) },
     };
 }
@@ -189,6 +207,7 @@ std::string sweepToCsv(const SweepResult& result)
                     csvNumber(scaled),
                     csvNumber(a.serialFraction),
                     csvNumber(a.asymptoticSpeedup),
+                    inFit(a, p.threads) ? "1" : "0",
                 };
                 for (size_t i = 0; i < std::size(fields); ++i) {
                     if (i)

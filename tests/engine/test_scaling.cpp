@@ -488,7 +488,7 @@ private Q_SLOTS:
         // Header + 3 phases × 3 thread counts + 3 phases × 2 thread counts.
         QCOMPARE(records.size(), size_t(1 + 9 + 6));
         const size_t columns = records[0].size();
-        QCOMPARE(columns, size_t(17));
+        QCOMPARE(columns, size_t(18));
         for (const auto& rec : records)
             QCOMPARE(rec.size(), columns);
 
@@ -523,6 +523,85 @@ private Q_SLOTS:
         const auto records = parseCsv(sweepToCsv(r));
         QCOMPARE(records.size(), size_t(2)); // header + prefill p = 1; decode and total have no points
         QCOMPARE(records[1][0], std::string("two\r\nlines"));
+    }
+
+    // Amdahl's law models threads with a core each: on 2 cores the p = 4 point is time-sharing and must not pull
+    // the fit. T(1) = 10, T(2) = 6, T(4) = 5 s (one sample each, so medians are the values).
+    //   Fitted to p = 2 only: s = (1/S − 1/2)/(1 − 1/2) = (0.6 − 0.5)/0.5 = 0.2, 1/s = 5.
+    //   Fitted to p = 2 and 4 (x, y) = (0.5, 0.1), (0.75, 0.5 − 0.25 = 0.25): s = (0.05 + 0.1875)/(0.25 + 0.5625)
+    //   = 0.2375/0.8125 = 19/65.
+    void fitUsesOnlyThreadCountsUpToTheCores()
+    {
+        const std::vector<TimingSamples> samples { { 1, { 10.0 } }, { 2, { 6.0 } }, { 4, { 5.0 } } };
+        const ScalingAnalysis limited = analyzeScaling(samples, 2);
+        COMPARE_NUM(limited.serialFraction, 0.2, 1e-12);
+        COMPARE_NUM(limited.asymptoticSpeedup, 5.0, 1e-9);
+        QCOMPARE(limited.fitThreadLimit, 2);
+        QCOMPARE(limited.fitThreads, std::vector<int>({ 1, 2 }));
+        QCOMPARE(limited.fitPoints(), 2);
+        QVERIFY(limited.fitExact()); // one point besides p = 1 decides s: the curve passes through it
+        // The oversubscribed point is still measured, with its speedup and Karp–Flatt.
+        QCOMPARE(limited.points.size(), size_t(3));
+        COMPARE_NUM(limited.points[2].speedup, 2.0, 1e-12);
+        COMPARE_NUM(limited.points[2].karpFlatt, (0.5 - 0.25) / 0.75, 1e-12);
+
+        const ScalingAnalysis all = analyzeScaling(samples); // no limit: every p
+        COMPARE_NUM(all.serialFraction, 19.0 / 65.0, 1e-12);
+        QCOMPARE(all.fitThreadLimit, 0);
+        QCOMPARE(all.fitThreads, std::vector<int>({ 1, 2, 4 }));
+        QCOMPARE(all.fitPoints(), 3);
+        QVERIFY(!all.fitExact());
+    }
+
+    void analyzeSweepLimitsTheFitToTheRecordedLogicalCores()
+    {
+        SweepResult r;
+        r.machine = { { "cpu", "test" }, { "logical_cores", 2 } };
+        StrategySweep s;
+        s.strategy = "intra-op";
+        s.prefill = { { 1, { 10.0 } }, { 2, { 6.0 } }, { 4, { 5.0 } } };
+        s.decode = s.prefill;
+        s.total = s.prefill;
+        r.strategies.push_back(s);
+        analyzeSweep(r);
+        for (const ScalingAnalysis* a :
+            { &r.strategies[0].prefillScaling, &r.strategies[0].decodeScaling, &r.strategies[0].totalScaling }) {
+            COMPARE_NUM(a->serialFraction, 0.2, 1e-12);
+            QCOMPARE(a->fitThreads, std::vector<int>({ 1, 2 }));
+            QCOMPARE(a->fitThreadLimit, 2);
+        }
+        // The export says what was fitted.
+        const nlohmann::json j = sweepToJson(r);
+        const auto& decode = j["strategies"][0]["phases"]["decode"];
+        QCOMPARE(decode["fitThreadLimit"].get<int>(), 2);
+        QCOMPARE(decode["fitThreads"].get<std::vector<int>>(), std::vector<int>({ 1, 2 }));
+        QCOMPARE(decode["points"].size(), size_t(3)); // p = 4 still exported, marked as not fitted
+        QVERIFY(decode["points"][1]["inFit"].get<bool>());
+        QVERIFY(!decode["points"][2]["inFit"].get<bool>());
+        const auto records = parseCsv(sweepToCsv(r));
+        const size_t inFit = size_t(std::find(records[0].begin(), records[0].end(), "in_fit") - records[0].begin());
+        QCOMPARE(records[2][2], std::string("2"));
+        QCOMPARE(records[2][inFit], std::string("1"));
+        QCOMPARE(records[3][2], std::string("4"));
+        QCOMPARE(records[3][inFit], std::string("0"));
+
+        // Without a core count in the machine record every p is fitted, as before.
+        r.machine = nlohmann::json::object();
+        analyzeSweep(r);
+        COMPARE_NUM(r.strategies[0].decodeScaling.serialFraction, 19.0 / 65.0, 1e-12);
+        QVERIFY(sweepToJson(r)["strategies"][0]["phases"]["decode"]["fitThreadLimit"].is_null());
+    }
+
+    void noFitWhenNoThreadCountBetweenOneAndTheCores()
+    {
+        // p = 1 and 4 on 2 cores: nothing to fit, so no serial fraction and no limit are claimed.
+        const ScalingAnalysis a = analyzeScaling({ { 1, { 10.0 } }, { 4, { 5.0 } } }, 2);
+        QVERIFY(a.valid);
+        QVERIFY(std::isnan(a.serialFraction));
+        QVERIFY(std::isnan(a.asymptoticSpeedup));
+        QCOMPARE(a.fitThreads, std::vector<int>({ 1 }));
+        QCOMPARE(a.fitPoints(), 1);
+        COMPARE_NUM(a.points[1].speedup, 2.0, 1e-12);
     }
 };
 

@@ -1,13 +1,17 @@
 // SpeedupChart: the series drawn after a sweep match the sweep's analysis, in every phase and view.
 #include "ui/speedupchart.h"
+#include "ui/sweepdialog.h"
 
 #include <QAbstractButton>
 #include <QButtonGroup>
 #include <QCategoryAxis>
 #include <QChart>
+#include <QChartView>
 #include <QImage>
 #include <QLineSeries>
 #include <QSignalSpy>
+#include <QToolTip>
+#include <QValueAxis>
 #include <QtTest>
 
 #include <cmath>
@@ -147,6 +151,15 @@ private Q_SLOTS:
     void sweepWithSameStrategiesReusesSeries();
     void xAxisLabelsTheMeasuredThreadCounts();
     void renderedChartIsNotBlank();
+    void fitLeavesOutOversubscribedPointsAndSaysSo();
+    void coreCountIsMarkedOnTheThreadAxis();
+    void footerSaysWhetherThreadsWereReallyPinned();
+    void footerNamesPartitionerAndGrain();
+    void hoverShowsTimesSpeedupEfficiencyAndKarpFlatt();
+    void busyMachineIsWarnedAboutIdleIsNot();
+    void buttonsAndChartStayPutWhenTheViewChanges();
+    void sweepDialogShowsScheduling();
+    void yAxisTitleIsShortenedNotCutWhenThePlotIsLow();
 };
 
 void TestSpeedupChart::showsHintInsteadOfEmptyAxesBeforeAnySweep()
@@ -264,8 +277,11 @@ void TestSpeedupChart::legendNamesStrategiesFitsAndIdealLine()
     QVERIFY(names.contains(QStringLiteral("intra-op")));
     QVERIFY(names.contains(QStringLiteral("request")));
     QVERIFY(names.contains(QStringLiteral("ideal S = p")));
-    QVERIFY2(names.contains(QStringLiteral("intra-op Amdahl fit (s = 0.12, max 8.3×)")), qPrintable(names.join('\n')));
-    QVERIFY2(names.contains(QStringLiteral("request Amdahl fit (s = 0.40, max 2.5×)")), qPrintable(names.join('\n')));
+    // No core count recorded: every p (1–4) is fitted, and the name says so.
+    QVERIFY2(names.contains(QStringLiteral("intra-op Amdahl fit to p = 1–4, 4 points: s = 0.12, max 8.3×")),
+        qPrintable(names.join('\n')));
+    QVERIFY2(names.contains(QStringLiteral("request Amdahl fit to p = 1–4, 4 points: s = 0.40, max 2.5×")),
+        qPrintable(names.join('\n')));
 
     chart.setView(View::Throughput);
     QCOMPARE(chart.seriesNames(), QStringList({ "intra-op", "request" }));
@@ -467,8 +483,8 @@ void TestSpeedupChart::secondSweepWithOtherStrategiesReplacesSeries()
         QVERIFY2(!name.startsWith(QStringLiteral("intra-op")) && !name.startsWith(QStringLiteral("request"))
                 && !name.startsWith(QStringLiteral("hybrid")),
             qPrintable(name));
-    // ideal + 2 bars + measured + fit: nothing of the first sweep is left behind.
-    QCOMPARE(chart.chart()->series().size(), 5);
+    // ideal + core mark + 2 bars + measured + fit: nothing of the first sweep is left behind.
+    QCOMPARE(chart.chart()->series().size(), 6);
     QVERIFY(chart.chart()->series().size() < before);
 }
 
@@ -527,6 +543,222 @@ void TestSpeedupChart::renderedChartIsNotBlank()
     QVERIFY2(nonWhite > 20000, qPrintable(QString::number(nonWhite)));
     QVERIFY2(blue > 300, qPrintable(QString::number(blue)));
     QVERIFY2(vermillion > 300, qPrintable(QString::number(vermillion)));
+}
+
+// One strategy at p = 1, 2, 4 on a machine recorded with 2 logical cores; decode follows Amdahl with s = 0.12 up to
+// p = 2, and p = 4 is slower than Amdahl predicts (time-sharing): T(4) = T(2).
+engine::SweepResult oversubscribedSweep(const nlohmann::json& workload = nlohmann::json::object())
+{
+    engine::SweepResult r = makeSweep({ { "intra-op", 0.3, 0.12 } }, { 1, 2, 4 }, 0.0);
+    engine::StrategySweep& s = r.strategies[0];
+    s.decode.back().seconds = s.decode[1].seconds;
+    s.total.back().seconds = s.total[1].seconds;
+    r.machine = { { "cpu", "Test CPU" }, { "logical_cores", 2 } };
+    r.workload = workload;
+    engine::analyzeSweep(r);
+    return r;
+}
+
+void TestSpeedupChart::fitLeavesOutOversubscribedPointsAndSaysSo()
+{
+    SpeedupChart chart;
+    chart.setSweep(oversubscribedSweep());
+    chart.setPhase(Phase::Decode);
+    chart.setView(View::Speedup);
+    // Fitted to p = 2 alone the serial fraction is the generating 0.12 (Karp–Flatt of that point), not dragged up by
+    // p = 4: S(2) = 1/(0.12 + 0.88/2) = 1/0.56, and (0.56 − 0.5)/0.5 = 0.12.
+    QVERIFY(close(chart.fittedSerialFraction(QStringLiteral("intra-op")), 0.12, 1e-9));
+    const QStringList names = chart.seriesNames();
+    QVERIFY2(names.contains(QStringLiteral("intra-op Amdahl fit to p = 1–2, 2 points (exact, not evidence): s = 0.12, "
+                                           "max 8.3×")),
+        qPrintable(names.join('\n')));
+    QVERIFY2(names.contains(QStringLiteral("2 logical cores: more threads share cores, not fitted")),
+        qPrintable(names.join('\n')));
+    // The oversubscribed point is still drawn.
+    QCOMPARE(chart.measuredPoints(QStringLiteral("intra-op")).size(), 3);
+    QVERIFY(close(chart.measuredPoints(QStringLiteral("intra-op"))[2].y(), 1.0 / 0.56, 1e-9));
+}
+
+void TestSpeedupChart::coreCountIsMarkedOnTheThreadAxis()
+{
+    SpeedupChart chart;
+    chart.setSweep(oversubscribedSweep());
+    QCOMPARE(chart.threadAxisLabels(), QStringList({ "1", "2 = cores", "4" }));
+    QCOMPARE(chart.coreMark(), 2);
+    QVERIFY(chart.seriesNames().contains(QStringLiteral("2 logical cores: more threads share cores, not fitted")));
+    // A sweep that stays below the cores has no line to draw: 8 cores, p up to 4.
+    engine::SweepResult below = makeSweep({ { "intra-op", 0.3, 0.12 } });
+    below.machine = { { "logical_cores", 8 } };
+    engine::analyzeSweep(below);
+    chart.setSweep(below);
+    QCOMPARE(chart.coreMark(), 0);
+    QCOMPARE(chart.threadAxisLabels(), QStringList({ "1", "2", "3", "4" }));
+}
+
+void TestSpeedupChart::footerSaysWhetherThreadsWereReallyPinned()
+{
+    SpeedupChart chart;
+    chart.setSweep(oversubscribedSweep({ { "pin_threads", false }, { "threads", { 1, 2, 4 } } }));
+    QVERIFY2(chart.caption().contains(QStringLiteral("threads not pinned")), qPrintable(chart.caption()));
+    QVERIFY(!chart.caption().contains(QStringLiteral("threads pinned")));
+
+    chart.setSweep(
+        oversubscribedSweep({ { "pin_threads", true }, { "threads", { 1, 2, 4 } }, { "pinned_threads", { 1, 2 } } }));
+    QVERIFY2(
+        chart.caption().contains(QStringLiteral("threads pinned at p = 1, 2, not at p = 4 (more threads than CPUs)")),
+        qPrintable(chart.caption()));
+
+    chart.setSweep(
+        oversubscribedSweep({ { "pin_threads", true }, { "threads", { 1, 2 } }, { "pinned_threads", { 1, 2 } } }));
+    QVERIFY2(chart.caption().startsWith(QStringLiteral("threads pinned  ·  ")), qPrintable(chart.caption()));
+}
+
+void TestSpeedupChart::footerNamesPartitionerAndGrain()
+{
+    SpeedupChart chart;
+    chart.setSweep(oversubscribedSweep({ { "partitioner", "static" }, { "grain", 8 }, { "pin_threads", false } }));
+    QVERIFY2(chart.caption().contains(QStringLiteral("partitioner static, grain 8")), qPrintable(chart.caption()));
+    QVERIFY(chart.caption().contains(QStringLiteral("Test CPU, 2 logical cores")));
+}
+
+void TestSpeedupChart::hoverShowsTimesSpeedupEfficiencyAndKarpFlatt()
+{
+    SpeedupChart chart;
+    chart.setSweep(oversubscribedSweep());
+    chart.setPhase(Phase::Decode);
+    // Decode T(p) = 2 (0.12 + 0.88/p) with no spread: T(1) = 2 s, T(2) = 1.12 s, T(4) = T(2).
+    const QString two = chart.pointToolTip(QStringLiteral("intra-op"), 2);
+    QVERIFY2(two.contains(QStringLiteral("intra-op, p = 2 (decode)")), qPrintable(two));
+    QVERIFY2(two.contains(QStringLiteral("median 1.120 s (min 1.120 s – max 1.120 s, 3 runs)")), qPrintable(two));
+    QVERIFY2(two.contains(QStringLiteral("speedup 1.79× (1.79–1.79)")), qPrintable(two)); // 2/1.12
+    QVERIFY2(two.contains(QStringLiteral("efficiency 0.89")), qPrintable(two)); // 2/1.12/2
+    QVERIFY2(two.contains(QStringLiteral("Karp–Flatt serial fraction e = 0.120")), qPrintable(two));
+    QVERIFY(!two.contains(QStringLiteral("not in the Amdahl fit")));
+    // p = 4: S = 1/0.56, e = (0.56 − 0.25)/0.75 = 0.413.
+    const QString four = chart.pointToolTip(QStringLiteral("intra-op"), 4);
+    QVERIFY2(four.contains(QStringLiteral("efficiency 0.45")), qPrintable(four));
+    QVERIFY2(four.contains(QStringLiteral("Karp–Flatt serial fraction e = 0.413")), qPrintable(four));
+    QVERIFY2(four.contains(QStringLiteral("not in the Amdahl fit: more threads than the 2 logical cores")),
+        qPrintable(four));
+    QVERIFY(chart.pointToolTip(QStringLiteral("intra-op"), 1).contains(QStringLiteral("undefined at p = 1")));
+
+    // Moving the mouse onto a point's marker shows its text; moving away hides it.
+    chart.resize(1000, 700);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    QLineSeries* measured = nullptr;
+    for (QAbstractSeries* series : chart.chart()->series())
+        if (series->name() == QStringLiteral("intra-op"))
+            measured = qobject_cast<QLineSeries*>(series);
+    QVERIFY(measured);
+    auto* view = chart.findChild<QChartView*>();
+    QVERIFY(view);
+    auto moveTo = [view](QPointF position) {
+        QMouseEvent move(QEvent::MouseMove, position, view->viewport()->mapToGlobal(position), Qt::NoButton,
+            Qt::NoButton, Qt::NoModifier);
+        QCoreApplication::sendEvent(view->viewport(), &move);
+    };
+    const QPointF pointFour = measured->points().at(2);
+    QCOMPARE(pointFour.x(), 4.0);
+    const QPoint onScreen
+        = view->mapFromScene(chart.chart()->mapToScene(chart.chart()->mapToPosition(pointFour, measured)));
+    moveTo(onScreen + QPointF(4, -3)); // near the marker, not on its centre
+    QCOMPARE(chart.hoverText(), four);
+    // Qt's tooltip event after the hover delay shows the same text.
+    const QPoint near = onScreen + QPoint(4, -3);
+    QHelpEvent help(QEvent::ToolTip, near, view->viewport()->mapToGlobal(near));
+    QCoreApplication::sendEvent(view->viewport(), &help);
+    QTRY_COMPARE(QToolTip::text(), four);
+    moveTo(onScreen + QPointF(0, 80));
+    QVERIFY(chart.hoverText().isEmpty());
+}
+
+void TestSpeedupChart::busyMachineIsWarnedAboutIdleIsNot()
+{
+    SpeedupChart chart;
+    engine::SweepResult r = oversubscribedSweep();
+    r.backgroundLoad = { true, 0.02, 0.01, 2, 4.0 };
+    chart.setSweep(r);
+    QVERIFY(chart.warning().isEmpty());
+
+    r.backgroundLoad = { true, 0.93, 0.465, 2, 4.0 };
+    r.strategies[0].backgroundLoads = { { 1, { true, 0.1, 0.05, 2, 1.0 } }, { 2, { true, 1.4, 0.7, 2, 1.5 } } };
+    chart.setSweep(r);
+    QVERIFY2(chart.warning().contains(QStringLiteral("other processes kept 0.93 of 2 CPUs busy during this sweep")),
+        qPrintable(chart.warning()));
+    QVERIFY2(chart.warning().contains(QStringLiteral("Busy during: intra-op at p = 2.")), qPrintable(chart.warning()));
+    QVERIFY(chart.pointToolTip(QStringLiteral("intra-op"), 2)
+                .contains(QStringLiteral("other processes: 1.40 of 2 CPUs busy (disturbed)")));
+}
+
+void TestSpeedupChart::buttonsAndChartStayPutWhenTheViewChanges()
+{
+    SpeedupChart chart;
+    chart.resize(1000, 640);
+    chart.setSweep(threeStrategies());
+    chart.setView(View::Speedup);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    const QList<QButtonGroup*> groups = chart.findChildren<QButtonGroup*>();
+    QAbstractButton* button = groups.front()->button(0);
+    auto* view = chart.findChild<QChartView*>();
+    QVERIFY(view);
+    QCoreApplication::processEvents();
+    const QPoint buttonAt = button->mapTo(&chart, QPoint(0, 0));
+    const QRect viewAt = view->geometry();
+    // In the window a change of the chart's minimum height moves the splitter, and with it the buttons.
+    const int minimumHeight = chart.minimumSizeHint().height();
+    for (View v : { View::Efficiency, View::Throughput, View::Speedup }) {
+        chart.setView(v);
+        QCoreApplication::processEvents();
+        QCOMPARE(chart.minimumSizeHint().height(), minimumHeight);
+        QCOMPARE(button->mapTo(&chart, QPoint(0, 0)), buttonAt);
+        QCOMPARE(view->geometry(), viewAt);
+    }
+}
+
+void TestSpeedupChart::sweepDialogShowsScheduling()
+{
+    ui::SweepDialog dialog;
+    engine::SchedulerOptions options;
+    options.partitioner = engine::Partitioner::Static;
+    options.grain = 8;
+    options.pinThreads = false;
+    dialog.setScheduling(options);
+    QVERIFY2(dialog.schedulingText().contains(QStringLiteral("partitioner static, grain 8, threads not pinned")),
+        qPrintable(dialog.schedulingText()));
+    QVERIFY(
+        dialog.schedulingText().contains(QStringLiteral("%1 logical cores").arg(engine::Scheduler::hardwareThreads())));
+}
+
+void TestSpeedupChart::yAxisTitleIsShortenedNotCutWhenThePlotIsLow()
+{
+    SpeedupChart chart;
+    chart.setSweep(threeStrategies());
+    chart.setView(View::Speedup);
+    chart.resize(1000, 800);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    QTRY_COMPARE(chart.yAxisTitle(), QStringLiteral("speedup T(1)/T(p)"));
+    // Whatever the height, the title shown fits the plot in the axis title font (or is the shortest there is).
+    const QFont font = chart.chart()->axes(Qt::Vertical).front()->titleFont();
+    for (int height : { 800, 420, 330 }) {
+        chart.resize(1000, height);
+        QTRY_VERIFY2(QFontMetrics(font).horizontalAdvance(chart.yAxisTitle()) <= chart.chart()->plotArea().height()
+                || chart.yAxisTitle() == QStringLiteral("S(p)"),
+            qPrintable(QStringLiteral("%1 in %2 px").arg(chart.yAxisTitle()).arg(chart.chart()->plotArea().height())));
+    }
+    // And the tick labels have room (Qt Charts shows "…" for labels closer than their height): at most one tick
+    // per 30 px of plot.
+    chart.setView(View::Throughput);
+    auto* axisY = qobject_cast<QValueAxis*>(chart.chart()->axes(Qt::Vertical).front());
+    QVERIFY(axisY);
+    QTRY_VERIFY2((axisY->tickCount() - 1) * 30 <= chart.chart()->plotArea().height(),
+        qPrintable(
+            QStringLiteral("%1 ticks in %2 px").arg(axisY->tickCount()).arg(chart.chart()->plotArea().height())));
+    chart.setView(View::Efficiency);
+    QVERIFY(
+        chart.yAxisTitle().startsWith(QStringLiteral("efficiency")) || chart.yAxisTitle() == QStringLiteral("E(p)"));
 }
 
 QTEST_MAIN(TestSpeedupChart)
