@@ -383,9 +383,13 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     m_stats->setSummary(summary);
     m_timeline->fitAll();
     // A stopped run keeps and shows what it measured; the state says it is partial.
-    setState((summary.cancelled ? tr("stopped: %1 tokens in %2 s (up to the stop)") : tr("done: %1 tokens in %2 s"))
-                 .arg(summary.metrics.generatedTokens)
-                 .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2));
+    QString state
+        = (summary.cancelled ? tr("stopped: %1 tokens in %2 s (up to the stop)") : tr("done: %1 tokens in %2 s"))
+              .arg(summary.metrics.generatedTokens)
+              .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2);
+    if (const QString busy = busyMachineWarning(summary.backgroundLoad); !busy.isEmpty())
+        state += QStringLiteral(" · ") + busy;
+    setState(state);
     updateEnabled();
     if (m_demo)
         m_demo->runFinished();

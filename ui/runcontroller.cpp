@@ -11,6 +11,16 @@
 
 namespace ui {
 
+QString busyMachineWarning(const engine::BackgroundLoad& load)
+{
+    // Below 0.2 s the snapshots are a few ticks apart and one tick of noise reads as a busy core.
+    if (!load.significant() || load.seconds < 0.2)
+        return {};
+    return QObject::tr("other processes kept %1 of %2 CPUs busy: timings disturbed")
+        .arg(load.otherCores, 0, 'f', 1)
+        .arg(load.cpus);
+}
+
 QString ModelInfo::summary() const
 {
     auto params = [](qint64 n) {
@@ -50,7 +60,9 @@ public:
         Listener listener(m_controller, runId, m_stopRunId);
         try {
             const engine::RunRequest& request = settings;
+            const engine::CpuTimes before = engine::readCpuTimes();
             engine::RunResult result = engine::executeRun(model, request, &listener);
+            const engine::BackgroundLoad load = engine::backgroundLoadBetween(before, engine::readCpuTimes());
             listener.flush();
             RunSummary summary;
             summary.metrics = result.metrics;
@@ -59,6 +71,7 @@ public:
             summary.threads = result.threads;
             summary.strategy = result.strategy;
             summary.pinnedCpus = engine::Scheduler::pinnedCpus(request.scheduler);
+            summary.backgroundLoad = load;
             QMetaObject::invokeMethod(
                 m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
                 Qt::QueuedConnection);

@@ -1,6 +1,7 @@
 // Runs the engine on a worker thread for the GUI: model loading, runs and sweeps in, batched results out.
 #pragma once
 
+#include "engine/measure/machine.h"
 #include "engine/measure/sweep.h"
 #include "engine/model/model.h"
 #include "engine/run/run.h"
@@ -53,7 +54,13 @@ struct RunSummary {
     int threads = 1;
     engine::Strategy strategy = engine::Strategy::IntraOp;
     std::vector<int> pinnedCpus; // CPU of each slot when the run pinned its threads, else empty
+    // Other processes' CPU use while the run went on: busy neighbours stretch chunks and gaps.
+    engine::BackgroundLoad backgroundLoad;
 };
+
+// "other processes kept 0.9 of 2 CPUs busy: timings disturbed" when the load was significant and the
+// run long enough for /proc's 10 ms ticks to tell; otherwise empty.
+QString busyMachineWarning(const engine::BackgroundLoad& load);
 
 using TraceBatch = std::shared_ptr<const std::vector<engine::TraceEvent>>;
 

@@ -3,6 +3,7 @@
 #include "ui/runcontroller.h"
 
 #include <QElapsedTimer>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -264,6 +265,50 @@ private Q_SLOTS:
         const auto result = done.at(0).at(1).value<engine::SweepResult>();
         QCOMPARE(int(result.strategies.size()), 2);
         QCOMPARE(int(result.strategies[0].decodeScaling.points.size()), 2);
+    }
+
+    // A run records how busy other processes kept the machine, so the window can say when timings
+    // are disturbed: a busy-looping child process during a run is reported.
+    void runReportsABusyNeighbour()
+    {
+        QProcess busy;
+        busy.start(QStringLiteral("/bin/sh"), { QStringLiteral("-c"), QStringLiteral("while :; do :; done") });
+        QVERIFY(busy.waitForStarted());
+        RunController c;
+        QSignalSpy loaded(&c, &RunController::modelLoaded);
+        c.loadSynthetic(QStringLiteral("15M"));
+        QVERIFY(loaded.wait(60000));
+        QSignalSpy finished(&c, &RunController::runFinished);
+        auto s = settings({ QStringLiteral("Once upon a time") }, 240, 1);
+        s.contextLength = 256;
+        c.startRun(s);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        busy.kill();
+        busy.waitForFinished();
+        const RunSummary summary = finished.at(0).at(1).value<RunSummary>();
+        QVERIFY(summary.backgroundLoad.measured);
+        QVERIFY2(
+            summary.backgroundLoad.otherCores >= 0.25, qPrintable(QString::number(summary.backgroundLoad.otherCores)));
+        QVERIFY(busyMachineWarning(summary.backgroundLoad).contains(QLatin1String("CPUs busy")));
+    }
+
+    void busyWarningNeedsASignificantLoadOverAMeasurableTime()
+    {
+        engine::BackgroundLoad load;
+        load.measured = true;
+        load.cpus = 2;
+        load.otherCores = 0.9;
+        load.seconds = 1.0;
+        QCOMPARE(
+            busyMachineWarning(load), QStringLiteral("other processes kept 0.9 of 2 CPUs busy: timings disturbed"));
+        load.seconds = 0.1; // a few /proc ticks: too coarse to tell
+        QVERIFY(busyMachineWarning(load).isEmpty());
+        load.seconds = 1.0;
+        load.otherCores = 0.1; // below a quarter of a core
+        QVERIFY(busyMachineWarning(load).isEmpty());
+        load.otherCores = 0.9;
+        load.measured = false;
+        QVERIFY(busyMachineWarning(load).isEmpty());
     }
 
     void destroyingMidRunReturnsPromptly()
