@@ -433,12 +433,16 @@ void MainWindow::onSweepFinished(int id, const engine::SweepResult& result)
     int points = 0;
     for (const auto& strategy : result.strategies)
         points += int(strategy.decodeScaling.points.size());
+    QString state;
     if (!cancelled)
-        setState(tr("sweep done"));
+        state = tr("sweep done");
     else if (points == 0)
-        setState(tr("sweep cancelled before any point was measured"));
+        state = tr("sweep cancelled before any point was measured");
     else
-        setState(tr("sweep cancelled: showing the %n point(s) measured before the cancel", nullptr, points));
+        state = tr("sweep cancelled: showing the %n point(s) measured before the cancel", nullptr, points);
+    if (const QString busy = busyMachineWarning(result.backgroundLoad); !busy.isEmpty())
+        state += QStringLiteral(" · ") + busy;
+    setState(state);
     updateEnabled();
     if (m_demo)
         m_demo->sweepFinished();

@@ -170,8 +170,20 @@ QString describe(const engine::SweepResult& result)
                                                : SpeedupChart::tr("%1 prompts").arg(w["prompts"].size()));
         if (w.contains("max_tokens") && w["max_tokens"].is_number_integer())
             parts << SpeedupChart::tr("%1 tokens each").arg(w["max_tokens"].get<int>());
-        if (w.contains("repeat") && w["repeat"].is_number_integer())
-            parts << SpeedupChart::tr("median and min–max of %1 runs per point").arg(w["repeat"].get<int>());
+        // The runs each point really has: a cancelled sweep's last point may have fewer than asked.
+        int fewest = std::numeric_limits<int>::max(), most = 0;
+        for (const auto& strategy : result.strategies)
+            for (const auto& point : strategy.decodeScaling.points) {
+                fewest = std::min(fewest, point.repetitions);
+                most = std::max(most, point.repetitions);
+            }
+        const bool asked = w.contains("repeat") && w["repeat"].is_number_integer();
+        if (asked && most > 0 && fewest != most)
+            parts << SpeedupChart::tr("median and min–max of %1–%2 runs per point").arg(fewest).arg(most);
+        else if (asked && most > 0)
+            parts << SpeedupChart::tr("median and min–max of %1 runs per point").arg(most);
+        if (w.value("cancelled", false))
+            parts << SpeedupChart::tr("cancelled: partial");
         if (w.contains("partitioner") && w["partitioner"].is_string())
             parts << SpeedupChart::tr("partitioner %1, grain %2")
                          .arg(QString::fromStdString(w["partitioner"].get<std::string>()))

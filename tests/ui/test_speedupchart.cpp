@@ -160,6 +160,7 @@ private Q_SLOTS:
     void buttonsAndChartStayPutWhenTheViewChanges();
     void sweepDialogShowsScheduling();
     void yAxisTitleIsShortenedNotCutWhenThePlotIsLow();
+    void footerCountsTheRunsEachPointReallyHas();
 };
 
 void TestSpeedupChart::showsHintInsteadOfEmptyAxesBeforeAnySweep()
@@ -759,6 +760,31 @@ void TestSpeedupChart::yAxisTitleIsShortenedNotCutWhenThePlotIsLow()
     chart.setView(View::Efficiency);
     QVERIFY(
         chart.yAxisTitle().startsWith(QStringLiteral("efficiency")) || chart.yAxisTitle() == QStringLiteral("E(p)"));
+}
+
+// A cancelled sweep's last point can have fewer runs than the sweep asked for: the footer says what the
+// points hold, not what was asked, and that the sweep is partial.
+void TestSpeedupChart::footerCountsTheRunsEachPointReallyHas()
+{
+    SpeedupChart chart;
+    engine::SweepResult full = makeSweep({ { "intra-op", 0.3, 0.12 } }, { 1, 2 });
+    full.workload = { { "repeat", 3 } };
+    chart.setSweep(full);
+    QVERIFY2(chart.caption().contains(QStringLiteral("median and min–max of 3 runs per point")),
+        qPrintable(chart.caption()));
+    QVERIFY(!chart.caption().contains(QStringLiteral("partial")));
+
+    engine::SweepResult cancelled = makeSweep({ { "intra-op", 0.3, 0.12 } }, { 1, 2 });
+    cancelled.strategies[0].decode[1].seconds.resize(1); // p = 2 stopped after one run
+    cancelled.strategies[0].total[1].seconds.resize(1);
+    cancelled.strategies[0].prefill[1].seconds.resize(1);
+    engine::analyzeSweep(cancelled);
+    cancelled.workload = { { "repeat", 10 }, { "cancelled", true } };
+    chart.setSweep(cancelled);
+    QVERIFY2(chart.caption().contains(QStringLiteral("median and min–max of 1–3 runs per point")),
+        qPrintable(chart.caption()));
+    QVERIFY(chart.caption().contains(QStringLiteral("cancelled: partial")));
+    QVERIFY(!chart.caption().contains(QStringLiteral("10 runs")));
 }
 
 QTEST_MAIN(TestSpeedupChart)
