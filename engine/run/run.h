@@ -5,7 +5,6 @@
 #include "engine/run/generation.h"
 #include "engine/run/metrics.h"
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
