@@ -160,6 +160,55 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
     return t;
 }
 
+std::vector<ParallelPeriod> parallelPeriods(const std::vector<TraceEvent>& events, int64_t beginNs, int64_t endNs)
+{
+    std::vector<Interval> spans;
+    for (const TraceEvent& e : events)
+        if (isRegionSpan(e.op) && e.beginNs >= beginNs && e.beginNs < endNs)
+            spans.push_back({ e.beginNs, e.endNs });
+    std::vector<ParallelPeriod> periods;
+    for (const Interval& i : merged(spans)) {
+        ParallelPeriod p;
+        p.beginNs = i.begin;
+        p.endNs = i.end;
+        periods.push_back(std::move(p));
+    }
+    if (periods.empty())
+        return periods;
+    auto periodAt = [&](int64_t ns) -> ParallelPeriod* {
+        auto it = std::upper_bound(
+            periods.begin(), periods.end(), ns, [](int64_t t, const ParallelPeriod& p) { return t < p.beginNs; });
+        if (it == periods.begin())
+            return nullptr;
+        --it;
+        return ns < it->endNs ? &*it : nullptr;
+    };
+    for (const Interval& s : spans)
+        ++periodAt(s.begin)->regions;
+    // Per period, each lane's work (events on one lane inside a period do not nest in intra-op runs; nested ones
+    // are counted as they come, which a caller replaying hybrid runs should know).
+    std::vector<std::vector<int64_t>> laneWork(periods.size());
+    for (const TraceEvent& e : events) {
+        if (isMarker(e.op) || e.worker < 0)
+            continue;
+        ParallelPeriod* p = periodAt(e.beginNs);
+        if (!p)
+            continue;
+        const int64_t d = std::min(e.endNs, p->endNs) - e.beginNs;
+        auto& lanes = laneWork[size_t(p - periods.data())];
+        if (size_t(e.worker) >= lanes.size())
+            lanes.resize(size_t(e.worker) + 1, 0);
+        lanes[size_t(e.worker)] += d;
+        p->workNs += d;
+        p->longestChunkNs = std::max(p->longestChunkNs, d);
+        p->chunks.push_back(&e);
+    }
+    for (size_t i = 0; i < periods.size(); ++i)
+        for (int64_t w : laneWork[i])
+            periods[i].busiestNs = std::max(periods[i].busiestNs, w);
+    return periods;
+}
+
 RunAnalysis analyzeRun(const RunResult& run)
 {
     RunAnalysis a;

@@ -66,6 +66,22 @@ struct TimeBreakdown {
 // encloses anything (say, the window cuts it) still counts as a parallel period for the part inside the window.
 TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, int64_t beginNs, int64_t endNs);
 
+// One parallel period of a trace (a region span, or overlapping spans merged) with the work done in it.
+struct ParallelPeriod {
+    int64_t beginNs = 0;
+    int64_t endNs = 0;
+    int64_t workNs = 0; // lane work inside the period, all lanes
+    int64_t busiestNs = 0; // the busiest lane's work
+    int64_t longestChunkNs = 0; // the longest single event inside
+    uint32_t regions = 0; // region spans merged into it
+    std::vector<const TraceEvent*> chunks; // the work events that begin inside it (pointers into the trace)
+
+    int64_t wallNs() const { return endNs - beginNs; }
+    int64_t overheadNs() const { return wallNs() - busiestNs; } // beyond the busiest lane's work
+};
+// The parallel periods whose span begins in [beginNs, endNs), in time order. `events` must outlive the result.
+std::vector<ParallelPeriod> parallelPeriods(const std::vector<TraceEvent>& events, int64_t beginNs, int64_t endNs);
+
 // The whole run and each phase (from the run's phase times, which are on the trace's clock).
 struct RunAnalysis {
     TimeBreakdown total;

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cstdlib>
@@ -194,6 +195,8 @@ nlohmann::json toJson(const MachinePeaks& p)
         { "peak_gflops_1", p.peakGflops1 },
         { "peak_gflops_all", p.peakGflopsAll },
         { "fma_kernel", p.fmaKernel },
+        { "fork_join_ns_1", p.forkJoinNs1 },
+        { "fork_join_ns_all", p.forkJoinNsAll },
     };
 }
 
@@ -210,7 +213,9 @@ std::optional<MachinePeaks> machinePeaksFromJson(const nlohmann::json& j)
         p.peakGflops1 = j.at("peak_gflops_1").get<double>();
         p.peakGflopsAll = j.at("peak_gflops_all").get<double>();
         p.fmaKernel = j.value("fma_kernel", std::string());
-        if (!p.valid() || p.cores < 1)
+        p.forkJoinNs1 = j.at("fork_join_ns_1").get<double>();
+        p.forkJoinNsAll = j.at("fork_join_ns_all").get<double>();
+        if (!p.valid() || p.cores < 1 || !(p.forkJoinNs1 > 0) || !(p.forkJoinNsAll > 0))
             return std::nullopt;
         return p;
     } catch (const nlohmann::json::exception&) {
@@ -261,6 +266,34 @@ double measurePeakGflops(int threads, double seconds)
     return best;
 }
 
+double measureForkJoinNs(int threads, int regions)
+{
+    SchedulerOptions options;
+    options.threads = std::max(1, threads);
+    Scheduler scheduler(options);
+    const RegionInfo region { .op = Op::Other };
+    std::atomic<int> sink { 0 };
+    auto once = [&] {
+        scheduler.parallelFor(region, size_t(options.threads),
+            [&](size_t b0, size_t b1) { sink.fetch_add(int(b1 - b0), std::memory_order_relaxed); });
+    };
+    double best = 0;
+    scheduler.execute([&] {
+        for (int i = 0; i < regions / 10; ++i) // warm the workers up
+            once();
+        std::vector<double> means;
+        for (int rep = 0; rep < 5; ++rep) {
+            const auto t0 = Clock::now();
+            for (int i = 0; i < regions / 5; ++i)
+                once();
+            means.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / (regions / 5));
+        }
+        std::sort(means.begin(), means.end());
+        best = means[means.size() / 2];
+    });
+    return best;
+}
+
 std::string defaultRooflineCachePath()
 {
     std::filesystem::path base;
@@ -299,6 +332,8 @@ MachinePeaks machinePeaks(const std::string& cachePath, bool remeasure)
     }
     p.peakGflops1 = measurePeakGflops(1);
     p.peakGflopsAll = cores > 1 ? measurePeakGflops(cores) : p.peakGflops1;
+    p.forkJoinNs1 = measureForkJoinNs(1);
+    p.forkJoinNsAll = cores > 1 ? measureForkJoinNs(cores) : p.forkJoinNs1;
     if (!path.empty()) {
         std::error_code ec;
         std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);

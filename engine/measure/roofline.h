@@ -42,6 +42,10 @@ struct MachinePeaks {
     double peakGflops1 = 0; // F32 FMA throughput, one thread
     double peakGflopsAll = 0;
     std::string fmaKernel; // "avx512", "avx2" or "scalar": the widest FMA kernel this CPU runs
+    // Mean wall time of an empty parallel region (one trivial block per thread), one thread and all cores: the
+    // fork/join cost the scaling prediction extrapolates.
+    double forkJoinNs1 = 0;
+    double forkJoinNsAll = 0;
     bool fromCache = false;
 
     bool valid() const { return bandwidthGBps1 > 0 && peakGflops1 > 0; }
@@ -58,12 +62,14 @@ std::optional<MachinePeaks> machinePeaksFromJson(const nlohmann::json& j);
 // F32 FMA throughput of `threads` threads, GFLOP/s: each thread runs independent FMA chains on registers for
 // about `seconds`. The kernel is picked at run time (AVX-512, AVX2+FMA, or scalar).
 double measurePeakGflops(int threads, double seconds = 0.2);
+// Mean wall time of an empty parallel region on a `threads`-thread arena (blocks = threads, each trivial), ns.
+double measureForkJoinNs(int threads, int regions = 4000);
 const char* fmaKernelName();
 
-// Measures this machine (about 3 s: bandwidth and FMA peak on one and on all cores), or reads the figures from
-// `cachePath` if they were measured on a machine with the same CPU model and core count; a fresh measurement is
-// written there. An empty path means the default, $XDG_CACHE_HOME (or ~/.cache)/llm-thread-playground/roofline.json;
-// a cache that cannot be read or written is ignored.
+// Measures this machine (about 3 s: bandwidth, FMA peak and fork/join cost on one and on all cores), or reads the
+// figures from `cachePath` if they were measured on a machine with the same CPU model and core count; a fresh
+// measurement is written there. An empty path means the default, $XDG_CACHE_HOME (or
+// ~/.cache)/llm-thread-playground/roofline.json; a cache that cannot be read or written is ignored.
 MachinePeaks machinePeaks(const std::string& cachePath = {}, bool remeasure = false);
 std::string defaultRooflineCachePath();
 

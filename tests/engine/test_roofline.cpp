@@ -29,6 +29,8 @@ MachinePeaks handPeaks()
     p.bandwidthGBpsAll = 25;
     p.peakGflops1 = 50;
     p.peakGflopsAll = 200;
+    p.forkJoinNs1 = 100;
+    p.forkJoinNsAll = 2000;
     return p;
 }
 
