@@ -7,6 +7,7 @@
 //   PLAYGROUND_WRITE_FAMILY_MODELS=/tmp/families build/tests/test_families
 //   /usr/bin/python3 tools/reference/families_reference.py /tmp/families tests/data/families_reference.json
 #include "engine/format/gguffile.h"
+#include "engine/format/ggufwriter.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
 #include "engine/model/synthetic.h"
@@ -25,7 +26,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <set>
 
 using namespace engine;
 
@@ -135,6 +138,34 @@ int argmax(std::span<const float> v) { return int(std::max_element(v.begin(), v.
 std::shared_ptr<const Model> loadBytes(const std::vector<uint8_t>& bytes, const std::string& name)
 {
     return Model::fromGgufBuffer(std::make_shared<const std::vector<uint8_t>>(bytes), name);
+}
+
+// `bytes` with the metadata keys in `drop` removed and `edit` applied; tensors unchanged.
+std::vector<uint8_t> rewriteMetadata(
+    const std::vector<uint8_t>& bytes, const std::set<std::string>& drop, const std::function<void(GgufWriter&)>& edit)
+{
+    const GgufFile in = GgufFile::fromMemory(bytes, "in.gguf");
+    GgufWriter w;
+    for (const auto& [key, value] : in.metadata())
+        if (!drop.count(key))
+            w.set(key, value);
+    edit(w);
+    for (const auto& t : in.tensors())
+        w.addTensor(t.name, t.type, t.dims, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+    return w.toBytes();
+}
+
+// All logits of a fixed 40-token prompt at one thread.
+std::vector<float> promptLogits(const std::vector<uint8_t>& bytes)
+{
+    const auto model = loadBytes(bytes, "m.gguf");
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < 40; ++i)
+        tokens.push_back(int32_t(3 + (i * 37) % 300));
+    Scheduler scheduler({ 1, Partitioner::Auto, 1 });
+    InferenceContext ctx(model, 64);
+    const auto all = ctx.evalAll(scheduler, tokens);
+    return { all.begin(), all.end() };
 }
 
 // The ModelFileError a shape's file is refused with, or "" if it loads.
@@ -274,6 +305,28 @@ private Q_SLOTS:
         QCOMPARE(linear->config().ropeScaling, RopeScaling::Linear);
         QCOMPARE(linear->config().ropeFreqScale(), 0.5f);
         QCOMPARE(linear->config().yarnExtFactor, 0.0f);
+    }
+
+    void equivalentScalingKeysGiveIdenticalLogits()
+    {
+        const auto plain = syntheticModelGguf(familyShape("llama_gqa"));
+        const auto linear = syntheticModelGguf(familyShape("llama_linear"));
+        const std::set<std::string> scalingKeys = { "llama.rope.scaling.type", "llama.rope.scaling.factor" };
+        // The older key, without a type: linear, as llama.cpp reads it.
+        const auto older = rewriteMetadata(
+            linear, scalingKeys, [](GgufWriter& w) { w.setFloat32("llama.rope.scale_linear", 2.0f); });
+        QVERIFY(promptLogits(older) == promptLogits(linear));
+        // Type "none" ignores the factor.
+        const auto none = rewriteMetadata(linear, { "llama.rope.scaling.type" },
+            [](GgufWriter& w) { w.setString("llama.rope.scaling.type", "none"); });
+        QVERIFY(promptLogits(none) == promptLogits(plain));
+        // YaRN with its ramp switched off (yarn_ext_factor 0) is linear interpolation, without mscale.
+        const auto yarnOff = rewriteMetadata(linear, { "llama.rope.scaling.type" }, [](GgufWriter& w) {
+            w.setString("llama.rope.scaling.type", "yarn");
+            w.setFloat32("llama.rope.scaling.yarn_ext_factor", 0.0f);
+        });
+        QVERIFY(promptLogits(yarnOff) == promptLogits(linear));
+        QVERIFY(promptLogits(linear) != promptLogits(plain));
     }
 
     void ropeTableOfAnUnscaledModelIsThePlainRotation()
