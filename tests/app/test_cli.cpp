@@ -219,6 +219,25 @@ private Q_SLOTS:
             QVERIFY2(r.out.contains(s), s);
     }
 
+    void inspectShowsTheRopeVariantLoaded()
+    {
+        SyntheticShape s = syntheticShape("tiny");
+        s.architecture = "qwen3";
+        s.headDim = 64; // q 256 wide over an embedding of 128
+        s.ropeDims = 32;
+        s.ropeScaling = "yarn";
+        s.ropeScaleFactor = 4.0f;
+        s.ropeOriginalContext = 128;
+        const QString path = m_dir.filePath("qwen3.gguf");
+        const auto bytes = syntheticModelGguf(s);
+        writeBytes(path, bytes, bytes.size());
+        const Result r = runCli({ "inspect", "--model", path });
+        QCOMPARE(r.exitCode, 0);
+        for (const char* want : { "model: qwen3", "head dim 64", "rope: 32 of 64 head dims, NeoX pairs",
+                 "scaling yarn factor 4 (original context 128)", "frequency factors no", "q/k norms" })
+            QVERIFY2(r.out.contains(want), want);
+    }
+
     void invalidUtf8PromptDoesNotCrash()
     {
         const QString path = m_dir.filePath("bad.txt");
