@@ -3,6 +3,7 @@
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
 #include "engine/kernels/blockformats.h"
+#include "engine/kernels/quantplan.h"
 #include "engine/kernels/typekernels.h"
 
 #include <oneapi/tbb/blocked_range.h>
@@ -494,67 +495,6 @@ int QuantizeReport::keptCount() const { return int(tensors.size()) - convertedCo
 
 namespace {
 
-// "blk.<i>.<rest>" -> i, or -1.
-int layerIndex(const std::string& name)
-{
-    if (name.rfind("blk.", 0) != 0)
-        return -1;
-    const size_t dot = name.find('.', 4);
-    if (dot == std::string::npos || dot == 4)
-        return -1;
-    int i = 0;
-    for (size_t k = 4; k < dot; ++k) {
-        if (name[k] < '0' || name[k] > '9')
-            return -1;
-        i = i * 10 + (name[k] - '0');
-    }
-    return i;
-}
-
-bool endsWith(const std::string& s, const char* suffix)
-{
-    const size_t n = std::strlen(suffix);
-    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-// llama.cpp's use_more_bits(i_layer, n_layers): the layers *_K_M gives Q6_K for attn_v and ffn_down.
-bool useMoreBits(int layer, int layers)
-{
-    return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
-}
-
-// The type llama-quantize picks for one 2-D tensor (llama_tensor_get_type, without an imatrix), and
-// why it differs from the target.
-GgmlType chooseType(const GgufTensorInfo& t, GgmlType target, int layers, std::string& note)
-{
-    GgmlType type = target;
-    if (t.name == "output.weight") {
-        if (target != GgmlType::Q8_0) {
-            type = GgmlType::Q6_K;
-            note = "Q6_K for the output, as llama.cpp does";
-        }
-    } else if (target == GgmlType::Q4_K || target == GgmlType::Q5_K) {
-        const int layer = layerIndex(t.name);
-        if (layer >= 0 && layers > 0 && (endsWith(t.name, ".attn_v.weight") || endsWith(t.name, ".ffn_down.weight"))
-            && useMoreBits(layer, layers)) {
-            type = GgmlType::Q6_K;
-            note = std::string(ggmlTypeName(target)) + "_M mix: Q6_K for this layer";
-        }
-    }
-    const uint64_t cols = t.dims[0];
-    if (cols % ggmlBlockSize(type) != 0) {
-        const GgmlType fallback = type == GgmlType::Q4_K ? GgmlType::Q5_0 : GgmlType::Q8_0;
-        note = "row of " + std::to_string(cols) + " is not a multiple of " + std::to_string(ggmlBlockSize(type)) + ": "
-            + ggmlTypeName(fallback) + " instead of " + ggmlTypeName(type);
-        type = fallback;
-        if (cols % ggmlBlockSize(type) != 0) {
-            note = "row of " + std::to_string(cols) + " is not a multiple of 32: kept";
-            type = t.type;
-        }
-    }
-    return type;
-}
-
 // Converts one tensor's rows from its stored type to `to`, rows in parallel (each row is independent,
 // so the bytes do not depend on the thread count).
 std::vector<uint8_t> convertTensor(const GgufTensorInfo& t, GgmlType to)
@@ -596,25 +536,16 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
     out.setUInt32("general.file_type", report.fileType);
     out.setUInt32("general.quantization_version", 2); // GGML_QNT_VERSION, which llama.cpp writes
 
-    int layers = 0;
-    for (const auto& t : in.tensors())
-        if (endsWith(t.name, ".ffn_down.weight"))
-            layers = std::max(layers, layerIndex(t.name) + 1);
-
-    for (const auto& t : in.tensors()) {
+    const auto plan = planQuantization(target, describeTensors(in), QuantizeModelInfo::fromGguf(in));
+    for (size_t i = 0; i < in.tensors().size(); ++i) {
+        const GgufTensorInfo& t = in.tensors()[i];
         QuantizedTensor r;
         r.name = t.name;
         r.dims = t.dims;
         r.from = t.type;
         r.bytesBefore = t.nbytes;
-        GgmlType to = t.type;
-        if (t.dims.size() != 2) {
-            r.note = "not a matrix: kept";
-        } else if (!ggmlTypeIsSupported(t.type)) {
-            r.note = std::string("no kernels to read ") + ggmlTypeName(t.type) + ": kept";
-        } else {
-            to = chooseType(t, target, layers, r.note);
-        }
+        r.note = plan[i].note;
+        const GgmlType to = plan[i].type;
         r.to = to;
         std::vector<uint8_t> bytes;
         if (to == t.type) {

@@ -30,7 +30,7 @@ struct QuantizedTensor {
     GgmlType to = GgmlType::F32;
     uint64_t bytesBefore = 0;
     uint64_t bytesAfter = 0;
-    std::string note; // why the type differs from the target ("1-D", "output: Q6_K", "row 384 not a multiple of 256")
+    std::string note; // why the type differs from the target (TensorTypeChoice::note)
 
     bool converted() const { return from != to; }
 };
@@ -53,14 +53,10 @@ struct QuantizeReport {
 
 // Reads the GGUF at inPath and writes outPath (atomically) with the same metadata in the same order
 // (general.file_type updated, general.quantization_version = 2 added as llama.cpp does) and the same
-// tensors in the same order, choosing each tensor's type as llama-quantize does for the target:
-//   - 1-D tensors (norms) are copied unchanged;
-//   - output.weight becomes Q6_K for every target except Q8_0 (which keeps Q8_0);
-//   - Q4_K/Q5_K follow llama.cpp's *_K_M mix: attn_v and ffn_down of the first and last eighth of the
-//     layers and every third layer between become Q6_K;
-//   - when a row is not a whole number of 256-element super-blocks, a k-quant falls back as llama.cpp
-//     does (Q4_K -> Q5_0, Q5_K and Q6_K -> Q8_0); a row that is not a multiple of 32 keeps its type;
-//   - everything else 2-D becomes `target`.
+// tensors in the same order, each in the type planQuantization (quantplan.h) chooses as llama-quantize
+// does for the target: Q4_K is Q4_K_M and Q5_K is Q5_K_M, with their Q6_K output and attn_v / ffn_down
+// layers; output.weight (or token_embd.weight when tied) Q6_K; 1-D tensors kept; row lengths that are
+// not whole blocks falling back.
 // Sources may be F32, F16, BF16 or any type the engine can dequantise. Throws ModelFileError (path in
 // the message) for an unreadable input, std::runtime_error naming outPath if it cannot be written, and
 // std::invalid_argument for a target that isQuantizeTarget() rejects.
