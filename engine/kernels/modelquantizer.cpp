@@ -10,6 +10,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -465,6 +466,29 @@ bool isQuantizeTarget(GgmlType type)
     }
 }
 
+std::optional<GgmlType> quantizeTargetFromName(const std::string& name)
+{
+    std::string upper = name;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+    if (upper == "Q4_K_M")
+        return GgmlType::Q4_K;
+    if (upper == "Q5_K_M")
+        return GgmlType::Q5_K;
+    const auto type = ggmlTypeFromName(upper);
+    if (type && isQuantizeTarget(*type))
+        return type;
+    return std::nullopt;
+}
+
+std::string quantizeTargetName(GgmlType target)
+{
+    if (target == GgmlType::Q4_K)
+        return "Q4_K_M";
+    if (target == GgmlType::Q5_K)
+        return "Q5_K_M";
+    return ggmlTypeName(target);
+}
+
 uint32_t llamaFileType(GgmlType target)
 {
     switch (target) { // llama.h enum llama_ftype
@@ -482,7 +506,7 @@ uint32_t llamaFileType(GgmlType target)
         return 18; // LLAMA_FTYPE_MOSTLY_Q6_K
     default:
         throw std::invalid_argument(std::string("cannot quantise a model to ") + ggmlTypeName(target)
-            + " (targets: Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)");
+            + " (targets: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K)");
     }
 }
 
@@ -492,6 +516,20 @@ int QuantizeReport::convertedCount() const
 }
 
 int QuantizeReport::keptCount() const { return int(tensors.size()) - convertedCount(); }
+
+std::vector<std::pair<GgmlType, int>> QuantizeReport::countByType() const
+{
+    std::vector<std::pair<GgmlType, int>> counts;
+    for (const auto& t : tensors) {
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == t.to; });
+        if (it == counts.end())
+            counts.emplace_back(t.to, 1);
+        else
+            ++it->second;
+    }
+    std::sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return counts;
+}
 
 namespace {
 
@@ -517,17 +555,50 @@ std::vector<uint8_t> convertTensor(const GgufTensorInfo& t, GgmlType to)
 
 } // namespace
 
+namespace {
+
+// The report of quantising `in` to `target`, sizes from the plan's types, nothing converted yet.
+QuantizeReport planReport(const GgufFile& in, GgmlType target)
+{
+    QuantizeReport report;
+    report.inPath = in.path();
+    report.target = target;
+    report.fileType = llamaFileType(target); // throws for a type that is not a target
+    report.fileBytesBefore = in.fileSize();
+    const auto plan = planQuantization(target, describeTensors(in), QuantizeModelInfo::fromGguf(in));
+    for (size_t i = 0; i < in.tensors().size(); ++i) {
+        const GgufTensorInfo& t = in.tensors()[i];
+        QuantizedTensor r;
+        r.name = t.name;
+        r.dims = t.dims;
+        r.from = t.type;
+        r.to = plan[i].type;
+        r.note = plan[i].note;
+        r.bytesBefore = t.nbytes;
+        r.bytesAfter = r.to == t.type ? t.nbytes : ggmlRowBytes(r.to, t.dims[0]) * (t.elementCount() / t.dims[0]);
+        report.tensorBytesBefore += r.bytesBefore;
+        report.tensorBytesAfter += r.bytesAfter;
+        report.tensors.push_back(std::move(r));
+    }
+    return report;
+}
+
+} // namespace
+
+QuantizeReport planModelQuantization(const std::string& inPath, GgmlType target)
+{
+    llamaFileType(target); // a bad target is refused before the file is read, as by quantizeModel
+    return planReport(GgufFile::open(inPath), target);
+}
+
 QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPath, GgmlType target)
 {
     const auto start = std::chrono::steady_clock::now();
-    QuantizeReport report;
+    llamaFileType(target); // throws for a type that is not a target
+    const GgufFile in = GgufFile::open(inPath);
+    QuantizeReport report = planReport(in, target);
     report.inPath = inPath;
     report.outPath = outPath;
-    report.target = target;
-    report.fileType = llamaFileType(target); // throws for a type that is not a target
-
-    const GgufFile in = GgufFile::open(inPath);
-    report.fileBytesBefore = in.fileSize();
 
     GgufWriter out;
     out.setAlignment(in.alignment());
@@ -536,17 +607,9 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
     out.setUInt32("general.file_type", report.fileType);
     out.setUInt32("general.quantization_version", 2); // GGML_QNT_VERSION, which llama.cpp writes
 
-    const auto plan = planQuantization(target, describeTensors(in), QuantizeModelInfo::fromGguf(in));
     for (size_t i = 0; i < in.tensors().size(); ++i) {
         const GgufTensorInfo& t = in.tensors()[i];
-        QuantizedTensor r;
-        r.name = t.name;
-        r.dims = t.dims;
-        r.from = t.type;
-        r.bytesBefore = t.nbytes;
-        r.note = plan[i].note;
-        const GgmlType to = plan[i].type;
-        r.to = to;
+        const GgmlType to = report.tensors[i].to;
         std::vector<uint8_t> bytes;
         if (to == t.type) {
             bytes.assign(t.data, t.data + t.nbytes);
@@ -557,11 +620,9 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
                 throw ModelFileError(inPath, t.fileOffset, "tensor '" + t.name + "': " + e.what());
             }
         }
-        r.bytesAfter = bytes.size();
-        report.tensorBytesBefore += r.bytesBefore;
-        report.tensorBytesAfter += r.bytesAfter;
+        if (bytes.size() != report.tensors[i].bytesAfter)
+            throw std::logic_error("quantizeModel: tensor '" + t.name + "' came out a different size than planned");
         out.addTensor(t.name, to, t.dims, std::move(bytes));
-        report.tensors.push_back(std::move(r));
     }
 
     out.write(outPath);

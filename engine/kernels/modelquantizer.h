@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace engine {
@@ -19,6 +21,11 @@ void quantizeRow(GgmlType type, const float* x, uint8_t* out, size_t n);
 
 // Types quantizeModel accepts as a target.
 bool isQuantizeTarget(GgmlType type);
+// A target by llama-quantize's name: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K (any case); Q4_K and Q5_K
+// are accepted for Q4_K_M and Q5_K_M. nullopt for anything else.
+std::optional<GgmlType> quantizeTargetFromName(const std::string& name);
+// llama-quantize's name for a target: "Q4_K_M" for Q4_K, "Q5_K_M" for Q5_K, else the type's name.
+std::string quantizeTargetName(GgmlType target);
 // llama.cpp's LLAMA_FTYPE number written to general.file_type for a target: Q4_0 2, Q8_0 7, Q5_0 8,
 // Q4_K (Q4_K_M) 15, Q5_K (Q5_K_M) 17, Q6_K 18. Throws std::invalid_argument for a non-target.
 uint32_t llamaFileType(GgmlType target);
@@ -49,6 +56,8 @@ struct QuantizeReport {
 
     int convertedCount() const;
     int keptCount() const;
+    // How many tensors have each type after quantisation, by ggml type number.
+    std::vector<std::pair<GgmlType, int>> countByType() const;
 };
 
 // Reads the GGUF at inPath and writes outPath (atomically) with the same metadata in the same order
@@ -61,5 +70,10 @@ struct QuantizeReport {
 // the message) for an unreadable input, std::runtime_error naming outPath if it cannot be written, and
 // std::invalid_argument for a target that isQuantizeTarget() rejects.
 QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPath, GgmlType target);
+
+// What quantizeModel would do, without converting or writing anything: the same report with outPath
+// empty, fileBytesAfter 0 and seconds 0 (tensorBytesAfter is what the tensors will take). Throws as
+// quantizeModel does for an unreadable input or a bad target.
+QuantizeReport planModelQuantization(const std::string& inPath, GgmlType target);
 
 } // namespace engine

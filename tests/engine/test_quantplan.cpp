@@ -375,6 +375,19 @@ private Q_SLOTS:
         QCOMPARE(chooseTensorType(Q4_0, { "blk.0.ffn_up.weight", { 256, 1 }, F32, 0 }, m).type, F32);
     }
 
+    void targetsByLlamaQuantizeNames()
+    {
+        QCOMPARE(quantizeTargetFromName("Q4_K_M"), std::optional(Q4_K));
+        QCOMPARE(quantizeTargetFromName("q5_k_m"), std::optional(Q5_K));
+        QCOMPARE(quantizeTargetFromName("Q4_K"), std::optional(Q4_K));
+        QCOMPARE(quantizeTargetFromName("q8_0"), std::optional(Q8_0));
+        QCOMPARE(quantizeTargetFromName("Q4_K_S"), std::optional<GgmlType>());
+        QCOMPARE(quantizeTargetFromName("F16"), std::optional<GgmlType>());
+        QCOMPARE(quantizeTargetName(Q4_K), std::string("Q4_K_M"));
+        QCOMPARE(quantizeTargetName(Q5_K), std::string("Q5_K_M"));
+        QCOMPARE(quantizeTargetName(Q6_K), std::string("Q6_K"));
+    }
+
     void tiedModelFileGetsQ6KTokenEmbeddings()
     {
         // End to end: a synthetic tied llama model (rows of 256, 2 layers) quantised to Q4_K_M. The
@@ -397,11 +410,16 @@ private Q_SLOTS:
         QCOMPARE(out.findTensor("output_norm.weight")->type, F32);
         const GgufFile original = GgufFile::open(in.toStdString());
         const auto plan = planQuantization(Q4_K, describeTensors(original), QuantizeModelInfo::fromGguf(original));
+        const auto dryRun = planModelQuantization(in.toStdString(), Q4_K); // what --dry-run prints
         QCOMPARE(out.tensors().size(), plan.size());
         for (size_t i = 0; i < plan.size(); ++i) {
             QCOMPARE(out.tensors()[i].type, plan[i].type);
             QCOMPARE(report.tensors[i].to, plan[i].type);
+            QCOMPARE(dryRun.tensors[i].to, plan[i].type);
+            QCOMPARE(dryRun.tensors[i].bytesAfter, out.tensors()[i].nbytes);
+            QCOMPARE(dryRun.tensors[i].note, report.tensors[i].note);
         }
+        QCOMPARE(dryRun.tensorBytesAfter, report.tensorBytesAfter);
 
         const auto model = Model::load(outPath.toStdString());
         Scheduler scheduler({ 2, Partitioner::Auto, 1 });
