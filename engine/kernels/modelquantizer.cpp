@@ -460,6 +460,9 @@ bool isQuantizeTarget(GgmlType type)
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K:
+    case GgmlType::F32:
+    case GgmlType::F16:
+    case GgmlType::BF16:
         return true;
     default:
         return false;
@@ -492,6 +495,12 @@ std::string quantizeTargetName(GgmlType target)
 uint32_t llamaFileType(GgmlType target)
 {
     switch (target) { // llama.h enum llama_ftype
+    case GgmlType::F32:
+        return 0; // LLAMA_FTYPE_ALL_F32
+    case GgmlType::F16:
+        return 1; // LLAMA_FTYPE_MOSTLY_F16
+    case GgmlType::BF16:
+        return 32; // LLAMA_FTYPE_MOSTLY_BF16
     case GgmlType::Q4_0:
         return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
     case GgmlType::Q8_0:
@@ -506,7 +515,7 @@ uint32_t llamaFileType(GgmlType target)
         return 18; // LLAMA_FTYPE_MOSTLY_Q6_K
     default:
         throw std::invalid_argument(std::string("cannot quantise a model to ") + ggmlTypeName(target)
-            + " (targets: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K)");
+            + " (targets: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K, F16, BF16, F32)");
     }
 }
 
@@ -552,10 +561,6 @@ std::vector<uint8_t> convertTensor(const GgufTensorInfo& t, GgmlType to)
     });
     return out;
 }
-
-} // namespace
-
-namespace {
 
 // The report of quantising `in` to `target`, sizes from the plan's types, nothing converted yet.
 QuantizeReport planReport(const GgufFile& in, GgmlType target)

@@ -19,15 +19,17 @@ namespace engine {
 // conversion). Throws std::invalid_argument for other types or a length that is not a whole number of blocks.
 void quantizeRow(GgmlType type, const float* x, uint8_t* out, size_t n);
 
-// Types quantizeModel accepts as a target.
+// Types quantizeModel accepts as a target: Q8_0, Q4_0, Q5_0, Q4_K (as Q4_K_M), Q5_K (as Q5_K_M), Q6_K,
+// and the plain F16, BF16 and F32 (every matrix converted, 1-D tensors kept, as llama-quantize does).
 bool isQuantizeTarget(GgmlType type);
-// A target by llama-quantize's name: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K (any case); Q4_K and Q5_K
-// are accepted for Q4_K_M and Q5_K_M. nullopt for anything else.
+// A target by llama-quantize's name: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K, F16, BF16, F32 (any case);
+// Q4_K and Q5_K are accepted for Q4_K_M and Q5_K_M. nullopt for anything else.
 std::optional<GgmlType> quantizeTargetFromName(const std::string& name);
 // llama-quantize's name for a target: "Q4_K_M" for Q4_K, "Q5_K_M" for Q5_K, else the type's name.
 std::string quantizeTargetName(GgmlType target);
-// llama.cpp's LLAMA_FTYPE number written to general.file_type for a target: Q4_0 2, Q8_0 7, Q5_0 8,
-// Q4_K (Q4_K_M) 15, Q5_K (Q5_K_M) 17, Q6_K 18. Throws std::invalid_argument for a non-target.
+// llama.cpp's LLAMA_FTYPE number written to general.file_type for a target: F32 0, F16 1, Q4_0 2,
+// Q8_0 7, Q5_0 8, Q4_K (Q4_K_M) 15, Q5_K (Q5_K_M) 17, Q6_K 18, BF16 32. Throws std::invalid_argument
+// for a non-target.
 uint32_t llamaFileType(GgmlType target);
 
 struct QuantizedTensor {

@@ -97,6 +97,41 @@ GgmlType fallBack(GgmlType type, uint64_t cols, std::string& note)
     return fallback;
 }
 
+// llama_tensor_get_type_impl for the block-type targets offered, then tensor_type_fallback.
+GgmlType blockType(GgmlType target, const TensorDescription& t, const QuantizeModelInfo& model, std::string& note)
+{
+    const uint64_t cols = t.dims[0];
+    const TensorCategory category = tensorCategory(t.name);
+    GgmlType type = target;
+    if (category == TensorCategory::Output || (model.tiedEmbeddings && category == TensorCategory::TokenEmbd)) {
+        const std::string what = category == TensorCategory::Output ? "output" : "tied token_embd (the output)";
+        if (cols % ggmlBlockSize(target) != 0) {
+            type = GgmlType::Q8_0;
+            note = what + ": " + rowNote(cols, ggmlBlockSize(target)) + ": Q8_0";
+        } else if (target != GgmlType::Q8_0) {
+            type = GgmlType::Q6_K;
+            note = what + ": Q6_K";
+        }
+    } else if (category == TensorCategory::AttnV) {
+        if (isKMix(target) && useMoreBits(t.ordinal, model.attnVCount)) {
+            type = GgmlType::Q6_K;
+            note = mixName(target) + ": Q6_K for attn_v " + std::to_string(t.ordinal) + " of "
+                + std::to_string(model.attnVCount);
+        }
+        if (model.is70B() && type == GgmlType::Q4_K) {
+            type = GgmlType::Q5_K;
+            note = "70B attn_v: Q5_K";
+        }
+    } else if (category == TensorCategory::FfnDown) {
+        if (isKMix(target) && useMoreBits(t.ordinal, model.layers)) {
+            type = GgmlType::Q6_K;
+            note = mixName(target) + ": Q6_K for ffn_down " + std::to_string(t.ordinal) + " of "
+                + std::to_string(model.layers);
+        }
+    }
+    return fallBack(type, cols, note);
+}
+
 } // namespace
 
 TensorCategory tensorCategory(const std::string& name)
@@ -159,36 +194,8 @@ TensorTypeChoice chooseTensorType(GgmlType target, const TensorDescription& t, c
     c.type = t.type;
     if (!allowsQuantization(t, c.note))
         return c;
-    const uint64_t cols = t.dims[0];
-    const TensorCategory category = tensorCategory(t.name);
-    GgmlType type = target;
-    if (category == TensorCategory::Output || (model.tiedEmbeddings && category == TensorCategory::TokenEmbd)) {
-        const std::string what = category == TensorCategory::Output ? "output" : "tied token_embd (the output)";
-        if (cols % ggmlBlockSize(target) != 0) {
-            type = GgmlType::Q8_0;
-            c.note = what + ": " + rowNote(cols, ggmlBlockSize(target)) + ": Q8_0";
-        } else if (target != GgmlType::Q8_0) {
-            type = GgmlType::Q6_K;
-            c.note = what + ": Q6_K";
-        }
-    } else if (category == TensorCategory::AttnV) {
-        if (isKMix(target) && useMoreBits(t.ordinal, model.attnVCount)) {
-            type = GgmlType::Q6_K;
-            c.note = mixName(target) + ": Q6_K for attn_v " + std::to_string(t.ordinal) + " of "
-                + std::to_string(model.attnVCount);
-        }
-        if (model.is70B() && type == GgmlType::Q4_K) {
-            type = GgmlType::Q5_K;
-            c.note = "70B attn_v: Q5_K";
-        }
-    } else if (category == TensorCategory::FfnDown) {
-        if (isKMix(target) && useMoreBits(t.ordinal, model.layers)) {
-            type = GgmlType::Q6_K;
-            c.note = mixName(target) + ": Q6_K for ffn_down " + std::to_string(t.ordinal) + " of "
-                + std::to_string(model.layers);
-        }
-    }
-    type = fallBack(type, cols, c.note);
+    // F32, F16, BF16: llama.cpp applies neither the mixes nor the fallbacks to a plain type.
+    const GgmlType type = ggmlBlockSize(target) > 1 ? blockType(target, t, model, c.note) : target;
     if (type != t.type && !ggmlTypeIsSupported(t.type)) {
         c.note = std::string("no kernels to read ") + ggmlTypeName(t.type) + ": kept";
         return c;

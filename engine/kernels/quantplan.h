@@ -60,7 +60,8 @@ struct TensorTypeChoice {
 };
 
 // The type llama-quantize writes for one tensor when quantising to `target` (Q8_0, Q4_0, Q5_0, Q6_K;
-// Q4_K meaning Q4_K_M and Q5_K meaning Q5_K_M):
+// Q4_K meaning Q4_K_M and Q5_K meaning Q5_K_M; or F16, BF16, F32, which only the first rule below and
+// the last concern: every other matrix simply becomes the target):
 //   - kept as stored: tensors with fewer than 2 dimensions (norms, biases, rope_freqs, qwen3's
 //     attn_q_norm / attn_k_norm), names not ending in "weight" or containing "_norm.weight";
 //   - output.weight, and token_embd.weight when the embeddings are tied (no output.weight): Q8_0 if its

@@ -27,6 +27,7 @@ namespace {
 
 constexpr GgmlType F32 = GgmlType::F32;
 constexpr GgmlType F16 = GgmlType::F16;
+constexpr GgmlType BF16 = GgmlType::BF16;
 constexpr GgmlType Q4_0 = GgmlType::Q4_0;
 constexpr GgmlType Q5_0 = GgmlType::Q5_0;
 constexpr GgmlType Q8_0 = GgmlType::Q8_0;
@@ -239,6 +240,10 @@ private Q_SLOTS:
         QTest::newRow("Q4_K_M") << Q4_K << Expect { Q4_K, Q6_K, Q4_K, Q4_K, Q6_K, Q4_K, Q6_K, Q4_K };
         QTest::newRow("Q5_K_M") << Q5_K << Expect { Q5_K, Q6_K, Q5_K, Q5_K, Q6_K, Q5_K, Q6_K, Q5_K };
         QTest::newRow("Q6_K") << Q6_K << Expect { Q6_K, Q6_K, Q6_K, Q6_K, Q6_K, Q6_K, Q6_K, Q6_K };
+        // Plain targets: "if (ggml_is_quantized(default_type))" guards every rule, so each matrix is the target.
+        QTest::newRow("F16") << F16 << Expect { F16, F16, F16, F16, F16, F16, F16, F16 };
+        QTest::newRow("BF16") << BF16 << Expect { BF16, BF16, BF16, BF16, BF16, BF16, BF16, BF16 };
+        QTest::newRow("F32") << F32 << Expect { F32, F32, F32, F32, F32, F32, F32, F32 };
     }
     void untiedModelTypesPerTarget()
     {
@@ -262,6 +267,8 @@ private Q_SLOTS:
         QTest::newRow("Q4_K_M") << Q4_K << Expect { Q6_K, F32, Q4_K, Q4_K, Q6_K, Q4_K, Q6_K, Q4_K };
         QTest::newRow("Q5_K_M") << Q5_K << Expect { Q6_K, F32, Q5_K, Q5_K, Q6_K, Q5_K, Q6_K, Q5_K };
         QTest::newRow("Q6_K") << Q6_K << Expect { Q6_K, F32, Q6_K, Q6_K, Q6_K, Q6_K, Q6_K, Q6_K };
+        QTest::newRow("F16") << F16 << Expect { F16, F32, F16, F16, F16, F16, F16, F16 };
+        QTest::newRow("BF16") << BF16 << Expect { BF16, F32, BF16, BF16, BF16, BF16, BF16, BF16 };
     }
     void tiedModelTypesPerTarget()
     {
@@ -289,6 +296,7 @@ private Q_SLOTS:
         QTest::newRow("Q4_K_M") << Q4_K << Expect { Q8_0, F32, Q5_0, Q5_0, Q8_0, Q5_0, Q6_K, Q4_K };
         QTest::newRow("Q5_K_M") << Q5_K << Expect { Q8_0, F32, Q5_0, Q5_0, Q8_0, Q5_0, Q6_K, Q5_K };
         QTest::newRow("Q6_K") << Q6_K << Expect { Q8_0, F32, Q8_0, Q8_0, Q8_0, Q8_0, Q6_K, Q6_K };
+        QTest::newRow("F16") << F16 << Expect { F16, F32, F16, F16, F16, F16, F16, F16 }; // no blocks, no fallback
     }
     void rowsNotWholeSuperBlocksFallBack()
     {
@@ -305,7 +313,7 @@ private Q_SLOTS:
         const QuantizeModelInfo m { "llama", 1, 4, 4, 0, false };
         const TensorDescription q { "blk.0.attn_q.weight", { 100, 64 }, F32, 0 };
         const TensorDescription out { "output.weight", { 100, 512 }, F32, 0 };
-        for (GgmlType target : { Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K }) {
+        for (GgmlType target : { Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, F16 }) {
             QCOMPARE(chooseTensorType(target, q, m).type, F16);
             QCOMPARE(chooseTensorType(target, out, m).type, F16); // output: Q8_0, then F16
         }
@@ -382,10 +390,34 @@ private Q_SLOTS:
         QCOMPARE(quantizeTargetFromName("Q4_K"), std::optional(Q4_K));
         QCOMPARE(quantizeTargetFromName("q8_0"), std::optional(Q8_0));
         QCOMPARE(quantizeTargetFromName("Q4_K_S"), std::optional<GgmlType>());
-        QCOMPARE(quantizeTargetFromName("F16"), std::optional<GgmlType>());
+        QCOMPARE(quantizeTargetFromName("f16"), std::optional(F16));
+        QCOMPARE(quantizeTargetFromName("BF16"), std::optional(BF16));
+        QCOMPARE(quantizeTargetFromName("Q8_K"), std::optional<GgmlType>());
         QCOMPARE(quantizeTargetName(Q4_K), std::string("Q4_K_M"));
         QCOMPARE(quantizeTargetName(Q5_K), std::string("Q5_K_M"));
         QCOMPARE(quantizeTargetName(Q6_K), std::string("Q6_K"));
+    }
+
+    void plainTargetsConvertEveryMatrixAndKeepNorms()
+    {
+        // --type F16 / BF16 as llama-quantize does it: every matrix, token_embd included, in the target;
+        // norms stay F32; general.file_type LLAMA_FTYPE_MOSTLY_F16 (1) / MOSTLY_BF16 (32).
+        QVERIFY(m_dir.isValid());
+        const SyntheticShape shape { "tied96", 96, 2, 4, 2, 160, 256, 64, F32, true, "tied test model" };
+        const QString in = m_dir.filePath(QStringLiteral("tied96.gguf"));
+        writeFile(in, syntheticModelGguf(shape));
+        for (auto [target, fileType] : { std::pair { F16, 1u }, std::pair { BF16, 32u } }) {
+            const QString outPath
+                = m_dir.filePath(QStringLiteral("tied96-%1.gguf").arg(QString::fromLatin1(ggmlTypeName(target))));
+            quantizeModel(in.toStdString(), outPath.toStdString(), target);
+            const GgufFile out = GgufFile::open(outPath.toStdString());
+            QCOMPARE(out.getUInt("general.file_type"), uint64_t(fileType));
+            for (const auto& t : out.tensors())
+                QVERIFY2(t.type == (t.dims.size() == 1 ? F32 : target), t.name.c_str());
+            const auto model = Model::load(outPath.toStdString());
+            Scheduler scheduler({ 1, Partitioner::Auto, 1 });
+            QCOMPARE(int(generate(model, scheduler, greedyRequest("hello", 2), 32).tokenIds.size()), 2);
+        }
     }
 
     void tiedModelFileGetsQ6KTokenEmbeddings()
