@@ -34,8 +34,8 @@ CLI::App* addQuantize(CLI::App& app, QuantizeOptions& o)
         "input: random weights in a named shape (tiny, 15M, 110M, 1B); with --type F32 written as they are");
     modelOpt->excludes(syntheticOpt);
     cmd->add_option("--type", o.type,
-           "Q8_0, Q4_0, Q5_0, Q4_K_M (or Q4_K), Q5_K_M (or Q5_K) or Q6_K, each tensor's type chosen as "
-           "llama-quantize does (F32 too, with --synthetic)")
+           "Q8_0, Q4_0, Q5_0, Q4_K_M (or Q4_K), Q5_K_M (or Q5_K), Q6_K, F16, BF16 or F32, each tensor's type "
+           "chosen as llama-quantize does")
         ->required();
     auto* outOpt = cmd->add_option("--out,-o", o.out, "output GGUF file");
     auto* dryOpt = cmd->add_flag("--dry-run", o.dryRun, "print the type each tensor would get; write nothing");
@@ -47,10 +47,11 @@ int runQuantize(const QuantizeOptions& o)
 {
     if (o.in.empty() == o.synthetic.empty())
         throw UsageError("quantize needs --model FILE or --synthetic SHAPE");
-    const bool plainF32 = !o.synthetic.empty() && engine::ggmlTypeFromName(o.type) == engine::GgmlType::F32;
-    const auto type = plainF32 ? engine::GgmlType::F32 : engine::quantizeTargetFromName(o.type);
+    const auto type = engine::quantizeTargetFromName(o.type);
     if (!type)
-        throw UsageError("--type must be one of Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K (or F32 with --synthetic)");
+        throw UsageError("--type must be one of Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K, F16, BF16, F32");
+    // A synthetic model in F32 is written as generated, without a second pass.
+    const bool plainF32 = !o.synthetic.empty() && *type == engine::GgmlType::F32;
     if (o.out.empty() && !o.dryRun)
         throw UsageError("quantize needs --out FILE (or --dry-run)");
     if (o.dryRun && !o.synthetic.empty())

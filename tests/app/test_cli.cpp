@@ -230,6 +230,9 @@ private Q_SLOTS:
         };
         QVERIFY(tensorLines(dry.out).size() > 10);
         QCOMPARE(tensorLines(dry.out), tensorLines(real.out));
+        const Result f16 = runCli({ "quantize", "--model", in, "--type", "f16", "--dry-run" });
+        QCOMPARE(f16.exitCode, 0);
+        QVERIFY2(f16.out.contains("types: F32 9, F16 "), f16.out.constData()); // 4 layers x 2 norms + output_norm
         QCOMPARE(runCli({ "quantize", "--model", in, "--type", "Q4_K_M" }).exitCode, 2); // neither --out nor --dry-run
         QCOMPARE(runCli({ "quantize", "--model", in, "--type", "Q4_K_S", "--dry-run" }).exitCode, 2);
     }
