@@ -24,7 +24,7 @@ int layerOf(const std::string& name)
     int i = 0;
     size_t k = 4;
     for (; k < name.size() && name[k] >= '0' && name[k] <= '9'; ++k)
-        i = i * 10 + (name[k] - '0');
+        i = std::min(i * 10 + (name[k] - '0'), 1 << 24); // no overflow on a hostile name
     return k > 4 && k < name.size() && name[k] == '.' ? i : -1;
 }
 

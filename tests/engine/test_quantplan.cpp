@@ -366,6 +366,11 @@ private Q_SLOTS:
             QVERIFY2(backward[i].type == want[tensors[i].name], tensors[i].name.c_str());
         QCOMPARE(want["blk.2.attn_v.weight"], Q4_K); // use_more_bits(2, 22) is false
         QCOMPARE(want["blk.10.attn_v.weight"], Q6_K); // (10 - 2) % 3 == 2
+
+        // An absurd layer number does not overflow, and a name that is not a layer does not break the plan.
+        tensors.push_back({ "blk.99999999999999999999.attn_v.weight", { 2048, 256 }, F32, 0 });
+        tensors.push_back({ "blk.x.ffn_down.weight", { 5632, 2048 }, F32, 0 });
+        QCOMPARE(planQuantization(Q4_K, tensors, infoOf(kTinyLlama)).size(), tensors.size());
     }
 
     void unreadableAndAlreadyQuantisedTensors()
