@@ -207,6 +207,36 @@ private Q_SLOTS:
             runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
     }
 
+    void quantizeDryRunPrintsWhatQuantizeDoes()
+    {
+        // --dry-run lists the same tensor lines (types, sizes, notes) as the real run, and writes nothing.
+        const QString in = m_dir.filePath("dry-tiny.gguf");
+        const auto bytes = syntheticModelGguf(syntheticShape("tiny"));
+        writeBytes(in, bytes, bytes.size());
+        const Result dry = runCli({ "quantize", "--model", in, "--type", "q4_k_m", "--dry-run" });
+        QCOMPARE(dry.exitCode, 0);
+        QVERIFY2(dry.out.contains("dry run, nothing written"), dry.out.constData());
+        QVERIFY2(dry.out.contains("Q4_K_M"), dry.out.constData());
+        QVERIFY2(dry.out.contains("types: F32 "), dry.out.constData());
+        const QString out = m_dir.filePath("dry-tiny-q4_k_m.gguf");
+        const Result real = runCli({ "quantize", "--model", in, "--type", "Q4_K_M", "--out", out });
+        QCOMPARE(real.exitCode, 0);
+        auto tensorLines = [](const QByteArray& text) {
+            QList<QByteArray> lines;
+            for (const QByteArray& line : text.split('\n'))
+                if (line.startsWith("  ") || line.startsWith("types:"))
+                    lines << line;
+            return lines;
+        };
+        QVERIFY(tensorLines(dry.out).size() > 10);
+        QCOMPARE(tensorLines(dry.out), tensorLines(real.out));
+        const Result f16 = runCli({ "quantize", "--model", in, "--type", "f16", "--dry-run" });
+        QCOMPARE(f16.exitCode, 0);
+        QVERIFY2(f16.out.contains("types: F32 9, F16 "), f16.out.constData()); // 4 layers x 2 norms + output_norm
+        QCOMPARE(runCli({ "quantize", "--model", in, "--type", "Q4_K_M" }).exitCode, 2); // neither --out nor --dry-run
+        QCOMPARE(runCli({ "quantize", "--model", in, "--type", "Q4_K_S", "--dry-run" }).exitCode, 2);
+    }
+
     void inspectShowsHyperParametersAndTensors()
     {
         const QString path = m_dir.filePath("tiny.gguf");
