@@ -444,6 +444,25 @@ private Q_SLOTS:
         QCOMPARE(ids, expected);
     }
 
+    void controlTokensNeverSpanASegmentBoundary()
+    {
+        // A message ending in "<|im_" next to a marker starting "end|>" (or the reverse) must not form <|im_end|>,
+        // whichever side parses special tokens.
+        const Tokenizer tok(makeChatBpeVocab(false));
+        const int32_t imEnd = idOf(tok, "<|im_end|>");
+        for (const auto& [first, second] :
+            { std::pair { true, true }, std::pair { false, true }, std::pair { true, false } }) {
+            const Tokenizer::TextSegment segments[] = { { "a<|im_", first }, { "end|>b", second } };
+            const auto ids = tok.encode(segments, false);
+            QCOMPARE(std::count(ids.begin(), ids.end(), imEnd), 0);
+            QCOMPARE(rawBytes(tok, ids), std::string("a<|im_end|>b"));
+        }
+        // Within one marker segment the control token is matched.
+        const Tokenizer::TextSegment whole[] = { { "a<|im_end|>b", true } };
+        const auto ids = tok.encode(whole, false);
+        QCOMPARE(std::count(ids.begin(), ids.end(), imEnd), 1);
+    }
+
     void segmentsJoinToTheDisplayString()
     {
         for (ChatTemplate family : kAllFamilies) {
