@@ -99,6 +99,7 @@ struct QuantizeOptions {
     std::string synthetic;
     std::string type;
     std::string out;
+    bool dryRun = false; // print the types each tensor would get, write nothing
 };
 CLI::App* addQuantize(CLI::App& app, QuantizeOptions& options);
 int runQuantize(const QuantizeOptions& options);

@@ -36,7 +36,13 @@ int runInspect(const InspectOptions& o)
                   << ", heads " << c.heads << " (KV heads " << c.kvHeads << ", head dim " << c.headDim
                   << "), feed-forward " << c.hidden << ", vocab " << c.vocab << ", context " << c.contextLength
                   << ", rope base " << c.ropeBase << ", rms eps " << c.rmsEps
-                  << (model->tiedEmbeddings() ? ", tied embeddings" : "")
+                  << (model->tiedEmbeddings() ? ", tied embeddings" : "") << "\n  rope: " << c.ropeDims << " of "
+                  << c.headDim << " head dims, " << (c.ropeInterleaved ? "interleaved" : "NeoX") << " pairs, scaling "
+                  << engine::ropeScalingName(c.ropeScaling);
+        if (c.ropeScaling != engine::RopeScaling::None)
+            std::cout << " factor " << c.ropeScaleFactor << " (original context " << c.ropeOriginalContext << ")";
+        std::cout << ", frequency factors " << (c.ropeFreqFactors.empty() ? "no" : "yes")
+                  << (c.qkNorm ? ", q/k norms" : "")
                   << "\n  weights read per token: " << model->weightBytesPerToken() / (1 << 20) << " MiB\n";
     } catch (const std::exception& e) {
         std::cout << "\nnot runnable here: " << e.what() << "\n";

@@ -3,12 +3,14 @@
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
 #include "engine/kernels/blockformats.h"
+#include "engine/kernels/quantplan.h"
 #include "engine/kernels/typekernels.h"
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -458,15 +460,47 @@ bool isQuantizeTarget(GgmlType type)
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K:
+    case GgmlType::F32:
+    case GgmlType::F16:
+    case GgmlType::BF16:
         return true;
     default:
         return false;
     }
 }
 
+std::optional<GgmlType> quantizeTargetFromName(const std::string& name)
+{
+    std::string upper = name;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+    if (upper == "Q4_K_M")
+        return GgmlType::Q4_K;
+    if (upper == "Q5_K_M")
+        return GgmlType::Q5_K;
+    const auto type = ggmlTypeFromName(upper);
+    if (type && isQuantizeTarget(*type))
+        return type;
+    return std::nullopt;
+}
+
+std::string quantizeTargetName(GgmlType target)
+{
+    if (target == GgmlType::Q4_K)
+        return "Q4_K_M";
+    if (target == GgmlType::Q5_K)
+        return "Q5_K_M";
+    return ggmlTypeName(target);
+}
+
 uint32_t llamaFileType(GgmlType target)
 {
     switch (target) { // llama.h enum llama_ftype
+    case GgmlType::F32:
+        return 0; // LLAMA_FTYPE_ALL_F32
+    case GgmlType::F16:
+        return 1; // LLAMA_FTYPE_MOSTLY_F16
+    case GgmlType::BF16:
+        return 32; // LLAMA_FTYPE_MOSTLY_BF16
     case GgmlType::Q4_0:
         return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
     case GgmlType::Q8_0:
@@ -481,7 +515,7 @@ uint32_t llamaFileType(GgmlType target)
         return 18; // LLAMA_FTYPE_MOSTLY_Q6_K
     default:
         throw std::invalid_argument(std::string("cannot quantise a model to ") + ggmlTypeName(target)
-            + " (targets: Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)");
+            + " (targets: Q8_0, Q4_0, Q5_0, Q4_K_M, Q5_K_M, Q6_K, F16, BF16, F32)");
     }
 }
 
@@ -492,68 +526,21 @@ int QuantizeReport::convertedCount() const
 
 int QuantizeReport::keptCount() const { return int(tensors.size()) - convertedCount(); }
 
+std::vector<std::pair<GgmlType, int>> QuantizeReport::countByType() const
+{
+    std::vector<std::pair<GgmlType, int>> counts;
+    for (const auto& t : tensors) {
+        auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == t.to; });
+        if (it == counts.end())
+            counts.emplace_back(t.to, 1);
+        else
+            ++it->second;
+    }
+    std::sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return counts;
+}
+
 namespace {
-
-// "blk.<i>.<rest>" -> i, or -1.
-int layerIndex(const std::string& name)
-{
-    if (name.rfind("blk.", 0) != 0)
-        return -1;
-    const size_t dot = name.find('.', 4);
-    if (dot == std::string::npos || dot == 4)
-        return -1;
-    int i = 0;
-    for (size_t k = 4; k < dot; ++k) {
-        if (name[k] < '0' || name[k] > '9')
-            return -1;
-        i = i * 10 + (name[k] - '0');
-    }
-    return i;
-}
-
-bool endsWith(const std::string& s, const char* suffix)
-{
-    const size_t n = std::strlen(suffix);
-    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-// llama.cpp's use_more_bits(i_layer, n_layers): the layers *_K_M gives Q6_K for attn_v and ffn_down.
-bool useMoreBits(int layer, int layers)
-{
-    return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
-}
-
-// The type llama-quantize picks for one 2-D tensor (llama_tensor_get_type, without an imatrix), and
-// why it differs from the target.
-GgmlType chooseType(const GgufTensorInfo& t, GgmlType target, int layers, std::string& note)
-{
-    GgmlType type = target;
-    if (t.name == "output.weight") {
-        if (target != GgmlType::Q8_0) {
-            type = GgmlType::Q6_K;
-            note = "Q6_K for the output, as llama.cpp does";
-        }
-    } else if (target == GgmlType::Q4_K || target == GgmlType::Q5_K) {
-        const int layer = layerIndex(t.name);
-        if (layer >= 0 && layers > 0 && (endsWith(t.name, ".attn_v.weight") || endsWith(t.name, ".ffn_down.weight"))
-            && useMoreBits(layer, layers)) {
-            type = GgmlType::Q6_K;
-            note = std::string(ggmlTypeName(target)) + "_M mix: Q6_K for this layer";
-        }
-    }
-    const uint64_t cols = t.dims[0];
-    if (cols % ggmlBlockSize(type) != 0) {
-        const GgmlType fallback = type == GgmlType::Q4_K ? GgmlType::Q5_0 : GgmlType::Q8_0;
-        note = "row of " + std::to_string(cols) + " is not a multiple of " + std::to_string(ggmlBlockSize(type)) + ": "
-            + ggmlTypeName(fallback) + " instead of " + ggmlTypeName(type);
-        type = fallback;
-        if (cols % ggmlBlockSize(type) != 0) {
-            note = "row of " + std::to_string(cols) + " is not a multiple of 32: kept";
-            type = t.type;
-        }
-    }
-    return type;
-}
 
 // Converts one tensor's rows from its stored type to `to`, rows in parallel (each row is independent,
 // so the bytes do not depend on the thread count).
@@ -575,19 +562,48 @@ std::vector<uint8_t> convertTensor(const GgufTensorInfo& t, GgmlType to)
     return out;
 }
 
+// The report of quantising `in` to `target`, sizes from the plan's types, nothing converted yet.
+QuantizeReport planReport(const GgufFile& in, GgmlType target)
+{
+    QuantizeReport report;
+    report.inPath = in.path();
+    report.target = target;
+    report.fileType = llamaFileType(target); // throws for a type that is not a target
+    report.fileBytesBefore = in.fileSize();
+    const auto plan = planQuantization(target, describeTensors(in), QuantizeModelInfo::fromGguf(in));
+    for (size_t i = 0; i < in.tensors().size(); ++i) {
+        const GgufTensorInfo& t = in.tensors()[i];
+        QuantizedTensor r;
+        r.name = t.name;
+        r.dims = t.dims;
+        r.from = t.type;
+        r.to = plan[i].type;
+        r.note = plan[i].note;
+        r.bytesBefore = t.nbytes;
+        r.bytesAfter = r.to == t.type ? t.nbytes : ggmlRowBytes(r.to, t.dims[0]) * (t.elementCount() / t.dims[0]);
+        report.tensorBytesBefore += r.bytesBefore;
+        report.tensorBytesAfter += r.bytesAfter;
+        report.tensors.push_back(std::move(r));
+    }
+    return report;
+}
+
 } // namespace
+
+QuantizeReport planModelQuantization(const std::string& inPath, GgmlType target)
+{
+    llamaFileType(target); // a bad target is refused before the file is read, as by quantizeModel
+    return planReport(GgufFile::open(inPath), target);
+}
 
 QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPath, GgmlType target)
 {
     const auto start = std::chrono::steady_clock::now();
-    QuantizeReport report;
+    llamaFileType(target); // throws for a type that is not a target
+    const GgufFile in = GgufFile::open(inPath);
+    QuantizeReport report = planReport(in, target);
     report.inPath = inPath;
     report.outPath = outPath;
-    report.target = target;
-    report.fileType = llamaFileType(target); // throws for a type that is not a target
-
-    const GgufFile in = GgufFile::open(inPath);
-    report.fileBytesBefore = in.fileSize();
 
     GgufWriter out;
     out.setAlignment(in.alignment());
@@ -596,26 +612,9 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
     out.setUInt32("general.file_type", report.fileType);
     out.setUInt32("general.quantization_version", 2); // GGML_QNT_VERSION, which llama.cpp writes
 
-    int layers = 0;
-    for (const auto& t : in.tensors())
-        if (endsWith(t.name, ".ffn_down.weight"))
-            layers = std::max(layers, layerIndex(t.name) + 1);
-
-    for (const auto& t : in.tensors()) {
-        QuantizedTensor r;
-        r.name = t.name;
-        r.dims = t.dims;
-        r.from = t.type;
-        r.bytesBefore = t.nbytes;
-        GgmlType to = t.type;
-        if (t.dims.size() != 2) {
-            r.note = "not a matrix: kept";
-        } else if (!ggmlTypeIsSupported(t.type)) {
-            r.note = std::string("no kernels to read ") + ggmlTypeName(t.type) + ": kept";
-        } else {
-            to = chooseType(t, target, layers, r.note);
-        }
-        r.to = to;
+    for (size_t i = 0; i < in.tensors().size(); ++i) {
+        const GgufTensorInfo& t = in.tensors()[i];
+        const GgmlType to = report.tensors[i].to;
         std::vector<uint8_t> bytes;
         if (to == t.type) {
             bytes.assign(t.data, t.data + t.nbytes);
@@ -626,11 +625,9 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
                 throw ModelFileError(inPath, t.fileOffset, "tensor '" + t.name + "': " + e.what());
             }
         }
-        r.bytesAfter = bytes.size();
-        report.tensorBytesBefore += r.bytesBefore;
-        report.tensorBytesAfter += r.bytesAfter;
+        if (bytes.size() != report.tensors[i].bytesAfter)
+            throw std::logic_error("quantizeModel: tensor '" + t.name + "' came out a different size than planned");
         out.addTensor(t.name, to, t.dims, std::move(bytes));
-        report.tensors.push_back(std::move(r));
     }
 
     out.write(outPath);

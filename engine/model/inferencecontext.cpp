@@ -100,17 +100,7 @@ InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int conte
         throw std::invalid_argument("not enough memory for a KV cache of " + std::to_string(m_ctx) + " tokens ("
             + std::to_string(2 * kvElems * 4 / (1 << 20)) + " MiB)");
     }
-    const int half = c.headDim / 2;
-    m_ropeCos.resize(size_t(m_ctx) * size_t(half));
-    m_ropeSin.resize(size_t(m_ctx) * size_t(half));
-    for (int j = 0; j < half; ++j) {
-        const double freq = std::pow(double(c.ropeBase), -2.0 * j / c.headDim);
-        for (int p = 0; p < m_ctx; ++p) {
-            const double angle = double(p) * freq;
-            m_ropeCos[size_t(p) * half + j] = float(std::cos(angle));
-            m_ropeSin[size_t(p) * half + j] = float(std::sin(angle));
-        }
-    }
+    computeRopeTable(c, m_ctx, m_ropeCos, m_ropeSin);
 }
 
 std::span<const float> InferenceContext::eval(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence)
@@ -283,7 +273,7 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
     const int hd = c.headDim;
     const int qDim = c.heads * hd;
     const int kvDim = c.kvDim();
-    const int half = hd / 2;
+    const int half = c.ropeDims / 2; // pairs that rotate; dims from ropeDims on pass through
     auto region = [&](Op op, int layer) {
         return RegionInfo { .op = op, .layer = layer, .sequence = sequence, .position = m_pos, .tokens = T };
     };
@@ -291,13 +281,20 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
     auto rotate = [&](float* head, int pos) {
         const float* cs = m_ropeCos.data() + size_t(pos) * half;
         const float* sn = m_ropeSin.data() + size_t(pos) * half;
-        for (int j = 0; j < half; ++j) {
-            const int a = c.ropeInterleaved ? 2 * j : j;
-            const int b = c.ropeInterleaved ? 2 * j + 1 : j + half;
-            const float x0 = head[a];
-            const float x1 = head[b];
-            head[a] = x0 * cs[j] - x1 * sn[j];
-            head[b] = x0 * sn[j] + x1 * cs[j];
+        if (c.ropeInterleaved) {
+            for (int j = 0; j < half; ++j) {
+                const float x0 = head[2 * j];
+                const float x1 = head[2 * j + 1];
+                head[2 * j] = x0 * cs[j] - x1 * sn[j];
+                head[2 * j + 1] = x0 * sn[j] + x1 * cs[j];
+            }
+        } else {
+            for (int j = 0; j < half; ++j) {
+                const float x0 = head[j];
+                const float x1 = head[j + half];
+                head[j] = x0 * cs[j] - x1 * sn[j];
+                head[j + half] = x0 * sn[j] + x1 * cs[j];
+            }
         }
     };
 
@@ -339,10 +336,16 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
             }
             for (int t = 0; t < T; ++t) {
                 const int pos = m_pos + t;
-                for (int h = 0; h < c.heads; ++h)
-                    rotate(m_q.data() + size_t(t) * qDim + size_t(h) * hd, pos);
+                for (int h = 0; h < c.heads; ++h) {
+                    float* q = m_q.data() + size_t(t) * qDim + size_t(h) * hd;
+                    if (!L.qNorm.empty())
+                        rmsNorm(q, q, L.qNorm.data(), size_t(hd), c.rmsEps);
+                    rotate(q, pos);
+                }
                 for (int h = 0; h < c.kvHeads; ++h) {
                     float* k = m_k.data() + size_t(t) * kvDim + size_t(h) * hd;
+                    if (!L.kNorm.empty())
+                        rmsNorm(k, k, L.kNorm.data(), size_t(hd), c.rmsEps);
                     rotate(k, pos);
                     const size_t at = ((size_t(l) * c.kvHeads + size_t(h)) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
                     std::copy(k, k + hd, m_keys.data() + at);

@@ -80,7 +80,7 @@ private:
     // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix.
     std::vector<float> m_keys;
     std::vector<float> m_values;
-    // RoPE table, (ctx, headDim/2) cos and sin.
+    // RoPE table, (ctx, ropeDims/2) cos and sin, scaling and magnitude folded in (computeRopeTable).
     std::vector<float> m_ropeCos;
     std::vector<float> m_ropeSin;
 

@@ -3,14 +3,16 @@
 #include "engine/format/gguffile.h"
 #include "engine/kernels/typekernels.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <sstream>
 
 namespace engine {
 
 namespace {
 
-constexpr const char* kSupportedArchitectures = "llama, qwen2";
+constexpr const char* kSupportedArchitectures = "llama, qwen2, qwen3";
 
 class Loader {
 public:
@@ -83,6 +85,74 @@ private:
     const GgufFile& m_file;
 };
 
+// RoPE hyper-parameters as llama.cpp reads them (llama_model::load_hparams) and turns them into
+// the context's (llama_context's constructor): freq_scale, ext_factor, attn_factor.
+void loadRope(const Loader& loader, const GgufFile& file, const std::string& p, ModelConfig& c)
+{
+    const uint64_t ropeDims = file.getUInt(p + "rope.dimension_count", uint64_t(c.headDim));
+    if (ropeDims == 0 || ropeDims % 2 != 0 || ropeDims > uint64_t(c.headDim))
+        loader.fail("rope.dimension_count " + std::to_string(ropeDims) + " must be even and within the head dimension "
+            + std::to_string(c.headDim));
+    // llama.cpp refuses partial rotation for llama ("invalid n_rot"); the NeoX families allow it.
+    if (c.ropeInterleaved && ropeDims != uint64_t(c.headDim))
+        loader.fail("partial RoPE (rope.dimension_count " + std::to_string(ropeDims) + " < head dimension "
+            + std::to_string(c.headDim) + ") is not supported for architecture '" + c.architecture
+            + "' (llama.cpp refuses it too)");
+    c.ropeDims = int(ropeDims);
+
+    // Absent type: llama.cpp assumes "linear", which is no scaling unless a factor is given.
+    float factor = 0.0f;
+    if (file.has(p + "rope.scaling.factor"))
+        factor = float(file.getFloat(p + "rope.scaling.factor"));
+    else if (file.has(p + "rope.scale_linear"))
+        factor = float(file.getFloat(p + "rope.scale_linear"));
+    if (!std::isfinite(factor) || factor < 0.0f)
+        loader.fail("rope.scaling.factor " + std::to_string(factor) + " must be positive and finite");
+    const std::string type = file.getString(p + "rope.scaling.type", "linear");
+    if (type == "none")
+        c.ropeScaling = RopeScaling::None;
+    else if (type == "linear")
+        c.ropeScaling = factor == 0.0f || factor == 1.0f ? RopeScaling::None : RopeScaling::Linear;
+    else if (type == "yarn")
+        c.ropeScaling = RopeScaling::Yarn;
+    else
+        loader.fail("RoPE scaling type '" + type + "' (" + p
+            + "rope.scaling.type) is not supported (supported: none, "
+              "linear, yarn)");
+    c.ropeScaleFactor = c.ropeScaling == RopeScaling::None || factor == 0.0f ? 1.0f : factor;
+    c.ropeOriginalContext = file.has(p + "rope.scaling.original_context_length")
+        ? loader.hyper(p + "rope.scaling.original_context_length", 1 << 24)
+        : c.contextLength;
+    c.yarnBetaFast = float(file.getFloat(p + "rope.scaling.yarn_beta_fast", 32.0));
+    c.yarnBetaSlow = float(file.getFloat(p + "rope.scaling.yarn_beta_slow", 1.0));
+    const double extFactor = file.getFloat(p + "rope.scaling.yarn_ext_factor", -1.0);
+    c.yarnExtFactor = extFactor >= 0.0 ? float(extFactor) : (c.ropeScaling == RopeScaling::Yarn ? 1.0f : 0.0f);
+    if (file.getFloat(p + "rope.scaling.yarn_log_multiplier", 0.0) != 0.0)
+        loader.fail("rope.scaling.yarn_log_multiplier (DeepSeek's YaRN variant) is not supported");
+    // llama_context: with YaRN's ramp on, attn_factor = get_mscale(factor) / (1 + 0.1 ln factor), which
+    // ggml's rope_yarn then multiplies by (1 + 0.1 ln(1/freq_scale)) again; then by rope.scaling.attn_factor.
+    float attnFactor = float(file.getFloat(p + "rope.scaling.yarn_attn_factor", 1.0));
+    if (c.yarnExtFactor != 0.0f) {
+        const float f = 1.0f / c.ropeFreqScale();
+        const float mscale = f <= 1.0f ? 1.0f : 0.1f * std::log(f) + 1.0f;
+        attnFactor = mscale / (1.0f + 0.1f * std::log(f));
+    }
+    c.ropeAttnFactor = attnFactor * float(file.getFloat(p + "rope.scaling.attn_factor", 1.0));
+    if (!std::isfinite(c.ropeAttnFactor) || !std::isfinite(c.yarnBetaFast) || !std::isfinite(c.yarnBetaSlow))
+        loader.fail("RoPE scaling parameters must be finite");
+
+    // Llama 3.1+ frequency factors: llama.cpp reads them for llama only (the qwen graphs pass none,
+    // and refuse the file for its unused tensor).
+    if (file.findTensor("rope_freqs.weight")) {
+        if (!c.ropeInterleaved)
+            loader.fail("tensor 'rope_freqs.weight' is not used by architecture '" + c.architecture + "'");
+        c.ropeFreqFactors = loader.vector("rope_freqs.weight", c.ropeDims / 2);
+        for (float f : c.ropeFreqFactors)
+            if (!(f > 0.0f) || !std::isfinite(f))
+                loader.fail("tensor 'rope_freqs.weight' holds a factor that is not positive and finite");
+    }
+}
+
 } // namespace
 
 std::shared_ptr<const Model> Model::load(const std::string& path)
@@ -94,7 +164,7 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
 {
     const Loader loader(*file);
     const std::string arch = file->getString("general.architecture");
-    if (arch != "llama" && arch != "qwen2")
+    if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
         loader.fail("architecture '" + arch + "' is not supported (supported: " + kSupportedArchitectures + ")");
 
     auto model = std::shared_ptr<Model>(new Model());
@@ -110,22 +180,29 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
     c.contextLength = file->has(p + "context_length") ? loader.hyper(p + "context_length", 1 << 24) : 2048;
     c.ropeBase = float(file->getFloat(p + "rope.freq_base", 10000.0));
     c.rmsEps = float(file->getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5));
-    if (c.dim % c.heads != 0)
-        loader.fail("embedding_length " + std::to_string(c.dim) + " is not a multiple of head_count "
-            + std::to_string(c.heads));
     if (c.heads % c.kvHeads != 0)
         loader.fail("head_count " + std::to_string(c.heads) + " is not a multiple of head_count_kv "
             + std::to_string(c.kvHeads));
-    c.headDim = c.dim / c.heads;
-    // GGUF stores llama Q/K for interleaved RoPE pairs (convert_hf_to_gguf permutes them); qwen2
-    // keeps Hugging Face's rotate-half layout, which ggml calls NeoX RoPE.
+    // The head dimension: attention.key_length when present (Qwen3 0.6B: 16 heads of 128 over an
+    // embedding of 1024), else embedding_length / head_count, as llama.cpp reads it.
+    if (file->has(p + "attention.key_length")) {
+        c.headDim = loader.hyper(p + "attention.key_length", 1 << 12);
+        const uint64_t valueLength = file->getUInt(p + "attention.value_length", uint64_t(c.headDim));
+        if (valueLength != uint64_t(c.headDim))
+            loader.fail("attention.value_length " + std::to_string(valueLength) + " differs from key_length "
+                + std::to_string(c.headDim) + ", which this engine does not support");
+    } else {
+        if (c.dim % c.heads != 0)
+            loader.fail("embedding_length " + std::to_string(c.dim) + " is not a multiple of head_count "
+                + std::to_string(c.heads));
+        c.headDim = c.dim / c.heads;
+    }
+    // GGUF stores llama Q/K for interleaved RoPE pairs (convert_hf_to_gguf permutes them); qwen2 and
+    // qwen3 keep Hugging Face's rotate-half layout, which ggml calls NeoX RoPE.
     c.ropeInterleaved = arch == "llama";
-    if (c.headDim % 2 != 0)
-        loader.fail("head dimension " + std::to_string(c.headDim) + " is odd; RoPE needs pairs");
-    const uint64_t ropeDims = file->getUInt(p + "rope.dimension_count", uint64_t(c.headDim));
-    if (ropeDims != uint64_t(c.headDim))
-        loader.fail("partial RoPE (rope.dimension_count " + std::to_string(ropeDims) + " < head dimension "
-            + std::to_string(c.headDim) + ") is not supported");
+    c.qkNorm = arch == "qwen3";
+    loadRope(loader, *file, p, c);
+
     if (!(c.ropeBase > 0.0f) || !std::isfinite(c.ropeBase) || !(c.rmsEps > 0.0f) || !std::isfinite(c.rmsEps))
         loader.fail("rope.freq_base and layer_norm_rms_epsilon must be positive and finite");
 
@@ -147,6 +224,10 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
             L.qBias = loader.vector(b + "attn_q.bias", qDim);
             L.kBias = loader.vector(b + "attn_k.bias", kvDim);
             L.vBias = loader.vector(b + "attn_v.bias", kvDim);
+        }
+        if (c.qkNorm) {
+            L.qNorm = loader.vector(b + "attn_q_norm.weight", c.headDim);
+            L.kNorm = loader.vector(b + "attn_k_norm.weight", c.headDim);
         }
         L.wo = loader.matrix(b + "attn_output.weight", c.dim, qDim);
         L.ffnNorm = loader.vector(b + "ffn_norm.weight", c.dim);
@@ -175,6 +256,59 @@ std::shared_ptr<const Model> Model::fromGgufBuffer(
     return model;
 }
 
+const char* ropeScalingName(RopeScaling s)
+{
+    switch (s) {
+    case RopeScaling::None:
+        return "none";
+    case RopeScaling::Linear:
+        return "linear";
+    case RopeScaling::Yarn:
+        return "yarn";
+    }
+    return "?";
+}
+
+void computeRopeTable(const ModelConfig& c, int positions, std::vector<float>& cosTable, std::vector<float>& sinTable)
+{
+    // ggml_rope_cache_init and rope_yarn (ggml-cpu ops.cpp), in double: theta_extrap = pos *
+    // base^(-2i/n_rot) / freq_factor[i]; theta_interp = freq_scale * theta_extrap; YaRN mixes them by a
+    // ramp over the pairs between the correction dims and scales the magnitude by 1 + 0.1 ln(1/freq_scale).
+    const int pairs = c.ropeDims / 2;
+    const double freqScale = c.ropeFreqScale();
+    const double extFactor = c.yarnExtFactor;
+    double mscale = c.ropeAttnFactor;
+    if (extFactor != 0.0)
+        mscale *= 1.0 + 0.1 * std::log(1.0 / freqScale);
+    // ggml_rope_yarn_corr_dims: the pairs whose wavelength fits beta_fast (low) and beta_slow (high)
+    // rotations into the original context, floored/ceiled and clamped to [0, n_rot - 1].
+    auto corrDim = [&](double rotations) {
+        return c.ropeDims * std::log(double(c.ropeOriginalContext) / (rotations * 2.0 * std::numbers::pi))
+            / (2.0 * std::log(double(c.ropeBase)));
+    };
+    const double low = std::max(0.0, std::floor(corrDim(c.yarnBetaFast)));
+    const double high = std::min(double(c.ropeDims - 1), std::ceil(corrDim(c.yarnBetaSlow)));
+    std::vector<double> freq(static_cast<size_t>(pairs)), mix(static_cast<size_t>(pairs));
+    for (int i = 0; i < pairs; ++i) {
+        const double factor = c.ropeFreqFactors.empty() ? 1.0 : double(c.ropeFreqFactors[size_t(i)]);
+        freq[size_t(i)] = std::pow(double(c.ropeBase), -2.0 * i / c.ropeDims) / factor;
+        // rope_yarn_ramp(low, high, i0) with i0 = 2i: 1 below low, 0 above high.
+        const double y = (double(i) - low) / std::max(0.001, high - low);
+        mix[size_t(i)] = (1.0 - std::clamp(y, 0.0, 1.0)) * extFactor;
+    }
+    cosTable.resize(size_t(positions) * size_t(pairs));
+    sinTable.resize(size_t(positions) * size_t(pairs));
+    for (int pos = 0; pos < positions; ++pos) {
+        for (int i = 0; i < pairs; ++i) {
+            const double extrap = double(pos) * freq[size_t(i)];
+            const double interp = freqScale * extrap;
+            const double theta = interp * (1.0 - mix[size_t(i)]) + extrap * mix[size_t(i)];
+            cosTable[size_t(pos) * pairs + size_t(i)] = float(std::cos(theta) * mscale);
+            sinTable[size_t(pos) * pairs + size_t(i)] = float(std::sin(theta) * mscale);
+        }
+    }
+}
+
 uint64_t Model::parameterCount() const
 {
     const ModelConfig& c = m_config;
@@ -182,7 +316,8 @@ uint64_t Model::parameterCount() const
     for (const LayerWeights& L : m_layers) {
         for (const WeightMatrix* m : L.matrices())
             n += uint64_t(m->rows) * uint64_t(m->cols);
-        n += L.attnNorm.size() + L.ffnNorm.size() + L.qBias.size() + L.kBias.size() + L.vBias.size();
+        n += L.attnNorm.size() + L.ffnNorm.size() + L.qBias.size() + L.kBias.size() + L.vBias.size() + L.qNorm.size()
+            + L.kNorm.size();
     }
     if (!m_tied)
         n += uint64_t(m_output.rows) * uint64_t(m_output.cols);

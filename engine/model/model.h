@@ -14,6 +14,8 @@ namespace engine {
 
 class GgufFile;
 
+enum class RopeScaling { None, Linear, Yarn };
+
 struct ModelConfig {
     std::string architecture = "llama";
     std::string name;
@@ -21,16 +23,38 @@ struct ModelConfig {
     int layers = 0;
     int heads = 0;
     int kvHeads = 0; // grouped-query attention: heads share kvHeads K/V heads
-    int headDim = 0; // dim / heads
+    int headDim = 0; // attention.key_length, else dim / heads (Qwen3: heads * headDim != dim)
     int hidden = 0; // feed-forward length
     int vocab = 0;
     int contextLength = 0; // what the model was trained for
     float ropeBase = 10000.0f;
     float rmsEps = 1e-5f;
-    bool ropeInterleaved = true; // GGUF arch=llama: pairs (2j, 2j+1); qwen2 (NeoX): pairs (j, j + headDim/2)
+    bool ropeInterleaved = true; // GGUF arch=llama: pairs (2j, 2j+1); qwen2/qwen3 (NeoX): pairs (j, j + ropeDims/2)
+
+    // RoPE as llama.cpp computes it (ggml_rope_ext). Only the first ropeDims of each head rotate;
+    // pair i turns by pos * ropeBase^(-2i/ropeDims) / ropeFreqFactors[i], then YaRN/linear scaling.
+    int ropeDims = 0; // rope.dimension_count (n_rot), even, <= headDim
+    RopeScaling ropeScaling = RopeScaling::None;
+    float ropeScaleFactor = 1.0f; // rope.scaling.factor (or the older rope.scale_linear); 1 when none
+    int ropeOriginalContext = 0; // rope.scaling.original_context_length (n_ctx_orig), else contextLength
+    float yarnExtFactor = 0.0f; // ramp weight of extrapolation: 1 for YaRN, 0 otherwise (unless in the file)
+    float yarnBetaFast = 32.0f;
+    float yarnBetaSlow = 1.0f;
+    float ropeAttnFactor = 1.0f; // ggml's attn_factor: cos and sin are multiplied by it (and by YaRN's mscale)
+    std::vector<float> ropeFreqFactors; // rope_freqs.weight (Llama 3.1+), ropeDims/2 divisors; empty when absent
+    bool qkNorm = false; // qwen3: RMS norm of each head of q and k before RoPE
 
     int kvDim() const { return kvHeads * headDim; }
+    int qDim() const { return heads * headDim; }
+    // ggml's freq_scale: 1/factor for linear and YaRN, 1 otherwise.
+    float ropeFreqScale() const { return ropeScaling == RopeScaling::None ? 1.0f : 1.0f / ropeScaleFactor; }
 };
+
+const char* ropeScalingName(RopeScaling s);
+
+// The RoPE table of positions [0, positions): for position p and pair i < ropeDims/2, cos and sin at
+// [p * ropeDims/2 + i], with every scaling and the magnitude factor folded in, as ggml's rope cache.
+void computeRopeTable(const ModelConfig& c, int positions, std::vector<float>& cosTable, std::vector<float>& sinTable);
 
 // A weight matrix of `rows` output rows, each `cols` stored elements of `type`, row-major.
 // GGUF dims [cols, rows]. The bytes live in the file mapping (or in a synthetic model's buffer).
@@ -53,6 +77,8 @@ struct LayerWeights {
     std::vector<float> qBias; // (heads*headDim) or empty: qwen2 has Q/K/V biases, llama none
     std::vector<float> kBias; // (kvHeads*headDim) or empty
     std::vector<float> vBias; // (kvHeads*headDim) or empty
+    std::vector<float> qNorm; // (headDim) or empty: qwen3 normalises each head of q and k
+    std::vector<float> kNorm; // (headDim) or empty
     WeightMatrix wo; // (dim, heads*headDim)
     std::vector<float> ffnNorm; // (dim)
     WeightMatrix gate; // (hidden, dim)

@@ -57,28 +57,11 @@ Sampler::Sampler(const SamplingParams& params)
     m_params.validate();
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history)
+size_t Sampler::applyChain(std::span<const float> logits, std::span<const int32_t> history)
 {
     if (logits.empty())
         throw std::invalid_argument("sampler: empty logits");
     const auto n = int32_t(logits.size());
-
-    // Greedy: the argmax of the raw logits, lowest id on ties (strict > keeps the first). No RNG draw, and
-    // no repetition penalty: temperature 0 means "the model's own most likely token".
-    if (m_params.temperature == 0.0f) {
-        int32_t best = -1;
-        float bestLogit = -std::numeric_limits<float>::infinity();
-        for (int32_t i = 0; i < n; ++i) {
-            const float l = sanitize(logits[size_t(i)]);
-            if (l > bestLogit) {
-                bestLogit = l;
-                best = i;
-            }
-        }
-        if (best < 0)
-            throw std::runtime_error("sampler: every logit is NaN or -inf (the model produced no usable output)");
-        return best;
-    }
 
     m_candidates.resize(size_t(n));
     bool anyFinite = false;
@@ -90,8 +73,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     if (!anyFinite)
         throw std::runtime_error("sampler: every logit is NaN or -inf (the model produced no usable output)");
 
-    // Repetition penalty (llama.cpp's rule, once per distinct token of the window): shrink positive logits,
-    // push negative ones further down.
+    // 1. Repetition penalty (llama.cpp's rule, once per distinct token of the window): shrink positive logits,
+    //    push negative ones further down.
     if (m_params.repeatPenalty != 1.0f && m_params.repeatLastN > 0 && !history.empty()) {
         const size_t window = std::min(history.size(), size_t(m_params.repeatLastN));
         m_penalized.resize(size_t(n), 0); // a flag per id, cleared again below: no allocation per call
@@ -108,7 +91,7 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
             m_penalized[size_t(id)] = 0;
     }
 
-    // Top-k: only the k best need ordering, which matters with 32k-150k vocabularies.
+    // 2. Top-k: only the k best need ordering, which matters with 32k-150k vocabularies.
     size_t count = m_candidates.size();
     if (m_params.topK > 0 && size_t(m_params.topK) < count) {
         count = size_t(m_params.topK);
@@ -128,51 +111,104 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     } else {
         std::sort(m_candidates.begin(), m_candidates.end(), ranksHigher);
     }
-
-    // Softmax at the temperature; candidates are sorted, so the first holds the maximum. Probabilities are
-    // kept unnormalised (p_i = exp((l_i - l_max) / T)) with their sum tracked in double.
+    // From here on the first `count` candidates are the survivors, best first; m_candidates[0] holds the maximum.
     const float maxLogit = m_candidates[0].first;
-    std::vector<double>& probs = m_probs; // (count) unnormalised, in candidate order
-    probs.resize(count);
-    double sum = 0.0;
-    for (size_t i = 0; i < count; ++i) {
-        probs[i] = std::exp((double(m_candidates[i].first) - double(maxLogit)) / double(m_params.temperature));
-        sum += probs[i];
-    }
+    std::vector<double>& probs = m_probs;
 
-    // Top-p: the smallest prefix whose probability reaches topP (at least one token).
+    // 3. Top-p (llama_sampler_top_p_apply): the softmax at temperature 1 over the candidates left by top-k; keep
+    //    the smallest prefix whose cumulative probability reaches topP (>=, so reaching it exactly stops there),
+    //    at least one token. Compared unnormalised: cumulative >= topP * sum.
     if (m_params.topP < 1.0f) {
+        probs.resize(count);
+        double sum = 0.0;
+        for (size_t i = 0; i < count; ++i) {
+            probs[i] = std::exp(double(m_candidates[i].first) - double(maxLogit));
+            sum += probs[i];
+        }
         const double target = double(m_params.topP) * sum;
         double cumulative = 0.0;
-        size_t keep = count;
         for (size_t i = 0; i < count; ++i) {
             cumulative += probs[i];
             if (cumulative >= target) {
-                keep = i + 1;
+                count = i + 1;
                 break;
             }
         }
-        count = keep;
     }
 
-    // Min-p: drop tokens less likely than minP times the most likely one (which always stays).
+    // 4. Min-p (llama_sampler_min_p_apply): keep the tokens whose temperature-1 probability is at least minP times
+    //    the best one's, p_i >= minP * p_max, written as llama.cpp writes it on logits, in float:
+    //    l_i >= l_max + logf(minP). The best token always stays; the candidates are sorted, so the kept ones are a
+    //    prefix.
     if (m_params.minP > 0.0f) {
-        const double threshold = double(m_params.minP) * probs[0];
+        const float minLogit = maxLogit + std::log(m_params.minP);
         size_t keep = 1;
-        while (keep < count && probs[keep] >= threshold)
+        while (keep < count && m_candidates[keep].first >= minLogit)
             ++keep;
         count = keep;
     }
 
-    // Renormalise over what is left and draw. Exactly one RNG draw per call, whatever survived, so the
-    // random stream advances the same way for every setting.
-    sum = 0.0;
+    // 5. Temperature, last: the survivors' logits divided by T, their softmax is what the draw uses. Kept
+    //    unnormalised (p_i = exp((l_i - l_max) / T)); the caller normalises by the sum.
+    probs.resize(count);
+    const double temperature = double(m_params.temperature);
     for (size_t i = 0; i < count; ++i)
-        sum += probs[i];
+        probs[i] = std::exp((double(m_candidates[i].first) - double(maxLogit)) / temperature);
+    return count;
+}
+
+int32_t Sampler::greedy(std::span<const float> logits)
+{
+    if (logits.empty())
+        throw std::invalid_argument("sampler: empty logits");
+    // The argmax of the raw logits, lowest id on ties (strict > keeps the first).
+    int32_t best = -1;
+    float bestLogit = -std::numeric_limits<float>::infinity();
+    for (size_t i = 0; i < logits.size(); ++i) {
+        const float l = sanitize(logits[i]);
+        if (l > bestLogit) {
+            bestLogit = l;
+            best = int32_t(i);
+        }
+    }
+    if (best < 0)
+        throw std::runtime_error("sampler: every logit is NaN or -inf (the model produced no usable output)");
+    return best;
+}
+
+std::vector<std::pair<int32_t, double>> Sampler::distribution(
+    std::span<const float> logits, std::span<const int32_t> history)
+{
+    if (m_params.temperature == 0.0f)
+        return { { greedy(logits), 1.0 } };
+    const size_t count = applyChain(logits, history);
+    double sum = 0.0;
+    for (size_t i = 0; i < count; ++i)
+        sum += m_probs[i];
+    std::vector<std::pair<int32_t, double>> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i)
+        out.emplace_back(m_candidates[i].second, m_probs[i] / sum);
+    return out;
+}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history)
+{
+    // Greedy: no RNG draw, and no repetition penalty: temperature 0 means "the model's own most likely token".
+    if (m_params.temperature == 0.0f)
+        return greedy(logits);
+
+    const size_t count = applyChain(logits, history);
+
+    // Draw from the survivors' softmax. Exactly one RNG draw per call, whatever survived, so the random stream
+    // advances the same way for every setting.
+    double sum = 0.0;
+    for (size_t i = 0; i < count; ++i)
+        sum += m_probs[i];
     const double u = uniform01(m_rng) * sum;
     double cumulative = 0.0;
     for (size_t i = 0; i < count; ++i) {
-        cumulative += probs[i];
+        cumulative += m_probs[i];
         if (u < cumulative)
             return m_candidates[i].second;
     }

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <numbers>
 #include <sstream>
 #include <stdexcept>
 
@@ -161,9 +162,23 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
     w.setUInt32(p + "feed_forward_length", uint32_t(s.hidden));
     w.setUInt32(p + "attention.head_count", uint32_t(s.heads));
     w.setUInt32(p + "attention.head_count_kv", uint32_t(s.kvHeads));
-    w.setUInt32(p + "rope.dimension_count", uint32_t(s.dim / s.heads));
-    w.setFloat32(p + "rope.freq_base", arch == "qwen2" ? 1000000.0f : 10000.0f);
-    w.setFloat32(p + "attention.layer_norm_rms_epsilon", arch == "qwen2" ? 1e-6f : 1e-5f);
+    const bool qwen = arch == "qwen2" || arch == "qwen3";
+    const int headDim = s.headDim > 0 ? s.headDim : s.dim / s.heads;
+    if (s.headDim > 0) {
+        w.setUInt32(p + "attention.key_length", uint32_t(headDim));
+        w.setUInt32(p + "attention.value_length", uint32_t(headDim));
+    }
+    const int ropeDims = s.ropeDims > 0 ? s.ropeDims : headDim;
+    const float ropeBase = s.ropeBase > 0.0f ? s.ropeBase : (qwen ? 1000000.0f : 10000.0f);
+    w.setUInt32(p + "rope.dimension_count", uint32_t(ropeDims));
+    w.setFloat32(p + "rope.freq_base", ropeBase);
+    w.setFloat32(p + "attention.layer_norm_rms_epsilon", qwen ? 1e-6f : 1e-5f);
+    if (!s.ropeScaling.empty())
+        w.setString(p + "rope.scaling.type", s.ropeScaling);
+    if (s.ropeScaleFactor != 0.0f)
+        w.setFloat32(p + "rope.scaling.factor", s.ropeScaleFactor);
+    if (!s.ropeScaling.empty() && s.ropeOriginalContext > 0)
+        w.setUInt32(p + "rope.scaling.original_context_length", uint32_t(s.ropeOriginalContext));
     w.setUInt32(p + "vocab_size", uint32_t(s.vocab));
 
     const Vocabulary v = syntheticVocabulary(s.vocab);
@@ -180,7 +195,8 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
     w.setBool("tokenizer.ggml.add_bos_token", true);
     w.setBool("tokenizer.ggml.add_space_prefix", true);
 
-    const uint64_t dim = uint64_t(s.dim), hd = uint64_t(s.dim / s.heads), kvDim = hd * uint64_t(s.kvHeads);
+    const uint64_t dim = uint64_t(s.dim), hd = uint64_t(headDim), kvDim = hd * uint64_t(s.kvHeads);
+    const uint64_t qDim = hd * uint64_t(s.heads);
     uint64_t tensorSeed = seed;
     auto matrix = [&](const std::string& name, uint64_t rows, uint64_t cols) {
         w.addTensor(name, s.type, { cols, rows }, randomMatrix(s.type, rows, cols, ++tensorSeed));
@@ -196,11 +212,23 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
             x = 0.5f * rng.uniform();
         w.addTensorF32(name, { n }, v);
     };
+    if (s.llama3RopeFreqs) {
+        const std::vector<float> factors = llama3RopeFreqFactors(
+            ropeDims, ropeBase, 8.0, 1.0, 4.0, s.ropeOriginalContext > 0 ? s.ropeOriginalContext : 8192);
+        w.addTensorF32("rope_freqs.weight", { uint64_t(ropeDims / 2) }, factors);
+    }
+    auto normWeights = [&](const std::string& name, uint64_t n) {
+        SplitMix rng { ++tensorSeed };
+        std::vector<float> v(n);
+        for (float& x : v)
+            x = 1.0f + 0.3f * rng.uniform();
+        w.addTensorF32(name, { n }, v);
+    };
     matrix("token_embd.weight", uint64_t(s.vocab), dim);
     for (int l = 0; l < s.layers; ++l) {
         const std::string b = "blk." + std::to_string(l) + ".";
         ones(b + "attn_norm.weight", dim);
-        matrix(b + "attn_q.weight", dim, dim);
+        matrix(b + "attn_q.weight", qDim, dim);
         matrix(b + "attn_k.weight", kvDim, dim);
         matrix(b + "attn_v.weight", kvDim, dim);
         if (arch == "qwen2") {
@@ -208,7 +236,11 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
             bias(b + "attn_k.bias", kvDim);
             bias(b + "attn_v.bias", kvDim);
         }
-        matrix(b + "attn_output.weight", dim, dim);
+        if (arch == "qwen3") {
+            normWeights(b + "attn_q_norm.weight", hd);
+            normWeights(b + "attn_k_norm.weight", hd);
+        }
+        matrix(b + "attn_output.weight", dim, qDim);
         ones(b + "ffn_norm.weight", dim);
         matrix(b + "ffn_gate.weight", uint64_t(s.hidden), dim);
         matrix(b + "ffn_up.weight", uint64_t(s.hidden), dim);
@@ -218,6 +250,37 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
     if (!s.tied)
         matrix("output.weight", uint64_t(s.vocab), dim);
     return w.toBytes();
+}
+
+void writeSyntheticModel(const SyntheticShape& shape, const std::string& path, uint64_t seed)
+{
+    const std::vector<uint8_t> bytes = syntheticModelGguf(shape, seed);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    out.close();
+    if (!out)
+        throw std::runtime_error("cannot write the synthetic model to '" + path + "'");
+}
+
+std::vector<float> llama3RopeFreqFactors(
+    int ropeDims, double base, double factor, double lowFreqFactor, double highFreqFactor, double originalContext)
+{
+    const double lowFreqWavelen = originalContext / lowFreqFactor;
+    const double highFreqWavelen = originalContext / highFreqFactor;
+    std::vector<float> factors;
+    for (int i = 0; i < ropeDims; i += 2) {
+        const double freq = 1.0 / std::pow(base, double(i) / ropeDims);
+        const double wavelen = 2.0 * std::numbers::pi / freq;
+        if (wavelen < highFreqWavelen) {
+            factors.push_back(1.0f);
+        } else if (wavelen > lowFreqWavelen) {
+            factors.push_back(float(factor));
+        } else {
+            const double smooth = (originalContext / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+            factors.push_back(float(1.0 / ((1.0 - smooth) / factor + smooth)));
+        }
+    }
+    return factors;
 }
 
 std::shared_ptr<const Model> makeSyntheticModel(const SyntheticShape& s, uint64_t seed)

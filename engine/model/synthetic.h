@@ -17,7 +17,18 @@ struct SyntheticShape {
     GgmlType type; // matrices; norms are always F32
     bool tied = false; // no output.weight: logits use the token embedding
     std::string description;
-    std::string architecture = "llama"; // or "qwen2": Q/K/V biases and rotate-half (NeoX) RoPE
+    std::string architecture = "llama"; // "qwen2": Q/K/V biases, NeoX RoPE; "qwen3": q/k norms, NeoX RoPE
+    // The model families' variants (tests/engine/test_families.cpp); the defaults write what the named
+    // shapes always had.
+    int headDim = 0; // 0: dim / heads; else written as attention.key_length and value_length
+    int ropeDims = 0; // 0: the head dimension; else rope.dimension_count (partial rotary)
+    float ropeBase = 0.0f; // 0: 10000 for llama, 1e6 for qwen2 and qwen3
+    std::string ropeScaling {}; // empty: no scaling keys; else rope.scaling.type ("linear", "yarn", ...)
+    float ropeScaleFactor = 0.0f; // 0: not written; else rope.scaling.factor
+    int ropeOriginalContext = 0; // with ropeScaling: rope.scaling.original_context_length unless 0
+    // rope_freqs.weight as convert_hf_to_gguf.py writes it for Llama 3.1 (factor 8, low_freq_factor 1,
+    // high_freq_factor 4, original context ropeOriginalContext or else 8192).
+    bool llama3RopeFreqs = false;
 };
 
 // The named shapes: tiny, 15M, 110M, 1B.
@@ -27,6 +38,14 @@ const SyntheticShape& syntheticShape(const std::string& name);
 
 // The GGUF bytes of a synthetic model (metadata, synthetic vocabulary, random weights).
 std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& shape, uint64_t seed = 1234);
+
+// Writes syntheticModelGguf(shape, seed) to `path`; throws std::runtime_error naming it on failure.
+void writeSyntheticModel(const SyntheticShape& shape, const std::string& path, uint64_t seed = 1234);
+
+// The Llama 3.1 frequency factors convert_hf_to_gguf.py computes (LlamaModel.generate_extra_tensors):
+// one divisor per RoPE pair, 1 for short wavelengths, `factor` for long ones, smooth in between.
+std::vector<float> llama3RopeFreqFactors(
+    int ropeDims, double base, double factor, double lowFreqFactor, double highFreqFactor, double originalContext);
 
 // Builds the model in memory (through the same GGUF loader as files). Throws std::runtime_error
 // if the machine does not have the memory for it.

@@ -50,8 +50,8 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
     m_result.chatTemplate = chatTemplateName(family);
     if (family != ChatTemplate::None) {
         const std::string eos = tokenizer.eos() >= 0 ? tokenizer.piece(tokenizer.eos()) : std::string("</s>");
-        const std::string text = applyChatTemplate(family, request.systemPrompt, request.prompt, eos);
-        m_result.promptIds = encodeChatPrompt(tokenizer, text);
+        m_result.promptIds
+            = encodeChatPrompt(tokenizer, formatChatPrompt(family, request.systemPrompt, request.prompt, eos));
     } else {
         m_result.promptIds
             = tokenizer.encode(request.prompt, request.addBos && tokenizer.vocab().addBos && tokenizer.bos() >= 0);

@@ -33,6 +33,11 @@ constexpr NamedTemplate kNames[] = {
     { ChatTemplate::ChatML, "chatml" },
     { ChatTemplate::Llama2, "llama2" },
     { ChatTemplate::Mistral, "mistral" },
+    { ChatTemplate::MistralV1, "mistral-v1" },
+    { ChatTemplate::MistralV3, "mistral-v3" },
+    { ChatTemplate::MistralV3Tekken, "mistral-v3-tekken" },
+    { ChatTemplate::MistralV7, "mistral-v7" },
+    { ChatTemplate::MistralV7Tekken, "mistral-v7-tekken" },
     { ChatTemplate::Llama3, "llama3" },
     { ChatTemplate::Zephyr, "zephyr" },
     { ChatTemplate::Phi3, "phi3" },
@@ -43,15 +48,29 @@ constexpr NamedTemplate kNames[] = {
 } // namespace
 
 // The order matters where families share markers, as in llama.cpp's llm_chat_detect_template: Phi-4 is ChatML with
-// <|im_sep|>; Phi-3 has Zephyr's <|user|> / <|assistant|> plus <|end|>.
+// <|im_sep|>; Phi-3 has Zephyr's <|user|> / <|assistant|> plus <|end|>; the Mistral variants are told apart inside
+// the [INST] branch by the substrings llama.cpp uses.
 ChatTemplate detectChatTemplate(std::string_view jinja)
 {
     if (jinja.empty())
         return ChatTemplate::None;
+    if (const std::optional<ChatTemplate> named = chatTemplateFromName(jinja))
+        return *named; // llama.cpp takes its template names in place of a template
     if (contains(jinja, "<|im_start|>"))
         return contains(jinja, "<|im_sep|>") ? ChatTemplate::Phi4 : ChatTemplate::ChatML;
-    if (contains(jinja, "[INST]"))
+    if (jinja.substr(0, 7) == "mistral" || contains(jinja, "[INST]")) {
+        if (contains(jinja, "[SYSTEM_PROMPT]"))
+            return ChatTemplate::MistralV7;
+        // mistralai's official v1 template (" [INST] " + system_message), and v3 / v3-tekken (tool support).
+        if (contains(jinja, "' [INST] ' + system_message") || contains(jinja, "[AVAILABLE_TOOLS]")) {
+            if (contains(jinja, " [INST]"))
+                return ChatTemplate::MistralV1;
+            if (contains(jinja, "\"[INST]\""))
+                return ChatTemplate::MistralV3Tekken;
+            return ChatTemplate::MistralV3;
+        }
         return contains(jinja, "<<SYS>>") ? ChatTemplate::Llama2 : ChatTemplate::Mistral;
+    }
     if (contains(jinja, "<|start_header_id|>") && contains(jinja, "<|end_header_id|>"))
         return ChatTemplate::Llama3;
     if (contains(jinja, "<|user|>") && contains(jinja, "<|end|>"))
@@ -88,80 +107,141 @@ std::optional<ChatTemplate> chatTemplateFromName(std::string_view name)
     return std::nullopt;
 }
 
-// Each case is what the family's reference template renders for [system?, user] with add_generation_prompt.
-// Not reproduced: defaults some templates inject on their own (Qwen2.5's "You are Qwen..." system prompt when none is
-// given, Llama-3.1's "Cutting Knowledge Date" lines).
-std::string applyChatTemplate(
+std::string ChatPrompt::text() const
+{
+    std::string out;
+    for (const ChatSegment& segment : segments)
+        out += segment.text;
+    return out;
+}
+
+namespace {
+
+// Builds a prompt: marker() for what the template writes, text() for a message's content.
+class PromptBuilder {
+public:
+    PromptBuilder& marker(std::string s)
+    {
+        append(std::move(s), true);
+        return *this;
+    }
+    PromptBuilder& text(std::string s)
+    {
+        append(std::move(s), false);
+        return *this;
+    }
+    ChatPrompt take() { return std::move(m_prompt); }
+
+private:
+    void append(std::string s, bool isMarker)
+    {
+        if (s.empty())
+            return;
+        if (!m_prompt.segments.empty() && m_prompt.segments.back().marker == isMarker)
+            m_prompt.segments.back().text += s; // keep segments alternating
+        else
+            m_prompt.segments.push_back({ std::move(s), isMarker });
+    }
+    ChatPrompt m_prompt;
+};
+
+} // namespace
+
+// Each case is what llama.cpp's llm_chat_apply_template renders for [system?, user] with add_generation_prompt.
+// Not reproduced: defaults some Jinja templates inject on their own (Qwen2.5's "You are Qwen..." system prompt when
+// none is given, Llama-3.1's "Cutting Knowledge Date" lines).
+ChatPrompt formatChatPrompt(
     ChatTemplate family, const std::string& system, const std::string& user, const std::string& eosPiece)
 {
     const bool hasSystem = !system.empty();
-    std::string out;
+    PromptBuilder p;
     switch (family) {
     case ChatTemplate::None:
-        return user;
+        p.text(user);
+        break;
     case ChatTemplate::ChatML:
         if (hasSystem)
-            out += "<|im_start|>system\n" + system + "<|im_end|>\n";
-        out += "<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n";
-        return out;
+            p.marker("<|im_start|>system\n").text(system).marker("<|im_end|>\n");
+        p.marker("<|im_start|>user\n").text(user).marker("<|im_end|>\n<|im_start|>assistant\n");
+        break;
     case ChatTemplate::Llama2:
         // Meta's template: bos + '[INST] ' + content.strip() + ' [/INST]', the system prompt inside the first turn.
-        out = "[INST] ";
+        p.marker("[INST] ");
         if (hasSystem)
-            out += "<<SYS>>\n" + trim(system) + "\n<</SYS>>\n\n";
-        out += trim(user) + " [/INST]";
-        return out;
+            p.marker("<<SYS>>\n").text(trim(system)).marker("\n<</SYS>>\n\n");
+        p.text(trim(user)).marker(" [/INST]");
+        break;
     case ChatTemplate::Mistral:
-        // Mistral's templates have no <<SYS>> block; v0.2+ put the system prompt before the user text.
-        out = "[INST] ";
+        // llama.cpp's "llama2" without system support: the system prompt and a newline start the first turn.
+        p.marker("[INST] ");
         if (hasSystem)
-            out += system + "\n\n";
-        out += user + " [/INST]";
-        return out;
+            p.text(system).marker("\n");
+        p.text(user).marker(" [/INST]");
+        break;
+    case ChatTemplate::MistralV1:
+    case ChatTemplate::MistralV3:
+    case ChatTemplate::MistralV3Tekken: {
+        // llama.cpp: v1 has a space before [INST] and before [/INST]; v3 only after [INST]; v3-tekken none.
+        const char* leading = family == ChatTemplate::MistralV1 ? " " : "";
+        const char* trailing = family == ChatTemplate::MistralV3Tekken ? "" : " ";
+        p.marker(std::string(leading) + "[INST]" + trailing);
+        if (hasSystem)
+            p.text(system).marker("\n\n");
+        p.text(user).marker(std::string(leading) + "[/INST]");
+        break;
+    }
+    case ChatTemplate::MistralV7:
+    case ChatTemplate::MistralV7Tekken: {
+        const char* trailing = family == ChatTemplate::MistralV7 ? " " : "";
+        if (hasSystem)
+            p.marker(std::string("[SYSTEM_PROMPT]") + trailing).text(system).marker("[/SYSTEM_PROMPT]");
+        p.marker(std::string("[INST]") + trailing).text(user).marker("[/INST]");
+        break;
+    }
     case ChatTemplate::Llama3:
         if (hasSystem)
-            out += "<|start_header_id|>system<|end_header_id|>\n\n" + trim(system) + "<|eot_id|>";
-        out += "<|start_header_id|>user<|end_header_id|>\n\n" + trim(user) + "<|eot_id|>";
-        out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-        return out;
+            p.marker("<|start_header_id|>system<|end_header_id|>\n\n").text(trim(system)).marker("<|eot_id|>");
+        p.marker("<|start_header_id|>user<|end_header_id|>\n\n").text(trim(user)).marker("<|eot_id|>");
+        p.marker("<|start_header_id|>assistant<|end_header_id|>\n\n");
+        break;
     case ChatTemplate::Zephyr:
         if (hasSystem)
-            out += "<|system|>\n" + system + eosPiece + "\n";
-        out += "<|user|>\n" + user + eosPiece + "\n<|assistant|>\n";
-        return out;
+            p.marker("<|system|>\n").text(system).marker(eosPiece + "\n");
+        p.marker("<|user|>\n").text(user).marker(eosPiece + "\n<|assistant|>\n");
+        break;
     case ChatTemplate::Phi3:
         if (hasSystem)
-            out += "<|system|>\n" + system + "<|end|>\n";
-        out += "<|user|>\n" + user + "<|end|>\n<|assistant|>\n";
-        return out;
+            p.marker("<|system|>\n").text(system).marker("<|end|>\n");
+        p.marker("<|user|>\n").text(user).marker("<|end|>\n<|assistant|>\n");
+        break;
     case ChatTemplate::Phi4:
         if (hasSystem)
-            out += "<|im_start|>system<|im_sep|>" + system + "<|im_end|>";
-        out += "<|im_start|>user<|im_sep|>" + user + "<|im_end|><|im_start|>assistant<|im_sep|>";
-        return out;
+            p.marker("<|im_start|>system<|im_sep|>").text(system).marker("<|im_end|>");
+        p.marker("<|im_start|>user<|im_sep|>").text(user).marker("<|im_end|><|im_start|>assistant<|im_sep|>");
+        break;
     case ChatTemplate::Gemma:
-        out = "<start_of_turn>user\n";
+        p.marker("<start_of_turn>user\n");
         if (hasSystem)
-            out += trim(system) + "\n\n";
-        out += trim(user) + "<end_of_turn>\n<start_of_turn>model\n";
-        return out;
+            p.text(trim(system)).marker("\n\n");
+        p.text(trim(user)).marker("<end_of_turn>\n<start_of_turn>model\n");
+        break;
     }
-    return user;
+    return p.take();
 }
 
-std::vector<int32_t> encodeChatPrompt(const Tokenizer& tokenizer, std::string_view text)
+std::string applyChatTemplate(
+    ChatTemplate family, const std::string& system, const std::string& user, const std::string& eosPiece)
 {
-    const int32_t bos = tokenizer.bos();
-    if (bos >= 0) {
-        const std::string& bosPiece = tokenizer.piece(bos);
-        if (!bosPiece.empty() && text.substr(0, bosPiece.size()) == bosPiece) {
-            std::vector<int32_t> ids { bos };
-            const std::vector<int32_t> rest = tokenizer.encode(text.substr(bosPiece.size()), false, true);
-            ids.insert(ids.end(), rest.begin(), rest.end());
-            return ids;
-        }
-    }
-    return tokenizer.encode(text, tokenizer.vocab().addBos, true);
+    return formatChatPrompt(family, system, user, eosPiece).text();
+}
+
+std::vector<int32_t> encodeChatPrompt(const Tokenizer& tokenizer, const ChatPrompt& prompt)
+{
+    std::vector<Tokenizer::TextSegment> segments;
+    segments.reserve(prompt.segments.size());
+    for (const ChatSegment& segment : prompt.segments)
+        segments.push_back({ segment.text, segment.marker });
+    return tokenizer.encode(segments, tokenizer.vocab().addBos);
 }
 
 } // namespace engine

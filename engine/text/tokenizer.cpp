@@ -166,6 +166,17 @@ template <typename Emit> void Tokenizer::splitSpecial(std::string_view text, boo
     emit(text.substr(textStart), -1);
 }
 
+void Tokenizer::encodeText(std::string_view text, bool& atStartOrAfterSpecial, std::vector<int32_t>& out) const
+{
+    if (text.empty())
+        return;
+    if (m_bpe)
+        m_bpe->encode(text, out);
+    else
+        encodeSentencePiece(text, atStartOrAfterSpecial && m_vocab.addSpacePrefix, out);
+    atStartOrAfterSpecial = false;
+}
+
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos, bool parseSpecial) const
 {
     std::vector<int32_t> out;
@@ -176,14 +187,33 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos, bool 
         if (specialId >= 0) {
             out.push_back(specialId);
             atStartOrAfterSpecial = true;
-        } else if (!fragment.empty()) {
-            if (m_bpe)
-                m_bpe->encode(fragment, out);
-            else
-                encodeSentencePiece(fragment, atStartOrAfterSpecial && m_vocab.addSpacePrefix, out);
-            atStartOrAfterSpecial = false;
+        } else {
+            encodeText(fragment, atStartOrAfterSpecial, out);
         }
     });
+    return out;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::span<const TextSegment> segments, bool addBos) const
+{
+    std::vector<int32_t> out;
+    if (addBos && m_vocab.bosId >= 0)
+        out.push_back(m_vocab.bosId);
+    bool atStartOrAfterSpecial = true;
+    std::string pending; // plain text gathered across segments until the next special token
+    for (const TextSegment& segment : segments) {
+        splitSpecial(segment.text, segment.parseSpecial, [&](std::string_view fragment, int32_t specialId) {
+            if (specialId < 0) {
+                pending += fragment;
+                return;
+            }
+            encodeText(pending, atStartOrAfterSpecial, out);
+            pending.clear();
+            out.push_back(specialId);
+            atStartOrAfterSpecial = true;
+        });
+    }
+    encodeText(pending, atStartOrAfterSpecial, out);
     return out;
 }
 

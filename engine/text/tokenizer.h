@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,15 @@ public:
     // always matched whole. In the llama kind, text after a matched control token gets the dummy space prefix again,
     // as llama.cpp (and HF's legacy Llama tokenizer) do.
     std::vector<int32_t> encode(std::string_view text, bool addBos, bool parseSpecial) const;
+    // Text given in pieces, each with its own parseSpecial: control tokens are matched only inside the pieces that
+    // allow it (a chat template's markers), never in the others (messages), and never across a boundary. Plain text
+    // next to plain text, from one piece or several, is encoded as one run, so the result equals
+    // encode(joined, addBos, true) whenever the pieces without parseSpecial hold no control-token text.
+    struct TextSegment {
+        std::string_view text;
+        bool parseSpecial = false;
+    };
+    std::vector<int32_t> encode(std::span<const TextSegment> segments, bool addBos) const;
     // Each kind's own convention: SentencePiece (llama) never turns text into control tokens; byte-level BPE (gpt2)
     // tokenizers, like HF's, match their special tokens in text.
     std::vector<int32_t> encode(std::string_view text, bool addBos) const
@@ -56,6 +66,9 @@ private:
     // matched special token, in order.
     template <typename Emit> void splitSpecial(std::string_view text, bool parseControl, Emit&& emit) const;
     void encodeSentencePiece(std::string_view text, bool spacePrefix, std::vector<int32_t>& out) const;
+    // One run of plain text (no control tokens in it any more); atStartOrAfterSpecial: where SentencePiece puts its
+    // dummy prefix, cleared here.
+    void encodeText(std::string_view text, bool& atStartOrAfterSpecial, std::vector<int32_t>& out) const;
 
     Vocabulary m_vocab;
     std::shared_ptr<const BytePairEncoding> m_bpe; // gpt2 kind only; immutable, so copies of the Tokenizer share it

@@ -268,6 +268,36 @@ private Q_SLOTS:
             runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
     }
 
+    void quantizeDryRunPrintsWhatQuantizeDoes()
+    {
+        // --dry-run lists the same tensor lines (types, sizes, notes) as the real run, and writes nothing.
+        const QString in = m_dir.filePath("dry-tiny.gguf");
+        const auto bytes = syntheticModelGguf(syntheticShape("tiny"));
+        writeBytes(in, bytes, bytes.size());
+        const Result dry = runCli({ "quantize", "--model", in, "--type", "q4_k_m", "--dry-run" });
+        QCOMPARE(dry.exitCode, 0);
+        QVERIFY2(dry.out.contains("dry run, nothing written"), dry.out.constData());
+        QVERIFY2(dry.out.contains("Q4_K_M"), dry.out.constData());
+        QVERIFY2(dry.out.contains("types: F32 "), dry.out.constData());
+        const QString out = m_dir.filePath("dry-tiny-q4_k_m.gguf");
+        const Result real = runCli({ "quantize", "--model", in, "--type", "Q4_K_M", "--out", out });
+        QCOMPARE(real.exitCode, 0);
+        auto tensorLines = [](const QByteArray& text) {
+            QList<QByteArray> lines;
+            for (const QByteArray& line : text.split('\n'))
+                if (line.startsWith("  ") || line.startsWith("types:"))
+                    lines << line;
+            return lines;
+        };
+        QVERIFY(tensorLines(dry.out).size() > 10);
+        QCOMPARE(tensorLines(dry.out), tensorLines(real.out));
+        const Result f16 = runCli({ "quantize", "--model", in, "--type", "f16", "--dry-run" });
+        QCOMPARE(f16.exitCode, 0);
+        QVERIFY2(f16.out.contains("types: F32 9, F16 "), f16.out.constData()); // 4 layers x 2 norms + output_norm
+        QCOMPARE(runCli({ "quantize", "--model", in, "--type", "Q4_K_M" }).exitCode, 2); // neither --out nor --dry-run
+        QCOMPARE(runCli({ "quantize", "--model", in, "--type", "Q4_K_S", "--dry-run" }).exitCode, 2);
+    }
+
     void inspectShowsHyperParametersAndTensors()
     {
         const QString path = m_dir.filePath("tiny.gguf");
@@ -278,6 +308,25 @@ private Q_SLOTS:
         for (const char* s :
             { "llama.embedding_length = 128", "layers 4", "KV heads 2", "blk.3.ffn_down.weight", "token_embd.weight" })
             QVERIFY2(r.out.contains(s), s);
+    }
+
+    void inspectShowsTheRopeVariantLoaded()
+    {
+        SyntheticShape s = syntheticShape("tiny");
+        s.architecture = "qwen3";
+        s.headDim = 64; // q 256 wide over an embedding of 128
+        s.ropeDims = 32;
+        s.ropeScaling = "yarn";
+        s.ropeScaleFactor = 4.0f;
+        s.ropeOriginalContext = 128;
+        const QString path = m_dir.filePath("qwen3.gguf");
+        const auto bytes = syntheticModelGguf(s);
+        writeBytes(path, bytes, bytes.size());
+        const Result r = runCli({ "inspect", "--model", path });
+        QCOMPARE(r.exitCode, 0);
+        for (const char* want : { "model: qwen3", "head dim 64", "rope: 32 of 64 head dims, NeoX pairs",
+                 "scaling yarn factor 4 (original context 128)", "frequency factors no", "q/k norms" })
+            QVERIFY2(r.out.contains(want), want);
     }
 
     void invalidUtf8PromptDoesNotCrash()

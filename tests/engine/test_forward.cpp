@@ -402,8 +402,9 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("change");
         QTest::addColumn<QString>("phrase");
-        QTest::newRow("unknown architecture") << "arch"
-                                              << "architecture 'gptj' is not supported (supported: llama, qwen2)";
+        QTest::newRow("unknown architecture")
+            << "arch"
+            << "architecture 'gptj' is not supported (supported: llama, qwen2, qwen3)";
         QTest::newRow("missing tensor") << "drop:blk.1.ffn_up.weight"
                                         << "missing tensor 'blk.1.ffn_up.weight'";
         QTest::newRow("wrong shape") << "shape:blk.0.attn_k.weight"

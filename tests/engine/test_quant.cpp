@@ -887,7 +887,7 @@ private Q_SLOTS:
         } catch (const std::runtime_error& e) {
             QVERIFY2(std::string(e.what()).find(missingDir) != std::string::npos, e.what());
         }
-        for (GgmlType bad : { GgmlType::F16, GgmlType::Q4_1, GgmlType::Q2_K })
+        for (GgmlType bad : { GgmlType::Q8_K, GgmlType::Q4_1, GgmlType::Q2_K })
             QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                 quantizeModel(m_f32Path.toStdString(), tempPath(m_dir, QStringLiteral("x.gguf")), bad));
     }

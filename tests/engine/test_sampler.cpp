@@ -1,4 +1,5 @@
-// Tests for engine::Sampler: greedy, determinism by seed, top-k / top-p / min-p, repetition penalty, validation.
+// Tests for engine::Sampler: greedy, determinism by seed, each stage of the chain (repetition penalty, top-k, top-p,
+// min-p, temperature) alone and their order, repetition penalty, validation.
 #include "engine/model/sampler.h"
 
 #include <QtTest>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <utility>
 #include <vector>
 
 using namespace engine;
@@ -43,6 +45,29 @@ std::vector<float> logitsFor(const std::vector<double>& probs)
     for (double p : probs)
         logits.push_back(float(std::log(p)));
     return logits;
+}
+
+using Distribution = std::vector<std::pair<int32_t, double>>;
+
+// Compares a distribution with the expected (id, probability) list, ids in order, probabilities to 1e-6 (the logits
+// are floats, so probabilities built from them are off by about 1e-7 relative).
+void compareDistribution(const Distribution& actual, const Distribution& expected)
+{
+    QCOMPARE(actual.size(), expected.size());
+    for (size_t i = 0; i < actual.size(); ++i) {
+        QCOMPARE(actual[i].first, expected[i].first);
+        QVERIFY2(std::abs(actual[i].second - expected[i].second) < 1e-6,
+            qPrintable(
+                QStringLiteral("id %1: %2 vs %3").arg(actual[i].first).arg(actual[i].second).arg(expected[i].second)));
+    }
+}
+
+std::vector<int32_t> keptIds(const Distribution& d)
+{
+    std::vector<int32_t> ids;
+    for (const auto& [id, prob] : d)
+        ids.push_back(id);
+    return ids;
 }
 
 } // namespace
@@ -297,6 +322,210 @@ private Q_SLOTS:
             ++counts[size_t(id)];
         const double w0 = std::pow(0.5, 4), w1 = std::pow(0.3, 4), w2 = std::pow(0.2, 4);
         QVERIFY(std::abs(counts[0] / 20000.0 - w0 / (w0 + w1 + w2)) < 0.015);
+    }
+
+    // --- each stage of the chain alone, observed through distribution() (what sample() draws from) ---
+
+    void distributionIsPlainSoftmaxWithEveryStageOff()
+    {
+        Sampler sampler(plainParams());
+        compareDistribution(sampler.distribution(logitsFor({ 0.5, 0.3, 0.15, 0.05 }), {}),
+            { { 0, 0.5 }, { 1, 0.3 }, { 2, 0.15 }, { 3, 0.05 } });
+    }
+
+    void greedyDistributionIsTheArgmaxAlone()
+    {
+        SamplingParams p = plainParams();
+        p.temperature = 0.0f;
+        Sampler sampler(p);
+        compareDistribution(sampler.distribution(std::vector<float> { 0.5f, 3.0f, 1.0f }, {}), { { 1, 1.0 } });
+    }
+
+    void stageRepetitionPenaltyAlone()
+    {
+        // Penalty 2 on ids 0 and 3: 2.0 / 2 = 1.0, -1.0 * 2 = -2.0; logits {1.0, 1.5, 0.0, -2.0}. Softmax by numpy:
+        // exp(l - 1.5) / sum.
+        SamplingParams p = plainParams();
+        p.repeatPenalty = 2.0f;
+        p.repeatLastN = 64;
+        Sampler sampler(p);
+        const std::vector<float> logits = { 2.0f, 1.5f, 0.0f, -1.0f };
+        const std::vector<int32_t> history = { 0, 3 };
+        compareDistribution(sampler.distribution(logits, history),
+            { { 1, 0.5376753981753052 }, { 0, 0.3261166139665207 }, { 2, 0.11997159770272661 },
+                { 3, 0.01623639015544746 } });
+    }
+
+    void stageTopKAlone()
+    {
+        // The two best logits 1.2 (id 4) and 1.0 (id 1); numpy: exp({1.2, 1.0} - 1.2) / sum.
+        SamplingParams p = plainParams();
+        p.topK = 2;
+        Sampler sampler(p);
+        compareDistribution(sampler.distribution(std::vector<float> { 0.0f, 1.0f, 0.9f, -1.0f, 1.2f }, {}),
+            { { 4, 0.5498339973124778 }, { 1, 0.4501660026875221 } });
+    }
+
+    void stageTopPBoundaryIsInclusive_data()
+    {
+        QTest::addColumn<float>("topP");
+        QTest::addColumn<int>("kept");
+        // Four equal logits: every probability is exactly 0.25 and the cumulative sums 0.25, 0.5, 0.75, 1 are exact,
+        // so topP equal to a cumulative sum stops there (llama.cpp: cum_sum >= p), one above it takes one more.
+        QTest::newRow("0.25 reached by the first") << 0.25f << 1;
+        QTest::newRow("0.5 reached exactly by two") << 0.5f << 2;
+        QTest::newRow("just above 0.5 needs three") << std::nextafter(0.5f, 1.0f) << 3;
+        QTest::newRow("0.75 reached exactly by three") << 0.75f << 3;
+        QTest::newRow("1 is off") << 1.0f << 4;
+    }
+
+    void stageTopPBoundaryIsInclusive()
+    {
+        QFETCH(float, topP);
+        QFETCH(int, kept);
+        SamplingParams p = plainParams();
+        p.topP = topP;
+        Sampler sampler(p);
+        const Distribution d = sampler.distribution(std::vector<float>(4, 0.0f), {});
+        Distribution expected;
+        for (int i = 0; i < kept; ++i)
+            expected.emplace_back(i, 1.0 / kept); // ties rank by lower id
+        compareDistribution(d, expected);
+    }
+
+    void stageMinPBoundaryIsInclusive()
+    {
+        // llama.cpp keeps l_i >= l_max + logf(min_p): a token at exactly min_p * p_max stays, one a float step lower
+        // goes. With minP 0.5 and l_max 0 the boundary logit is logf(0.5f) itself.
+        SamplingParams p = plainParams();
+        p.minP = 0.5f;
+        Sampler sampler(p);
+        const float boundary = std::log(0.5f);
+        const std::vector<float> logits = { 0.0f, boundary, std::nextafter(boundary, -1.0f), -3.0f };
+        const Distribution d = sampler.distribution(logits, {});
+        QCOMPARE(keptIds(d), (std::vector<int32_t> { 0, 1 }));
+        // Survivors renormalised at temperature 1: 1 : 0.5.
+        compareDistribution(d, { { 0, 2.0 / 3.0 }, { 1, 1.0 / 3.0 } });
+    }
+
+    void stageTemperatureAlone()
+    {
+        // T = 2 with every filter off; numpy: softmax({1, 0, -1, -3} / 2).
+        SamplingParams p = plainParams();
+        p.temperature = 2.0f;
+        Sampler sampler(p);
+        compareDistribution(sampler.distribution(std::vector<float> { 1.0f, 0.0f, -1.0f, -3.0f }, {}),
+            { { 0, 0.47399084625407806 }, { 1, 0.2874899806762354 }, { 2, 0.17437148764032928 },
+                { 3, 0.06414768542935738 } });
+    }
+
+    // --- the order: truncation (top-k, top-p, min-p) at temperature 1, then temperature ---
+
+    void truncationComesBeforeTemperature_data()
+    {
+        QTest::addColumn<float>("temperature");
+        QTest::addColumn<float>("topP");
+        QTest::addColumn<float>("minP");
+        QTest::addColumn<Distribution>("expected");
+        // p = 0.5, 0.3, 0.15, 0.05 at T = 1. Expected values by numpy: p_kept^(1/T) / sum.
+        // Top-p 0.9 at T = 1: cumulative 0.5, 0.8, 0.95 keeps ids {0, 1, 2}. Temperature 2 first would flatten p to
+        // 0.379, 0.294, 0.208, 0.120 (cumulative 0.880 < 0.9) and keep all four.
+        QTest::newRow("top-p, T=2 would keep more")
+            << 2.0f << 0.9f << 0.0f
+            << Distribution { { 0, 0.4306040222561934 }, { 1, 0.3335444414016329 }, { 2, 0.23585153634217368 } };
+        // Temperature 0.5 first would sharpen p to 0.685, 0.247, 0.062, 0.007 (cumulative 0.932 >= 0.9 after two)
+        // and keep only {0, 1}.
+        QTest::newRow("top-p, T=0.5 would keep fewer")
+            << 0.5f << 0.9f << 0.0f
+            << Distribution { { 0, 0.6896551724137931 }, { 1, 0.2482758620689655 }, { 2, 0.06206896551724138 } };
+        // Min-p 0.2 at T = 1: threshold 0.1 drops id 3 (0.05). At T = 2 first id 3 would be sqrt(0.05 / 0.5) = 0.316
+        // of the best, above 0.2, and stay.
+        QTest::newRow("min-p, T=2 would keep more")
+            << 2.0f << 1.0f << 0.2f
+            << Distribution { { 0, 0.4306040222561934 }, { 1, 0.3335444414016329 }, { 2, 0.23585153634217368 } };
+    }
+
+    void truncationComesBeforeTemperature()
+    {
+        QFETCH(float, temperature);
+        QFETCH(float, topP);
+        QFETCH(float, minP);
+        QFETCH(Distribution, expected);
+        SamplingParams p = plainParams(77);
+        p.temperature = temperature;
+        p.topP = topP;
+        p.minP = minP;
+        Sampler sampler(p);
+        const auto logits = logitsFor({ 0.5, 0.3, 0.15, 0.05 });
+        compareDistribution(sampler.distribution(logits, {}), expected);
+        if (QTest::currentTestFailed())
+            return;
+
+        // sample() draws from exactly that: no removed token ever, frequencies within 5 binomial sigmas.
+        const int draws = 20000;
+        std::vector<int> counts(4, 0);
+        for (int32_t id : draw(sampler, logits, draws))
+            ++counts[size_t(id)];
+        std::vector<double> expectedProb(4, 0.0);
+        for (const auto& [id, prob] : expected)
+            expectedProb[size_t(id)] = prob;
+        for (size_t id = 0; id < 4; ++id) {
+            const double q = expectedProb[id];
+            if (q == 0.0) {
+                QCOMPARE(counts[id], 0);
+                continue;
+            }
+            const double sigma = std::sqrt(q * (1.0 - q) / draws);
+            const double freq = counts[id] / double(draws);
+            QVERIFY2(std::abs(freq - q) < 5.0 * sigma,
+                qPrintable(QStringLiteral("id %1: %2 vs %3").arg(id).arg(freq).arg(q)));
+        }
+    }
+
+    void topKComesBeforeTopP()
+    {
+        // Top-p's softmax is over what top-k left: with top-k 2 the two survivors of p = 0.5, 0.3 are renormalised
+        // to 0.625, 0.375, so top-p 0.6 keeps only id 0 (0.625 >= 0.6). Over all four tokens it would keep two.
+        SamplingParams p = plainParams();
+        p.topK = 2;
+        p.topP = 0.6f;
+        Sampler sampler(p);
+        QCOMPARE(keptIds(sampler.distribution(logitsFor({ 0.5, 0.3, 0.15, 0.05 }), {})), (std::vector<int32_t> { 0 }));
+    }
+
+    void topPComesBeforeMinP()
+    {
+        // p = 0.4, 0.3, 0.2, 0.1. Top-p 0.75 first: cumulative 0.4, 0.7, 0.9 keeps {0, 1, 2}; min-p 0.3 (threshold
+        // 0.12) then keeps all three. Min-p first would drop id 3 and renormalise to 0.444, 0.333, 0.222, and top-p
+        // would then stop at 0.777 with {0, 1}.
+        SamplingParams p = plainParams();
+        p.topP = 0.75f;
+        p.minP = 0.3f;
+        Sampler sampler(p);
+        QCOMPARE(
+            keptIds(sampler.distribution(logitsFor({ 0.4, 0.3, 0.2, 0.1 }), {})), (std::vector<int32_t> { 0, 1, 2 }));
+    }
+
+    void repetitionPenaltyComesBeforeTopK()
+    {
+        // The penalty moves id 0 (2.0 -> 1.0) below id 1 (1.5), so top-k 1 keeps id 1.
+        SamplingParams p = plainParams();
+        p.topK = 1;
+        p.repeatPenalty = 2.0f;
+        p.repeatLastN = 8;
+        Sampler sampler(p);
+        const std::vector<int32_t> history = { 0 };
+        QCOMPARE(keptIds(sampler.distribution(std::vector<float> { 2.0f, 1.5f, 0.0f }, history)),
+            (std::vector<int32_t> { 1 }));
+    }
+
+    void distributionDoesNotAdvanceTheGenerator()
+    {
+        const std::vector<float> logits(50, 0.0f);
+        Sampler a(plainParams(31));
+        Sampler b(plainParams(31));
+        (void)a.distribution(logits, {});
+        QCOMPARE(draw(a, logits, 50), draw(b, logits, 50));
     }
 
     void repetitionPenaltyChangesArgmax_data()
