@@ -153,6 +153,8 @@ void TimelineData::append(const std::vector<engine::TraceEvent>& events)
     for (const engine::TraceEvent& e : events) {
         if (e.worker < 0 || e.worker >= kMaxLanes)
             continue;
+        if (engine::isRegionSpan(e.op))
+            continue; // the span of a whole region: the run analysis reads it, the lanes draw its chunks
         Lane& l = lane(e.worker);
         if (engine::isMarker(e.op)) {
             l.markers.insert(std::upper_bound(l.markers.begin(), l.markers.end(), e.beginNs), e.beginNs);

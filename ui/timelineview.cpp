@@ -126,6 +126,7 @@ QColor opColor(engine::Op op)
         return QColor(0xe6, 0xc2, 0x29);
     case Op::WorkerJoin:
     case Op::WorkerLeave:
+    case Op::Region:
     case Op::Count_:
         break;
     }

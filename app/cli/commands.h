@@ -79,6 +79,20 @@ struct SweepOptions {
 CLI::App* addSweep(CLI::App& app, SweepOptions& options);
 int runSweep(const SweepOptions& options, const std::string& argv0);
 
+// analyze: one traced run explained (time breakdown, roofline, predicted scaling).
+struct AnalyzeOptions {
+    ModelChoice model;
+    ParallelOptions parallel;
+    WorkloadOptions workload;
+    std::string predict = "1,2,4,8,16,32,64";
+    std::string jsonOut;
+    std::string traceOut;
+    std::string machineCache;
+    bool remeasure = false;
+};
+CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& options);
+int runAnalyze(const AnalyzeOptions& options, const std::string& argv0);
+
 // quantize: a copy of a GGUF model (or of a synthetic one) with its matrices quantised.
 struct QuantizeOptions {
     std::string in;

@@ -32,6 +32,8 @@ std::string category(const TraceEvent& e)
 {
     if (e.op == Op::Serial)
         return "serial";
+    if (isRegionSpan(e.op))
+        return "region"; // a whole parallel region, fork to join, on the thread that started it
     if (e.layer >= 0)
         return "layer " + std::to_string(e.layer);
     return "model"; // embedding, logits, sampling, tokenising: outside the layer stack
@@ -129,7 +131,8 @@ template <class Fn> void forEachTraceEvent(const std::vector<TraceEvent>& events
     timed.reserve(events.size());
     for (size_t i = 0; i < events.size(); ++i) {
         const TraceEvent& e = events[i];
-        timed.push_back({ e.beginNs, isMarker(e.op) ? 0 : e.endNs - e.beginNs, isMarker(e.op) ? Instant : Slice, i });
+        const bool instant = isMarker(e.op) && !isRegionSpan(e.op);
+        timed.push_back({ e.beginNs, instant ? 0 : e.endNs - e.beginNs, instant ? Instant : Slice, i });
     }
     const auto steps = busyWorkerSteps(events);
     for (size_t i = 0; i < steps.size(); ++i)
@@ -218,7 +221,8 @@ std::vector<TraceEvent> parseChromeTrace(const nlohmann::json& trace, bool withM
         const std::string ph = e.value("ph", "");
         const std::string name = e.value("name", "");
         const bool slice = ph == "X";
-        const bool marker = withMarkers && (ph == "i" || ph == "I") && isMarker(opFromName(name));
+        const bool marker
+            = withMarkers && (ph == "i" || ph == "I") && isMarker(opFromName(name)) && !isRegionSpan(opFromName(name));
         if (!slice && !marker)
             continue;
 

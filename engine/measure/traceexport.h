@@ -37,6 +37,8 @@ constexpr int kTracePid = 1; // pid 0 is the kernel's swapper to Perfetto
 //   - one "ph":"X" slice per non-marker event: name opName(op), cat "layer N" / "serial" / "model" (ops outside
 //     layers), ts and dur in µs as doubles (ns / 1000), args { layer, rows: [first, last) as [first, last],
 //     seq, token: position, tokens };
+//   - one "ph":"X" slice named "region", cat "region", per parallel region (Op::Region: fork to join, on the lane
+//     of the thread that started it, around that thread's own chunks), args as a slice's with rows [0, blocks);
 //   - "ph":"i","s":"t" instants for WorkerJoin / WorkerLeave;
 //   - a "ph":"C" counter "busy workers" with args { busy: n }: a point at ts 0 and at every change.
 nlohmann::json chromeTraceJson(const std::vector<TraceEvent>& events, const TraceMeta& meta);

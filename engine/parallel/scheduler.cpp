@@ -78,6 +78,8 @@ const char* opName(Op op)
         return "worker_join";
     case Op::WorkerLeave:
         return "worker_leave";
+    case Op::Region:
+        return "region";
     case Op::Count_:
         break;
     }
@@ -307,6 +309,7 @@ void Scheduler::parallelForParts(std::span<const RegionInfo> parts, std::span<co
     const tbb::blocked_range<size_t> range(0, total, m_options.grain);
     auto run = [&](const tbb::blocked_range<size_t>& r) { runChunk(r.begin(), r.end()); };
     m_arena.execute([&] {
+        const int64_t spanBegin = recorder ? recorder->nowNs() : 0;
         const auto t0 = std::chrono::steady_clock::now();
         struct Account { // counts the region on the slot that ran it, however the switch exits
             SlotStats& stats;
@@ -332,6 +335,13 @@ void Scheduler::parallelForParts(std::span<const RegionInfo> parts, std::span<co
         case Partitioner::Affinity:
             tbb::parallel_for(range, run, affinityFor(region));
             break;
+        }
+        if (recorder) {
+            RegionInfo span = region;
+            span.op = Op::Region;
+            span.unitsPerBlock = 1;
+            span.units = 0;
+            recordChunk(span, 0, total, spanBegin);
         }
     });
 }

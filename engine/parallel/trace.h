@@ -37,6 +37,11 @@ enum class Op : uint8_t {
     Serial, // a serial section of the calling thread (norms, residual adds, KV copy)
     WorkerJoin, // markers from the arena observer (begin == end)
     WorkerLeave,
+    // A whole parallel region, from before the fork to after the join, recorded by the thread that
+    // started it (its layer, sequence, position and tokens are the region's first part's; first = 0,
+    // last = the region's block count). Not work: the chunks inside it are. The run analysis measures
+    // fork/join overhead with it.
+    Region,
     Count_,
 };
 const char* opName(Op op);
@@ -67,7 +72,10 @@ struct TraceEvent {
     int64_t durationNs() const { return endNs - beginNs; }
 };
 
-inline bool isMarker(Op op) { return op == Op::WorkerJoin || op == Op::WorkerLeave; }
+// Events that are not work: worker join/leave instants and region spans. Busy time, lanes and the
+// timeline's slices skip them.
+inline bool isMarker(Op op) { return op == Op::WorkerJoin || op == Op::WorkerLeave || op == Op::Region; }
+inline bool isRegionSpan(Op op) { return op == Op::Region; }
 
 // Collects TraceEvents into one buffer per arena slot. A slot is only ever written by the thread
 // that holds it, and events are published with a per-slot release store, so the writer never

@@ -9,6 +9,10 @@ double msBetween(RunTimes::Clock::time_point a, RunTimes::Clock::time_point b)
 {
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
+int64_t nsBetween(RunTimes::Clock::time_point a, RunTimes::Clock::time_point b)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
+}
 } // namespace
 
 RunMetrics computeRunMetrics(const RunTimes& times, const std::vector<GenerationStats>& sequences,
@@ -18,6 +22,10 @@ RunMetrics computeRunMetrics(const RunTimes& times, const std::vector<Generation
     m.wallMs = msBetween(times.start, times.end);
     m.prefillMs = msBetween(times.prefillStart, times.prefillEnd);
     m.decodeMs = msBetween(times.prefillEnd, times.decodeEnd);
+    m.prefillBeginNs = nsBetween(times.start, times.prefillStart);
+    m.prefillEndNs = nsBetween(times.start, times.prefillEnd);
+    m.decodeEndNs = nsBetween(times.start, times.decodeEnd);
+    m.wallNs = nsBetween(times.start, times.end);
     m.timeToFirstTokenMs = 0;
     int decodedAfterFirst = 0;
     for (const GenerationStats& st : sequences) {

@@ -23,6 +23,12 @@ struct RunMetrics {
     double wallMs = 0;
     double prefillMs = 0; // the prefill phase: every prompt's forward pass and first token
     double decodeMs = 0; // the decode phase: every later token
+    // The phases on the trace's clock (ns since the run started, as TraceEvent times): prefill is
+    // [prefillBeginNs, prefillEndNs), decode [prefillEndNs, decodeEndNs), the run [0, wallNs).
+    int64_t prefillBeginNs = 0;
+    int64_t prefillEndNs = 0;
+    int64_t decodeEndNs = 0;
+    int64_t wallNs = 0;
     double timeToFirstTokenMs = 0; // earliest first token over the sequences
     int promptTokens = 0; // summed
     int generatedTokens = 0; // summed

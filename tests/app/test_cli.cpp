@@ -11,6 +11,11 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
+#include <QThread>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
 
 #include <fstream>
 
@@ -54,6 +59,62 @@ class TestCli : public QObject {
     QTemporaryDir m_dir;
 
 private Q_SLOTS:
+    void analyzeExplainsARunAndCachesTheMachine()
+    {
+        // The machine's ceilings go to a cache of this test's own: measured on the first run, read on the second.
+        const QString cache = m_dir.filePath("roofline.json");
+        const QString json = m_dir.filePath("analysis.json");
+        const QStringList args { "analyze", "--synthetic", "tiny", "-t", "2", "-n", "6", "--raw", "-p", "once upon",
+            "--machine-cache", cache, "--predict", "1,2,8", "--json", json };
+        Result r = runCli(args);
+        QCOMPARE(r.status, QProcess::NormalExit);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.out.contains("PREDICTED"));
+        QVERIFY(r.out.contains("measured now"));
+        QVERIFY(QFile::exists(cache));
+        r = runCli(args);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.out.contains("figures from the cache"));
+
+        QFile f(json);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const nlohmann::json j = nlohmann::json::parse(f.readAll().toStdString());
+        QVERIFY(j.at("wall_ms").get<double>() > 0);
+        QVERIFY(j.at("machine").at("from_cache").get<bool>());
+        for (const char* phase : { "prefill", "decode", "total" }) {
+            const auto& p = j.at("phases").at(phase);
+            const auto& idle = p.at("idle_ms");
+            // The idle parts add up to the idle total, and busy + idle to the lane-time (to rounding of doubles).
+            const double parts = idle.at("imbalance").get<double>() + idle.at("overhead").get<double>()
+                + idle.at("serial").get<double>() + idle.at("untraced").get<double>();
+            QVERIFY(std::abs(parts - idle.at("total").get<double>()) < 1e-6);
+            QVERIFY(std::abs(p.at("busy_ms").get<double>() + parts - p.at("lane_ms").get<double>()) < 1e-6);
+            QVERIFY(p.contains("tokens") && p.contains("tps") && p.contains("serial_ms") && p.contains("parallel_ms"));
+        }
+        QCOMPARE(j.at("phases").at("decode").at("tokens").get<int>(), 5); // 6 generated, the first from prefill
+        bool sawMatmul = false;
+        for (const auto& op : j.at("ops")) {
+            QVERIFY(op.contains("calls") && op.contains("gbps") && op.contains("gflops") && op.contains("bound"));
+            if (op.at("op") == "ffn_down" && op.at("phase") == "decode") {
+                sawMatmul = true;
+                QCOMPARE(op.at("calls").get<int>(), 4 * 5); // 4 layers x 5 decode steps
+                QVERIFY(op.at("bound") == "memory" || op.at("bound") == "compute");
+            }
+        }
+        QVERIFY(sawMatmul);
+        const auto& prediction = j.at("prediction");
+        QVERIFY(prediction.at("available").get<bool>());
+        QCOMPARE(prediction.at("points").size(), size_t(3));
+        QCOMPARE(prediction.at("points")[0].at("speedup").get<double>(), 1.0);
+        QVERIFY(prediction.at("points")[2].at("beyond_cores").get<bool>() == (QThread::idealThreadCount() < 8));
+
+        // Another strategy: analysed, but not replayed, and it says why.
+        const Result req = runCli({ "analyze", "--synthetic", "tiny", "-t", "2", "-n", "3", "-s", "request", "-p", "a",
+            "-p", "b", "--machine-cache", cache });
+        QVERIFY2(req.exitCode == 0, req.err.constData());
+        QVERIFY(req.out.contains("no scaling prediction: the prediction replays intra-op runs"));
+    }
+
     void generateJsonHasTextTokensAndFigures()
     {
         const Result r = runCli({ "generate", "--synthetic", "tiny", "--temperature", "0", "-n", "12", "--json" });

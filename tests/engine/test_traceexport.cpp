@@ -108,7 +108,8 @@ std::string describe(const TraceEvent& e)
 std::vector<TraceEvent> sortedLikeExport(std::vector<TraceEvent> events, bool keepMarkers)
 {
     if (!keepMarkers)
-        events.erase(std::remove_if(events.begin(), events.end(), [](const TraceEvent& e) { return isMarker(e.op); }),
+        events.erase(std::remove_if(events.begin(), events.end(),
+                         [](const TraceEvent& e) { return isMarker(e.op) && !isRegionSpan(e.op); }),
             events.end());
     std::stable_sort(events.begin(), events.end(), [](const TraceEvent& a, const TraceEvent& b) {
         return std::make_tuple(a.beginNs, -a.durationNs()) < std::make_tuple(b.beginNs, -b.durationNs());

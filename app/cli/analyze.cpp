@@ -1,0 +1,140 @@
+// analyze: one traced run explained: where the time went per phase, the roofline per op, the machine's ceilings,
+// and the scaling predicted past this machine.
+#include "app/cli/commands.h"
+
+#include "engine/measure/analysisreport.h"
+#include "engine/measure/traceexport.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace cli {
+
+namespace {
+
+void printPhases(const engine::RunReport& r)
+{
+    std::printf("\n%-8s %9s %6s %8s %9s %10s %9s %8s  %s\n", "phase", "wall ms", "busy", "serial", "overhead",
+        "imbalance", "untraced", "regions", "serial fraction");
+    auto row = [](const char* name, const engine::TimeBreakdown& t) {
+        auto pct = [&](int64_t v) { return t.laneNs > 0 ? 100.0 * double(v) / double(t.laneNs) : 0.0; };
+        std::printf("%-8s %9.2f %5.0f%% %7.0f%% %8.0f%% %9.0f%% %8.0f%% %8llu  %.1f%%\n", name, double(t.wallNs) / 1e6,
+            pct(t.busyNs), pct(t.idle.serial), pct(t.idle.overhead), pct(t.idle.imbalance), pct(t.idle.untraced),
+            (unsigned long long)t.regions, 100.0 * t.serialFraction());
+    };
+    row("prefill", r.analysis.prefill);
+    row("decode", r.analysis.decode);
+    row("total", r.analysis.total);
+    std::printf("(shares of the lane-time, lanes x wall; busy + serial + overhead + imbalance + untraced = 100%%)\n");
+}
+
+void printOps(const engine::RunReport& r)
+{
+    std::printf("\n%-8s %-12s %6s %9s %9s %9s %9s  %-8s %s\n", "phase", "op", "calls", "ms", "GB/s", "GFLOP/s",
+        "FLOP/B", "bound", "of ceiling");
+    for (const engine::OpStats& s : r.ops) {
+        if (!s.modelled) {
+            std::printf("%-8s %-12s %6llu %9.3f %9s %9s %9s  %-8s %s\n", engine::phaseName(s.phase),
+                engine::opName(s.op), (unsigned long long)s.calls, double(s.elapsedNs) / 1e6, "-", "-", "-", "-", "-");
+            continue;
+        }
+        std::printf("%-8s %-12s %6llu %9.3f %9.2f %9.2f %9.2f  %-8s %.0f%%\n", engine::phaseName(s.phase),
+            engine::opName(s.op), (unsigned long long)s.calls, double(s.elapsedNs) / 1e6, s.gbps(), s.gflops(),
+            s.intensity(), engine::boundName(s.bound(r.machine, r.threads)),
+            100.0 * s.ceilingShare(r.machine, r.threads));
+    }
+}
+
+void printMachine(const engine::MachinePeaks& m)
+{
+    std::printf("\nmachine: %s, %d logical cores (%s)\n", m.cpu.c_str(), m.cores,
+        m.fromCache ? "figures from the cache" : "measured now");
+    std::printf("  read bandwidth %.1f GB/s on 1 core, %.1f GB/s on %d; FMA peak (%s) %.1f GFLOP/s on 1 core, %.1f on "
+                "%d; empty region %.1f us on 1 thread, %.1f us on %d\n",
+        m.bandwidthGBps1, m.bandwidthGBpsAll, m.cores, m.fmaKernel.c_str(), m.peakGflops1, m.peakGflopsAll, m.cores,
+        m.forkJoinNs1 / 1e3, m.forkJoinNsAll / 1e3, m.cores);
+}
+
+void printPrediction(const engine::ScalingPrediction& p)
+{
+    if (!p.available) {
+        std::printf("\nno scaling prediction: %s\n", p.reason.c_str());
+        return;
+    }
+    std::printf("\nPREDICTED (a model, not a measurement; from this %d-thread run, for a machine with P cores like "
+                "these and this memory bandwidth):\n",
+        p.measuredThreads);
+    std::printf("%8s %14s %14s %10s %10s\n", "threads", "prefill tok/s", "decode tok/s", "prefill x", "decode x");
+    for (const engine::PredictionPoint& pt : p.points)
+        std::printf("%8d %14.1f %14.1f %10.2f %10.2f%s\n", pt.threads, pt.prefillTokensPerSecond,
+            pt.decodeTokensPerSecond, pt.prefillSpeedup, pt.decodeSpeedup,
+            pt.beyondCores ? "  (beyond this machine)" : "");
+}
+
+} // namespace
+
+CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& o)
+{
+    auto* cmd = app.add_subcommand(
+        "analyze", "run once with tracing and explain it: time breakdown, roofline per op, predicted scaling");
+    o.model.add(cmd);
+    o.parallel.add(cmd);
+    o.workload.add(cmd);
+    o.workload.addStrategy(cmd, false);
+    cmd->add_option("--predict", o.predict, "thread counts to predict, comma-separated")->capture_default_str();
+    cmd->add_option("--json", o.jsonOut, "write the analysis as JSON to this file");
+    cmd->add_option("--trace", o.traceOut, "also write the run's Chrome trace to this file");
+    cmd->add_option("--machine-cache", o.machineCache,
+        "where the machine's measured ceilings are cached (default ~/.cache/llm-thread-playground/roofline.json)");
+    cmd->add_flag("--remeasure", o.remeasure, "measure the machine's ceilings again instead of using the cache");
+    return cmd;
+}
+
+int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
+{
+    const auto schedulerOptions = o.parallel.options();
+    const std::vector<int> predict = parseThreadList(o.predict);
+    o.workload.strategies(); // usage errors before the model loads
+    auto model = o.model.load(argv0);
+    engine::RunRequest request = o.workload.request(*model);
+    request.scheduler = schedulerOptions;
+    request.trace = true;
+
+    std::fprintf(stderr, "measuring the machine's ceilings (or reading them from the cache)...\n");
+    const engine::MachinePeaks machine = engine::machinePeaks(o.machineCache, o.remeasure);
+    engine::Scheduler scheduler(schedulerOptions);
+    const engine::RunResult run = engine::executeRun(model, request, scheduler);
+    const engine::RunReport report = engine::buildRunReport(run, *model, machine, predict);
+
+    std::printf("analyze: %s, %s, %d thread(s); %d prompt token(s), %d generated\n", model->source().c_str(),
+        engine::strategyName(request.strategy), scheduler.threads(), run.metrics.promptTokens,
+        run.metrics.generatedTokens);
+    printPhases(report);
+    printOps(report);
+    printMachine(machine);
+    printPrediction(report.prediction);
+    std::printf("\n");
+    for (const std::string& line : engine::readRunReport(report))
+        std::printf("%s\n", line.c_str());
+
+    if (!o.jsonOut.empty()) {
+        nlohmann::json j = engine::toJson(report);
+        j["model"] = model->source();
+        std::ofstream out(o.jsonOut, std::ios::trunc);
+        out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        if (!out)
+            throw std::runtime_error("cannot write '" + o.jsonOut + "'");
+    }
+    if (!o.traceOut.empty()) {
+        engine::TraceMeta meta;
+        meta.model = model->source();
+        meta.threads = scheduler.threads();
+        meta.strategy = engine::strategyName(request.strategy);
+        meta.partitioner = engine::partitionerName(request.scheduler.partitioner);
+        engine::writeChromeTrace(o.traceOut, run.trace, meta);
+    }
+    return 0;
+}
+
+} // namespace cli

@@ -1,0 +1,248 @@
+#include "engine/measure/analysisreport.h"
+
+#include "engine/model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace engine {
+
+namespace {
+
+double ms(int64_t ns) { return double(ns) / 1e6; }
+
+nlohmann::json phaseJson(const TimeBreakdown& t, int tokens)
+{
+    return {
+        { "tokens", tokens },
+        { "tps", t.wallNs > 0 ? tokens * 1e9 / double(t.wallNs) : 0.0 },
+        { "wall_ms", ms(t.wallNs) },
+        { "lanes", t.lanes },
+        { "lane_ms", ms(t.laneNs) },
+        { "busy_ms", ms(t.busyNs) },
+        { "serial_ms", ms(t.serialNs) },
+        { "parallel_ms", ms(t.parallelNs) },
+        { "untraced_ms", ms(t.untracedNs) },
+        { "idle_ms",
+            {
+                { "total", ms(t.idle.total()) },
+                { "imbalance", ms(t.idle.imbalance) },
+                { "overhead", ms(t.idle.overhead) },
+                { "serial", ms(t.idle.serial) },
+                { "untraced", ms(t.idle.untraced) },
+            } },
+        { "serial_fraction", t.serialFraction() },
+        { "regions", t.regions },
+        { "overhead_per_region_us", t.overheadPerRegionNs() / 1e3 },
+    };
+}
+
+std::string format(const char* fmt, double a, double b = 0, double c = 0, double d = 0)
+{
+    char buf[512];
+    std::snprintf(buf, sizeof buf, fmt, a, b, c, d);
+    return buf;
+}
+
+double share(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * double(part) / double(whole) : 0.0; }
+
+// The serial ops of a phase that took the most time, as "sampling, rmsnorm".
+std::string topSerialOps(const std::vector<OpStats>& ops, Phase phase)
+{
+    std::vector<const OpStats*> serial;
+    for (const OpStats& s : ops)
+        if (s.phase == phase
+            && (s.op == Op::Sampling || s.op == Op::RmsNorm || s.op == Op::Rope || s.op == Op::Embed
+                || s.op == Op::Serial || s.op == Op::Tokenize))
+            serial.push_back(&s);
+    std::sort(serial.begin(), serial.end(), [](const OpStats* a, const OpStats* b) { return a->busyNs > b->busyNs; });
+    std::string out;
+    for (size_t i = 0; i < serial.size() && i < 3; ++i)
+        out += (i ? ", " : "") + std::string(opName(serial[i]->op));
+    return out;
+}
+
+} // namespace
+
+RunReport buildRunReport(
+    const RunResult& run, const Model& model, const MachinePeaks& machine, const std::vector<int>& predictThreads)
+{
+    RunReport r;
+    r.analysis = analyzeRun(run);
+    r.ops = opStats(run, model);
+    r.machine = machine;
+    r.prediction = predictScaling(run, model, machine, predictThreads, PredictionTarget::WiderMachine);
+    r.threads = run.threads;
+    r.strategy = run.strategy;
+    r.prefillTokens = run.metrics.promptTokens;
+    for (const auto& s : run.sequences)
+        r.decodeTokens += std::max(0, s.stats.generatedTokens - 1);
+    return r;
+}
+
+nlohmann::json toJson(const RunReport& r)
+{
+    const RunAnalysis& a = r.analysis;
+    nlohmann::json j;
+    j["wall_ms"] = ms(a.total.wallNs);
+    j["threads"] = r.threads;
+    j["strategy"] = strategyName(r.strategy);
+    j["serial_fraction"] = a.total.serialFraction();
+    j["phases"] = {
+        { "prefill", phaseJson(a.prefill, r.prefillTokens) },
+        { "decode", phaseJson(a.decode, r.decodeTokens) },
+        { "total", phaseJson(a.total, r.prefillTokens + r.decodeTokens) },
+    };
+    nlohmann::json ops = nlohmann::json::array();
+    for (const OpStats& s : r.ops)
+        ops.push_back({
+            { "op", opName(s.op) },
+            { "phase", phaseName(s.phase) },
+            { "calls", s.calls },
+            { "chunks", s.chunks },
+            { "ms", ms(s.elapsedNs) },
+            { "busy_ms", ms(s.busyNs) },
+            { "bytes", s.bytes },
+            { "flops", s.flops },
+            { "gbps", s.gbps() },
+            { "gflops", s.gflops() },
+            { "intensity", s.intensity() },
+            { "bound", boundName(s.bound(r.machine, r.threads)) },
+            { "ceiling_share", s.ceilingShare(r.machine, r.threads) },
+        });
+    j["ops"] = ops;
+    const MachinePeaks& m = r.machine;
+    j["machine"] = {
+        { "cpu", m.cpu },
+        { "cores", m.cores },
+        { "bandwidth_gbps", m.bandwidthGBpsAll },
+        { "bandwidth_gbps_1", m.bandwidthGBps1 },
+        { "peak_gflops", m.peakGflopsAll },
+        { "peak_gflops_1", m.peakGflops1 },
+        { "fork_join_ns_1", m.forkJoinNs1 },
+        { "fork_join_ns_all", m.forkJoinNsAll },
+        { "fma_kernel", m.fmaKernel },
+        { "from_cache", m.fromCache },
+    };
+    const ScalingPrediction& p = r.prediction;
+    nlohmann::json points = nlohmann::json::array();
+    double base = 0;
+    for (const PredictionPoint& pt : p.points)
+        if (pt.threads == 1)
+            base = pt.prefillMs + pt.decodeMs;
+    for (const PredictionPoint& pt : p.points) {
+        const double total = pt.prefillMs + pt.decodeMs;
+        points.push_back({
+            { "threads", pt.threads },
+            { "prefill_tps", pt.prefillTokensPerSecond },
+            { "decode_tps", pt.decodeTokensPerSecond },
+            { "speedup", base > 0 && total > 0 ? base / total : 0.0 },
+            { "prefill_speedup", pt.prefillSpeedup },
+            { "decode_speedup", pt.decodeSpeedup },
+            { "beyond_cores", pt.beyondCores },
+        });
+    }
+    j["prediction"] = {
+        { "available", p.available },
+        { "reason", p.reason },
+        { "target", predictionTargetName(p.target) },
+        { "measured_threads", p.measuredThreads },
+        { "model",
+            "replay of this run's regions on P lanes: serial time kept, each region max(work / P, longest chunk, "
+            "bytes / bandwidth) plus its overhead shifted by the measured fork/join cost; a machine with P cores "
+            "like these and this machine's memory bandwidth (docs/ARCHITECTURE.md)" },
+        { "points", points },
+    };
+    return j;
+}
+
+std::vector<std::string> readRunReport(const RunReport& r)
+{
+    std::vector<std::string> lines;
+    const RunAnalysis& a = r.analysis;
+    if (!a.valid) {
+        lines.push_back("The run was not traced, so there is nothing to analyse.");
+        return lines;
+    }
+    struct Named {
+        const char* name;
+        const TimeBreakdown* t;
+        Phase phase;
+        int tokens;
+    };
+    for (const Named& n : { Named { "Prefill", &a.prefill, Phase::Prefill, r.prefillTokens },
+             Named { "Decode", &a.decode, Phase::Decode, r.decodeTokens } }) {
+        const TimeBreakdown& t = *n.t;
+        if (t.wallNs <= 0)
+            continue;
+        std::string s = std::string(n.name) + ": " + format("%.2f ms on %.0f lane(s); ", ms(t.wallNs), t.lanes)
+            + format("%.0f%% of the lane-time is idle", share(t.idle.total(), t.laneNs));
+        if (t.idle.total() > 0) {
+            s += format(" (serial sections %.0f%%, fork/join overhead %.0f%%, imbalance %.0f%%",
+                share(t.idle.serial, t.laneNs), share(t.idle.overhead, t.laneNs), share(t.idle.imbalance, t.laneNs));
+            s += format(", untraced %.0f%%).", share(t.idle.untraced, t.laneNs));
+        } else {
+            s += ".";
+        }
+        const double f = t.serialFraction();
+        s += format(" %.1f%% of its work is serial", 100.0 * f);
+        const std::string top = topSerialOps(r.ops, n.phase);
+        if (!top.empty())
+            s += " (" + top + ")";
+        if (f > 0)
+            s += format(", so by Amdahl's law no thread count can make it more than %.1f× faster.", 1.0 / f);
+        else
+            s += ".";
+        if (t.regions > 0)
+            s += format(" Each of its %.0f parallel regions cost %.1f µs of fork/join beyond its busiest lane's work.",
+                double(t.regions), t.overheadPerRegionNs() / 1e3);
+        lines.push_back(s);
+
+        const OpStats* top1 = nullptr;
+        int64_t phaseBusy = 0;
+        for (const OpStats& o : r.ops)
+            if (o.phase == n.phase) {
+                phaseBusy += o.busyNs;
+                if (o.modelled && (!top1 || o.busyNs > top1->busyNs))
+                    top1 = &o;
+            }
+        if (top1 && r.machine.valid()) {
+            const Bound b = top1->bound(r.machine, r.threads);
+            std::string op = std::string(opName(top1->op)) + " takes "
+                + format("%.0f%% of the work", share(top1->busyNs, phaseBusy))
+                + format(" at %.1f GB/s and %.1f GFLOP/s (%.2f FLOP/byte): ", top1->gbps(), top1->gflops(),
+                    top1->intensity());
+            const double ceiling = top1->ceilingShare(r.machine, r.threads);
+            if (b == Bound::Memory && ceiling > 1.05)
+                op += format("memory-bound by its intensity, yet %.0f%% of the %.1f GB/s this many cores read from "
+                             "memory: its data comes from the caches (the probe reads a buffer far larger than them).",
+                    100.0 * ceiling, r.machine.bandwidthGBps(r.threads));
+            else if (b == Bound::Memory)
+                op += format("memory-bound here, at %.0f%% of the %.1f GB/s this many cores can read.", 100.0 * ceiling,
+                    r.machine.bandwidthGBps(r.threads));
+            else
+                op += format("compute-bound here, at %.0f%% of the %.1f GFLOP/s these cores can do.", 100.0 * ceiling,
+                    r.machine.peakGflops(r.threads));
+            lines.push_back("  " + op);
+        }
+    }
+    const ScalingPrediction& p = r.prediction;
+    if (!p.available) {
+        lines.push_back("No scaling prediction: " + p.reason + ".");
+        return lines;
+    }
+    const PredictionPoint* wide = nullptr;
+    for (const PredictionPoint& pt : p.points)
+        if (pt.threads == 16 || (!wide && pt.threads > r.machine.cores))
+            wide = &pt;
+    if (wide)
+        lines.push_back(format("Predicted, not measured: a machine with %.0f cores like these (and this memory "
+                               "bandwidth) would decode at about %.0f tokens/s, %.1f× one core",
+                            wide->threads, wide->decodeTokensPerSecond, wide->decodeSpeedup)
+            + format(", and prefill at about %.0f tokens/s, %.1f× one core.", wide->prefillTokensPerSecond,
+                wide->prefillSpeedup));
+    return lines;
+}
+
+} // namespace engine

@@ -1,0 +1,144 @@
+#include "engine/measure/prediction.h"
+
+#include "engine/measure/analysis.h"
+#include "engine/model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+namespace engine {
+
+namespace {
+
+struct ReplayRegion {
+    double workNs = 0;
+    double longestChunkNs = 0;
+    double overheadNs = 0;
+    double bytes = 0;
+};
+
+struct ReplayPhase {
+    double fixedNs = 0; // outside parallel regions: kept as measured
+    std::vector<ReplayRegion> regions;
+    int tokens = 0;
+};
+
+ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginNs, int64_t endNs, int tokens)
+{
+    ReplayPhase phase;
+    phase.tokens = tokens;
+    const auto periods = parallelPeriods(run.trace, beginNs, endNs);
+    double inRegions = 0;
+    for (const ParallelPeriod& p : periods) {
+        ReplayRegion r;
+        r.workNs = double(p.workNs);
+        r.longestChunkNs = double(p.longestChunkNs);
+        r.overheadNs = double(std::max<int64_t>(0, p.overheadNs()));
+        // Bytes of each op call in the period, once per call (a call's chunks share op, layer, sequence, position).
+        std::map<std::tuple<int, int, int, int>, int> calls;
+        for (const TraceEvent* e : p.chunks) {
+            int& tokensOfCall = calls[{ int(e->op), int(e->layer), int(e->sequence), int(e->position) }];
+            tokensOfCall = std::max<int>(tokensOfCall, e->tokens);
+        }
+        for (const auto& [key, callTokens] : calls) {
+            const auto [op, layer, sequence, position] = key;
+            (void)sequence;
+            r.bytes += opCost(model, Op(op), layer, callTokens, position).bytes;
+        }
+        inRegions += double(p.wallNs());
+        phase.regions.push_back(r);
+    }
+    phase.fixedNs = std::max(0.0, double(endNs - beginNs) - inRegions);
+    return phase;
+}
+
+double phaseNs(const ReplayPhase& phase, const MachinePeaks& peaks, int measured, int threads, PredictionTarget target)
+{
+    const int cores = std::max(1, peaks.cores);
+    const bool timeShared = target == PredictionTarget::ThisMachine;
+    const int usable = timeShared ? std::min(threads, cores) : threads;
+    const double share = timeShared ? std::max(1.0, double(threads) / cores) : 1.0;
+    const double bandwidth = peaks.bandwidthGBps(usable); // GB/s = bytes per ns; capped at the all-core figure
+    const double forkShift = forkJoinNs(peaks, threads, target) - forkJoinNs(peaks, measured, target);
+    double total = phase.fixedNs;
+    for (const ReplayRegion& r : phase.regions) {
+        double t = std::max(r.workNs / usable, r.longestChunkNs * share);
+        if (bandwidth > 0)
+            t = std::max(t, r.bytes / bandwidth);
+        total += t + std::max(0.0, r.overheadNs + forkShift);
+    }
+    return total;
+}
+
+} // namespace
+
+std::vector<int> defaultPredictionThreads() { return { 1, 2, 4, 8, 16, 32, 64 }; }
+
+const char* predictionTargetName(PredictionTarget t)
+{
+    return t == PredictionTarget::ThisMachine ? "this machine" : "wider machine";
+}
+
+double forkJoinNs(const MachinePeaks& peaks, int threads, PredictionTarget target)
+{
+    const int cores = std::max(1, peaks.cores);
+    const double one = peaks.forkJoinNs1, all = peaks.forkJoinNsAll;
+    if (threads <= 1)
+        return one;
+    if (threads > cores && target == PredictionTarget::ThisMachine)
+        return all * double(threads) / cores;
+    if (cores == 1)
+        return one;
+    return one + (all - one) * std::log2(double(threads)) / std::log2(double(cores));
+}
+
+ScalingPrediction predictScaling(const RunResult& run, const Model& model, const MachinePeaks& peaks,
+    const std::vector<int>& threads, PredictionTarget target)
+{
+    ScalingPrediction out;
+    out.target = target;
+    out.measuredThreads = run.threads;
+    out.cores = peaks.cores;
+    if (run.trace.empty()) {
+        out.reason = "the run was not traced";
+        return out;
+    }
+    if (run.strategy != Strategy::IntraOp) {
+        out.reason = std::string("the prediction replays intra-op runs; this run used ") + strategyName(run.strategy);
+        return out;
+    }
+    if (!peaks.valid()) {
+        out.reason = "the machine's bandwidth and peak are not measured";
+        return out;
+    }
+    const RunMetrics& m = run.metrics;
+    int decoded = 0;
+    for (const auto& s : run.sequences)
+        decoded += std::max(0, s.stats.generatedTokens - 1);
+    const ReplayPhase prefill = replayPhase(run, model, m.prefillBeginNs, m.prefillEndNs, m.promptTokens);
+    const ReplayPhase decode = replayPhase(run, model, m.prefillEndNs, m.decodeEndNs, decoded);
+    const double prefill1 = phaseNs(prefill, peaks, run.threads, 1, target);
+    const double decode1 = phaseNs(decode, peaks, run.threads, 1, target);
+    for (int p : threads) {
+        if (p < 1)
+            continue;
+        PredictionPoint point;
+        point.threads = p;
+        point.beyondCores = p > peaks.cores;
+        const double pre = phaseNs(prefill, peaks, run.threads, p, target);
+        const double dec = phaseNs(decode, peaks, run.threads, p, target);
+        point.prefillMs = pre / 1e6;
+        point.decodeMs = dec / 1e6;
+        point.prefillTokensPerSecond = pre > 0 ? prefill.tokens * 1e9 / pre : 0;
+        point.decodeTokensPerSecond = dec > 0 ? decode.tokens * 1e9 / dec : 0;
+        point.prefillSpeedup = pre > 0 ? prefill1 / pre : 0;
+        point.decodeSpeedup = dec > 0 ? decode1 / dec : 0;
+        out.points.push_back(point);
+    }
+    out.available = true;
+    return out;
+}
+
+} // namespace engine

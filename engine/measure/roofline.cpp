@@ -1,0 +1,426 @@
+#include "engine/measure/roofline.h"
+
+#include "engine/measure/machine.h"
+#include "engine/model/model.h"
+#include "engine/parallel/scheduler.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+#include <tuple>
+
+namespace engine {
+
+namespace {
+
+double matmulBytes(const WeightMatrix& w, int tokens)
+{
+    return double(w.bytes()) + 4.0 * tokens * double(w.cols + w.rows);
+}
+double matmulFlops(const WeightMatrix& w, int tokens) { return 2.0 * tokens * double(w.rows) * double(w.cols); }
+
+using Clock = std::chrono::steady_clock;
+
+// Independent FMA chains on registers: acc = acc * m + c, which stays finite (it converges to c / (1 - m)).
+// FLOPs per iteration: chains × lanes × 2.
+__attribute__((target("avx512f"))) float fmaAvx512(int64_t iterations)
+{
+    constexpr int kChains = 16;
+    __m512 acc[kChains];
+    for (int i = 0; i < kChains; ++i)
+        acc[i] = _mm512_set1_ps(float(i));
+    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
+    for (int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < kChains; ++i)
+            acc[i] = _mm512_fmadd_ps(acc[i], m, c);
+    __m512 sum = acc[0];
+    for (int i = 1; i < kChains; ++i)
+        sum = _mm512_add_ps(sum, acc[i]);
+    return _mm512_reduce_add_ps(sum);
+}
+constexpr double kFlopsAvx512 = 16.0 * 16.0 * 2.0;
+
+__attribute__((target("avx2,fma"))) float fmaAvx2(int64_t iterations)
+{
+    constexpr int kChains = 12; // of 16 ymm registers, leaving room for m and c
+    __m256 acc[kChains];
+    for (int i = 0; i < kChains; ++i)
+        acc[i] = _mm256_set1_ps(float(i));
+    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
+    for (int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < kChains; ++i)
+            acc[i] = _mm256_fmadd_ps(acc[i], m, c);
+    __m256 sum = acc[0];
+    for (int i = 1; i < kChains; ++i)
+        sum = _mm256_add_ps(sum, acc[i]);
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, sum);
+    float s = 0;
+    for (float v : lanes)
+        s += v;
+    return s;
+}
+constexpr double kFlopsAvx2 = 12.0 * 8.0 * 2.0;
+
+float fmaScalar(int64_t iterations)
+{
+    constexpr int kChains = 8;
+    float acc[kChains];
+    for (int i = 0; i < kChains; ++i)
+        acc[i] = float(i);
+    for (int64_t it = 0; it < iterations; ++it)
+        for (float& a : acc)
+            a = a * 0.999f + 0.001f;
+    float s = 0;
+    for (float a : acc)
+        s += a;
+    return s;
+}
+constexpr double kFlopsScalar = 8.0 * 2.0;
+
+struct FmaKernel {
+    float (*run)(int64_t);
+    double flopsPerIteration;
+    const char* name;
+};
+
+FmaKernel fmaKernel()
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return { fmaAvx512, kFlopsAvx512, "avx512" };
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return { fmaAvx2, kFlopsAvx2, "avx2" };
+    return { fmaScalar, kFlopsScalar, "scalar" };
+}
+
+std::string cpuModel()
+{
+    const nlohmann::json m = machineDescription();
+    return m.value("cpu", std::string("unknown CPU"));
+}
+
+} // namespace
+
+OpCost opCost(const Model& model, Op op, int layer, int tokens, int position)
+{
+    const ModelConfig& c = model.config();
+    const auto& layers = model.layers();
+    const LayerWeights& L = layers[size_t(std::clamp(layer, 0, std::max(0, int(layers.size()) - 1)))];
+    const double T = std::max(1, tokens);
+    const double qDim = double(c.heads) * c.headDim;
+    const double kvDim = double(c.kvDim());
+    OpCost cost;
+    cost.modelled = true;
+    switch (op) {
+    case Op::AttnQ:
+        return { matmulBytes(L.wq, tokens), matmulFlops(L.wq, tokens), true };
+    case Op::AttnK:
+        return { matmulBytes(L.wk, tokens), matmulFlops(L.wk, tokens), true };
+    case Op::AttnV:
+        return { matmulBytes(L.wv, tokens), matmulFlops(L.wv, tokens), true };
+    case Op::AttnOut:
+        return { matmulBytes(L.wo, tokens), matmulFlops(L.wo, tokens), true };
+    case Op::FfnGate:
+        return { matmulBytes(L.gate, tokens), matmulFlops(L.gate, tokens), true };
+    case Op::FfnUp:
+        return { matmulBytes(L.up, tokens), matmulFlops(L.up, tokens), true };
+    case Op::FfnDown:
+        return { matmulBytes(L.down, tokens), matmulFlops(L.down, tokens), true };
+    case Op::FfnGateUp:
+        // Both matrices read the same input; the output is silu(gate) · up, T × hidden.
+        return { double(L.gate.bytes() + L.up.bytes()) + 4.0 * T * double(c.dim + c.hidden),
+            matmulFlops(L.gate, tokens) + matmulFlops(L.up, tokens) + 4.0 * T * c.hidden, true };
+    case Op::Logits:
+        return { matmulBytes(model.output(), tokens), matmulFlops(model.output(), tokens), true };
+    case Op::Attention: {
+        const double len = double(position) + T;
+        cost.bytes = 4.0 * (2.0 * len * kvDim + 2.0 * T * qDim);
+        cost.flops = 4.0 * c.heads * T * len * c.headDim;
+        return cost;
+    }
+    case Op::RmsNorm: // read x and the weight, write the normed copy; square-add, then scale and weight
+        cost.bytes = 4.0 * (2.0 * T * c.dim + c.dim);
+        cost.flops = 4.0 * T * c.dim;
+        return cost;
+    case Op::Rope: // q and k rotated in place (and the biases added, and k and v copied to the cache)
+        cost.bytes = 4.0 * T * (2.0 * (qDim + kvDim) + 2.0 * kvDim);
+        cost.flops = 3.0 * T * (qDim + kvDim);
+        return cost;
+    case Op::Embed:
+        cost.bytes = T * double(model.tokenEmbedding().rowBytes) + 4.0 * T * c.dim;
+        cost.flops = T * c.dim;
+        return cost;
+    default:
+        return {};
+    }
+}
+
+double MachinePeaks::bandwidthGBps(int lanes) const
+{
+    const int p = std::clamp(lanes, 1, std::max(1, cores));
+    const double scaled = bandwidthGBps1 * p;
+    return bandwidthGBpsAll > 0 ? std::min(scaled, std::max(bandwidthGBpsAll, bandwidthGBps1)) : scaled;
+}
+
+double MachinePeaks::peakGflops(int lanes) const
+{
+    const int p = std::clamp(lanes, 1, std::max(1, cores));
+    if (p >= cores && peakGflopsAll > 0)
+        return peakGflopsAll;
+    return peakGflops1 * p;
+}
+
+double MachinePeaks::ridge(int lanes) const
+{
+    const double bw = bandwidthGBps(lanes);
+    return bw > 0 ? peakGflops(lanes) / bw : 0;
+}
+
+nlohmann::json toJson(const MachinePeaks& p)
+{
+    return {
+        { "cpu", p.cpu },
+        { "cores", p.cores },
+        { "bandwidth_gbps_1", p.bandwidthGBps1 },
+        { "bandwidth_gbps_all", p.bandwidthGBpsAll },
+        { "peak_gflops_1", p.peakGflops1 },
+        { "peak_gflops_all", p.peakGflopsAll },
+        { "fma_kernel", p.fmaKernel },
+        { "fork_join_ns_1", p.forkJoinNs1 },
+        { "fork_join_ns_all", p.forkJoinNsAll },
+    };
+}
+
+std::optional<MachinePeaks> machinePeaksFromJson(const nlohmann::json& j)
+{
+    if (!j.is_object())
+        return std::nullopt;
+    try {
+        MachinePeaks p;
+        p.cpu = j.at("cpu").get<std::string>();
+        p.cores = j.at("cores").get<int>();
+        p.bandwidthGBps1 = j.at("bandwidth_gbps_1").get<double>();
+        p.bandwidthGBpsAll = j.at("bandwidth_gbps_all").get<double>();
+        p.peakGflops1 = j.at("peak_gflops_1").get<double>();
+        p.peakGflopsAll = j.at("peak_gflops_all").get<double>();
+        p.fmaKernel = j.value("fma_kernel", std::string());
+        p.forkJoinNs1 = j.at("fork_join_ns_1").get<double>();
+        p.forkJoinNsAll = j.at("fork_join_ns_all").get<double>();
+        if (!p.valid() || p.cores < 1 || !(p.forkJoinNs1 > 0) || !(p.forkJoinNsAll > 0))
+            return std::nullopt;
+        return p;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+const char* fmaKernelName() { return fmaKernel().name; }
+
+double measurePeakGflops(int threads, double seconds)
+{
+    const FmaKernel kernel = fmaKernel();
+    threads = std::max(1, threads);
+    // Calibrate the iteration count on this thread (about 10 ms), then run every thread for `seconds`' worth.
+    int64_t iterations = 1 << 16;
+    double perIteration = 0;
+    volatile float sink = 0;
+    for (;;) {
+        const auto t0 = Clock::now();
+        sink = sink + kernel.run(iterations);
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (s > 0.01 || iterations > (int64_t(1) << 40)) {
+            perIteration = s / double(iterations);
+            break;
+        }
+        iterations *= 4;
+    }
+    const int64_t runIterations = std::max<int64_t>(1, int64_t(seconds / 3.0 / std::max(perIteration, 1e-12)));
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) { // best of three: the peak is what the machine can do when nothing intrudes
+        std::barrier start(std::ptrdiff_t(threads + 1));
+        std::vector<std::thread> workers;
+        std::vector<float> out(static_cast<size_t>(threads), 0.0f);
+        for (int k = 0; k < threads; ++k)
+            workers.emplace_back([&, k] {
+                start.arrive_and_wait();
+                out[size_t(k)] = kernel.run(runIterations);
+            });
+        const auto t0 = Clock::now();
+        start.arrive_and_wait();
+        for (auto& w : workers)
+            w.join();
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        for (float v : out)
+            sink = sink + v;
+        best = std::max(best, kernel.flopsPerIteration * double(runIterations) * threads / s / 1e9);
+    }
+    return best;
+}
+
+double measureForkJoinNs(int threads, int regions)
+{
+    SchedulerOptions options;
+    options.threads = std::max(1, threads);
+    Scheduler scheduler(options);
+    const RegionInfo region { .op = Op::Other };
+    std::atomic<int> sink { 0 };
+    auto once = [&] {
+        scheduler.parallelFor(region, size_t(options.threads),
+            [&](size_t b0, size_t b1) { sink.fetch_add(int(b1 - b0), std::memory_order_relaxed); });
+    };
+    double best = 0;
+    scheduler.execute([&] {
+        for (int i = 0; i < regions / 10; ++i) // warm the workers up
+            once();
+        std::vector<double> means;
+        for (int rep = 0; rep < 5; ++rep) {
+            const auto t0 = Clock::now();
+            for (int i = 0; i < regions / 5; ++i)
+                once();
+            means.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / (regions / 5));
+        }
+        std::sort(means.begin(), means.end());
+        best = means[means.size() / 2];
+    });
+    return best;
+}
+
+std::string defaultRooflineCachePath()
+{
+    std::filesystem::path base;
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+        base = xdg;
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        base = std::filesystem::path(home) / ".cache";
+    else
+        return {};
+    return (base / "llm-thread-playground" / "roofline.json").string();
+}
+
+MachinePeaks machinePeaks(const std::string& cachePath, bool remeasure)
+{
+    const std::string path = cachePath.empty() ? defaultRooflineCachePath() : cachePath;
+    const std::string cpu = cpuModel();
+    const int cores = Scheduler::hardwareThreads();
+    if (!remeasure && !path.empty()) {
+        std::ifstream in(path);
+        nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+        if (auto cached = machinePeaksFromJson(j); cached && cached->cpu == cpu && cached->cores == cores) {
+            cached->fromCache = true;
+            return *cached;
+        }
+    }
+    MachinePeaks p;
+    p.cpu = cpu;
+    p.cores = cores;
+    p.fmaKernel = fmaKernelName();
+    const auto bandwidth = measureReadBandwidths({ cores, 1 }, uint64_t(512) << 20);
+    for (const BandwidthResult& b : bandwidth) {
+        if (b.threads == 1)
+            p.bandwidthGBps1 = b.medianGBps;
+        if (b.threads == cores)
+            p.bandwidthGBpsAll = b.medianGBps;
+    }
+    p.peakGflops1 = measurePeakGflops(1);
+    p.peakGflopsAll = cores > 1 ? measurePeakGflops(cores) : p.peakGflops1;
+    p.forkJoinNs1 = measureForkJoinNs(1);
+    p.forkJoinNsAll = cores > 1 ? measureForkJoinNs(cores) : p.forkJoinNs1;
+    if (!path.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        std::ofstream out(path, std::ios::trunc);
+        if (out)
+            out << toJson(p).dump(2) << '\n';
+    }
+    return p;
+}
+
+const char* boundName(Bound b)
+{
+    switch (b) {
+    case Bound::Memory:
+        return "memory";
+    case Bound::Compute:
+        return "compute";
+    case Bound::None:
+        break;
+    }
+    return "-";
+}
+
+Bound OpStats::bound(const MachinePeaks& peaks, int lanes) const
+{
+    if (!modelled || bytes <= 0 || !peaks.valid())
+        return Bound::None;
+    return intensity() < peaks.ridge(lanes) ? Bound::Memory : Bound::Compute;
+}
+
+double OpStats::ceilingShare(const MachinePeaks& peaks, int lanes) const
+{
+    if (!modelled || bytes <= 0 || !peaks.valid())
+        return 0;
+    const double ceiling = std::min(peaks.peakGflops(lanes), peaks.bandwidthGBps(lanes) * intensity());
+    return ceiling > 0 ? gflops() / ceiling : 0;
+}
+
+std::vector<OpStats> opStats(const RunResult& run, const Model& model)
+{
+    const RunMetrics& m = run.metrics;
+    auto phaseOf = [&](int64_t ns) { return ns < m.prefillEndNs ? Phase::Prefill : Phase::Decode; };
+    // A call is one region's (or serial section's) work for one op: the chunks of (op, layer, sequence, position).
+    struct Call {
+        int64_t begin = INT64_MAX;
+        int64_t end = INT64_MIN;
+        int tokens = 1;
+    };
+    std::map<std::tuple<int, int, int, int, int>, Call> calls; // (phase, op, layer, sequence, position)
+    std::map<std::pair<int, int>, OpStats> stats; // (phase, op)
+    auto addCall = [&](OpStats& s, int layer, int tokens, int position, int64_t elapsedNs) {
+        ++s.calls;
+        s.elapsedNs += elapsedNs;
+        const OpCost cost = opCost(model, s.op, layer, tokens, position);
+        s.bytes += cost.bytes;
+        s.flops += cost.flops;
+        s.modelled = cost.modelled;
+    };
+    for (const TraceEvent& e : run.trace) {
+        if (isMarker(e.op))
+            continue;
+        const Phase phase = phaseOf(e.beginNs);
+        OpStats& s = stats[{ int(phase), int(e.op) }];
+        s.op = e.op;
+        s.phase = phase;
+        s.busyNs += e.durationNs();
+        ++s.chunks;
+        if (e.first == e.last) {
+            // A serial section covers no rows and is a call of its own (a layer's two norms share every key).
+            addCall(s, e.layer, e.tokens, e.position, e.durationNs());
+            continue;
+        }
+        Call& c = calls[{ int(phase), int(e.op), int(e.layer), int(e.sequence), int(e.position) }];
+        c.begin = std::min(c.begin, e.beginNs);
+        c.end = std::max(c.end, e.endNs);
+        c.tokens = std::max<int>(c.tokens, e.tokens);
+    }
+    for (const auto& [key, c] : calls) {
+        const auto [phase, op, layer, sequence, position] = key;
+        addCall(stats[{ phase, op }], layer, c.tokens, position, c.end - c.begin);
+    }
+    std::vector<OpStats> out;
+    for (auto& [key, s] : stats)
+        out.push_back(s);
+    std::stable_sort(out.begin(), out.end(),
+        [](const OpStats& a, const OpStats& b) { return std::tie(a.phase, b.busyNs) < std::tie(b.phase, a.busyNs); });
+    return out;
+}
+
+} // namespace engine

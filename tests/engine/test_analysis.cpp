@@ -1,0 +1,249 @@
+// Tests for engine/measure/analysis: lane-time accounting on hand-built traces (every expected figure worked out by
+// hand in the comments) and on real runs, and the region spans the scheduler records for it.
+#include "engine/measure/analysis.h"
+#include "engine/model/synthetic.h"
+#include "engine/parallel/scheduler.h"
+#include "engine/run/run.h"
+
+#include <QtTest>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+using namespace engine;
+
+namespace {
+
+TraceEvent ev(int worker, int64_t begin, int64_t end, Op op = Op::AttnQ)
+{
+    TraceEvent e;
+    e.worker = int16_t(worker);
+    e.beginNs = begin;
+    e.endNs = end;
+    e.op = op;
+    return e;
+}
+
+// The parts add up: busy + idle = lanes × wall, and the wall splits into serial, parallel and untraced.
+void checkSums(const TimeBreakdown& t, const char* what)
+{
+    QVERIFY2(t.busyNs + t.idle.total() == t.laneNs, what);
+    QVERIFY2(t.serialNs + t.parallelNs + t.untracedNs == t.wallNs, what);
+    QVERIFY2(t.idle.imbalance >= 0 && t.idle.overhead >= 0 && t.idle.serial >= 0 && t.idle.untraced >= 0, what);
+}
+
+// Two lanes, an intra-op shape: a serial section, one region, a serial section, then nothing.
+//   lane 0: serial [0,100)   region span [100,400) with its chunk [110,300)   serial [400,450)
+//   lane 1:                  chunk [120,250)
+std::vector<TraceEvent> intraOpTrace()
+{
+    return {
+        ev(0, 0, 100, Op::RmsNorm),
+        ev(0, 110, 300),
+        ev(1, 120, 250),
+        ev(0, 100, 400, Op::Region),
+        ev(0, 400, 450, Op::Serial),
+    };
+}
+
+} // namespace
+
+class TestAnalysis : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void intraOpTraceByHand()
+    {
+        const TimeBreakdown t = analyzeLaneTime(intraOpTrace(), 2, 0, 500);
+        QCOMPARE(t.lanes, 2);
+        QCOMPARE(t.wallNs, int64_t(500));
+        QCOMPARE(t.laneNs, int64_t(1000));
+        QCOMPARE(t.busyNs, int64_t(100 + 190 + 130 + 50));
+        // Region: R = 300, w0 = 190, w1 = 130, busiest 190: imbalance 2·190 − 320 = 60, overhead 2·(300 − 190) = 220.
+        QCOMPARE(t.idle.imbalance, int64_t(60));
+        QCOMPARE(t.idle.overhead, int64_t(220));
+        // Serial sections: 100 + 50 ns with lane 1 waiting.
+        QCOMPARE(t.idle.serial, int64_t(150));
+        // [450, 500): nobody, both lanes.
+        QCOMPARE(t.idle.untraced, int64_t(100));
+        QCOMPARE(t.serialNs, int64_t(150));
+        QCOMPARE(t.parallelNs, int64_t(300));
+        QCOMPARE(t.untracedNs, int64_t(50));
+        QCOMPARE(t.parallelWorkNs, int64_t(320));
+        QCOMPARE(t.regions, uint64_t(1));
+        QCOMPARE(t.periods, uint64_t(1));
+        QCOMPARE(t.serialFraction(), 150.0 / (150.0 + 320.0));
+        QCOMPARE(t.overheadPerRegionNs(), 110.0);
+        checkSums(t, "intra-op");
+    }
+
+    void windowClipsEvents()
+    {
+        // [150, 350) of the same trace: the region's part R = 200, w0 = 150, w1 = 100: imbalance 2·150 − 250 = 50,
+        // overhead 2·(200 − 150) = 100; the region began before the window, so it is not counted as one in it.
+        const TimeBreakdown t = analyzeLaneTime(intraOpTrace(), 2, 150, 350);
+        QCOMPARE(t.busyNs, int64_t(250));
+        QCOMPARE(t.idle.imbalance, int64_t(50));
+        QCOMPARE(t.idle.overhead, int64_t(100));
+        QCOMPARE(t.idle.serial, int64_t(0));
+        QCOMPARE(t.parallelNs, int64_t(200));
+        QCOMPARE(t.regions, uint64_t(0));
+        checkSums(t, "clipped");
+    }
+
+    void requestParallelShapeWithoutRegions()
+    {
+        // Three lanes, no region spans: lane 0 works [0,300), lane 1 [0,100), lane 2 nothing.
+        // [0,100): two lanes work: parallel 100, their work 200, lane 2 idle 100 (imbalance).
+        // [100,300): one lane works: serial 200, lanes 1 and 2 wait 2·200 = 400.
+        const TimeBreakdown t = analyzeLaneTime({ ev(0, 0, 300), ev(1, 0, 100) }, 3, 0, 300);
+        QCOMPARE(t.busyNs, int64_t(400));
+        QCOMPARE(t.idle.imbalance, int64_t(100));
+        QCOMPARE(t.idle.serial, int64_t(400));
+        QCOMPARE(t.idle.overhead, int64_t(0));
+        QCOMPARE(t.parallelNs, int64_t(100));
+        QCOMPARE(t.serialNs, int64_t(200));
+        QCOMPARE(t.parallelWorkNs, int64_t(200));
+        checkSums(t, "request");
+    }
+
+    void nestedEventsCountOnceAndOverlappingRegionsMerge()
+    {
+        // Lane 0: [0,100) with [10,20) nested in it (a serial section inside a request task). Two region spans
+        // [0,60) and [50,100) overlap: one period [0,100). Lane 1 works [20,40).
+        // Period R = 100: w0 = 100, w1 = 20: imbalance 2·100 − 120 = 80, overhead 0.
+        const TimeBreakdown t = analyzeLaneTime({ ev(0, 0, 100), ev(0, 10, 20, Op::Serial), ev(1, 20, 40),
+                                                    ev(0, 0, 60, Op::Region), ev(1, 50, 100, Op::Region) },
+            2, 0, 100);
+        QCOMPARE(t.busyNs, int64_t(120));
+        QCOMPARE(t.periods, uint64_t(1));
+        QCOMPARE(t.regions, uint64_t(2));
+        QCOMPARE(t.idle.imbalance, int64_t(80));
+        QCOMPARE(t.idle.overhead, int64_t(0));
+        checkSums(t, "nested");
+    }
+
+    void lanesGrowToTheWorkersSeen()
+    {
+        // Asked for 1 lane, but worker 2 recorded work: 3 lanes are accounted.
+        const TimeBreakdown t = analyzeLaneTime({ ev(2, 0, 10) }, 1, 0, 10);
+        QCOMPARE(t.lanes, 3);
+        QCOMPARE(t.laneNs, int64_t(30));
+        QCOMPARE(t.idle.serial, int64_t(20));
+        checkSums(t, "lanes");
+    }
+
+    void emptyWindow()
+    {
+        const TimeBreakdown t = analyzeLaneTime(intraOpTrace(), 2, 10, 10);
+        QCOMPARE(t.wallNs, int64_t(0));
+        QCOMPARE(t.busyNs, int64_t(0));
+        QCOMPARE(t.serialFraction(), 0.0);
+        checkSums(t, "empty");
+    }
+
+    void schedulerRecordsOneSpanPerRegionAroundItsChunks()
+    {
+        SchedulerOptions options;
+        options.threads = 2;
+        options.partitioner = Partitioner::Simple;
+        Scheduler scheduler(options);
+        TraceRecorder recorder(3);
+        TraceRecorder::calibrateClock();
+        recorder.start(TraceRecorder::Clock::now());
+        scheduler.setTraceRecorder(&recorder);
+        std::atomic<int> blocks { 0 };
+        scheduler.execute([&] {
+            scheduler.parallelFor(RegionInfo { .op = Op::FfnDown, .layer = 3 }, 16, [&](size_t b0, size_t b1) {
+                blocks += int(b1 - b0);
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            });
+        });
+        scheduler.setTraceRecorder(nullptr);
+        QCOMPARE(blocks.load(), 16);
+        const std::vector<TraceEvent> events = recorder.all();
+        std::vector<TraceEvent> spans, chunks;
+        for (const TraceEvent& e : events) {
+            if (isRegionSpan(e.op))
+                spans.push_back(e);
+            else if (!isMarker(e.op))
+                chunks.push_back(e);
+        }
+        QCOMPARE(int(spans.size()), 1);
+        QCOMPARE(int(spans[0].layer), 3);
+        QCOMPARE(spans[0].last, uint32_t(16));
+        QCOMPARE(int(spans[0].worker), 0);
+        QVERIFY(!chunks.empty());
+        for (const TraceEvent& c : chunks) {
+            QVERIFY(c.beginNs >= spans[0].beginNs);
+            QVERIFY(c.endNs <= spans[0].endNs);
+        }
+        // Inline regions (request-parallel tasks) fork nothing and record no span.
+        scheduler.setTraceRecorder(&recorder);
+        {
+            Scheduler::InlineRegions inlineRegions;
+            scheduler.parallelFor(RegionInfo { .op = Op::FfnDown }, 4, [](size_t, size_t) {});
+        }
+        scheduler.setTraceRecorder(nullptr);
+        int spansAfter = 0;
+        for (const TraceEvent& e : recorder.all())
+            spansAfter += isRegionSpan(e.op);
+        QCOMPARE(spansAfter, 1);
+    }
+
+    void realRunsAddUp_data()
+    {
+        QTest::addColumn<int>("threads");
+        QTest::addColumn<QString>("strategy");
+        QTest::newRow("intra-op 1") << 1 << "intra-op";
+        QTest::newRow("intra-op 2") << 2 << "intra-op";
+        QTest::newRow("request 2") << 2 << "request";
+        QTest::newRow("hybrid 2") << 2 << "hybrid";
+        QTest::newRow("pipeline 2") << 2 << "pipeline";
+    }
+    void realRunsAddUp()
+    {
+        QFETCH(int, threads);
+        QFETCH(QString, strategy);
+        static const auto model = makeSyntheticModel("tiny");
+        RunRequest request;
+        request.prompts = { "once upon a time", "the little dog" };
+        request.maxTokens = 6;
+        request.sampling.temperature = 0;
+        request.stopAtEos = false;
+        request.strategy = *strategyFromName(strategy.toStdString());
+        request.scheduler.threads = threads;
+        const RunResult run = executeRun(model, request);
+        const RunAnalysis a = analyzeRun(run);
+        QVERIFY(a.valid);
+        for (const TimeBreakdown* t : { &a.total, &a.prefill, &a.decode }) {
+            checkSums(*t, qPrintable(strategy));
+            QVERIFY(t->busyNs > 0);
+            // 1 when nothing overlapped: on a loaded machine request tasks of a tiny model can run one after the other.
+            QVERIFY(t->serialFraction() > 0.0 && t->serialFraction() <= 1.0);
+        }
+        QCOMPARE(a.total.wallNs, run.metrics.wallNs);
+        QVERIFY(a.prefill.wallNs + a.decode.wallNs <= a.total.wallNs);
+        // The busy time is the workers' summed event time (no nesting in these strategies' lanes ... except
+        // hybrid and request, whose serial sections may nest in a task: never more than the sum).
+        int64_t summed = 0;
+        for (const WorkerStats& w : run.metrics.workers)
+            summed += w.busyNs;
+        QVERIFY(a.total.busyNs <= summed);
+        if (strategy == "intra-op") {
+            QCOMPARE(a.total.busyNs, summed);
+            QVERIFY(a.total.regions > 0);
+            QVERIFY(a.total.idle.overhead > 0); // a fork and join are never free
+        }
+        if (threads == 1) {
+            // One lane is never imbalanced against itself, and nobody waits for a serial section.
+            QCOMPARE(a.total.idle.imbalance, int64_t(0));
+            QCOMPARE(a.total.idle.serial, int64_t(0));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAnalysis)
+#include "test_analysis.moc"

@@ -1,0 +1,191 @@
+// Tests for engine/measure/roofline: op costs against hand-computed bytes and FLOPs for a known shape, the
+// machine's ceilings and the bound they imply, the cached machine figures, and per-op stats of a real run.
+#include "engine/measure/roofline.h"
+#include "engine/model/synthetic.h"
+#include "engine/run/run.h"
+
+#include <QtTest>
+
+#include <fstream>
+
+using namespace engine;
+
+namespace {
+
+// The tiny shape: dim 128, 4 layers, 4 heads (head dim 32), 2 KV heads (kvDim 64), hidden 384, vocab 512.
+std::shared_ptr<const Model> tinyModel(GgmlType type)
+{
+    SyntheticShape shape = syntheticShape("tiny");
+    shape.type = type;
+    return makeSyntheticModel(shape);
+}
+
+MachinePeaks handPeaks()
+{
+    MachinePeaks p;
+    p.cpu = "hand";
+    p.cores = 4;
+    p.bandwidthGBps1 = 10;
+    p.bandwidthGBpsAll = 25;
+    p.peakGflops1 = 50;
+    p.peakGflopsAll = 200;
+    p.forkJoinNs1 = 100;
+    p.forkJoinNsAll = 2000;
+    return p;
+}
+
+} // namespace
+
+class TestRoofline : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void matmulCostsFromShapes()
+    {
+        const auto model = tinyModel(GgmlType::F32);
+        // attn_q, one token: 128 × 128 F32 weights, 128 floats in, 128 out.
+        OpCost c = opCost(*model, Op::AttnQ, 0, 1, 0);
+        QVERIFY(c.modelled);
+        QCOMPARE(c.bytes, 128.0 * 128 * 4 + 4 * (128 + 128));
+        QCOMPARE(c.flops, 2.0 * 128 * 128);
+        // attn_k, three tokens: 64 × 128 weights, 3·128 in, 3·64 out.
+        c = opCost(*model, Op::AttnK, 2, 3, 0);
+        QCOMPARE(c.bytes, 64.0 * 128 * 4 + 4 * 3 * (128 + 64));
+        QCOMPARE(c.flops, 2.0 * 3 * 64 * 128);
+        // logits: the 512 × 128 output matrix.
+        c = opCost(*model, Op::Logits, -1, 1, 9);
+        QCOMPARE(c.bytes, 512.0 * 128 * 4 + 4 * (128 + 512));
+        QCOMPARE(c.flops, 2.0 * 512 * 128);
+        // gate and up fused: two 384 × 128 matrices, 128 in, 384 out, plus silu · up (4 FLOPs per output).
+        c = opCost(*model, Op::FfnGateUp, 1, 1, 0);
+        QCOMPARE(c.bytes, 2.0 * 384 * 128 * 4 + 4 * (128 + 384));
+        QCOMPARE(c.flops, 2.0 * 2 * 384 * 128 + 4 * 384);
+    }
+
+    void quantisedWeightsCountStoredBytes()
+    {
+        // F16: 2 bytes a weight, so a 128-wide row is 256 bytes; activations stay F32.
+        const auto model = tinyModel(GgmlType::F16);
+        const OpCost c = opCost(*model, Op::AttnQ, 0, 1, 0);
+        QCOMPARE(c.bytes, 128.0 * 256 + 4 * (128 + 128));
+        QCOMPARE(c.flops, 2.0 * 128 * 128);
+    }
+
+    void attentionCostGrowsWithTheContext()
+    {
+        const auto model = tinyModel(GgmlType::F32);
+        // Two queries at positions 5 and 6 see 7 keys: K and V 7 × 64 floats each, q and out 2 × 128 each;
+        // 4 heads × (2·T·len·hd for the scores + the same for the weighted sum).
+        const OpCost c = opCost(*model, Op::Attention, 0, 2, 5);
+        QCOMPARE(c.bytes, 4.0 * (2 * 7 * 64 + 2 * 2 * 128));
+        QCOMPARE(c.flops, 4.0 * 4 * 2 * 7 * 32);
+        QVERIFY(!opCost(*model, Op::Sampling, -1, 1, 0).modelled);
+        QVERIFY(!opCost(*model, Op::Serial, 0, 1, 0).modelled);
+    }
+
+    void ceilingsAndBound()
+    {
+        const MachinePeaks p = handPeaks();
+        QCOMPARE(p.bandwidthGBps(1), 10.0);
+        QCOMPARE(p.bandwidthGBps(2), 20.0);
+        QCOMPARE(p.bandwidthGBps(3), 25.0); // 30 capped by the all-core figure
+        QCOMPARE(p.bandwidthGBps(16), 25.0);
+        QCOMPARE(p.peakGflops(2), 100.0);
+        QCOMPARE(p.peakGflops(4), 200.0);
+        QCOMPARE(p.ridge(1), 5.0);
+        QCOMPARE(p.ridge(4), 8.0);
+
+        OpStats s;
+        s.modelled = true;
+        s.bytes = 1000;
+        s.flops = 2000; // 2 FLOPs per byte: below every ridge
+        s.elapsedNs = 200; // 5 GB/s, 10 GFLOP/s
+        QCOMPARE(s.gbps(), 5.0);
+        QCOMPARE(s.gflops(), 10.0);
+        QCOMPARE(s.bound(p, 1), Bound::Memory);
+        QCOMPARE(s.ceilingShare(p, 1), 10.0 / (10.0 * 2)); // ceiling 10 GB/s × 2 FLOP/B = 20 GFLOP/s
+        s.flops = 10000; // 10 FLOPs per byte: above the one-lane ridge (5), below none at 4 lanes (8)
+        QCOMPARE(s.bound(p, 1), Bound::Compute);
+        QCOMPARE(s.bound(p, 4), Bound::Compute);
+        s.flops = 7000;
+        QCOMPARE(s.bound(p, 1), Bound::Compute);
+        QCOMPARE(s.bound(p, 4), Bound::Memory);
+        s.modelled = false;
+        QCOMPARE(s.bound(p, 1), Bound::None);
+    }
+
+    void cachedPeaksAreReadForTheSameMachineOnly()
+    {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("roofline.json").toStdString();
+        // The figures a cache holds are used only for this CPU and core count: write them as a measurement would.
+        MachinePeaks mine = handPeaks();
+        mine.cores = Scheduler::hardwareThreads();
+        {
+            // machinePeaks keys the cache by the CPU model of /proc/cpuinfo; read it the same way the engine does.
+            std::ifstream cpuinfo("/proc/cpuinfo");
+            std::string line;
+            while (std::getline(cpuinfo, line))
+                if (line.rfind("model name", 0) == 0) {
+                    mine.cpu = line.substr(line.find(':') + 2);
+                    break;
+                }
+            if (mine.cpu == "hand")
+                mine.cpu = "unknown CPU";
+        }
+        std::ofstream(path) << toJson(mine).dump();
+        const MachinePeaks read = machinePeaks(path);
+        QVERIFY(read.fromCache);
+        QCOMPARE(read.bandwidthGBps1, 10.0);
+        QCOMPARE(read.peakGflopsAll, 200.0);
+
+        QVERIFY(!machinePeaksFromJson(nlohmann::json::parse("{\"cpu\":\"x\"}")));
+        QVERIFY(!machinePeaksFromJson(nlohmann::json::parse("[1,2]")));
+        nlohmann::json zero = toJson(mine);
+        zero["peak_gflops_1"] = 0;
+        QVERIFY(!machinePeaksFromJson(zero));
+    }
+
+    void fmaProbeMeasuresSomething()
+    {
+        // Not a speed assertion: the probe runs, and a 2-FLOP FMA loop at any clock above 100 MHz exceeds 0.1.
+        const double g = measurePeakGflops(1, 0.03);
+        QVERIFY2(g > 0.1, qPrintable(QString::number(g)));
+        QVERIFY(QByteArray(fmaKernelName()).size() > 0);
+    }
+
+    void opStatsOfARealRun()
+    {
+        const auto model = tinyModel(GgmlType::F32);
+        RunRequest request;
+        request.prompts = { "once upon a time" };
+        request.maxTokens = 4; // the first from prefill, then 3 decode steps
+        request.sampling.temperature = 0;
+        request.stopAtEos = false;
+        request.scheduler.threads = 2;
+        const RunResult run = executeRun(model, request);
+        const auto stats = opStats(run, *model);
+        auto find = [&](Op op, Phase phase) -> const OpStats* {
+            for (const OpStats& s : stats)
+                if (s.op == op && s.phase == phase)
+                    return &s;
+            return nullptr;
+        };
+        const OpStats* q = find(Op::AttnQ, Phase::Decode);
+        QVERIFY(q);
+        QCOMPARE(q->calls, uint64_t(4 * 3)); // 4 layers × 3 decode steps
+        QCOMPARE(q->bytes, 12.0 * (128.0 * 128 * 4 + 4 * (128 + 128)));
+        QVERIFY(q->elapsedNs > 0 && q->elapsedNs <= q->busyNs * 2);
+        const OpStats* norms = find(Op::RmsNorm, Phase::Decode);
+        QVERIFY(norms);
+        QCOMPARE(norms->calls, uint64_t(3 * (2 * 4 + 1))); // two per layer and the final one, per step
+        const OpStats* logits = find(Op::Logits, Phase::Prefill);
+        QVERIFY(logits);
+        QCOMPARE(logits->calls, uint64_t(1)); // only the last prompt token's logits
+        QVERIFY(find(Op::Logits, Phase::Decode));
+        QCOMPARE(find(Op::Logits, Phase::Decode)->calls, uint64_t(3));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRoofline)
+#include "test_roofline.moc"
