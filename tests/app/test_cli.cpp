@@ -163,6 +163,47 @@ private Q_SLOTS:
         QCOMPARE(atTheLimit.exitCode, 0);
     }
 
+    // A scaled sweep (p copies of the prompts at p threads) reports Gustafson's scaled speedup and
+    // efficiency, and neither T(1)/T(p) as a speedup nor Karp–Flatt nor an Amdahl fit; a fixed-work
+    // sweep still has them. Tiny model, two tokens, one run per point: about a second.
+    void scaledSweepTableShowsScaledSpeedupAndNoFit()
+    {
+        const QString json = m_dir.filePath(QStringLiteral("scaled.json"));
+        const Result scaled = runCli({ "sweep", "--synthetic", "tiny", "--scaled", "-s", "request", "--threads", "1,2",
+            "--repeat", "1", "--warmup", "0", "-n", "2", "--json", json });
+        QCOMPARE(scaled.exitCode, 0);
+        QVERIFY2(
+            scaled.out.contains("scaled S") && scaled.out.contains("scaled eff") && scaled.out.contains("Gustafson"),
+            scaled.out.constData());
+        for (const char* absent : { "Karp-Flatt", "Amdahl fit", "speedup  efficiency" })
+            QVERIFY2(!scaled.out.contains(absent), scaled.out.constData());
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject decode = QJsonDocument::fromJson(file.readAll())
+                                       .object()
+                                       .value("strategies")
+                                       .toArray()
+                                       .at(0)
+                                       .toObject()
+                                       .value("phases")
+                                       .toObject()
+                                       .value("decode")
+                                       .toObject();
+        QVERIFY(!decode.contains("serialFraction"));
+        const QJsonArray points = decode.value("points").toArray();
+        QCOMPARE(points.size(), 2);
+        const double t1 = points.at(0).toObject().value("medianSeconds").toDouble();
+        const QJsonObject p2 = points.at(1).toObject();
+        QVERIFY(!p2.contains("karpFlatt") && !p2.contains("speedup"));
+        QVERIFY(qAbs(p2.value("scaledSpeedup").toDouble() - 2 * t1 / p2.value("medianSeconds").toDouble()) < 1e-9);
+
+        const Result fixed = runCli({ "sweep", "--synthetic", "tiny", "-s", "intra-op", "--threads", "1,2", "--repeat",
+            "1", "--warmup", "0", "-n", "2" });
+        QCOMPARE(fixed.exitCode, 0);
+        QVERIFY2(fixed.out.contains("Karp-Flatt") && fixed.out.contains("Amdahl fit"), fixed.out.constData());
+        QVERIFY(!fixed.out.contains("scaled S"));
+    }
+
     void unusableModelFilesExitWithThreeAndNameTheProblem_data()
     {
         QTest::addColumn<QString>("kind");
