@@ -625,10 +625,11 @@ void MainWindow::updateStatus()
     m_statusThreads->setText(tr("%1 threads · %2 cores").arg(m_settings->threads()).arg(cores));
     // Long states (a session's file name, a sweep point) are elided, not allowed to widen the window.
     // A context the model was not trained for is said where errors go, before the run is refused.
-    const QString contextWarning = m_settings->contextWarning();
-    const QString state = contextWarning.isEmpty() ? m_state : contextWarning + QStringLiteral(" · ") + m_state;
+    const QString contextStatus = m_settings->contextStatus();
+    const QString state = contextStatus.isEmpty() ? m_state : contextStatus + QStringLiteral(" · ") + m_state;
     m_statusState->setText(m_statusState->fontMetrics().elidedText(state, Qt::ElideMiddle, 420));
-    m_statusState->setToolTip(state);
+    const QString contextWarning = m_settings->contextWarning();
+    m_statusState->setToolTip(contextWarning.isEmpty() ? m_state : contextWarning + QStringLiteral(" · ") + m_state);
     m_statusModel->setToolTip(m_statusModel->text());
 }
 
@@ -866,7 +867,8 @@ void MainWindow::showViewsHelp()
            "far slower than its op usually does: the operating system probably preempted its thread, or another "
            "process shared its core.</p>"
            "<p><b>Speedup</b>: a sweep runs the same work at several thread counts; the chart shows speedup and "
-           "efficiency against the thread count with the Amdahl fit.</p>"
+           "efficiency against the thread count with the Amdahl fit. A sweep whose work grows with the threads "
+           "shows Gustafson's scaled speedup p·T(1)/T(p) and scaled efficiency instead, without a fit.</p>"
            "<p><b>Workers</b>: after a run, each worker's busy and idle time, its share and its chunks.</p>"));
 }
 

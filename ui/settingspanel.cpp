@@ -219,11 +219,19 @@ QString SettingsPanel::contextWarning() const
     if (m_modelContext <= 0 || ctx <= m_modelContext)
         return {};
     return m_allowContextOverflow->isChecked()
-        ? tr("⚠ context %1 is beyond the model's trained length of %2 tokens (allowed)").arg(ctx).arg(m_modelContext)
-        : tr("⚠ context %1 is beyond the model's trained length of %2 tokens: the run will be refused unless "
-             "allowed below")
+        ? tr("⚠ context %1 is beyond the model's trained %2 tokens (allowed)").arg(ctx).arg(m_modelContext)
+        : tr("⚠ context %1 is beyond the model's trained %2 tokens: refused unless allowed")
               .arg(ctx)
               .arg(m_modelContext);
+}
+
+QString SettingsPanel::contextStatus() const
+{
+    const int ctx = m_context->value();
+    if (m_modelContext <= 0 || ctx <= m_modelContext)
+        return {};
+    return m_allowContextOverflow->isChecked() ? tr("⚠ context %1 > trained %2 (allowed)").arg(ctx).arg(m_modelContext)
+                                               : tr("⚠ context %1 > trained %2: refused").arg(ctx).arg(m_modelContext);
 }
 
 void SettingsPanel::updateContextWarning()

@@ -38,6 +38,8 @@ public:
     void setModelContextLength(int trained);
     // The warning shown beside the context control, or empty when the context fits the model.
     QString contextWarning() const;
+    // The same, short enough for the status bar.
+    QString contextStatus() const;
 
     // Spin boxes and combo boxes anywhere in the application take the mouse wheel only when they
     // have focus (click or tab to them first); otherwise the wheel scrolls what holds them. Called by

@@ -191,7 +191,7 @@ private Q_SLOTS:
         QVERIFY(warning->isHidden() && allow->isHidden());
         auto statusSays = [&w](const QString& text) {
             for (QLabel* label : w.statusBar()->findChildren<QLabel*>())
-                if (label->toolTip().contains(text))
+                if (label->text().contains(text) || label->toolTip().contains(text))
                     return true;
             return false;
         };
@@ -205,7 +205,8 @@ private Q_SLOTS:
         QVERIFY(!warning->isHidden() && !allow->isHidden());
         QVERIFY2(warning->text().contains(QLatin1String("4096")) && warning->text().contains(QLatin1String("512")),
             qPrintable(warning->text()));
-        QVERIFY(statusSays(QStringLiteral("beyond the model's trained length")));
+        QVERIFY(statusSays(QStringLiteral("beyond the model's trained 512")));
+        QVERIFY(statusSays(QStringLiteral("context 4096 > trained 512: refused")));
 
         DialogAnswerer answer;
         QSignalSpy failed(w.controller(), &RunController::runFailed);
@@ -228,7 +229,7 @@ private Q_SLOTS:
         context->setValue(256);
         allow->setChecked(false);
         QVERIFY(warning->isHidden() && allow->isHidden());
-        QVERIFY(!statusSays(QStringLiteral("beyond the model's trained length")));
+        QVERIFY(!statusSays(QStringLiteral("beyond the model's trained 512")));
     }
 
     void theModelDropDownNamesTheLoadedModelAndRunWaitsForALoad()
