@@ -321,6 +321,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
             .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
     m_modelFacts->setToolTip(info.source);
     m_lastGoodModel = info.source;
+    m_settings->setModelContextLength(info.contextLength);
     if (!info.source.startsWith(QLatin1String("synthetic:")) && info.source != defaultModelFile())
         addRecentModel(info.source);
     rebuildModelCombo(); // the drop-down names the model now loaded, however it was chosen
@@ -623,8 +624,12 @@ void MainWindow::updateStatus()
     const int cores = engine::Scheduler::hardwareThreads();
     m_statusThreads->setText(tr("%1 threads · %2 cores").arg(m_settings->threads()).arg(cores));
     // Long states (a session's file name, a sweep point) are elided, not allowed to widen the window.
-    m_statusState->setText(m_statusState->fontMetrics().elidedText(m_state, Qt::ElideMiddle, 420));
-    m_statusState->setToolTip(m_state);
+    // A context the model was not trained for is said where errors go, before the run is refused.
+    const QString contextStatus = m_settings->contextStatus();
+    const QString state = contextStatus.isEmpty() ? m_state : contextStatus + QStringLiteral(" · ") + m_state;
+    m_statusState->setText(m_statusState->fontMetrics().elidedText(state, Qt::ElideMiddle, 420));
+    const QString contextWarning = m_settings->contextWarning();
+    m_statusState->setToolTip(contextWarning.isEmpty() ? m_state : contextWarning + QStringLiteral(" · ") + m_state);
     m_statusModel->setToolTip(m_statusModel->text());
 }
 
@@ -862,7 +867,8 @@ void MainWindow::showViewsHelp()
            "far slower than its op usually does: the operating system probably preempted its thread, or another "
            "process shared its core.</p>"
            "<p><b>Speedup</b>: a sweep runs the same work at several thread counts; the chart shows speedup and "
-           "efficiency against the thread count with the Amdahl fit.</p>"
+           "efficiency against the thread count with the Amdahl fit. A sweep whose work grows with the threads "
+           "shows Gustafson's scaled speedup p·T(1)/T(p) and scaled efficiency instead, without a fit.</p>"
            "<p><b>Workers</b>: after a run, each worker's busy and idle time, its share and its chunks.</p>"));
 }
 

@@ -1,5 +1,6 @@
 #include "ui/settingspanel.h"
 
+#include "engine/model/inferencecontext.h"
 #include "engine/run/defaults.h"
 #include "ui/promptlisteditor.h"
 
@@ -91,11 +92,11 @@ SettingsPanel::SettingsPanel(QWidget* parent)
     const auto changed = [this] { Q_EMIT settingsChanged(); };
     connect(m_prompts, &PromptListEditor::promptsChanged, this, changed);
     connect(m_system, &QPlainTextEdit::textChanged, this, changed);
-    for (QCheckBox* box : { m_chat, m_pin })
+    for (QCheckBox* box : { m_chat, m_pin, m_allowContextOverflow })
         connect(box, &QCheckBox::toggled, this, changed);
     for (QDoubleSpinBox* spin : { m_temperature, m_topP, m_minP, m_repeatPenalty })
         connect(spin, &QDoubleSpinBox::valueChanged, this, changed);
-    for (QSpinBox* spin : { m_topK, m_maxTokens, m_seed, m_threads, m_grain })
+    for (QSpinBox* spin : { m_topK, m_maxTokens, m_seed, m_threads, m_grain, m_context })
         connect(spin, &QSpinBox::valueChanged, this, changed);
     for (QComboBox* combo : { m_strategy, m_partitioner })
         connect(combo, &QComboBox::currentIndexChanged, this, changed);
@@ -175,7 +176,73 @@ QWidget* SettingsPanel::buildSampling()
     m_seed->setToolTip(tr("Random seed: the same seed, prompts and settings give the same tokens for every thread "
                           "count and strategy"));
     form->addRow(tr("Seed"), m_seed);
+    addContextRows(form, sampling);
     return sampling;
+}
+
+void SettingsPanel::addContextRows(QFormLayout* form, QWidget* parent)
+{
+    m_context = new QSpinBox(parent);
+    m_context->setObjectName(QStringLiteral("context"));
+    m_context->setRange(0, 1 << 20);
+    m_context->setSingleStep(256);
+    m_context->setSpecialValueText(tr("model default"));
+    m_context->setToolTip(tr("Context length in tokens: prompt and generated tokens together. The model default "
+                             "is its trained length, at most %1. Beyond the trained length the model was never "
+                             "trained, and the KV cache grows with the context.")
+                              .arg(engine::kDefaultContextCap));
+    form->addRow(tr("Context"), m_context);
+    m_contextWarning = new QLabel(parent);
+    m_contextWarning->setObjectName(QStringLiteral("contextWarning"));
+    m_contextWarning->setWordWrap(true);
+    m_contextWarning->setStyleSheet(QStringLiteral("color: #b00020;"));
+    form->addRow(QString(), m_contextWarning);
+    m_allowContextOverflow = new QCheckBox(tr("Allow context beyond the model's trained length"), parent);
+    m_allowContextOverflow->setObjectName(QStringLiteral("allowContextOverflow"));
+    m_allowContextOverflow->setToolTip(tr("Without this a context longer than the model was trained for is "
+                                          "refused"));
+    form->addRow(QString(), m_allowContextOverflow);
+    connect(m_context, &QSpinBox::valueChanged, this, &SettingsPanel::updateContextWarning);
+    connect(m_allowContextOverflow, &QCheckBox::toggled, this, &SettingsPanel::updateContextWarning);
+    updateContextWarning();
+}
+
+void SettingsPanel::setModelContextLength(int trained)
+{
+    m_modelContext = trained;
+    updateContextWarning();
+}
+
+QString SettingsPanel::contextWarning() const
+{
+    const int ctx = m_context->value();
+    if (m_modelContext <= 0 || ctx <= m_modelContext)
+        return {};
+    return m_allowContextOverflow->isChecked()
+        ? tr("⚠ context %1 is beyond the model's trained %2 tokens (allowed)").arg(ctx).arg(m_modelContext)
+        : tr("⚠ context %1 is beyond the model's trained %2 tokens: refused unless allowed")
+              .arg(ctx)
+              .arg(m_modelContext);
+}
+
+QString SettingsPanel::contextStatus() const
+{
+    const int ctx = m_context->value();
+    if (m_modelContext <= 0 || ctx <= m_modelContext)
+        return {};
+    return m_allowContextOverflow->isChecked() ? tr("⚠ context %1 > trained %2 (allowed)").arg(ctx).arg(m_modelContext)
+                                               : tr("⚠ context %1 > trained %2: refused").arg(ctx).arg(m_modelContext);
+}
+
+void SettingsPanel::updateContextWarning()
+{
+    const QString warning = contextWarning();
+    m_contextWarning->setText(warning);
+    m_contextWarning->setVisible(!warning.isEmpty());
+    // Offered only where it matters (or when a session turned it on), so the column stays short.
+    m_allowContextOverflow->setVisible(!warning.isEmpty() || m_allowContextOverflow->isChecked());
+    m_context->setStyleSheet(
+        warning.isEmpty() || m_allowContextOverflow->isChecked() ? QString() : QStringLiteral("background: #ffe3e3;"));
 }
 
 QWidget* SettingsPanel::buildParallelism()
@@ -264,6 +331,8 @@ engine::RunRequest SettingsPanel::settings() const
     s.sampling.repeatPenalty = float(m_repeatPenalty->value());
     s.sampling.seed = uint64_t(m_seed->value());
     s.maxTokens = m_maxTokens->value();
+    s.contextLength = m_context->value();
+    s.allowContextOverflow = m_allowContextOverflow->isChecked();
     s.strategy = engine::Strategy(m_strategy->currentData().toInt());
     s.scheduler.threads = m_threads->value();
     s.scheduler.partitioner = engine::Partitioner(m_partitioner->currentData().toInt());
@@ -285,6 +354,8 @@ void SettingsPanel::setSettings(const engine::RunRequest& s)
     m_repeatPenalty->setValue(s.sampling.repeatPenalty);
     m_seed->setValue(int(std::min<uint64_t>(s.sampling.seed, 2147483647)));
     m_maxTokens->setValue(s.maxTokens);
+    m_context->setValue(s.contextLength);
+    m_allowContextOverflow->setChecked(s.allowContextOverflow);
     m_strategy->setCurrentIndex(std::max(0, m_strategy->findData(int(s.strategy))));
     m_threads->setValue(s.scheduler.threads);
     m_partitioner->setCurrentIndex(std::max(0, m_partitioner->findData(int(s.scheduler.partitioner))));

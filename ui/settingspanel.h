@@ -8,6 +8,7 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QPlainTextEdit;
 class QSpinBox;
@@ -17,8 +18,8 @@ namespace ui {
 class PromptListEditor;
 
 // Reads and writes one engine::RunRequest, so what the window shows is what a run, a session or the
-// saved settings hold. Fields it has no control for (context length, BOS, EOS, tracing) come back as
-// RunRequest's defaults, except chat, which the window turns on by default.
+// saved settings hold. Fields it has no control for (BOS, EOS, tracing) come back as RunRequest's
+// defaults, except chat, which the window turns on by default.
 class SettingsPanel : public QWidget {
     Q_OBJECT
 
@@ -31,6 +32,14 @@ public:
 
     PromptListEditor* prompts() const { return m_prompts; }
     int threads() const;
+
+    // The loaded model's trained context length (0: no model). A context above it shows a warning
+    // and the option to allow it; without that option the engine refuses the run.
+    void setModelContextLength(int trained);
+    // The warning shown beside the context control, or empty when the context fits the model.
+    QString contextWarning() const;
+    // The same, short enough for the status bar.
+    QString contextStatus() const;
 
     // Spin boxes and combo boxes anywhere in the application take the mouse wheel only when they
     // have focus (click or tab to them first); otherwise the wheel scrolls what holds them. Called by
@@ -45,6 +54,8 @@ private:
     QWidget* buildSampling();
     QWidget* buildParallelism();
     void updateThreadHint();
+    void addContextRows(QFormLayout* form, QWidget* parent);
+    void updateContextWarning();
 
     PromptListEditor* m_prompts;
     QPlainTextEdit* m_system;
@@ -56,6 +67,10 @@ private:
     QDoubleSpinBox* m_repeatPenalty;
     QSpinBox* m_maxTokens;
     QSpinBox* m_seed;
+    QSpinBox* m_context;
+    QLabel* m_contextWarning;
+    QCheckBox* m_allowContextOverflow;
+    int m_modelContext = 0;
     QSpinBox* m_threads;
     QLabel* m_threadHint;
     QComboBox* m_strategy;

@@ -535,11 +535,6 @@ void SpeedupChart::rebuildSeries()
 
         entry.amdahl = add(new QLineSeries);
         entry.amdahl->setPen(makePen(entry.color, kFitWidth, Qt::DashLine));
-        if (s.scaledWork) {
-            entry.gustafson = add(new QLineSeries);
-            entry.gustafson->setName(tr("%1 Gustafson scaled speedup").arg(entry.name));
-            entry.gustafson->setPen(makePen(entry.color.darker(130), kLineWidth, Qt::DotLine));
-        }
         m_series.push_back(std::move(entry));
         ++index;
     }
@@ -600,7 +595,6 @@ void SpeedupChart::rebuildLegend()
         const StrategySeries& s = m_series[i];
         addEntry(s.measured, int(i), 0);
         addEntry(s.amdahl, int(i), 1);
-        addEntry(s.gustafson, int(i), 2);
     }
     const int last = int(m_series.size());
     const bool reference = addEntry(m_reference, last, 0);
@@ -626,7 +620,6 @@ void SpeedupChart::refresh()
         const engine::StrategySweep& sweep = m_result.strategies[i];
         updateMeasured(m_series[i], sweep, range, extent);
         updateAmdahlFit(m_series[i], sweep, range, extent);
-        updateGustafson(m_series[i], sweep, extent);
     }
     updateReference(range, extent);
     updateAxes(range, extent.max);
@@ -662,12 +655,21 @@ void SpeedupChart::updateMeasured(
     for (const engine::ScalingPoint& point : analysis.points) {
         const double p = point.threads;
         double y = kNaN, low = kNaN, high = kNaN;
+        // With scaled work (p copies of the workload at p threads) T(1)/T(p) compares different amounts of
+        // work: the engine's Gustafson scaled speedup p · T(1)/T(p) and efficiency T(1)/T(p) are shown instead,
+        // their bars from the same min and max times.
         switch (m_view) {
         case View::Speedup:
-            y = point.speedup, low = point.speedupLow, high = point.speedupHigh;
+            if (sweep.scaledWork)
+                y = point.scaledSpeedup, low = point.speedupLow * p, high = point.speedupHigh * p;
+            else
+                y = point.speedup, low = point.speedupLow, high = point.speedupHigh;
             break;
         case View::Efficiency:
-            y = point.efficiency, low = point.speedupLow / p, high = point.speedupHigh / p;
+            if (sweep.scaledWork)
+                y = point.scaledEfficiency, low = point.speedupLow, high = point.speedupHigh;
+            else
+                y = point.efficiency, low = point.speedupLow / p, high = point.speedupHigh / p;
             break;
         case View::Throughput: {
             const double tokens = tokensOf(sweep, point.threads);
@@ -693,9 +695,13 @@ void SpeedupChart::updateMeasured(
         bar->setVisible(b < bars.size());
         setInLegend(bar, false);
     }
-    // With scaled work T(1)/T(p) compares different amounts of work; say so where it is called a speedup.
-    series.measured->setName(
-        sweep.scaledWork && m_view == View::Speedup ? tr("%1 T(1)/T(p) at p× work").arg(series.name) : series.name);
+    // With scaled work the figures are Gustafson's; the legend says so.
+    QString name = series.name;
+    if (sweep.scaledWork && m_view == View::Speedup)
+        name = tr("%1 Gustafson scaled speedup").arg(series.name);
+    else if (sweep.scaledWork && m_view == View::Efficiency)
+        name = tr("%1 scaled efficiency").arg(series.name);
+    series.measured->setName(name);
     series.measured->setVisible(true);
     setInLegend(series.measured, true);
 }
@@ -747,30 +753,6 @@ void SpeedupChart::updateAmdahlFit(
     setInLegend(series.amdahl, showFit);
 }
 
-// Gustafson's scaled speedup, for scaled-work sweeps in the speedup view.
-void SpeedupChart::updateGustafson(StrategySeries& series, const engine::StrategySweep& sweep, YExtent& extent)
-{
-    if (!series.gustafson)
-        return;
-    const engine::ScalingAnalysis& analysis = analysisOf(sweep);
-    QList<QPointF> scaled;
-    double t1 = kNaN;
-    for (const engine::ScalingPoint& point : analysis.points)
-        if (point.threads == 1)
-            t1 = point.medianSeconds;
-    const bool showScaled = m_view == View::Speedup && std::isfinite(t1);
-    if (showScaled) {
-        for (const engine::ScalingPoint& point : analysis.points) {
-            const double y = engine::gustafsonScaledSpeedup(t1, point.medianSeconds, point.threads);
-            scaled.append(QPointF(point.threads, y));
-            extent.grow(y);
-        }
-    }
-    series.gustafson->replace(scaled);
-    series.gustafson->setVisible(showScaled);
-    setInLegend(series.gustafson, showScaled);
-}
-
 void SpeedupChart::updateReference(const ThreadRange& range, YExtent& extent)
 {
     const double minThreads = range.min, maxThreads = range.max;
@@ -781,13 +763,15 @@ void SpeedupChart::updateReference(const ThreadRange& range, YExtent& extent)
         m_reference->setName(tr("ideal S = p"));
         // Show the ideal line in full unless it would squash the measurements (many threads, little speedup).
         extent.max = std::max(extent.max, maxThreads <= 8 ? maxThreads : std::min(maxThreads, 2.5 * extent.max));
-        m_yTitles = { tr("speedup T(1)/T(p)"), tr("speedup"), tr("S(p)") };
+        m_yTitles = scaledWork() ? QStringList { tr("scaled speedup p·T(1)/T(p)"), tr("scaled speedup"), tr("S(p)") }
+                                 : QStringList { tr("speedup T(1)/T(p)"), tr("speedup"), tr("S(p)") };
         break;
     case View::Efficiency:
         reference = { QPointF(minThreads, 1), QPointF(maxThreads, 1) };
         m_reference->setName(tr("ideal efficiency 1.0"));
         extent.max = std::max(extent.max, 1.0);
-        m_yTitles = { tr("efficiency S/p"), tr("efficiency"), tr("E(p)") };
+        m_yTitles = scaledWork() ? QStringList { tr("scaled efficiency S/p"), tr("scaled efficiency"), tr("E(p)") }
+                                 : QStringList { tr("efficiency S/p"), tr("efficiency"), tr("E(p)") };
         break;
     case View::Throughput:
         m_yTitles = { tr("tokens/s"), tr("tok/s") };
@@ -821,10 +805,11 @@ void SpeedupChart::updateTitle()
     QString what;
     switch (m_view) {
     case View::Speedup:
-        what = tr("speedup vs threads");
+        what = scaledWork() ? tr("scaled speedup vs threads (work grows with p)") : tr("speedup vs threads");
         break;
     case View::Efficiency:
-        what = tr("parallel efficiency vs threads");
+        what = scaledWork() ? tr("scaled efficiency vs threads (work grows with p)")
+                            : tr("parallel efficiency vs threads");
         break;
     case View::Throughput:
         what = tr("throughput (tokens/s) vs threads");
@@ -865,8 +850,9 @@ void SpeedupChart::updateAxes(const ThreadRange& range, double yMax)
     m_coreX = markCores ? cores : 0;
     if (m_coreMark) {
         // Points right of the line are measured but not fitted (engine::analyzeSweep leaves them out).
-        m_coreMark->setName(cores < maxThreads ? tr("%1 logical cores: more threads share cores, not fitted").arg(cores)
-                                               : tr("%1 logical cores").arg(cores));
+        m_coreMark->setName(cores >= maxThreads ? tr("%1 logical cores").arg(cores)
+                : scaledWork()                  ? tr("%1 logical cores: more threads share cores").arg(cores)
+                               : tr("%1 logical cores: more threads share cores, not fitted").arg(cores));
         m_coreMark->setVisible(markCores);
         setInLegend(m_coreMark, markCores);
     }
@@ -942,8 +928,14 @@ QList<QPointF> SpeedupChart::amdahlPoints(const QString& strategy) const
 
 QList<QPointF> SpeedupChart::gustafsonPoints(const QString& strategy) const
 {
-    const StrategySeries* s = seriesOf(strategy);
-    return s && s->gustafson && s->gustafson->isVisible() ? s->gustafson->points() : QList<QPointF>();
+    const engine::StrategySweep* sweep = sweepOf(strategy);
+    return sweep && sweep->scaledWork && m_view == View::Speedup ? measuredPoints(strategy) : QList<QPointF>();
+}
+
+bool SpeedupChart::scaledWork() const
+{
+    // One sweep request: every strategy has the same kind of work.
+    return !m_result.strategies.empty() && m_result.strategies.front().scaledWork;
 }
 
 QList<QPointF> SpeedupChart::referencePoints() const
@@ -1001,7 +993,14 @@ QString SpeedupChart::pointToolTip(const QString& strategy, int threads) const
     const double tokens = tokensOf(*sweep, threads);
     if (tokens > 0)
         lines << tr("throughput %1 tokens/s").arg(tokens / point->medianSeconds, 0, 'f', 1);
-    if (analysis.valid) {
+    if (analysis.valid && sweep->scaledWork) {
+        // p copies of the workload at p threads: Gustafson's figures; Karp–Flatt and Amdahl assume fixed work.
+        lines << tr("scaled speedup %1× (p·T(1)/T(p), Gustafson; %2–%3)")
+                     .arg(point->scaledSpeedup, 0, 'f', 2)
+                     .arg(point->speedupLow * threads, 0, 'f', 2)
+                     .arg(point->speedupHigh * threads, 0, 'f', 2);
+        lines << tr("scaled efficiency %1").arg(point->scaledEfficiency, 0, 'f', 2);
+    } else if (analysis.valid) {
         lines << tr("speedup %1× (%2–%3)")
                      .arg(point->speedup, 0, 'f', 2)
                      .arg(point->speedupLow, 0, 'f', 2)
@@ -1015,7 +1014,7 @@ QString SpeedupChart::pointToolTip(const QString& strategy, int threads) const
     }
     const bool fitted
         = std::find(analysis.fitThreads.begin(), analysis.fitThreads.end(), threads) != analysis.fitThreads.end();
-    if (!fitted && analysis.fitThreadLimit > 0 && threads > analysis.fitThreadLimit)
+    if (!fitted && !sweep->scaledWork && analysis.fitThreadLimit > 0 && threads > analysis.fitThreadLimit)
         lines << tr("not in the Amdahl fit: more threads than the %1 logical cores").arg(analysis.fitThreadLimit);
     for (const engine::StrategySweep::PointLoad& l : sweep->backgroundLoads)
         if (l.threads == threads && l.load.measured)

@@ -1,5 +1,6 @@
 // The scaling chart of a sweep: measured speedup with min–max bars, the ideal line and the Amdahl fit per strategy;
-// efficiency and throughput views; prefill, decode and total separately.
+// efficiency and throughput views; prefill, decode and total separately. A scaled-work sweep (work grows with p) shows
+// Gustafson's scaled speedup and efficiency instead, and no Amdahl fit or Karp–Flatt.
 #pragma once
 
 #include "engine/measure/scaling.h"
@@ -58,7 +59,8 @@ public:
     QList<QPointF> measuredPoints(const QString& strategy) const;
     QList<Bar> errorBars(const QString& strategy) const;
     QList<QPointF> amdahlPoints(const QString& strategy) const; // empty outside the speedup view
-    QList<QPointF> gustafsonPoints(const QString& strategy) const; // only for scaled-work sweeps, speedup view
+    // Scaled-work sweeps in the speedup view: the measured points, which are then p·T(1)/T(p); else empty.
+    QList<QPointF> gustafsonPoints(const QString& strategy) const;
     QList<QPointF> referencePoints() const; // ideal S = p, or efficiency 1.0; empty for throughput
     double fittedSerialFraction(const QString& strategy) const; // of the current phase; NaN if unknown
     QStringList seriesNames() const; // the names the legend shows: the ideal line, then per strategy in order
@@ -68,7 +70,8 @@ public:
     QStringList threadAxisLabels() const; // the thread axis's tick labels; the core count reads "N = cores"
     int coreMark() const; // the thread count the core line is drawn at; 0 when not drawn
     // What hovering the point of `strategy` at `threads` shows: p, median and min–max time, speedup, efficiency,
-    // Karp–Flatt, whether it was fitted, other processes' load. Empty if there is no such point.
+    // Karp–Flatt, whether it was fitted (scaled work: scaled speedup and efficiency instead), other processes'
+    // load. Empty if there is no such point.
     QString pointToolTip(const QString& strategy, int threads) const;
     QString hoverText() const { return m_hoverText; } // the values under the mouse; empty when not on a point
     QString title() const;
@@ -93,7 +96,6 @@ private:
         QLineSeries* measured = nullptr;
         QList<QLineSeries*> bars; // one polyline per thread count: cap, stem, cap
         QLineSeries* amdahl = nullptr;
-        QLineSeries* gustafson = nullptr; // scaled-work sweeps only
     };
 
     // The thread counts the sweep measured, over every strategy (1 to 1 when there are none).
@@ -115,7 +117,7 @@ private:
         StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent);
     void updateAmdahlFit(
         StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent);
-    void updateGustafson(StrategySeries& series, const engine::StrategySweep& sweep, YExtent& extent);
+    bool scaledWork() const; // the sweep grew the work with p (Gustafson): no fixed-work speedup or fit
     void updateReference(const ThreadRange& range, YExtent& extent); // the ideal line and the y axis title
     void updateTitle(); // title, caption, legend
     void fitYTitle(); // the longest of m_yTitles that the plot's height shows uncut

@@ -47,7 +47,9 @@ SweepDialog::SweepDialog(QWidget* parent)
     }
     m_strategies.front().second->setChecked(true);
     form->addRow(tr("Strategies:"), strategies);
-    m_scaled->setToolTip(tr("Scaled speedup for request-parallel work: the problem grows with the machine"));
+    m_scaled->setToolTip(tr("Scaled speedup for request-parallel work: the problem grows with the machine. The chart "
+                            "and the exports then show Gustafson's scaled speedup p·T(1)/T(p) and scaled "
+                            "efficiency; the Amdahl fit and Karp–Flatt assume fixed work and are left out."));
     form->addRow(QString(), m_scaled);
     m_scheduling->setWordWrap(true);
     m_scheduling->setToolTip(tr("Set in the Parallelism panel; every point of the sweep uses them"));
@@ -74,12 +76,13 @@ SweepDialog::SweepDialog(QWidget* parent)
 void SweepDialog::setScheduling(const engine::SchedulerOptions& options)
 {
     const int cores = engine::Scheduler::hardwareThreads();
-    m_scheduling->setText(tr("partitioner %1, grain %2, %3 (from the Parallelism panel).\nThis machine has %4 "
-                             "logical cores: points above %4 threads are measured but not fitted.")
-                              .arg(QString::fromLatin1(engine::partitionerName(options.partitioner)))
-                              .arg(qulonglong(options.grain))
-                              .arg(options.pinThreads ? tr("threads pinned where p ≤ CPUs") : tr("threads not pinned"))
-                              .arg(cores));
+    m_scheduling->setText(
+        tr("partitioner %1, grain %2, %3 (from the Parallelism panel).\nThis machine has %4 "
+           "logical cores: points above %4 threads are measured but not fitted (scaled work has no fit).")
+            .arg(QString::fromLatin1(engine::partitionerName(options.partitioner)))
+            .arg(qulonglong(options.grain))
+            .arg(options.pinThreads ? tr("threads pinned where p ≤ CPUs") : tr("threads not pinned"))
+            .arg(cores));
 }
 
 QString SweepDialog::schedulingText() const { return m_scheduling->text(); }

@@ -16,6 +16,8 @@ CLI::App* addBench(CLI::App& app, BenchOptions& o)
     cmd->add_option("--prompt-tokens", o.bench.promptTokens, "prefill length")->capture_default_str();
     cmd->add_option("--decode-tokens", o.bench.decodeTokens, "decoded tokens per run")->capture_default_str();
     cmd->add_option("--repeat", o.bench.repeat, "measured runs (after one warm-up)")->capture_default_str();
+    cmd->add_flag("--allow-ctx-overflow", o.bench.allowContextOverflow,
+        "allow prompt + decode tokens beyond the model's trained context length (refused otherwise)");
     o.parallel.addScheduling(cmd);
     cmd->add_flag("--no-bandwidth", o.noBandwidth, "skip the memory bandwidth probe");
     cmd->add_option("--probe-mib", o.probeMiB, "bandwidth probe buffer size in MiB")->capture_default_str();
@@ -36,10 +38,19 @@ int runBench(const BenchOptions& o, const std::string& argv0)
         throw UsageError("--probe-mib must be between 64 and 16384");
     bench.probeBytes = uint64_t(o.probeMiB) << 20;
     asUsageError([&] { bench.validate(); });
+    if (const int trained = o.model.trainedContextBeforeLoad(); trained > 0) // before probing and building
+        asUsageError([&] {
+            engine::resolveContextLength(
+                bench.promptTokens + bench.decodeTokens + 1, trained, bench.allowContextOverflow);
+        });
     // Probed before the model is built: see BenchOptions::measuredBandwidth.
     if (bench.probeBandwidth)
         bench.measuredBandwidth = engine::measureReadBandwidths(bench.threads, bench.probeBytes);
     const auto m = o.model.load(argv0);
+    asUsageError([&] {
+        engine::resolveContextLength(
+            bench.promptTokens + bench.decodeTokens + 1, m->config().contextLength, bench.allowContextOverflow);
+    });
     const auto report = engine::runBench(m, bench);
     std::cout << report.dump(2) << "\n";
     if (!o.jsonOut.empty())

@@ -114,8 +114,7 @@ int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const
     const std::string& traceOut, const std::string& argv0)
 {
     const auto schedulerOptions = parallel.options();
-    if (workload.ctx < 0 || workload.ctx > (1 << 20))
-        throw UsageError("--ctx must be between 0 (model default) and 1048576");
+    workload.checkContextBeforeLoad(model);
     workload.strategies(); // usage errors before the model loads
     auto m = model.load(argv0);
     engine::RunRequest request = workload.request(*m);

@@ -63,6 +63,9 @@ int main(int argc, char** argv)
     } catch (const cli::UsageError& e) {
         std::cerr << "error: " << e.what() << "\n\n" << app.help();
         return kExitUsage;
+    } catch (const engine::ContextOverflowError& e) { // the engine's own check, should a path miss ours
+        std::cerr << "error: " << e.what() << "\n";
+        return kExitUsage;
     } catch (const engine::ModelFileError& e) {
         std::cerr << "error: unusable model file: " << e.what() << "\n";
         return kExitModel;

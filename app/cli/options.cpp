@@ -46,6 +46,15 @@ std::shared_ptr<const engine::Model> ModelChoice::load(const std::string& argv0)
     return engine::Model::load(file);
 }
 
+int ModelChoice::trainedContextBeforeLoad() const
+{
+    if (synthetic.empty() || !path.empty())
+        return 0;
+    int trained = 0;
+    asUsageError([&] { trained = engine::syntheticShape(synthetic).contextLength; });
+    return trained;
+}
+
 void ParallelOptions::add(CLI::App* cmd)
 {
     cmd->add_option("--threads,-t", threads, "worker threads in the arena (1-256)")->capture_default_str();
@@ -86,6 +95,16 @@ void WorkloadOptions::add(CLI::App* cmd)
         ->capture_default_str();
     cmd->add_option("--seed", sampling.seed, "sampling seed")->capture_default_str();
     cmd->add_option("--ctx", ctx, "context length (0 = min(model context, 2048))")->capture_default_str();
+    cmd->add_flag("--allow-ctx-overflow", allowCtxOverflow,
+        "allow a --ctx above the model's trained context length (refused otherwise)");
+}
+
+void WorkloadOptions::checkContextBeforeLoad(const ModelChoice& model) const
+{
+    if (ctx < 0 || ctx > (1 << 20))
+        throw UsageError("--ctx must be between 0 (model default) and 1048576");
+    if (const int trained = model.trainedContextBeforeLoad(); trained > 0)
+        asUsageError([&] { engine::resolveContextLength(ctx, trained, allowCtxOverflow); });
 }
 
 void WorkloadOptions::addStrategy(CLI::App* cmd, bool list)
@@ -140,10 +159,11 @@ engine::RunRequest WorkloadOptions::request(const engine::Model& model) const
     r.sampling = sampling;
     r.maxTokens = maxTokens;
     r.contextLength = ctx;
+    r.allowContextOverflow = allowCtxOverflow;
     r.strategy = strategies().front();
     asUsageError([&] {
         r.scheduler.threads = 1;
-        r.validate();
+        r.validateFor(model.config().contextLength);
     });
     return r;
 }

@@ -42,6 +42,9 @@ struct ModelChoice {
     // The chosen model, or the shipped one (found next to argv0), or a small synthetic one if that
     // is not built.
     std::shared_ptr<const engine::Model> load(const std::string& argv0) const;
+    // The chosen model's trained context length when it is known without loading the model (a
+    // synthetic shape), else 0.
+    int trainedContextBeforeLoad() const;
 };
 
 // Threads and how work is split among them.
@@ -67,13 +70,18 @@ struct WorkloadOptions {
     engine::SamplingParams sampling;
     int maxTokens = engine::kDefaultMaxTokens;
     int ctx = 0;
+    bool allowCtxOverflow = false;
     std::string strategy = "intra-op";
 
     void add(CLI::App* cmd);
     // One strategy, or (list) a comma-separated list of them.
     void addStrategy(CLI::App* cmd, bool list);
     std::vector<engine::Strategy> strategies() const;
+    // Usage errors in --ctx found before the model loads: its range, and, when `model` knows its
+    // trained context without loading (synthetic shapes can take gigabytes to build), overflow.
+    void checkContextBeforeLoad(const ModelChoice& model) const;
     // The run: prompts (or the default one), chat template, sampling, the first strategy; one thread.
+    // A --ctx above the model's trained context without --allow-ctx-overflow is a usage error.
     engine::RunRequest request(const engine::Model& model) const;
 };
 

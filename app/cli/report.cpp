@@ -122,6 +122,17 @@ void printSweepTable(const engine::SweepResult& result)
         const std::pair<const char*, const engine::ScalingAnalysis*> phases[]
             = { { "prefill", &st.prefillScaling }, { "decode", &st.decodeScaling }, { "total", &st.totalScaling } };
         for (const auto& [name, a] : phases) {
+            if (st.scaledWork) {
+                // p threads did p times the work: T(1)/T(p), Karp–Flatt and Amdahl's fixed-work fit do not apply.
+                std::printf("  %-7s %7s %11s %11s %11s %10s %10s\n", name, "threads", "median", "min", "max",
+                    "scaled S", "scaled eff");
+                for (const auto& pt : a->points)
+                    std::printf("  %-7s %7d %11s %11s %11s %10s %10s\n", "", pt.threads,
+                        formatSeconds(pt.medianSeconds).c_str(), formatSeconds(pt.minSeconds).c_str(),
+                        formatSeconds(pt.maxSeconds).c_str(), formatNumber(pt.scaledSpeedup).c_str(),
+                        formatNumber(pt.scaledEfficiency).c_str());
+                continue;
+            }
             std::printf("  %-7s %7s %11s %11s %11s %8s %10s %11s\n", name, "threads", "median", "min", "max", "speedup",
                 "efficiency", "Karp-Flatt");
             for (const auto& pt : a->points)
@@ -132,6 +143,9 @@ void printSweepTable(const engine::SweepResult& result)
             if (a->valid && a->points.size() > 1)
                 std::printf("  %-7s %s\n", "", describeFit(*a).c_str());
         }
+        if (st.scaledWork)
+            std::printf("  scaled S(p) = p * T(1) / T(p) (Gustafson), scaled efficiency = S(p) / p: p threads did p "
+                        "times the work, so T(1)/T(p) is no speedup and no serial fraction is fitted\n");
     }
 }
 

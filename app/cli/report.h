@@ -16,7 +16,8 @@ nlohmann::json metricsJson(const engine::RunMetrics& m);
 // Per worker busy and idle time, chunks, and the load imbalance, to stderr.
 void printWorkerTable(const engine::RunMetrics& m);
 
-// Per strategy and phase, times and speedups per thread count and the Amdahl fit, to stdout.
+// Per strategy and phase, times and speedups per thread count and the Amdahl fit, to stdout; for scaled-work
+// strategies the scaled (Gustafson) speedup and efficiency instead, without speedup, Karp–Flatt or fit.
 void printSweepTable(const engine::SweepResult& result);
 
 // "Amdahl fit to p = 1, 2 (2 points, exact…): serial fraction …; p = 4 measured, not fitted (…)".

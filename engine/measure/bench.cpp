@@ -3,6 +3,7 @@
 #include "engine/measure/statistics.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/parallel/trace.h"
+#include "engine/run/run.h"
 
 #include <algorithm>
 #include <chrono>
@@ -35,6 +36,8 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
 {
     options.validate();
     const ModelConfig& c = model->config();
+    resolveContextLength(
+        options.promptTokens + options.decodeTokens + 1, c.contextLength, options.allowContextOverflow);
     const int ctx = std::min(std::max(c.contextLength, options.promptTokens + options.decodeTokens + 1),
         options.promptTokens + options.decodeTokens + 8);
     if (options.promptTokens + options.decodeTokens + 1 > ctx)

@@ -20,6 +20,9 @@ struct BenchOptions {
     Partitioner partitioner = Partitioner::Auto;
     size_t grain = 1;
     bool pinThreads = false; // SchedulerOptions::pinThreads
+    // Prompt + decode tokens beyond the model's trained context are refused unless this is set
+    // (resolveContextLength, as for a run).
+    bool allowContextOverflow = false;
     bool probeBandwidth = true;
     uint64_t probeBytes = uint64_t(1) << 30;
     // Probes measured before the model was built (a process that has just run TBB work can have a

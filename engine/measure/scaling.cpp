@@ -117,6 +117,28 @@ ScalingAnalysis analyzeScaling(const std::vector<TimingSamples>& samples, int fi
     return analysis;
 }
 
+namespace {
+
+// Work that grows with p: Gustafson's scaled speedup and efficiency; no Amdahl fit, no Karp–Flatt.
+void toScaledWork(ScalingAnalysis& a)
+{
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    double t1 = nan;
+    for (const ScalingPoint& p : a.points)
+        if (p.threads == 1)
+            t1 = p.medianSeconds;
+    for (ScalingPoint& p : a.points) {
+        p.scaledSpeedup = gustafsonScaledSpeedup(t1, p.medianSeconds, p.threads);
+        p.scaledEfficiency = p.scaledSpeedup / p.threads;
+        p.karpFlatt = nan;
+    }
+    a.serialFraction = nan;
+    a.asymptoticSpeedup = nan;
+    a.fitThreads.clear();
+}
+
+} // namespace
+
 void analyzeSweep(SweepResult& result)
 {
     int cores = 0;
@@ -127,6 +149,9 @@ void analyzeSweep(SweepResult& result)
         strategy.prefillScaling = analyzeScaling(strategy.prefill, cores);
         strategy.decodeScaling = analyzeScaling(strategy.decode, cores);
         strategy.totalScaling = analyzeScaling(strategy.total, cores);
+        if (strategy.scaledWork)
+            for (ScalingAnalysis* a : { &strategy.prefillScaling, &strategy.decodeScaling, &strategy.totalScaling })
+                toScaledWork(*a);
     }
 }
 

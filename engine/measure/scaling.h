@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct ScalingPoint {
     int repetitions = 0; // how many samples the median/min/max were taken over
     // Without a p = 1 baseline (ScalingAnalysis::valid == false) the speedup, efficiency and Karp–Flatt
     // fields are NaN: there is nothing to divide by.
+    // Scaled work only (analyzeSweep of a StrategySweep with scaledWork; NaN otherwise): Gustafson's
+    // scaled speedup p · T(1)/T(p) (gustafsonScaledSpeedup) and scaled efficiency S(p)/p = T(1)/T(p).
+    // With scaled work T(1)/T(p) compares different amounts of work: `speedup` is then not a speedup,
+    // analyzeSweep sets karpFlatt to NaN, and reports, exports and views show only these two.
+    double scaledSpeedup = std::numeric_limits<double>::quiet_NaN();
+    double scaledEfficiency = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct ScalingAnalysis {
@@ -88,7 +95,9 @@ struct SweepResult {
 };
 
 // Fills the *Scaling fields of every strategy from its samples, fitting Amdahl only to p <= the machine's
-// "logical_cores" (every p when the machine record has none).
+// "logical_cores" (every p when the machine record has none). For scaledWork strategies Amdahl's law and
+// Karp–Flatt (fixed work) do not apply: the points get scaledSpeedup and scaledEfficiency, karpFlatt is
+// NaN, and there is no fit (serialFraction and asymptoticSpeedup NaN, fitThreads empty).
 void analyzeSweep(SweepResult& result);
 
 } // namespace engine

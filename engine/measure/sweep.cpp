@@ -33,6 +33,9 @@ void SweepRequest::validate() const
 SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& request, const SweepProgress& progress)
 {
     request.validate();
+    // Before any point runs: a context the model was not trained for is refused up front.
+    resolveContextLength(
+        request.workload.contextLength, model->config().contextLength, request.workload.allowContextOverflow);
     std::vector<int> threads = request.threads;
     std::sort(threads.begin(), threads.end());
     threads.erase(std::unique(threads.begin(), threads.end()), threads.end());

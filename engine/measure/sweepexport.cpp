@@ -8,12 +8,6 @@
 
 namespace engine {
 
-namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-} // namespace
-
 nlohmann::json jsonNumber(double value)
 {
     // nlohmann stores NaN/inf as numbers and only maps them to null while dumping; make the value itself null so
@@ -44,15 +38,6 @@ std::vector<PhaseView> phasesOf(const StrategySweep& s)
 double tokensAt(const StrategySweep& s, const PhaseView& phase, int threads)
 {
     return s.scaledWork ? phase.tokens * threads : phase.tokens;
-}
-
-// Median T(1) of a phase, for the Gustafson speedup; NaN without a baseline.
-double baselineSeconds(const ScalingAnalysis& a)
-{
-    for (const ScalingPoint& p : a.points)
-        if (p.threads == 1)
-            return p.medianSeconds;
-    return kNaN;
 }
 
 // Raw samples of one thread count, pooled as analyzeScaling pools them.
@@ -109,7 +94,7 @@ std::string csvField(const std::string& text)
 
 const char* const kSweepCsvHeader = "strategy,phase,threads,repetitions,median_s,min_s,max_s,speedup,speedup_low,"
                                     "speedup_high,efficiency,karp_flatt,tokens,tokens_per_s,scaled_speedup,"
-                                    "serial_fraction,asymptotic_speedup,in_fit";
+                                    "scaled_efficiency,serial_fraction,asymptotic_speedup,in_fit";
 
 nlohmann::json sweepToJson(const SweepResult& result)
 {
@@ -118,7 +103,6 @@ nlohmann::json sweepToJson(const SweepResult& result)
         nlohmann::json phases = nlohmann::json::object();
         for (const PhaseView& phase : phasesOf(s)) {
             const ScalingAnalysis& a = *phase.analysis;
-            const double t1 = baselineSeconds(a);
             nlohmann::json points = nlohmann::json::array();
             for (const ScalingPoint& p : a.points) {
                 const double tokens = tokensAt(s, phase, p.threads);
@@ -127,33 +111,40 @@ nlohmann::json sweepToJson(const SweepResult& result)
                     samples.push_back(jsonNumber(v));
                 nlohmann::json point = {
                     { "threads", p.threads },
-                    { "inFit", inFit(a, p.threads) },
                     { "repetitions", p.repetitions },
                     { "samples", samples },
                     { "medianSeconds", jsonNumber(p.medianSeconds) },
                     { "minSeconds", jsonNumber(p.minSeconds) },
                     { "maxSeconds", jsonNumber(p.maxSeconds) },
-                    { "speedup", jsonNumber(p.speedup) },
-                    { "speedupLow", jsonNumber(p.speedupLow) },
-                    { "speedupHigh", jsonNumber(p.speedupHigh) },
-                    { "efficiency", jsonNumber(p.efficiency) },
-                    { "karpFlatt", jsonNumber(p.karpFlatt) },
                     { "tokens", jsonNumber(tokens) },
                     { "tokensPerSecond", jsonNumber(tokens / p.medianSeconds) },
                 };
-                if (s.scaledWork)
-                    point["scaledSpeedup"] = jsonNumber(gustafsonScaledSpeedup(t1, p.medianSeconds, p.threads));
+                if (s.scaledWork) {
+                    // The work grows with p: T(1)/T(p), Karp–Flatt and the Amdahl fit do not apply.
+                    point["scaledSpeedup"] = jsonNumber(p.scaledSpeedup);
+                    point["scaledEfficiency"] = jsonNumber(p.scaledEfficiency);
+                } else {
+                    point["inFit"] = inFit(a, p.threads);
+                    point["speedup"] = jsonNumber(p.speedup);
+                    point["speedupLow"] = jsonNumber(p.speedupLow);
+                    point["speedupHigh"] = jsonNumber(p.speedupHigh);
+                    point["efficiency"] = jsonNumber(p.efficiency);
+                    point["karpFlatt"] = jsonNumber(p.karpFlatt);
+                }
                 points.push_back(std::move(point));
             }
-            phases[phase.name] = {
+            nlohmann::json view = {
                 { "valid", a.valid },
-                { "fitThreadLimit", a.fitThreadLimit > 0 ? nlohmann::json(a.fitThreadLimit) : nlohmann::json() },
-                { "fitThreads", a.fitThreads },
-                { "serialFraction", jsonNumber(a.serialFraction) },
-                { "asymptoticSpeedup", jsonNumber(a.asymptoticSpeedup) },
                 { "tokens", jsonNumber(phase.tokens) },
                 { "points", std::move(points) },
             };
+            if (!s.scaledWork) {
+                view["fitThreadLimit"] = a.fitThreadLimit > 0 ? nlohmann::json(a.fitThreadLimit) : nlohmann::json();
+                view["fitThreads"] = a.fitThreads;
+                view["serialFraction"] = jsonNumber(a.serialFraction);
+                view["asymptoticSpeedup"] = jsonNumber(a.asymptoticSpeedup);
+            }
+            phases[phase.name] = std::move(view);
         }
         nlohmann::json loads = nlohmann::json::array();
         for (const StrategySweep::PointLoad& l : s.backgroundLoads) {
@@ -185,10 +176,12 @@ std::string sweepToCsv(const SweepResult& result)
     for (const StrategySweep& s : result.strategies) {
         for (const PhaseView& phase : phasesOf(s)) {
             const ScalingAnalysis& a = *phase.analysis;
-            const double t1 = baselineSeconds(a);
             for (const ScalingPoint& p : a.points) {
                 const double tokens = tokensAt(s, phase, p.threads);
-                const double scaled = s.scaledWork ? gustafsonScaledSpeedup(t1, p.medianSeconds, p.threads) : kNaN;
+                // Scaled work: only the scaled speedup and efficiency; fixed work: everything else.
+                const bool fixed = !s.scaledWork;
+                auto fixedOnly = [fixed](double v) { return fixed ? csvNumber(v) : std::string(); };
+                auto scaledOnly = [fixed](double v) { return fixed ? std::string() : csvNumber(v); };
                 const std::string fields[] = {
                     csvField(s.strategy),
                     phase.name,
@@ -197,17 +190,18 @@ std::string sweepToCsv(const SweepResult& result)
                     csvNumber(p.medianSeconds),
                     csvNumber(p.minSeconds),
                     csvNumber(p.maxSeconds),
-                    csvNumber(p.speedup),
-                    csvNumber(p.speedupLow),
-                    csvNumber(p.speedupHigh),
-                    csvNumber(p.efficiency),
-                    csvNumber(p.karpFlatt),
+                    fixedOnly(p.speedup),
+                    fixedOnly(p.speedupLow),
+                    fixedOnly(p.speedupHigh),
+                    fixedOnly(p.efficiency),
+                    fixedOnly(p.karpFlatt),
                     csvNumber(tokens),
                     csvNumber(tokens / p.medianSeconds),
-                    csvNumber(scaled),
-                    csvNumber(a.serialFraction),
-                    csvNumber(a.asymptoticSpeedup),
-                    inFit(a, p.threads) ? "1" : "0",
+                    scaledOnly(p.scaledSpeedup),
+                    scaledOnly(p.scaledEfficiency),
+                    fixedOnly(a.serialFraction),
+                    fixedOnly(a.asymptoticSpeedup),
+                    fixed ? (inFit(a, p.threads) ? "1" : "0") : "",
                 };
                 for (size_t i = 0; i < std::size(fields); ++i) {
                     if (i)

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -94,8 +95,8 @@ InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int conte
     m_ctx = contextLength > 0 ? contextLength : std::min(c.contextLength, kDefaultContextCap);
     const size_t kvElems = size_t(c.layers) * size_t(c.kvDim()) * size_t(m_ctx);
     try {
-        m_keys.assign(kvElems, 0.0f);
-        m_values.assign(kvElems, 0.0f);
+        m_keys.values = std::make_unique_for_overwrite<float[]>(kvElems);
+        m_values.values = std::make_unique_for_overwrite<float[]>(kvElems);
     } catch (const std::bad_alloc&) {
         throw std::invalid_argument("not enough memory for a KV cache of " + std::to_string(m_ctx) + " tokens ("
             + std::to_string(2 * kvElems * 4 / (1 << 20)) + " MiB)");

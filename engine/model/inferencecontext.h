@@ -77,9 +77,16 @@ private:
     int m_stepTokens = 0; // tokens of the step in progress
     int m_stepSequence = 0;
 
-    // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix.
-    std::vector<float> m_keys;
-    std::vector<float> m_values;
+    // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix. Allocated
+    // but never filled: the OS commits a page when a position in it is first written, so a long
+    // context costs memory only as it is used. Attention reads only positions already written.
+    struct KvBuffer {
+        std::unique_ptr<float[]> values;
+        float* data() { return values.get(); }
+        const float* data() const { return values.get(); }
+    };
+    KvBuffer m_keys;
+    KvBuffer m_values;
     // RoPE table, (ctx, ropeDims/2) cos and sin, scaling and magnitude folded in (computeRopeTable).
     std::vector<float> m_ropeCos;
     std::vector<float> m_ropeSin;

@@ -1,8 +1,10 @@
 #include "engine/run/run.h"
 
+#include "engine/model/inferencecontext.h"
 #include "engine/parallel/tracepump.h"
 #include "engine/run/strategies.h"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -143,6 +145,31 @@ void RunRequest::validate() const
     scheduler.validate();
 }
 
+void RunRequest::validateFor(int trainedContext) const
+{
+    validate();
+    resolveContextLength(contextLength, trainedContext, allowContextOverflow);
+}
+
+ContextOverflowError::ContextOverflowError(int requested_, int trained_)
+    : std::invalid_argument("a context of " + std::to_string(requested_)
+        + " tokens is beyond the model's trained context length of " + std::to_string(trained_)
+        + " tokens: positions past " + std::to_string(trained_)
+        + " were never trained and the KV cache grows with the context. To run it anyway, allow context "
+          "overflow (--allow-ctx-overflow; in the window, \"Allow context beyond the model's trained length\")")
+    , requested(requested_)
+    , trained(trained_)
+{
+}
+
+int resolveContextLength(int requested, int trained, bool allowOverflow)
+{
+    const int ctx = requested > 0 ? requested : std::min(trained, kDefaultContextCap);
+    if (ctx > trained && !allowOverflow)
+        throw ContextOverflowError(ctx, trained);
+    return ctx;
+}
+
 RunResult executeRun(std::shared_ptr<const Model> model, const RunRequest& request, RunListener* listener)
 {
     request.validate();
@@ -155,7 +182,7 @@ RunResult executeRun(
 {
     RunRequest req = request;
     req.scheduler = scheduler.options();
-    req.validate();
+    req.validateFor(model->config().contextLength);
     const int threads = scheduler.threads();
 
     // Clock calibration, the trace buffers and the trace pump come before the run's clock starts:

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,10 +39,29 @@ struct RunRequest {
     Strategy strategy = Strategy::IntraOp;
     SchedulerOptions scheduler;
     int contextLength = 0; // <= 0: min(model context, 2048)
+    // A context longer than the model was trained for (ModelConfig::contextLength) is refused unless
+    // this is set: positions past it were never trained, and the KV cache grows with the context.
+    bool allowContextOverflow = false;
     bool trace = true;
 
     void validate() const; // throws std::invalid_argument with a readable message
+    // validate(), and the context against a model trained for `trainedContext` tokens
+    // (resolveContextLength); executeRun calls it.
+    void validateFor(int trainedContext) const;
 };
+
+// A run asked for more context than the model was trained for without allowing it. The message
+// names both lengths and how to allow it.
+struct ContextOverflowError : std::invalid_argument {
+    ContextOverflowError(int requested, int trained);
+    int requested = 0;
+    int trained = 0;
+};
+
+// The context a run gets: `requested`, or min(trained, kDefaultContextCap) when requested <= 0.
+// Throws ContextOverflowError if that is longer than `trained` and overflow is not allowed.
+// The one place the CLI, the window and sweeps get this decision from.
+int resolveContextLength(int requested, int trained, bool allowOverflow);
 
 struct RunResult {
     std::vector<GenerationResult> sequences; // in prompt order

@@ -79,6 +79,7 @@ nlohmann::json toJson(const RunRequest& r)
         { "grain", r.scheduler.grain },
         { "pin_threads", r.scheduler.pinThreads },
         { "context_length", r.contextLength },
+        { "allow_context_overflow", r.allowContextOverflow },
         { "trace", r.trace },
     };
 }
@@ -126,6 +127,7 @@ RunRequest runRequestFromJson(const nlohmann::json& json)
     readInteger(json, "grain", r.scheduler.grain);
     read(json, "pin_threads", r.scheduler.pinThreads);
     readInteger(json, "context_length", r.contextLength);
+    read(json, "allow_context_overflow", r.allowContextOverflow); // absent in older files: false
     read(json, "trace", r.trace);
 
     // The same limits as a run, except that an empty prompt list is fine here.

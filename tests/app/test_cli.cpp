@@ -208,6 +208,81 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(phrase.toUtf8()), r.err.constData());
     }
 
+    // --ctx above the model's trained context (tiny: 512 tokens) is a usage error naming both
+    // lengths and the flag, for a synthetic shape (checked before the model is built), a model file
+    // (checked once it is mapped) and a sweep; --allow-ctx-overflow runs it.
+    void contextAboveTheTrainedLengthIsRefusedUnlessAllowed()
+    {
+        const QString file = m_dir.filePath(QStringLiteral("tiny-ctx.gguf"));
+        const auto bytes = syntheticModelGguf(syntheticShape("tiny"));
+        writeBytes(file, bytes, bytes.size());
+        const QStringList refused[] = {
+            { "generate", "--synthetic", "tiny", "--ctx", "4096", "-n", "2" },
+            { "generate", "--model", file, "--ctx", "4096", "-n", "2" },
+            { "trace", "--synthetic", "tiny", "--ctx", "4096", "-n", "2", "--out", m_dir.filePath("t.json") },
+            { "sweep", "--synthetic", "tiny", "--ctx", "4096", "-n", "2", "--threads", "1", "--repeat", "1" },
+        };
+        for (const QStringList& args : refused) {
+            const Result r = runCli(args);
+            QCOMPARE(r.status, QProcess::NormalExit);
+            QVERIFY2(r.exitCode == 2, qPrintable(args.join(' ') + ": exit " + QString::number(r.exitCode)));
+            for (const char* phrase : { "4096", "trained context length of 512", "--allow-ctx-overflow" })
+                QVERIFY2(r.err.contains(phrase), r.err.constData());
+        }
+        // bench has no --ctx: its prompt + decode tokens (+ 1) are the context.
+        const Result bench = runCli({ "bench", "--synthetic", "tiny", "--prompt-tokens", "500", "--decode-tokens",
+            "100", "--no-bandwidth", "--repeat", "1" });
+        QCOMPARE(bench.exitCode, 2);
+        QVERIFY2(bench.err.contains("601") && bench.err.contains("--allow-ctx-overflow"), bench.err.constData());
+        const Result ok = runCli({ "generate", "--synthetic", "tiny", "--ctx", "1024", "--allow-ctx-overflow", "-n",
+            "3", "--temperature", "0", "--json" });
+        QCOMPARE(ok.exitCode, 0);
+        QCOMPARE(QJsonDocument::fromJson(ok.out).object().value("token_ids").toArray().size(), 3);
+        const Result atTheLimit = runCli({ "generate", "--model", file, "--ctx", "512", "-n", "2", "--json" });
+        QCOMPARE(atTheLimit.exitCode, 0);
+    }
+
+    // A scaled sweep (p copies of the prompts at p threads) reports Gustafson's scaled speedup and
+    // efficiency, and neither T(1)/T(p) as a speedup nor Karp–Flatt nor an Amdahl fit; a fixed-work
+    // sweep still has them. Tiny model, two tokens, one run per point: about a second.
+    void scaledSweepTableShowsScaledSpeedupAndNoFit()
+    {
+        const QString json = m_dir.filePath(QStringLiteral("scaled.json"));
+        const Result scaled = runCli({ "sweep", "--synthetic", "tiny", "--scaled", "-s", "request", "--threads", "1,2",
+            "--repeat", "1", "--warmup", "0", "-n", "2", "--json", json });
+        QCOMPARE(scaled.exitCode, 0);
+        QVERIFY2(
+            scaled.out.contains("scaled S") && scaled.out.contains("scaled eff") && scaled.out.contains("Gustafson"),
+            scaled.out.constData());
+        for (const char* absent : { "Karp-Flatt", "Amdahl fit", "speedup  efficiency" })
+            QVERIFY2(!scaled.out.contains(absent), scaled.out.constData());
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject decode = QJsonDocument::fromJson(file.readAll())
+                                       .object()
+                                       .value("strategies")
+                                       .toArray()
+                                       .at(0)
+                                       .toObject()
+                                       .value("phases")
+                                       .toObject()
+                                       .value("decode")
+                                       .toObject();
+        QVERIFY(!decode.contains("serialFraction"));
+        const QJsonArray points = decode.value("points").toArray();
+        QCOMPARE(points.size(), 2);
+        const double t1 = points.at(0).toObject().value("medianSeconds").toDouble();
+        const QJsonObject p2 = points.at(1).toObject();
+        QVERIFY(!p2.contains("karpFlatt") && !p2.contains("speedup"));
+        QVERIFY(qAbs(p2.value("scaledSpeedup").toDouble() - 2 * t1 / p2.value("medianSeconds").toDouble()) < 1e-9);
+
+        const Result fixed = runCli({ "sweep", "--synthetic", "tiny", "-s", "intra-op", "--threads", "1,2", "--repeat",
+            "1", "--warmup", "0", "-n", "2" });
+        QCOMPARE(fixed.exitCode, 0);
+        QVERIFY2(fixed.out.contains("Karp-Flatt") && fixed.out.contains("Amdahl fit"), fixed.out.constData());
+        QVERIFY(!fixed.out.contains("scaled S"));
+    }
+
     void unusableModelFilesExitWithThreeAndNameTheProblem_data()
     {
         QTest::addColumn<QString>("kind");

@@ -259,6 +259,41 @@ private Q_SLOTS:
         QCOMPARE(*strategyFromName("hybrid"), Strategy::Hybrid);
     }
 
+    // A context above the model's trained length (tiny: 512) is refused before anything runs, with
+    // both lengths and the way to allow it in the message; allowed, it runs and the context is
+    // as long as asked. The default context never overflows.
+    void contextAboveTheTrainedLengthIsRefusedUnlessAllowed()
+    {
+        QCOMPARE(tinyModel()->config().contextLength, 512);
+        auto req = baseRequest(Strategy::IntraOp, 1);
+        req.prompts = { "jumps over" };
+        req.maxTokens = 2;
+        req.contextLength = 4096;
+        try {
+            executeRun(tinyModel(), req);
+            QFAIL("a context of 4096 tokens on a 512-token model ran");
+        } catch (const ContextOverflowError& e) {
+            QCOMPARE(e.requested, 4096);
+            QCOMPARE(e.trained, 512);
+            const QString message = QString::fromUtf8(e.what());
+            QVERIFY2(message.contains(QStringLiteral("4096")) && message.contains(QStringLiteral("512"))
+                    && message.contains(QStringLiteral("--allow-ctx-overflow")),
+                qPrintable(message));
+        }
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, req.validateFor(512)); // the same check, no model needed
+        req.validateFor(4096);
+
+        req.allowContextOverflow = true;
+        const auto r = executeRun(tinyModel(), req);
+        QCOMPARE(r.sequences.front().stats.generatedTokens, 2);
+
+        QCOMPARE(resolveContextLength(0, 512, false), 512);
+        QCOMPARE(resolveContextLength(0, 1 << 20, false), kDefaultContextCap);
+        QCOMPARE(resolveContextLength(512, 512, false), 512);
+        QCOMPARE(resolveContextLength(513, 512, true), 513);
+        QVERIFY_THROWS_EXCEPTION(ContextOverflowError, resolveContextLength(513, 512, false));
+    }
+
     // A listener that throws from a trace batch fails the run with its exception; it must not end
     // the process (batches are delivered from a helper thread while the run goes on).
     void throwingTraceListenerFailsTheRun()

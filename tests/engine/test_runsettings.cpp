@@ -34,6 +34,7 @@ RunRequest nonDefault()
     r.scheduler.grain = 16;
     r.scheduler.pinThreads = true;
     r.contextLength = 1024;
+    r.allowContextOverflow = true;
     r.trace = false;
     return r;
 }
@@ -79,6 +80,7 @@ private Q_SLOTS:
         QCOMPARE(b.scheduler.grain, a.scheduler.grain);
         QCOMPARE(b.scheduler.pinThreads, a.scheduler.pinThreads);
         QCOMPARE(b.contextLength, a.contextLength);
+        QCOMPARE(b.allowContextOverflow, a.allowContextOverflow);
         QCOMPARE(b.trace, a.trace);
         QCOMPARE(toJson(b), toJson(a));
     }
@@ -154,6 +156,20 @@ private Q_SLOTS:
         QCOMPARE(p.strategy, d.strategy);
         QCOMPARE(p.maxTokens, d.maxTokens);
         QVERIFY(p.prompts.empty());
+    }
+
+    // Settings files written before the overflow switch existed load with it off, so a long context
+    // they hold is refused until the user allows it; the key's name is the file's.
+    void contextOverflowDefaultsToOffAndIsWrittenByName()
+    {
+        const RunRequest old = runRequestFromJson({ { "context_length", 4096 }, { "threads", 2 } });
+        QCOMPARE(old.contextLength, 4096);
+        QCOMPARE(old.allowContextOverflow, false);
+        RunRequest r;
+        r.allowContextOverflow = true;
+        QCOMPARE(toJson(r).at("allow_context_overflow").get<bool>(), true);
+        QCOMPARE(runRequestFromJson(toJson(r)).allowContextOverflow, true);
+        QVERIFY(refusal({ { "allow_context_overflow", "yes" } }).contains(QStringLiteral("allow_context_overflow")));
     }
 
     void badValuesAreRefusedByName()

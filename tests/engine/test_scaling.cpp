@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -425,6 +426,8 @@ private Q_SLOTS:
         COMPARE_NUM(p2["karpFlatt"].get<double>(), 0.2, 1e-12);
         COMPARE_NUM(p2["tokensPerSecond"].get<double>(), 100.0 / 6, 1e-12); // prompt tokens ÷ median
         QVERIFY(!p2.contains("scaledSpeedup"));
+        QVERIFY(!p2.contains("scaledEfficiency"));
+        QVERIFY(p2.contains("inFit"));
 
         // Decode scales perfectly: s = 0, so the asymptote is infinite and must be null.
         const auto& decode = intra["phases"]["decode"];
@@ -454,27 +457,74 @@ private Q_SLOTS:
         QCOMPARE(back.dump(), text);
     }
 
+    // Scaled work (p prompts on p threads): T(1)/T(p) compares different amounts of work, so the export
+    // has no speedup, Karp–Flatt or Amdahl fields at all, and has Gustafson's scaled speedup p · T(1)/T(p)
+    // and the scaled efficiency S(p)/p, checked here against the exported medians.
     void jsonReportsGustafsonForScaledWork()
     {
-        // Request-parallel with the work growing with p: p prompts on p threads.
         SweepResult r;
         StrategySweep s;
         s.strategy = "request";
         s.scaledWork = true;
         s.promptTokens = 10;
         s.generatedTokens = 20;
-        s.decode = { { 1, { 10.0 } }, { 2, { 10.0 } }, { 4, { 12.0 } } };
-        s.prefill = s.decode;
+        s.decode = { { 1, { 10.0, 11.0, 9.0 } }, { 2, { 10.0 } }, { 4, { 12.0, 13.0 } } };
+        s.prefill = { { 1, { 2.0 } }, { 2, { 3.0 } } };
         s.total = s.decode;
         r.strategies.push_back(s);
         analyzeSweep(r);
         const nlohmann::json j = sweepToJson(r);
+        QVERIFY(j["strategies"][0]["scaledWork"].get<bool>());
+        for (const char* phase : { "prefill", "decode", "total" }) {
+            const auto& view = j["strategies"][0]["phases"][phase];
+            for (const char* key : { "serialFraction", "asymptoticSpeedup", "fitThreads", "fitThreadLimit" })
+                QVERIFY2(!view.contains(key), key);
+            const double t1 = view["points"][0]["medianSeconds"].get<double>();
+            QCOMPARE(view["points"][0]["threads"].get<int>(), 1);
+            for (const auto& point : view["points"]) {
+                for (const char* key : { "speedup", "speedupLow", "speedupHigh", "efficiency", "karpFlatt", "inFit" })
+                    QVERIFY2(!point.contains(key), key);
+                const double p = point["threads"].get<double>();
+                const double expected = p * t1 / point["medianSeconds"].get<double>();
+                COMPARE_NUM(point["scaledSpeedup"].get<double>(), expected, 1e-12);
+                COMPARE_NUM(point["scaledEfficiency"].get<double>(), expected / p, 1e-12);
+            }
+        }
         const auto& points = j["strategies"][0]["phases"]["decode"]["points"];
         COMPARE_NUM(points[1]["scaledSpeedup"].get<double>(), 2.0, 1e-12); // 2 · 10/10
-        COMPARE_NUM(points[2]["scaledSpeedup"].get<double>(), 4.0 * 10 / 12, 1e-12);
-        // p = 4 threads generate 4 × 20 tokens in 12 s.
+        COMPARE_NUM(points[2]["scaledSpeedup"].get<double>(), 4.0 * 10 / 12.5, 1e-12);
+        COMPARE_NUM(points[2]["scaledEfficiency"].get<double>(), 10 / 12.5, 1e-12);
+        // p = 4 threads generate 4 × 20 tokens in 12.5 s (the median).
         COMPARE_NUM(points[2]["tokens"].get<double>(), 80.0, 0.0);
-        COMPARE_NUM(points[2]["tokensPerSecond"].get<double>(), 80.0 / 12, 1e-12);
+        COMPARE_NUM(points[2]["tokensPerSecond"].get<double>(), 80.0 / 12.5, 1e-12);
+        // The analysis itself has no fit and no Karp–Flatt for scaled work.
+        QVERIFY(std::isnan(r.strategies[0].decodeScaling.serialFraction));
+        QVERIFY(r.strategies[0].decodeScaling.fitThreads.empty());
+        QVERIFY(std::isnan(r.strategies[0].decodeScaling.points[1].karpFlatt));
+
+        // CSV: the same values; the speedup, Karp–Flatt and fit columns are empty.
+        const auto records = parseCsv(sweepToCsv(r));
+        auto column = [&](const char* name) {
+            const size_t c = size_t(std::find(records[0].begin(), records[0].end(), name) - records[0].begin());
+            if (c >= records[0].size())
+                qFatal("no column %s", name);
+            return c;
+        };
+        QCOMPARE(records.size(), size_t(1 + 2 + 3 + 3));
+        std::map<std::string, double> t1;
+        for (size_t i = 1; i < records.size(); ++i) {
+            const auto& rec = records[i];
+            for (const char* key : { "speedup", "speedup_low", "speedup_high", "efficiency", "karp_flatt",
+                     "serial_fraction", "asymptotic_speedup", "in_fit" })
+                QVERIFY2(rec[column(key)].empty(), key);
+            const double p = std::stod(rec[column("threads")]);
+            const double median = std::stod(rec[column("median_s")]);
+            if (p == 1)
+                t1[rec[column("phase")]] = median;
+            const double expected = p * t1.at(rec[column("phase")]) / median;
+            COMPARE_NUM(std::stod(rec[column("scaled_speedup")]), expected, 1e-12);
+            COMPARE_NUM(std::stod(rec[column("scaled_efficiency")]), expected / p, 1e-12);
+        }
     }
 
     void csvHasOneQuotedRowPerStrategyPhaseAndThreadCount()
@@ -488,7 +538,7 @@ private Q_SLOTS:
         // Header + 3 phases × 3 thread counts + 3 phases × 2 thread counts.
         QCOMPARE(records.size(), size_t(1 + 9 + 6));
         const size_t columns = records[0].size();
-        QCOMPARE(columns, size_t(18));
+        QCOMPARE(columns, size_t(19));
         for (const auto& rec : records)
             QCOMPARE(rec.size(), columns);
 
@@ -505,6 +555,9 @@ private Q_SLOTS:
         QCOMPARE(std::stod(records[2][column("karp_flatt")]), 0.2);
         QCOMPARE(std::stod(records[2][column("median_s")]), 6.0);
         QCOMPARE(std::stod(records[2][column("serial_fraction")]), 0.2);
+        QCOMPARE(records[2][column("in_fit")], std::string("1"));
+        QCOMPARE(records[2][column("scaled_speedup")], std::string()); // fixed work: no scaled figures
+        QCOMPARE(records[2][column("scaled_efficiency")], std::string());
         // The quoted name reads back intact; its speedup (no baseline) is empty.
         const auto& odd = records[10];
         QCOMPARE(odd[column("strategy")], std::string("say \"hi\", twice"));

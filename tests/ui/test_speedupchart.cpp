@@ -366,16 +366,37 @@ void TestSpeedupChart::scaledWorkSweepShowsGustafsonAndScaledThroughput()
     chart.setSweep(sweep);
     chart.setPhase(Phase::Decode);
 
+    // The speedup view shows Gustafson's p·T(1)/T(p), not T(1)/T(p): with p times the work that is no speedup.
     const QList<QPointF> scaled = chart.gustafsonPoints(QStringLiteral("request"));
     QCOMPARE(scaled.size(), 3);
+    QCOMPARE(chart.measuredPoints(QStringLiteral("request")), scaled);
     const double t1 = s.decodeScaling.points.front().medianSeconds;
     for (qsizetype i = 0; i < scaled.size(); ++i) {
         const engine::ScalingPoint& point = s.decodeScaling.points[size_t(i)];
         QVERIFY(close(scaled[i].y(), engine::gustafsonScaledSpeedup(t1, point.medianSeconds, point.threads)));
     }
     QVERIFY(chart.seriesNames().contains(QStringLiteral("request Gustafson scaled speedup")));
-    QVERIFY(chart.seriesNames().contains(QStringLiteral("request T(1)/T(p) at p× work")));
+    for (const QString& name : chart.seriesNames())
+        QVERIFY2(!name.contains(QStringLiteral("T(1)/T(p) at")) && !name.contains(QStringLiteral("Amdahl")),
+            qPrintable(name));
     QVERIFY2(chart.amdahlPoints(QStringLiteral("request")).isEmpty(), "Amdahl's law assumes fixed work");
+    QVERIFY(std::isnan(chart.fittedSerialFraction(QStringLiteral("request"))));
+    QVERIFY(chart.yAxisTitle().contains(QStringLiteral("scaled")));
+    QVERIFY(chart.title().contains(QStringLiteral("scaled speedup")));
+    const QString tip = chart.pointToolTip(QStringLiteral("request"), 4);
+    QVERIFY2(tip.contains(QStringLiteral("scaled speedup")) && tip.contains(QStringLiteral("scaled efficiency")),
+        qPrintable(tip));
+    QVERIFY2(!tip.contains(QStringLiteral("Karp")) && !tip.contains(QStringLiteral("Amdahl"))
+            && !tip.contains(QStringLiteral("\nspeedup")),
+        qPrintable(tip));
+
+    // The efficiency view shows the scaled efficiency S(p)/p = T(1)/T(p).
+    chart.setView(View::Efficiency);
+    const QList<QPointF> efficiency = chart.measuredPoints(QStringLiteral("request"));
+    QCOMPARE(efficiency.size(), 3);
+    for (qsizetype i = 0; i < efficiency.size(); ++i)
+        QVERIFY(close(efficiency[i].y(), scaled[i].y() / scaled[i].x()));
+    QVERIFY(chart.seriesNames().contains(QStringLiteral("request scaled efficiency")));
 
     // p threads processed p copies of the workload, so the tokens grow with p.
     chart.setView(View::Throughput);

@@ -9,15 +9,19 @@
 #include "ui/timelineview.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTextBlock>
@@ -169,6 +173,63 @@ private Q_SLOTS:
             = QStringLiteral("all prompts %1 tok/s").arg(summary.metrics.decodeTokensPerSecond, 0, 'f', 1);
         QVERIFY2(w.stats()->totalsText().contains(all), qPrintable(w.stats()->totalsText()));
         QVERIFY(!w.stats()->totalsText().contains(QLatin1String("Stopped")));
+    }
+
+    // A context above the model's trained length (tiny: 512) is warned about beside the control and in
+    // the status bar, the option to allow it appears, and the run is refused with the engine's message
+    // until it is allowed.
+    void aContextBeyondTheModelIsWarnedAndRefusedUnlessAllowed()
+    {
+        MainWindow w;
+        QVERIFY(loadSynthetic(w, QStringLiteral("tiny")));
+        auto* panel = w.findChild<SettingsPanel*>();
+        QVERIFY(panel);
+        auto* context = panel->findChild<QSpinBox*>(QStringLiteral("context"));
+        auto* warning = panel->findChild<QLabel*>(QStringLiteral("contextWarning"));
+        auto* allow = panel->findChild<QCheckBox*>(QStringLiteral("allowContextOverflow"));
+        QVERIFY(context && warning && allow);
+        QVERIFY(warning->isHidden() && allow->isHidden());
+        auto statusSays = [&w](const QString& text) {
+            for (QLabel* label : w.statusBar()->findChildren<QLabel*>())
+                if (label->text().contains(text) || label->toolTip().contains(text))
+                    return true;
+            return false;
+        };
+
+        RunSettings s = w.currentSettings();
+        s.prompts = { "a b c" };
+        s.maxTokens = 2;
+        s.contextLength = 4096;
+        w.applySettings(s);
+        QCOMPARE(context->value(), 4096);
+        QVERIFY(!warning->isHidden() && !allow->isHidden());
+        QVERIFY2(warning->text().contains(QLatin1String("4096")) && warning->text().contains(QLatin1String("512")),
+            qPrintable(warning->text()));
+        QVERIFY(statusSays(QStringLiteral("beyond the model's trained 512")));
+        QVERIFY(statusSays(QStringLiteral("context 4096 > trained 512: refused")));
+
+        DialogAnswerer answer;
+        QSignalSpy failed(w.controller(), &RunController::runFailed);
+        w.run();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
+        const QString message = failed.at(0).at(1).toString();
+        QVERIFY2(message.contains(QLatin1String("4096")) && message.contains(QLatin1String("512"))
+                && message.contains(QLatin1String("Allow context beyond the model's trained length")),
+            qPrintable(message));
+        QTRY_COMPARE_WITH_TIMEOUT(answer.messages.size(), 1, 5000);
+
+        allow->setChecked(true);
+        QVERIFY(w.currentSettings().allowContextOverflow);
+        QSignalSpy finished(w.controller(), &RunController::runFinished);
+        w.run();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QCOMPARE(failed.count(), 1);
+
+        // Back within the model's length: no warning, and the option hides once it is off.
+        context->setValue(256);
+        allow->setChecked(false);
+        QVERIFY(warning->isHidden() && allow->isHidden());
+        QVERIFY(!statusSays(QStringLiteral("beyond the model's trained 512")));
     }
 
     void theModelDropDownNamesTheLoadedModelAndRunWaitsForALoad()
