@@ -3,8 +3,10 @@
 #include "app/cli/commands.h"
 
 #include "engine/measure/analysisreport.h"
+#include "engine/measure/statistics.h"
 #include "engine/measure/traceexport.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -72,6 +74,40 @@ void printPrediction(const engine::ScalingPrediction& p)
             pt.beyondCores ? "  (beyond this machine)" : "");
 }
 
+// Median prefill and decode tokens/s over `repeat` traced runs at `threads`, and the run of median wall time.
+struct Measured {
+    double prefillTps = 0;
+    double decodeTps = 0;
+    engine::RunResult medianRun;
+};
+
+Measured measure(const std::shared_ptr<const engine::Model>& model, engine::RunRequest request, int threads, int repeat)
+{
+    request.scheduler.threads = threads;
+    request.trace = true;
+    engine::Scheduler scheduler(request.scheduler);
+    engine::executeRun(model, request, scheduler); // warm-up: first-touch of buffers, workers started
+    std::vector<engine::RunResult> runs;
+    std::vector<double> prefill, decode;
+    for (int i = 0; i < repeat; ++i) {
+        runs.push_back(engine::executeRun(model, request, scheduler));
+        prefill.push_back(runs.back().metrics.prefillTokensPerSecond);
+        decode.push_back(runs.back().metrics.decodeTokensPerSecond);
+    }
+    std::sort(runs.begin(), runs.end(),
+        [](const engine::RunResult& a, const engine::RunResult& b) { return a.metrics.wallMs < b.metrics.wallMs; });
+    Measured m;
+    m.prefillTps = engine::median(prefill);
+    m.decodeTps = engine::median(decode);
+    m.medianRun = std::move(runs[runs.size() / 2]);
+    return m;
+}
+
+double errorPercent(double predicted, double measured)
+{
+    return measured > 0 ? 100.0 * (predicted - measured) / measured : 0.0;
+}
+
 } // namespace
 
 CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& o)
@@ -88,6 +124,10 @@ CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& o)
     cmd->add_option("--machine-cache", o.machineCache,
         "where the machine's measured ceilings are cached (default ~/.cache/llm-thread-playground/roofline.json)");
     cmd->add_flag("--remeasure", o.remeasure, "measure the machine's ceilings again instead of using the cache");
+    cmd->add_option("--validate", o.validate,
+        "also run at these thread counts (comma-separated) and compare with the prediction for this machine");
+    cmd->add_option("--repeat", o.repeat, "runs per thread count when validating; medians are compared")
+        ->capture_default_str();
     return cmd;
 }
 
@@ -95,6 +135,9 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
 {
     const auto schedulerOptions = o.parallel.options();
     const std::vector<int> predict = parseThreadList(o.predict);
+    const std::vector<int> validate = o.validate.empty() ? std::vector<int> {} : parseThreadList(o.validate);
+    if (o.repeat < 1 || o.repeat > 100)
+        throw UsageError("--repeat must be between 1 and 100");
     o.workload.strategies(); // usage errors before the model loads
     auto model = o.model.load(argv0);
     engine::RunRequest request = o.workload.request(*model);
@@ -103,13 +146,18 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
 
     std::fprintf(stderr, "measuring the machine's ceilings (or reading them from the cache)...\n");
     const engine::MachinePeaks machine = engine::machinePeaks(o.machineCache, o.remeasure);
-    engine::Scheduler scheduler(schedulerOptions);
-    const engine::RunResult run = engine::executeRun(model, request, scheduler);
+    engine::RunResult run;
+    if (validate.empty()) {
+        engine::Scheduler scheduler(schedulerOptions);
+        run = engine::executeRun(model, request, scheduler);
+    } else {
+        // The run to replay is the median of several, like the runs it is compared with.
+        run = measure(model, request, schedulerOptions.threads, o.repeat).medianRun;
+    }
     const engine::RunReport report = engine::buildRunReport(run, *model, machine, predict);
 
     std::printf("analyze: %s, %s, %d thread(s); %d prompt token(s), %d generated\n", model->source().c_str(),
-        engine::strategyName(request.strategy), scheduler.threads(), run.metrics.promptTokens,
-        run.metrics.generatedTokens);
+        engine::strategyName(request.strategy), run.threads, run.metrics.promptTokens, run.metrics.generatedTokens);
     printPhases(report);
     printOps(report);
     printMachine(machine);
@@ -118,9 +166,35 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
     for (const std::string& line : engine::readRunReport(report))
         std::printf("%s\n", line.c_str());
 
+    nlohmann::json validation = nlohmann::json::array();
+    if (!validate.empty()) {
+        const engine::ScalingPrediction here
+            = engine::predictScaling(run, *model, machine, validate, engine::PredictionTarget::ThisMachine);
+        if (!here.available)
+            throw UsageError("--validate: no prediction to check: " + here.reason);
+        std::printf("\nVALIDATION: the prediction for this machine (time-shared past its %d cores) from the %d-thread "
+                    "run, against measured runs (median of %d traced runs each)\n",
+            machine.cores, run.threads, o.repeat);
+        std::printf("%8s %12s %12s %8s %12s %12s %8s\n", "threads", "prefill pred", "measured", "error", "decode pred",
+            "measured", "error");
+        for (const engine::PredictionPoint& pt : here.points) {
+            const Measured m = measure(model, request, pt.threads, o.repeat);
+            const double pe = errorPercent(pt.prefillTokensPerSecond, m.prefillTps);
+            const double de = errorPercent(pt.decodeTokensPerSecond, m.decodeTps);
+            std::printf("%8d %12.1f %12.1f %7.1f%% %12.1f %12.1f %7.1f%%\n", pt.threads, pt.prefillTokensPerSecond,
+                m.prefillTps, pe, pt.decodeTokensPerSecond, m.decodeTps, de);
+            validation.push_back({ { "threads", pt.threads }, { "predicted_prefill_tps", pt.prefillTokensPerSecond },
+                { "measured_prefill_tps", m.prefillTps }, { "prefill_error_percent", pe },
+                { "predicted_decode_tps", pt.decodeTokensPerSecond }, { "measured_decode_tps", m.decodeTps },
+                { "decode_error_percent", de } });
+        }
+    }
+
     if (!o.jsonOut.empty()) {
         nlohmann::json j = engine::toJson(report);
         j["model"] = model->source();
+        if (!validate.empty())
+            j["validation"] = validation;
         std::ofstream out(o.jsonOut, std::ios::trunc);
         out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         if (!out)
@@ -129,7 +203,7 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
     if (!o.traceOut.empty()) {
         engine::TraceMeta meta;
         meta.model = model->source();
-        meta.threads = scheduler.threads();
+        meta.threads = run.threads;
         meta.strategy = engine::strategyName(request.strategy);
         meta.partitioner = engine::partitionerName(request.scheduler.partitioner);
         engine::writeChromeTrace(o.traceOut, run.trace, meta);

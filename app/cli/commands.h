@@ -89,6 +89,8 @@ struct AnalyzeOptions {
     std::string traceOut;
     std::string machineCache;
     bool remeasure = false;
+    std::string validate; // thread counts to run and compare with this machine's prediction
+    int repeat = 3; // runs per thread count when validating (the base run too); medians are compared
 };
 CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& options);
 int runAnalyze(const AnalyzeOptions& options, const std::string& argv0);

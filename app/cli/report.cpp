@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <sys/resource.h>
 #include <utility>
@@ -133,16 +134,28 @@ void printSweepTable(const engine::SweepResult& result)
                         formatNumber(pt.scaledEfficiency).c_str());
                 continue;
             }
-            std::printf("  %-7s %7s %11s %11s %11s %8s %10s %11s\n", name, "threads", "median", "min", "max", "speedup",
-                "efficiency", "Karp-Flatt");
+            // The serial fraction measured from one traced run at p, beside Karp-Flatt and the fit's estimate.
+            auto traced = [&](int threads) {
+                for (const auto& t : st.traced)
+                    if (t.threads == threads)
+                        return name == std::string("prefill") ? t.prefill
+                                                              : (name == std::string("decode") ? t.decode : t.total);
+                return std::numeric_limits<double>::quiet_NaN();
+            };
+            std::printf("  %-7s %7s %11s %11s %11s %8s %10s %11s %9s\n", name, "threads", "median", "min", "max",
+                "speedup", "efficiency", "Karp-Flatt", "trace f");
             for (const auto& pt : a->points)
-                std::printf("  %-7s %7d %11s %11s %11s %8s %10s %11s\n", "", pt.threads,
+                std::printf("  %-7s %7d %11s %11s %11s %8s %10s %11s %9s\n", "", pt.threads,
                     formatSeconds(pt.medianSeconds).c_str(), formatSeconds(pt.minSeconds).c_str(),
                     formatSeconds(pt.maxSeconds).c_str(), formatNumber(pt.speedup).c_str(),
-                    formatNumber(pt.efficiency).c_str(), formatNumber(pt.karpFlatt, "%.3f").c_str());
+                    formatNumber(pt.efficiency).c_str(), formatNumber(pt.karpFlatt, "%.3f").c_str(),
+                    formatNumber(traced(pt.threads), "%.3f").c_str());
             if (a->valid && a->points.size() > 1)
                 std::printf("  %-7s %s\n", "", describeFit(*a).c_str());
         }
+        if (!st.scaledWork && !st.traced.empty())
+            std::printf("  trace f: the serial fraction measured from the trace of one more run at p (serial time "
+                        "over serial time plus parallel work), the quantity the Amdahl fit estimates\n");
         if (st.scaledWork)
             std::printf("  scaled S(p) = p * T(1) / T(p) (Gustafson), scaled efficiency = S(p) / p: p threads did p "
                         "times the work, so T(1)/T(p) is no speedup and no serial fraction is fitted\n");

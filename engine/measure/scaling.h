@@ -78,6 +78,15 @@ struct StrategySweep {
     int promptTokens = 0;
     int generatedTokens = 0;
     bool scaledWork = false; // request-parallel sweeps where prompts grow with p (Gustafson)
+    // The serial fraction measured from the trace of one extra traced run per thread count (analysis.h), per
+    // phase: the figure Amdahl's fit estimates from the timings, measured directly. Empty when not traced.
+    struct PointTrace {
+        int threads = 1;
+        double prefill = 0;
+        double decode = 0;
+        double total = 0;
+    };
+    std::vector<PointTrace> traced;
     // Other processes' CPU use while each thread count ran (warm-up included), in sweep order.
     struct PointLoad {
         int threads = 1;

@@ -1,5 +1,6 @@
 #include "engine/measure/sweep.h"
 
+#include "engine/measure/analysis.h"
 #include "engine/measure/machine.h"
 #include "engine/run/runsettings.h"
 
@@ -65,7 +66,8 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
     result.workload["pinned_threads"] = pinned;
 
     const CpuTimes sweepStart = readCpuTimes();
-    const int total = int(request.strategies.size() * threads.size()) * (request.repeat + request.warmup);
+    const int total = int(request.strategies.size() * threads.size())
+        * (request.repeat + request.warmup + (request.traceSerialFraction ? 1 : 0));
     int done = 0;
     bool cancelled = false;
     for (Strategy strategy : request.strategies) {
@@ -122,6 +124,23 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
                         sweep.promptTokens /= p;
                         sweep.generatedTokens /= p;
                     }
+                }
+            }
+            if (!prefill.seconds.empty() && !cancelled && request.traceSerialFraction) {
+                if (progress
+                    && !progress(done, total,
+                        std::string(strategyName(strategy)) + ", " + std::to_string(p)
+                            + (p == 1 ? " thread" : " threads") + ", traced")) {
+                    cancelled = true;
+                } else {
+                    RunRequest traced = w;
+                    traced.trace = true;
+                    const RunResult r = executeRun(model, traced, scheduler);
+                    ++done;
+                    const RunAnalysis a = analyzeRun(r);
+                    if (!r.cancelled && a.valid)
+                        sweep.traced.push_back(
+                            { p, a.prefill.serialFraction(), a.decode.serialFraction(), a.total.serialFraction() });
                 }
             }
             if (!prefill.seconds.empty()) {

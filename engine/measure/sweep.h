@@ -19,6 +19,9 @@ struct SweepRequest {
     // Gustafson: grow the work with p (p copies of the prompt list at p threads). Meaningful for
     // request-parallel and hybrid, where more prompts are more independent work.
     bool scaledWork = false;
+    // After each point's measured runs, one more run with tracing on (not timed) whose trace gives the serial
+    // fraction per phase (StrategySweep::traced).
+    bool traceSerialFraction = true;
     // Polled between tokens of every run: true cancels the sweep within one token.
     std::function<bool()> shouldStop;
 
@@ -28,8 +31,8 @@ struct SweepRequest {
 // Called before every run: (runs done, runs in all, what is running). Return false to cancel.
 using SweepProgress = std::function<bool(int done, int total, const std::string& label)>;
 
-// Runs every (strategy, thread count) point with tracing off. A cancelled sweep returns what it
-// measured so far (points with no samples are left out). Throws what executeRun throws.
+// Runs every (strategy, thread count) point with tracing off (timed runs; see traceSerialFraction). A cancelled sweep
+// returns what it measured so far (points with no samples are left out). Throws what executeRun throws.
 SweepResult runSweep(
     std::shared_ptr<const Model> model, const SweepRequest& request, const SweepProgress& progress = {});
 

@@ -119,6 +119,11 @@ nlohmann::json sweepToJson(const SweepResult& result)
                     { "tokens", jsonNumber(tokens) },
                     { "tokensPerSecond", jsonNumber(tokens / p.medianSeconds) },
                 };
+                for (const StrategySweep::PointTrace& t : s.traced)
+                    if (t.threads == p.threads)
+                        point["traceSerialFraction"] = jsonNumber(phase.name == std::string("prefill")
+                                ? t.prefill
+                                : (phase.name == std::string("decode") ? t.decode : t.total));
                 if (s.scaledWork) {
                     // The work grows with p: T(1)/T(p), Karp–Flatt and the Amdahl fit do not apply.
                     point["scaledSpeedup"] = jsonNumber(p.scaledSpeedup);

@@ -25,7 +25,9 @@ namespace engine {
 //                                         "minSeconds", "maxSeconds", "tokens", "tokensPerSecond",
 //                                         "inFit", "speedup", "speedupLow", "speedupHigh",
 //                                         "efficiency", "karpFlatt",                 <- fixed work only
-//                                         "scaledSpeedup", "scaledEfficiency"        <- scaled work only
+//                                         "scaledSpeedup", "scaledEfficiency",       <- scaled work only
+//                                         "traceSerialFraction"  <- when traced: the serial fraction measured from one
+//                                                                   traced run at this p (analysis.h), beside the fit's
 //                                       } ] } } } ] }
 // Scaled work ("scaledWork": true, p copies of the workload at p threads): T(1)/T(p) compares different
 // amounts of work, so the speedup, Karp–Flatt and Amdahl fields are absent, not null; "scaledSpeedup" is

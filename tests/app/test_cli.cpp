@@ -108,6 +108,24 @@ private Q_SLOTS:
         QCOMPARE(prediction.at("points")[0].at("speedup").get<double>(), 1.0);
         QVERIFY(prediction.at("points")[2].at("beyond_cores").get<bool>() == (QThread::idealThreadCount() < 8));
 
+        // --validate runs the other thread counts and compares them with the prediction for this machine.
+        const QString validated = m_dir.filePath("validated.json");
+        const Result v = runCli({ "analyze", "--synthetic", "tiny", "-t", "1", "-n", "4", "--raw", "-p", "once",
+            "--machine-cache", cache, "--validate", "2", "--repeat", "1", "--json", validated });
+        QVERIFY2(v.exitCode == 0, v.err.constData());
+        QVERIFY(v.out.contains("VALIDATION"));
+        QFile vf(validated);
+        QVERIFY(vf.open(QIODevice::ReadOnly));
+        const nlohmann::json vj = nlohmann::json::parse(vf.readAll().toStdString());
+        QCOMPARE(vj.at("validation").size(), size_t(1));
+        const auto& point = vj.at("validation")[0];
+        QCOMPARE(point.at("threads").get<int>(), 2);
+        const double predicted = point.at("predicted_decode_tps").get<double>();
+        const double measured = point.at("measured_decode_tps").get<double>();
+        QVERIFY(predicted > 0 && measured > 0);
+        QVERIFY(std::abs(point.at("decode_error_percent").get<double>() - 100.0 * (predicted - measured) / measured)
+            < 1e-6);
+
         // Another strategy: analysed, but not replayed, and it says why.
         const Result req = runCli({ "analyze", "--synthetic", "tiny", "-t", "2", "-n", "3", "-s", "request", "-p", "a",
             "-p", "b", "--machine-cache", cache });

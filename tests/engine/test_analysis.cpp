@@ -1,6 +1,8 @@
 // Tests for engine/measure/analysis: lane-time accounting on hand-built traces (every expected figure worked out by
 // hand in the comments) and on real runs, and the region spans the scheduler records for it.
 #include "engine/measure/analysis.h"
+#include "engine/measure/sweep.h"
+#include "engine/measure/sweepexport.h"
 #include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "engine/run/run.h"
@@ -191,6 +193,47 @@ private Q_SLOTS:
         for (const TraceEvent& e : recorder.all())
             spansAfter += isRegionSpan(e.op);
         QCOMPARE(spansAfter, 1);
+    }
+
+    void sweepPointsCarryTheTracedSerialFraction()
+    {
+        SweepRequest sweep;
+        sweep.workload.prompts = { "once upon a time" };
+        sweep.workload.maxTokens = 4;
+        sweep.workload.sampling.temperature = 0;
+        sweep.workload.stopAtEos = false;
+        sweep.threads = { 1, 2 };
+        sweep.repeat = 1;
+        sweep.warmup = 0;
+        int calls = 0, lastDone = -1, lastTotal = -1;
+        const SweepResult r = runSweep(makeSyntheticModel("tiny"), sweep, [&](int done, int total, const std::string&) {
+            ++calls;
+            lastDone = done;
+            lastTotal = total;
+            return true;
+        });
+        // Per point: one timed run and one traced run, then "done".
+        QCOMPARE(lastTotal, 4);
+        QCOMPARE(lastDone, 4);
+        QCOMPARE(calls, 5);
+        QCOMPARE(int(r.strategies.at(0).traced.size()), 2);
+        const nlohmann::json j = sweepToJson(r);
+        for (const char* phase : { "prefill", "decode", "total" })
+            for (const auto& point : j["strategies"][0]["phases"][phase]["points"]) {
+                QVERIFY2(point.contains("traceSerialFraction"), phase);
+                const double f = point["traceSerialFraction"].get<double>();
+                QVERIFY(f > 0.0 && f <= 1.0);
+            }
+        // Kept per thread count, in sweep order.
+        const auto& traced = r.strategies.at(0).traced;
+        QCOMPARE(traced[0].threads, 1);
+        QCOMPARE(traced[1].threads, 2);
+
+        sweep.traceSerialFraction = false;
+        const SweepResult untraced = runSweep(makeSyntheticModel("tiny"), sweep);
+        QVERIFY(untraced.strategies.at(0).traced.empty());
+        QVERIFY(
+            !sweepToJson(untraced)["strategies"][0]["phases"]["decode"]["points"][0].contains("traceSerialFraction"));
     }
 
     void realRunsAddUp_data()
