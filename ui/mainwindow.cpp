@@ -850,11 +850,11 @@ void MainWindow::setDefaultSplitterSizes(QSize window)
     m_mainSplitter->setSizes({ controls, std::max(1, window.width() - controls) });
     const int h = std::max(300, window.height() - 130); // menu, tool and status bars
     // Tall screens have room for the Speedup chart's controls without scrolling; short ones keep the
-    // timeline's lanes first.
+    // timeline's lanes first and leave the Why panel and the roofline under it a third.
     if (h >= 800)
         m_rightSplitter->setSizes({ h * 22 / 100, h * 33 / 100, h * 45 / 100 });
     else
-        m_rightSplitter->setSizes({ h * 25 / 100, h * 45 / 100, h * 30 / 100 });
+        m_rightSplitter->setSizes({ h * 21 / 100, h * 44 / 100, h * 35 / 100 });
 }
 
 void MainWindow::resetLayout()

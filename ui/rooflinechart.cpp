@@ -3,13 +3,13 @@
 #include <QChart>
 #include <QChartView>
 #include <QCursor>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLegend>
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QScatterSeries>
 #include <QToolTip>
-#include <QVBoxLayout>
 
 #include <algorithm>
 #include <cmath>
@@ -39,13 +39,15 @@ RooflineChart::RooflineChart(QWidget* parent)
 {
     m_chart->setAnimationOptions(QChart::NoAnimation);
     m_chart->setMargins(QMargins(4, 4, 4, 4));
+    // Height is scarce under the timeline: the legend sits right of the plot and the title is the side text's.
     m_chart->legend()->setAlignment(Qt::AlignRight);
+    m_chart->legend()->setShowToolTips(true);
     m_x->setTitleText(tr("arithmetic intensity (FLOP/byte)"));
-    m_y->setTitleText(tr("achieved GFLOP/s"));
+    m_y->setTitleText(tr("GFLOP/s"));
     for (QLogValueAxis* a : { m_x, m_y }) {
         a->setBase(10);
         a->setLabelFormat(QStringLiteral("%g"));
-        a->setMinorTickCount(-1);
+        a->setMinorTickCount(0);
     }
     m_chart->addAxis(m_x, Qt::AlignBottom);
     m_chart->addAxis(m_y, Qt::AlignLeft);
@@ -74,14 +76,16 @@ RooflineChart::RooflineChart(QWidget* parent)
 
     m_view = new QChartView(m_chart, this);
     m_view->setRenderHint(QPainter::Antialiasing);
-    m_view->setMinimumHeight(120);
+    m_view->setMinimumSize(260, 120);
     m_machine->setWordWrap(true);
     m_machine->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    auto* layout = new QVBoxLayout(this);
+    m_machine->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_machine->setMinimumWidth(160);
+    auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(4, 2, 4, 2);
-    layout->setSpacing(2);
-    layout->addWidget(m_view, 1);
-    layout->addWidget(m_machine);
+    layout->setSpacing(8);
+    layout->addWidget(m_view, 2);
+    layout->addWidget(m_machine, 1);
     clear();
 }
 
@@ -106,9 +110,9 @@ void RooflineChart::clear()
     m_decodeTips.clear();
     m_x->setRange(0.1, 100);
     m_y->setRange(0.1, 100);
-    m_chart->setTitle(tr("Roofline: run a prompt to place each op against this machine's ceilings"));
-    m_machine->setText(tr("After a run: the machine's memory bandwidth (GB/s × FLOP/byte) and arithmetic peak "
-                          "(GFLOP/s) for the run's threads, and each op as a point. Hover a point for its figures."));
+    m_machine->setText(tr("<b>Roofline</b><br>After a run: this machine's memory bandwidth (GB/s × FLOP/byte) and "
+                          "arithmetic peak (GFLOP/s) for the run's threads as the roof, and each op of the run as a "
+                          "point under it. Hover a point for its figures."));
 }
 
 void RooflineChart::setReport(const engine::RunReport& r)
@@ -116,8 +120,8 @@ void RooflineChart::setReport(const engine::RunReport& r)
     clear();
     const engine::MachinePeaks& m = r.machine;
     if (!r.analysis.valid || !m.valid()) {
-        m_chart->setTitle(r.analysis.valid ? tr("Roofline: the machine's ceilings are not known")
-                                           : tr("Roofline: the run was not traced"));
+        m_machine->setText(r.analysis.valid ? tr("<b>Roofline</b><br>The machine's ceilings are not known.")
+                                            : tr("<b>Roofline</b><br>The run was not traced."));
         return;
     }
     const double bandwidth = m.bandwidthGBps(r.threads);
@@ -160,12 +164,11 @@ void RooflineChart::setReport(const engine::RunReport& r)
     m_compute->append(ridge, peak);
     m_compute->append(x1, peak);
 
-    m_chart->setTitle(tr("Roofline of the last run: %1 thread(s), %2")
-                          .arg(r.threads)
-                          .arg(QString::fromLatin1(engine::strategyName(r.strategy))));
-    m_machine->setText(tr("Ceilings on %1 thread(s): read bandwidth %2 GB/s, FMA peak (%3) %4 GFLOP/s, ridge %5 "
-                          "FLOP/byte · %6, %7 logical cores · %8. Hover a point for its op.")
+    m_machine->setText(tr("<b>Roofline of the last run</b> (%1 thread(s), %2)<br>Ceilings on %1 thread(s): read "
+                          "bandwidth <b>%3 GB/s</b>, FMA peak (%4) <b>%5 GFLOP/s</b>; ridge %6 FLOP/byte.<br>%7, "
+                          "%8 logical cores; %9.<br>Hover a point for its op.")
                            .arg(r.threads)
+                           .arg(QString::fromLatin1(engine::strategyName(r.strategy)))
                            .arg(bandwidth, 0, 'f', 1)
                            .arg(QString::fromStdString(m.fmaKernel))
                            .arg(peak, 0, 'f', 1)

@@ -167,16 +167,17 @@ WhyPanel::WhyPanel(QWidget* parent)
     left->addWidget(m_status);
     left->addWidget(m_bars);
     left->addWidget(m_phaseText);
-    left->addWidget(m_region);
     left->addStretch(1);
+    // A clicked region goes first on the right, where it shows without scrolling.
     auto* right = new QVBoxLayout;
+    right->addWidget(m_region);
     right->addWidget(m_reading);
     right->addStretch(1);
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(8, 6, 8, 6);
-    layout->addLayout(left, 5);
+    layout->addLayout(left, 3);
     layout->addSpacing(12);
-    layout->addLayout(right, 4);
+    layout->addLayout(right, 2);
     clear();
 }
 
@@ -231,8 +232,7 @@ void WhyPanel::setReport(const engine::RunReport& report)
     clearRegion();
     m_report = report;
     const engine::RunAnalysis& a = report.analysis;
-    m_status->setText(tr("<b>Where the threads' time went</b> — %1 thread(s), %2; shares of each phase's lane-time "
-                         "(threads × wall time)")
+    m_status->setText(tr("<b>Where the threads' time went</b> (%1 thread(s), %2)")
                           .arg(report.threads)
                           .arg(QString::fromLatin1(engine::strategyName(report.strategy))));
 
@@ -276,7 +276,7 @@ void WhyPanel::showRegion(
     const engine::Phase phase = region.beginNs < r.analysis.prefill.endNs && r.analysis.prefill.wallNs > 0
         ? engine::Phase::Prefill
         : engine::Phase::Decode;
-    QString bound = tr("no cost model");
+    QString bound = tr("not modelled (it has no cost model)");
     for (const engine::OpStats& s : r.ops)
         if (s.op == chunk.op && s.phase == phase && s.modelled) {
             bound = tr("%1-bound over the %2 (%3 GB/s, %4 GFLOP/s, %5 of the roofline's ceiling)")
@@ -289,10 +289,11 @@ void WhyPanel::showRegion(
         }
     QString where = chunk.layer >= 0 ? tr("layer %1, ").arg(chunk.layer) : QString();
     m_region->setText(
-        tr("<b>Selected region</b>: %1 (%2%3 %4, token %5), %6 from fork to join. Lane work %7 "
-           "(%8 of its lane-time); imbalance %9; fork/join overhead %10. The op is %11.")
-            .arg(QString::fromLatin1(engine::opName(chunk.op)), where, QString::fromLatin1(engine::phaseName(phase)))
-            .arg(tr("sequence %1").arg(chunk.sequence))
+        tr("<b>Selected region</b>: %1 in the %2 (%3sequence %4, token %5), %6 from fork to join. Lane work %7 "
+           "(%8 of its lane-time); imbalance %9; fork/join overhead %10. The op is %11. <i>Click empty space to "
+           "clear.</i>")
+            .arg(QString::fromLatin1(engine::opName(chunk.op)), QString::fromLatin1(engine::phaseName(phase)), where)
+            .arg(chunk.sequence)
             .arg(chunk.position)
             .arg(formatDuration(t.wallNs))
             .arg(formatDuration(t.busyNs), percentText(t.busyNs, t.laneNs),

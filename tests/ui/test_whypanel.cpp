@@ -181,7 +181,7 @@ private Q_SLOTS:
             { formatDuration(t.wallNs), formatDuration(t.busyNs), percentText(t.busyNs, t.laneNs),
                 percentText(t.idle.imbalance, t.laneNs), percentText(t.idle.overhead, t.laneNs) })
             QVERIFY2(region.contains(figure), qPrintable(figure + QStringLiteral(" in ") + region));
-        QVERIFY(region.contains(QStringLiteral("-bound")) || region.contains(QStringLiteral("no cost model")));
+        QVERIFY(region.contains(QStringLiteral("-bound")) || region.contains(QStringLiteral("not modelled")));
 
         // A click on empty space clears the selection.
         QSignalSpy cleared(&view, &TimelineView::selectionCleared);
