@@ -430,7 +430,7 @@ void MainWindow::onAnalysisStarted(int id, bool measuringMachine)
         return;
     m_why->setAnalysing(measuringMachine);
     if (measuringMachine)
-        setState(m_runState + QStringLiteral(" · ") + tr("measuring this machine's ceilings…"));
+        setState(tr("measuring this machine's ceilings (once, a few seconds)…")); // the run's state comes back
 }
 
 void MainWindow::onReportReady(int id, const RunReportPtr& report)

@@ -2,8 +2,8 @@
 
 #include <QChart>
 #include <QChartView>
-#include <QCursor>
 #include <QHBoxLayout>
+#include <QHelpEvent>
 #include <QLabel>
 #include <QLegend>
 #include <QLineSeries>
@@ -69,13 +69,10 @@ RooflineChart::RooflineChart(QWidget* parent)
         s->attachAxis(m_x);
         s->attachAxis(m_y);
     }
-    connect(m_prefill, &QScatterSeries::hovered, this,
-        [this](const QPointF& p, bool state) { showPointTip(engine::Phase::Prefill, p, state); });
-    connect(m_decode, &QScatterSeries::hovered, this,
-        [this](const QPointF& p, bool state) { showPointTip(engine::Phase::Decode, p, state); });
 
     m_view = new QChartView(m_chart, this);
     m_view->setRenderHint(QPainter::Antialiasing);
+    m_view->viewport()->installEventFilter(this); // tool tips: the op under the pointer
     m_view->setMinimumSize(260, 120);
     m_machine->setWordWrap(true);
     m_machine->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -178,18 +175,38 @@ void RooflineChart::setReport(const engine::RunReport& r)
                            .arg(m.fromCache ? tr("figures from the cache") : tr("measured now")));
 }
 
-void RooflineChart::showPointTip(engine::Phase phase, const QPointF& point, bool state)
+QString RooflineChart::tipAt(QPoint viewPos) const
 {
-    if (!state) {
-        QToolTip::hideText();
-        return;
-    }
-    const QScatterSeries* s = points(phase);
-    for (int i = 0; i < s->count(); ++i)
-        if (s->at(i) == point) {
-            QToolTip::showText(QCursor::pos(), pointDescription(phase, i), m_view);
-            return;
+    const QPointF scene = m_view->mapToScene(viewPos);
+    const QPointF inChart = m_chart->mapFromScene(scene);
+    double best = 8.0; // pixels
+    QString tip;
+    for (engine::Phase phase : { engine::Phase::Prefill, engine::Phase::Decode }) {
+        const QScatterSeries* s = points(phase);
+        for (int i = 0; i < s->count(); ++i) {
+            const QPointF at = m_chart->mapToPosition(s->at(i), const_cast<QScatterSeries*>(s));
+            const double d = std::hypot(at.x() - inChart.x(), at.y() - inChart.y());
+            if (d <= best) {
+                best = d;
+                tip = pointDescription(phase, i);
+            }
         }
+    }
+    return tip;
+}
+
+bool RooflineChart::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_view->viewport() && event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const QString tip = tipAt(help->pos());
+        if (tip.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), tip, m_view->viewport());
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 } // namespace ui

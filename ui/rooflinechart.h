@@ -35,11 +35,15 @@ public:
     // The hover text of point `index` of `phase`'s series: op, phase, GB/s, GFLOP/s, bound, share of ceiling.
     QString pointDescription(engine::Phase phase, int index) const;
     QString machineText() const;
+    // The hover text of the point nearest `viewPos` (in the chart view's viewport) within a few pixels, else empty.
+    QString tipAt(QPoint viewPos) const;
+    QChartView* view() const { return m_view; }
     QChart* chart() const { return m_chart; }
 
-private:
-    void showPointTip(engine::Phase phase, const QPointF& point, bool state);
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
+private:
     QChart* m_chart;
     QChartView* m_view;
     QLogValueAxis* m_x;

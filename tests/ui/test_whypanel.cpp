@@ -8,6 +8,8 @@
 #include "ui/timelineview.h"
 #include "ui/whypanel.h"
 
+#include <QChart>
+#include <QChartView>
 #include <QLineSeries>
 #include <QScatterSeries>
 #include <QSignalSpy>
@@ -124,6 +126,17 @@ private Q_SLOTS:
         QVERIFY(qFuzzyCompare(chart.bandwidthLine()->at(1).x(), m.ridge(report.threads)));
         QVERIFY(chart.machineText().contains(QString::number(bandwidth, 'f', 1)));
         QVERIFY(chart.machineText().contains(QStringLiteral("measured now")));
+
+        // Hovering a point shows its op: the tip at a point's pixel is that point's description.
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        QScatterSeries* decode = chart.points(engine::Phase::Decode);
+        const QPointF scene = chart.chart()->mapToScene(chart.chart()->mapToPosition(decode->at(0), decode));
+        const QPoint pixel = chart.view()->mapFromScene(scene);
+        const QString tip = chart.tipAt(pixel);
+        QVERIFY2(!tip.isEmpty(), "no tip at the point");
+        QVERIFY(tip.contains(QStringLiteral("decode")));
+        QVERIFY(chart.tipAt(QPoint(1, 1)).isEmpty());
     }
 
     void clickingATimelineChunkSelectsItsRegion()
