@@ -310,10 +310,14 @@ void MainWindow::connectController()
     connect(c, &RunController::reportReady, this, &MainWindow::onReportReady);
     connect(m_timeline, &TimelineView::regionSelected, this,
         [this](const engine::TraceEvent& region, const engine::TraceEvent& chunk) {
+            m_selectedChunk = chunk;
             m_why->showRegion(region, chunk, m_trace);
             m_tabs->setCurrentWidget(m_whyPage);
         });
-    connect(m_timeline, &TimelineView::selectionCleared, m_why, &WhyPanel::clearRegion);
+    connect(m_timeline, &TimelineView::selectionCleared, this, [this] {
+        m_selectedChunk.reset();
+        m_why->clearRegion();
+    });
     connect(c, &RunController::sweepProgress, this, &MainWindow::onSweepProgress);
     connect(c, &RunController::sweepFinished, this, &MainWindow::onSweepFinished);
     connect(c, &RunController::busyChanged, this, [this] { updateEnabled(); });
@@ -445,6 +449,9 @@ void MainWindow::onReportReady(int id, const RunReportPtr& report)
     }
     m_why->setReport(*report);
     m_roofline->setReport(*report);
+    // A region clicked while the analysis ran gets its figures now.
+    if (const auto region = m_timeline->selectedRegion(); region && m_selectedChunk)
+        m_why->showRegion(*region, *m_selectedChunk, m_trace);
 }
 
 void MainWindow::onRunFailed(int id, const QString& message)

@@ -155,6 +155,8 @@ private:
     int m_runId = 0;
     std::vector<engine::TraceEvent> m_trace; // the last run's events, for export
     std::optional<RunSummary> m_lastRun;
+    std::optional<engine::TraceEvent>
+        m_selectedChunk; // the chunk clicked in the timeline, while its region is selected
     std::optional<engine::SweepResult> m_lastSweep;
     QString m_lastGoodModel;
     DemoDriver* m_demo = nullptr; // only while --demo drives the window

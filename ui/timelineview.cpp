@@ -857,6 +857,8 @@ QString TimelineView::eventDescription(const engine::TraceEvent& ev) const
                     .arg(slowdown, 0, 'f', 0);
     // Start and end to the microsecond, as the axis would label them.
     text += tr("<br>%1, %2 &rarr; %3").arg(laneName(ev.worker), tickLabel(ev.beginNs, 1000), tickLabel(ev.endNs, 1000));
+    if (m_data.enclosingRegion(ev))
+        text += tr("<br><i>click: its parallel region in the Why tab</i>");
     return text;
 }
 
