@@ -4,8 +4,10 @@
 #include "ui/timelineview.h"
 
 #include <QHBoxLayout>
+#include <QHelpEvent>
 #include <QLabel>
 #include <QPainter>
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include <array>
@@ -58,16 +60,52 @@ public:
     QSize sizeHint() const override { return QSize(360, height(std::max<size_t>(2, m_phases.size()))); }
     QSize minimumSizeHint() const override { return QSize(240, sizeHint().height()); }
 
+    // What the segment under `pos` stands for, or empty.
+    QString tipAt(QPoint pos) const
+    {
+        const int row = pos.y() / rowHeight();
+        if (pos.y() < 0 || row >= int(m_phases.size()))
+            return {};
+        const auto& [name, t] = m_phases[size_t(row)];
+        const int left = labelWidth();
+        const double width = double(this->width() - left - 1);
+        if (t.laneNs <= 0 || pos.x() < left || width <= 0)
+            return {};
+        const auto values = parts(t);
+        double x = left;
+        for (size_t i = 0; i < values.size(); ++i) {
+            x += width * double(values[i]) / double(t.laneNs);
+            if (pos.x() < x)
+                return WhyPanel::tr("<b>%1 · %2</b>: %3 of the lane-time (%4 of %5 lane-ms: %6 lane(s) × %7)")
+                    .arg(name, WhyPanel::tr(kParts[i].name), percentText(values[i], t.laneNs), ms(values[i]))
+                    .arg(double(t.laneNs) / 1e6, 0, 'f', 2)
+                    .arg(t.lanes)
+                    .arg(ms(t.wallNs));
+        }
+        return {};
+    }
+
 protected:
+    bool event(QEvent* e) override
+    {
+        if (e->type() == QEvent::ToolTip) {
+            auto* help = static_cast<QHelpEvent*>(e);
+            const QString tip = tipAt(help->pos());
+            if (tip.isEmpty())
+                QToolTip::showText(help->globalPos(), toolTip(), this);
+            else
+                QToolTip::showText(help->globalPos(), tip, this);
+            return true;
+        }
+        return QWidget::event(e);
+    }
+
     void paintEvent(QPaintEvent*) override
     {
         QPainter p(this);
         const QFontMetrics fm = fontMetrics();
         const int row = rowHeight();
-        int labelWidth = 0;
-        for (const auto& [name, t] : m_phases)
-            labelWidth = std::max(labelWidth, fm.horizontalAdvance(name));
-        labelWidth += 8;
+        const int labelWidth = this->labelWidth();
         int y = 0;
         for (const auto& [name, t] : m_phases) {
             p.setPen(palette().color(QPalette::WindowText));
@@ -118,6 +156,13 @@ protected:
 
 private:
     int rowHeight() const { return fontMetrics().height() + 10; }
+    int labelWidth() const
+    {
+        int w = 0;
+        for (const auto& [name, t] : m_phases)
+            w = std::max(w, fontMetrics().horizontalAdvance(name));
+        return w + 8;
+    }
     int legendRows(int width) const
     {
         const QFontMetrics fm = fontMetrics();
@@ -309,6 +354,10 @@ void WhyPanel::clearRegion()
     m_region->clear();
     m_region->hide();
 }
+
+QString WhyPanel::barTipAt(QPoint pos) const { return m_bars->tipAt(m_bars->mapFrom(this, pos)); }
+
+QRect WhyPanel::barsGeometry() const { return m_bars->isVisible() ? m_bars->geometry() : QRect(); }
 
 QString WhyPanel::regionText() const { return m_region->isHidden() ? QString() : m_region->text(); }
 

@@ -46,6 +46,9 @@ public:
     // Everything the panel says, as plain text (tests, accessibility).
     QString text() const;
     QString regionText() const;
+    // The tool tip of the phase bar segment under `pos` (in the panel's coordinates), or empty.
+    QString barTipAt(QPoint pos) const;
+    QRect barsGeometry() const; // where the phase bars are, in the panel's coordinates
 
     QSize minimumSizeHint() const override;
 

@@ -85,6 +85,19 @@ private Q_SLOTS:
             const QString serial = QString::number(100.0 * t->serialFraction(), 'f', 1) + QLatin1Char('%');
             QVERIFY2(text.contains(serial), qPrintable(serial));
         }
+        // Hovering a bar names its phase, part and share.
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        const QRect bars = panel.barsGeometry();
+        QVERIFY(bars.isValid());
+        const QString tip = panel.barTipAt(QPoint(bars.left() + bars.width() / 2 - 1, bars.top() + 4));
+        QVERIFY2(tip.contains(QStringLiteral("prefill")), qPrintable(tip));
+        const engine::TimeBreakdown& pre = report.analysis.prefill;
+        bool named = false;
+        for (int64_t part : { pre.busyNs, pre.idle.serial, pre.idle.overhead, pre.idle.imbalance, pre.idle.untraced })
+            named = named || tip.contains(percentText(part, pre.laneNs));
+        QVERIFY2(named, qPrintable(tip));
+        QVERIFY(panel.barTipAt(QPoint(bars.left() + 1, bars.bottom() + 50)).isEmpty());
         for (const std::string& line : engine::readRunReport(report))
             QVERIFY(text.contains(QString::fromStdString(line).toHtmlEscaped()));
         QCOMPARE(percentText(1, 8), QStringLiteral("12.5%"));
