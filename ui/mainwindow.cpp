@@ -447,7 +447,7 @@ void MainWindow::onReportReady(int id, const RunReportPtr& report)
         m_why->setAnalysisFailed();
         return;
     }
-    m_why->setReport(*report);
+    m_why->setReport(*report, m_lastRun && m_lastRun->cancelled);
     m_roofline->setReport(*report);
     // A region clicked while the analysis ran gets its figures now.
     if (const auto region = m_timeline->selectedRegion(); region && m_selectedChunk)

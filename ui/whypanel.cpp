@@ -268,7 +268,7 @@ void WhyPanel::setAnalysisFailed()
     m_status->setText(tr("The run's analysis failed; the timeline and the output stand."));
 }
 
-void WhyPanel::setReport(const engine::RunReport& report)
+void WhyPanel::setReport(const engine::RunReport& report, bool stopped)
 {
     if (!report.analysis.valid) {
         setUntraced();
@@ -277,9 +277,10 @@ void WhyPanel::setReport(const engine::RunReport& report)
     clearRegion();
     m_report = report;
     const engine::RunAnalysis& a = report.analysis;
-    m_status->setText(tr("<b>Where the threads' time went</b> (%1 thread(s), %2)")
+    m_status->setText(tr("<b>Where the threads' time went</b> (%1 thread(s), %2)%3")
                           .arg(report.threads)
-                          .arg(QString::fromLatin1(engine::strategyName(report.strategy))));
+                          .arg(QString::fromLatin1(engine::strategyName(report.strategy)))
+                          .arg(stopped ? tr(" — the run was stopped: up to the stop") : QString()));
 
     std::vector<std::pair<QString, engine::TimeBreakdown>> phases;
     QStringList lines;

@@ -31,8 +31,9 @@ public:
     // ceilings, a few seconds once).
     void setRunning();
     void setAnalysing(bool measuringMachine);
-    // The run's report; an untraced run (report.analysis.valid false) says so.
-    void setReport(const engine::RunReport& report);
+    // The run's report; an untraced run (report.analysis.valid false) says so. `stopped`: the run was stopped
+    // and the report covers it up to the stop.
+    void setReport(const engine::RunReport& report, bool stopped = false);
     void setUntraced();
     void setAnalysisFailed();
     const std::optional<engine::RunReport>& report() const { return m_report; }

@@ -100,6 +100,9 @@ private Q_SLOTS:
         QVERIFY(panel.barTipAt(QPoint(bars.left() + 1, bars.bottom() + 50)).isEmpty());
         for (const std::string& line : engine::readRunReport(report))
             QVERIFY(text.contains(QString::fromStdString(line).toHtmlEscaped()));
+        QVERIFY(!text.contains(QStringLiteral("stopped")));
+        panel.setReport(report, true);
+        QVERIFY(panel.text().contains(QStringLiteral("the run was stopped")));
         QCOMPARE(percentText(1, 8), QStringLiteral("12.5%"));
         QCOMPARE(percentText(1, 0), QStringLiteral("0.0%"));
     }
