@@ -2,11 +2,15 @@
 #pragma once
 
 #include "engine/format/ggufwriter.h"
+#include "engine/measure/machine.h"
+#include "engine/measure/roofline.h"
+#include "engine/parallel/scheduler.h"
 #include "engine/run/generation.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
 
 #include <QByteArray>
+#include <QDir>
 #include <QString>
 #include <QTemporaryDir>
 
@@ -21,6 +25,32 @@ namespace testsupport {
 
 // `name` inside `dir`, as the engine takes paths.
 inline std::string tempPath(const QTemporaryDir& dir, const QString& name) { return dir.filePath(name).toStdString(); }
+
+// Made-up ceilings of this machine's CPU model and core count: what tests give the run analysis instead of
+// measuring the machine for seconds.
+inline engine::MachinePeaks fakeMachinePeaks()
+{
+    engine::MachinePeaks p;
+    p.cpu = engine::machineDescription().value("cpu", std::string("unknown CPU"));
+    p.cores = engine::Scheduler::hardwareThreads();
+    p.bandwidthGBps1 = 10;
+    p.bandwidthGBpsAll = 16;
+    p.peakGflops1 = 40;
+    p.peakGflopsAll = 40.0 * p.cores;
+    p.fmaKernel = "avx2";
+    p.forkJoinNs1 = 200;
+    p.forkJoinNsAll = 2000;
+    return p;
+}
+
+// Writes fakeMachinePeaks() where engine::machinePeaks() looks under `cacheHome` (the XDG_CACHE_HOME a test gives
+// a process), so that process reads them instead of measuring the machine.
+inline void writeFakeRooflineCache(const QString& cacheHome)
+{
+    QDir(cacheHome).mkpath(QStringLiteral("llm-thread-playground"));
+    std::ofstream out(QDir(cacheHome).filePath(QStringLiteral("llm-thread-playground/roofline.json")).toStdString());
+    out << engine::toJson(fakeMachinePeaks()).dump(2) << '\n';
+}
 
 // A file of tests/data (PLAYGROUND_TEST_DATA_DIR, set for every test by tests/CMakeLists.txt).
 inline QString testDataPath(const char* name)

@@ -8,6 +8,7 @@
 #include "ui/exportactions.h"
 #include "ui/outputview.h"
 #include "ui/promptlisteditor.h"
+#include "ui/rooflinechart.h"
 #include "ui/savedsettings.h"
 #include "ui/sessionfile.h"
 #include "ui/settingspanel.h"
@@ -15,6 +16,7 @@
 #include "ui/statstable.h"
 #include "ui/sweepdialog.h"
 #include "ui/timelineview.h"
+#include "ui/whypanel.h"
 
 #include <QAction>
 #include <QApplication>
@@ -72,6 +74,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_timeline = new TimelineView(this);
     m_chart = new SpeedupChart(this);
     m_stats = new StatsTable(this);
+    m_why = new WhyPanel(this);
+    m_roofline = new RooflineChart(this);
 
     auto* timelineBox = new QWidget(this);
     auto* timelineLayout = new QVBoxLayout(timelineBox);
@@ -103,6 +107,18 @@ MainWindow::MainWindow(QWidget* parent)
     chartPage->setWidgetResizable(true);
     chartPage->setFrameShape(QFrame::NoFrame);
     m_chartPage = chartPage;
+    // The run's explanation first: it is what a user looks for under the timeline after a run.
+    auto* whyPage = new QScrollArea(this);
+    whyPage->setWidget(m_why);
+    whyPage->setWidgetResizable(true);
+    whyPage->setFrameShape(QFrame::NoFrame);
+    m_whyPage = whyPage;
+    m_tabs->addTab(m_whyPage, tr("Why"));
+    m_tabs->setTabToolTip(0,
+        tr("Where the threads' time went in the last run, and why (click a chunk in the "
+           "timeline for its region)"));
+    m_tabs->addTab(m_roofline, tr("Roofline"));
+    m_tabs->setTabToolTip(1, tr("Each op of the last run against this machine's memory and arithmetic ceilings"));
     m_tabs->addTab(m_chartPage, tr("Speedup"));
     m_tabs->addTab(m_stats, tr("Workers"));
 
@@ -290,6 +306,18 @@ void MainWindow::connectController()
     connect(c, &RunController::phaseChanged, this, &MainWindow::onPhaseChanged);
     connect(c, &RunController::runFinished, this, &MainWindow::onRunFinished);
     connect(c, &RunController::runFailed, this, &MainWindow::onRunFailed);
+    connect(c, &RunController::analysisStarted, this, &MainWindow::onAnalysisStarted);
+    connect(c, &RunController::reportReady, this, &MainWindow::onReportReady);
+    connect(m_timeline, &TimelineView::regionSelected, this,
+        [this](const engine::TraceEvent& region, const engine::TraceEvent& chunk) {
+            m_selectedChunk = chunk;
+            m_why->showRegion(region, chunk, m_trace);
+            m_tabs->setCurrentWidget(m_whyPage);
+        });
+    connect(m_timeline, &TimelineView::selectionCleared, this, [this] {
+        m_selectedChunk.reset();
+        m_why->clearRegion();
+    });
     connect(c, &RunController::sweepProgress, this, &MainWindow::onSweepProgress);
     connect(c, &RunController::sweepFinished, this, &MainWindow::onSweepFinished);
     connect(c, &RunController::busyChanged, this, [this] { updateEnabled(); });
@@ -391,9 +419,40 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     if (const QString busy = busyMachineWarning(summary.backgroundLoad); !busy.isEmpty())
         state += QStringLiteral(" · ") + busy;
     setState(state);
+    m_runState = state;
+    if (m_trace.empty()) {
+        m_why->setUntraced();
+        m_roofline->clear();
+    }
     updateEnabled();
     if (m_demo)
         m_demo->runFinished();
+}
+
+void MainWindow::onAnalysisStarted(int id, bool measuringMachine)
+{
+    if (id != m_runId)
+        return;
+    m_why->setAnalysing(measuringMachine);
+    if (measuringMachine)
+        setState(tr("measuring this machine's ceilings (once, a few seconds)…")); // the run's state comes back
+}
+
+void MainWindow::onReportReady(int id, const RunReportPtr& report)
+{
+    if (id != m_runId)
+        return;
+    if (m_state != m_runState)
+        setState(m_runState);
+    if (!report) {
+        m_why->setAnalysisFailed();
+        return;
+    }
+    m_why->setReport(*report, m_lastRun && m_lastRun->cancelled);
+    m_roofline->setReport(*report);
+    // A region clicked while the analysis ran gets its figures now.
+    if (const auto region = m_timeline->selectedRegion(); region && m_selectedChunk)
+        m_why->showRegion(*region, *m_selectedChunk, m_trace);
 }
 
 void MainWindow::onRunFailed(int id, const QString& message)
@@ -470,6 +529,8 @@ void MainWindow::run()
     m_timeline->setLaneCpus(engine::Scheduler::pinnedCpus(s.scheduler));
     m_output->startRun(m_settings->prompts()->prompts());
     m_stats->clear();
+    m_why->setRunning();
+    m_roofline->clear();
     setState(tr("starting…"));
     m_controller->startRun(s);
 }
@@ -722,6 +783,8 @@ void MainWindow::openSession()
         m_output->showSaved(prompts, session.outputTexts, session.outputStats);
     m_trace.clear();
     m_timeline->clear();
+    m_why->clear(); // a session holds the run's results, not its analysis
+    m_roofline->clear();
     m_lastRun.reset();
     m_stats->clear(tr("Sessions keep the outputs and settings, not the trace: run again to see the workers."));
     setState(tr("session opened: %1%2").arg(QFileInfo(path).fileName(), modelNote));
@@ -799,11 +862,11 @@ void MainWindow::setDefaultSplitterSizes(QSize window)
     m_mainSplitter->setSizes({ controls, std::max(1, window.width() - controls) });
     const int h = std::max(300, window.height() - 130); // menu, tool and status bars
     // Tall screens have room for the Speedup chart's controls without scrolling; short ones keep the
-    // timeline's lanes first.
+    // timeline's lanes first and leave the Why panel and the roofline under it a third.
     if (h >= 800)
         m_rightSplitter->setSizes({ h * 22 / 100, h * 33 / 100, h * 45 / 100 });
     else
-        m_rightSplitter->setSizes({ h * 25 / 100, h * 45 / 100, h * 30 / 100 });
+        m_rightSplitter->setSizes({ h * 21 / 100, h * 44 / 100, h * 35 / 100 });
 }
 
 void MainWindow::resetLayout()

@@ -23,6 +23,8 @@ namespace ui {
 class DemoDriver;
 class OutputView;
 class PromptListEditor;
+class RooflineChart;
+class WhyPanel;
 class SettingsPanel;
 class SpeedupChart;
 class StatsTable;
@@ -42,6 +44,9 @@ public:
     TimelineView* timeline() const { return m_timeline; }
     SpeedupChart* speedupChart() const { return m_chart; }
     StatsTable* stats() const { return m_stats; }
+    WhyPanel* whyPanel() const { return m_why; }
+    RooflineChart* rooflineChart() const { return m_roofline; }
+    QTabWidget* tabs() const { return m_tabs; }
 
     RunSettings currentSettings() const;
     void applySettings(const RunSettings& settings);
@@ -99,6 +104,8 @@ private:
     void onPhaseChanged(int id, const QString& phase);
     void onRunFinished(int id, const RunSummary& summary);
     void onRunFailed(int id, const QString& message);
+    void onAnalysisStarted(int id, bool measuringMachine);
+    void onReportReady(int id, const RunReportPtr& report);
     void onSweepProgress(int id, int done, int total, const QString& label);
     void onSweepFinished(int id, const engine::SweepResult& result);
     void loadSettings();
@@ -126,6 +133,9 @@ private:
     TimelineView* m_timeline;
     SpeedupChart* m_chart;
     StatsTable* m_stats;
+    WhyPanel* m_why;
+    RooflineChart* m_roofline;
+    QWidget* m_whyPage; // the scroll area around m_why: the Why tab
     QTabWidget* m_tabs;
     QWidget* m_chartPage; // the scroll area around m_chart: the Speedup tab
     QSplitter* m_rightSplitter;
@@ -141,9 +151,12 @@ private:
 
     QStringList m_recentModels;
     QString m_state;
+    QString m_runState; // what the state said when the last run finished, while its analysis runs
     int m_runId = 0;
     std::vector<engine::TraceEvent> m_trace; // the last run's events, for export
     std::optional<RunSummary> m_lastRun;
+    std::optional<engine::TraceEvent>
+        m_selectedChunk; // the chunk clicked in the timeline, while its region is selected
     std::optional<engine::SweepResult> m_lastSweep;
     QString m_lastGoodModel;
     DemoDriver* m_demo = nullptr; // only while --demo drives the window

@@ -55,7 +55,8 @@ public:
             m_controller, [c = m_controller, model, error] { c->finishModelLoad(model, error); }, Qt::QueuedConnection);
     }
 
-    void run(int runId, std::shared_ptr<const engine::Model> model, RunSettings settings)
+    void run(int runId, std::shared_ptr<const engine::Model> model, RunSettings settings,
+        std::optional<engine::MachinePeaks> injectedPeaks)
     {
         Listener listener(m_controller, runId, m_stopRunId);
         try {
@@ -66,7 +67,7 @@ public:
             listener.flush();
             RunSummary summary;
             summary.metrics = result.metrics;
-            summary.sequences = std::move(result.sequences);
+            summary.sequences = result.sequences; // a copy: the analysis below reads them too
             summary.cancelled = result.cancelled;
             summary.threads = result.threads;
             summary.strategy = result.strategy;
@@ -75,6 +76,8 @@ public:
             QMetaObject::invokeMethod(
                 m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
                 Qt::QueuedConnection);
+            if (!result.trace.empty())
+                analyse(runId, *model, result, injectedPeaks);
         } catch (const std::exception& e) {
             listener.flush();
             const QString message = QString::fromUtf8(e.what());
@@ -115,6 +118,29 @@ public:
     }
 
 private:
+    // The run's report, after the run (its results are already on their way to the window).
+    void analyse(int runId, const engine::Model& model, const engine::RunResult& result,
+        const std::optional<engine::MachinePeaks>& injectedPeaks)
+    {
+        if (injectedPeaks)
+            m_peaks = injectedPeaks;
+        const bool measuring = !m_peaks.has_value();
+        QMetaObject::invokeMethod(
+            m_controller, [c = m_controller, runId, measuring] { c->deliverAnalysisStarted(runId, measuring); },
+            Qt::QueuedConnection);
+        RunReportPtr report; // null: the analysis failed (the run's own results stand)
+        try {
+            if (!m_peaks)
+                m_peaks = engine::machinePeaks(); // once per process: measured (~3 s) or read from the cache
+            report = std::make_shared<const engine::RunReport>(
+                engine::buildRunReport(result, model, *m_peaks, engine::defaultPredictionThreads()));
+        } catch (const std::exception&) {
+            report.reset();
+        }
+        QMetaObject::invokeMethod(
+            m_controller, [c = m_controller, runId, report] { c->deliverReport(runId, report); }, Qt::QueuedConnection);
+    }
+
     // Collects tokens and trace events from whichever threads produce them and sends them to the
     // GUI thread at most every 33 ms.
     class Listener : public engine::RunListener {
@@ -209,6 +235,7 @@ private:
 
     RunController* m_controller;
     std::shared_ptr<std::atomic<int>> m_stopRunId;
+    std::optional<engine::MachinePeaks> m_peaks; // the machine's ceilings, once known
 };
 
 RunController::RunController(QObject* parent)
@@ -222,6 +249,7 @@ RunController::RunController(QObject* parent)
     qRegisterMetaType<ui::ModelInfo>();
     qRegisterMetaType<ui::RunSummary>();
     qRegisterMetaType<ui::TraceBatch>();
+    qRegisterMetaType<ui::RunReportPtr>();
     qRegisterMetaType<engine::SweepResult>();
     m_thread.setObjectName(QStringLiteral("engine"));
     m_worker = new RunWorker(this, m_stopRunId);
@@ -299,10 +327,13 @@ int RunController::startRun(const RunSettings& settings)
     const int id = m_nextRunId++;
     m_currentRun = id;
     m_stoppedRun = 0; // a new run supersedes what a stopped one still sends
+    m_analysedRun = 0; // and the report of the previous one
     setBusy(true);
     Q_EMIT runStarted(id, int(settings.prompts.size()), settings.scheduler.threads);
     QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, id, model = m_model, settings] { w->run(id, model, settings); }, Qt::QueuedConnection);
+        m_worker,
+        [w = m_worker, id, model = m_model, settings, peaks = m_injectedPeaks] { w->run(id, model, settings, peaks); },
+        Qt::QueuedConnection);
     return id;
 }
 
@@ -313,6 +344,7 @@ int RunController::startSweep(const SweepSettings& settings)
     const int id = m_nextRunId++;
     m_currentRun = id;
     m_stoppedRun = 0;
+    m_analysedRun = 0;
     setBusy(true);
     Q_EMIT runStarted(
         id, int(settings.workload.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
@@ -363,8 +395,23 @@ void RunController::finishRun(int runId, RunSummary summary)
         return;
     m_currentRun = 0;
     m_stoppedRun = 0;
+    m_analysedRun = runId;
     setBusy(false);
     Q_EMIT runFinished(runId, summary);
+}
+
+void RunController::deliverAnalysisStarted(int runId, bool measuringMachine)
+{
+    if (runId == m_analysedRun)
+        Q_EMIT analysisStarted(runId, measuringMachine);
+}
+
+void RunController::deliverReport(int runId, RunReportPtr report)
+{
+    if (runId != m_analysedRun)
+        return;
+    m_analysedRun = 0;
+    Q_EMIT reportReady(runId, report);
 }
 
 void RunController::failRun(int runId, QString message)

@@ -1,6 +1,7 @@
 // Runs the engine on a worker thread for the GUI: model loading, runs and sweeps in, batched results out.
 #pragma once
 
+#include "engine/measure/analysisreport.h"
 #include "engine/measure/machine.h"
 #include "engine/measure/sweep.h"
 #include "engine/model/model.h"
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace ui {
@@ -63,6 +65,8 @@ struct RunSummary {
 QString busyMachineWarning(const engine::BackgroundLoad& load);
 
 using TraceBatch = std::shared_ptr<const std::vector<engine::TraceEvent>>;
+// A traced run's analysis (engine::buildRunReport), computed on the worker thread after the run.
+using RunReportPtr = std::shared_ptr<const engine::RunReport>;
 
 class RunWorker;
 
@@ -85,6 +89,11 @@ public:
 
     static ModelInfo describe(const engine::Model& model);
 
+    // The machine's ceilings the run analysis uses. Unset (the default), the worker measures them once per process
+    // before the first analysis (engine::machinePeaks(): ~3 s, or read from the cache file); tests inject figures
+    // here instead. Takes effect for runs started afterwards.
+    void setMachinePeaks(const engine::MachinePeaks& peaks) { m_injectedPeaks = peaks; }
+
 public Q_SLOTS:
     // Runs and sweeps are refused until the load ends. A GGUF file; the previous model (if any)
     // stays on failure.
@@ -106,6 +115,11 @@ Q_SIGNALS:
     void traceReady(int runId, const ui::TraceBatch& events);
     void phaseChanged(int runId, const QString& phase);
     void runFinished(int runId, const ui::RunSummary& summary);
+    // After runFinished of a traced run, on the worker thread: the analysis starts (measuringMachine: the
+    // machine's ceilings are being measured first, a few seconds once per process) and then arrives. Dropped when
+    // another run or sweep started in between. A null report: the analysis failed.
+    void analysisStarted(int runId, bool measuringMachine);
+    void reportReady(int runId, const ui::RunReportPtr& report);
     void runFailed(int runId, const QString& message);
     void sweepProgress(int runId, int done, int total, const QString& label);
     void sweepFinished(int runId, const engine::SweepResult& result);
@@ -120,6 +134,8 @@ private:
     void deliverPhase(int runId, QString phase);
     void finishRun(int runId, RunSummary summary);
     void failRun(int runId, QString message);
+    void deliverAnalysisStarted(int runId, bool measuringMachine);
+    void deliverReport(int runId, RunReportPtr report);
     void deliverSweepProgress(int runId, int done, int total, QString label);
     void finishSweep(int runId, engine::SweepResult result);
     void finishModelLoad(std::shared_ptr<const engine::Model> model, QString error);
@@ -135,6 +151,8 @@ private:
     bool m_busy = false;
     int m_pendingLoads = 0; // loads queued or running: a run now would use the old model
     std::shared_ptr<std::atomic<int>> m_stopRunId; // the worker polls it between tokens
+    std::optional<engine::MachinePeaks> m_injectedPeaks;
+    int m_analysedRun = 0; // the finished run whose report is still to come, until another run starts
 };
 
 } // namespace ui
@@ -145,4 +163,5 @@ Q_DECLARE_METATYPE(ui::TokenPiece)
 Q_DECLARE_METATYPE(ui::ModelInfo)
 Q_DECLARE_METATYPE(ui::RunSummary)
 Q_DECLARE_METATYPE(ui::TraceBatch)
+Q_DECLARE_METATYPE(ui::RunReportPtr)
 Q_DECLARE_METATYPE(engine::SweepResult)

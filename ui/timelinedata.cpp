@@ -153,8 +153,13 @@ void TimelineData::append(const std::vector<engine::TraceEvent>& events)
     for (const engine::TraceEvent& e : events) {
         if (e.worker < 0 || e.worker >= kMaxLanes)
             continue;
-        if (engine::isRegionSpan(e.op))
-            continue; // the span of a whole region: the run analysis reads it, the lanes draw its chunks
+        if (engine::isRegionSpan(e.op)) {
+            // The span of a whole region: the lanes draw its chunks; a click on one finds the span.
+            auto at = std::upper_bound(m_regions.begin(), m_regions.end(), e.beginNs,
+                [](int64_t ns, const engine::TraceEvent& r) { return ns < r.beginNs; });
+            m_regions.insert(at, e);
+            continue;
+        }
         Lane& l = lane(e.worker);
         if (engine::isMarker(e.op)) {
             l.markers.insert(std::upper_bound(l.markers.begin(), l.markers.end(), e.beginNs), e.beginNs);
@@ -208,9 +213,22 @@ void TimelineData::appendToLane(Lane& l, std::vector<engine::TraceEvent>& batch)
     l.busyNs += newTail - oldTail;
 }
 
+std::optional<engine::TraceEvent> TimelineData::enclosingRegion(const engine::TraceEvent& event) const
+{
+    // Spans that begin at or before the event; the innermost enclosing one is the shortest.
+    const auto end = std::upper_bound(m_regions.begin(), m_regions.end(), event.beginNs,
+        [](int64_t ns, const engine::TraceEvent& r) { return ns < r.beginNs; });
+    std::optional<engine::TraceEvent> best;
+    for (auto it = m_regions.begin(); it != end; ++it)
+        if (it->endNs >= event.endNs && (!best || it->durationNs() < best->durationNs()))
+            best = *it;
+    return best;
+}
+
 void TimelineData::clear()
 {
     m_lanes.clear();
+    m_regions.clear();
     m_opCounts = {};
     m_unitHistogram = {};
     m_unitCounts = {};

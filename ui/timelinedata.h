@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace ui {
@@ -46,6 +47,13 @@ public:
     double busyFraction(int lane) const;
     // How many events of each op are stored (for a legend of the ops present).
     const std::array<size_t, kOps>& opCounts() const { return m_opCounts; }
+
+    // The run's region spans (Op::Region: a parallel region from fork to join, recorded by the thread that
+    // started it), sorted by begin. The lanes do not draw them; a click on a chunk finds its region here.
+    const std::vector<engine::TraceEvent>& regions() const { return m_regions; }
+    // The innermost region span that encloses `event` (begins at or before it and ends at or after it, on any
+    // lane), if any.
+    std::optional<engine::TraceEvent> enclosingRegion(const engine::TraceEvent& event) const;
 
     // Index range [first, last) of the lane's events that overlap [begin, end): an event overlaps if it begins
     // before end and ends after begin (an empty event: begins in [begin, end)). Events outside the range may be
@@ -105,6 +113,7 @@ private:
     void appendToLane(Lane& lane, std::vector<engine::TraceEvent>& batch);
 
     std::vector<Lane> m_lanes;
+    std::vector<engine::TraceEvent> m_regions; // region spans, sorted by begin
     std::array<size_t, kOps> m_opCounts {};
     // Per op, chunks counted by log2(ns per unit) in quarter-octave bins (see slowdown()).
     static constexpr int kUnitBins = 128;

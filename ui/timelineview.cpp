@@ -430,6 +430,7 @@ void TimelineView::clear()
 {
     m_data.clear();
     m_hover.reset();
+    m_selectedRegion.reset();
     m_highlightSpans.clear();
     m_highlightBegin = m_highlightEnd = 0;
     m_laneScroll->setValue(0);
@@ -584,6 +585,14 @@ void TimelineView::paintEvent(QPaintEvent*)
 
     // The token's band goes under the chunks so their colours stay true; the outlines go over them.
     paintHighlight(p, layout, true);
+    if (m_selectedRegion) {
+        // The selected region, fork to join, as a band across every lane.
+        const double x0 = std::max(timeToX(m_selectedRegion->beginNs), double(layout.plot.left()));
+        const double x1 = std::min(timeToX(m_selectedRegion->endNs), double(layout.plot.right() + 1));
+        if (x1 >= x0)
+            p.fillRect(QRectF(x0 - 1, layout.plot.top(), std::max(3.0, x1 - x0 + 2), layout.plot.height()),
+                QColor(255, 200, 0, 90));
+    }
     for (int lane = 0; lane < lanes; ++lane) {
         const QRect r = laneRect(lane);
         if (r.bottom() >= layout.plot.top() && r.top() <= layout.plot.bottom())
@@ -848,6 +857,8 @@ QString TimelineView::eventDescription(const engine::TraceEvent& ev) const
                     .arg(slowdown, 0, 'f', 0);
     // Start and end to the microsecond, as the axis would label them.
     text += tr("<br>%1, %2 &rarr; %3").arg(laneName(ev.worker), tickLabel(ev.beginNs, 1000), tickLabel(ev.endNs, 1000));
+    if (m_data.enclosingRegion(ev))
+        text += tr("<br><i>click: its parallel region in the Why tab</i>");
     return text;
 }
 
@@ -899,6 +910,7 @@ void TimelineView::mousePressEvent(QMouseEvent* event)
     if (event->button() == Qt::LeftButton) {
         m_dragging = true;
         m_dragX = event->position().x();
+        m_pressPos = event->position();
         setCursor(Qt::ClosedHandCursor);
         event->accept();
         return;
@@ -932,9 +944,34 @@ void TimelineView::mouseReleaseEvent(QMouseEvent* event)
     if (event->button() == Qt::LeftButton && m_dragging) {
         m_dragging = false;
         unsetCursor();
+        if ((event->position() - m_pressPos).manhattanLength() < 4)
+            selectAt(event->position().toPoint());
         return;
     }
     QWidget::mouseReleaseEvent(event);
+}
+
+bool TimelineView::selectAt(QPoint pos)
+{
+    const std::optional<engine::TraceEvent> hit = eventAt(pos);
+    const std::optional<engine::TraceEvent> region = hit ? m_data.enclosingRegion(*hit) : std::nullopt;
+    if (!region) {
+        clearSelection();
+        return false;
+    }
+    m_selectedRegion = region;
+    update();
+    Q_EMIT regionSelected(*region, *hit);
+    return true;
+}
+
+void TimelineView::clearSelection()
+{
+    if (!m_selectedRegion)
+        return;
+    m_selectedRegion.reset();
+    update();
+    Q_EMIT selectionCleared();
 }
 
 void TimelineView::mouseDoubleClickEvent(QMouseEvent* event)

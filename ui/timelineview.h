@@ -74,6 +74,13 @@ public:
     std::vector<engine::TraceEvent> highlightedEvents() const;
     std::optional<std::pair<int, int>> highlightedToken() const { return m_highlight; }
 
+    // Clicking a chunk selects the parallel region around it (the enclosing Op::Region span): drawn as a band
+    // over all lanes, announced with regionSelected. selectAt is what a click does; false where no chunk with a
+    // region is (the selection is cleared then).
+    bool selectAt(QPoint pos);
+    std::optional<engine::TraceEvent> selectedRegion() const { return m_selectedRegion; }
+    void clearSelection();
+
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
@@ -88,6 +95,9 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void hovered(const engine::TraceEvent& event);
+    // `region` is the span (fork to join) around the clicked `chunk`.
+    void regionSelected(const engine::TraceEvent& region, const engine::TraceEvent& chunk);
+    void selectionCleared();
     void visibleRangeChanged(int64_t beginNs, int64_t endNs);
 
 protected:
@@ -150,6 +160,8 @@ private:
     std::optional<engine::TraceEvent> m_hover;
     bool m_dragging = false;
     double m_dragX = 0;
+    QPointF m_pressPos; // where the left button went down: a release near it is a click
+    std::optional<engine::TraceEvent> m_selectedRegion;
 
     struct LayoutKey {
         QSize size;

@@ -1,5 +1,7 @@
 // `llm-playground --demo --screenshot FILE` runs headless end to end and leaves a real picture of the window;
 // `llm-playground --help` answers without a display.
+#include "testsupport.h"
+
 #include <QElapsedTimer>
 #include <QImage>
 #include <QProcess>
@@ -21,6 +23,9 @@ private Q_SLOTS:
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
         env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path()); // fresh settings: default layout and size
+        // The run's analysis reads made-up ceilings instead of measuring the machine for seconds.
+        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
         app.setProcessEnvironment(env);
         app.start(QStringLiteral(PLAYGROUND_GUI),
             { QStringLiteral("--demo"), QStringLiteral("--screenshot"), shot, QStringLiteral("--window-size"),
@@ -48,6 +53,8 @@ private Q_SLOTS:
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
         env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
+        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
         app.setProcessEnvironment(env);
         app.setProcessChannelMode(QProcess::MergedChannels);
         app.start(QStringLiteral(PLAYGROUND_GUI), { QStringLiteral("--demo") });

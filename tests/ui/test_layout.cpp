@@ -1,9 +1,11 @@
 // The window on ordinary screens: at 1280×720 and 1920×1080 it opens inside the screen, stays inside it after a
 // run with two prompts side by side and after an 8-thread run, every lane of the timeline keeps a readable
 // height, the panes cannot be dragged shut, and a saved geometry is restored only if it fits.
+#include "testsupport.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
 #include "ui/timelineview.h"
+#include "ui/whypanel.h"
 
 #include <QDir>
 #include <QFile>
@@ -130,6 +132,14 @@ private Q_SLOTS:
             QVERIFY(t->laneRect(7).bottom() <= t->plotRect().bottom());
             QVERIFY(t->laneRect(7).top() >= t->plotRect().top());
         }
+        // The run's explanation arrives under the timeline, in the first tab, without widening the window.
+        QTRY_VERIFY_WITH_TIMEOUT(w.whyPanel()->report().has_value(), 30000);
+        QVERIFY(w.whyPanel()->text().contains(QStringLiteral("prefill")));
+        QVERIFY(w.whyPanel()->isVisible());
+        QVERIFY(w.whyPanel()->visibleRegion().boundingRect().height() >= 100);
+        QVERIFY2(w.width() <= available.width() && w.height() <= available.height(), qPrintable(fits("why panel")));
+        QVERIFY2(w.minimumSizeHint().width() <= available.width(), qPrintable(fits("why panel")));
+
         // The status bar is inside the window, not cut off below it.
         QVERIFY(w.statusBar()->isVisible());
         QVERIFY(w.statusBar()->geometry().bottom() < w.height());
@@ -250,6 +260,9 @@ int main(int argc, char** argv)
     f.close();
     qputenv("QT_QPA_PLATFORM", ("offscreen:configfile=" + config).toLocal8Bit());
     qputenv("XDG_CONFIG_HOME", dir.filePath(QStringLiteral("config")).toLocal8Bit());
+    // The runs' analysis reads made-up ceilings instead of measuring the machine.
+    testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
+    qputenv("XDG_CACHE_HOME", dir.filePath(QStringLiteral("cache")).toLocal8Bit());
     QApplication app(argc, argv);
     QCoreApplication::setOrganizationName(QStringLiteral("LLM Thread Playground tests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_layout"));

@@ -1,5 +1,6 @@
 // The GUI's engine driver: results stream through queued signals, stop keeps what was measured, bad files
 // keep the old model.
+#include "testsupport.h"
 #include "ui/runcontroller.h"
 
 #include <QElapsedTimer>
@@ -37,7 +38,73 @@ bool loadTiny(RunController& c)
 class TestRunController : public QObject {
     Q_OBJECT
 
+    QTemporaryDir m_cache;
+
 private Q_SLOTS:
+    void initTestCase()
+    {
+        // Controllers without injected ceilings read these instead of measuring the machine after each run.
+        QVERIFY(m_cache.isValid());
+        testsupport::writeFakeRooflineCache(m_cache.path());
+        qputenv("XDG_CACHE_HOME", m_cache.path().toLocal8Bit());
+    }
+
+    void aTracedRunsReportFollowsItsSummary()
+    {
+        RunController c;
+        engine::MachinePeaks peaks = testsupport::fakeMachinePeaks();
+        peaks.bandwidthGBps1 = 7.25; // told apart from the cache's figures
+        c.setMachinePeaks(peaks);
+        QVERIFY(loadTiny(c));
+        QSignalSpy finished(&c, &RunController::runFinished);
+        QSignalSpy analysing(&c, &RunController::analysisStarted);
+        QSignalSpy reports(&c, &RunController::reportReady);
+        const int id = c.startRun(settings({ QStringLiteral("The quick brown fox") }, 12));
+        QVERIFY(id > 0);
+        QTRY_COMPARE_WITH_TIMEOUT(reports.count(), 1, 30000);
+        QCOMPARE(finished.count(), 1);
+        QCOMPARE(analysing.count(), 1);
+        QCOMPARE(analysing.at(0).at(1).toBool(), false); // injected: nothing to measure
+        QCOMPARE(reports.at(0).at(0).toInt(), id);
+        const RunReportPtr report = reports.at(0).at(1).value<RunReportPtr>();
+        QVERIFY(report);
+        QVERIFY(report->analysis.valid);
+        QCOMPARE(report->threads, 2);
+        QCOMPARE(report->machine.bandwidthGBps1, 7.25);
+        QVERIFY(!report->ops.empty());
+        const RunSummary summary = finished.at(0).at(1).value<RunSummary>();
+        QCOMPARE(report->prefillTokens, summary.metrics.promptTokens);
+        QCOMPARE(report->analysis.total.wallNs, summary.metrics.wallNs);
+    }
+
+    void anUntracedRunHasNoReport()
+    {
+        RunController c;
+        c.setMachinePeaks(testsupport::fakeMachinePeaks());
+        QVERIFY(loadTiny(c));
+        QSignalSpy finished(&c, &RunController::runFinished);
+        QSignalSpy reports(&c, &RunController::reportReady);
+        RunSettings s = settings({ QStringLiteral("The quick brown fox") }, 8);
+        s.trace = false;
+        QVERIFY(c.startRun(s) > 0);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QTest::qWait(200);
+        QCOMPARE(reports.count(), 0);
+    }
+
+    void withoutInjectedCeilingsTheCacheIsRead()
+    {
+        RunController c;
+        QVERIFY(loadTiny(c));
+        QSignalSpy reports(&c, &RunController::reportReady);
+        QVERIFY(c.startRun(settings({ QStringLiteral("fox") }, 4)) > 0);
+        QTRY_COMPARE_WITH_TIMEOUT(reports.count(), 1, 30000);
+        const RunReportPtr report = reports.at(0).at(1).value<RunReportPtr>();
+        QVERIFY(report);
+        QVERIFY(report->machine.fromCache);
+        QCOMPARE(report->machine.bandwidthGBps1, testsupport::fakeMachinePeaks().bandwidthGBps1);
+    }
+
     void tokensAndTraceBatchesStreamThenTheRunFinishes()
     {
         RunController c;

@@ -1,5 +1,6 @@
 // The window says what is true: after Stop, after opening a session, after a failed model load and
 // while a model loads, the model name, outputs and worker table match the controller's state.
+#include "testsupport.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
 #include "ui/sessionfile.h"
@@ -107,6 +108,9 @@ private Q_SLOTS:
         QCoreApplication::setOrganizationName(QStringLiteral("playground-test"));
         QCoreApplication::setApplicationName(QStringLiteral("test_windowstate"));
         QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
+        // The runs' analysis reads made-up ceilings instead of measuring the machine.
+        testsupport::writeFakeRooflineCache(m_settingsDir.filePath(QStringLiteral("cache")));
+        qputenv("XDG_CACHE_HOME", m_settingsDir.filePath(QStringLiteral("cache")).toLocal8Bit());
     }
 
     void init() { QSettings().clear(); }

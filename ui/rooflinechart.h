@@ -1,0 +1,60 @@
+// The roofline of the last run: the machine's bandwidth slope and arithmetic ceiling for the run's thread count
+// (log-log), and each modelled op of the run as a point at its FLOPs per byte and achieved GFLOP/s, prefill and
+// decode told apart. The figures come from the engine's RunReport; the chart only places them.
+#pragma once
+
+#include "engine/measure/analysisreport.h"
+
+#include <QString>
+#include <QWidget>
+
+#include <optional>
+#include <vector>
+
+class QChart;
+class QChartView;
+class QLabel;
+class QLineSeries;
+class QLogValueAxis;
+class QScatterSeries;
+
+namespace ui {
+
+class RooflineChart : public QWidget {
+    Q_OBJECT
+public:
+    explicit RooflineChart(QWidget* parent = nullptr);
+
+    void clear(); // before any run: says what it will show
+    void setReport(const engine::RunReport& report);
+
+    // For tests and tool tips: the series and what each point stands for.
+    QLineSeries* bandwidthLine() const { return m_bandwidth; }
+    QLineSeries* computeLine() const { return m_compute; }
+    QScatterSeries* points(engine::Phase phase) const;
+    // The hover text of point `index` of `phase`'s series: op, phase, GB/s, GFLOP/s, bound, share of ceiling.
+    QString pointDescription(engine::Phase phase, int index) const;
+    QString machineText() const;
+    // The hover text of the point nearest `viewPos` (in the chart view's viewport) within a few pixels, else empty.
+    QString tipAt(QPoint viewPos) const;
+    QChartView* view() const { return m_view; }
+    QChart* chart() const { return m_chart; }
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    QChart* m_chart;
+    QChartView* m_view;
+    QLogValueAxis* m_x;
+    QLogValueAxis* m_y;
+    QLineSeries* m_bandwidth;
+    QLineSeries* m_compute;
+    QScatterSeries* m_prefill;
+    QScatterSeries* m_decode;
+    QLabel* m_machine;
+    std::vector<QString> m_prefillTips; // one per point, in series order
+    std::vector<QString> m_decodeTips;
+};
+
+} // namespace ui
