@@ -86,10 +86,30 @@ public:
         }
     }
 
-    void sweep(int runId, std::shared_ptr<const engine::Model> model, SweepSettings settings)
+    void sweep(int runId, std::shared_ptr<const engine::Model> model, SweepSettings settings,
+        std::optional<engine::MachinePeaks> injectedPeaks)
     {
         try {
             engine::SweepRequest request = std::move(settings);
+            // The machine's ceilings let intra-op sweeps predict past their thread counts (the chart's dash-dotted
+            // curve); measured once per process like the analysis's, or read from the cache.
+            if (injectedPeaks)
+                m_peaks = injectedPeaks;
+            if (!m_peaks) {
+                QMetaObject::invokeMethod(
+                    m_controller,
+                    [c = m_controller, runId] {
+                        c->deliverSweepProgress(runId, 0, 1, tr("measuring this machine's ceilings (once)"));
+                    },
+                    Qt::QueuedConnection);
+                try {
+                    m_peaks = engine::machinePeaks();
+                } catch (const std::exception&) {
+                    // No prediction then; the sweep itself does not need the figures.
+                }
+            }
+            if (m_peaks)
+                request.predictWith = *m_peaks;
             auto stopId = m_stopRunId;
             request.shouldStop = [stopId, runId] { return stopId->load() == runId; };
             auto lastProgress = std::chrono::steady_clock::now() - std::chrono::seconds(1);
@@ -349,7 +369,10 @@ int RunController::startSweep(const SweepSettings& settings)
     Q_EMIT runStarted(
         id, int(settings.workload.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
     QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, id, model = m_model, settings] { w->sweep(id, model, settings); },
+        m_worker,
+        [w = m_worker, id, model = m_model, settings, peaks = m_injectedPeaks] {
+            w->sweep(id, model, settings, peaks);
+        },
         Qt::QueuedConnection);
     return id;
 }

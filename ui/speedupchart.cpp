@@ -4,6 +4,7 @@
 #include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
+#include <QCheckBox>
 #include <QCursor>
 #include <QFileInfo>
 #include <QGridLayout>
@@ -271,6 +272,13 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     };
     addGroup(tr("Phase:"), { tr("Prefill"), tr("Decode"), tr("Total") }, m_phaseButtons);
     addGroup(tr("View:"), { tr("Speedup"), tr("Efficiency"), tr("Throughput (tokens/s)") }, m_viewButtons);
+    m_predictBox = new QCheckBox(tr("Predict to 64 threads"), this);
+    m_predictBox->setToolTip(tr("Extend the thread axis with the scaling predicted from this sweep's traced run: a "
+                                "model of a machine with more cores like these and this memory bandwidth, not a "
+                                "measurement (see the Why tab's reading and docs/ARCHITECTURE.md)"));
+    m_predictBox->setEnabled(false);
+    controls->addWidget(m_predictBox);
+    connect(m_predictBox, &QCheckBox::toggled, this, &SpeedupChart::setShowPrediction);
     controls->addStretch(1);
     m_phaseButtons->button(0)->setToolTip(tr("Processing the prompt: all prompt tokens in one batch per layer"));
     m_phaseButtons->button(1)->setToolTip(tr("Generating tokens one at a time after the prompt"));
@@ -454,6 +462,8 @@ void SpeedupChart::clear()
     m_series.clear();
     m_reference = nullptr;
     m_coreMark = nullptr;
+    if (m_predictBox)
+        m_predictBox->setEnabled(false);
     m_inLegend.clear();
     m_warning->clear();
     m_warning->hide();
@@ -535,6 +545,8 @@ void SpeedupChart::rebuildSeries()
 
         entry.amdahl = add(new QLineSeries);
         entry.amdahl->setPen(makePen(entry.color, kFitWidth, Qt::DashLine));
+        entry.predicted = add(new QLineSeries);
+        entry.predicted->setPen(makePen(entry.color.lighter(125), kFitWidth, Qt::DashDotLine));
         m_series.push_back(std::move(entry));
         ++index;
     }
@@ -595,6 +607,7 @@ void SpeedupChart::rebuildLegend()
         const StrategySeries& s = m_series[i];
         addEntry(s.measured, int(i), 0);
         addEntry(s.amdahl, int(i), 1);
+        addEntry(s.predicted, int(i), 2);
     }
     const int last = int(m_series.size());
     const bool reference = addEntry(m_reference, last, 0);
@@ -614,12 +627,22 @@ void SpeedupChart::YExtent::grow(double y)
 
 void SpeedupChart::refresh()
 {
-    const ThreadRange range = threadRange();
+    m_predictBox->setEnabled(hasPrediction());
+    ThreadRange range = threadRange();
+    if (m_showPrediction)
+        for (const engine::StrategySweep& s : m_result.strategies)
+            if (s.prediction.available && !s.scaledWork)
+                for (const engine::PredictionPoint& p : s.prediction.points) {
+                    range.counts.insert(p.threads);
+                    range.min = std::min(range.min, double(p.threads));
+                    range.max = std::max(range.max, double(p.threads));
+                }
     YExtent extent;
     for (size_t i = 0; i < m_series.size(); ++i) {
         const engine::StrategySweep& sweep = m_result.strategies[i];
         updateMeasured(m_series[i], sweep, range, extent);
         updateAmdahlFit(m_series[i], sweep, range, extent);
+        updatePrediction(m_series[i], sweep, range, extent);
     }
     updateReference(range, extent);
     updateAxes(range, extent.max);
@@ -751,6 +774,94 @@ void SpeedupChart::updateAmdahlFit(
     series.amdahl->replace(curve);
     series.amdahl->setVisible(showFit);
     setInLegend(series.amdahl, showFit);
+}
+
+// The replayed trace's prediction (engine/measure/prediction.h), anchored to the measured one-thread time so that it
+// meets the measurements where they overlap.
+void SpeedupChart::updatePrediction(
+    StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent)
+{
+    QList<QPointF> curve;
+    const engine::ScalingPrediction& prediction = sweep.prediction;
+    const bool show = prediction.available && !sweep.scaledWork;
+    if (show) {
+        // T(1) measured for this phase (median), else the prediction's own one-thread time.
+        double measured1 = kNaN;
+        for (const engine::ScalingPoint& point : analysisOf(sweep).points)
+            if (point.threads == 1)
+                measured1 = point.medianSeconds;
+        auto predictedSeconds = [&](const engine::PredictionPoint& p) {
+            switch (m_phase) {
+            case Phase::Prefill:
+                return p.prefillMs / 1e3;
+            case Phase::Decode:
+                return p.decodeMs / 1e3;
+            case Phase::Total:
+                break;
+            }
+            return (p.prefillMs + p.decodeMs) / 1e3;
+        };
+        double predicted1 = kNaN;
+        for (const engine::PredictionPoint& p : prediction.points)
+            if (p.threads == 1)
+                predicted1 = predictedSeconds(p);
+        const double base = std::isfinite(measured1) ? measured1 : predicted1;
+        for (const engine::PredictionPoint& p : prediction.points) {
+            if (p.threads > range.max)
+                continue;
+            const double t = predictedSeconds(p);
+            if (!(t > 0))
+                continue;
+            double y = kNaN;
+            switch (m_view) {
+            case View::Speedup:
+                y = base / t;
+                break;
+            case View::Efficiency:
+                y = base / t / p.threads;
+                break;
+            case View::Throughput:
+                y = tokensOf(sweep, p.threads) / t;
+                break;
+            }
+            if (!std::isfinite(y))
+                continue;
+            curve.append(QPointF(p.threads, y));
+            extent.grow(y);
+        }
+        series.predicted->setName(tr("%1 predicted from the %2-thread trace (a model: more cores like these)")
+                                      .arg(series.name)
+                                      .arg(prediction.measuredThreads));
+    }
+    const bool drawn = show && curve.size() >= 2;
+    series.predicted->replace(drawn ? curve : QList<QPointF>());
+    series.predicted->setVisible(drawn);
+    setInLegend(series.predicted, drawn);
+}
+
+bool SpeedupChart::hasPrediction() const
+{
+    for (const engine::StrategySweep& s : m_result.strategies)
+        if (s.prediction.available && !s.scaledWork)
+            return true;
+    return false;
+}
+
+void SpeedupChart::setShowPrediction(bool show)
+{
+    if (m_showPrediction == show)
+        return;
+    m_showPrediction = show;
+    if (m_predictBox->isChecked() != show)
+        m_predictBox->setChecked(show);
+    if (hasSweep())
+        refresh();
+}
+
+QList<QPointF> SpeedupChart::predictedPoints(const QString& strategy) const
+{
+    const StrategySeries* s = seriesOf(strategy);
+    return s && s->predicted->isVisible() ? s->predicted->points() : QList<QPointF>();
 }
 
 void SpeedupChart::updateReference(const ThreadRange& range, YExtent& extent)

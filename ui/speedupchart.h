@@ -1,6 +1,8 @@
 // The scaling chart of a sweep: measured speedup with min–max bars, the ideal line and the Amdahl fit per strategy;
 // efficiency and throughput views; prefill, decode and total separately. A scaled-work sweep (work grows with p) shows
-// Gustafson's scaled speedup and efficiency instead, and no Amdahl fit or Karp–Flatt.
+// Gustafson's scaled speedup and efficiency instead, and no Amdahl fit or Karp–Flatt. When the sweep carries a scaling
+// prediction (engine::StrategySweep::prediction) it is drawn dash-dotted in its own legend entry, labelled as a
+// prediction; "Predict to N threads" extends the thread axis to the predicted counts.
 #pragma once
 
 #include "engine/measure/scaling.h"
@@ -19,6 +21,7 @@ QT_BEGIN_NAMESPACE
 class QAbstractSeries;
 class QButtonGroup;
 class QCategoryAxis;
+class QCheckBox;
 class QChart;
 class QChartView;
 class QGridLayout;
@@ -62,6 +65,11 @@ public:
     // Scaled-work sweeps in the speedup view: the measured points, which are then p·T(1)/T(p); else empty.
     QList<QPointF> gustafsonPoints(const QString& strategy) const;
     QList<QPointF> referencePoints() const; // ideal S = p, or efficiency 1.0; empty for throughput
+    // The predicted curve as drawn (current phase and view): speedup T(1) measured ÷ T(P) predicted, efficiency that
+    // ÷ P, or tokens ÷ T(P); within the measured thread range unless showPrediction. Empty when not drawn.
+    QList<QPointF> predictedPoints(const QString& strategy) const;
+    bool showPrediction() const { return m_showPrediction; }
+    bool hasPrediction() const; // some strategy of the sweep carries one
     double fittedSerialFraction(const QString& strategy) const; // of the current phase; NaN if unknown
     QStringList seriesNames() const; // the names the legend shows: the ideal line, then per strategy in order
     QString caption() const; // the workload and machine the sweep ran on
@@ -84,6 +92,7 @@ public:
 public Q_SLOTS:
     void setPhase(ui::SpeedupChart::Phase phase);
     void setView(ui::SpeedupChart::View view);
+    void setShowPrediction(bool show); // extend the thread axis to the predicted thread counts
 
 Q_SIGNALS:
     void phaseChanged(ui::SpeedupChart::Phase phase);
@@ -96,6 +105,7 @@ private:
         QLineSeries* measured = nullptr;
         QList<QLineSeries*> bars; // one polyline per thread count: cap, stem, cap
         QLineSeries* amdahl = nullptr;
+        QLineSeries* predicted = nullptr;
     };
 
     // The thread counts the sweep measured, over every strategy (1 to 1 when there are none).
@@ -118,6 +128,8 @@ private:
     void updateAmdahlFit(
         StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent);
     bool scaledWork() const; // the sweep grew the work with p (Gustafson): no fixed-work speedup or fit
+    void updatePrediction(
+        StrategySeries& series, const engine::StrategySweep& sweep, const ThreadRange& range, YExtent& extent);
     void updateReference(const ThreadRange& range, YExtent& extent); // the ideal line and the y axis title
     void updateTitle(); // title, caption, legend
     void fitYTitle(); // the longest of m_yTitles that the plot's height shows uncut
@@ -150,6 +162,8 @@ private:
     QValueAxis* m_axisY = nullptr;
     QButtonGroup* m_phaseButtons = nullptr;
     QButtonGroup* m_viewButtons = nullptr;
+    QCheckBox* m_predictBox = nullptr;
+    bool m_showPrediction = false;
     QLineSeries* m_reference = nullptr;
     QLineSeries* m_coreMark = nullptr; // vertical line at the machine's logical cores
     QString m_hoverText;

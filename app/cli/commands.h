@@ -75,6 +75,8 @@ struct SweepOptions {
     bool scaled = false;
     std::string jsonOut;
     std::string csvOut;
+    std::string predict; // thread counts to predict intra-op scaling at (measures the machine's ceilings once)
+    std::string machineCache;
 };
 CLI::App* addSweep(CLI::App& app, SweepOptions& options);
 int runSweep(const SweepOptions& options, const std::string& argv0);

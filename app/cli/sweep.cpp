@@ -2,6 +2,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/report.h"
 
+#include "engine/measure/roofline.h"
 #include "engine/measure/sweep.h"
 #include "engine/measure/sweepexport.h"
 
@@ -22,6 +23,10 @@ CLI::App* addSweep(CLI::App& app, SweepOptions& o)
     cmd->add_flag("--scaled", o.scaled, "grow the work with p: p copies of the prompts at p threads (Gustafson)");
     cmd->add_option("--json", o.jsonOut, "write the sweep as JSON to this file");
     cmd->add_option("--csv", o.csvOut, "write the sweep as CSV to this file");
+    cmd->add_option("--predict", o.predict,
+        "also predict intra-op scaling at these thread counts (e.g. 1,2,4,8,16,32,64) from a traced run: a model, "
+        "labelled so; measures the machine's ceilings once");
+    cmd->add_option("--machine-cache", o.machineCache, "where the machine's measured ceilings are cached");
     return cmd;
 }
 
@@ -39,6 +44,11 @@ int runSweep(const SweepOptions& o, const std::string& argv0)
     sweep.workload = o.workload.request(*m);
     sweep.workload.scheduler = so;
     asUsageError([&] { sweep.validate(); });
+    if (!o.predict.empty()) {
+        sweep.predictThreads = parseThreadList(o.predict);
+        std::fprintf(stderr, "measuring the machine's ceilings (or reading them from the cache)...\n");
+        sweep.predictWith = engine::machinePeaks(o.machineCache);
+    }
     const auto result = engine::runSweep(m, sweep, [](int done, int total, const std::string& label) {
         std::fprintf(stderr, "\r[%3d/%3d] %-48s", done, total, label.c_str());
         std::fflush(stderr);
@@ -51,6 +61,18 @@ int runSweep(const SweepOptions& o, const std::string& argv0)
         describePinning(result).c_str());
     std::printf("%s\n", describeBackgroundLoad(result.backgroundLoad).c_str());
     printSweepTable(result);
+    for (const auto& st : result.strategies) {
+        if (!st.prediction.available)
+            continue;
+        std::printf(
+            "\nstrategy %s: PREDICTED (a model, not a measurement) from the %d-thread traced run, for a machine "
+            "with P cores like these and this memory bandwidth\n",
+            st.strategy.c_str(), st.prediction.measuredThreads);
+        std::printf("  %7s %14s %14s %10s %10s\n", "threads", "prefill tok/s", "decode tok/s", "prefill x", "decode x");
+        for (const auto& pt : st.prediction.points)
+            std::printf("  %7d %14.1f %14.1f %10.2f %10.2f\n", pt.threads, pt.prefillTokensPerSecond,
+                pt.decodeTokensPerSecond, pt.prefillSpeedup, pt.decodeSpeedup);
+    }
     if (!o.jsonOut.empty())
         writeTextFile(o.jsonOut, engine::sweepToJson(result).dump(2) + "\n");
     if (!o.csvOut.empty())

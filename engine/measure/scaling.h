@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine/measure/machine.h"
+#include "engine/measure/prediction.h"
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +88,9 @@ struct StrategySweep {
         double total = 0;
     };
     std::vector<PointTrace> traced;
+    // Scaling predicted past the measured thread counts (prediction.h), from the traced run at the largest measured
+    // p within the machine's cores; intra-op sweeps asked to predict only (SweepRequest::predictWith).
+    ScalingPrediction prediction;
     // Other processes' CPU use while each thread count ran (warm-up included), in sweep order.
     struct PointLoad {
         int threads = 1;

@@ -141,6 +141,11 @@ SweepResult runSweep(std::shared_ptr<const Model> model, const SweepRequest& req
                     if (!r.cancelled && a.valid)
                         sweep.traced.push_back(
                             { p, a.prefill.serialFraction(), a.decode.serialFraction(), a.total.serialFraction() });
+                    // Thread counts ascend, so the last one within the cores is the run replayed.
+                    if (!r.cancelled && request.predictWith && strategy == Strategy::IntraOp
+                        && p <= std::max(1, request.predictWith->cores))
+                        sweep.prediction = predictScaling(
+                            r, *model, *request.predictWith, request.predictThreads, PredictionTarget::WiderMachine);
                 }
             }
             if (!prefill.seconds.empty()) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace engine {
@@ -22,6 +23,10 @@ struct SweepRequest {
     // After each point's measured runs, one more run with tracing on (not timed) whose trace gives the serial
     // fraction per phase (StrategySweep::traced).
     bool traceSerialFraction = true;
+    // With the machine's ceilings given (and traceSerialFraction on), intra-op sweeps also predict scaling at
+    // predictThreads from their traced run at the largest measured p within the cores (StrategySweep::prediction).
+    std::optional<MachinePeaks> predictWith;
+    std::vector<int> predictThreads = defaultPredictionThreads();
     // Polled between tokens of every run: true cancels the sweep within one token.
     std::function<bool()> shouldStop;
 

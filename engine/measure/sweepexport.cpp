@@ -157,8 +157,22 @@ nlohmann::json sweepToJson(const SweepResult& result)
             entry["threads"] = l.threads;
             loads.push_back(std::move(entry));
         }
+        nlohmann::json prediction;
+        if (s.prediction.available) {
+            nlohmann::json points = nlohmann::json::array();
+            for (const PredictionPoint& p : s.prediction.points)
+                points.push_back({ { "threads", p.threads }, { "prefillMs", jsonNumber(p.prefillMs) },
+                    { "decodeMs", jsonNumber(p.decodeMs) },
+                    { "prefillTokensPerSecond", jsonNumber(p.prefillTokensPerSecond) },
+                    { "decodeTokensPerSecond", jsonNumber(p.decodeTokensPerSecond) },
+                    { "prefillSpeedup", jsonNumber(p.prefillSpeedup) },
+                    { "decodeSpeedup", jsonNumber(p.decodeSpeedup) }, { "beyondCores", p.beyondCores } });
+            prediction = { { "fromThreads", s.prediction.measuredThreads },
+                { "target", predictionTargetName(s.prediction.target) }, { "points", std::move(points) } };
+        }
         strategies.push_back({
             { "strategy", s.strategy },
+            { "prediction", std::move(prediction) },
             { "backgroundLoad", std::move(loads) },
             { "promptTokens", s.promptTokens },
             { "generatedTokens", s.generatedTokens },

@@ -17,6 +17,10 @@ namespace engine {
 //   { "workload": {...}, "machine": {...}, "backgroundLoad": {...} (toJson(BackgroundLoad)),
 //     "strategies": [ { "strategy", "promptTokens", "generatedTokens", "scaledWork",
 //                       "backgroundLoad": [ { "threads", ...toJson(BackgroundLoad) } ],
+//                       "prediction": null, or (a model, not a measurement: prediction.h) { "fromThreads", "target",
+//                           "points": [ { "threads", "prefillMs", "decodeMs", "prefillTokensPerSecond",
+//                                         "decodeTokensPerSecond", "prefillSpeedup", "decodeSpeedup", "beyondCores" } ]
+//                                         },
 //                       "phases": { "prefill"|"decode"|"total": {
 //                           "valid", "tokens",
 //                           "fitThreadLimit" (null: none), "fitThreads" (p = 1 included),

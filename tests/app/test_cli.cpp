@@ -126,6 +126,17 @@ private Q_SLOTS:
         QVERIFY(std::abs(point.at("decode_error_percent").get<double>() - 100.0 * (predicted - measured) / measured)
             < 1e-6);
 
+        // sweep --predict: the predicted table, labelled, and the JSON's per-strategy prediction.
+        const QString sweepJson = m_dir.filePath("predicted-sweep.json");
+        const Result sw = runCli({ "sweep", "--synthetic", "tiny", "-n", "3", "-t", "1,2", "-r", "1", "--warmup", "0",
+            "--predict", "1,4", "--machine-cache", cache, "--json", sweepJson });
+        QVERIFY2(sw.exitCode == 0, sw.err.constData());
+        QVERIFY(sw.out.contains("PREDICTED (a model, not a measurement)"));
+        QFile sf(sweepJson);
+        QVERIFY(sf.open(QIODevice::ReadOnly));
+        const nlohmann::json sj = nlohmann::json::parse(sf.readAll().toStdString());
+        QCOMPARE(sj.at("strategies")[0].at("prediction").at("points").size(), size_t(2));
+
         // Another strategy: analysed, but not replayed, and it says why.
         const Result req = runCli({ "analyze", "--synthetic", "tiny", "-t", "2", "-n", "3", "-s", "request", "-p", "a",
             "-p", "b", "--machine-cache", cache });

@@ -1,6 +1,8 @@
 // Tests for engine/measure/prediction: the replay of a hand-built trace on P lanes, worked out by hand from the
 // model written in prediction.h, for this machine (time-shared past the cores) and for a wider machine.
 #include "engine/measure/prediction.h"
+#include "engine/measure/sweep.h"
+#include "engine/measure/sweepexport.h"
 #include "engine/model/synthetic.h"
 
 #include <QtTest>
@@ -120,6 +122,37 @@ private Q_SLOTS:
         QCOMPARE(at(s, 1).prefillMs, (200.0 + 6656.0 + 0) * 1e-6);
         QCOMPARE(at(s, 2).prefillMs, (200.0 + 3328.0 + 110) * 1e-6); // 20 GB/s
         QCOMPARE(at(s, 4).prefillMs, (200.0 + 66560.0 / 25 + 1060) * 1e-6); // capped at the all-core 25 GB/s
+    }
+
+    void sweepsPredictFromTheirTracedRun()
+    {
+        SweepRequest sweep;
+        sweep.workload.prompts = { "once upon a time" };
+        sweep.workload.maxTokens = 4;
+        sweep.workload.sampling.temperature = 0;
+        sweep.workload.stopAtEos = false;
+        sweep.strategies = { Strategy::IntraOp, Strategy::Request };
+        sweep.threads = { 1, 2, 3 };
+        sweep.repeat = 1;
+        sweep.warmup = 0;
+        MachinePeaks peaks = handPeaks();
+        peaks.cores = 2; // so p = 3 is past the cores and p = 2 is the run replayed
+        sweep.predictWith = peaks;
+        sweep.predictThreads = { 1, 4, 16 };
+        const SweepResult r = runSweep(makeSyntheticModel("tiny"), sweep);
+        const ScalingPrediction& intra = r.strategies.at(0).prediction;
+        QVERIFY2(intra.available, intra.reason.c_str());
+        QCOMPARE(intra.measuredThreads, 2);
+        QCOMPARE(int(intra.points.size()), 3);
+        QCOMPARE(intra.points[2].threads, 16);
+        QVERIFY(!r.strategies.at(1).prediction.available); // request-parallel is not replayed
+        const nlohmann::json j = sweepToJson(r);
+        QCOMPARE(j["strategies"][0]["prediction"]["fromThreads"].get<int>(), 2);
+        QCOMPARE(j["strategies"][0]["prediction"]["points"].size(), size_t(3));
+        QVERIFY(j["strategies"][1]["prediction"].is_null());
+
+        sweep.predictWith.reset();
+        QVERIFY(!runSweep(makeSyntheticModel("tiny"), sweep).strategies.at(0).prediction.available);
     }
 
     void refusesWhatItCannotReplay()

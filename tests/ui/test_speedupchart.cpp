@@ -14,6 +14,8 @@
 #include <QValueAxis>
 #include <QtTest>
 
+#include <tuple>
+
 #include <cmath>
 #include <set>
 
@@ -161,6 +163,7 @@ private Q_SLOTS:
     void sweepDialogShowsScheduling();
     void yAxisTitleIsShortenedNotCutWhenThePlotIsLow();
     void footerCountsTheRunsEachPointReallyHas();
+    void predictionIsDrawnApartAndExtendsTheAxisOnRequest();
 };
 
 void TestSpeedupChart::showsHintInsteadOfEmptyAxesBeforeAnySweep()
@@ -505,8 +508,8 @@ void TestSpeedupChart::secondSweepWithOtherStrategiesReplacesSeries()
         QVERIFY2(!name.startsWith(QStringLiteral("intra-op")) && !name.startsWith(QStringLiteral("request"))
                 && !name.startsWith(QStringLiteral("hybrid")),
             qPrintable(name));
-    // ideal + core mark + 2 bars + measured + fit: nothing of the first sweep is left behind.
-    QCOMPARE(chart.chart()->series().size(), 6);
+    // ideal + core mark + 2 bars + measured + fit + prediction: nothing of the first sweep is left behind.
+    QCOMPARE(chart.chart()->series().size(), 7);
     QVERIFY(chart.chart()->series().size() < before);
 }
 
@@ -806,6 +809,51 @@ void TestSpeedupChart::footerCountsTheRunsEachPointReallyHas()
         qPrintable(chart.caption()));
     QVERIFY(chart.caption().contains(QStringLiteral("cancelled: partial")));
     QVERIFY(!chart.caption().contains(QStringLiteral("10 runs")));
+}
+
+void TestSpeedupChart::predictionIsDrawnApartAndExtendsTheAxisOnRequest()
+{
+    engine::SweepResult sweep = makeSweep({ { "intra-op", 0.3, 0.12 }, { "request", 0.05, 0.4 } }, { 1, 2 });
+    // A prediction by hand: decode 1.8 s at 1 thread, 1.0 s at 2, 0.5 s at 8; prefill 0.4, 0.25, 0.1 s.
+    engine::ScalingPrediction& prediction = sweep.strategies[0].prediction;
+    prediction.available = true;
+    prediction.measuredThreads = 2;
+    for (auto [p, pre, dec] : { std::tuple { 1, 400.0, 1800.0 }, { 2, 250.0, 1000.0 }, { 8, 100.0, 500.0 } }) {
+        engine::PredictionPoint point;
+        point.threads = p;
+        point.prefillMs = pre;
+        point.decodeMs = dec;
+        prediction.points.push_back(point);
+    }
+    SpeedupChart chart;
+    chart.resize(900, 600);
+    chart.setSweep(sweep);
+    chart.setPhase(Phase::Decode);
+    chart.setView(View::Speedup);
+    // The measured median T(1) of decode is 2.0 · (s + (1 − s)) = 2.0 s: the curve is that over the predicted times,
+    // within the measured range (p <= 2) until asked to extend.
+    QList<QPointF> points = chart.predictedPoints(QStringLiteral("intra-op"));
+    QCOMPARE(points.size(), 2);
+    QCOMPARE(points[0], QPointF(1, 2.0 / 1.8));
+    QCOMPARE(points[1], QPointF(2, 2.0 / 1.0));
+    QVERIFY(chart.predictedPoints(QStringLiteral("request")).isEmpty());
+    bool named = false;
+    for (const QString& name : chart.seriesNames())
+        named = named || (name.contains(QStringLiteral("predicted")) && name.contains(QStringLiteral("a model")));
+    QVERIFY2(named, qPrintable(chart.seriesNames().join(QLatin1Char('|'))));
+    QVERIFY(!chart.threadAxisLabels().contains(QStringLiteral("8")));
+
+    chart.setShowPrediction(true);
+    points = chart.predictedPoints(QStringLiteral("intra-op"));
+    QCOMPARE(points.size(), 3);
+    QCOMPARE(points[2], QPointF(8, 2.0 / 0.5));
+    QVERIFY(chart.threadAxisLabels().contains(QStringLiteral("8")));
+    // Efficiency: speedup over P.
+    chart.setView(View::Efficiency);
+    QCOMPARE(chart.predictedPoints(QStringLiteral("intra-op"))[2], QPointF(8, 2.0 / 0.5 / 8));
+    // The measured points are unchanged by the prediction.
+    chart.setView(View::Speedup);
+    QCOMPARE(chart.measuredPoints(QStringLiteral("intra-op")).size(), 2);
 }
 
 QTEST_MAIN(TestSpeedupChart)
