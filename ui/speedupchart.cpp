@@ -276,8 +276,7 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_predictBox->setToolTip(tr("Extend the thread axis with the scaling predicted from this sweep's traced run: a "
                                 "model of a machine with more cores like these and this memory bandwidth, not a "
                                 "measurement (see the Why tab's reading and docs/ARCHITECTURE.md)"));
-    m_predictBox->setEnabled(false);
-    controls->addWidget(m_predictBox);
+    m_predictBox->hide(); // shown under the chart when the sweep carries a prediction
     connect(m_predictBox, &QCheckBox::toggled, this, &SpeedupChart::setShowPrediction);
     controls->addStretch(1);
     m_phaseButtons->button(0)->setToolTip(tr("Processing the prompt: all prompt tokens in one batch per layer"));
@@ -463,7 +462,7 @@ void SpeedupChart::clear()
     m_reference = nullptr;
     m_coreMark = nullptr;
     if (m_predictBox)
-        m_predictBox->setEnabled(false);
+        m_predictBox->hide();
     m_inLegend.clear();
     m_warning->clear();
     m_warning->hide();
@@ -587,29 +586,38 @@ void SpeedupChart::setInLegend(QLineSeries* series, bool shown)
 void SpeedupChart::rebuildLegend()
 {
     while (QLayoutItem* item = m_legend->takeAt(0)) {
-        delete item->widget();
+        if (item->widget() != m_predictBox)
+            delete item->widget();
         delete item;
     }
     // One row per strategy (measurements, then their fits), and a last row for the ideal line and the core mark, in
     // every view: the legend keeps its size when the view changes, so the chart and the buttons do not jump, and
     // it stays narrow enough for the window.
-    auto addEntry = [this](QLineSeries* series, int row, int column) {
+    // textColumns > 1: the text spans the columns to its right, so a long name does not widen its own column.
+    auto addEntry = [this](QLineSeries* series, int row, int column, int textColumns = 1) {
         if (!series || !m_inLegend.contains(series))
             return false;
         auto* swatch = new QLabel(m_chartPage);
         swatch->setPixmap(legendSwatch(series->pen(), series->lightMarker()));
         auto* text = new QLabel(series->name(), m_chartPage);
         m_legend->addWidget(swatch, row, 2 * column);
-        m_legend->addWidget(text, row, 2 * column + 1);
+        m_legend->addWidget(text, row, 2 * column + 1, 1, textColumns);
         return true;
     };
     for (size_t i = 0; i < m_series.size(); ++i) {
         const StrategySeries& s = m_series[i];
         addEntry(s.measured, int(i), 0);
         addEntry(s.amdahl, int(i), 1);
-        addEntry(s.predicted, int(i), 2);
     }
     const int last = int(m_series.size());
+    // Predictions below the ideal line's row, one row each: beside the fits the legend would outgrow the window.
+    int predictedRow = last + 1;
+    for (const StrategySeries& s : m_series)
+        if (addEntry(s.predicted, predictedRow, 0, 3))
+            ++predictedRow;
+    // The switch that extends the axis, under the predictions.
+    if (m_predictBox && hasPrediction())
+        m_legend->addWidget(m_predictBox, predictedRow, 1, 1, 3);
     const bool reference = addEntry(m_reference, last, 0);
     const bool cores = addEntry(m_coreMark, last, 1);
     if (!reference && !cores) { // hold the row's height (the throughput view has no ideal line)
@@ -627,7 +635,7 @@ void SpeedupChart::YExtent::grow(double y)
 
 void SpeedupChart::refresh()
 {
-    m_predictBox->setEnabled(hasPrediction());
+    m_predictBox->setVisible(hasPrediction());
     ThreadRange range = threadRange();
     if (m_showPrediction)
         for (const engine::StrategySweep& s : m_result.strategies)
@@ -829,9 +837,8 @@ void SpeedupChart::updatePrediction(
             curve.append(QPointF(p.threads, y));
             extent.grow(y);
         }
-        series.predicted->setName(tr("%1 predicted from the %2-thread trace (a model: more cores like these)")
-                                      .arg(series.name)
-                                      .arg(prediction.measuredThreads));
+        series.predicted->setName(
+            tr("%1 predicted (a model, from the %2-thread trace)").arg(series.name).arg(prediction.measuredThreads));
     }
     const bool drawn = show && curve.size() >= 2;
     series.predicted->replace(drawn ? curve : QList<QPointF>());
