@@ -51,7 +51,9 @@ void printOps(const engine::RunReport& r)
 void printMachine(const engine::MachinePeaks& m)
 {
     std::printf("\nmachine: %s, %d logical cores (%s)\n", m.cpu.c_str(), m.cores,
-        m.fromCache ? "figures from the cache" : "measured now");
+        m.fromCache          ? "figures from the cache"
+            : m.measuredBusy ? "measured now, while other processes used the CPUs: figures low, not cached"
+                             : "measured now");
     std::printf("  read bandwidth %.1f GB/s on 1 core, %.1f GB/s on %d; FMA peak (%s) %.1f GFLOP/s on 1 core, %.1f on "
                 "%d; empty region %.1f us on 1 thread, %.1f us on %d\n",
         m.bandwidthGBps1, m.bandwidthGBpsAll, m.cores, m.fmaKernel.c_str(), m.peakGflops1, m.peakGflopsAll, m.cores,

@@ -237,9 +237,12 @@ std::vector<std::string> readRunReport(const RunReport& r)
         if (pt.threads == 16 || (!wide && pt.threads > r.machine.cores))
             wide = &pt;
     if (wide)
-        lines.push_back(format("Predicted, not measured: a machine with %.0f cores like these (and this memory "
-                               "bandwidth) would decode at about %.0f tokens/s, %.1f× one core",
-                            wide->threads, wide->decodeTokensPerSecond, wide->decodeSpeedup)
+        lines.push_back(std::string(p.memoryCapped ? ""
+                                                   : "The weights fit this machine's largest cache, so the "
+                                                     "prediction puts no memory-bandwidth cap on them. ")
+            + format("Predicted, not measured: a machine with %.0f cores like these (and this memory "
+                     "bandwidth) would decode at about %.0f tokens/s, %.1f× one core",
+                wide->threads, wide->decodeTokensPerSecond, wide->decodeSpeedup)
             + format(", and prefill at about %.0f tokens/s, %.1f× one core.", wide->prefillTokensPerSecond,
                 wide->prefillSpeedup));
     return lines;

@@ -54,7 +54,8 @@ ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginN
     return phase;
 }
 
-double phaseNs(const ReplayPhase& phase, const MachinePeaks& peaks, int measured, int threads, PredictionTarget target)
+double phaseNs(const ReplayPhase& phase, const MachinePeaks& peaks, int measured, int threads, PredictionTarget target,
+    bool memoryCapped)
 {
     const int cores = std::max(1, peaks.cores);
     const bool timeShared = target == PredictionTarget::ThisMachine;
@@ -65,7 +66,7 @@ double phaseNs(const ReplayPhase& phase, const MachinePeaks& peaks, int measured
     double total = phase.fixedNs;
     for (const ReplayRegion& r : phase.regions) {
         double t = std::max(r.workNs / usable, r.longestChunkNs * share);
-        if (bandwidth > 0)
+        if (memoryCapped && bandwidth > 0)
             t = std::max(t, r.bytes / bandwidth);
         total += t + std::max(0.0, r.overheadNs + forkShift);
     }
@@ -119,16 +120,19 @@ ScalingPrediction predictScaling(const RunResult& run, const Model& model, const
         decoded += std::max(0, s.stats.generatedTokens - 1);
     const ReplayPhase prefill = replayPhase(run, model, m.prefillBeginNs, m.prefillEndNs, m.promptTokens);
     const ReplayPhase decode = replayPhase(run, model, m.prefillEndNs, m.decodeEndNs, decoded);
-    const double prefill1 = phaseNs(prefill, peaks, run.threads, 1, target);
-    const double decode1 = phaseNs(decode, peaks, run.threads, 1, target);
+    // Weights that fit the largest cache are not read from memory each token (unknown cache size: capped).
+    const bool capped = peaks.lastLevelCacheBytes == 0 || model.weightBytes() > peaks.lastLevelCacheBytes;
+    out.memoryCapped = capped;
+    const double prefill1 = phaseNs(prefill, peaks, run.threads, 1, target, capped);
+    const double decode1 = phaseNs(decode, peaks, run.threads, 1, target, capped);
     for (int p : threads) {
         if (p < 1)
             continue;
         PredictionPoint point;
         point.threads = p;
         point.beyondCores = p > peaks.cores;
-        const double pre = phaseNs(prefill, peaks, run.threads, p, target);
-        const double dec = phaseNs(decode, peaks, run.threads, p, target);
+        const double pre = phaseNs(prefill, peaks, run.threads, p, target, capped);
+        const double dec = phaseNs(decode, peaks, run.threads, p, target, capped);
         point.prefillMs = pre / 1e6;
         point.decodeMs = dec / 1e6;
         point.prefillTokensPerSecond = pre > 0 ? prefill.tokens * 1e9 / pre : 0;

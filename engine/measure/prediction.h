@@ -10,6 +10,9 @@
 //   - overhead(P) is the region's measured overhead (wall beyond its busiest lane's work) shifted by the change
 //     in the machine's measured fork/join cost: forkJoin(P) − forkJoin(p), with forkJoin interpolated in log2(P)
 //     between the one-thread and all-core probes;
+//   - the bandwidth term applies only when the model's weights do not fit the machine's largest cache: a model that
+//     fits is read from the caches, faster than the memory bandwidth the probe measures (the default model's 15 MiB
+//     in a 300 MiB L3), and its regions are bounded by their work;
 //   - the chunk costs are those measured at the run's own thread count p (contention included).
 // Past this machine's cores two questions have different answers, so the target says which is asked:
 //   - ThisMachine: P threads time-share this machine's cores (oversubscription): work spreads over the cores only,
@@ -49,6 +52,7 @@ struct ScalingPrediction {
     int measuredThreads = 1;
     int cores = 1; // of the machine whose ceilings were used
     PredictionTarget target = PredictionTarget::WiderMachine;
+    bool memoryCapped = true; // the weights exceed the largest cache, so regions meet the memory bandwidth
     std::vector<PredictionPoint> points;
 };
 

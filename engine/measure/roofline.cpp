@@ -197,6 +197,7 @@ nlohmann::json toJson(const MachinePeaks& p)
         { "fma_kernel", p.fmaKernel },
         { "fork_join_ns_1", p.forkJoinNs1 },
         { "fork_join_ns_all", p.forkJoinNsAll },
+        { "last_level_cache_bytes", p.lastLevelCacheBytes },
     };
 }
 
@@ -215,6 +216,7 @@ std::optional<MachinePeaks> machinePeaksFromJson(const nlohmann::json& j)
         p.fmaKernel = j.value("fma_kernel", std::string());
         p.forkJoinNs1 = j.at("fork_join_ns_1").get<double>();
         p.forkJoinNsAll = j.at("fork_join_ns_all").get<double>();
+        p.lastLevelCacheBytes = j.value("last_level_cache_bytes", uint64_t(0));
         if (!p.valid() || p.cores < 1 || !(p.forkJoinNs1 > 0) || !(p.forkJoinNsAll > 0))
             return std::nullopt;
         return p;
@@ -294,6 +296,28 @@ double measureForkJoinNs(int threads, int regions)
     return best;
 }
 
+uint64_t lastLevelCacheBytes()
+{
+    uint64_t largest = 0;
+    for (int index = 0; index < 16; ++index) {
+        std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+        std::string text;
+        if (!(in >> text))
+            break;
+        uint64_t value = 0;
+        size_t used = 0;
+        try {
+            value = std::stoull(text, &used);
+        } catch (const std::exception&) {
+            continue;
+        }
+        const char unit = used < text.size() ? text[used] : ' ';
+        value *= unit == 'K' ? 1024ull : unit == 'M' ? 1024ull * 1024 : unit == 'G' ? 1024ull * 1024 * 1024 : 1ull;
+        largest = std::max(largest, value);
+    }
+    return largest;
+}
+
 std::string defaultRooflineCachePath()
 {
     std::filesystem::path base;
@@ -323,6 +347,8 @@ MachinePeaks machinePeaks(const std::string& cachePath, bool remeasure)
     p.cpu = cpu;
     p.cores = cores;
     p.fmaKernel = fmaKernelName();
+    p.lastLevelCacheBytes = lastLevelCacheBytes();
+    const CpuTimes before = readCpuTimes();
     const auto bandwidth = measureReadBandwidths({ cores, 1 }, uint64_t(512) << 20);
     for (const BandwidthResult& b : bandwidth) {
         if (b.threads == 1)
@@ -334,7 +360,8 @@ MachinePeaks machinePeaks(const std::string& cachePath, bool remeasure)
     p.peakGflopsAll = cores > 1 ? measurePeakGflops(cores) : p.peakGflops1;
     p.forkJoinNs1 = measureForkJoinNs(1);
     p.forkJoinNsAll = cores > 1 ? measureForkJoinNs(cores) : p.forkJoinNs1;
-    if (!path.empty()) {
+    p.measuredBusy = backgroundLoadBetween(before, readCpuTimes()).significant();
+    if (!path.empty() && !p.measuredBusy) {
         std::error_code ec;
         std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
         std::ofstream out(path, std::ios::trunc);

@@ -46,7 +46,9 @@ struct MachinePeaks {
     // fork/join cost the scaling prediction extrapolates.
     double forkJoinNs1 = 0;
     double forkJoinNsAll = 0;
+    uint64_t lastLevelCacheBytes = 0; // the largest CPU cache (sysfs), 0 if unknown
     bool fromCache = false;
+    bool measuredBusy = false; // other processes used the CPUs while measuring: figures low, not cached
 
     bool valid() const { return bandwidthGBps1 > 0 && peakGflops1 > 0; }
     // The ceilings a run on `lanes` threads can reach: one core's figure times min(lanes, cores), capped by the
@@ -72,6 +74,8 @@ const char* fmaKernelName();
 // ~/.cache)/llm-thread-playground/roofline.json; a cache that cannot be read or written is ignored.
 MachinePeaks machinePeaks(const std::string& cachePath = {}, bool remeasure = false);
 std::string defaultRooflineCachePath();
+// The size of this CPU's largest cache (sysfs cpu0 cache indexes), 0 if unknown.
+uint64_t lastLevelCacheBytes();
 
 enum class Bound { Memory, Compute, None };
 const char* boundName(Bound b); // "memory", "compute", "-"

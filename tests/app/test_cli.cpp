@@ -71,7 +71,22 @@ private Q_SLOTS:
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY(r.out.contains("PREDICTED"));
         QVERIFY(r.out.contains("measured now"));
-        QVERIFY(QFile::exists(cache));
+        if (!QFile::exists(cache)) {
+            // Other processes (tests running beside this one) disturbed the measurement: it says so and is not kept.
+            QVERIFY(r.out.contains("not cached"));
+            // Keep this run's figures as an undisturbed measurement would have been kept, to test reading them.
+            QFile first(json);
+            QVERIFY(first.open(QIODevice::ReadOnly));
+            const nlohmann::json m = nlohmann::json::parse(first.readAll().toStdString()).at("machine");
+            const nlohmann::json kept { { "cpu", m.at("cpu") }, { "cores", m.at("cores") },
+                { "bandwidth_gbps_1", m.at("bandwidth_gbps_1") }, { "bandwidth_gbps_all", m.at("bandwidth_gbps") },
+                { "peak_gflops_1", m.at("peak_gflops_1") }, { "peak_gflops_all", m.at("peak_gflops") },
+                { "fork_join_ns_1", m.at("fork_join_ns_1") }, { "fork_join_ns_all", m.at("fork_join_ns_all") },
+                { "fma_kernel", m.at("fma_kernel") } };
+            QFile out(cache);
+            QVERIFY(out.open(QIODevice::WriteOnly));
+            out.write(QByteArray::fromStdString(kept.dump()));
+        }
         r = runCli(args);
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY(r.out.contains("figures from the cache"));

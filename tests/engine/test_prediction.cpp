@@ -122,6 +122,15 @@ private Q_SLOTS:
         QCOMPARE(at(s, 1).prefillMs, (200.0 + 6656.0 + 0) * 1e-6);
         QCOMPARE(at(s, 2).prefillMs, (200.0 + 3328.0 + 110) * 1e-6); // 20 GB/s
         QCOMPARE(at(s, 4).prefillMs, (200.0 + 66560.0 / 25 + 1060) * 1e-6); // capped at the all-core 25 GB/s
+        QVERIFY(s.memoryCapped);
+
+        // Weights that fit the largest cache are not read from memory: the regions are bounded by their work.
+        MachinePeaks bigCache = handPeaks();
+        bigCache.lastLevelCacheBytes = model->weightBytes() + 1;
+        const ScalingPrediction cached
+            = predictScaling(handRun(Op::AttnQ), *model, bigCache, { 1 }, PredictionTarget::ThisMachine);
+        QVERIFY(!cached.memoryCapped);
+        QCOMPARE(at(cached, 1).prefillMs, 520e-6); // as with unmodelled ops: max(320, 190)
     }
 
     void sweepsPredictFromTheirTracedRun()
