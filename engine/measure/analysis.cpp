@@ -163,9 +163,12 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
 std::vector<ParallelPeriod> parallelPeriods(const std::vector<TraceEvent>& events, int64_t beginNs, int64_t endNs)
 {
     std::vector<Interval> spans;
+    std::vector<uint64_t> spanBlocks;
     for (const TraceEvent& e : events)
-        if (isRegionSpan(e.op) && e.beginNs >= beginNs && e.beginNs < endNs)
+        if (isRegionSpan(e.op) && e.beginNs >= beginNs && e.beginNs < endNs) {
             spans.push_back({ e.beginNs, e.endNs });
+            spanBlocks.push_back(e.last);
+        }
     std::vector<ParallelPeriod> periods;
     for (const Interval& i : merged(spans)) {
         ParallelPeriod p;
@@ -183,8 +186,11 @@ std::vector<ParallelPeriod> parallelPeriods(const std::vector<TraceEvent>& event
         --it;
         return ns < it->endNs ? &*it : nullptr;
     };
-    for (const Interval& s : spans)
-        ++periodAt(s.begin)->regions;
+    for (size_t i = 0; i < spans.size(); ++i) {
+        ParallelPeriod* p = periodAt(spans[i].begin);
+        ++p->regions;
+        p->blocks += spanBlocks[i];
+    }
     // Per period, each lane's work (events on one lane inside a period do not nest in intra-op runs; nested ones
     // are counted as they come, which a caller replaying hybrid runs should know).
     std::vector<std::vector<int64_t>> laneWork(periods.size());

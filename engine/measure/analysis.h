@@ -74,6 +74,7 @@ struct ParallelPeriod {
     int64_t busiestNs = 0; // the busiest lane's work
     int64_t longestChunkNs = 0; // the longest single event inside
     uint32_t regions = 0; // region spans merged into it
+    uint64_t blocks = 0; // the regions' blocks (the units a partitioner hands out), summed
     std::vector<const TraceEvent*> chunks; // the work events that begin inside it (pointers into the trace)
 
     int64_t wallNs() const { return endNs - beginNs; }

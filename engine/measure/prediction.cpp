@@ -15,6 +15,7 @@ namespace {
 struct ReplayRegion {
     double workNs = 0;
     double longestChunkNs = 0;
+    double blocks = 0; // 0: unknown
     double overheadNs = 0;
     double bytes = 0;
 };
@@ -35,6 +36,7 @@ ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginN
         ReplayRegion r;
         r.workNs = double(p.workNs);
         r.longestChunkNs = double(p.longestChunkNs);
+        r.blocks = double(p.blocks);
         r.overheadNs = double(std::max<int64_t>(0, p.overheadNs()));
         // Bytes of each op call in the period, once per call (a call's chunks share op, layer, sequence, position).
         std::map<std::tuple<int, int, int, int>, int> calls;
@@ -65,7 +67,11 @@ double phaseNs(const ReplayPhase& phase, const MachinePeaks& peaks, int measured
     const double forkShift = forkJoinNs(peaks, threads, target) - forkJoinNs(peaks, measured, target);
     double total = phase.fixedNs;
     for (const ReplayRegion& r : phase.regions) {
-        double t = std::max(r.workNs / usable, r.longestChunkNs * share);
+        // Granularity: with the region's blocks of equal cost, the busiest of the P threads runs ceil(blocks / P)
+        // of them (stretched when they time-share). The measured chunks are no bound: at one thread the
+        // partitioner makes a few large ones. Without a block count, the longest chunk is the bound.
+        const double granular = r.blocks > 0 ? std::ceil(r.blocks / threads) * (r.workNs / r.blocks) : r.longestChunkNs;
+        double t = std::max(r.workNs / usable, granular * share);
         if (memoryCapped && bandwidth > 0)
             t = std::max(t, r.bytes / bandwidth);
         total += t + std::max(0.0, r.overheadNs + forkShift);

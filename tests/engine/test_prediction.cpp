@@ -18,7 +18,8 @@ TraceEvent ev(int worker, int64_t begin, int64_t end, Op op = Op::Other)
     e.beginNs = begin;
     e.endNs = end;
     e.op = op;
-    e.last = op == Op::Serial ? 0 : 1; // chunks cover rows, serial sections none
+    e.last = op == Op::Serial || op == Op::Region ? 0 : 1; // chunks cover rows; serial sections none; spans: blocks
+    // (0: unknown, so the replay bounds a region by its longest chunk)
     return e;
 }
 
@@ -131,6 +132,25 @@ private Q_SLOTS:
             = predictScaling(handRun(Op::AttnQ), *model, bigCache, { 1 }, PredictionTarget::ThisMachine);
         QVERIFY(!cached.memoryCapped);
         QCOMPARE(at(cached, 1).prefillMs, 520e-6); // as with unmodelled ops: max(320, 190)
+    }
+
+    void blockCountBoundsTheGranularity()
+    {
+        // The hand run with its region split into 4 equal blocks of 80 ns (W = 320): at P lanes the busiest runs
+        // ceil(4 / P) blocks. P = 1: 320; P = 2: 160; P = 4: 80 (then the longest chunk, 190, no longer bounds it).
+        static const auto model = makeSyntheticModel("tiny");
+        RunResult run = handRun();
+        for (TraceEvent& e : run.trace)
+            if (isRegionSpan(e.op))
+                e.last = 4;
+        const ScalingPrediction s
+            = predictScaling(run, *model, handPeaks(), { 1, 2, 4, 8 }, PredictionTarget::WiderMachine);
+        QVERIFY(s.available);
+        QCOMPARE(at(s, 1).prefillMs, (200.0 + 320 + 0) * 1e-6); // overhead 110 + 100 − 1050 < 0
+        QCOMPARE(at(s, 2).prefillMs, (200.0 + 160 + 110) * 1e-6);
+        QCOMPARE(at(s, 4).prefillMs, (200.0 + 80 + 1060) * 1e-6);
+        // P = 8 on a wider machine: still one block each at most: 80; overhead 110 + (2950 − 1050).
+        QCOMPARE(at(s, 8).prefillMs, (200.0 + 80 + 2010) * 1e-6);
     }
 
     void sweepsPredictFromTheirTracedRun()
