@@ -6,6 +6,7 @@
 #include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "engine/run/run.h"
+#include "handtrace.h"
 
 #include <QtTest>
 
@@ -20,12 +21,7 @@ namespace {
 
 TraceEvent ev(int worker, int64_t begin, int64_t end, Op op = Op::AttnQ)
 {
-    TraceEvent e;
-    e.worker = int16_t(worker);
-    e.beginNs = begin;
-    e.endNs = end;
-    e.op = op;
-    return e;
+    return handtrace::event(worker, begin, end, op);
 }
 
 // The parts add up: busy + idle = lanes × wall, and the wall splits into serial, parallel and untraced.

@@ -4,6 +4,7 @@
 #include "engine/measure/sweep.h"
 #include "engine/measure/sweepexport.h"
 #include "engine/model/synthetic.h"
+#include "handtrace.h"
 
 #include <QtTest>
 
@@ -13,14 +14,7 @@ namespace {
 
 TraceEvent ev(int worker, int64_t begin, int64_t end, Op op = Op::Other)
 {
-    TraceEvent e;
-    e.worker = int16_t(worker);
-    e.beginNs = begin;
-    e.endNs = end;
-    e.op = op;
-    e.last = op == Op::Serial || op == Op::Region ? 0 : 1; // chunks cover rows; serial sections none; spans: blocks
-    // (0: unknown, so the replay bounds a region by its longest chunk)
-    return e;
+    return handtrace::event(worker, begin, end, op);
 }
 
 // Measured at 2 threads, one 500 ns prefill of 5 tokens:
@@ -42,20 +36,7 @@ RunResult handRun(Op chunkOp = Op::Other)
     return run;
 }
 
-// 4 cores; fork/join 100 ns on one thread, 2000 ns on all four, so 1050 ns on two (log2 interpolation).
-MachinePeaks handPeaks()
-{
-    MachinePeaks p;
-    p.cpu = "hand";
-    p.cores = 4;
-    p.bandwidthGBps1 = 10;
-    p.bandwidthGBpsAll = 25;
-    p.peakGflops1 = 50;
-    p.peakGflopsAll = 200;
-    p.forkJoinNs1 = 100;
-    p.forkJoinNsAll = 2000;
-    return p;
-}
+MachinePeaks handPeaks() { return handtrace::peaks(); } // fork/join 1050 ns on two threads (log2)
 
 const PredictionPoint& at(const ScalingPrediction& s, int threads)
 {

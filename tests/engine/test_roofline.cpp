@@ -3,6 +3,7 @@
 #include "engine/measure/roofline.h"
 #include "engine/model/synthetic.h"
 #include "engine/run/run.h"
+#include "handtrace.h"
 
 #include <QtTest>
 
@@ -20,19 +21,7 @@ std::shared_ptr<const Model> tinyModel(GgmlType type)
     return makeSyntheticModel(shape);
 }
 
-MachinePeaks handPeaks()
-{
-    MachinePeaks p;
-    p.cpu = "hand";
-    p.cores = 4;
-    p.bandwidthGBps1 = 10;
-    p.bandwidthGBpsAll = 25;
-    p.peakGflops1 = 50;
-    p.peakGflopsAll = 200;
-    p.forkJoinNs1 = 100;
-    p.forkJoinNsAll = 2000;
-    return p;
-}
+MachinePeaks handPeaks() { return handtrace::peaks(); }
 
 } // namespace
 
