@@ -55,9 +55,9 @@ void printMachine(const engine::MachinePeaks& m)
             : m.measuredBusy ? "measured now, while other processes used the CPUs: figures low, not cached"
                              : "measured now");
     std::printf("  read bandwidth %.1f GB/s on 1 core, %.1f GB/s on %d; FMA peak (%s) %.1f GFLOP/s on 1 core, %.1f on "
-                "%d; empty region %.1f us on 1 thread, %.1f us on %d\n",
+                "%d; empty region %.1f us on 1 thread, %.1f us on %d, %.1f us on %d (time-shared)\n",
         m.bandwidthGBps1, m.bandwidthGBpsAll, m.cores, m.fmaKernel.c_str(), m.peakGflops1, m.peakGflopsAll, m.cores,
-        m.forkJoinNs1 / 1e3, m.forkJoinNsAll / 1e3, m.cores);
+        m.forkJoinNs1 / 1e3, m.forkJoinNsAll / 1e3, m.cores, m.forkJoinNsOver / 1e3, 4 * m.cores);
 }
 
 void printPrediction(const engine::ScalingPrediction& p)

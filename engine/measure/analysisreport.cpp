@@ -122,6 +122,7 @@ nlohmann::json toJson(const RunReport& r)
         { "peak_gflops_1", m.peakGflops1 },
         { "fork_join_ns_1", m.forkJoinNs1 },
         { "fork_join_ns_all", m.forkJoinNsAll },
+        { "fork_join_ns_over", m.forkJoinNsOver },
         { "fma_kernel", m.fmaKernel },
         { "from_cache", m.fromCache },
     };

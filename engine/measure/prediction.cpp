@@ -18,6 +18,7 @@ struct ReplayRegion {
     double blocks = 0; // 0: unknown
     double overheadNs = 0;
     double bytes = 0;
+    double flops = 0;
 };
 
 struct ReplayPhase {
@@ -47,7 +48,9 @@ ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginN
         for (const auto& [key, callTokens] : calls) {
             const auto [op, layer, sequence, position] = key;
             (void)sequence;
-            r.bytes += opCost(model, Op(op), layer, callTokens, position).bytes;
+            const OpCost cost = opCost(model, Op(op), layer, callTokens, position);
+            r.bytes += cost.bytes;
+            r.flops += cost.flops;
         }
         inRegions += double(p.wallNs());
         phase.regions.push_back(r);
@@ -56,25 +59,41 @@ ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginN
     return phase;
 }
 
+// How much slower memory-bound work runs per core when `cores` cores share the memory system: one core's bandwidth
+// times the cores over what they measured together (1 on one core).
+double contention(const MachinePeaks& peaks, int cores)
+{
+    const double together = peaks.bandwidthGBps(cores);
+    return together > 0 ? std::max(1.0, peaks.bandwidthGBps1 * std::max(1, cores) / together) : 1.0;
+}
+
 double phaseNs(const ReplayPhase& phase, const MachinePeaks& peaks, int measured, int threads, PredictionTarget target,
     bool memoryCapped)
 {
     const int cores = std::max(1, peaks.cores);
     const bool timeShared = target == PredictionTarget::ThisMachine;
     const int usable = timeShared ? std::min(threads, cores) : threads;
-    const double share = timeShared ? std::max(1.0, double(threads) / cores) : 1.0;
     const double bandwidth = peaks.bandwidthGBps(usable); // GB/s = bytes per ns; capped at the all-core figure
-    const double forkShift = forkJoinNs(peaks, threads, target) - forkJoinNs(peaks, measured, target);
+    const int measuredCores = std::min(std::max(1, measured), cores);
+    const double forkRatio = forkJoinNs(peaks, threads, target) / forkJoinNs(peaks, measured, target);
+    const double slowdown = contention(peaks, usable) / contention(peaks, measuredCores);
     double total = phase.fixedNs;
     for (const ReplayRegion& r : phase.regions) {
-        // Granularity: with the region's blocks of equal cost, the busiest of the P threads runs ceil(blocks / P)
-        // of them (stretched when they time-share). The measured chunks are no bound: at one thread the
-        // partitioner makes a few large ones. Without a block count, the longest chunk is the bound.
-        const double granular = r.blocks > 0 ? std::ceil(r.blocks / threads) * (r.workNs / r.blocks) : r.longestChunkNs;
-        double t = std::max(r.workNs / usable, granular * share);
+        // Memory-bound work slows down per core as more cores share the memory system (as the bandwidth probe
+        // measures), relative to the contention the measured run already had. With weights beyond the caches the
+        // bandwidth term below models that sharing instead (applying both would count it twice).
+        const bool memoryBound = !memoryCapped && r.bytes > 0 && r.flops / r.bytes < peaks.ridge(usable);
+        const double work = memoryBound ? r.workNs * slowdown : r.workNs;
+        // Granularity: with the region's blocks of equal cost, the busiest of the threads that run at once takes
+        // ceil(blocks / threads) of them. Time-shared threads do not stretch a region: work stealing hands the
+        // blocks to the threads that are running (what the extra threads cost is their fork/join, measured by the
+        // oversubscribed probe). The measured chunks are no bound: at one thread the partitioner makes a few
+        // large ones. Without a block count, the longest chunk is the bound.
+        const double granular = r.blocks > 0 ? std::ceil(r.blocks / usable) * (work / r.blocks) : r.longestChunkNs;
+        double t = std::max(work / usable, granular);
         if (memoryCapped && bandwidth > 0)
             t = std::max(t, r.bytes / bandwidth);
-        total += t + std::max(0.0, r.overheadNs + forkShift);
+        total += t + r.overheadNs * forkRatio;
     }
     return total;
 }
@@ -94,8 +113,14 @@ double forkJoinNs(const MachinePeaks& peaks, int threads, PredictionTarget targe
     const double one = peaks.forkJoinNs1, all = peaks.forkJoinNsAll;
     if (threads <= 1)
         return one;
-    if (threads > cores && target == PredictionTarget::ThisMachine)
-        return all * double(threads) / cores;
+    if (threads > cores && target == PredictionTarget::ThisMachine) {
+        const double over = peaks.forkJoinNsOver;
+        if (!(over > 0))
+            return all * double(threads) / cores; // not measured: in proportion to the threads per core
+        if (threads >= 4 * cores)
+            return over * double(threads) / (4.0 * cores);
+        return all + (over - all) * std::log2(double(threads) / cores) / 2.0; // log2(4) = 2
+    }
     if (cores == 1)
         return one;
     return one + (all - one) * std::log2(double(threads)) / std::log2(double(cores));

@@ -2,21 +2,26 @@
 //
 // The model (docs/ARCHITECTURE.md, "Run analysis", has the same text):
 //   - everything outside parallel regions (serial sections, untraced time) keeps its measured duration;
-//   - each parallel region (a period of the trace) with lane work W, longest chunk c and bytes B (from the model's
-//     shapes, roofline.h) takes
-//         max( W / min(P, cores),  c · max(1, P / cores),  B / bandwidth(min(P, cores)) )  +  overhead(P)
-//     i.e. its work spread over the cores P threads can use, never shorter than its longest chunk (stretched when
-//     P threads time-share the cores), never faster than the machine's measured read bandwidth allows;
-//   - overhead(P) is the region's measured overhead (wall beyond its busiest lane's work) shifted by the change
-//     in the machine's measured fork/join cost: forkJoin(P) − forkJoin(p), with forkJoin interpolated in log2(P)
-//     between the one-thread and all-core probes;
+//   - each parallel region (a period of the trace) with lane work W in `blocks` equal blocks, longest chunk c and
+//     bytes B (from the model's shapes, roofline.h), on n = min(P, cores) cores, takes
+//         max( W' / n,  ceil(blocks / n) · W' / blocks,  B / bandwidth(n) )  +  overhead · forkJoin(P) / forkJoin(p)
+//     i.e. its work spread over the cores, never shorter than the busiest thread's share of whole blocks (the
+//     longest chunk c when the span has no block count), never faster than the measured read bandwidth allows;
+//   - W' = W · contention(n) / contention(p) for memory-bound regions (FLOPs per byte below the ridge), where
+//     contention(n) = bandwidth(1) · n / bandwidth(n) is how much slower each core reads when n share the memory
+//     system (the bandwidth probe's figures); W' = W otherwise;
 //   - the bandwidth term applies only when the model's weights do not fit the machine's largest cache: a model that
 //     fits is read from the caches, faster than the memory bandwidth the probe measures (the default model's 15 MiB
-//     in a 300 MiB L3), and its regions are bounded by their work;
+//     in a 300 MiB L3), and its regions are bounded by their work; the contention factor applies only when the
+//     bandwidth term does not (both model the same sharing);
+//   - the region's measured overhead (wall beyond its busiest lane's work) scales with the machine's measured
+//     fork/join cost, interpolated in log2(P) between the one-thread and all-core probes;
 //   - the chunk costs are those measured at the run's own thread count p (contention included).
 // Past this machine's cores two questions have different answers, so the target says which is asked:
-//   - ThisMachine: P threads time-share this machine's cores (oversubscription): work spreads over the cores only,
-//     a chunk stretches by P / cores, and fork/join grows in proportion to P / cores past the all-core probe;
+//   - ThisMachine: P threads time-share this machine's cores (oversubscription): work spreads over the cores only
+//     and is not stretched (work stealing hands blocks to the threads that are running); the extra threads cost
+//     fork/join, interpolated in log2 between the all-core probe and the probe with four threads per core, then in
+//     proportion to P (in proportion to P / cores from the all-core probe when that probe is missing);
 //   - WiderMachine: a machine with P cores like these and this machine's memory bandwidth (the memory wall does
 //     not move): work spreads over P cores, and fork/join keeps growing in log2(P) as between the probes.
 // Only intra-op runs are replayed: the other strategies split requests or layers, not regions.

@@ -46,6 +46,8 @@ struct MachinePeaks {
     // fork/join cost the scaling prediction extrapolates.
     double forkJoinNs1 = 0;
     double forkJoinNsAll = 0;
+    // The same region with four threads per core (time-shared), 0 if not measured: what oversubscription costs.
+    double forkJoinNsOver = 0;
     uint64_t lastLevelCacheBytes = 0; // the largest CPU cache (sysfs), 0 if unknown
     bool fromCache = false;
     bool measuredBusy = false; // other processes used the CPUs while measuring: figures low, not cached
@@ -68,8 +70,8 @@ double measurePeakGflops(int threads, double seconds = 0.2);
 double measureForkJoinNs(int threads, int regions = 4000);
 const char* fmaKernelName();
 
-// Measures this machine (about 3 s: bandwidth, FMA peak and fork/join cost on one and on all cores), or reads the
-// figures from `cachePath` if they were measured on a machine with the same CPU model and core count; a fresh
+// Measures this machine (about 3 s: bandwidth, FMA peak and fork/join cost on one core, on all and four per core), or
+// reads the figures from `cachePath` if they were measured on a machine with the same CPU model and core count; a fresh
 // measurement is written there. An empty path means the default, $XDG_CACHE_HOME (or
 // ~/.cache)/llm-thread-playground/roofline.json; a cache that cannot be read or written is ignored.
 MachinePeaks machinePeaks(const std::string& cachePath = {}, bool remeasure = false);
