@@ -19,6 +19,9 @@ constexpr int kMaxArrayDepth = 8;
 constexpr uint64_t kMaxArrayElements = uint64_t(1) << 24;
 constexpr uint64_t kMaxTensorElements = uint64_t(1) << 48;
 constexpr uint32_t kMaxDims = 4;
+// Decoded metadata (keys, values, arrays) may take at most this much memory. Real models need a few MiB to a few
+// tens of MiB (a 256k-entry vocabulary with its merges); a file claiming more is refused, whatever its size.
+constexpr uint64_t kMaxMetadataBytes = uint64_t(256) << 20;
 
 bool isKnownValueType(uint32_t t) { return t <= uint32_t(GgufValueType::Float64); }
 
@@ -149,6 +152,24 @@ public:
         return s;
     }
 
+    std::span<const uint8_t> readBytes(uint64_t n, const char* what)
+    {
+        need(n, what);
+        const auto out = m_bytes.subspan(size_t(m_pos), size_t(n));
+        m_pos += n;
+        return out;
+    }
+
+    // Decoded metadata's memory, against kMaxMetadataBytes.
+    void charge(uint64_t bytes, std::string_view key)
+    {
+        m_metadataBytes += bytes;
+        if (m_metadataBytes > kMaxMetadataBytes)
+            fail(m_pos,
+                "metadata would take more than " + std::to_string(kMaxMetadataBytes >> 20) + " MiB of memory (at key "
+                    + quoted(key) + "); no real model needs that much");
+    }
+
     // Count fields are checked against what the rest of the file could possibly hold, so a corrupt count is
     // reported here instead of turning into a huge allocation later.
     uint64_t readCount(const char* what, uint64_t minBytesPerItem)
@@ -174,7 +195,74 @@ private:
     std::span<const uint8_t> m_bytes;
     const std::string& m_name;
     uint64_t m_pos = 0;
+    uint64_t m_metadataBytes = 0;
 };
+
+} // namespace
+
+// Builds an array value's compact storage (GgufValue::Array), element by element.
+class GgufArrayBuilder {
+public:
+    explicit GgufArrayBuilder(GgufValueType elementType)
+        : m_elementType(elementType)
+        , m_array(std::make_shared<GgufValue::Array>())
+    {
+    }
+
+    void addRaw(std::span<const uint8_t> bytes, size_t count)
+    {
+        m_array->raw.insert(m_array->raw.end(), bytes.begin(), bytes.end());
+        m_array->count += count;
+    }
+    void addString(std::string_view s)
+    {
+        m_array->chars.append(s);
+        m_array->ends.push_back(m_array->chars.size());
+        ++m_array->count;
+    }
+    void addValue(GgufValue v)
+    {
+        m_array->values.push_back(std::move(v));
+        ++m_array->count;
+    }
+    // A scalar element, stored as the file would store it.
+    void addScalar(const GgufValue& e)
+    {
+        uint8_t bytes[8] = {};
+        const size_t size = size_t(minEncodedSize(m_elementType));
+        if (m_elementType == GgufValueType::Float32) {
+            const float f = float(e.asFloat());
+            std::memcpy(bytes, &f, 4);
+        } else if (m_elementType == GgufValueType::Float64) {
+            const double d = e.asFloat();
+            std::memcpy(bytes, &d, 8);
+        } else if (m_elementType == GgufValueType::Bool) {
+            bytes[0] = e.asBool() ? 1 : 0;
+        } else if (isSignedType(m_elementType)) {
+            const int64_t v = e.asInt();
+            std::memcpy(bytes, &v, size); // little-endian: the low bytes first
+        } else {
+            const uint64_t v = e.asUInt();
+            std::memcpy(bytes, &v, size);
+        }
+        addRaw(std::span<const uint8_t>(bytes, size), 1);
+    }
+
+    GgufValue finish()
+    {
+        GgufValue value;
+        value.m_type = GgufValueType::Array;
+        value.m_elementType = m_elementType;
+        value.m_array = std::move(m_array);
+        return value;
+    }
+
+private:
+    GgufValueType m_elementType;
+    std::shared_ptr<GgufValue::Array> m_array;
+};
+
+namespace {
 
 GgufValue readValue(Reader& r, GgufValueType type, const std::string& key, int depth);
 
@@ -194,11 +282,41 @@ GgufValue readArray(Reader& r, const std::string& key, int depth)
         r.fail(countAt,
             "array element count " + std::to_string(count) + " in metadata key " + quoted(key)
                 + " exceeds the limit of " + std::to_string(kMaxArrayElements));
-    std::vector<GgufValue> elements;
-    elements.reserve(size_t(count));
-    for (uint64_t i = 0; i < count; ++i)
-        elements.push_back(readValue(r, elementType, key, depth + 1));
-    return GgufValue::fromArray(elementType, std::move(elements));
+    GgufArrayBuilder array(elementType);
+    if (elementType == GgufValueType::String) {
+        // Each string costs its characters and one end offset; its length field in the file is as large.
+        for (uint64_t i = 0; i < count; ++i) {
+            const uint64_t stringAt = r.pos();
+            const uint64_t length = r.read<uint64_t>("string length");
+            if (length > r.remaining())
+                r.fail(stringAt,
+                    "string length " + std::to_string(length) + " of array element " + std::to_string(i)
+                        + " of metadata key " + quoted(key) + " runs past the end of the file (only "
+                        + std::to_string(r.remaining()) + " bytes left)");
+            r.charge(length + sizeof(uint64_t), key);
+            const auto chars = r.readBytes(length, "string value");
+            array.addString(std::string_view(reinterpret_cast<const char*>(chars.data()), chars.size()));
+        }
+    } else if (elementType == GgufValueType::Array) {
+        for (uint64_t i = 0; i < count; ++i) {
+            GgufValue nested = readArray(r, key, depth + 1);
+            r.charge(sizeof(GgufValue), key); // its own elements were charged while it was read
+            array.addValue(std::move(nested));
+        }
+    } else {
+        // Numbers and bools: the file's bytes, copied as they are (the count was checked against the file's size).
+        const uint64_t size = minEncodedSize(elementType);
+        const uint64_t bytesAt = r.pos();
+        r.charge(count * size, key);
+        const auto bytes = r.readBytes(count * size, "array elements");
+        if (elementType == GgufValueType::Bool)
+            for (uint64_t i = 0; i < count; ++i)
+                if (bytes[i] > 1)
+                    r.fail(bytesAt + i,
+                        "invalid bool value " + std::to_string(bytes[i]) + " in metadata key " + quoted(key));
+        array.addRaw(bytes, count);
+    }
+    return array.finish();
 }
 
 GgufValue readValue(Reader& r, GgufValueType type, const std::string& key, int depth)
@@ -399,19 +517,23 @@ GgufValue GgufValue::fromString(std::string v)
     return value;
 }
 
-GgufValue GgufValue::fromArray(GgufValueType elementType, std::vector<GgufValue> elements)
+GgufValue GgufValue::fromArray(GgufValueType elementType, const std::vector<GgufValue>& elements)
 {
     if (uint32_t(elementType) > uint32_t(GgufValueType::Float64))
         throw std::invalid_argument("GgufValue::fromArray: unknown element type");
-    for (const GgufValue& e : elements)
+    GgufArrayBuilder array(elementType);
+    for (const GgufValue& e : elements) {
         if (e.type() != elementType)
             throw std::invalid_argument(std::string("GgufValue::fromArray: element of type ")
                 + ggufValueTypeName(e.type()) + " in an array of " + ggufValueTypeName(elementType));
-    GgufValue value;
-    value.m_type = GgufValueType::Array;
-    value.m_elementType = elementType;
-    value.m_array = std::move(elements);
-    return value;
+        if (elementType == GgufValueType::String)
+            array.addString(e.asString());
+        else if (elementType == GgufValueType::Array)
+            array.addValue(e);
+        else
+            array.addScalar(e);
+    }
+    return array.finish();
 }
 
 bool GgufValue::isInteger() const { return isIntegerType(m_type); }
@@ -467,11 +589,77 @@ const std::string& GgufValue::asString() const
     return m_s;
 }
 
-const std::vector<GgufValue>& GgufValue::asArray() const
+size_t GgufValue::arraySize() const
 {
     if (m_type != GgufValueType::Array)
-        throw std::logic_error(std::string("GgufValue::asArray: value has type ") + ggufValueTypeName(m_type));
-    return m_array;
+        throw std::logic_error(std::string("GgufValue::arraySize: value has type ") + ggufValueTypeName(m_type));
+    return m_array ? m_array->count : 0;
+}
+
+std::string_view GgufValue::arrayString(size_t i) const
+{
+    if (m_type != GgufValueType::Array || m_elementType != GgufValueType::String)
+        throw std::logic_error("GgufValue::arrayString: not an array of strings");
+    if (i >= arraySize())
+        throw std::out_of_range("GgufValue::arrayString: index " + std::to_string(i) + " out of range");
+    const uint64_t begin = i == 0 ? 0 : m_array->ends[i - 1];
+    return std::string_view(m_array->chars).substr(size_t(begin), size_t(m_array->ends[i] - begin));
+}
+
+GgufValue GgufValue::arrayElement(size_t i) const
+{
+    if (i >= arraySize())
+        throw std::out_of_range("GgufValue::arrayElement: index " + std::to_string(i) + " out of range");
+    if (m_elementType == GgufValueType::String)
+        return fromString(std::string(arrayString(i)));
+    if (m_elementType == GgufValueType::Array)
+        return m_array->values[i];
+    const size_t size = size_t(minEncodedSize(m_elementType));
+    const uint8_t* p = m_array->raw.data() + i * size;
+    auto load = [p]<typename T>(T) {
+        T v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    };
+    switch (m_elementType) {
+    case GgufValueType::UInt8:
+        return fromUInt(m_elementType, load(uint8_t {}));
+    case GgufValueType::UInt16:
+        return fromUInt(m_elementType, load(uint16_t {}));
+    case GgufValueType::UInt32:
+        return fromUInt(m_elementType, load(uint32_t {}));
+    case GgufValueType::UInt64:
+        return fromUInt(m_elementType, load(uint64_t {}));
+    case GgufValueType::Int8:
+        return fromInt(m_elementType, load(int8_t {}));
+    case GgufValueType::Int16:
+        return fromInt(m_elementType, load(int16_t {}));
+    case GgufValueType::Int32:
+        return fromInt(m_elementType, load(int32_t {}));
+    case GgufValueType::Int64:
+        return fromInt(m_elementType, load(int64_t {}));
+    case GgufValueType::Float32:
+        return fromFloat(m_elementType, load(float {}));
+    case GgufValueType::Float64:
+        return fromFloat(m_elementType, load(double {}));
+    case GgufValueType::Bool:
+        return fromBool(*p != 0);
+    default:
+        break;
+    }
+    throw std::logic_error("GgufValue::arrayElement: unknown element type");
+}
+
+uint64_t GgufValue::heapBytes() const
+{
+    uint64_t n = m_s.capacity() > 15 ? m_s.capacity() : 0;
+    if (m_array) {
+        n += sizeof(Array) + m_array->raw.capacity() + m_array->chars.capacity()
+            + m_array->ends.capacity() * sizeof(uint64_t) + m_array->values.capacity() * sizeof(GgufValue);
+        for (const GgufValue& v : m_array->values)
+            n += v.heapBytes();
+    }
+    return n;
 }
 
 std::string GgufValue::toString(size_t maxArrayItems) const
@@ -494,13 +682,14 @@ std::string GgufValue::toString(size_t maxArrayItems) const
         return "\"" + printable(m_s, 200) + "\"";
     case GgufValueType::Array: {
         std::string out = "[";
-        for (size_t i = 0; i < m_array.size() && i < maxArrayItems; ++i) {
+        const size_t n = arraySize();
+        for (size_t i = 0; i < n && i < maxArrayItems; ++i) {
             if (i)
                 out += ", ";
-            out += m_array[i].toString(maxArrayItems);
+            out += arrayElement(i).toString(maxArrayItems);
         }
-        if (m_array.size() > maxArrayItems)
-            out += (maxArrayItems ? ", ... " : "... ") + std::to_string(m_array.size()) + " items";
+        if (n > maxArrayItems)
+            out += (maxArrayItems ? ", ... " : "... ") + std::to_string(n) + " items";
         return out + "]";
     }
     default:
@@ -576,8 +765,7 @@ void GgufFile::parse()
     // The smallest metadata pair is an empty key (8), a value type (4) and a one-byte value.
     const uint64_t kvCount = r.readCount("metadata count", 13);
 
-    // Metadata.
-    m_metadata.reserve(size_t(kvCount));
+    // Metadata. Nothing is reserved from the counts: they are claims; memory follows what is really read.
     for (uint64_t i = 0; i < kvCount; ++i) {
         const uint64_t keyAt = r.pos();
         std::string key = r.readString("metadata key");
@@ -589,6 +777,10 @@ void GgufFile::parse()
             r.fail(typeAt, "unknown metadata value type " + std::to_string(rawType) + " for key " + quoted(key));
         const uint64_t valueAt = r.pos();
         GgufValue value = readValue(r, GgufValueType(rawType), key, 0);
+        // The pair, its index entry (about the size of a map node) and what the value holds outside itself.
+        r.charge(sizeof(m_metadata[0]) + 2 * key.size() + 64
+                + (value.type() == GgufValueType::Array ? 0 : value.heapBytes()),
+            key);
 
         if (key == "general.alignment") {
             // The spec makes it a uint32; ggml refuses any other type, and so do we.
@@ -605,8 +797,6 @@ void GgufFile::parse()
 
     // Tensor infos. Bounds against the data section are checked once its start is known.
     std::vector<uint64_t> offsetFieldAt;
-    m_tensors.reserve(size_t(tensorCount));
-    offsetFieldAt.reserve(size_t(tensorCount));
     for (uint64_t i = 0; i < tensorCount; ++i) {
         GgufTensorInfo t;
         const uint64_t nameAt = r.pos();
@@ -750,9 +940,9 @@ std::vector<std::string> GgufFile::getStringArray(std::string_view key) const
     if (v.type() != GgufValueType::Array || v.elementType() != GgufValueType::String)
         throwWrongType(m_path, key, v, "array of string");
     std::vector<std::string> out;
-    out.reserve(v.asArray().size());
-    for (const GgufValue& e : v.asArray())
-        out.push_back(e.asString());
+    out.reserve(v.arraySize());
+    for (size_t i = 0; i < v.arraySize(); ++i)
+        out.emplace_back(v.arrayString(i));
     return out;
 }
 
@@ -762,9 +952,9 @@ std::vector<float> GgufFile::getFloatArray(std::string_view key) const
     if (v.type() != GgufValueType::Array || !isNumberType(v.elementType()))
         throwWrongType(m_path, key, v, "an array of numbers");
     std::vector<float> out;
-    out.reserve(v.asArray().size());
-    for (const GgufValue& e : v.asArray())
-        out.push_back(float(e.asFloat()));
+    out.reserve(v.arraySize());
+    for (size_t i = 0; i < v.arraySize(); ++i)
+        out.push_back(float(v.arrayElement(i).asFloat()));
     return out;
 }
 
@@ -774,9 +964,9 @@ std::vector<int32_t> GgufFile::getIntArray(std::string_view key) const
     if (v.type() != GgufValueType::Array || !isIntegerType(v.elementType()))
         throwWrongType(m_path, key, v, "an array of integers");
     std::vector<int32_t> out;
-    out.reserve(v.asArray().size());
-    for (size_t i = 0; i < v.asArray().size(); ++i) {
-        const GgufValue& e = v.asArray()[i];
+    out.reserve(v.arraySize());
+    for (size_t i = 0; i < v.arraySize(); ++i) {
+        const GgufValue e = v.arrayElement(i);
         const bool fits = isSignedType(e.type())
             ? e.asInt() >= std::numeric_limits<int32_t>::min() && e.asInt() <= std::numeric_limits<int32_t>::max()
             : e.asUInt() <= uint64_t(std::numeric_limits<int32_t>::max());

@@ -50,7 +50,9 @@ private:
     std::string m_problem;
 };
 
-// One metadata value. Scalars are kept widened; arrays hold their elements (all of one type).
+// One metadata value. Scalars are kept widened; arrays hold their elements compactly, as the file stores them
+// (numbers and bools as their raw little-endian bytes, strings as one buffer plus end offsets, nested arrays as
+// values), so an array costs about what it occupies in the file (tests/engine/test_gguf.cpp measures it).
 class GgufValue {
 public:
     GgufValue() = default;
@@ -59,7 +61,7 @@ public:
     static GgufValue fromFloat(GgufValueType type, double v);
     static GgufValue fromBool(bool v);
     static GgufValue fromString(std::string v);
-    static GgufValue fromArray(GgufValueType elementType, std::vector<GgufValue> elements);
+    static GgufValue fromArray(GgufValueType elementType, const std::vector<GgufValue>& elements);
 
     GgufValueType type() const { return m_type; }
     GgufValueType elementType() const { return m_elementType; } // only for arrays
@@ -72,18 +74,33 @@ public:
     double asFloat() const; // any number
     bool asBool() const;
     const std::string& asString() const;
-    const std::vector<GgufValue>& asArray() const;
+    // Arrays: the element count, one element (decoded on demand), and a string element without a copy.
+    size_t arraySize() const;
+    GgufValue arrayElement(size_t i) const;
+    std::string_view arrayString(size_t i) const; // arrays of strings only
 
     std::string toString(size_t maxArrayItems = 8) const; // for `inspect`
 
+    // Bytes this value holds in memory beyond sizeof(GgufValue) (the reader's metadata budget counts them).
+    uint64_t heapBytes() const;
+
 private:
+    friend class GgufArrayBuilder;
+    struct Array {
+        size_t count = 0;
+        std::vector<uint8_t> raw; // numbers and bools: count × the element's size, little-endian
+        std::string chars; // strings: all of them, back to back
+        std::vector<uint64_t> ends; // strings: where each one ends in `chars`
+        std::vector<GgufValue> values; // nested arrays
+    };
+
     GgufValueType m_type = GgufValueType::UInt8;
     GgufValueType m_elementType = GgufValueType::UInt8;
     uint64_t m_u = 0;
     int64_t m_i = 0;
     double m_f = 0.0;
     std::string m_s;
-    std::vector<GgufValue> m_array;
+    std::shared_ptr<const Array> m_array; // immutable once built, so copies share it
 };
 
 struct GgufTensorInfo {

@@ -69,9 +69,9 @@ public:
             return putString(v.asString());
         case GgufValueType::Array:
             put<uint32_t>(uint32_t(v.elementType()));
-            put<uint64_t>(v.asArray().size());
-            for (const GgufValue& e : v.asArray())
-                putValue(e);
+            put<uint64_t>(v.arraySize());
+            for (size_t i = 0; i < v.arraySize(); ++i)
+                putValue(v.arrayElement(i));
             return;
         }
     }

@@ -53,7 +53,7 @@ struct Reference {
         hidden = int(f.find(p + "feed_forward_length")->asUInt());
         eps = f.find(p + "attention.layer_norm_rms_epsilon")->asFloat();
         base = f.find(p + "rope.freq_base")->asFloat();
-        vocab = int(f.find("tokenizer.ggml.tokens")->asArray().size());
+        vocab = int(f.find("tokenizer.ggml.tokens")->arraySize());
         hd = dim / heads;
         for (const auto& t : f.tensors()) {
             std::vector<double>& v = w[t.name];

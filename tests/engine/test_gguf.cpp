@@ -9,6 +9,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -113,10 +116,10 @@ bool sameValue(const GgufValue& a, const GgufValue& b)
     case GgufValueType::String:
         return a.asString() == b.asString();
     case GgufValueType::Array: {
-        if (a.elementType() != b.elementType() || a.asArray().size() != b.asArray().size())
+        if (a.elementType() != b.elementType() || a.arraySize() != b.arraySize())
             return false;
-        for (size_t i = 0; i < a.asArray().size(); ++i)
-            if (!sameValue(a.asArray()[i], b.asArray()[i]))
+        for (size_t i = 0; i < a.arraySize(); ++i)
+            if (!sameValue(a.arrayElement(i), b.arrayElement(i)))
                 return false;
         return true;
     }
@@ -189,6 +192,7 @@ private Q_SLOTS:
     void everyTruncationIsRefused();
     void randomByteFlipsParseOrThrowModelFileError();
     void openOnMissingPathNamesThePath();
+    void hugeMetadataArrayCostsWhatItHolds();
     void emptyFileIsAModelFileError();
 
     void addTensorRejectsWrongByteCount_data();
@@ -801,6 +805,65 @@ void TestGguf::openOnMissingPathNamesThePath()
         QVERIFY2(std::string(e.what()).starts_with(path + ": "), e.what());
         QVERIFY2(std::string(e.what()).find("No such file") != std::string::npos, e.what());
     }
+}
+
+// Peak resident memory of this process, from /proc/self/status (VmHWM), in bytes.
+uint64_t peakResidentBytes()
+{
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray& line : status.readAll().split('\n'))
+        if (line.startsWith("VmHWM:"))
+            return line.mid(6).trimmed().split(' ').first().toULongLong() * 1024;
+    return 0;
+}
+
+void TestGguf::hugeMetadataArrayCostsWhatItHolds()
+{
+    // An 8 MB file holding one 8M-element uint8 array. Each element once became a GgufValue of ~90 bytes (and the
+    // vector was reserved from the claimed count): about 700 MB. Stored compactly it costs its 8 MB. Parsed in a
+    // child process so the peak resident memory measured is the parser's alone.
+    constexpr uint64_t kCount = uint64_t(8) << 20;
+    RawGguf r;
+    r.header(3, 0, 1).str("huge").u32(uint32_t(GgufValueType::Array)).u32(uint32_t(GgufValueType::UInt8)).u64(kCount);
+    QByteArray bytes = r.bytes();
+    bytes.append(QByteArray(qsizetype(kCount), '\x05'));
+
+    int pipeFds[2];
+    QVERIFY(::pipe(pipeFds) == 0);
+    const pid_t child = ::fork();
+    QVERIFY(child >= 0);
+    if (child == 0) {
+        ::close(pipeFds[0]);
+        uint64_t result[3] = { 0, 0, 0 };
+        // Clear the peak (write "5" to clear_refs) so the figure starts from what the child holds now.
+        if (QFile clear(QStringLiteral("/proc/self/clear_refs")); clear.open(QIODevice::WriteOnly))
+            clear.write("5");
+        const uint64_t before = peakResidentBytes();
+        try {
+            const GgufFile file = GgufFile::fromMemory(
+                { reinterpret_cast<const uint8_t*>(bytes.constData()), size_t(bytes.size()) }, "huge.gguf");
+            const GgufValue* v = file.find("huge");
+            result[1] = v ? v->arraySize() : 0;
+            result[2] = v ? v->arrayElement(size_t(kCount - 1)).asUInt() : 0;
+        } catch (...) {
+        }
+        result[0] = peakResidentBytes() - before;
+        [[maybe_unused]] const auto written = ::write(pipeFds[1], result, sizeof result);
+        ::_exit(0);
+    }
+    ::close(pipeFds[1]);
+    uint64_t result[3] = { 0, 0, 0 };
+    const auto got = ::read(pipeFds[0], result, sizeof result);
+    ::close(pipeFds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    QCOMPARE(got, ssize_t(sizeof result));
+    QCOMPARE(result[1], kCount); // parsed, every element there
+    QCOMPARE(result[2], uint64_t(5));
+    qInfo("parsing the 8 MiB array grew the peak resident memory by %.1f MiB", double(result[0]) / (1 << 20));
+    QVERIFY2(result[0] < (uint64_t(64) << 20), qPrintable(QStringLiteral("%1 bytes").arg(result[0])));
 }
 
 void TestGguf::emptyFileIsAModelFileError()
