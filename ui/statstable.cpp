@@ -75,6 +75,11 @@ void StatsTable::setSummary(const RunSummary& summary)
             .arg(qulonglong(m.parallelRegions))
             .arg(m.meanRegionNs / 1e3, 0, 'f', 1)
             .arg(summary.cancelled ? tr("<b>Stopped</b>: what was measured up to the stop. ") : QString()));
+    if (m.droppedTraceEvents > 0)
+        m_totals->setText(m_totals->text()
+            + tr(" · <b>%1 trace events dropped</b> (the recorder's buffers were full): busy and idle figures are "
+                 "incomplete")
+                  .arg(qulonglong(m.droppedTraceEvents)));
     m_totals->setToolTip(tr("Decode phase: from the end of prefill until every prompt finished. \"All prompts\" "
                             "divides every prompt's tokens after the first by that time; an output pane's decode "
                             "speed is its own prompt's, over its own decode steps."));

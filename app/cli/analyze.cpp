@@ -140,7 +140,7 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
     const std::vector<int> validate = o.validate.empty() ? std::vector<int> {} : parseThreadList(o.validate);
     if (o.repeat < 1 || o.repeat > 100)
         throw UsageError("--repeat must be between 1 and 100");
-    o.workload.strategies(); // usage errors before the model loads
+    o.workload.checkBeforeLoad(o.model); // usage errors before the model loads
     auto model = o.model.load(argv0);
     engine::RunRequest request = o.workload.request(*model);
     request.scheduler = schedulerOptions;

@@ -114,7 +114,7 @@ int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const
     const std::string& traceOut, const std::string& argv0)
 {
     const auto schedulerOptions = parallel.options();
-    workload.checkContextBeforeLoad(model);
+    workload.checkBeforeLoad(model);
     workload.strategies(); // usage errors before the model loads
     auto m = model.load(argv0);
     engine::RunRequest request = workload.request(*m);

@@ -93,14 +93,31 @@ void WorkloadOptions::add(CLI::App* cmd)
     cmd->add_option("--min-p", sampling.minP, "drop tokens below min-p x the top probability")->capture_default_str();
     cmd->add_option("--repeat-penalty", sampling.repeatPenalty, "penalty for recent tokens (1 = off)")
         ->capture_default_str();
-    cmd->add_option("--seed", sampling.seed, "sampling seed")->capture_default_str();
+    cmd->add_option("--seed", sampling.seed, "sampling seed (0 to 2^64-1)")
+        ->capture_default_str()
+        ->check(CLI::Validator(
+            [](std::string& text) {
+                // CLI11 would wrap a negative number into a huge unsigned seed without a word.
+                return text.find('-') != std::string::npos ? std::string("the seed cannot be negative") : std::string();
+            },
+            "SEED"));
     cmd->add_option("--ctx", ctx, "context length (0 = min(model context, 2048))")->capture_default_str();
     cmd->add_flag("--allow-ctx-overflow", allowCtxOverflow,
         "allow a --ctx above the model's trained context length (refused otherwise)");
 }
 
-void WorkloadOptions::checkContextBeforeLoad(const ModelChoice& model) const
+void WorkloadOptions::checkBeforeLoad(const ModelChoice& model) const
 {
+    // Everything that does not need the model is checked here, before a model (up to 2 GB synthetic) is built.
+    strategies();
+    if (chat && raw)
+        throw UsageError("give either --chat or --raw, not both");
+    engine::RunRequest r;
+    r.prompts = { "x" }; // the prompts themselves are read later; validate() wants one
+    r.sampling = sampling;
+    r.maxTokens = maxTokens;
+    r.scheduler.threads = 1;
+    asUsageError([&] { r.validate(); });
     if (ctx < 0 || ctx > (1 << 20))
         throw UsageError("--ctx must be between 0 (model default) and 1048576");
     if (const int trained = model.trainedContextBeforeLoad(); trained > 0)

@@ -77,9 +77,10 @@ struct WorkloadOptions {
     // One strategy, or (list) a comma-separated list of them.
     void addStrategy(CLI::App* cmd, bool list);
     std::vector<engine::Strategy> strategies() const;
-    // Usage errors in --ctx found before the model loads: its range, and, when `model` knows its
-    // trained context without loading (synthetic shapes can take gigabytes to build), overflow.
-    void checkContextBeforeLoad(const ModelChoice& model) const;
+    // Usage errors found before the model loads (synthetic shapes can take gigabytes to build): strategies,
+    // sampling, tokens, --chat/--raw, the --ctx range and, when `model` knows its trained context without
+    // loading, overflow.
+    void checkBeforeLoad(const ModelChoice& model) const;
     // The run: prompts (or the default one), chat template, sampling, the first strategy; one thread.
     // A --ctx above the model's trained context without --allow-ctx-overflow is a usage error.
     engine::RunRequest request(const engine::Model& model) const;

@@ -97,7 +97,8 @@ nlohmann::json metricsJson(const engine::RunMetrics& m)
         { "generated_tokens", m.generatedTokens }, { "prefill_tps", m.prefillTokensPerSecond },
         { "decode_tps", m.decodeTokensPerSecond }, { "total_tps", m.totalTokensPerSecond },
         { "load_imbalance", m.loadImbalance }, { "parallel_regions", m.parallelRegions },
-        { "mean_region_us", m.meanRegionNs / 1e3 }, { "trace_events", m.traceEvents } };
+        { "mean_region_us", m.meanRegionNs / 1e3 }, { "trace_events", m.traceEvents },
+        { "dropped_trace_events", m.droppedTraceEvents } };
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& w : m.workers)
         workers.push_back({ { "slot", w.slot }, { "busy_ms", double(w.busyNs) / 1e6 },
@@ -114,6 +115,11 @@ void printWorkerTable(const engine::RunMetrics& m)
             double(w.idleNs) / 1e6, (unsigned long long)w.chunks, w.meanChunkNs / 1e3);
     std::fprintf(stderr, "load imbalance (max busy / mean busy): %.3f | parallel regions: %llu, mean %.1f us\n",
         m.loadImbalance, (unsigned long long)m.parallelRegions, m.meanRegionNs / 1e3);
+    if (m.droppedTraceEvents > 0)
+        std::fprintf(stderr,
+            "warning: %llu trace events were dropped (the recorder's buffers were full): busy and idle figures are "
+            "incomplete\n",
+            (unsigned long long)m.droppedTraceEvents);
 }
 
 void printSweepTable(const engine::SweepResult& result)

@@ -39,7 +39,7 @@ int runSweep(const SweepOptions& o, const std::string& argv0)
     sweep.warmup = o.warmup;
     sweep.scaledWork = o.scaled;
     const auto so = o.parallel.options();
-    o.workload.checkContextBeforeLoad(o.model);
+    o.workload.checkBeforeLoad(o.model);
     const auto m = o.model.load(argv0);
     sweep.workload = o.workload.request(*m);
     sweep.workload.scheduler = so;

@@ -80,6 +80,7 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
             = [](std::span<const float> l) { return int32_t(std::max_element(l.begin(), l.end()) - l.begin()); };
         std::vector<double> prefill, decode;
         std::vector<double> traced, untraced;
+        uint64_t dropped = 0;
         // Measured from inside the arena, as executeRun runs: no arena entry per parallel region.
         scheduler.execute([&] {
             for (int run = 0; run < options.repeat + 1; ++run) {
@@ -110,6 +111,7 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
                         next = argmax(context.eval(scheduler, std::span<const int32_t>(&next, 1)));
                     (trace ? traced : untraced).push_back(options.decodeTokens / secondsSince(t0));
                     scheduler.setTraceRecorder(nullptr);
+                    dropped += recorder.dropped();
                 }
         });
         nlohmann::json r;
@@ -123,6 +125,7 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         r["decode_tps_max"] = *std::max_element(decode.begin(), decode.end());
         r["decode_tps_traced_median"] = median(traced);
         r["decode_tps_untraced_median"] = median(untraced);
+        r["dropped_trace_events"] = dropped; // nonzero: the traced runs lost events, their figures are incomplete
         // Share of decode speed lost to tracing: the median over adjacent (traced, untraced) pairs, so
         // that drift in the machine's speed during the bench cancels within each pair.
         std::vector<double> lost;

@@ -206,7 +206,13 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
     if (!(c.ropeBase > 0.0f) || !std::isfinite(c.ropeBase) || !(c.rmsEps > 0.0f) || !std::isfinite(c.rmsEps))
         loader.fail("rope.freq_base and layer_norm_rms_epsilon must be positive and finite");
 
-    model->m_tokenizer = std::make_unique<Tokenizer>(Vocabulary::fromGguf(*file));
+    try {
+        model->m_tokenizer = std::make_unique<Tokenizer>(Vocabulary::fromGguf(*file));
+    } catch (const ModelFileError&) {
+        throw;
+    } catch (const std::runtime_error& e) { // an unsupported tokenizer, say: still a problem of this file
+        throw ModelFileError(file->path(), e.what());
+    }
     c.vocab = model->m_tokenizer->size();
 
     const int64_t qDim = int64_t(c.heads) * c.headDim;

@@ -106,6 +106,14 @@ TraceRecorder::TraceRecorder(int slots)
     }
 }
 
+uint64_t TraceRecorder::dropped() const
+{
+    uint64_t n = m_refused.load(std::memory_order_relaxed);
+    for (const auto& slot : m_slots)
+        n += slot->dropped.load(std::memory_order_relaxed);
+    return n;
+}
+
 TraceRecorder::~TraceRecorder()
 {
     for (auto& slot : m_slots)

@@ -108,20 +108,24 @@ public:
     }
 
     // Hot path: append an event to `worker`'s slot, written in place by fill(TraceEvent&) (no copy
-    // through the stack). Slots outside [0, slots) are clamped to the nearest one.
+    // through the stack). A slot outside [0, slots) is refused and counted (dropped()): writing it into
+    // another slot would give that slot a second writer, which the lock-free design rules out.
     template <typename Fill> void recordWith(int worker, Fill&& fill)
     {
-        const int index = worker < 0 ? 0 : std::min<int>(worker, int(m_slots.size()) - 1);
-        Slot& slot = *m_slots[size_t(index)];
+        if (worker < 0 || worker >= int(m_slots.size())) [[unlikely]] {
+            m_refused.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        Slot& slot = *m_slots[size_t(worker)];
         const uint64_t n = slot.published.load(std::memory_order_relaxed); // only this thread writes it
         const size_t chunk = size_t(n / kChunkEvents);
-        if (chunk >= kMaxChunks || (!slot.chunks[chunk] && !addChunk(slot, chunk))) {
-            ++slot.dropped;
+        if (chunk >= kMaxChunks || (!slot.chunks[chunk] && !addChunk(slot, chunk))) [[unlikely]] {
+            slot.dropped.store(slot.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
             return;
         }
         TraceEvent* e = new (&slot.chunks[chunk]->events()[n - chunk * kChunkEvents]) TraceEvent;
         fill(*e);
-        e->worker = int16_t(index); // readers only ever see slots that exist
+        e->worker = int16_t(worker); // readers only ever see slots that exist
         slot.published.store(n + 1, std::memory_order_release);
     }
     void record(const TraceEvent& event)
@@ -135,6 +139,9 @@ public:
     // Every event recorded so far (does not affect drain()).
     std::vector<TraceEvent> all() const;
     uint64_t count() const;
+    // Events not recorded: a slot's buffers full (or out of memory), or a slot outside [0, slots).
+    // Busy and idle figures of a trace with drops are incomplete; runs report the count (RunMetrics).
+    uint64_t dropped() const;
     int slots() const { return int(m_slots.size()); }
 
 private:
@@ -161,9 +168,10 @@ private:
         std::array<Chunk*, kMaxChunks> chunks {};
         std::atomic<uint64_t> published { 0 };
         uint64_t drained = 0;
-        uint64_t dropped = 0;
+        std::atomic<uint64_t> dropped { 0 }; // written by the slot's thread only; read by dropped()
     };
     std::vector<std::unique_ptr<Slot>> m_slots;
+    std::atomic<uint64_t> m_refused { 0 };
     Clock::time_point m_origin = Clock::now();
     uint64_t m_tscOrigin = 0;
     double m_nsPerTick = 0.0; // 0: use steady_clock

@@ -40,6 +40,9 @@ struct RunMetrics {
     uint64_t parallelRegions = 0;
     double meanRegionNs = 0;
     uint64_t traceEvents = 0;
+    // Events the recorder could not keep (its buffers full, or an invalid slot): with any, the busy and idle
+    // figures are incomplete, and the CLI, the bench and the window say so.
+    uint64_t droppedTraceEvents = 0;
 };
 
 // The clock readings a run's metrics come from.

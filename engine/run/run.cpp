@@ -239,6 +239,8 @@ RunResult executeRun(
         result.trace = recorder->all();
     result.metrics = computeRunMetrics(
         times, sequenceStats(states), scheduler.regionStats(), recorder ? &result.trace : nullptr, threads);
+    if (recorder)
+        result.metrics.droppedTraceEvents = recorder->dropped();
     for (const auto& s : states) {
         result.cancelled = result.cancelled || s->result().stats.stopReason == StopReason::Cancelled;
         if (listener)

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fstream>
@@ -223,6 +224,15 @@ private Q_SLOTS:
         QTest::newRow("bad thread list") << QStringList { "bench", "--synthetic", "tiny", "--threads", "1,x" }
                                          << "thread list";
         QTest::newRow("tokenize without text") << QStringList { "tokenize", "--synthetic", "tiny" } << "";
+        QTest::newRow("negative seed") << QStringList { "generate", "--synthetic", "tiny", "--seed=-1" }
+                                       << "cannot be negative";
+        // Checked before the model is loaded: the missing file would otherwise be the error (exit 3).
+        for (const char* cmd : { "generate", "analyze", "sweep" }) {
+            QTest::newRow(qPrintable(QStringLiteral("%1: bad top-p before the model").arg(QLatin1String(cmd))))
+                << QStringList { QLatin1String(cmd), "--model", "/nonexistent/m.gguf", "--top-p", "2" } << "top-p";
+            QTest::newRow(qPrintable(QStringLiteral("%1: bad strategy before the model").arg(QLatin1String(cmd))))
+                << QStringList { QLatin1String(cmd), "--model", "/nonexistent/m.gguf", "-s", "warp" } << "warp";
+        }
     }
     void usageErrorsExitWithTwoAndExplain()
     {
@@ -323,6 +333,8 @@ private Q_SLOTS:
                                                    << "at byte";
         QTest::newRow("empty file") << "empty"
                                     << "empty.gguf";
+        QTest::newRow("unsupported tokenizer") << "tokenizer"
+                                               << "tokenizer model 'bertx' is not supported";
     }
     void unusableModelFilesExitWithThreeAndNameTheProblem()
     {
@@ -338,11 +350,25 @@ private Q_SLOTS:
             writeBytes(path, bytes, 2000);
         else if (kind == "empty")
             writeBytes(path, bytes, 0);
+        else if (kind == "tokenizer") {
+            // tokenizer.ggml.model's value, "llama", becomes "bertx": the key, its type (u32) and length (u64).
+            std::vector<uint8_t> edited = bytes;
+            const std::string key = "tokenizer.ggml.model";
+            const auto at = std::search(edited.begin(), edited.end(), key.begin(), key.end());
+            QVERIFY(at != edited.end());
+            const auto value = at + std::ptrdiff_t(key.size() + 4 + 8);
+            QCOMPARE(std::string(value, value + 5), std::string("llama"));
+            std::copy_n("bertx", 5, value);
+            writeBytes(path, edited, edited.size());
+        }
         for (const char* cmd : { "generate", "inspect" }) {
+            if (kind == "tokenizer" && QLatin1String(cmd) == QLatin1String("inspect"))
+                continue; // inspect shows the metadata of a file whose tokenizer cannot run
             const Result r = runCli({ cmd, "--model", path });
             QCOMPARE(r.status, QProcess::NormalExit);
             QCOMPARE(r.exitCode, 3);
             QVERIFY2(r.err.contains(phrase.toUtf8()), r.err.constData());
+            QVERIFY2(r.err.contains(path.toUtf8()), r.err.constData()); // names the file
         }
     }
 

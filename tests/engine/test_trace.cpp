@@ -1,5 +1,5 @@
 // Tests for engine/trace: the per-slot recorder across chunk boundaries while a reader drains, reuse
-// of pooled (previously written) chunks, slot clamping, the trace clock against steady_clock, and the
+// of pooled (previously written) chunks, refused slots, the trace clock against steady_clock, and the
 // trace pump that ships a recorder's events to a sink.
 #include "engine/parallel/trace.h"
 #include "engine/parallel/tracepump.h"
@@ -113,15 +113,20 @@ private Q_SLOTS:
         expectSequences(fresh.drain(), 1, 10);
     }
 
-    void slotsOutsideTheRangeAreClamped()
+    // A slot outside the recorder is refused and counted, never written into another slot (which would give that
+    // slot a second writer).
+    void slotsOutsideTheRangeAreRefusedAndCounted()
     {
         TraceRecorder recorder(3);
+        recorder.record(numbered(1, 0));
         recorder.record(numbered(-4, 0));
+        recorder.record(numbered(3, 0));
         recorder.record(numbered(99, 0));
         const auto events = recorder.all();
-        QCOMPARE(events.size(), size_t(2));
-        QCOMPARE(events[0].worker, int16_t(0));
-        QCOMPARE(events[1].worker, int16_t(2));
+        QCOMPARE(events.size(), size_t(1));
+        QCOMPARE(events[0].worker, int16_t(1));
+        QCOMPARE(recorder.count(), uint64_t(1));
+        QCOMPARE(recorder.dropped(), uint64_t(3));
     }
 
     // The trace clock (the time-stamp counter where there is one) never runs backwards and keeps
