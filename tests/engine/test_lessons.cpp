@@ -168,6 +168,26 @@ private Q_SLOTS:
         }
     }
 
+    void stoppingALessonCancelsItWithinTheStep()
+    {
+        // Stop as soon as the second step has begun producing: the lesson ends there, unexplained.
+        const Lesson* lesson = findLesson("too-small-to-split");
+        QVERIFY(lesson);
+        LessonOptions options;
+        options.quick = true;
+        int lastStep = -1;
+        const LessonOutcome outcome = runLesson(*lesson, options, testsupport::fakeMachinePeaks(), {},
+            [&](int step, int, double fraction, const std::string&) {
+                lastStep = step;
+                return !(step == 1 && fraction > 0);
+            });
+        QVERIFY(outcome.cancelled);
+        QCOMPARE(lastStep, 1);
+        QCOMPARE(outcome.results.size(), size_t(1)); // the first step's result only
+        QVERIFY(outcome.measured.values.empty());
+        QVERIFY(outcome.explanation.text.empty());
+    }
+
     void measurementTextHasItsDecimalsAndUnit()
     {
         QCOMPARE((Measurement { "s", 1.456, "×", 2 }.text()), std::string("1.46×"));
