@@ -36,7 +36,7 @@ public:
 
     std::vector<Step> plan(const LessonOptions& options) const override
     {
-        const int tokens = options.quick ? 8 : 48;
+        const int tokens = options.quick ? 8 : 96;
         const std::vector<std::string>& prompts = shortPrompts();
         return {
             runStep("the prompts one after another on 1 thread", {}, lessonRun(prompts, tokens, 1, Strategy::IntraOp)),
