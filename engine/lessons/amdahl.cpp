@@ -123,7 +123,7 @@ public:
                 ? fillText(m, "; other processes kept {background_cores} cores busy during the sweep.")
                 : ".";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::SpeedupChart, Focus::WhyPanel };
         e.lookAtText = "On the speedup chart, compare the measured points with the fitted Amdahl curve and the dashed "
                        "predicted curve past the cores; the Why panel has the serial sections by op.";

@@ -91,7 +91,7 @@ public:
         } else {
             t += "Fine chunks balance; chunks larger than a region's share per thread cannot.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::WhyPanel };
         e.lookAtText = "In the coarse-grain timeline one lane carries whole regions while the other sits idle; the "
                        "Why panel's imbalance share is the measure of it.";

@@ -144,7 +144,7 @@ public:
                 : "; unpacking the quantised blocks costs arithmetic, and when the weights are already in the cache "
                   "that cost can outweigh the bytes saved.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Roofline, Focus::Stats };
         e.lookAtText = "On the roofline, the three runs' decode matmuls sit under the bandwidth slope and move right "
                        "and up from F32 to Q4_0; the stats table gives each one's tokens per second.";

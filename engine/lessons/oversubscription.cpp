@@ -113,7 +113,7 @@ public:
         } else {
             t += "Use at most one thread per core for work that synchronises often.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::SpeedupChart, Focus::Timeline, Focus::WhyPanel };
         e.lookAtText = "The speedup chart flattens or falls past the cores; in the oversubscribed timeline, look for "
                        "lanes that stop mid-region while the others wait (preemption gaps).";

@@ -105,7 +105,7 @@ public:
                     "timings; rerun it on a quiet machine.")
                 : ". Rerun it; if it persists, this machine's second core is not giving prefill more work time.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::WhyPanel, Focus::SpeedupChart };
         e.lookAtText = "In the timeline, compare the wide prefill chunks at the start with the thin decode chunks "
                        "and the gaps between them; the Why panel splits the idle time by cause.";

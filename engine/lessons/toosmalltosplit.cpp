@@ -78,7 +78,7 @@ public:
         } else {
             t += "Splitting work pays only when each piece is much larger than the cost of handing it out.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::WhyPanel };
         e.lookAtText = "Zoom the timeline into one decode token: chunks a few microseconds wide, separated by gaps "
                        "as wide as themselves; the Why panel shows the overhead share.";
