@@ -2,6 +2,7 @@
 // it measured, and its explanation says so when the numbers contradict the usual lesson.
 #include "testsupport.h"
 
+#include "engine/kernels/typekernels.h"
 #include "engine/lessons/explaintext.h"
 #include "engine/lessons/lesson.h"
 
@@ -264,6 +265,25 @@ private Q_SLOTS:
         QCOMPARE(q8->config().layers, f32->config().layers);
         QCOMPARE(q8->parameterCount(), f32->parameterCount());
         QVERIFY(q8->weightBytes() < f32->weightBytes() / 2);
+        // The same seed's weights, quantised: every value of a matrix within Q8_0's rounding of the F32 model's
+        // (half a step of its block's scale max |w| / 127, plus the scale's own F16 rounding: under one step). Other
+        // weights would differ by about max |w|.
+        const WeightMatrix& a = f32->layers().front().wq;
+        const WeightMatrix& b = q8->layers().front().wq;
+        QCOMPARE(b.type, GgmlType::Q8_0);
+        const size_t n = size_t(a.cols);
+        std::vector<float> exact(n), quantised(n);
+        for (int64_t r = 0; r < a.rows; ++r) {
+            typeKernels(a.type).dequantizeRow(a.row(r), exact.data(), n);
+            typeKernels(b.type).dequantizeRow(b.row(r), quantised.data(), n);
+            for (size_t block = 0; block < n; block += 32) {
+                float amax = 0;
+                for (size_t i = block; i < block + 32; ++i)
+                    amax = std::max(amax, std::abs(exact[i]));
+                for (size_t i = block; i < block + 32; ++i)
+                    QVERIFY(std::abs(exact[i] - quantised[i]) <= amax / 127.0f);
+            }
+        }
     }
 
     void unknownLessonIsNotFound()
