@@ -108,4 +108,15 @@ struct QuantizeOptions {
 CLI::App* addQuantize(CLI::App& app, QuantizeOptions& options);
 int runQuantize(const QuantizeOptions& options);
 
+// demo: a teaching demonstration (engine/lessons) run headless and explained with the numbers it measured.
+struct DemoOptions {
+    std::string name;
+    bool list = false;
+    bool quick = false;
+    std::string jsonOut;
+    std::string machineCache;
+};
+CLI::App* addDemo(CLI::App& app, DemoOptions& options);
+int runDemo(const DemoOptions& options, const std::string& argv0);
+
 } // namespace cli

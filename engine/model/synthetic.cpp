@@ -2,6 +2,7 @@
 
 #include "engine/format/ggufwriter.h"
 #include "engine/format/mappedfile.h"
+#include "engine/kernels/modelquantizer.h"
 #include "engine/text/vocabulary.h"
 
 #include <oneapi/tbb/parallel_for.h>
@@ -121,7 +122,13 @@ std::vector<uint8_t> randomMatrix(GgmlType type, uint64_t rows, uint64_t cols, u
     // Uniform with variance 1/cols keeps activations O(1) through every matmul.
     const float scale = std::sqrt(3.0f / float(cols));
     const uint64_t n = rows * cols;
+    const bool plain = type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16;
+    if (!plain && !isQuantizeTarget(type))
+        throw std::invalid_argument("synthetic weights cannot be made in type " + std::string(ggmlTypeName(type)));
     std::vector<uint8_t> bytes(ggmlRowBytes(type, cols) * rows);
+    // Block types: the F32 values first (the same for every type and seed), then quantised row by row, so a
+    // quantised synthetic model is its F32 twin as llama-quantize would store it.
+    std::vector<float> values(plain ? 0 : n);
     constexpr uint64_t kChunk = 1 << 16;
     tbb::parallel_for(uint64_t(0), (n + kChunk - 1) / kChunk, [&](uint64_t c) {
         SplitMix rng { seed * 0x100000001b3ull + c };
@@ -137,11 +144,15 @@ std::vector<uint8_t> randomMatrix(GgmlType type, uint64_t rows, uint64_t cols, u
                 const uint16_t h = f32ToBf16(w);
                 std::memcpy(bytes.data() + i * 2, &h, 2);
             } else {
-                throw std::invalid_argument(
-                    "synthetic weights cannot be made in type " + std::string(ggmlTypeName(type)));
+                values[i] = w;
             }
         }
     });
+    if (!plain) {
+        const uint64_t rowBytes = ggmlRowBytes(type, cols);
+        tbb::parallel_for(uint64_t(0), rows,
+            [&](uint64_t r) { quantizeRow(type, values.data() + r * cols, bytes.data() + r * rowBytes, cols); });
+    }
     return bytes;
 }
 
@@ -155,7 +166,7 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
     w.setString("general.architecture", arch);
     w.setString("general.name", "synthetic-" + s.name);
     w.setString("general.description", s.description);
-    w.setUInt32("general.file_type", s.type == GgmlType::F32 ? 0 : (s.type == GgmlType::F16 ? 1 : 32));
+    w.setUInt32("general.file_type", llamaFileType(s.type));
     w.setUInt32(p + "context_length", uint32_t(s.contextLength));
     w.setUInt32(p + "embedding_length", uint32_t(s.dim));
     w.setUInt32(p + "block_count", uint32_t(s.layers));

@@ -14,7 +14,9 @@ namespace engine {
 struct SyntheticShape {
     std::string name;
     int dim, layers, heads, kvHeads, hidden, vocab, contextLength;
-    GgmlType type; // matrices; norms are always F32
+    // Matrices: F32, F16, BF16, or a block type quantizeRow writes (the F32 values of the same seed, quantised).
+    // Norms are always F32.
+    GgmlType type;
     bool tied = false; // no output.weight: logits use the token embedding
     std::string description;
     std::string architecture = "llama"; // "qwen2": Q/K/V biases, NeoX RoPE; "qwen3": q/k norms, NeoX RoPE

@@ -1,5 +1,8 @@
 // The command-line front end as a user runs it: outputs, exit codes, and bad input that must not crash it.
+#include "testsupport.h"
+
 #include "engine/format/ggufwriter.h"
+#include "engine/lessons/lesson.h"
 #include "engine/model/synthetic.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
@@ -158,6 +161,43 @@ private Q_SLOTS:
             "-p", "b", "--machine-cache", cache });
         QVERIFY2(req.exitCode == 0, req.err.constData());
         QVERIFY(req.out.contains("no scaling prediction: the prediction replays intra-op runs"));
+    }
+
+    void demoListsRunsOneAndRefusesUnknownNames()
+    {
+        const Result list = runCli({ "demo", "--list" });
+        QCOMPARE(list.exitCode, 0);
+        for (const engine::lessons::Lesson* l : engine::lessons::allLessons()) {
+            QVERIFY2(list.out.contains(QByteArray::fromStdString(l->name())), list.out.constData());
+            QVERIFY(list.out.contains(QByteArray::fromStdString(l->title())));
+        }
+        const Result unknown = runCli({ "demo", "no-such-demo" });
+        QCOMPARE(unknown.status, QProcess::NormalExit);
+        QCOMPARE(unknown.exitCode, 2);
+        QVERIFY(unknown.err.contains("no-such-demo"));
+        QVERIFY(unknown.err.contains("prefill-vs-decode")); // the list, to pick from
+
+        // Made-up ceilings in a cache of this test's own, so the demo does not spend seconds measuring the machine.
+        const QString cache = m_dir.filePath("demo-roofline.json");
+        {
+            std::ofstream out(cache.toStdString());
+            out << engine::toJson(testsupport::fakeMachinePeaks()).dump();
+        }
+        const QString json = m_dir.filePath("demo.json");
+        const Result r = runCli({ "demo", "prefill-vs-decode", "--quick", "--json", json, "--machine-cache", cache });
+        QCOMPARE(r.status, QProcess::NormalExit);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const nlohmann::json j = nlohmann::json::parse(file.readAll().toStdString());
+        QCOMPARE(j.at("name").get<std::string>(), std::string("prefill-vs-decode"));
+        QCOMPARE(j.at("title").get<std::string>(), std::string("Prefill vs decode"));
+        const std::string text = j.at("explanation").get<std::string>();
+        QVERIFY(!text.empty());
+        QVERIFY(r.out.contains(QByteArray::fromStdString(text))); // what was printed is what was written
+        QVERIFY(j.at("measured").contains("prefill_speedup"));
+        QVERIFY(j.at("measured_text").at("prefill_speedup").get<std::string>().find("×") != std::string::npos);
+        QVERIFY(!j.at("look_at").empty());
     }
 
     void generateJsonHasTextTokensAndFigures()
