@@ -86,11 +86,13 @@ AbPanel::AbPanel(QWidget* parent)
     bar->addWidget(m_csv);
     bar->addWidget(m_json);
     layout->addLayout(bar);
-    auto* note = new QLabel(tr("Variants: the prompts of the prompt list, all with the current settings (request-"
-                               "parallel per seed). Mean p: the mean probability of each drawn token under the "
-                               "sampler's final distribution (greedy: the raw logits' softmax); perplexity: "
-                               "exp(−mean ln p). Per variant pooled over its samples' tokens."),
+    auto* note = new QLabel(tr("Variants: the prompt list's prompts, same settings and seeds. Mean p: of the drawn "
+                               "tokens; perplexity: exp(−mean ln p)."),
         this);
+    note->setToolTip(tr("Each seed is one request-parallel run of every variant. Mean p: the mean probability of each "
+                        "drawn token under the sampler's final distribution (after penalty, top-k, top-p, min-p and "
+                        "temperature; greedy: the raw logits' softmax at temperature 1). Per variant, p and "
+                        "perplexity are pooled over all its samples' tokens; the rest are means over its samples."));
     note->setWordWrap(true);
     note->setStyleSheet(QStringLiteral("color: #555"));
     layout->addWidget(note);
@@ -98,7 +100,11 @@ AbPanel::AbPanel(QWidget* parent)
     split->addWidget(m_summary);
     split->addWidget(m_samples);
     split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 2);
+    split->setStretchFactor(1, 3);
+    for (QTableWidget* t : { m_summary, m_samples }) {
+        t->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Ignored); // the pane's height decides; rows scroll
+        t->setMinimumHeight(t->horizontalHeader()->sizeHint().height() + t->verticalHeader()->defaultSectionSize());
+    }
     split->setChildrenCollapsible(false);
     layout->addWidget(split, 1);
     m_summary->horizontalHeader()->setSectionResizeMode(7, QHeaderView::Stretch);

@@ -1,12 +1,12 @@
 #include "ui/chatpanel.h"
 
 #include <QHBoxLayout>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
-#include <QShortcut>
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
@@ -57,31 +57,25 @@ ChatPanel::ChatPanel(QWidget* parent)
     layout->addWidget(m_header);
     auto* systemRow = new QHBoxLayout;
     systemRow->addWidget(new QLabel(tr("System prompt:"), this));
-    m_system->setPlaceholderText(tr("optional; applies from the next turn (a change re-prefills the history)"));
+    m_system->setPlaceholderText(
+        tr("empty: the settings' system prompt; applies from the next turn (a change re-prefills the history)"));
     systemRow->addWidget(m_system, 1);
+    systemRow->addWidget(m_new);
     layout->addLayout(systemRow);
     m_view->setOpenLinks(false);
-    m_view->setMinimumHeight(60);
+    // The messages take what the pane has left: on a short pane they scroll rather than push the input away.
+    m_view->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Ignored);
+    m_view->setMinimumHeight(48);
     layout->addWidget(m_view, 1);
     auto* inputRow = new QHBoxLayout;
     m_input->setPlaceholderText(tr("Message (Ctrl+Enter sends)"));
-    m_input->setMaximumHeight(m_input->fontMetrics().lineSpacing() * 3 + 12);
+    m_input->setFixedHeight(m_input->fontMetrics().lineSpacing() * 2 + 12);
     m_input->setTabChangesFocus(true);
-    auto* sendKey = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), m_input);
-    sendKey->setContext(Qt::WidgetShortcut);
-    connect(sendKey, &QShortcut::activated, this, &ChatPanel::send);
+    m_input->installEventFilter(this); // Ctrl+Enter sends here, though the window's Ctrl+Enter runs
     inputRow->addWidget(m_input, 1);
-    auto* buttons = new QVBoxLayout;
-    buttons->setSpacing(2);
-    auto* top = new QHBoxLayout;
-    top->addWidget(m_send);
-    top->addWidget(m_regenerate);
-    auto* bottom = new QHBoxLayout;
-    bottom->addWidget(m_edit);
-    bottom->addWidget(m_new);
-    buttons->addLayout(top);
-    buttons->addLayout(bottom);
-    inputRow->addLayout(buttons);
+    inputRow->addWidget(m_send);
+    inputRow->addWidget(m_regenerate);
+    inputRow->addWidget(m_edit);
     layout->addLayout(inputRow);
 
     m_send->setToolTip(tr("Add the message and generate the reply; only tokens not already in the KV cache are "
@@ -130,6 +124,20 @@ void ChatPanel::setModel(std::shared_ptr<const engine::Model> model)
     }
     render();
     updateEnabled();
+}
+
+bool ChatPanel::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_input && (event->type() == QEvent::ShortcutOverride || event->type() == QEvent::KeyPress)) {
+        const auto* key = static_cast<QKeyEvent*>(event);
+        if ((key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter) && (key->modifiers() & Qt::ControlModifier)) {
+            event->accept(); // the override claims the key from the window's shortcut; the press sends
+            if (event->type() == QEvent::KeyPress)
+                send();
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 QString ChatPanel::systemPrompt() const { return m_system->text(); }

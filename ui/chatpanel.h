@@ -58,6 +58,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     void turnRequested(engine::ChatAction action, const QString& text);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     struct Entry {
         engine::ChatRole role = engine::ChatRole::User;

@@ -616,7 +616,9 @@ void MainWindow::startChatTurn(engine::ChatAction action, const QString& text)
     ChatTurnSettings turn;
     turn.action = action;
     turn.text = text;
-    turn.systemPrompt = m_chat->systemPrompt();
+    // The chat's own field, else the settings' system prompt (one place to type it is enough).
+    turn.systemPrompt
+        = m_chat->systemPrompt().isEmpty() ? QString::fromStdString(s.systemPrompt) : m_chat->systemPrompt();
     turn.request.sampling = s.sampling;
     turn.request.maxTokens = s.maxTokens;
     turn.scheduler = s.scheduler;
