@@ -235,6 +235,8 @@ void ChatPanel::appendReply(const QString& text)
 
 void ChatPanel::finishTurn(const RunSummary& summary)
 {
+    if (!m_turnRunning)
+        return; // a stopped turn of a conversation already replaced (New chat, another model)
     m_turnRunning = false;
     if (summary.chat) {
         // The conversation as the engine now holds it (a stopped turn keeps its partial reply).
@@ -251,6 +253,8 @@ void ChatPanel::finishTurn(const RunSummary& summary)
 
 void ChatPanel::failTurn(const QString& message)
 {
+    if (!m_turnRunning)
+        return;
     m_turnRunning = false;
     m_entries = m_beforeTurn; // the engine left the messages as they were
     m_header->setText(m_header->text().section(QStringLiteral("<br>"), 0, 0) + QStringLiteral("<br><b>")
