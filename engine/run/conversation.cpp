@@ -133,6 +133,8 @@ ChatTurn Conversation::reply(Scheduler& scheduler, const ChatTurnRequest& reques
     result.chatTemplate = chatTemplateName(m_family);
     result.promptIds = historyTokens();
     const auto& history = result.promptIds;
+    if (history.empty())
+        throw std::invalid_argument("the conversation renders to no tokens");
     if (int(history.size()) >= m_context.contextLength())
         throw std::length_error("the conversation has " + std::to_string(history.size())
             + " tokens, which does not fit in the context length of " + std::to_string(m_context.contextLength())
