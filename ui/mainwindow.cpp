@@ -4,9 +4,13 @@
 #include "engine/measure/traceexport.h"
 #include "engine/model/synthetic.h"
 #include "engine/run/defaults.h"
+#include "ui/abpanel.h"
+#include "ui/chatpanel.h"
 #include "ui/demodriver.h"
 #include "ui/exportactions.h"
 #include "ui/outputview.h"
+#include "ui/promptlibrary.h"
+#include "ui/promptlibrarydialog.h"
 #include "ui/promptlisteditor.h"
 #include "ui/rooflinechart.h"
 #include "ui/savedsettings.h"
@@ -71,6 +75,8 @@ MainWindow::MainWindow(QWidget* parent)
     setFont(f);
 
     m_output = new OutputView(this);
+    m_chat = new ChatPanel(this);
+    m_ab = new AbPanel(this);
     m_timeline = new TimelineView(this);
     m_chart = new SpeedupChart(this);
     m_stats = new StatsTable(this);
@@ -122,8 +128,33 @@ MainWindow::MainWindow(QWidget* parent)
     m_tabs->addTab(m_chartPage, tr("Speedup"));
     m_tabs->addTab(m_stats, tr("Workers"));
 
+    // The prompts' output, the chat and the A/B table share the top pane: each is a way of asking the model.
+    m_outputTabs = new QTabWidget(this);
+    m_outputTabs->setDocumentMode(true);
+    m_outputTabs->addTab(m_output, tr("Output"));
+    // In scroll areas: on a short screen the pane may be smaller than the panels' controls need.
+    auto scrolled = [this](QWidget* page) {
+        auto* area = new QScrollArea(this);
+        area->setWidget(page);
+        area->setWidgetResizable(true);
+        area->setFrameShape(QFrame::NoFrame);
+        return area;
+    };
+    m_outputTabs->addTab(scrolled(m_chat), tr("Chat"));
+    m_outputTabs->setTabToolTip(
+        1, tr("A conversation with the model's chat template, the KV cache reused across turns"));
+    m_outputTabs->addTab(scrolled(m_ab), tr("Prompt A/B"));
+    m_outputTabs->setTabToolTip(2, tr("The prompt list's prompts compared under the same settings and several seeds"));
+    connect(m_outputTabs, &QTabWidget::currentChanged, this, [this](int index) {
+        // The chat and the table need more room than a run's output: grow the pane if it is small.
+        const QList<int> sizes = m_rightSplitter->sizes();
+        const int total = sizes.value(0) + sizes.value(1) + sizes.value(2);
+        if (index > 0 && total > 0 && sizes.value(0) < total * 45 / 100)
+            m_rightSplitter->setSizes({ total * 50 / 100, total * 30 / 100, total - total * 80 / 100 });
+    });
+
     m_rightSplitter = new QSplitter(Qt::Vertical, this);
-    m_rightSplitter->addWidget(m_output);
+    m_rightSplitter->addWidget(m_outputTabs);
     m_rightSplitter->addWidget(timelineBox);
     m_rightSplitter->addWidget(m_tabs);
     m_rightSplitter->setStretchFactor(0, 3);
@@ -270,6 +301,7 @@ void MainWindow::buildMenus()
     file->addAction(tr("Export &trace (Perfetto / chrome://tracing)…"), this, &MainWindow::exportTrace);
     file->addAction(tr("Export s&weep (JSON / CSV)…"), this, &MainWindow::exportSweep);
     file->addAction(tr("Save screens&hot…"), this, &MainWindow::saveScreenshot);
+    file->addAction(tr("Prompt &library…"), QKeySequence(Qt::CTRL | Qt::Key_L), this, &MainWindow::showPromptLibrary);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -279,6 +311,8 @@ void MainWindow::buildMenus()
     QAction* stopAction = runMenu->addAction(tr("&Stop"), this, &MainWindow::stop);
     stopAction->setShortcut(Qt::Key_Escape);
     runMenu->addAction(tr("S&weep…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S), this, &MainWindow::sweep);
+    runMenu->addAction(tr("&Chat"), this, [this] { m_outputTabs->setCurrentIndex(1); });
+    runMenu->addAction(tr("Prompt &A/B…"), this, [this] { m_outputTabs->setCurrentIndex(2); });
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Fit timeline"), QKeySequence(Qt::Key_F), m_timeline, &TimelineView::fitAll);
@@ -323,6 +357,22 @@ void MainWindow::connectController()
     connect(c, &RunController::busyChanged, this, [this] { updateEnabled(); });
     connect(m_output, &OutputView::tokenSelected, m_timeline, &TimelineView::highlightToken);
     connect(m_model, &QComboBox::activated, this, &MainWindow::selectModelEntry);
+    connect(m_chat, &ChatPanel::turnRequested, this, &MainWindow::startChatTurn);
+    connect(m_ab, &AbPanel::runRequested, this, &MainWindow::startPromptAb);
+    connect(c, &RunController::abProgress, this, [this](int id, int done, int total) {
+        if (id == m_runId)
+            m_ab->setProgress(done, total);
+    });
+    connect(c, &RunController::abFinished, this, [this](int id, const engine::PromptAbResult& result) {
+        if (id != m_runId)
+            return;
+        m_ab->setResult(result);
+        setState(result.cancelled ? tr("A/B stopped") : tr("A/B done"));
+        updateEnabled();
+    });
+    auto variants = [this] { m_ab->setVariantCount(int(m_settings->prompts()->prompts().size())); };
+    connect(m_settings->prompts(), &PromptListEditor::promptsChanged, this, variants);
+    variants();
 }
 
 void MainWindow::onModelLoadStarted(const QString& what)
@@ -350,6 +400,11 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
     m_modelFacts->setToolTip(info.source);
     m_lastGoodModel = info.source;
     m_settings->setModelContextLength(info.contextLength);
+    m_chat->setModel(m_controller->model());
+    m_outputTabs->setTabToolTip(1,
+        m_chat->available() ? tr("A conversation with the model's chat template, the KV "
+                                 "cache reused across turns")
+                            : tr("Chat is not available: %1").arg(m_chat->unavailableReason()));
     if (!info.source.startsWith(QLatin1String("synthetic:")) && info.source != defaultModelFile())
         addRecentModel(info.source);
     rebuildModelCombo(); // the drop-down names the model now loaded, however it was chosen
@@ -385,8 +440,16 @@ void MainWindow::onRunStarted(int id)
 
 void MainWindow::onTokensReady(int id, const QVector<TokenPiece>& pieces)
 {
-    if (id == m_runId)
-        m_output->appendPieces(pieces);
+    if (id != m_runId)
+        return;
+    if (m_runKind == RunKind::Chat) {
+        QString text;
+        for (const TokenPiece& p : pieces)
+            text += p.text;
+        m_chat->appendReply(text);
+        return;
+    }
+    m_output->appendPieces(pieces);
 }
 
 void MainWindow::onTraceReady(int id, const TraceBatch& batch)
@@ -408,7 +471,10 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     if (id != m_runId)
         return;
     m_lastRun = summary;
-    m_output->finishRun(summary);
+    if (m_runKind == RunKind::Chat)
+        m_chat->finishTurn(summary);
+    else
+        m_output->finishRun(summary);
     m_stats->setSummary(summary);
     m_timeline->fitAll();
     // A stopped run keeps and shows what it measured; the state says it is partial.
@@ -463,6 +529,12 @@ void MainWindow::onRunFailed(int id, const QString& message)
     m_cancelSweep->hide();
     setState(tr("failed"));
     updateEnabled();
+    if (m_runKind == RunKind::Chat) {
+        m_chat->failTurn(message); // said in the chat, where the user is looking
+        return;
+    }
+    if (m_runKind == RunKind::Ab)
+        m_ab->setFailed(message);
     if (m_demo) {
         m_demo->fail("run failed", message);
         return;
@@ -532,7 +604,84 @@ void MainWindow::run()
     m_why->setRunning();
     m_roofline->clear();
     setState(tr("starting…"));
+    m_runKind = RunKind::Prompts;
     m_controller->startRun(s);
+}
+
+void MainWindow::startChatTurn(engine::ChatAction action, const QString& text)
+{
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || !m_chat->available())
+        return;
+    const RunSettings s = currentSettings();
+    ChatTurnSettings turn;
+    turn.action = action;
+    turn.text = text;
+    // The chat's own field, else the settings' system prompt (one place to type it is enough).
+    turn.systemPrompt
+        = m_chat->systemPrompt().isEmpty() ? QString::fromStdString(s.systemPrompt) : m_chat->systemPrompt();
+    turn.request.sampling = s.sampling;
+    turn.request.maxTokens = s.maxTokens;
+    turn.scheduler = s.scheduler;
+    turn.trace = s.trace;
+    m_trace.clear();
+    m_timeline->clear();
+    m_timeline->setLaneCount(s.scheduler.threads);
+    m_timeline->setLaneCpus(engine::Scheduler::pinnedCpus(s.scheduler));
+    m_stats->clear();
+    m_why->setRunning();
+    m_roofline->clear();
+    setState(tr("chat turn…"));
+    m_runKind = RunKind::Chat;
+    m_chat->turnStarted(action, text);
+    m_controller->startChatTurn(m_chat->conversation(), turn);
+}
+
+void MainWindow::startPromptAb(int seeds)
+{
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model())
+        return;
+    engine::PromptAbRequest request;
+    request.run = currentSettings();
+    request.run.strategy = engine::Strategy::Request; // a seed's variants are independent sequences
+    request.variants = request.run.prompts;
+    request.seeds = seeds;
+    request.firstSeed = request.run.sampling.seed;
+    try {
+        request.validate();
+    } catch (const std::invalid_argument& e) {
+        m_ab->setFailed(QString::fromUtf8(e.what()));
+        return;
+    }
+    m_runKind = RunKind::Ab;
+    m_ab->started(int(request.variants.size()), seeds);
+    setState(tr("prompt A/B…"));
+    m_controller->startPromptAb(request);
+}
+
+void MainWindow::showPromptLibrary()
+{
+    if (!m_library) {
+        m_library
+            = std::make_unique<PromptLibrary>(m_libraryPath.isEmpty() ? PromptLibrary::defaultPath() : m_libraryPath);
+        if (const QString error = m_library->load(); !error.isEmpty())
+            QMessageBox::warning(this, tr("Prompt library"), error);
+    }
+    auto* dialog = new PromptLibraryDialog(
+        *m_library,
+        [this] {
+            RunSettings s = currentSettings();
+            if (m_chat->available() && !m_chat->systemPrompt().isEmpty())
+                s.systemPrompt = m_chat->systemPrompt().toStdString();
+            return s;
+        },
+        this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &PromptLibraryDialog::loadRequested, this, [this](const SavedPrompt& saved) {
+        applySettings(saved.settings);
+        m_chat->setSystemPrompt(QString::fromStdString(saved.settings.systemPrompt));
+        setState(tr("loaded \"%1\" from the prompt library").arg(saved.name));
+    });
+    dialog->show();
 }
 
 void MainWindow::stop()
@@ -702,6 +851,8 @@ void MainWindow::updateEnabled()
     m_sweepButton->setEnabled(!busy && ready);
     m_stopButton->setEnabled(busy);
     m_model->setEnabled(!busy);
+    m_chat->setBusy(busy || !ready);
+    m_ab->setBusy(busy || !ready);
 }
 
 void MainWindow::exportTrace()

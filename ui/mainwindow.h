@@ -5,6 +5,7 @@
 
 #include <QMainWindow>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -20,7 +21,10 @@ class QToolButton;
 
 namespace ui {
 
+class AbPanel;
+class ChatPanel;
 class DemoDriver;
+class PromptLibrary;
 class OutputView;
 class PromptListEditor;
 class RooflineChart;
@@ -47,6 +51,11 @@ public:
     WhyPanel* whyPanel() const { return m_why; }
     RooflineChart* rooflineChart() const { return m_roofline; }
     QTabWidget* tabs() const { return m_tabs; }
+    ChatPanel* chatPanel() const { return m_chat; }
+    AbPanel* abPanel() const { return m_ab; }
+    QTabWidget* outputTabs() const { return m_outputTabs; }
+    // Where File ▸ Prompt library keeps its file (tests point it at a temporary directory); default: the app's data.
+    void setPromptLibraryPath(const QString& path) { m_libraryPath = path; }
 
     RunSettings currentSettings() const;
     void applySettings(const RunSettings& settings);
@@ -69,6 +78,9 @@ public Q_SLOTS:
     void run();
     void stop();
     void sweep();
+    void startChatTurn(engine::ChatAction action, const QString& text);
+    void startPromptAb(int seeds);
+    void showPromptLibrary();
     void openModel();
     void exportTrace();
     void exportSweep();
@@ -130,6 +142,14 @@ private:
     QPushButton* m_stopButton;
     QPushButton* m_sweepButton;
     OutputView* m_output;
+    ChatPanel* m_chat;
+    AbPanel* m_ab;
+    QTabWidget* m_outputTabs; // Output, Chat, Prompt A/B
+    // What the current run is, so its tokens and results reach the right view.
+    enum class RunKind { Prompts, Chat, Ab };
+    RunKind m_runKind = RunKind::Prompts;
+    std::unique_ptr<PromptLibrary> m_library; // loaded when first opened
+    QString m_libraryPath;
     TimelineView* m_timeline;
     SpeedupChart* m_chart;
     StatsTable* m_stats;

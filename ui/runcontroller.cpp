@@ -137,6 +137,61 @@ public:
         }
     }
 
+    void chatTurn(int runId, std::shared_ptr<engine::Conversation> conversation, ChatTurnSettings settings,
+        std::optional<engine::MachinePeaks> injectedPeaks)
+    {
+        Listener listener(m_controller, runId, m_stopRunId);
+        try {
+            conversation->setSystemPrompt(settings.systemPrompt.toStdString());
+            engine::Scheduler scheduler(settings.scheduler);
+            const engine::CpuTimes before = engine::readCpuTimes();
+            engine::ChatTurnRun turn = engine::runChatTurn(*conversation, settings.action, settings.text.toStdString(),
+                settings.request, scheduler, settings.trace, &listener);
+            const engine::BackgroundLoad load = engine::backgroundLoadBetween(before, engine::readCpuTimes());
+            listener.flush();
+            RunSummary summary;
+            summary.metrics = turn.run.metrics;
+            summary.sequences = turn.run.sequences;
+            summary.cancelled = turn.run.cancelled;
+            summary.threads = turn.run.threads;
+            summary.strategy = turn.run.strategy;
+            summary.pinnedCpus = engine::Scheduler::pinnedCpus(settings.scheduler);
+            summary.backgroundLoad = load;
+            summary.chat = ChatTurnOutcome { turn.turn.historyTokens, turn.turn.reusedTokens, turn.turn.prefilledTokens,
+                conversation->messages() };
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
+                Qt::QueuedConnection);
+            if (!turn.run.trace.empty())
+                analyse(runId, conversation->model(), turn.run, injectedPeaks);
+        } catch (const std::exception& e) {
+            listener.flush();
+            const QString message = QString::fromUtf8(e.what());
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+        }
+    }
+
+    void promptAb(int runId, std::shared_ptr<const engine::Model> model, engine::PromptAbRequest request)
+    {
+        try {
+            auto stopId = m_stopRunId;
+            engine::PromptAbResult result = engine::runPromptAb(model, request, [&](int done, int total) {
+                QMetaObject::invokeMethod(
+                    m_controller, [c = m_controller, runId, done, total] { c->deliverAbProgress(runId, done, total); },
+                    Qt::QueuedConnection);
+                return stopId->load() != runId;
+            });
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishAb(runId, r); },
+                Qt::QueuedConnection);
+        } catch (const std::exception& e) {
+            const QString message = QString::fromUtf8(e.what());
+            QMetaObject::invokeMethod(
+                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+        }
+    }
+
 private:
     // The run's report, after the run (its results are already on their way to the window).
     void analyse(int runId, const engine::Model& model, const engine::RunResult& result,
@@ -271,6 +326,7 @@ RunController::RunController(QObject* parent)
     qRegisterMetaType<ui::TraceBatch>();
     qRegisterMetaType<ui::RunReportPtr>();
     qRegisterMetaType<engine::SweepResult>();
+    qRegisterMetaType<engine::PromptAbResult>();
     m_thread.setObjectName(QStringLiteral("engine"));
     m_worker = new RunWorker(this, m_stopRunId);
     m_worker->moveToThread(&m_thread);
@@ -375,6 +431,57 @@ int RunController::startSweep(const SweepSettings& settings)
         },
         Qt::QueuedConnection);
     return id;
+}
+
+int RunController::startChatTurn(std::shared_ptr<engine::Conversation> conversation, const ChatTurnSettings& settings)
+{
+    if (m_busy || m_pendingLoads > 0 || !m_model || !conversation)
+        return 0;
+    const int id = m_nextRunId++;
+    m_currentRun = id;
+    m_stoppedRun = 0;
+    m_analysedRun = 0;
+    setBusy(true);
+    Q_EMIT runStarted(id, 1, settings.scheduler.threads);
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, id, conversation, settings, peaks = m_injectedPeaks] {
+            w->chatTurn(id, conversation, settings, peaks);
+        },
+        Qt::QueuedConnection);
+    return id;
+}
+
+int RunController::startPromptAb(const engine::PromptAbRequest& request)
+{
+    if (m_busy || m_pendingLoads > 0 || !m_model)
+        return 0;
+    const int id = m_nextRunId++;
+    m_currentRun = id;
+    m_stoppedRun = 0;
+    m_analysedRun = 0;
+    setBusy(true);
+    Q_EMIT runStarted(id, int(request.variants.size()), request.run.scheduler.threads);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, id, model = m_model, request] { w->promptAb(id, model, request); },
+        Qt::QueuedConnection);
+    return id;
+}
+
+void RunController::deliverAbProgress(int runId, int done, int total)
+{
+    if (runId == m_currentRun)
+        Q_EMIT abProgress(runId, done, total);
+}
+
+void RunController::finishAb(int runId, engine::PromptAbResult result)
+{
+    if (!wanted(runId))
+        return;
+    m_currentRun = 0;
+    m_stoppedRun = 0;
+    setBusy(false);
+    Q_EMIT abFinished(runId, result);
 }
 
 void RunController::stop()

@@ -3,8 +3,10 @@
 
 #include "engine/measure/analysisreport.h"
 #include "engine/measure/machine.h"
+#include "engine/measure/promptab.h"
 #include "engine/measure/sweep.h"
 #include "engine/model/model.h"
+#include "engine/run/conversation.h"
 #include "engine/run/run.h"
 
 #include <QObject>
@@ -49,6 +51,24 @@ struct ModelInfo {
     QString summary() const; // one line for the status bar and the model panel
 };
 
+// A chat turn: what it cost and the conversation after it (a copy: the Conversation itself is used on the worker).
+struct ChatTurnOutcome {
+    int historyTokens = 0;
+    int reusedTokens = 0;
+    int prefilledTokens = 0;
+    std::vector<engine::ChatMessage> messages;
+};
+
+// What a chat turn asks: the action and its text, the reply's sampling and length, the threads, the system prompt.
+struct ChatTurnSettings {
+    engine::ChatAction action = engine::ChatAction::Send;
+    QString text;
+    QString systemPrompt;
+    engine::ChatTurnRequest request;
+    engine::SchedulerOptions scheduler;
+    bool trace = true;
+};
+
 struct RunSummary {
     engine::RunMetrics metrics;
     std::vector<engine::GenerationResult> sequences;
@@ -58,6 +78,7 @@ struct RunSummary {
     std::vector<int> pinnedCpus; // CPU of each slot when the run pinned its threads, else empty
     // Other processes' CPU use while the run went on: busy neighbours stretch chunks and gaps.
     engine::BackgroundLoad backgroundLoad;
+    std::optional<ChatTurnOutcome> chat; // set for a chat turn (startChatTurn)
 };
 
 // "other processes kept 0.9 of 2 CPUs busy: timings disturbed" when the load was significant and the
@@ -101,6 +122,11 @@ public Q_SLOTS:
     void loadSynthetic(const QString& shape); // tiny, 15M, 110M, 1B
     int startRun(const ui::RunSettings& settings); // returns the run id (0 if refused: busy or no model)
     int startSweep(const ui::SweepSettings& settings); // same
+    // One chat turn on `conversation` (which only the worker touches until the turn's result arrives): streams as a
+    // run of one sequence (tokensReady, traceReady, runFinished with summary.chat set). Same refusals as startRun.
+    int startChatTurn(std::shared_ptr<engine::Conversation> conversation, const ui::ChatTurnSettings& settings);
+    // A prompt A/B batch: abProgress after each seed, then abFinished (or runFailed). Same refusals as startRun.
+    int startPromptAb(const engine::PromptAbRequest& request);
     // Takes effect within one token; the controller is idle at once. What the stopped run measured
     // still arrives (tokens, trace, then runFinished or sweepFinished marked cancelled) unless a new
     // run or sweep starts first, which drops it.
@@ -124,6 +150,8 @@ Q_SIGNALS:
     void sweepProgress(int runId, int done, int total, const QString& label);
     void sweepFinished(int runId, const engine::SweepResult& result);
     void busyChanged(bool busy);
+    void abProgress(int runId, int done, int total);
+    void abFinished(int runId, const engine::PromptAbResult& result);
 
 private:
     friend class RunWorker;
@@ -138,6 +166,8 @@ private:
     void deliverReport(int runId, RunReportPtr report);
     void deliverSweepProgress(int runId, int done, int total, QString label);
     void finishSweep(int runId, engine::SweepResult result);
+    void deliverAbProgress(int runId, int done, int total);
+    void finishAb(int runId, engine::PromptAbResult result);
     void finishModelLoad(std::shared_ptr<const engine::Model> model, QString error);
     bool wanted(int runId) const; // the current run, or the stopped one while nothing replaced it
 
@@ -165,3 +195,4 @@ Q_DECLARE_METATYPE(ui::RunSummary)
 Q_DECLARE_METATYPE(ui::TraceBatch)
 Q_DECLARE_METATYPE(ui::RunReportPtr)
 Q_DECLARE_METATYPE(engine::SweepResult)
+Q_DECLARE_METATYPE(engine::PromptAbResult)

@@ -101,6 +101,7 @@ int runAnalyze(const AnalyzeOptions& options, const std::string& argv0);
 struct QuantizeOptions {
     std::string in;
     std::string synthetic;
+    std::string chatTemplate; // with synthetic: written as tokenizer.chat_template
     std::string type;
     std::string out;
     bool dryRun = false; // print the types each tensor would get, write nothing
@@ -118,5 +119,16 @@ struct DemoOptions {
 };
 CLI::App* addDemo(CLI::App& app, DemoOptions& options);
 int runDemo(const DemoOptions& options, const std::string& argv0);
+// ab: prompt variants (the prompts) under the same settings and several seeds each, compared in a table.
+struct AbOptions {
+    ModelChoice model;
+    ParallelOptions parallel;
+    WorkloadOptions workload;
+    int seeds = 5;
+    std::string csvOut;
+    std::string jsonOut;
+};
+CLI::App* addAb(CLI::App& app, AbOptions& options);
+int runAb(const AbOptions& options, const std::string& argv0);
 
 } // namespace cli

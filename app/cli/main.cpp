@@ -1,6 +1,6 @@
-// llm-playground-cli: the engine without a window — generate, trace, analyze, sweep, bench, tokenize, inspect,
-// quantize, demo. Each subcommand lives in its own file (see commands.h); this file parses and maps failures to exit
-// codes.
+// llm-playground-cli: the engine without a window — generate, trace, analyze, ab, sweep, bench, tokenize,
+// inspect, quantize, demo. Each subcommand lives in its own file (see commands.h); this file parses and maps failures
+// to exit codes.
 #include "app/cli/commands.h"
 
 #include "engine/format/gguffile.h"
@@ -35,6 +35,7 @@ int main(int argc, char** argv)
     cli::QuantizeOptions quantize;
     cli::AnalyzeOptions analyze;
     cli::DemoOptions demo;
+    cli::AbOptions ab;
     // In the order --help lists them.
     const std::pair<CLI::App*, std::function<int()>> commands[] = {
         { cli::addGenerate(app, generate), [&] { return cli::runGenerate(generate, argv0); } },
@@ -44,6 +45,7 @@ int main(int argc, char** argv)
         { cli::addBench(app, bench), [&] { return cli::runBench(bench, argv0); } },
         { cli::addSweep(app, sweep), [&] { return cli::runSweep(sweep, argv0); } },
         { cli::addAnalyze(app, analyze), [&] { return cli::runAnalyze(analyze, argv0); } },
+        { cli::addAb(app, ab), [&] { return cli::runAb(ab, argv0); } },
         { cli::addQuantize(app, quantize), [&] { return cli::runQuantize(quantize); } },
         { cli::addDemo(app, demo), [&] { return cli::runDemo(demo, argv0); } },
     };

@@ -37,6 +37,10 @@ CLI::App* addQuantize(CLI::App& app, QuantizeOptions& o)
            "Q8_0, Q4_0, Q5_0, Q4_K_M (or Q4_K), Q5_K_M (or Q5_K), Q6_K, F16, BF16 or F32, each tensor's type "
            "chosen as llama-quantize does")
         ->required();
+    cmd->add_option("--chat-template", o.chatTemplate,
+           "with --synthetic: write this tokenizer.chat_template (a family name such as chatml or llama3, or Jinja), "
+           "to try chat mode without a downloaded model")
+        ->needs(syntheticOpt);
     auto* outOpt = cmd->add_option("--out,-o", o.out, "output GGUF file");
     auto* dryOpt = cmd->add_flag("--dry-run", o.dryRun, "print the type each tensor would get; write nothing");
     outOpt->excludes(dryOpt);
@@ -62,7 +66,11 @@ int runQuantize(const QuantizeOptions& o)
     // same shape from a file, in F32 or quantised.
     if (!o.synthetic.empty()) {
         std::vector<uint8_t> bytes;
-        asUsageError([&] { bytes = engine::syntheticModelGguf(engine::syntheticShape(o.synthetic)); });
+        asUsageError([&] {
+            engine::SyntheticShape shape = engine::syntheticShape(o.synthetic);
+            shape.chatTemplate = o.chatTemplate;
+            bytes = engine::syntheticModelGguf(shape);
+        });
         in = plainF32 ? o.out : o.out + ".f32.tmp";
         if (!plainF32)
             temporary.path = in;

@@ -65,6 +65,8 @@ bool inFit(const ScalingAnalysis& a, int threads)
     return std::find(a.fitThreads.begin(), a.fitThreads.end(), threads) != a.fitThreads.end();
 }
 
+} // namespace
+
 std::string csvNumber(double value)
 {
     if (!std::isfinite(value))
@@ -89,8 +91,6 @@ std::string csvField(const std::string& text)
     quoted += '"';
     return quoted;
 }
-
-} // namespace
 
 const char* const kSweepCsvHeader = "strategy,phase,threads,repetitions,median_s,min_s,max_s,speedup,speedup_low,"
                                     "speedup_high,efficiency,karp_flatt,tokens,tokens_per_s,scaled_speedup,"

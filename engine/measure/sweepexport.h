@@ -46,6 +46,11 @@ nlohmann::json sweepToJson(const SweepResult& result);
 std::string sweepToCsv(const SweepResult& result);
 extern const char* const kSweepCsvHeader;
 
+// CSV pieces every export uses: a number as the shortest text that reads back to it (empty if not finite), and a
+// text field quoted as RFC 4180 asks when it holds a comma, a quote or a line break.
+std::string csvNumber(double value);
+std::string csvField(const std::string& text);
+
 // A JSON number, or null if the value is NaN or infinite.
 nlohmann::json jsonNumber(double value);
 

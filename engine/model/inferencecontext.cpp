@@ -104,6 +104,14 @@ InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int conte
     computeRopeTable(c, m_ctx, m_ropeCos, m_ropeSin);
 }
 
+void InferenceContext::truncate(int position)
+{
+    if (position < 0 || position > m_pos)
+        throw std::out_of_range(
+            "cannot truncate a context at position " + std::to_string(m_pos) + " to " + std::to_string(position));
+    m_pos = position;
+}
+
 std::span<const float> InferenceContext::eval(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence)
 {
     const int vocab = m_model->config().vocab;

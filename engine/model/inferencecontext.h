@@ -44,6 +44,9 @@ public:
     int position() const { return m_pos; }
     int contextLength() const { return m_ctx; }
     void reset() { m_pos = 0; }
+    // Forgets every position from `position` on (0 <= position <= position()): the next eval writes there. The keys
+    // and values before it stay valid, as attention never reads past the current position.
+    void truncate(int position);
     const Model& model() const { return *m_model; }
 
     // Tokens per forward call; longer prompts are fed in chunks of this size.

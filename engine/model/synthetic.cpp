@@ -205,6 +205,8 @@ std::vector<uint8_t> syntheticModelGguf(const SyntheticShape& s, uint64_t seed)
     w.setUInt32("tokenizer.ggml.unknown_token_id", uint32_t(v.unkId));
     w.setBool("tokenizer.ggml.add_bos_token", true);
     w.setBool("tokenizer.ggml.add_space_prefix", true);
+    if (!s.chatTemplate.empty())
+        w.setString("tokenizer.chat_template", s.chatTemplate);
 
     const uint64_t dim = uint64_t(s.dim), hd = uint64_t(headDim), kvDim = hd * uint64_t(s.kvHeads);
     const uint64_t qDim = hd * uint64_t(s.heads);

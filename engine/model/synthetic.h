@@ -31,6 +31,7 @@ struct SyntheticShape {
     // rope_freqs.weight as convert_hf_to_gguf.py writes it for Llama 3.1 (factor 8, low_freq_factor 1,
     // high_freq_factor 4, original context ropeOriginalContext or else 8192).
     bool llama3RopeFreqs = false;
+    std::string chatTemplate {}; // empty: none; else written as tokenizer.chat_template (Jinja or a family name)
 };
 
 // The named shapes: tiny, 15M, 110M, 1B.

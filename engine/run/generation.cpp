@@ -1,5 +1,6 @@
 #include "engine/run/generation.h"
 
+#include "engine/run/tokenprobability.h"
 #include "engine/text/chattemplate.h"
 
 #include <stdexcept>
@@ -115,7 +116,12 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     const RegionInfo sampling {
         .op = Op::Sampling, .layer = -1, .sequence = m_sequence, .position = m_context.position(), .tokens = 1
     };
-    scheduler.serial(sampling, [&] { id = m_sampler.sample(logits, m_history); });
+    double probability = 0.0;
+    scheduler.serial(sampling, [&] {
+        id = m_sampler.sample(logits, m_history);
+        if (m_request.recordTokenProbabilities)
+            probability = drawnTokenProbability(m_sampler, logits, m_history, id);
+    });
     if (first) {
         stats.timeToFirstTokenMs = msSince(m_start);
         m_decodeStart = Clock::now();
@@ -126,6 +132,8 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     }
     m_history.push_back(id);
     m_result.tokenIds.push_back(id);
+    if (m_request.recordTokenProbabilities)
+        m_result.tokenProbabilities.push_back(probability);
     m_last = id;
     ++stats.generatedTokens;
     const std::string piece = m_detok.push(id);

@@ -27,6 +27,8 @@ struct GenerationRequest {
     // (tokenizer.chat_template); otherwise, or with chat off, the prompt is raw completion text.
     bool chat = false;
     std::string systemPrompt;
+    // Keep each generated token's probability (drawnTokenProbability, run/tokenprobability.h) in the result.
+    bool recordTokenProbabilities = false;
 
     void validate() const; // throws std::invalid_argument (maxTokens out of 0..1M, sampling values)
 };
@@ -60,6 +62,7 @@ struct GenerationResult {
     std::string text;
     std::vector<int32_t> promptIds;
     std::vector<int32_t> tokenIds; // generated ids (the EOS that stopped generation is not included)
+    std::vector<double> tokenProbabilities; // with recordTokenProbabilities: one per tokenIds entry
     std::string chatTemplate; // the template family applied ("none" for raw completion)
     GenerationStats stats;
 };

@@ -47,6 +47,7 @@ std::vector<std::unique_ptr<SequenceState>> makeSequences(
         g.sequence = i;
         g.chat = req.chat;
         g.systemPrompt = req.systemPrompt;
+        g.recordTokenProbabilities = req.recordTokenProbabilities;
         states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
     }
     return states;

@@ -36,6 +36,7 @@ struct RunRequest {
     bool stopAtEos = true;
     bool chat = false; // apply the model's chat template (if it has one) to each prompt
     std::string systemPrompt; // used with chat
+    bool recordTokenProbabilities = false; // GenerationRequest::recordTokenProbabilities for every sequence
     Strategy strategy = Strategy::IntraOp;
     SchedulerOptions scheduler;
     int contextLength = 0; // <= 0: min(model context, 2048)

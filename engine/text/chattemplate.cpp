@@ -125,109 +125,194 @@ public:
         append(std::move(s), true);
         return *this;
     }
-    PromptBuilder& text(std::string s)
+    PromptBuilder& text(std::string s, int message = -1)
     {
-        append(std::move(s), false);
+        append(std::move(s), false, message);
         return *this;
     }
     ChatPrompt take() { return std::move(m_prompt); }
 
 private:
-    void append(std::string s, bool isMarker)
+    void append(std::string s, bool isMarker, int message = -1)
     {
         if (s.empty())
             return;
-        if (!m_prompt.segments.empty() && m_prompt.segments.back().marker == isMarker)
-            m_prompt.segments.back().text += s; // keep segments alternating
+        // Keep segments alternating, but a message's content in a segment of its own.
+        if (!m_prompt.segments.empty() && m_prompt.segments.back().marker == isMarker
+            && m_prompt.segments.back().message == message)
+            m_prompt.segments.back().text += s;
         else
-            m_prompt.segments.push_back({ std::move(s), isMarker });
+            m_prompt.segments.push_back({ std::move(s), isMarker, message });
     }
     ChatPrompt m_prompt;
 };
 
 } // namespace
 
-// Each case is what llama.cpp's llm_chat_apply_template renders for [system?, user] with add_generation_prompt.
-// Not reproduced: defaults some Jinja templates inject on their own (Qwen2.5's "You are Qwen..." system prompt when
-// none is given, Llama-3.1's "Cutting Knowledge Date" lines).
-ChatPrompt formatChatPrompt(
-    ChatTemplate family, const std::string& system, const std::string& user, const std::string& eosPiece)
+// Each case is what llama.cpp's llm_chat_apply_template renders for [system?, user, assistant, user, ...] with
+// add_generation_prompt (the assistant turn opener at the end where the family has one). One exchange
+// (formatChatPrompt) is the same rendering of [system?, user]. Not reproduced: defaults some Jinja templates inject on
+// their own (Qwen2.5's "You are Qwen..." system prompt when none is given, Llama-3.1's "Cutting Knowledge Date" lines).
+// An assistant message ends with what the model itself produces to end its turn (ChatML's "<|im_end|>", Llama-3's
+// "<|eot_id|>", the EOS piece for the [INST] families), so a reply the model stopped with its end-of-generation token
+// renders as the tokens it saw.
+ChatPrompt formatChatHistory(ChatTemplate family, const std::string& system, const std::vector<ChatMessage>& messages,
+    bool addGenerationPrompt, const std::string& eosPiece)
 {
     const bool hasSystem = !system.empty();
+    auto at = [&](const ChatMessage& m) { return int(&m - messages.data()); };
     PromptBuilder p;
     switch (family) {
     case ChatTemplate::None:
-        p.text(user);
+        // Raw completion: the messages one after another, the system prompt dropped.
+        for (const ChatMessage& m : messages)
+            p.text(m.content, at(m));
         break;
     case ChatTemplate::ChatML:
         if (hasSystem)
             p.marker("<|im_start|>system\n").text(system).marker("<|im_end|>\n");
-        p.marker("<|im_start|>user\n").text(user).marker("<|im_end|>\n<|im_start|>assistant\n");
+        for (const ChatMessage& m : messages)
+            p.marker(std::string("<|im_start|>") + chatRoleName(m.role) + "\n")
+                .text(m.content, at(m))
+                .marker("<|im_end|>\n");
+        if (addGenerationPrompt)
+            p.marker("<|im_start|>assistant\n");
         break;
     case ChatTemplate::Llama2:
-        // Meta's template: bos + '[INST] ' + content.strip() + ' [/INST]', the system prompt inside the first turn.
+    case ChatTemplate::Mistral: {
+        // llama.cpp's "llama2" family: Meta's template puts the system prompt inside the first turn (<<SYS>>, text
+        // stripped); Mistral's first template has no system role, so the system prompt and a newline start the turn.
+        // Later turns open with "[INST] " again (llama.cpp writes BOS there only for templates with
+        // "bos_token + '[INST]", which ours never put in the text: see the BOS rule).
+        const bool llama2 = family == ChatTemplate::Llama2;
+        auto content = [&](const std::string& s) { return llama2 ? trim(s) : s; };
+        bool insideTurn = true;
         p.marker("[INST] ");
-        if (hasSystem)
-            p.marker("<<SYS>>\n").text(trim(system)).marker("\n<</SYS>>\n\n");
-        p.text(trim(user)).marker(" [/INST]");
+        if (hasSystem) {
+            if (llama2)
+                p.marker("<<SYS>>\n").text(content(system)).marker("\n<</SYS>>\n\n");
+            else
+                p.text(system).marker("\n");
+        }
+        for (const ChatMessage& m : messages) {
+            if (!insideTurn) {
+                insideTurn = true;
+                p.marker("[INST] ");
+            }
+            if (m.role == ChatRole::User) {
+                p.text(content(m.content), at(m)).marker(" [/INST]");
+            } else {
+                p.text(content(m.content), at(m)).marker(eosPiece);
+                insideTurn = false;
+            }
+        }
         break;
-    case ChatTemplate::Mistral:
-        // llama.cpp's "llama2" without system support: the system prompt and a newline start the first turn.
-        p.marker("[INST] ");
-        if (hasSystem)
-            p.text(system).marker("\n");
-        p.text(user).marker(" [/INST]");
-        break;
+    }
     case ChatTemplate::MistralV1:
     case ChatTemplate::MistralV3:
     case ChatTemplate::MistralV3Tekken: {
-        // llama.cpp: v1 has a space before [INST] and before [/INST]; v3 only after [INST]; v3-tekken none.
-        const char* leading = family == ChatTemplate::MistralV1 ? " " : "";
-        const char* trailing = family == ChatTemplate::MistralV3Tekken ? "" : " ";
-        p.marker(std::string(leading) + "[INST]" + trailing);
-        if (hasSystem)
+        // llama.cpp: v1 has a space before [INST] and before [/INST]; v3 only after [INST]; v3-tekken none; v3 trims
+        // the assistant's text.
+        const std::string leading = family == ChatTemplate::MistralV1 ? " " : "";
+        const std::string trailing = family == ChatTemplate::MistralV3Tekken ? "" : " ";
+        bool insideTurn = false;
+        auto openTurn = [&] {
+            if (!insideTurn)
+                p.marker(leading + "[INST]" + trailing);
+            insideTurn = true;
+        };
+        if (hasSystem) {
+            openTurn();
             p.text(system).marker("\n\n");
-        p.text(user).marker(std::string(leading) + "[/INST]");
+        }
+        for (const ChatMessage& m : messages) {
+            openTurn();
+            if (m.role == ChatRole::User) {
+                p.text(m.content, at(m)).marker(leading + "[/INST]");
+            } else {
+                p.marker(trailing).text(family == ChatTemplate::MistralV3 ? trim(m.content) : m.content, at(m));
+                p.marker(eosPiece);
+                insideTurn = false;
+            }
+        }
         break;
     }
     case ChatTemplate::MistralV7:
     case ChatTemplate::MistralV7Tekken: {
-        const char* trailing = family == ChatTemplate::MistralV7 ? " " : "";
+        const std::string trailing = family == ChatTemplate::MistralV7 ? " " : "";
         if (hasSystem)
-            p.marker(std::string("[SYSTEM_PROMPT]") + trailing).text(system).marker("[/SYSTEM_PROMPT]");
-        p.marker(std::string("[INST]") + trailing).text(user).marker("[/INST]");
+            p.marker("[SYSTEM_PROMPT]" + trailing).text(system).marker("[/SYSTEM_PROMPT]");
+        for (const ChatMessage& m : messages) {
+            if (m.role == ChatRole::User)
+                p.marker("[INST]" + trailing).text(m.content, at(m)).marker("[/INST]");
+            else
+                p.marker(trailing).text(m.content, at(m)).marker(eosPiece);
+        }
         break;
     }
     case ChatTemplate::Llama3:
         if (hasSystem)
             p.marker("<|start_header_id|>system<|end_header_id|>\n\n").text(trim(system)).marker("<|eot_id|>");
-        p.marker("<|start_header_id|>user<|end_header_id|>\n\n").text(trim(user)).marker("<|eot_id|>");
-        p.marker("<|start_header_id|>assistant<|end_header_id|>\n\n");
+        for (const ChatMessage& m : messages) {
+            p.marker(std::string("<|start_header_id|>") + chatRoleName(m.role) + "<|end_header_id|>\n\n");
+            p.text(trim(m.content), at(m)).marker("<|eot_id|>");
+        }
+        if (addGenerationPrompt)
+            p.marker("<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
     case ChatTemplate::Zephyr:
         if (hasSystem)
             p.marker("<|system|>\n").text(system).marker(eosPiece + "\n");
-        p.marker("<|user|>\n").text(user).marker(eosPiece + "\n<|assistant|>\n");
+        for (const ChatMessage& m : messages)
+            p.marker(std::string("<|") + chatRoleName(m.role) + "|>\n").text(m.content, at(m)).marker(eosPiece + "\n");
+        if (addGenerationPrompt)
+            p.marker("<|assistant|>\n");
         break;
     case ChatTemplate::Phi3:
         if (hasSystem)
             p.marker("<|system|>\n").text(system).marker("<|end|>\n");
-        p.marker("<|user|>\n").text(user).marker("<|end|>\n<|assistant|>\n");
+        for (const ChatMessage& m : messages)
+            p.marker(std::string("<|") + chatRoleName(m.role) + "|>\n").text(m.content, at(m)).marker("<|end|>\n");
+        if (addGenerationPrompt)
+            p.marker("<|assistant|>\n");
         break;
     case ChatTemplate::Phi4:
         if (hasSystem)
             p.marker("<|im_start|>system<|im_sep|>").text(system).marker("<|im_end|>");
-        p.marker("<|im_start|>user<|im_sep|>").text(user).marker("<|im_end|><|im_start|>assistant<|im_sep|>");
+        for (const ChatMessage& m : messages)
+            p.marker(std::string("<|im_start|>") + chatRoleName(m.role) + "<|im_sep|>")
+                .text(m.content, at(m))
+                .marker("<|im_end|>");
+        if (addGenerationPrompt)
+            p.marker("<|im_start|>assistant<|im_sep|>");
         break;
-    case ChatTemplate::Gemma:
-        p.marker("<start_of_turn>user\n");
-        if (hasSystem)
-            p.text(trim(system)).marker("\n\n");
-        p.text(trim(user)).marker("<end_of_turn>\n<start_of_turn>model\n");
+    case ChatTemplate::Gemma: {
+        // No system role: the system prompt opens the first user turn; the assistant is "model".
+        std::string pendingSystem = trim(system);
+        for (const ChatMessage& m : messages) {
+            const bool user = m.role == ChatRole::User;
+            p.marker(user ? "<start_of_turn>user\n" : "<start_of_turn>model\n");
+            if (user && !pendingSystem.empty()) {
+                p.text(pendingSystem).marker("\n\n");
+                pendingSystem.clear();
+            }
+            p.text(trim(m.content), at(m)).marker("<end_of_turn>\n");
+        }
+        if (addGenerationPrompt)
+            p.marker("<start_of_turn>model\n");
         break;
+    }
     }
     return p.take();
 }
+
+ChatPrompt formatChatPrompt(
+    ChatTemplate family, const std::string& system, const std::string& user, const std::string& eosPiece)
+{
+    return formatChatHistory(family, system, { ChatMessage { ChatRole::User, user } }, true, eosPiece);
+}
+
+const char* chatRoleName(ChatRole role) { return role == ChatRole::User ? "user" : "assistant"; }
 
 std::string applyChatTemplate(
     ChatTemplate family, const std::string& system, const std::string& user, const std::string& eosPiece)

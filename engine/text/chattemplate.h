@@ -69,12 +69,27 @@ std::optional<ChatTemplate> chatTemplateFromName(std::string_view name);
 struct ChatSegment {
     std::string text;
     bool marker = false; // true: control-token pieces in it become those tokens; false: always plain text
+    int message = -1; // formatChatHistory: the index of the message whose content this is; -1: none
 };
 
 struct ChatPrompt {
     std::vector<ChatSegment> segments;
     std::string text() const; // the segments joined: the formatted prompt as a string, for display
 };
+
+// A message of a conversation. The system prompt is not a message: it is given apart, as it is set once.
+enum class ChatRole { User, Assistant };
+const char* chatRoleName(ChatRole role); // "user", "assistant"
+struct ChatMessage {
+    ChatRole role = ChatRole::User;
+    std::string content;
+};
+
+// Formats a whole conversation: an optional system prompt (empty: none), then the messages in order (user first,
+// alternating), each assistant message closed as the template closes it; with addGenerationPrompt the text ends with
+// the assistant turn opener, ready for the next reply. eosPiece as for formatChatPrompt.
+ChatPrompt formatChatHistory(ChatTemplate family, const std::string& system, const std::vector<ChatMessage>& messages,
+    bool addGenerationPrompt = true, const std::string& eosPiece = "</s>");
 
 // Formats one exchange: an optional system prompt (empty: no system turn) and the user prompt, ending with the
 // assistant turn opener. None gives the user text alone as text (the system prompt is dropped: raw completion has no

@@ -9,6 +9,7 @@
 
 #include <QtTest>
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -451,6 +452,40 @@ private Q_SLOTS:
         QCOMPARE(runCli({ "quantize", "--synthetic", "huge", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
         QCOMPARE(
             runCli({ "quantize", "--model", q4, "--synthetic", "tiny", "--type", "Q4_0", "--out", q4 }).exitCode, 2);
+    }
+
+    void abComparesVariantsAndExports()
+    {
+        const QString csv = m_dir.filePath("ab.csv");
+        const QString json = m_dir.filePath("ab.json");
+        const Result r = runCli({ "ab", "--synthetic", "tiny", "-p", "In the beginning", "-p", "And God, said",
+            "--seeds", "2", "--seed", "5", "-n", "4", "-t", "2", "--csv", csv, "--json", json });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("perplexity"), r.out.constData());
+        QFile c(csv);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = c.readAll().split('\n');
+        QCOMPARE(lines.size(), 1 + 4 + 2 + 1); // header, 2 variants x 2 seeds, 2 variant rows, the empty last line
+        QVERIFY(lines[1].startsWith("sample,0,In the beginning,5,"));
+        QFile j(json);
+        QVERIFY(j.open(QIODevice::ReadOnly));
+        const QJsonObject o = QJsonDocument::fromJson(j.readAll()).object();
+        QCOMPARE(o.value("samples").toArray().size(), 4);
+        QCOMPARE(o.value("samples").toArray()[0].toObject().value("tokenProbabilities").toArray().size(), 4);
+        QCOMPARE(runCli({ "ab", "--synthetic", "tiny", "--seeds", "0" }).exitCode, 2);
+    }
+
+    void quantizeWritesAChatTemplateForSyntheticModels()
+    {
+        const QString out = m_dir.filePath("chat.gguf");
+        QCOMPARE(
+            runCli({ "quantize", "--synthetic", "tiny", "--type", "F32", "--chat-template", "chatml", "--out", out })
+                .exitCode,
+            0);
+        const Result r = runCli({ "generate", "--model", out, "-n", "3", "--json", "-p", "Hi" });
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(QJsonDocument::fromJson(r.out).object().value("chat_template").toString(), QStringLiteral("chatml"));
+        QCOMPARE(runCli({ "quantize", "--chat-template", "chatml", "--type", "F32", "--out", out }).exitCode, 2);
     }
 
     void quantizeDryRunPrintsWhatQuantizeDoes()

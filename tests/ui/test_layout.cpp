@@ -157,7 +157,7 @@ private Q_SLOTS:
         const auto splitters = w.findChildren<QSplitter*>();
         QSplitter* right = nullptr;
         for (QSplitter* sp : splitters)
-            if (sp->orientation() == Qt::Vertical && sp->indexOf(w.output()) >= 0)
+            if (sp->orientation() == Qt::Vertical && sp->indexOf(w.outputTabs()) >= 0)
                 right = sp;
         QVERIFY(right);
         QCOMPARE(right->count(), 3);
