@@ -42,7 +42,7 @@ CLI::App* addAb(CLI::App& app, AbOptions& o)
 int runAb(const AbOptions& o, const std::string& argv0)
 {
     const auto schedulerOptions = o.parallel.options();
-    o.workload.checkContextBeforeLoad(o.model);
+    o.workload.checkBeforeLoad(o.model);
     o.workload.strategies();
     if (o.seeds < 1 || o.seeds > 1000)
         throw UsageError("--seeds must be between 1 and 1000");
