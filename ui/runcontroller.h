@@ -14,6 +14,7 @@
 #include <QVector>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -93,6 +94,16 @@ public:
     // before the first analysis (engine::machinePeaks(): ~3 s, or read from the cache file); tests inject figures
     // here instead. Takes effect for runs started afterwards.
     void setMachinePeaks(const engine::MachinePeaks& peaks) { m_injectedPeaks = peaks; }
+    // The ceilings as far as the GUI thread knows them: injected, or delivered by machinePeaksReady.
+    std::optional<engine::MachinePeaks> knownMachinePeaks() const;
+
+    // Builds the model with `loader` on the worker thread (a lesson's synthetic shape stored as another type);
+    // `what` names it while it loads. Like loadModel: the previous model stays on failure.
+    using ModelLoader = std::function<std::shared_ptr<const engine::Model>()>;
+    void loadModelWith(const QString& what, ModelLoader loader);
+    // Makes `model` (one this controller held before) the loaded model at once, without loading anything, and
+    // drops the result of any load still under way: a lesson gives the user's model back this way.
+    void useModel(std::shared_ptr<const engine::Model> model);
 
 public Q_SLOTS:
     // Runs and sweeps are refused until the load ends. A GGUF file; the previous model (if any)
@@ -105,6 +116,9 @@ public Q_SLOTS:
     // still arrives (tokens, trace, then runFinished or sweepFinished marked cancelled) unless a new
     // run or sweep starts first, which drops it.
     void stop();
+    // Measures the machine's ceilings on the worker (or reads the cache: engine::machinePeaks()) unless they are
+    // known, then emits machinePeaksReady; the analysis and sweeps use the same figures.
+    void requestMachinePeaks();
 
 Q_SIGNALS:
     void modelLoadStarted(const QString& what);
@@ -124,6 +138,8 @@ Q_SIGNALS:
     void sweepProgress(int runId, int done, int total, const QString& label);
     void sweepFinished(int runId, const engine::SweepResult& result);
     void busyChanged(bool busy);
+    // requestMachinePeaks' answer; invalid peaks (valid() false) when they could not be measured.
+    void machinePeaksReady(const engine::MachinePeaks& peaks);
 
 private:
     friend class RunWorker;
@@ -138,7 +154,8 @@ private:
     void deliverReport(int runId, RunReportPtr report);
     void deliverSweepProgress(int runId, int done, int total, QString label);
     void finishSweep(int runId, engine::SweepResult result);
-    void finishModelLoad(std::shared_ptr<const engine::Model> model, QString error);
+    void finishModelLoad(int generation, std::shared_ptr<const engine::Model> model, QString error);
+    void deliverMachinePeaks(engine::MachinePeaks peaks);
     bool wanted(int runId) const; // the current run, or the stopped one while nothing replaced it
 
     QThread m_thread;
@@ -150,6 +167,8 @@ private:
     int m_stoppedRun = 0; // the run stop() ended, until its final result arrives or a new run starts
     bool m_busy = false;
     int m_pendingLoads = 0; // loads queued or running: a run now would use the old model
+    int m_loadGeneration = 0; // useModel() bumps it: loads started before then are dropped on arrival
+    std::optional<engine::MachinePeaks> m_knownPeaks; // delivered by the worker
     std::shared_ptr<std::atomic<int>> m_stopRunId; // the worker polls it between tokens
     std::optional<engine::MachinePeaks> m_injectedPeaks;
     int m_analysedRun = 0; // the finished run whose report is still to come, until another run starts
@@ -165,3 +184,4 @@ Q_DECLARE_METATYPE(ui::RunSummary)
 Q_DECLARE_METATYPE(ui::TraceBatch)
 Q_DECLARE_METATYPE(ui::RunReportPtr)
 Q_DECLARE_METATYPE(engine::SweepResult)
+Q_DECLARE_METATYPE(engine::MachinePeaks)
