@@ -119,7 +119,7 @@ DemoPanel::DemoPanel(QWidget* parent)
     m_explanation = wrappingLabel(body);
     m_explanation->setTextFormat(Qt::PlainText); // the lesson's own words, never markup
     m_lookAt = wrappingLabel(body);
-    m_focusButtons = new QHBoxLayout;
+    m_focusButtons = new QVBoxLayout;
     m_measured = wrappingLabel(body);
     m_measured->setTextFormat(Qt::RichText);
     layout->addWidget(m_status);
@@ -199,9 +199,8 @@ void DemoPanel::showExplanation(
         auto* b = new QPushButton(focusButtonText(focus), this);
         b->setFocusPolicy(Qt::TabFocus);
         connect(b, &QPushButton::clicked, this, [this, focus] { Q_EMIT focusRequested(focus); });
-        m_focusButtons->addWidget(b);
+        m_focusButtons->addWidget(b, 0, Qt::AlignLeft);
     }
-    m_focusButtons->addStretch(1);
     QString rows;
     for (const engine::lessons::Measurement& m : measured.values) {
         m_measuredNames << QString::fromStdString(m.name);

@@ -11,7 +11,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QToolButton;
-class QHBoxLayout;
+class QVBoxLayout;
 
 namespace ui {
 
@@ -59,7 +59,7 @@ private:
     QLabel* m_contradiction; // shown when the measurement did not show the usual lesson
     QLabel* m_explanation;
     QLabel* m_lookAt;
-    QHBoxLayout* m_focusButtons;
+    QVBoxLayout* m_focusButtons; // one per line: side by side they would widen the panel past its column
     QLabel* m_measured;
     QLabel* m_status; // stopped, failed
     QPushButton* m_previous;

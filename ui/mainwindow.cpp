@@ -878,8 +878,14 @@ void MainWindow::showFocus(engine::lessons::Focus focus)
     QWidget* target = focusWidget(focus);
     if (!target)
         return;
-    if (m_tabs->indexOf(target) >= 0)
+    if (m_tabs->indexOf(target) >= 0) {
         m_tabs->setCurrentWidget(target);
+        // Under the timeline a chart is small on a projector's screen: the tabs get most of the height.
+        const QList<int> sizes = m_rightSplitter->sizes();
+        const int total = sizes.value(0) + sizes.value(1) + sizes.value(2);
+        if (sizes.value(2) < total / 2)
+            m_rightSplitter->setSizes({ total * 20 / 100, total * 25 / 100, total - total * 45 / 100 });
+    }
     FocusHighlight::flash(target, 5000);
 }
 
