@@ -46,6 +46,13 @@ int runDemo(const DemoOptions& o, const std::string& argv0)
         printList(stderr);
         return 2;
     }
+    // A file that cannot be written is found before the demonstration runs, not after.
+    std::ofstream jsonFile;
+    if (!o.jsonOut.empty()) {
+        jsonFile.open(o.jsonOut, std::ios::trunc);
+        if (!jsonFile)
+            throw UsageError("--json: cannot write " + o.jsonOut);
+    }
     std::fprintf(stderr, "measuring the machine's ceilings (or reading them from the cache)...\n");
     const engine::MachinePeaks machine = engine::machinePeaks(o.machineCache);
     engine::lessons::LessonOptions options;
@@ -78,10 +85,9 @@ int runDemo(const DemoOptions& o, const std::string& argv0)
     for (const engine::lessons::Measurement& m : outcome.measured.values)
         std::printf("  %-36s %s\n", m.name.c_str(), m.text().c_str());
 
-    if (!o.jsonOut.empty()) {
-        std::ofstream out(o.jsonOut, std::ios::trunc);
-        out << engine::lessons::toJson(outcome).dump(2) << "\n";
-        if (!out)
+    if (jsonFile.is_open()) {
+        jsonFile << engine::lessons::toJson(outcome).dump(2) << "\n";
+        if (!jsonFile.flush())
             throw std::runtime_error("cannot write " + o.jsonOut);
     }
     return 0;

@@ -44,8 +44,8 @@ public:
         for (int p = 1; p <= cores; ++p)
             threads.push_back(p);
         threads.push_back(2 * cores);
-        SweepRequest sweep = lessonSweep(lessonRun({ kLongPrompt }, options.quick ? 8 : 48, 1), threads,
-            options.quick ? 1 : 3, options.quick ? 0 : 1);
+        SweepRequest sweep = lessonSweep(lessonRun({ kLongPrompt }, options.quick ? 8 : 64, 1), threads,
+            options.quick ? 1 : 5, options.quick ? 0 : 1);
         sweep.predictWith = options.machine;
         sweep.predictThreads = predictionThreads(cores);
         return { sweepStep("timed on 1 to " + std::to_string(2 * cores) + " threads", {}, sweep) };
@@ -86,17 +86,26 @@ public:
         Explanation e;
         const double fit = m.value("fit_serial");
         const double traced = m.value("traced_serial");
-        e.contradicts = !(m.value("speedup_cores") >= 1.05 && fit > 0.5);
-        std::string t = fillText(m,
-            "On all {cores} cores the run was {speedup_cores} as fast as on one. Amdahl's law fitted to the timings "
-            "says {fit_serial} of the work is serial, so no number of threads could make it more than {fit_limit} "
-            "faster. The trace, which sees the serial sections directly, measures {traced_serial} (a limit of "
+        e.contradicts = !(m.value("speedup_cores") >= 1.05 && fit > 0.5 && fit < 100);
+        const bool scaled = m.value("speedup_cores") >= 1.05;
+        const bool fitMeaningful = scaled && fit > 0 && fit < 100;
+        std::string t = fillText(m, "On all {cores} cores the run was {speedup_cores} as fast as on one. ");
+        if (fitMeaningful)
+            t += fillText(m,
+                "Amdahl's law fitted to the timings says {fit_serial} of the work is serial, so no number of threads "
+                "could make it more than {fit_limit} faster. ");
+        else
+            t += fillText(m,
+                "Amdahl's law fitted to that gives a serial fraction of {fit_serial}, which means nothing: the law "
+                "assumes the threads speed the parallel part up. ");
+        t += fillText(m,
+            "The trace, which sees the serial sections directly, measures {traced_serial} serial (a limit of "
             "{traced_limit}). ");
-        if (std::isfinite(fit) && std::isfinite(traced) && fit > traced + 5)
+        if (fitMeaningful && std::isfinite(traced) && fit > traced + 5)
             t += "The fit blames more on serial work than the trace finds: fork/join overhead and threads sharing "
                  "the memory bandwidth grow with the thread count, and Amdahl's law can only count them as serial "
                  "work. ";
-        if (m.value("fit_points") <= 2)
+        if (fitMeaningful && m.value("fit_points") <= 2)
             t += fillText(m,
                 "With only {cores} cores the fit has one point besides the one-thread run, so the curve passes "
                 "exactly through it and proves little. ");
@@ -114,7 +123,7 @@ public:
                 ? fillText(m, "; other processes kept {background_cores} cores busy during the sweep.")
                 : ".";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::SpeedupChart, Focus::WhyPanel };
         e.lookAtText = "On the speedup chart, compare the measured points with the fitted Amdahl curve and the dashed "
                        "predicted curve past the cores; the Why panel has the serial sections by op.";

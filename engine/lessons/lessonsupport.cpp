@@ -1,5 +1,7 @@
 #include "engine/lessons/lessonsupport.h"
 
+#include "engine/lessons/explaintext.h"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -155,6 +157,20 @@ double phaseGBps(const RunReport& report, Phase phase)
             ns += s.elapsedNs;
         }
     return ns > 0 ? bytes / double(ns) : 0.0;
+}
+
+std::string finishText(std::string text, const Measured& measured, bool contradicts)
+{
+    if (!contradicts && measured.value("background_cores") >= kBusyCores) {
+        if (!text.empty() && text.back() != ' ')
+            text += ' ';
+        text += fillText(measured,
+            "Other processes kept {background_cores} cores busy while this ran, so its timings are disturbed; rerun "
+            "it on a quiet machine to be sure.");
+    }
+    while (!text.empty() && text.back() == ' ')
+        text.pop_back();
+    return text;
 }
 
 } // namespace engine::lessons

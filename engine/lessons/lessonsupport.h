@@ -50,4 +50,9 @@ double phaseGBps(const RunReport& report, Phase phase);
 // Other processes' CPUs in use from which a lesson's text says its timings were disturbed.
 inline constexpr double kBusyCores = BackgroundLoad::kSignificantCores;
 
+// The explanation's last touch: when it does not already say the measurement contradicts the lesson but other
+// processes kept at least kBusyCores busy ("background_cores"), a sentence saying the timings are disturbed; then
+// the text without trailing spaces.
+std::string finishText(std::string text, const Measured& measured, bool contradicts);
+
 } // namespace engine::lessons

@@ -18,7 +18,7 @@ struct Variant {
     Partitioner partitioner;
     size_t grain;
 };
-constexpr size_t kCoarseGrain = 4;
+constexpr size_t kCoarseGrain = 8;
 constexpr Variant kVariants[] = {
     { "static", Partitioner::Static, 1 },
     { "auto", Partitioner::Auto, 1 },
@@ -39,7 +39,7 @@ public:
     {
         std::vector<Step> steps;
         for (const Variant& v : kVariants) {
-            RunRequest run = lessonRun({ kLongPrompt }, options.quick ? 16 : 96, 2);
+            RunRequest run = lessonRun({ kLongPrompt }, options.quick ? 16 : 128, 2);
             run.scheduler.partitioner = v.partitioner;
             run.scheduler.grain = v.grain;
             steps.push_back(runStep(std::string(partitionerName(v.partitioner)) + " partitioner, grain "
@@ -91,7 +91,7 @@ public:
         } else {
             t += "Fine chunks balance; chunks larger than a region's share per thread cannot.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::WhyPanel };
         e.lookAtText = "In the coarse-grain timeline one lane carries whole regions while the other sits idle; the "
                        "Why panel's imbalance share is the measure of it.";

@@ -112,8 +112,11 @@ public:
                 "fewer bytes per token means more tokens per second. ");
         else
             t += fillText(m,
-                "At F32 the weights streamed at {gbps_f32}, well below the {machine_gbps} this machine's memory "
-                "delivers, so here decode was held back by more than memory (busy cores, or the arithmetic). ");
+                     "At F32 the weights streamed at {gbps_f32}, well below the {machine_gbps} this machine's memory "
+                     "delivers, so here decode was held back by more than memory (busy cores, or the arithmetic)")
+                + (m.value("background_cores") >= kBusyCores
+                        ? fillText(m, "; other processes kept up to {background_cores} cores busy meanwhile. ")
+                        : ". ");
         const double llc = m.value("llc_mib");
         const bool q4PastMemory = m.value("gbps_q4") > m.value("machine_gbps");
         if (llc > 0 && m.value("weights_f32") > llc)
@@ -122,8 +125,8 @@ public:
                      "from memory; the quantised copies fit in it")
                 + (q4PastMemory ? fillText(m, ", which lets Q4_0 go past the memory bandwidth ({gbps_q4}). ")
                                 : fillText(m,
-                                    ", yet Q4_0 moved only {gbps_q4}: unpacking its blocks costs "
-                                    "arithmetic. "));
+                                    ", yet Q4_0 moved only {gbps_q4}, below the memory bandwidth: "
+                                    "unpacking its blocks costs arithmetic. "));
         else if (llc > 0)
             t += fillText(m,
                 "All three fit this CPU's {llc_mib} last-level cache, so they are read from the cache rather than "
@@ -141,7 +144,7 @@ public:
                 : "; unpacking the quantised blocks costs arithmetic, and when the weights are already in the cache "
                   "that cost can outweigh the bytes saved.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Roofline, Focus::Stats };
         e.lookAtText = "On the roofline, the three runs' decode matmuls sit under the bandwidth slope and move right "
                        "and up from F32 to Q4_0; the stats table gives each one's tokens per second.";

@@ -36,7 +36,7 @@ public:
 
     std::vector<Step> plan(const LessonOptions& options) const override
     {
-        const int tokens = options.quick ? 8 : 48;
+        const int tokens = options.quick ? 8 : 96;
         const std::vector<std::string>& prompts = shortPrompts();
         return {
             runStep("the prompts one after another on 1 thread", {}, lessonRun(prompts, tokens, 1, Strategy::IntraOp)),
@@ -103,7 +103,7 @@ public:
         } else {
             t += "Serving many users is the easy parallelism: more throughput, not less latency.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::Stats };
         e.lookAtText = "In the request-parallel timeline each lane holds whole prompts end to end with no gaps "
                        "between chunks; the stats table gives each prompt's own tokens per second.";

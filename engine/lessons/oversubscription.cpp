@@ -40,7 +40,7 @@ public:
         most.scheduler.threads = threads.back();
         return {
             sweepStep("decode timed on " + list + " threads", {},
-                lessonSweep(workload, threads, options.quick ? 1 : 3, options.quick ? 0 : 1)),
+                lessonSweep(workload, threads, options.quick ? 1 : 5, options.quick ? 0 : 1)),
             runStep("one traced run on " + std::to_string(cores) + " threads (one per core)", {}, workload),
             runStep("one traced run on " + std::to_string(threads.back()) + " threads (time-shared)", {}, most),
         };
@@ -93,10 +93,11 @@ public:
         std::string t = "This machine has " + fillText(m, "{cores} cores. Decode on ") + joinTexts(m, counts)
             + " threads ran at " + joinTexts(m, rates) + ". ";
         t += fillText(m,
-            "On {threads_most} threads it reached {most_vs_best} the best rate with at most one thread per core: "
-            "the extra threads only take turns on the same cores. ");
+                 "On {threads_most} threads it reached {most_vs_best} the best rate with at most one thread per core")
+            + (e.contradicts ? ", although the extra threads can only take turns on the same cores. "
+                             : ": the extra threads only take turns on the same cores. ");
         t += fillText(m,
-            "Worse, a parallel region ends only when its last thread is done, and with more threads than cores some "
+            "And a parallel region ends only when its last thread is done, and with more threads than cores some "
             "are always waiting for a core: on {threads_most} threads the lanes were busy {busy_share_most} of the "
             "time (against {busy_share_fit} on {threads_fit}), fork/join overhead took {overhead_share_most} and "
             "imbalance {imbalance_share_most}, and each region's overhead grew from {overhead_per_region_fit_us} to "
@@ -112,7 +113,7 @@ public:
         } else {
             t += "Use at most one thread per core for work that synchronises often.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::SpeedupChart, Focus::Timeline, Focus::WhyPanel };
         e.lookAtText = "The speedup chart flattens or falls past the cores; in the oversubscribed timeline, look for "
                        "lanes that stop mid-region while the others wait (preemption gaps).";

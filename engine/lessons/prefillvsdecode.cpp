@@ -20,16 +20,16 @@ public:
 
     std::vector<Step> plan(const LessonOptions& options) const override
     {
-        const int tokens = options.quick ? 16 : 64;
+        const int tokens = options.quick ? 16 : 96;
         const RunRequest workload = lessonRun({ kLongPrompt }, tokens, 2);
         return {
             sweepStep("prefill and decode timed on 1 and 2 threads", {},
-                lessonSweep(workload, { 1, 2 }, options.quick ? 1 : 3, options.quick ? 0 : 1)),
+                lessonSweep(workload, { 1, 2 }, options.quick ? 1 : 5, options.quick ? 0 : 1)),
             runStep("one traced run on 2 threads: where decode's time goes", {}, workload),
         };
     }
 
-    Measured measure(const std::vector<StepResult>& results, const MachinePeaks&) const override
+    Measured measure(const std::vector<StepResult>& results, const MachinePeaks& machine) const override
     {
         const StrategySweep& sweep = strategyAt(results, 0, Strategy::IntraOp);
         const RunReport& report = reportAt(results, 1);
@@ -52,7 +52,11 @@ public:
         m.add("decode_regions_per_token", report.decodeTokens > 0 ? double(decode.regions) / report.decodeTokens : 0.0,
             "", 0);
         m.add("decode_overhead_share", laneShare(decode.idle.overhead, decode), "%", 0);
+        m.add("decode_imbalance_share", laneShare(decode.idle.imbalance, decode), "%", 0);
+        m.add("decode_serial_share", laneShare(decode.idle.serial, decode), "%", 0);
         m.add("decode_memory_bound_share", memoryBoundShare(report, Phase::Decode), "%", 0);
+        m.add("weights_mib", double(stepAt(results, 0).modelWeightBytes) / (1024.0 * 1024.0), "MiB", 0);
+        m.add("llc_mib", double(machine.lastLevelCacheBytes) / (1024.0 * 1024.0), "MiB", 0);
         m.add("background_cores", stepAt(results, 0).sweep.backgroundLoad.otherCores, "", 1);
         return m;
     }
@@ -70,27 +74,38 @@ public:
             "Prefill pushes all {prompt_tokens} prompt tokens through each matmul at once, so each parallel region "
             "gives every thread {prefill_work_per_region_us} of work against {prefill_overhead_per_region_us} of "
             "fork/join overhead. Decode pushes one token: {decode_regions_per_token} regions per token, each with "
-            "{decode_work_per_region_us} of work per thread against {decode_overhead_per_region_us} of overhead, "
-            "and overhead takes {decode_overhead_share} of decode's thread time. ");
-        if (m.value("decode_memory_bound_share") >= 50)
+            "{decode_work_per_region_us} of work per thread against {decode_overhead_per_region_us} of overhead. "
+            "Of decode's thread time, fork/join overhead takes {decode_overhead_share}, threads waiting for each "
+            "other in regions of only a few blocks (imbalance) {decode_imbalance_share} and serial sections (the "
+            "sampler, norms) {decode_serial_share}. ");
+        const bool fitsCache = m.value("llc_mib") > 0 && m.value("weights_mib") < m.value("llc_mib");
+        if (m.value("decode_memory_bound_share") < 50)
             t += fillText(m,
-                "{decode_memory_bound_share} of decode's op time is in memory-bound ops, so the threads also "
-                "compete for the same memory bandwidth. ");
+                "Only {decode_memory_bound_share} of decode's op time is in memory-bound ops: for this model its small "
+                "regions and serial sections, not the memory wall, are what hold decode back. ");
+        else if (fitsCache)
+            t += fillText(m,
+                "{decode_memory_bound_share} of decode's op time is in ops with too few FLOPs per byte to be limited "
+                "by arithmetic (memory-bound on the roofline), but this model's {weights_mib} of weights fit the "
+                "{llc_mib} cache, so they come from the cache: its small regions and serial sections, not the memory "
+                "wall, are what hold decode back here. ");
         else
             t += fillText(m,
-                "Only {decode_memory_bound_share} of decode's op time is in memory-bound ops: for this model the "
-                "synchronisation wall, not the memory wall, is what stops decode. ");
+                "{decode_memory_bound_share} of decode's op time is in memory-bound ops and the weights "
+                "({weights_mib}) do not fit the {llc_mib} cache, so the threads also compete for the same memory "
+                "bandwidth. ");
         if (e.contradicts) {
             t += kContradictionOpening;
-            t += prefillSpeedup < 1.2 ? "prefill barely gained from the second thread"
-                                      : "decode scaled as well as prefill";
+            t += prefillSpeedup < 0.97 ? "prefill got slower with the second thread"
+                : prefillSpeedup < 1.2 ? "prefill barely gained from the second thread"
+                                       : "decode scaled as well as prefill";
             t += m.value("background_cores") >= kBusyCores
                 ? fillText(m,
                     ", and other processes kept {background_cores} cores busy meanwhile, which disturbs "
                     "timings; rerun it on a quiet machine.")
                 : ". Rerun it; if it persists, this machine's second core is not giving prefill more work time.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::WhyPanel, Focus::SpeedupChart };
         e.lookAtText = "In the timeline, compare the wide prefill chunks at the start with the thin decode chunks "
                        "and the gaps between them; the Why panel splits the idle time by cause.";

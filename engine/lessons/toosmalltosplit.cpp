@@ -23,7 +23,7 @@ public:
         const RunRequest workload = lessonRun({ kLongPrompt }, options.quick ? 16 : 128, 2);
         return {
             sweepStep("the tiny model timed on 1 and 2 threads", tinyModel(),
-                lessonSweep(workload, { 1, 2 }, options.quick ? 1 : 5, options.quick ? 0 : 1)),
+                lessonSweep(workload, { 1, 2 }, options.quick ? 1 : 7, options.quick ? 0 : 1)),
             runStep("one traced run on 2 threads: work and overhead per region", tinyModel(), workload),
         };
     }
@@ -44,6 +44,7 @@ public:
         m.add("overhead_share", laneShare(decode.idle.overhead, decode), "%", 0);
         m.add("busy_share", laneShare(decode.busyNs, decode), "%", 0);
         m.add("serial_share", laneShare(decode.idle.serial, decode), "%", 0);
+        m.add("imbalance_share", laneShare(decode.idle.imbalance, decode), "%", 0);
         m.add("regions_per_token", report.decodeTokens > 0 ? double(decode.regions) / report.decodeTokens : 0.0, "", 0);
         m.add("background_cores", stepAt(results, 0).sweep.backgroundLoad.otherCores, "", 1);
         return m;
@@ -62,8 +63,10 @@ public:
         t += fillText(m,
             "Each of its {regions_per_token} parallel regions per token gives every thread only "
             "{work_per_region_us} of work, while forking and joining the threads costs {overhead_per_region_us} per "
-            "region: fork/join overhead takes {overhead_share} of the thread time, waiting on serial sections (the "
-            "sampler, norms) {serial_share}, and the threads are busy only {busy_share} of it. ");
+            "region. A region that short is over before the second thread is properly under way, so the threads "
+            "spend their time waiting rather than working: fork/join overhead takes {overhead_share} of the thread "
+            "time, one thread waiting for the other (imbalance) {imbalance_share}, serial sections (the sampler, "
+            "norms) {serial_share}, and the threads are busy only {busy_share} of it. ");
         if (e.contradicts) {
             t += kContradictionOpening;
             t += "the second thread still gave a clear gain here, so on this machine the work per region outweighs "
@@ -75,7 +78,7 @@ public:
         } else {
             t += "Splitting work pays only when each piece is much larger than the cost of handing it out.";
         }
-        e.text = t;
+        e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::Timeline, Focus::WhyPanel };
         e.lookAtText = "Zoom the timeline into one decode token: chunks a few microseconds wide, separated by gaps "
                        "as wide as themselves; the Why panel shows the overhead share.";

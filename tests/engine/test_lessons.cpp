@@ -2,6 +2,7 @@
 // it measured, and its explanation says so when the numbers contradict the usual lesson.
 #include "testsupport.h"
 
+#include "engine/kernels/typekernels.h"
 #include "engine/lessons/explaintext.h"
 #include "engine/lessons/lesson.h"
 
@@ -165,7 +166,35 @@ private Q_SLOTS:
             QVERIFY2(no.contradicts, (name + ": " + QByteArray::fromStdString(no.text)).constData());
             QVERIFY2(no.text.find(kContradictionOpening) != std::string::npos, name);
             QVERIFY2(yes.text != no.text, name);
+
+            // The textbook result on a busy machine: shown, with a warning that the timings are disturbed.
+            std::map<std::string, double> busy = v.confirm;
+            busy["background_cores"] = 2;
+            const Explanation noisy = lesson->explain(with(base, busy));
+            QVERIFY2(!noisy.contradicts, name);
+            QVERIFY2(noisy.text.find("Other processes kept 2.0 cores busy") != std::string::npos,
+                (name + ": " + QByteArray::fromStdString(noisy.text)).constData());
         }
+    }
+
+    void stoppingALessonCancelsItWithinTheStep()
+    {
+        // Stop as soon as the second step has begun producing: the lesson ends there, unexplained.
+        const Lesson* lesson = findLesson("too-small-to-split");
+        QVERIFY(lesson);
+        LessonOptions options;
+        options.quick = true;
+        int lastStep = -1;
+        const LessonOutcome outcome = runLesson(*lesson, options, testsupport::fakeMachinePeaks(), {},
+            [&](int step, int, double fraction, const std::string&) {
+                lastStep = step;
+                return !(step == 1 && fraction > 0);
+            });
+        QVERIFY(outcome.cancelled);
+        QCOMPARE(lastStep, 1);
+        QCOMPARE(outcome.results.size(), size_t(1)); // the first step's result only
+        QVERIFY(outcome.measured.values.empty());
+        QVERIFY(outcome.explanation.text.empty());
     }
 
     void measurementTextHasItsDecimalsAndUnit()
@@ -236,6 +265,25 @@ private Q_SLOTS:
         QCOMPARE(q8->config().layers, f32->config().layers);
         QCOMPARE(q8->parameterCount(), f32->parameterCount());
         QVERIFY(q8->weightBytes() < f32->weightBytes() / 2);
+        // The same seed's weights, quantised: every value of a matrix within Q8_0's rounding of the F32 model's
+        // (half a step of its block's scale max |w| / 127, plus the scale's own F16 rounding: under one step). Other
+        // weights would differ by about max |w|.
+        const WeightMatrix& a = f32->layers().front().wq;
+        const WeightMatrix& b = q8->layers().front().wq;
+        QCOMPARE(b.type, GgmlType::Q8_0);
+        const size_t n = size_t(a.cols);
+        std::vector<float> exact(n), quantised(n);
+        for (int64_t r = 0; r < a.rows; ++r) {
+            typeKernels(a.type).dequantizeRow(a.row(r), exact.data(), n);
+            typeKernels(b.type).dequantizeRow(b.row(r), quantised.data(), n);
+            for (size_t block = 0; block < n; block += 32) {
+                float amax = 0;
+                for (size_t i = block; i < block + 32; ++i)
+                    amax = std::max(amax, std::abs(exact[i]));
+                for (size_t i = block; i < block + 32; ++i)
+                    QVERIFY(std::abs(exact[i] - quantised[i]) <= amax / 127.0f);
+            }
+        }
     }
 
     void unknownLessonIsNotFound()
