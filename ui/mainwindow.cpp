@@ -7,7 +7,10 @@
 #include "ui/abpanel.h"
 #include "ui/chatpanel.h"
 #include "ui/demodriver.h"
+#include "ui/demopanel.h"
 #include "ui/exportactions.h"
+#include "ui/focushighlight.h"
+#include "ui/lessondriver.h"
 #include "ui/outputview.h"
 #include "ui/promptlibrary.h"
 #include "ui/promptlibrarydialog.h"
@@ -43,6 +46,7 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -73,6 +77,8 @@ MainWindow::MainWindow(QWidget* parent)
     if (f.pointSizeF() < 11)
         f.setPointSizeF(11);
     setFont(f);
+    m_normalFont = f;
+    m_normalAppFont = QApplication::font();
 
     m_output = new OutputView(this);
     m_chat = new ChatPanel(this);
@@ -84,6 +90,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_roofline = new RooflineChart(this);
 
     auto* timelineBox = new QWidget(this);
+    m_timelineBox = timelineBox;
     auto* timelineLayout = new QVBoxLayout(timelineBox);
     timelineLayout->setContentsMargins(0, 0, 0, 0);
     auto* timelineBar = new QHBoxLayout;
@@ -165,9 +172,14 @@ MainWindow::MainWindow(QWidget* parent)
 
     m_mainSplitter = new QSplitter(Qt::Horizontal, this);
     m_mainSplitter->addWidget(buildControls());
+    // A lesson's panel takes the controls' place while it is open: the settings it runs are the lesson's.
+    m_demoPanel = new DemoPanel(this);
+    m_demoPanel->hide();
+    m_mainSplitter->addWidget(m_demoPanel);
     m_mainSplitter->addWidget(m_rightSplitter);
     m_mainSplitter->setStretchFactor(0, 0);
-    m_mainSplitter->setStretchFactor(1, 1);
+    m_mainSplitter->setStretchFactor(1, 0);
+    m_mainSplitter->setStretchFactor(2, 1);
     m_mainSplitter->setChildrenCollapsible(false);
     setCentralWidget(m_mainSplitter);
     setDefaultSplitterSizes(QSize(1600, 1000));
@@ -192,8 +204,9 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->addPermanentWidget(m_statusThreads);
     statusBar()->addPermanentWidget(m_statusState);
 
-    buildMenus();
     connectController();
+    buildLessons(); // after connectController: the driver hears of a result after the views drew it
+    buildMenus();
     m_defaultSettings = currentSettings();
     loadSettings();
     setState(tr("ready"));
@@ -317,7 +330,44 @@ void MainWindow::buildMenus()
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Fit timeline"), QKeySequence(Qt::Key_F), m_timeline, &TimelineView::fitAll);
     view->addSeparator();
+    m_presentAction = view->addAction(tr("&Presentation mode (large text)"));
+    m_presentAction->setCheckable(true);
+    m_presentAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    connect(m_presentAction, &QAction::triggered, this, [this](bool on) {
+        m_savedPresentation = on;
+        setPresentation(on);
+    });
+    view->addSeparator();
     view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+
+    QMenu* demos = menuBar()->addMenu(tr("&Demos"));
+    const auto& lessons = engine::lessons::allLessons();
+    for (size_t i = 0; i < lessons.size(); ++i) {
+        QAction* a = demos->addAction(tr("&%1  %2").arg(i + 1).arg(QString::fromStdString(lessons[i]->title())), this,
+            [this, i] { openLesson(int(i)); });
+        a->setToolTip(QString::fromStdString(lessons[i]->summary()));
+        a->setStatusTip(QString::fromStdString(lessons[i]->summary()));
+    }
+    demos->setToolTipsVisible(true);
+    demos->addSeparator();
+    QAction* nextLesson = demos->addAction(tr("&Next demonstration"), m_lessons, &LessonDriver::next);
+    nextLesson->setShortcuts({ QKeySequence(Qt::CTRL | Qt::Key_BracketRight), QKeySequence(Qt::Key_PageDown) });
+    QAction* previousLesson = demos->addAction(tr("&Previous demonstration"), m_lessons, &LessonDriver::previous);
+    previousLesson->setShortcuts({ QKeySequence(Qt::CTRL | Qt::Key_BracketLeft), QKeySequence(Qt::Key_PageUp) });
+    QAction* rerunLesson = demos->addAction(tr("&Rerun"), m_lessons, &LessonDriver::rerun);
+    rerunLesson->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    QAction* leave = demos->addAction(tr("&Back to my settings"), this, &MainWindow::leaveLesson);
+    // The lesson shortcuts act only while the panel is open; Page Up/Down stay the text fields' otherwise.
+    for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
+        a->setEnabled(false);
+    connect(m_lessons, &LessonDriver::lessonStarted, this, [nextLesson, previousLesson, rerunLesson, leave] {
+        for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
+            a->setEnabled(true);
+    });
+    connect(m_lessons, &LessonDriver::left, this, [nextLesson, previousLesson, rerunLesson, leave] {
+        for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
+            a->setEnabled(false);
+    });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&Keyboard shortcuts"), QKeySequence::HelpContents, this, &MainWindow::showShortcuts);
@@ -424,6 +474,8 @@ void MainWindow::onModelLoadFailed(const QString& message)
         m_demo->fail("cannot load the model", message);
         return;
     }
+    if (m_lessons->isRunning())
+        return; // the lesson's panel says it
     // At start (a bad --model, a moved file) there is no previous model to fall back on.
     const QString consequence = m_controller->model()
         ? tr("The model could not be opened; %1 stays loaded.").arg(m_controller->modelInfo().summary())
@@ -539,6 +591,8 @@ void MainWindow::onRunFailed(int id, const QString& message)
         m_demo->fail("run failed", message);
         return;
     }
+    if (m_lessons->isRunning())
+        return; // the lesson's panel says it
     QMessageBox::warning(this, tr("The run failed"), message);
 }
 
@@ -588,24 +642,34 @@ void MainWindow::applySettings(const RunSettings& settings) { m_settings->setSet
 
 void MainWindow::run()
 {
-    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model())
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || !m_demoPanel->isHidden())
         return;
     RunSettings s = currentSettings();
     if (s.prompts.empty()) {
         QMessageBox::information(this, tr("Nothing to run"), tr("Type a prompt first."));
         return;
     }
+    runWith(s);
+}
+
+int MainWindow::runWith(const RunSettings& s)
+{
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || s.prompts.empty())
+        return 0;
     m_trace.clear();
     m_timeline->clear();
     m_timeline->setLaneCount(s.scheduler.threads);
     m_timeline->setLaneCpus(engine::Scheduler::pinnedCpus(s.scheduler));
-    m_output->startRun(m_settings->prompts()->prompts());
+    QStringList prompts;
+    for (const std::string& p : s.prompts)
+        prompts << QString::fromStdString(p);
+    m_output->startRun(prompts);
     m_stats->clear();
     m_why->setRunning();
     m_roofline->clear();
     setState(tr("starting…"));
     m_runKind = RunKind::Prompts;
-    m_controller->startRun(s);
+    return m_controller->startRun(s);
 }
 
 void MainWindow::startChatTurn(engine::ChatAction action, const QString& text)
@@ -686,8 +750,17 @@ void MainWindow::showPromptLibrary()
 
 void MainWindow::stop()
 {
-    if (!m_controller->isBusy())
+    // Esc in a lesson: stop it (the user's settings come back); once it is over, leave it.
+    if (m_lessons->isRunning()) {
+        m_lessons->stop();
+        setState(tr("demonstration stopped: your settings are back"));
         return;
+    }
+    if (!m_controller->isBusy()) {
+        if (!m_demoPanel->isHidden())
+            leaveLesson();
+        return;
+    }
     const bool sweeping = !m_cancelSweep->isHidden();
     m_controller->stop();
     m_progress->hide();
@@ -699,7 +772,7 @@ void MainWindow::stop()
 
 void MainWindow::sweep()
 {
-    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model())
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || !m_demoPanel->isHidden())
         return;
     RunSettings s = currentSettings();
     if (s.prompts.empty())
@@ -722,12 +795,19 @@ void MainWindow::sweep()
         sweep.scaledWork = dialog.scaledWork();
         SavedSettings::saveSweep(settings, sweep);
     }
+    sweepWith(sweep);
+}
+
+int MainWindow::sweepWith(const SweepSettings& sweep)
+{
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model())
+        return 0;
     m_progress->setRange(0, 1);
     m_progress->setValue(0);
     m_progress->show();
     m_cancelSweep->show();
     setState(tr("sweep starting…"));
-    m_controller->startSweep(sweep);
+    return m_controller->startSweep(sweep);
 }
 
 void MainWindow::openModel()
@@ -821,6 +901,164 @@ void MainWindow::startDemo(const QString& screenshotPath)
     m_demo->start();
 }
 
+void MainWindow::buildLessons()
+{
+    m_lessons = new LessonDriver(this);
+    DemoPanel* panel = m_demoPanel;
+    LessonDriver* d = m_lessons;
+    connect(panel, &DemoPanel::previousRequested, d, &LessonDriver::previous);
+    connect(panel, &DemoPanel::nextRequested, d, &LessonDriver::next);
+    connect(panel, &DemoPanel::rerunRequested, d, &LessonDriver::rerun);
+    connect(panel, &DemoPanel::stopRequested, this, [this] {
+        m_lessons->stop();
+        setState(tr("demonstration stopped: your settings are back"));
+    });
+    connect(panel, &DemoPanel::leaveRequested, this, &MainWindow::leaveLesson);
+    connect(panel, &DemoPanel::focusRequested, this, &MainWindow::showFocus);
+    connect(d, &LessonDriver::lessonStarted, this, [this, panel](int index, int count) {
+        const engine::lessons::Lesson* l = engine::lessons::allLessons()[size_t(index)];
+        panel->showLesson(QString::fromStdString(l->title()), QString::fromStdString(l->summary()), index, count);
+        showDemoPanel(true);
+        setState(tr("demonstration: %1").arg(QString::fromStdString(l->title())));
+    });
+    connect(d, &LessonDriver::stepStarted, panel, &DemoPanel::showStep);
+    connect(d, &LessonDriver::progress, panel, &DemoPanel::setProgress);
+    connect(d, &LessonDriver::lessonFinished, this, [this, panel] {
+        panel->showExplanation(m_lessons->measured(), m_lessons->explanation());
+        if (!m_lessons->explanation().lookAt.empty())
+            showFocus(m_lessons->explanation().lookAt.front());
+        setState(tr("demonstration done: %1").arg(QString::fromStdString(m_lessons->lesson()->title())));
+    });
+    connect(d, &LessonDriver::lessonFailed, this, [this, panel](const QString& message) {
+        panel->showFailure(message);
+        setState(tr("demonstration failed"));
+        updateEnabled();
+    });
+    connect(d, &LessonDriver::lessonStopped, panel, &DemoPanel::showStopped);
+    connect(d, &LessonDriver::left, this, [this] {
+        showDemoPanel(false);
+        setState(tr("ready: your own settings"));
+    });
+}
+
+void MainWindow::showDemoPanel(bool shown)
+{
+    if (shown == !m_demoPanel->isHidden())
+        return;
+    const QList<int> sizes = m_mainSplitter->sizes();
+    const int side = std::max(sizes.value(0), sizes.value(1));
+    m_demoPanel->setVisible(shown);
+    m_controlsScroll->setVisible(!shown);
+    updateEnabled();
+    // The panel gets the controls' width, and at least a readable column.
+    const int total = std::max(1, sizes.value(0) + sizes.value(1) + sizes.value(2));
+    const int width = shown ? std::max({ side, m_demoPanel->minimumSizeHint().width(), total * 28 / 100 }) : side;
+    m_mainSplitter->setSizes(shown ? QList<int> { 0, width, total - width } : QList<int> { width, 0, total - width });
+}
+
+void MainWindow::openLesson(int index)
+{
+    if (m_demo)
+        return; // --demo drives the window
+    m_lessons->startAt(index);
+}
+
+void MainWindow::leaveLesson()
+{
+    if (m_lessons->isActive() || m_lessons->isRunning())
+        m_lessons->leave();
+    else
+        showDemoPanel(false);
+}
+
+bool MainWindow::startLesson(const QString& name, const QString& screenshotPath)
+{
+    if (!engine::lessons::findLesson(name.toStdString()))
+        return false;
+    if (!screenshotPath.isEmpty()) {
+        m_saveOnClose = false; // a headless picture leaves the user's saved settings alone
+        connect(m_lessons, &LessonDriver::lessonFinished, this, [this, screenshotPath] {
+            // After the panel and the highlighted view have painted.
+            QTimer::singleShot(500, this, [this, screenshotPath] {
+                if (!ExportActions::saveWindowImage(this, screenshotPath)) {
+                    qCritical("demo-preset: cannot write %s", qPrintable(screenshotPath));
+                    QApplication::exit(1);
+                    return;
+                }
+                QApplication::exit(0);
+            });
+        });
+        connect(m_lessons, &LessonDriver::lessonFailed, this, [](const QString& message) {
+            qCritical("demo-preset: %s", qPrintable(message));
+            QApplication::exit(1);
+        });
+        // Never hang a headless run: give up after five minutes.
+        QTimer::singleShot(5 * 60 * 1000, this, [] {
+            qCritical("demo-preset: timed out");
+            QApplication::exit(1);
+        });
+    }
+    // Started once the event loop runs: the window shows the panel and the first step's model loads.
+    QTimer::singleShot(0, this, [this, name] { m_lessons->start(name); });
+    return true;
+}
+
+QWidget* MainWindow::focusWidget(engine::lessons::Focus focus) const
+{
+    switch (focus) {
+    case engine::lessons::Focus::Output:
+        return m_output;
+    case engine::lessons::Focus::Timeline:
+        return m_timelineBox;
+    case engine::lessons::Focus::SpeedupChart:
+        return m_chartPage;
+    case engine::lessons::Focus::WhyPanel:
+        return m_whyPage;
+    case engine::lessons::Focus::Roofline:
+        return m_roofline;
+    case engine::lessons::Focus::Stats:
+        return m_stats;
+    }
+    return nullptr;
+}
+
+void MainWindow::showFocus(engine::lessons::Focus focus)
+{
+    QWidget* target = focusWidget(focus);
+    if (!target)
+        return;
+    if (m_tabs->indexOf(target) >= 0) {
+        m_tabs->setCurrentWidget(target);
+        // Under the timeline a chart is small on a projector's screen: the tabs get most of the height.
+        const QList<int> sizes = m_rightSplitter->sizes();
+        const int total = sizes.value(0) + sizes.value(1) + sizes.value(2);
+        if (sizes.value(2) < total / 2)
+            m_rightSplitter->setSizes({ total * 20 / 100, total * 25 / 100, total - total * 45 / 100 });
+    }
+    FocusHighlight::flash(target, 5000);
+}
+
+void MainWindow::setPresentation(bool on)
+{
+    if (m_presentAction)
+        m_presentAction->setChecked(on);
+    if (on == m_presentation)
+        return;
+    m_presentation = on;
+    const double scale = on ? kPresentationScale : 1.0;
+    QFont f = m_normalFont;
+    f.setPointSizeF(m_normalFont.pointSizeF() * scale);
+    // The application's font too: dialogs and tool tips are windows of their own and do not inherit the window's.
+    QFont app = m_normalAppFont;
+    if (on)
+        app.setPointSizeF(f.pointSizeF());
+    QApplication::setFont(app);
+    setFont(f);
+    m_chart->setPresentationScale(scale);
+    m_roofline->setPresentationScale(scale);
+    setState(on ? tr("presentation mode: large text") : tr("presentation mode off"));
+}
+
 void MainWindow::setState(const QString& state)
 {
     m_state = state;
@@ -847,8 +1085,9 @@ void MainWindow::updateEnabled()
 {
     const bool busy = m_controller->isBusy();
     const bool ready = m_controller->model() != nullptr && !m_controller->isLoading(); // not the old model
-    m_runButton->setEnabled(!busy && ready);
-    m_sweepButton->setEnabled(!busy && ready);
+    const bool lesson = !m_demoPanel->isHidden(); // the loaded model is the lesson's: leave it first
+    m_runButton->setEnabled(!busy && ready && !lesson);
+    m_sweepButton->setEnabled(!busy && ready && !lesson);
     m_stopButton->setEnabled(busy);
     m_model->setEnabled(!busy);
     m_chat->setBusy(busy || !ready);
@@ -944,11 +1183,12 @@ void MainWindow::openSession()
 namespace {
 
 // Saved window layouts of another version (the fixed 1600×1000 window, collapsible panes) are not restored.
-constexpr int kLayoutVersion = 2;
+constexpr int kLayoutVersion = 3; // 3: the lesson panel is the main splitter's second pane
 const QString kLayoutVersionKey = QStringLiteral("window/layoutVersion");
 const QString kGeometryKey = QStringLiteral("window/geometry");
 const QString kMainSplitterKey = QStringLiteral("window/mainSplitter");
 const QString kRightSplitterKey = QStringLiteral("window/rightSplitter");
+const QString kPresentationKey = QStringLiteral("view/presentation");
 
 } // namespace
 
@@ -957,6 +1197,8 @@ void MainWindow::loadSettings()
     QSettings st;
     m_recentModels = st.value(QStringLiteral("model/recent")).toStringList();
     applySettings(SavedSettings::loadRun(st, currentSettings()));
+    m_savedPresentation = st.value(kPresentationKey, false).toBool();
+    setPresentation(m_savedPresentation);
     if (!restoreSavedLayout(st))
         placeOnScreen(availableScreenArea());
 }
@@ -972,6 +1214,9 @@ bool MainWindow::restoreSavedLayout(const QSettings& st)
     if (geometry().width() > available.width() || geometry().height() > available.height())
         return false;
     m_mainSplitter->restoreState(st.value(kMainSplitterKey).toByteArray());
+    // A lesson is never open at start, whatever the saved state says.
+    m_demoPanel->hide();
+    m_controlsScroll->show();
     m_rightSplitter->restoreState(st.value(kRightSplitterKey).toByteArray());
     return true;
 }
@@ -1010,7 +1255,10 @@ void MainWindow::setDefaultSplitterSizes(QSize window)
     // proportions reliably. The controls get what they need (a little more on a wide screen), the
     // timeline the largest share of the height.
     const int controls = std::max(m_controlsScroll->minimumWidth(), window.width() / 4);
-    m_mainSplitter->setSizes({ controls, std::max(1, window.width() - controls) });
+    const int rest = std::max(1, window.width() - controls);
+    // The lesson panel, when open, stands where the controls do (showDemoPanel).
+    m_mainSplitter->setSizes(
+        m_demoPanel->isHidden() ? QList<int> { controls, 0, rest } : QList<int> { 0, controls, rest });
     const int h = std::max(300, window.height() - 130); // menu, tool and status bars
     // Tall screens have room for the Speedup chart's controls without scrolling; short ones keep the
     // timeline's lanes first and leave the Why panel and the roofline under it a third.
@@ -1108,10 +1356,13 @@ void MainWindow::saveSettings() const
     st.setValue(kGeometryKey, saveGeometry());
     st.setValue(kMainSplitterKey, m_mainSplitter->saveState());
     st.setValue(kRightSplitterKey, m_rightSplitter->saveState());
+    st.setValue(kPresentationKey, m_savedPresentation);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (m_lessons->isActive())
+        m_lessons->leave(); // what is saved is the user's, not a lesson's
     if (m_saveOnClose)
         saveSettings();
     m_controller->stop(); // the worker finishes its current token; the controller's destructor joins it

@@ -1,8 +1,10 @@
 // The playground's window: model, prompts, sampling and parallelism on the left; output, timeline, charts right.
 #pragma once
 
+#include "engine/lessons/lesson.h"
 #include "ui/runcontroller.h"
 
+#include <QFont>
 #include <QMainWindow>
 
 #include <memory>
@@ -25,6 +27,8 @@ class AbPanel;
 class ChatPanel;
 class DemoDriver;
 class PromptLibrary;
+class DemoPanel;
+class LessonDriver;
 class OutputView;
 class PromptListEditor;
 class RooflineChart;
@@ -56,6 +60,8 @@ public:
     QTabWidget* outputTabs() const { return m_outputTabs; }
     // Where File ▸ Prompt library keeps its file (tests point it at a temporary directory); default: the app's data.
     void setPromptLibraryPath(const QString& path) { m_libraryPath = path; }
+    LessonDriver* lessons() const { return m_lessons; }
+    DemoPanel* demoPanel() const { return m_demoPanel; }
 
     RunSettings currentSettings() const;
     void applySettings(const RunSettings& settings);
@@ -65,6 +71,24 @@ public:
     // --demo: load, run the default prompt on every core, sweep, and stay open; with a screenshot path,
     // save a picture of the whole window and quit with 0 (1 on failure) instead.
     void startDemo(const QString& screenshotPath);
+    // --demo-preset: opens the demonstration panel on lesson `name` and runs it; with a screenshot path, saves a
+    // picture of the window when the explanation shows and quits with 0 (1 on failure). False: no such lesson.
+    bool startLesson(const QString& name, const QString& screenshotPath = {});
+
+    // Runs or sweeps exactly these settings (not the controls'): what Run and Sweep do after reading the controls,
+    // and what a lesson's steps use. Returns the run id, 0 if refused (busy, loading, no model).
+    int runWith(const RunSettings& settings);
+    int sweepWith(const SweepSettings& settings);
+
+    // Raises the view a lesson names (its tab, if it has one) and frames it for a few seconds.
+    void showFocus(engine::lessons::Focus focus);
+    QWidget* focusWidget(engine::lessons::Focus focus) const;
+
+    // Presentation mode (View menu, --present): every font kPresentationScale times larger, charts' lines
+    // thicker; the choice made in the View menu is kept for the next start.
+    void setPresentation(bool on);
+    bool presentation() const { return m_presentation; }
+    static constexpr double kPresentationScale = 1.6;
 
     // The size a first start opens at on a screen whose free area is `available`: 1600×1000 where it
     // fits, otherwise most of the screen; never above the window's minimum where the screen allows it.
@@ -96,6 +120,9 @@ public Q_SLOTS:
     void showShortcuts();
     void showViewsHelp();
     void showAbout();
+    // Demos menu: the panel opens on the chosen lesson; leaving gives the user's own settings back.
+    void openLesson(int index);
+    void leaveLesson();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -104,6 +131,8 @@ private:
     // The layout, menus and wiring live here; the controls, exports, sessions, saved settings and
     // the demo each have their own unit.
     QWidget* buildControls();
+    void buildLessons();
+    void showDemoPanel(bool shown);
     void buildMenus();
     void connectController();
     // RunController's signals; results of a run other than the latest (m_runId) are dropped.
@@ -158,6 +187,7 @@ private:
     QWidget* m_whyPage; // the scroll area around m_why: the Why tab
     QTabWidget* m_tabs;
     QWidget* m_chartPage; // the scroll area around m_chart: the Speedup tab
+    QWidget* m_timelineBox; // the timeline with its title bar
     QSplitter* m_rightSplitter;
     QSplitter* m_mainSplitter;
     QWidget* m_controls = nullptr; // the left panel inside m_controlsScroll
@@ -181,6 +211,13 @@ private:
     QString m_lastGoodModel;
     DemoDriver* m_demo = nullptr; // only while --demo drives the window
     bool m_saveOnClose = true; // a demo's settings are not the user's: they are not saved
+    LessonDriver* m_lessons = nullptr;
+    DemoPanel* m_demoPanel = nullptr; // in place of the controls while a lesson is open
+    QAction* m_presentAction = nullptr;
+    bool m_presentation = false;
+    bool m_savedPresentation = false; // what the View menu chose last: saved, unlike --present
+    QFont m_normalFont; // the window's font outside presentation mode
+    QFont m_normalAppFont; // the application's
 };
 
 } // namespace ui

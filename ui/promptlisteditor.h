@@ -17,6 +17,7 @@ public:
     explicit PromptListEditor(QWidget* parent = nullptr);
 
     QStringList prompts() const; // non-empty prompts, in order
+    QStringList texts() const { return m_prompts; } // every entry as typed, empty ones too
     void setPrompts(const QStringList& prompts); // at least one (an empty list gives one empty prompt)
     int count() const;
     int currentIndex() const;

@@ -18,6 +18,16 @@ namespace ui {
 
 namespace {
 
+// `font` `scale` times larger, whether it was sized in points or in pixels.
+QFont scaled(QFont font, double scale)
+{
+    if (font.pointSizeF() > 0)
+        font.setPointSizeF(font.pointSizeF() * scale);
+    else if (font.pixelSize() > 0)
+        font.setPixelSize(int(std::lround(font.pixelSize() * scale)));
+    return font;
+}
+
 // The log axes' ends: whole powers of ten around [lo, hi].
 std::pair<double, double> decades(double lo, double hi)
 {
@@ -83,7 +93,26 @@ RooflineChart::RooflineChart(QWidget* parent)
     layout->setSpacing(8);
     layout->addWidget(m_view, 2);
     layout->addWidget(m_machine, 1);
+    m_labelsFont = m_x->labelsFont();
+    m_titleFont = m_x->titleFont();
+    m_legendFont = m_chart->legend()->font();
     clear();
+}
+
+void RooflineChart::setPresentationScale(double scale)
+{
+    if (scale == m_scale)
+        return;
+    m_scale = scale;
+    for (QLogValueAxis* a : { m_x, m_y }) {
+        a->setLabelsFont(scaled(m_labelsFont, scale));
+        a->setTitleFont(scaled(m_titleFont, scale));
+    }
+    m_chart->legend()->setFont(scaled(m_legendFont, scale));
+    m_bandwidth->setPen(QPen(m_bandwidth->pen().color(), 2 * scale));
+    m_compute->setPen(QPen(m_compute->pen().color(), 2 * scale));
+    m_prefill->setMarkerSize(11 * scale);
+    m_decode->setMarkerSize(10 * scale);
 }
 
 QScatterSeries* RooflineChart::points(engine::Phase phase) const

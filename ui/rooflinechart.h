@@ -5,6 +5,7 @@
 
 #include "engine/measure/analysisreport.h"
 
+#include <QFont>
 #include <QString>
 #include <QWidget>
 
@@ -40,6 +41,11 @@ public:
     QChartView* view() const { return m_view; }
     QChart* chart() const { return m_chart; }
 
+    // Presentation mode (a projector): every font, line and marker of the chart `scale` times its usual size
+    // (MainWindow::kPresentationScale); 1 is the usual look.
+    void setPresentationScale(double scale);
+    double presentationScale() const { return m_scale; }
+
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
@@ -55,6 +61,10 @@ private:
     QLabel* m_machine;
     std::vector<QString> m_prefillTips; // one per point, in series order
     std::vector<QString> m_decodeTips;
+    QFont m_labelsFont; // the chart's own fonts, outside presentation mode
+    QFont m_titleFont;
+    QFont m_legendFont;
+    double m_scale = 1;
 };
 
 } // namespace ui

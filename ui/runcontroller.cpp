@@ -41,18 +41,33 @@ public:
     {
     }
 
-    void loadModel(const QString& path, const QString& synthetic)
+    void loadModel(int generation, const RunController::ModelLoader& loader)
     {
         std::shared_ptr<const engine::Model> model;
         QString error;
         try {
-            model = synthetic.isEmpty() ? engine::Model::load(path.toStdString())
-                                        : engine::makeSyntheticModel(synthetic.toStdString());
+            model = loader();
         } catch (const std::exception& e) {
             error = QString::fromUtf8(e.what());
         }
         QMetaObject::invokeMethod(
-            m_controller, [c = m_controller, model, error] { c->finishModelLoad(model, error); }, Qt::QueuedConnection);
+            m_controller,
+            [c = m_controller, generation, model, error] { c->finishModelLoad(generation, model, error); },
+            Qt::QueuedConnection);
+    }
+
+    void measureMachine()
+    {
+        if (!m_peaks) {
+            try {
+                m_peaks = engine::machinePeaks(); // measured (~3 s) or read from the cache, once per process
+            } catch (const std::exception&) {
+                // Answered with invalid figures below: the caller decides what to do without them.
+            }
+        }
+        const engine::MachinePeaks peaks = m_peaks.value_or(engine::MachinePeaks {});
+        QMetaObject::invokeMethod(
+            m_controller, [c = m_controller, peaks] { c->deliverMachinePeaks(peaks); }, Qt::QueuedConnection);
     }
 
     void run(int runId, std::shared_ptr<const engine::Model> model, RunSettings settings,
@@ -327,6 +342,7 @@ RunController::RunController(QObject* parent)
     qRegisterMetaType<ui::RunReportPtr>();
     qRegisterMetaType<engine::SweepResult>();
     qRegisterMetaType<engine::PromptAbResult>();
+    qRegisterMetaType<engine::MachinePeaks>();
     m_thread.setObjectName(QStringLiteral("engine"));
     m_worker = new RunWorker(this, m_stopRunId);
     m_worker->moveToThread(&m_thread);
@@ -370,23 +386,63 @@ void RunController::setBusy(bool busy)
 
 void RunController::loadModel(const QString& path)
 {
-    ++m_pendingLoads;
-    Q_EMIT modelLoadStarted(path);
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, path] { w->loadModel(path, {}); }, Qt::QueuedConnection);
+    loadModelWith(path, [p = path.toStdString()] { return engine::Model::load(p); });
 }
 
 void RunController::loadSynthetic(const QString& shape)
 {
-    ++m_pendingLoads;
-    Q_EMIT modelLoadStarted(QStringLiteral("synthetic ") + shape);
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, shape] { w->loadModel({}, shape); }, Qt::QueuedConnection);
+    loadModelWith(QStringLiteral("synthetic ") + shape,
+        [s = shape.toStdString()]() -> std::shared_ptr<const engine::Model> { return engine::makeSyntheticModel(s); });
 }
 
-void RunController::finishModelLoad(std::shared_ptr<const engine::Model> model, QString error)
+void RunController::loadModelWith(const QString& what, ModelLoader loader)
+{
+    ++m_pendingLoads;
+    Q_EMIT modelLoadStarted(what);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, g = m_loadGeneration, l = std::move(loader)] { w->loadModel(g, l); },
+        Qt::QueuedConnection);
+}
+
+void RunController::useModel(std::shared_ptr<const engine::Model> model)
+{
+    if (!model)
+        return;
+    ++m_loadGeneration; // a load still under way would replace this model when it lands
+    m_model = std::move(model);
+    m_modelInfo = describe(*m_model);
+    Q_EMIT modelLoaded(m_modelInfo);
+}
+
+std::optional<engine::MachinePeaks> RunController::knownMachinePeaks() const
+{
+    return m_injectedPeaks ? m_injectedPeaks : m_knownPeaks;
+}
+
+void RunController::requestMachinePeaks()
+{
+    if (const auto peaks = knownMachinePeaks()) {
+        // Queued like the worker's answer, so callers see one order of events either way.
+        QMetaObject::invokeMethod(
+            this, [this, p = *peaks] { Q_EMIT machinePeaksReady(p); }, Qt::QueuedConnection);
+        return;
+    }
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker] { w->measureMachine(); }, Qt::QueuedConnection);
+}
+
+void RunController::deliverMachinePeaks(engine::MachinePeaks peaks)
+{
+    if (peaks.valid())
+        m_knownPeaks = peaks;
+    Q_EMIT machinePeaksReady(peaks);
+}
+
+void RunController::finishModelLoad(int generation, std::shared_ptr<const engine::Model> model, QString error)
 {
     --m_pendingLoads;
+    if (generation != m_loadGeneration)
+        return; // useModel() replaced the model since this load started
     if (!model) {
         Q_EMIT modelLoadFailed(error); // the previous model stays loaded
         return;
@@ -538,6 +594,8 @@ void RunController::deliverAnalysisStarted(int runId, bool measuringMachine)
 
 void RunController::deliverReport(int runId, RunReportPtr report)
 {
+    if (report && report->machine.valid())
+        m_knownPeaks = report->machine;
     if (runId != m_analysedRun)
         return;
     m_analysedRun = 0;

@@ -16,6 +16,7 @@
 #include <QVector>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -114,6 +115,16 @@ public:
     // before the first analysis (engine::machinePeaks(): ~3 s, or read from the cache file); tests inject figures
     // here instead. Takes effect for runs started afterwards.
     void setMachinePeaks(const engine::MachinePeaks& peaks) { m_injectedPeaks = peaks; }
+    // The ceilings as far as the GUI thread knows them: injected, or delivered by machinePeaksReady.
+    std::optional<engine::MachinePeaks> knownMachinePeaks() const;
+
+    // Builds the model with `loader` on the worker thread (a lesson's synthetic shape stored as another type);
+    // `what` names it while it loads. Like loadModel: the previous model stays on failure.
+    using ModelLoader = std::function<std::shared_ptr<const engine::Model>()>;
+    void loadModelWith(const QString& what, ModelLoader loader);
+    // Makes `model` (one this controller held before) the loaded model at once, without loading anything, and
+    // drops the result of any load still under way: a lesson gives the user's model back this way.
+    void useModel(std::shared_ptr<const engine::Model> model);
 
 public Q_SLOTS:
     // Runs and sweeps are refused until the load ends. A GGUF file; the previous model (if any)
@@ -131,6 +142,9 @@ public Q_SLOTS:
     // still arrives (tokens, trace, then runFinished or sweepFinished marked cancelled) unless a new
     // run or sweep starts first, which drops it.
     void stop();
+    // Measures the machine's ceilings on the worker (or reads the cache: engine::machinePeaks()) unless they are
+    // known, then emits machinePeaksReady; the analysis and sweeps use the same figures.
+    void requestMachinePeaks();
 
 Q_SIGNALS:
     void modelLoadStarted(const QString& what);
@@ -152,6 +166,8 @@ Q_SIGNALS:
     void busyChanged(bool busy);
     void abProgress(int runId, int done, int total);
     void abFinished(int runId, const engine::PromptAbResult& result);
+    // requestMachinePeaks' answer; invalid peaks (valid() false) when they could not be measured.
+    void machinePeaksReady(const engine::MachinePeaks& peaks);
 
 private:
     friend class RunWorker;
@@ -168,7 +184,8 @@ private:
     void finishSweep(int runId, engine::SweepResult result);
     void deliverAbProgress(int runId, int done, int total);
     void finishAb(int runId, engine::PromptAbResult result);
-    void finishModelLoad(std::shared_ptr<const engine::Model> model, QString error);
+    void finishModelLoad(int generation, std::shared_ptr<const engine::Model> model, QString error);
+    void deliverMachinePeaks(engine::MachinePeaks peaks);
     bool wanted(int runId) const; // the current run, or the stopped one while nothing replaced it
 
     QThread m_thread;
@@ -180,6 +197,8 @@ private:
     int m_stoppedRun = 0; // the run stop() ended, until its final result arrives or a new run starts
     bool m_busy = false;
     int m_pendingLoads = 0; // loads queued or running: a run now would use the old model
+    int m_loadGeneration = 0; // useModel() bumps it: loads started before then are dropped on arrival
+    std::optional<engine::MachinePeaks> m_knownPeaks; // delivered by the worker
     std::shared_ptr<std::atomic<int>> m_stopRunId; // the worker polls it between tokens
     std::optional<engine::MachinePeaks> m_injectedPeaks;
     int m_analysedRun = 0; // the finished run whose report is still to come, until another run starts
@@ -196,3 +215,4 @@ Q_DECLARE_METATYPE(ui::TraceBatch)
 Q_DECLARE_METATYPE(ui::RunReportPtr)
 Q_DECLARE_METATYPE(engine::SweepResult)
 Q_DECLARE_METATYPE(engine::PromptAbResult)
+Q_DECLARE_METATYPE(engine::MachinePeaks)

@@ -248,16 +248,12 @@ QString busyWarning(const engine::SweepResult& result)
 SpeedupChart::SpeedupChart(QWidget* parent)
     : QWidget(parent)
 {
-    QFont base = font();
-    base.setPointSizeF(std::max(base.pointSizeF(), 12.0));
-    setFont(base);
+    m_basePoint = std::max(font().pointSizeF(), 12.0);
 
     auto* controls = new QHBoxLayout;
     auto addGroup = [&](const QString& label, const QStringList& names, QButtonGroup*& group) {
         auto* caption = new QLabel(label, this);
-        QFont bold = caption->font();
-        bold.setBold(true);
-        caption->setFont(bold);
+        m_groupCaptions.append(caption);
         controls->addWidget(caption);
         group = new QButtonGroup(this);
         group->setExclusive(true);
@@ -292,27 +288,16 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chart->setAnimationOptions(QChart::NoAnimation);
     m_chart->setBackgroundRoundness(0);
     m_chart->setMargins(QMargins(8, 8, 8, 8));
-    QFont titleFont = base;
-    titleFont.setPointSizeF(base.pointSizeF() + 2); // the plot, not the title, needs the height
-    titleFont.setBold(true);
-    m_chart->setTitleFont(titleFont);
     // Qt Charts' legend lays out in one row and truncates long names such as the fits'; ours is a grid below.
     m_chart->legend()->setVisible(false);
 
-    QFont axisTitleFont = base;
-    axisTitleFont.setPointSizeF(base.pointSizeF() + 1);
-    axisTitleFont.setBold(true);
     const QPen gridPen(QColor(0xD8, 0xD8, 0xD8), 1.0);
 
     m_axisX = new QCategoryAxis;
     m_axisX->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     m_axisX->setTitleText(tr("threads (p)"));
-    m_axisX->setTitleFont(axisTitleFont);
-    m_axisX->setLabelsFont(base);
     m_axisX->setGridLinePen(gridPen);
     m_axisY = new QValueAxis;
-    m_axisY->setTitleFont(axisTitleFont);
-    m_axisY->setLabelsFont(base);
     m_axisY->setGridLinePen(gridPen);
     m_axisY->setMinorTickCount(0);
     m_chart->addAxis(m_axisX, Qt::AlignBottom);
@@ -348,17 +333,12 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_caption = new QLabel(this);
     m_caption->setAlignment(Qt::AlignCenter);
     m_caption->setWordWrap(true);
-    // The footer is read once per sweep; a point smaller leaves the plot a line more of height.
-    QFont footerFont = base;
-    footerFont.setPointSizeF(base.pointSizeF() - 1);
-    m_caption->setFont(footerFont);
     QPalette grey = m_caption->palette();
     grey.setColor(QPalette::WindowText, QColor(0x55, 0x55, 0x55));
     m_caption->setPalette(grey);
     m_warning = new QLabel(this);
     m_warning->setAlignment(Qt::AlignCenter);
     m_warning->setWordWrap(true);
-    m_warning->setFont(footerFont);
     QPalette red = m_warning->palette();
     red.setColor(QPalette::WindowText, QColor(0xA0, 0x20, 0x20));
     m_warning->setPalette(red);
@@ -381,9 +361,6 @@ SpeedupChart::SpeedupChart(QWidget* parent)
         this);
     m_hint->setAlignment(Qt::AlignCenter);
     m_hint->setWordWrap(true);
-    QFont hintFont = base;
-    hintFont.setPointSizeF(base.pointSizeF() + 4);
-    m_hint->setFont(hintFont);
     QPalette hintPalette = m_hint->palette();
     hintPalette.setColor(QPalette::WindowText, QColor(0x66, 0x66, 0x66));
     hintPalette.setColor(QPalette::Window, Qt::white);
@@ -399,6 +376,7 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     layout->addLayout(controls);
     layout->addWidget(m_stack, 1);
 
+    applyFonts();
     syncButtons();
     clear();
 }
@@ -473,6 +451,46 @@ void SpeedupChart::clear()
     m_stack->setCurrentWidget(m_hint);
 }
 
+void SpeedupChart::applyFonts()
+{
+    QFont base = font();
+    base.setPointSizeF(m_basePoint * m_scale);
+    setFont(base);
+    QFont bold = base;
+    bold.setBold(true);
+    for (QLabel* caption : m_groupCaptions)
+        caption->setFont(bold);
+    QFont titleFont = bold;
+    titleFont.setPointSizeF(base.pointSizeF() + 2 * m_scale); // the plot, not the title, needs the height
+    m_chart->setTitleFont(titleFont);
+    QFont axisTitleFont = bold;
+    axisTitleFont.setPointSizeF(base.pointSizeF() + m_scale);
+    for (QAbstractAxis* axis : std::initializer_list<QAbstractAxis*> { m_axisX, m_axisY }) {
+        axis->setTitleFont(axisTitleFont);
+        axis->setLabelsFont(base);
+    }
+    // The footer is read once per sweep; a point smaller leaves the plot a line more of height.
+    QFont footerFont = base;
+    footerFont.setPointSizeF(base.pointSizeF() - m_scale);
+    m_caption->setFont(footerFont);
+    m_warning->setFont(footerFont);
+    QFont hintFont = base;
+    hintFont.setPointSizeF(base.pointSizeF() + 4 * m_scale);
+    m_hint->setFont(hintFont);
+}
+
+void SpeedupChart::setPresentationScale(double scale)
+{
+    if (scale == m_scale)
+        return;
+    m_scale = scale;
+    applyFonts();
+    if (hasSweep()) {
+        rebuildSeries(); // the pens are thicker
+        refresh();
+    }
+}
+
 bool SpeedupChart::showsHint() const { return m_stack->currentWidget() == m_hint; }
 
 void SpeedupChart::setPhase(Phase phase)
@@ -518,9 +536,9 @@ void SpeedupChart::rebuildSeries()
 
     // Added first so it is drawn beneath the measurements.
     m_reference = add(new QLineSeries);
-    m_reference->setPen(makePen(kReferenceColor, kFitWidth, Qt::DashLine));
+    m_reference->setPen(makePen(kReferenceColor, kFitWidth * m_scale, Qt::DashLine));
     m_coreMark = add(new QLineSeries);
-    m_coreMark->setPen(makePen(QColor(0xB0, 0x30, 0x30), 1.5, Qt::DotLine));
+    m_coreMark->setPen(makePen(QColor(0xB0, 0x30, 0x30), 1.5 * m_scale, Qt::DotLine));
 
     int index = 0;
     for (const engine::StrategySweep& s : m_result.strategies) {
@@ -531,21 +549,21 @@ void SpeedupChart::rebuildSeries()
             = std::max({ s.prefillScaling.points.size(), s.decodeScaling.points.size(), s.totalScaling.points.size() });
         for (size_t i = 0; i < bars; ++i) {
             QLineSeries* bar = add(new QLineSeries);
-            bar->setPen(makePen(entry.color, kBarWidth));
+            bar->setPen(makePen(entry.color, kBarWidth * m_scale));
             setInLegend(bar, false);
             entry.bars.append(bar);
         }
         entry.measured = add(new QLineSeries);
         entry.measured->setName(entry.name);
-        entry.measured->setPen(makePen(entry.color, kLineWidth));
+        entry.measured->setPen(makePen(entry.color, kLineWidth * m_scale));
         entry.measured->setPointsVisible(true);
-        entry.measured->setMarkerSize(kMarkerPixels);
+        entry.measured->setMarkerSize(kMarkerPixels * m_scale);
         entry.measured->setLightMarker(markerImage(index, entry.color));
 
         entry.amdahl = add(new QLineSeries);
-        entry.amdahl->setPen(makePen(entry.color, kFitWidth, Qt::DashLine));
+        entry.amdahl->setPen(makePen(entry.color, kFitWidth * m_scale, Qt::DashLine));
         entry.predicted = add(new QLineSeries);
-        entry.predicted->setPen(makePen(entry.color.lighter(125), kFitWidth, Qt::DashDotLine));
+        entry.predicted->setPen(makePen(entry.color.lighter(125), kFitWidth * m_scale, Qt::DashDotLine));
         m_series.push_back(std::move(entry));
         ++index;
     }

@@ -86,6 +86,11 @@ public:
     QChart* chart() const { return m_chart; }
     bool showsHint() const; // true while the "run a sweep" hint replaces the chart
 
+    // Presentation mode (a projector): every font, line and marker of the chart `scale` times its usual size
+    // (MainWindow::kPresentationScale); 1 is the usual look.
+    void setPresentationScale(double scale);
+    double presentationScale() const { return m_scale; }
+
     static QString phaseName(Phase phase);
     static QString viewName(View view);
 
@@ -147,8 +152,12 @@ private:
     void rebuildLegend();
 
     engine::SweepResult m_result;
+    void applyFonts(); // every font from m_basePoint and m_scale
     Phase m_phase = Phase::Decode;
     View m_view = View::Speedup;
+    double m_basePoint = 12; // the chart's point size at scale 1
+    double m_scale = 1; // presentation mode: MainWindow::kPresentationScale
+    QList<QLabel*> m_groupCaptions; // "Phase:", "View:"
 
     QStackedWidget* m_stack = nullptr;
     QLabel* m_hint = nullptr;

@@ -244,6 +244,11 @@ QString TimelineView::summaryText() const
     return m_follow ? text : text + tr(" \u00b7 double-click: fit");
 }
 
+QString TimelineView::shownSummary(const QFontMetrics& fm) const
+{
+    return fm.elidedText(summaryText(), Qt::ElideRight, std::max(0, width() - 2 * kMargin));
+}
+
 const TimelineView::Layout& TimelineView::layout() const
 {
     uint32_t ops = 0;
@@ -277,7 +282,7 @@ TimelineView::Layout TimelineView::computeLayout() const
 
     // Legend: swatches flowing left to right, wrapping before the summary on the first row.
     const int rowHeight = fm.height() + 6;
-    const int legendRight = width() - kMargin - fm.horizontalAdvance(summaryText()) - 2 * kMargin;
+    const int legendRight = width() - kMargin - fm.horizontalAdvance(shownSummary(fm)) - 2 * kMargin;
     int rows = 1;
     // The legend uses the width over the lane names too: fewer rows, more height for the lanes.
     int x = kMargin;
@@ -285,7 +290,9 @@ TimelineView::Layout TimelineView::computeLayout() const
         const int item = fm.height() + 6 + fm.horizontalAdvance(QString::fromUtf8(engine::opName(op))) + 16;
         // The summary shares the first row only; later rows use the whole width.
         const int right = rows == 1 ? legendRight : width() - kMargin;
-        if (x + item > right && x > kMargin) {
+        // On the first row even the first swatch waits for the next row when the summary leaves no room for it
+        // (large text, a narrow view).
+        if (x + item > right && (x > kMargin || rows == 1)) {
             ++rows;
             x = kMargin;
         }
@@ -797,7 +804,7 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
 {
     const QFontMetrics fm(font());
     const int rowHeight = fm.height() + 6;
-    const QString summary = summaryText();
+    const QString summary = shownSummary(fm);
     const int summaryRight = width() - kMargin;
     const int legendRight = summaryRight - fm.horizontalAdvance(summary) - 2 * kMargin;
     int x = kMargin;
@@ -813,7 +820,7 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
         const int swatch = fm.height() - 2;
         const int item = swatch + 6 + fm.horizontalAdvance(name) + 16;
         const int right = y == layout.legendTop ? legendRight : summaryRight;
-        if (x + item > right && x > kMargin) {
+        if (x + item > right && (x > kMargin || y == layout.legendTop)) {
             x = kMargin;
             y += rowHeight;
         }

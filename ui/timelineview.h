@@ -9,6 +9,7 @@
 #include <QString>
 #include <QWidget>
 
+class QFontMetrics;
 class QScrollBar;
 
 #include <cstdint>
@@ -128,6 +129,7 @@ private:
     const Layout& layout() const;
     Layout computeLayout() const;
     QString summaryText() const;
+    QString shownSummary(const QFontMetrics& fm) const; // summaryText() elided to the view's width
     std::vector<engine::Op> presentOps() const;
     QString laneName(int lane) const;
     void setRange(int64_t beginNs, int64_t endNs);

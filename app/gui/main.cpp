@@ -1,4 +1,6 @@
 // llm-playground: the desktop window. All logic lives in the ui library.
+#include "engine/lessons/lesson.h"
+#include "ui/lessondriver.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
@@ -15,8 +17,17 @@ struct Options {
     QCommandLineOption demo { QStringLiteral("demo"),
         QStringLiteral("Run the default prompt on every core, then a short sweep; the window stays open.") };
     QCommandLineOption screenshot { QStringLiteral("screenshot"),
-        QStringLiteral("With --demo: save a PNG of the whole window when the demo is done, then exit."),
+        QStringLiteral("With --demo or --demo-preset: save a PNG of the whole window when the demo is done, then "
+                       "exit."),
         QStringLiteral("file") };
+    QCommandLineOption demoPreset { QStringLiteral("demo-preset"),
+        QStringLiteral("Start on this teaching demonstration (see the Demos menu; `llm-playground-cli demo --list`) "
+                       "and run it."),
+        QStringLiteral("name") };
+    QCommandLineOption quick { QStringLiteral("quick"),
+        QStringLiteral("With --demo-preset: fewer tokens and repetitions, the same steps (tests, a slow machine).") };
+    QCommandLineOption present { QStringLiteral("present"),
+        QStringLiteral("Presentation mode: large text and thick chart lines for a projector (View menu).") };
     QCommandLineOption windowSize { QStringLiteral("window-size"),
         QStringLiteral("Open the window at this size, e.g. 1280x720 (screenshots)."), QStringLiteral("WxH") };
 };
@@ -27,7 +38,7 @@ void setUp(QCommandLineParser& parser, const Options& o)
     QCoreApplication::setOrganizationName(QStringLiteral("LLM Thread Playground"));
     parser.setApplicationDescription(QStringLiteral("Watch a real language model think in parallel."));
     parser.addHelpOption();
-    parser.addOptions({ o.model, o.demo, o.screenshot, o.windowSize });
+    parser.addOptions({ o.model, o.demo, o.screenshot, o.demoPreset, o.quick, o.present, o.windowSize });
 }
 
 // --help must work without a display (over ssh, in a package check): QApplication would abort
@@ -39,6 +50,14 @@ bool asksForHelp(int argc, char** argv)
             if (std::strcmp(argv[i], h) == 0)
                 return true;
     return false;
+}
+
+QString lessonNames()
+{
+    QStringList names;
+    for (const engine::lessons::Lesson* l : engine::lessons::allLessons())
+        names << QString::fromStdString(l->name());
+    return names.join(QStringLiteral(", "));
 }
 
 } // namespace
@@ -69,14 +88,31 @@ int main(int argc, char** argv)
         }
         size = QSize(m.captured(1).toInt(), m.captured(2).toInt());
     }
+    const QString preset = parser.value(o.demoPreset);
+    if (parser.isSet(o.demoPreset) && !engine::lessons::findLesson(preset.toStdString())) {
+        qCritical("--demo-preset: no demonstration is called \"%s\"; the demonstrations are: %s", qPrintable(preset),
+            qPrintable(lessonNames()));
+        return 2;
+    }
+    if (parser.isSet(o.demoPreset) && parser.isSet(o.demo)) {
+        qCritical("--demo and --demo-preset: choose one");
+        return 2;
+    }
 
     ui::MainWindow window;
     if (size.isValid())
         window.resize(size);
+    if (parser.isSet(o.present))
+        window.setPresentation(true); // for this start; the View menu's choice is what is saved
     window.show();
-    if (parser.isSet(o.demo))
+    if (parser.isSet(o.demo)) {
         window.startDemo(parser.value(o.screenshot));
-    else
+    } else {
         window.loadInitialModel(parser.value(o.model));
+        if (parser.isSet(o.demoPreset)) {
+            window.lessons()->setQuick(parser.isSet(o.quick));
+            window.startLesson(preset, parser.value(o.screenshot));
+        }
+    }
     return QApplication::exec();
 }

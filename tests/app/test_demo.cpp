@@ -2,6 +2,8 @@
 // `llm-playground --help` answers without a display.
 #include "testsupport.h"
 
+#include "engine/lessons/lesson.h"
+
 #include <QElapsedTimer>
 #include <QImage>
 #include <QProcess>
@@ -99,6 +101,47 @@ private Q_SLOTS:
         QVERIFY(app.waitForFinished(30000));
         QCOMPARE(app.exitCode(), 2);
         QVERIFY(app.readAllStandardError().contains("--window-size"));
+    }
+
+    void demoPresetWithAnUnknownNameFailsAndListsTheNames()
+    {
+        QProcess app;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        app.setProcessEnvironment(env);
+        app.start(
+            QStringLiteral(PLAYGROUND_GUI), { QStringLiteral("--demo-preset"), QStringLiteral("no-such-lesson") });
+        QVERIFY(app.waitForFinished(30000));
+        QCOMPARE(app.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(app.exitCode(), 2);
+        const QByteArray err = app.readAllStandardError();
+        QVERIFY2(err.contains("no-such-lesson"), err.constData());
+        for (const engine::lessons::Lesson* lesson : engine::lessons::allLessons())
+            QVERIFY2(err.contains(QByteArray::fromStdString(lesson->name())), err.constData());
+    }
+
+    void demoPresetRunsTheLessonAndSavesAScreenshot()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString shot = dir.filePath(QStringLiteral("lesson.png"));
+        QProcess app;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
+        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
+        app.setProcessEnvironment(env);
+        app.start(QStringLiteral(PLAYGROUND_GUI),
+            { QStringLiteral("--demo-preset"), QStringLiteral("too-small-to-split"), QStringLiteral("--quick"),
+                QStringLiteral("--present"), QStringLiteral("--screenshot"), shot, QStringLiteral("--window-size"),
+                QStringLiteral("1366x768") });
+        QVERIFY(app.waitForFinished(300000));
+        QCOMPARE(app.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
+        const QImage image(shot);
+        QVERIFY(!image.isNull());
+        QCOMPARE(image.size(), QSize(1366, 768)); // presentation mode still fits the projector's screen
     }
 };
 
