@@ -1,5 +1,6 @@
 // llm-playground-cli: the engine without a window — generate, trace, analyze, sweep, bench, tokenize, inspect,
-// quantize. Each subcommand lives in its own file (see commands.h); this file parses and maps failures to exit codes.
+// quantize, report. Each subcommand lives in its own file (see commands.h); this file parses and maps failures to exit
+// codes.
 #include "app/cli/commands.h"
 
 #include "engine/format/gguffile.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv)
     cli::SweepOptions sweep;
     cli::QuantizeOptions quantize;
     cli::AnalyzeOptions analyze;
+    cli::ReportOptions report;
     // In the order --help lists them.
     const std::pair<CLI::App*, std::function<int()>> commands[] = {
         { cli::addGenerate(app, generate), [&] { return cli::runGenerate(generate, argv0); } },
@@ -43,6 +45,7 @@ int main(int argc, char** argv)
         { cli::addSweep(app, sweep), [&] { return cli::runSweep(sweep, argv0); } },
         { cli::addAnalyze(app, analyze), [&] { return cli::runAnalyze(analyze, argv0); } },
         { cli::addQuantize(app, quantize), [&] { return cli::runQuantize(quantize); } },
+        { cli::addReport(app, report), [&] { return cli::runReport(report); } },
     };
 
     try {

@@ -1,10 +1,12 @@
 // llm-playground: the desktop window. All logic lives in the ui library.
+#include "ui/exportactions.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QRegularExpression>
+#include <QTimer>
 
 #include <cstring>
 
@@ -15,8 +17,14 @@ struct Options {
     QCommandLineOption demo { QStringLiteral("demo"),
         QStringLiteral("Run the default prompt on every core, then a short sweep; the window stays open.") };
     QCommandLineOption screenshot { QStringLiteral("screenshot"),
-        QStringLiteral("With --demo: save a PNG of the whole window when the demo is done, then exit."),
+        QStringLiteral("With --demo or --open-session: save a PNG of the whole window when the demo is done or the "
+                       "session is shown, then exit."),
         QStringLiteral("file") };
+    QCommandLineOption openSession { QStringLiteral("open-session"),
+        QStringLiteral("Open a saved session (runs, sweeps, timeline, analysis)."), QStringLiteral("file") };
+    QCommandLineOption prompt { QStringLiteral("prompt"),
+        QStringLiteral("Start with this prompt in the prompt list, as if typed (it is autosaved)."),
+        QStringLiteral("text") };
     QCommandLineOption windowSize { QStringLiteral("window-size"),
         QStringLiteral("Open the window at this size, e.g. 1280x720 (screenshots)."), QStringLiteral("WxH") };
 };
@@ -27,7 +35,7 @@ void setUp(QCommandLineParser& parser, const Options& o)
     QCoreApplication::setOrganizationName(QStringLiteral("LLM Thread Playground"));
     parser.setApplicationDescription(QStringLiteral("Watch a real language model think in parallel."));
     parser.addHelpOption();
-    parser.addOptions({ o.model, o.demo, o.screenshot, o.windowSize });
+    parser.addOptions({ o.model, o.demo, o.screenshot, o.windowSize, o.openSession, o.prompt });
 }
 
 // --help must work without a display (over ssh, in a package check): QApplication would abort
@@ -74,9 +82,36 @@ int main(int argc, char** argv)
     if (size.isValid())
         window.resize(size);
     window.show();
-    if (parser.isSet(o.demo))
+    if (parser.isSet(o.demo)) {
         window.startDemo(parser.value(o.screenshot));
-    else
-        window.loadInitialModel(parser.value(o.model));
+        return QApplication::exec();
+    }
+    window.loadInitialModel(parser.value(o.model));
+    if (parser.isSet(o.prompt)) {
+        ui::RunSettings settings = window.currentSettings();
+        settings.prompts = { parser.value(o.prompt).toStdString() };
+        window.applySettings(settings);
+    }
+    if (parser.isSet(o.openSession)) {
+        const bool screenshot = parser.isSet(o.screenshot);
+        const QString error = window.openSessionFile(parser.value(o.openSession), screenshot);
+        if (!error.isEmpty() && screenshot) {
+            qCritical("%s", qPrintable(error));
+            return 1;
+        }
+        if (screenshot) {
+            // Once the session's model has loaded (or failed to) and the window has painted what it holds.
+            const QString path = parser.value(o.screenshot);
+            auto* poll = new QTimer(&window);
+            QObject::connect(poll, &QTimer::timeout, &window, [&window, path, poll] {
+                if (window.controller()->isLoading())
+                    return;
+                poll->stop();
+                QTimer::singleShot(500, &window,
+                    [&window, path] { QApplication::exit(ui::ExportActions::saveWindowImage(&window, path) ? 0 : 1); });
+            });
+            poll->start(200);
+        }
+    }
     return QApplication::exec();
 }
