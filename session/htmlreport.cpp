@@ -213,7 +213,7 @@ std::string css()
            "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left;"
            "vertical-align:top}th{background:#f2f2f2}mark{background:#ffec96;font-weight:bold}"
            ".out{white-space:pre-wrap;border:1px solid #ddd;padding:6px;margin:4px 0;font-family:'DejaVu Sans Mono',"
-           "monospace;font-size:12px}.prompt{color:#888}.note{color:#666;font-size:12px}"
+           "monospace;font-size:12px}.prompt{color:#888}.note{color:#666;font-size:12px;overflow-wrap:anywhere}"
            ".cols{display:flex;gap:16px}.cols>div{flex:1;min-width:0}svg{max-width:100%;height:auto}"
            "@media print{body{max-width:none;margin:0}h2{break-after:avoid}svg,table,.out{break-inside:avoid}"
            ".out{font-size:10px}}";

@@ -16,6 +16,10 @@ constexpr int kWorkers = 1 << 16; // int16 worker ids, offset by 32768
 constexpr uint64_t kMaxBytesPerEvent = uint64_t(kColumns) * 10;
 
 uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+// Differences and sums wrap instead of overflowing: any int64 pair encodes, and hostile data decodes to garbage
+// values (refused by the range checks where a field is narrower), never to undefined behaviour.
+int64_t wrapSub(int64_t a, int64_t b) { return int64_t(uint64_t(a) - uint64_t(b)); }
+int64_t wrapAdd(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }
 int64_t unzigzag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
 
 void putVarint(std::string& out, uint64_t v)
@@ -122,8 +126,8 @@ std::string TraceCodec::encode(const std::vector<engine::TraceEvent>& events)
         putVarint(columns[2], e.tokens);
         putVarint(columns[3], zigzag(e.layer));
         putVarint(columns[4], zigzag(e.sequence));
-        putVarint(columns[5], zigzag(e.beginNs - lastBegin[w]));
-        putVarint(columns[6], zigzag(e.endNs - e.beginNs));
+        putVarint(columns[5], zigzag(wrapSub(e.beginNs, lastBegin[w])));
+        putVarint(columns[6], zigzag(wrapSub(e.endNs, e.beginNs)));
         putVarint(columns[7], zigzag(int64_t(e.first) - lastFirst[w]));
         putVarint(columns[8], zigzag(int64_t(e.last) - int64_t(e.first)));
         putVarint(columns[9], zigzag(int64_t(e.position) - lastPosition[w]));
@@ -173,23 +177,23 @@ std::vector<engine::TraceEvent> TraceCodec::decode(const std::string& compressed
     std::vector<int64_t> last(kWorkers, 0);
     for (auto& e : events) {
         int64_t& l = last[size_t(int(e.worker) + 32768)];
-        e.beginNs = l + r.signedVarint();
+        e.beginNs = wrapAdd(l, r.signedVarint());
         l = e.beginNs;
     }
     for (auto& e : events)
-        e.endNs = e.beginNs + r.signedVarint();
+        e.endNs = wrapAdd(e.beginNs, r.signedVarint());
     std::fill(last.begin(), last.end(), 0);
     for (auto& e : events) {
         int64_t& l = last[size_t(int(e.worker) + 32768)];
-        e.first = narrow<uint32_t>(l + r.signedVarint(), "first");
+        e.first = narrow<uint32_t>(wrapAdd(l, r.signedVarint()), "first");
         l = e.first;
     }
     for (auto& e : events)
-        e.last = narrow<uint32_t>(int64_t(e.first) + r.signedVarint(), "last");
+        e.last = narrow<uint32_t>(wrapAdd(e.first, r.signedVarint()), "last");
     std::fill(last.begin(), last.end(), 0);
     for (auto& e : events) {
         int64_t& l = last[size_t(int(e.worker) + 32768)];
-        e.position = narrow<int32_t>(l + r.signedVarint(), "position");
+        e.position = narrow<int32_t>(wrapAdd(l, r.signedVarint()), "position");
         l = e.position;
     }
     if (!r.atEnd())

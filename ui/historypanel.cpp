@@ -70,7 +70,9 @@ void HistoryPanel::setHistory(
         entries.push_back({ runs[i].startedAt, 0, int(i) });
     for (size_t i = 0; i < sweeps.size(); ++i)
         entries.push_back({ sweeps[i].startedAt, 1, int(i) });
-    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.at > b.at; });
+    // Within one second, the later index is the newer one.
+    std::stable_sort(entries.begin(), entries.end(),
+        [](const Entry& a, const Entry& b) { return a.at != b.at ? a.at > b.at : a.index > b.index; });
     for (const Entry& e : entries) {
         auto* item = new QTreeWidgetItem;
         item->setData(0, kKindRole, e.kind);

@@ -373,8 +373,8 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
             .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
     m_modelFacts->setToolTip(info.source);
     m_lastGoodModel = info.source;
-    // A model is here now: whatever session is shown can be run again.
-    if (m_readOnly) {
+    // The model the user chose is here now: whatever session is shown can be run again.
+    if (m_readOnly && m_modelChosen) {
         m_readOnly = false;
         m_sessionBannerAction->setVisible(false);
     }
@@ -628,6 +628,7 @@ void MainWindow::openModel()
         = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), start, tr("GGUF models (*.gguf);;All files (*)"));
     if (path.isEmpty())
         return;
+    m_modelChosen = true;
     m_controller->loadModel(path);
 }
 
@@ -667,6 +668,7 @@ void MainWindow::rebuildModelCombo()
 
 void MainWindow::selectModelEntry(int index)
 {
+    m_modelChosen = true;
     const QString data = m_model->itemData(index).toString();
     if (data == kDefaultEntry)
         m_controller->loadModel(defaultModelFile());
@@ -824,6 +826,7 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     // The model: loaded when it is here and the same file; otherwise the session is shown read-only.
     const QString model = QString::fromStdString(s.model.path);
     const QString name = QFileInfo(path).fileName();
+    m_modelChosen = false;
     QString note;
     switch (s.model.check()) {
     case session::ModelRef::Match::Same:

@@ -184,6 +184,9 @@ private:
     QVector<TokenPiece> m_pieces; // its text as it arrived
     int m_recordedRunId = 0; // the run id whose record is m_runs.back(), for its analysis
     bool m_readOnly = false;
+    // The user chose a model since the read-only session opened: its load ends the read-only state (a load that
+    // was already under way when the session opened does not).
+    bool m_modelChosen = false;
 
     QStringList m_recentModels;
     QString m_state;

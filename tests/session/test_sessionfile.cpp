@@ -222,6 +222,11 @@ private Q_SLOTS:
             std::runtime_error, TraceCodec::decode(data.substr(0, data.size() / 2), events.size()));
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, TraceCodec::decode(data, TraceCodec::kMaxEvents + 1));
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, TraceCodec::decode("not zlib at all", 3));
+        // Extreme deltas (sums past int64) decode without overflow; a first row past uint32 is refused.
+        std::string raw;
+        for (int column = 0; column < 10; ++column)
+            raw += column == 5 || column == 6 || column == 7 ? std::string(9, '\xff') + '\x01' : std::string(1, '\x01');
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, TraceCodec::decode(zlibOf(raw), 1));
     }
 
     // A 1M-event trace (the real run's events, repeated later in time) keeps every event through a file; its size

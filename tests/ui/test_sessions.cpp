@@ -18,6 +18,7 @@
 #include "engine/model/synthetic.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QFile>
 #include <QImage>
 #include <QPushButton>
@@ -234,8 +235,19 @@ private Q_SLOTS:
         for (QPushButton* b : runButtons)
             if (b->text().contains(QStringLiteral("Run")))
                 QVERIFY(!b->isEnabled());
-        // Choosing a model makes it runnable again.
+        // A load that was not the user's choice leaves it read-only; choosing a model makes it runnable again.
         QVERIFY(loadSynthetic(w, QStringLiteral("tiny")));
+        QVERIFY(w.isReadOnly());
+        QComboBox* combo = nullptr; // the model list: the one whose entries name synthetic shapes
+        for (QComboBox* c : w.findChildren<QComboBox*>())
+            if (c->findData(QStringLiteral("synthetic:tiny")) >= 0)
+                combo = c;
+        QVERIFY(combo);
+        const int tiny = combo->findData(QStringLiteral("synthetic:tiny"));
+        QVERIFY(tiny >= 0);
+        QSignalSpy loaded(w.controller(), &RunController::modelLoaded);
+        Q_EMIT combo->activated(tiny);
+        QVERIFY(loaded.wait(60000));
         QVERIFY(!w.isReadOnly());
     }
 
