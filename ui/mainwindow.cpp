@@ -827,7 +827,7 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     const QString model = QString::fromStdString(s.model.path);
     const QString name = QFileInfo(path).fileName();
     m_modelChosen = false;
-    QString note;
+    QString note, shortNote; // the tool bar has room for the short one; the tool tip and status say it all
     switch (s.model.check()) {
     case session::ModelRef::Match::Same:
         m_readOnly = false;
@@ -842,14 +842,17 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     case session::ModelRef::Match::Missing:
         m_readOnly = !model.isEmpty();
         note = tr("read-only: its model %1 is not on this machine").arg(model);
+        shortNote = tr("read-only, its model file is missing");
         break;
     case session::ModelRef::Match::Differs:
         m_readOnly = true;
         note = tr("read-only: %1 is not the model this session was made with (size or contents differ)").arg(model);
+        shortNote = tr("read-only, its model file differs");
         break;
     }
     if (!note.isEmpty())
-        setSessionBanner(tr("Session %1 — %2. Choose a model to run again.").arg(name, note), true);
+        setSessionBanner(tr("Session %1: %2").arg(name, shortNote), true,
+            tr("Session %1 — %2. Choose a model to run it again.").arg(name, note));
     else if (model.isEmpty())
         setSessionBanner(tr("Session %1").arg(name), false);
 
@@ -884,10 +887,10 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     return {};
 }
 
-void MainWindow::setSessionBanner(const QString& text, bool warning)
+void MainWindow::setSessionBanner(const QString& text, bool warning, const QString& details)
 {
     m_sessionBanner->setText(QStringLiteral("  ") + text);
-    m_sessionBanner->setToolTip(text);
+    m_sessionBanner->setToolTip(details.isEmpty() ? text : details);
     m_sessionBanner->setStyleSheet(warning ? QStringLiteral("color: #9a4b00; font-weight: bold;") : QString());
     m_sessionBannerAction->setVisible(true);
 }

@@ -145,7 +145,7 @@ private:
     void rebuildModelCombo();
     void selectModelEntry(int index);
     void autosave() const;
-    void setSessionBanner(const QString& text, bool warning);
+    void setSessionBanner(const QString& text, bool warning, const QString& details = {});
 
     RunController* m_controller;
     SettingsPanel* m_settings;
