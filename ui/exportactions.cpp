@@ -1,12 +1,15 @@
 #include "ui/exportactions.h"
 
 #include "engine/measure/sweepexport.h"
+#include "session/htmlreport.h"
 
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMessageBox>
+#include <QPainter>
 #include <QPixmap>
+#include <QSvgGenerator>
 #include <QWidget>
 
 namespace ui {
@@ -66,5 +69,57 @@ void ExportActions::saveScreenshot(QWidget* window)
 }
 
 bool ExportActions::saveWindowImage(QWidget* window, const QString& path) { return window->grab().save(path, "PNG"); }
+
+bool ExportActions::writeImage(QWidget* view, const QString& path)
+{
+    if (!path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive))
+        return view->grab().save(path, "PNG");
+    QSvgGenerator svg;
+    svg.setFileName(path);
+    svg.setSize(view->size());
+    svg.setViewBox(QRect(QPoint(0, 0), view->size()));
+    svg.setTitle(view->windowTitle().isEmpty() ? QStringLiteral("LLM Thread Playground") : view->windowTitle());
+    QPainter painter;
+    if (!painter.begin(&svg))
+        return false;
+    view->render(&painter, QPoint(), QRegion(), QWidget::DrawChildren);
+    return painter.end() && QFileInfo(path).size() > 0;
+}
+
+QString ExportActions::exportImage(QWidget* parent, QWidget* view, const QString& baseName)
+{
+    QString filter;
+    const QString path = QFileDialog::getSaveFileName(parent, tr("Export image"), baseName + QStringLiteral(".png"),
+        tr("PNG image (*.png);;SVG vector image (*.svg)"), &filter);
+    if (path.isEmpty())
+        return {};
+    QString target = path;
+    if (filter.startsWith(QLatin1String("SVG")) && !target.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive))
+        target += QStringLiteral(".svg");
+    if (!writeImage(view, target)) {
+        QMessageBox::warning(parent, tr("Cannot save the image"), tr("Could not write %1.").arg(target));
+        return {};
+    }
+    return tr("image saved: %1").arg(QFileInfo(target).fileName());
+}
+
+QString ExportActions::exportReport(QWidget* parent, const session::Session& session)
+{
+    if (session.runs.empty() && session.sweeps.empty()) {
+        QMessageBox::information(parent, tr("Nothing to report"), tr("Run something or sweep first."));
+        return {};
+    }
+    const QString path = QFileDialog::getSaveFileName(
+        parent, tr("Export report"), QStringLiteral("report.html"), tr("HTML page (*.html)"));
+    if (path.isEmpty())
+        return {};
+    try {
+        session::HtmlReport::write(path.toStdString(), session, {});
+    } catch (const std::exception& e) {
+        QMessageBox::warning(parent, tr("Cannot save the report"), QString::fromUtf8(e.what()));
+        return {};
+    }
+    return tr("report saved: %1").arg(QFileInfo(path).fileName());
+}
 
 } // namespace ui

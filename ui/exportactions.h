@@ -3,6 +3,7 @@
 
 #include "engine/measure/sweep.h"
 #include "engine/measure/traceexport.h"
+#include "session/session.h"
 
 #include <QCoreApplication>
 #include <QString>
@@ -25,6 +26,11 @@ public:
     static void saveScreenshot(QWidget* window);
     // The whole window as a PNG, without a dialog (the demo's --screenshot).
     static bool saveWindowImage(QWidget* window, const QString& path);
+    // A view (the timeline, the speedup chart) as PNG, or as SVG (vector, for slides) when the name ends in .svg.
+    static QString exportImage(QWidget* parent, QWidget* view, const QString& baseName);
+    static bool writeImage(QWidget* view, const QString& path);
+    // The session's latest run and sweep as a one-page HTML report (session/htmlreport.h).
+    static QString exportReport(QWidget* parent, const session::Session& session);
 };
 
 } // namespace ui

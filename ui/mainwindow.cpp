@@ -6,11 +6,13 @@
 #include "engine/run/defaults.h"
 #include "ui/abpanel.h"
 #include "ui/chatpanel.h"
+#include "ui/compareview.h"
 #include "ui/demodriver.h"
 #include "ui/demopanel.h"
 #include "ui/exportactions.h"
 #include "ui/focushighlight.h"
 #include "ui/lessondriver.h"
+#include "ui/historypanel.h"
 #include "ui/outputview.h"
 #include "ui/promptlibrary.h"
 #include "ui/promptlibrarydialog.h"
@@ -134,6 +136,10 @@ MainWindow::MainWindow(QWidget* parent)
     m_tabs->setTabToolTip(1, tr("Each op of the last run against this machine's memory and arithmetic ceilings"));
     m_tabs->addTab(m_chartPage, tr("Speedup"));
     m_tabs->addTab(m_stats, tr("Workers"));
+    m_history = new HistoryPanel(this);
+    m_tabs->addTab(m_history, tr("History"));
+    m_tabs->setTabToolTip(
+        m_tabs->indexOf(m_history), tr("Every run and sweep of this session: show one again, or compare two"));
 
     // The prompts' output, the chat and the A/B table share the top pane: each is a way of asking the model.
     m_outputTabs = new QTabWidget(this);
@@ -209,6 +215,12 @@ MainWindow::MainWindow(QWidget* parent)
     buildMenus();
     m_defaultSettings = currentSettings();
     loadSettings();
+    // Autosave starts after the saved settings are back, so restoring them does not count as an edit.
+    m_autosave = new QTimer(this);
+    m_autosave->setSingleShot(true);
+    m_autosave->setInterval(kAutosaveDelayMs);
+    connect(m_autosave, &QTimer::timeout, this, &MainWindow::autosave);
+    connect(m_settings, &SettingsPanel::settingsChanged, m_autosave, qOverload<>(&QTimer::start));
     setState(tr("ready"));
     updateEnabled();
 }
@@ -304,6 +316,10 @@ void MainWindow::buildMenus()
     auto* hint = new QLabel(tr("  Ctrl+Enter runs · Esc stops"), bar);
     hint->setStyleSheet(QStringLiteral("color: #666;"));
     bar->addWidget(hint);
+    m_sessionBanner = new QLabel(bar);
+    // A tool bar shows and hides its widgets through their actions.
+    m_sessionBannerAction = bar->addWidget(m_sessionBanner);
+    m_sessionBannerAction->setVisible(false);
 
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open GGUF…"), QKeySequence::Open, this, &MainWindow::openModel);
@@ -313,6 +329,9 @@ void MainWindow::buildMenus()
     file->addSeparator();
     file->addAction(tr("Export &trace (Perfetto / chrome://tracing)…"), this, &MainWindow::exportTrace);
     file->addAction(tr("Export s&weep (JSON / CSV)…"), this, &MainWindow::exportSweep);
+    file->addAction(tr("Export timeline &image (PNG / SVG)…"), this, &MainWindow::exportTimelineImage);
+    file->addAction(tr("Export &chart image (PNG / SVG)…"), this, &MainWindow::exportChartImage);
+    file->addAction(tr("Export &report (HTML)…"), this, &MainWindow::exportReport);
     file->addAction(tr("Save screens&hot…"), this, &MainWindow::saveScreenshot);
     file->addAction(tr("Prompt &library…"), QKeySequence(Qt::CTRL | Qt::Key_L), this, &MainWindow::showPromptLibrary);
     file->addSeparator();
@@ -423,6 +442,10 @@ void MainWindow::connectController()
     auto variants = [this] { m_ab->setVariantCount(int(m_settings->prompts()->prompts().size())); };
     connect(m_settings->prompts(), &PromptListEditor::promptsChanged, this, variants);
     variants();
+    connect(m_history, &HistoryPanel::runChosen, this, &MainWindow::showRun);
+    connect(m_history, &HistoryPanel::sweepChosen, this, &MainWindow::showSweep);
+    connect(m_history, &HistoryPanel::compareRuns, this, [this](int a, int b) { compareRuns(a, b); });
+    connect(m_history, &HistoryPanel::compareSweeps, this, [this](int a, int b) { compareSweeps(a, b); });
 }
 
 void MainWindow::onModelLoadStarted(const QString& what)
@@ -449,6 +472,11 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
             .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
     m_modelFacts->setToolTip(info.source);
     m_lastGoodModel = info.source;
+    // The model the user chose is here now: whatever session is shown can be run again.
+    if (m_readOnly && m_modelChosen) {
+        m_readOnly = false;
+        m_sessionBannerAction->setVisible(false);
+    }
     m_settings->setModelContextLength(info.contextLength);
     m_chat->setModel(m_controller->model());
     m_outputTabs->setTabToolTip(1,
@@ -502,6 +530,7 @@ void MainWindow::onTokensReady(int id, const QVector<TokenPiece>& pieces)
         return;
     }
     m_output->appendPieces(pieces);
+    m_pieces += pieces;
 }
 
 void MainWindow::onTraceReady(int id, const TraceBatch& batch)
@@ -523,10 +552,14 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     if (id != m_runId)
         return;
     m_lastRun = summary;
-    if (m_runKind == RunKind::Chat)
+    if (m_runKind == RunKind::Chat) {
         m_chat->finishTurn(summary);
-    else
+    } else {
+        m_runs.push_back(SessionFile::record(m_runSettings, summary, m_pieces, m_trace));
+        m_recordedRunId = id;
+        m_history->setHistory(m_runs, m_sweeps);
         m_output->finishRun(summary);
+    }
     m_stats->setSummary(summary);
     m_timeline->fitAll();
     // A stopped run keeps and shows what it measured; the state says it is partial.
@@ -566,6 +599,8 @@ void MainWindow::onReportReady(int id, const RunReportPtr& report)
         m_why->setAnalysisFailed();
         return;
     }
+    if (m_recordedRunId == id && !m_runs.empty())
+        m_runs.back().report = *report;
     m_why->setReport(*report, m_lastRun && m_lastRun->cancelled);
     m_roofline->setReport(*report);
     // A region clicked while the analysis ran gets its figures now.
@@ -612,6 +647,8 @@ void MainWindow::onSweepFinished(int id, const engine::SweepResult& result)
     m_progress->hide();
     m_cancelSweep->hide();
     m_lastSweep = result;
+    m_sweeps.push_back({ session::SessionFile::nowUtc(), result });
+    m_history->setHistory(m_runs, m_sweeps);
     m_chart->setSweep(result);
     m_tabs->setCurrentWidget(m_chartPage);
     const bool cancelled = result.workload.value("cancelled", false);
@@ -656,6 +693,8 @@ int MainWindow::runWith(const RunSettings& s)
 {
     if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || s.prompts.empty())
         return 0;
+    m_runSettings = s;
+    m_pieces.clear();
     m_trace.clear();
     m_timeline->clear();
     m_timeline->setLaneCount(s.scheduler.threads);
@@ -817,6 +856,7 @@ void MainWindow::openModel()
         = QFileDialog::getOpenFileName(this, tr("Open a GGUF model"), start, tr("GGUF models (*.gguf);;All files (*)"));
     if (path.isEmpty())
         return;
+    m_modelChosen = true;
     m_controller->loadModel(path);
 }
 
@@ -856,6 +896,7 @@ void MainWindow::rebuildModelCombo()
 
 void MainWindow::selectModelEntry(int index)
 {
+    m_modelChosen = true;
     const QString data = m_model->itemData(index).toString();
     if (data == kDefaultEntry)
         m_controller->loadModel(defaultModelFile());
@@ -1086,8 +1127,8 @@ void MainWindow::updateEnabled()
     const bool busy = m_controller->isBusy();
     const bool ready = m_controller->model() != nullptr && !m_controller->isLoading(); // not the old model
     const bool lesson = !m_demoPanel->isHidden(); // the loaded model is the lesson's: leave it first
-    m_runButton->setEnabled(!busy && ready && !lesson);
-    m_sweepButton->setEnabled(!busy && ready && !lesson);
+    m_runButton->setEnabled(!busy && ready && !lesson && !m_readOnly);
+    m_sweepButton->setEnabled(!busy && ready && !lesson && !m_readOnly);
     m_stopButton->setEnabled(busy);
     m_model->setEnabled(!busy);
     m_chat->setBusy(busy || !ready);
@@ -1117,37 +1158,52 @@ void MainWindow::exportSweep()
 
 void MainWindow::saveScreenshot() { ExportActions::saveScreenshot(this); }
 
+session::Session MainWindow::currentSession() const
+{
+    session::Session out;
+    const ModelInfo& info = m_controller->modelInfo();
+    try {
+        out.model = session::ModelRef::of(info.source.toStdString(), info.name.toStdString());
+    } catch (const std::exception&) {
+        out.model.path = info.source.toStdString(); // moved since it was loaded: no size or hash to give
+        out.model.name = info.name.toStdString();
+    }
+    out.settings = currentSettings();
+    out.machine = engine::machineDescription();
+    out.runs = m_runs;
+    out.sweeps = m_sweeps;
+    return out;
+}
+
 void MainWindow::saveSession()
 {
     const QString path = QFileDialog::getSaveFileName(
         this, tr("Save session"), QStringLiteral("session.json"), tr("Playground session (*.json)"));
     if (path.isEmpty())
         return;
-    Session session;
-    session.model = m_controller->modelInfo().source;
-    session.settings = currentSettings();
-    for (int i = 0; i < m_output->paneCount(); ++i) {
-        session.outputTexts << m_output->text(i);
-        session.outputStats << m_output->statsText(i);
-    }
-    if (m_lastSweep)
-        session.sweep = engine::sweepToJson(*m_lastSweep);
-    const QString error = SessionFile::write(path, session);
+    const QString error = SessionFile::write(path, currentSession());
     if (!error.isEmpty())
         QMessageBox::warning(this, tr("Cannot save the session"), error);
+    else
+        setState(tr("session saved: %1").arg(QFileInfo(path).fileName()));
 }
 
 void MainWindow::openSession()
 {
     const QString path
         = QFileDialog::getOpenFileName(this, tr("Open session"), QString(), tr("Playground session (*.json)"));
-    if (path.isEmpty())
-        return;
-    Session session;
-    const QString error = SessionFile::read(path, session);
+    if (!path.isEmpty())
+        openSessionFile(path);
+}
+
+QString MainWindow::openSessionFile(const QString& path, bool quiet)
+{
+    session::Session s;
+    const QString error = SessionFile::read(path, s);
     if (!error.isEmpty()) {
-        QMessageBox::warning(this, tr("Cannot open the session"), error);
-        return;
+        if (!quiet)
+            QMessageBox::warning(this, tr("Cannot open the session"), error);
+        return error;
     }
     if (m_controller->isBusy()) {
         m_controller->stop();
@@ -1155,29 +1211,174 @@ void MainWindow::openSession()
         m_progress->hide();
         m_cancelSweep->hide();
     }
-    applySettings(session.settings);
-    const QString& model = session.model;
-    QString modelNote;
-    if (model.startsWith(QLatin1String("synthetic:")))
-        m_controller->loadSynthetic(model.mid(10));
-    else if (!model.isEmpty() && QFileInfo::exists(model))
-        m_controller->loadModel(model);
-    else if (!model.isEmpty())
-        modelNote = tr("; its model %1 was not found, so the loaded one stays").arg(QFileInfo(model).fileName());
-    // The saved outputs as outputs. A session holds no trace and no worker figures, so the
-    // previous run's timeline and table go rather than sit beside text they did not produce.
-    QStringList prompts;
-    for (const std::string& p : session.settings.prompts)
-        prompts << QString::fromStdString(p);
-    if (!session.outputTexts.isEmpty())
-        m_output->showSaved(prompts, session.outputTexts, session.outputStats);
+    applySettings(s.settings);
+    // The model: loaded when it is here and the same file; otherwise the session is shown read-only.
+    const QString model = QString::fromStdString(s.model.path);
+    const QString name = QFileInfo(path).fileName();
+    m_modelChosen = false;
+    QString note, shortNote; // the tool bar has room for the short one; the tool tip and status say it all
+    switch (s.model.check()) {
+    case session::ModelRef::Match::Same:
+        m_readOnly = false;
+        if (!m_controller->model() || m_controller->modelInfo().source != model) {
+            if (s.model.isSynthetic())
+                m_controller->loadSynthetic(model.mid(10));
+            else
+                m_controller->loadModel(model);
+        }
+        setSessionBanner(tr("Session %1").arg(name), false);
+        break;
+    case session::ModelRef::Match::Missing:
+        m_readOnly = !model.isEmpty();
+        note = tr("read-only: its model %1 is not on this machine").arg(model);
+        shortNote = tr("read-only, its model file is missing");
+        break;
+    case session::ModelRef::Match::Differs:
+        m_readOnly = true;
+        note = tr("read-only: %1 is not the model this session was made with (size or contents differ)").arg(model);
+        shortNote = tr("read-only, its model file differs");
+        break;
+    }
+    if (!note.isEmpty())
+        setSessionBanner(tr("Session %1: %2").arg(name, shortNote), true,
+            tr("Session %1 — %2. Choose a model to run it again.").arg(name, note));
+    else if (model.isEmpty())
+        setSessionBanner(tr("Session %1").arg(name), false);
+
+    m_runs = std::move(s.runs);
+    m_sweeps = std::move(s.sweeps);
+    m_recordedRunId = 0;
+    m_history->setHistory(m_runs, m_sweeps);
     m_trace.clear();
     m_timeline->clear();
-    m_why->clear(); // a session holds the run's results, not its analysis
+    m_why->clear();
     m_roofline->clear();
     m_lastRun.reset();
-    m_stats->clear(tr("Sessions keep the outputs and settings, not the trace: run again to see the workers."));
-    setState(tr("session opened: %1%2").arg(QFileInfo(path).fileName(), modelNote));
+    m_lastSweep.reset();
+    m_chart->clear();
+    if (!m_sweeps.empty())
+        showSweep(int(m_sweeps.size()) - 1);
+    if (!m_runs.empty()) {
+        showRun(int(m_runs.size()) - 1);
+    } else {
+        // A format 1 session: its outputs as text, no run behind them.
+        QStringList prompts, texts, stats;
+        for (const std::string& p : s.settings.prompts)
+            prompts << QString::fromStdString(p);
+        for (const auto& [text, figures] : s.legacyOutputs)
+            texts << QString::fromStdString(text), stats << QString::fromStdString(figures);
+        if (!texts.isEmpty())
+            m_output->showSaved(prompts, texts, stats);
+        m_stats->clear(tr("This session holds outputs only, no run and no trace: run again to see the workers."));
+    }
+    setState(tr("session opened: %1").arg(name) + (note.isEmpty() ? QString() : QStringLiteral(" (") + note + ')'));
+    updateEnabled();
+    return {};
+}
+
+void MainWindow::setSessionBanner(const QString& text, bool warning, const QString& details)
+{
+    m_sessionBanner->setText(QStringLiteral("  ") + text);
+    m_sessionBanner->setToolTip(details.isEmpty() ? text : details);
+    m_sessionBanner->setStyleSheet(warning ? QStringLiteral("color: #9a4b00; font-weight: bold;") : QString());
+    m_sessionBannerAction->setVisible(true);
+}
+
+void MainWindow::showRun(int index)
+{
+    if (index < 0 || index >= int(m_runs.size()) || m_controller->isBusy())
+        return;
+    const session::RunRecord& r = m_runs[size_t(index)];
+    const RunSummary summary = SessionFile::summary(r);
+    m_runId = 0; // nothing live belongs to what is shown now
+    m_output->startRun(SessionFile::prompts(r));
+    m_output->appendPieces(SessionFile::pieces(r));
+    m_output->finishRun(summary);
+    m_trace = r.trace;
+    m_timeline->clear();
+    m_timeline->setLaneCount(r.threads);
+    m_timeline->setLaneCpus(r.pinnedCpus);
+    m_timeline->appendEvents(m_trace);
+    m_timeline->fitAll();
+    m_stats->setSummary(summary);
+    m_lastRun = summary;
+    if (r.report) {
+        m_why->setReport(*r.report, r.cancelled);
+        m_roofline->setReport(*r.report);
+    } else if (r.trace.empty()) {
+        m_why->setUntraced();
+        m_roofline->clear();
+    } else {
+        m_why->setNoAnalysis(tr("This run was saved without its analysis (the CLI's generate does not analyse; "
+                                "analyze --session-out does). Run it again to see why the threads idled."));
+        m_roofline->clear();
+    }
+    setState(tr("showing run %1 of the history (%2)").arg(index + 1).arg(QString::fromStdString(r.startedAt)));
+}
+
+void MainWindow::showSweep(int index)
+{
+    if (index < 0 || index >= int(m_sweeps.size()))
+        return;
+    m_lastSweep = m_sweeps[size_t(index)].result;
+    m_chart->setSweep(*m_lastSweep);
+    m_tabs->setCurrentWidget(m_chartPage);
+}
+
+QWidget* MainWindow::compareRuns(int a, int b)
+{
+    if (a < 0 || b < 0 || a >= int(m_runs.size()) || b >= int(m_runs.size()))
+        return nullptr;
+    auto* view
+        = new CompareView(m_runs[size_t(a)], m_runs[size_t(b)], tr("run %1").arg(a + 1), tr("run %1").arg(b + 1), this);
+    view->setAttribute(Qt::WA_DeleteOnClose);
+    const QRect area = availableScreenArea();
+    view->resize(std::min(1400, area.width() - 40), std::min(900, area.height() - 60));
+    view->show();
+    return view;
+}
+
+QWidget* MainWindow::compareSweeps(int a, int b)
+{
+    if (a < 0 || b < 0 || a >= int(m_sweeps.size()) || b >= int(m_sweeps.size()))
+        return nullptr;
+    auto* view = new CompareView(
+        m_sweeps[size_t(a)], m_sweeps[size_t(b)], tr("sweep %1").arg(a + 1), tr("sweep %1").arg(b + 1), this);
+    view->setAttribute(Qt::WA_DeleteOnClose);
+    const QRect area = availableScreenArea();
+    view->resize(std::min(1200, area.width() - 40), std::min(800, area.height() - 60));
+    view->show();
+    return view;
+}
+
+void MainWindow::exportReport()
+{
+    const QString done = ExportActions::exportReport(this, currentSession());
+    if (!done.isEmpty())
+        setState(done);
+}
+
+void MainWindow::exportTimelineImage()
+{
+    const QString done = ExportActions::exportImage(this, m_timeline, QStringLiteral("timeline"));
+    if (!done.isEmpty())
+        setState(done);
+}
+
+void MainWindow::exportChartImage()
+{
+    const QString done = ExportActions::exportImage(this, m_chart, QStringLiteral("speedup"));
+    if (!done.isEmpty())
+        setState(done);
+}
+
+void MainWindow::autosave() const
+{
+    if (m_demo || !m_saveOnClose)
+        return;
+    QSettings st;
+    SavedSettings::saveRun(st, currentSettings());
+    st.sync();
 }
 
 namespace {

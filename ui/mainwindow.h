@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine/lessons/lesson.h"
+#include "session/session.h"
 #include "ui/runcontroller.h"
 
 #include <QFont>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+class QAction;
 class QComboBox;
 class QLabel;
 class QProgressBar;
@@ -29,6 +31,7 @@ class DemoDriver;
 class PromptLibrary;
 class DemoPanel;
 class LessonDriver;
+class HistoryPanel;
 class OutputView;
 class PromptListEditor;
 class RooflineChart;
@@ -62,6 +65,23 @@ public:
     void setPromptLibraryPath(const QString& path) { m_libraryPath = path; }
     LessonDriver* lessons() const { return m_lessons; }
     DemoPanel* demoPanel() const { return m_demoPanel; }
+    HistoryPanel* history() const { return m_history; }
+    const std::vector<session::RunRecord>& runs() const { return m_runs; }
+    const std::vector<session::SweepRecord>& sweeps() const { return m_sweeps; }
+    // The window's runs, sweeps, settings and model as a session (what Save session writes).
+    session::Session currentSession() const;
+    // Opens a session file: "" on success, else the message (also shown in a dialog unless `quiet`). A refused file
+    // changes nothing in the window.
+    QString openSessionFile(const QString& path, bool quiet = false);
+    // True while the shown session's model is missing or differs: it can be looked at, not run again.
+    bool isReadOnly() const { return m_readOnly; }
+    // Shows a run or sweep of the history again, as when it finished.
+    void showRun(int index);
+    void showSweep(int index);
+    QWidget* compareRuns(int a, int b); // the comparison window (deleted on close)
+    QWidget* compareSweeps(int a, int b);
+    // Prompts and settings are saved a few seconds after each edit, so a crash loses nothing typed.
+    static constexpr int kAutosaveDelayMs = 1500;
 
     RunSettings currentSettings() const;
     void applySettings(const RunSettings& settings);
@@ -111,6 +131,9 @@ public Q_SLOTS:
     void saveScreenshot();
     void saveSession();
     void openSession();
+    void exportReport();
+    void exportTimelineImage();
+    void exportChartImage();
     // View > Reset layout: default size for this screen, default splitter sizes, forgets the saved ones.
     void resetLayout();
     // Help > Reset settings: asks, then restoreDefaults().
@@ -162,6 +185,8 @@ private:
     void addRecentModel(const QString& path);
     void rebuildModelCombo();
     void selectModelEntry(int index);
+    void autosave() const;
+    void setSessionBanner(const QString& text, bool warning, const QString& details = {});
 
     RunController* m_controller;
     SettingsPanel* m_settings;
@@ -198,6 +223,20 @@ private:
     QLabel* m_statusState;
     QProgressBar* m_progress;
     QToolButton* m_cancelSweep;
+
+    HistoryPanel* m_history;
+    QLabel* m_sessionBanner = nullptr;
+    QAction* m_sessionBannerAction = nullptr;
+    class QTimer* m_autosave = nullptr;
+    std::vector<session::RunRecord> m_runs; // this window session's runs, oldest first
+    std::vector<session::SweepRecord> m_sweeps;
+    RunSettings m_runSettings; // of the run in progress
+    QVector<TokenPiece> m_pieces; // its text as it arrived
+    int m_recordedRunId = 0; // the run id whose record is m_runs.back(), for its analysis
+    bool m_readOnly = false;
+    // The user chose a model since the read-only session opened: its load ends the read-only state (a load that
+    // was already under way when the session opened does not).
+    bool m_modelChosen = false;
 
     QStringList m_recentModels;
     QString m_state;

@@ -1,73 +1,75 @@
 #include "ui/sessionfile.h"
 
-#include "engine/run/runsettings.h"
-
-#include <QFile>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-
 namespace ui {
 
-namespace {
-
-const QString kFormat = QStringLiteral("llm-playground-session-1");
-
-QJsonObject toQt(const nlohmann::json& json)
+QString SessionFile::write(const QString& path, const session::Session& s)
 {
-    return QJsonDocument::fromJson(QByteArray::fromStdString(json.dump())).object();
-}
-
-nlohmann::json fromQt(const QJsonObject& object)
-{
-    return nlohmann::json::parse(QJsonDocument(object).toJson(QJsonDocument::Compact).toStdString());
-}
-
-} // namespace
-
-QString SessionFile::write(const QString& path, const Session& session)
-{
-    QJsonObject o = toQt(engine::toJson(session.settings));
-    o[QStringLiteral("format")] = kFormat;
-    o[QStringLiteral("model")] = session.model;
-    QJsonArray outputs;
-    for (qsizetype i = 0; i < session.outputTexts.size(); ++i)
-        outputs.append(QJsonObject { { QStringLiteral("text"), session.outputTexts[i] },
-            { QStringLiteral("stats"), session.outputStats.value(i) } });
-    o[QStringLiteral("outputs")] = outputs;
-    if (!session.sweep.is_null())
-        o[QStringLiteral("sweep")] = toQt(session.sweep);
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(o).toJson()) < 0)
-        return tr("Could not write %1.").arg(path);
-    return {};
-}
-
-QString SessionFile::read(const QString& path, Session& session)
-{
-    QFile f(path);
-    QJsonParseError error;
-    const QJsonDocument doc
-        = f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll(), &error) : QJsonDocument();
-    const QJsonObject o = doc.object();
-    if (o.value(QStringLiteral("format")).toString() != kFormat)
-        return tr("%1 is not a playground session.").arg(path);
     try {
-        session.settings = engine::runRequestFromJson(fromQt(o));
+        session::SessionFile::write(path.toStdString(), s);
     } catch (const std::exception& e) {
-        return tr("%1: %2").arg(path, QString::fromUtf8(e.what()));
-    }
-    // A session without "chat" has always opened with it on, the window's default.
-    if (!o.contains(QStringLiteral("chat")))
-        session.settings.chat = true;
-    session.model = o.value(QStringLiteral("model")).toString();
-    session.outputTexts.clear();
-    session.outputStats.clear();
-    for (const auto& v : o.value(QStringLiteral("outputs")).toArray()) {
-        session.outputTexts << v.toObject().value(QStringLiteral("text")).toString();
-        session.outputStats << v.toObject().value(QStringLiteral("stats")).toString();
+        return tr("Could not save the session: %1").arg(QString::fromUtf8(e.what()));
     }
     return {};
+}
+
+QString SessionFile::read(const QString& path, session::Session& s)
+{
+    try {
+        s = session::SessionFile::read(path.toStdString());
+    } catch (const std::exception& e) {
+        return tr("%1 cannot be opened: %2. Nothing in the window was changed.").arg(path, QString::fromUtf8(e.what()));
+    }
+    return {};
+}
+
+session::RunRecord SessionFile::record(const RunSettings& settings, const RunSummary& summary,
+    const QVector<TokenPiece>& pieces, std::vector<engine::TraceEvent> trace)
+{
+    session::RunRecord r;
+    r.startedAt = session::SessionFile::nowUtc();
+    r.settings = settings;
+    r.sequences = summary.sequences;
+    r.metrics = summary.metrics;
+    r.cancelled = summary.cancelled;
+    r.threads = summary.threads;
+    r.strategy = summary.strategy;
+    r.pinnedCpus = summary.pinnedCpus;
+    r.backgroundLoad = summary.backgroundLoad;
+    r.tokens.reserve(size_t(pieces.size()));
+    for (const TokenPiece& p : pieces)
+        r.tokens.push_back({ p.sequence, p.id, p.position, p.text.toStdString() });
+    r.trace = std::move(trace);
+    return r;
+}
+
+RunSummary SessionFile::summary(const session::RunRecord& r)
+{
+    RunSummary s;
+    s.metrics = r.metrics;
+    s.sequences = r.sequences;
+    s.cancelled = r.cancelled;
+    s.threads = r.threads;
+    s.strategy = r.strategy;
+    s.pinnedCpus = r.pinnedCpus;
+    s.backgroundLoad = r.backgroundLoad;
+    return s;
+}
+
+QVector<TokenPiece> SessionFile::pieces(const session::RunRecord& r)
+{
+    QVector<TokenPiece> out;
+    out.reserve(qsizetype(r.tokens.size()));
+    for (const session::TokenRecord& t : r.tokens)
+        out.push_back({ t.sequence, t.id, t.position, QString::fromStdString(t.text) });
+    return out;
+}
+
+QStringList SessionFile::prompts(const session::RunRecord& r)
+{
+    QStringList out;
+    for (const std::string& p : r.settings.prompts)
+        out << QString::fromStdString(p);
+    return out;
 }
 
 } // namespace ui

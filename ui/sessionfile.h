@@ -1,33 +1,30 @@
-// A saved session: the model, the run settings, the outputs and the last sweep, as one JSON file.
+// The window's side of session files (the format is session/sessionfile.h, without Qt): what the window shows, in
+// and out of session records, and failures as messages for the user.
 #pragma once
 
-#include "engine/run/run.h"
-
-#include <nlohmann/json.hpp>
+#include "session/sessionfile.h"
+#include "ui/runcontroller.h"
 
 #include <QCoreApplication>
 #include <QString>
-#include <QStringList>
+#include <QVector>
 
 namespace ui {
-
-// Format "llm-playground-session-1": a flat object holding the run settings in the engine's codec
-// (engine/run/runsettings.h) next to "format", "model", "outputs" and "sweep".
-struct Session {
-    QString model; // path or "synthetic:<shape>"
-    engine::RunRequest settings;
-    QStringList outputTexts; // one per output pane, as shown
-    QStringList outputStats; // written for readers of the file; opening shows only the texts
-    nlohmann::json sweep; // sweepToJson of the last sweep, or null; written, not read back
-};
 
 class SessionFile {
     Q_DECLARE_TR_FUNCTIONS(SessionFile)
 
 public:
-    // Both return "" on success, else a message for the user.
-    static QString write(const QString& path, const Session& session);
-    static QString read(const QString& path, Session& session);
+    // Both return "" on success, else a message for the user; `session` is left as it was when reading fails.
+    static QString write(const QString& path, const session::Session& session);
+    static QString read(const QString& path, session::Session& session);
+
+    // A finished run as the window saw it.
+    static session::RunRecord record(const RunSettings& settings, const RunSummary& summary,
+        const QVector<TokenPiece>& pieces, std::vector<engine::TraceEvent> trace);
+    static RunSummary summary(const session::RunRecord& run);
+    static QVector<TokenPiece> pieces(const session::RunRecord& run);
+    static QStringList prompts(const session::RunRecord& run);
 };
 
 } // namespace ui

@@ -228,6 +228,12 @@ WhyPanel::WhyPanel(QWidget* parent)
 
 QSize WhyPanel::minimumSizeHint() const { return QSize(320, 120); }
 
+void WhyPanel::setNoAnalysis(const QString& why)
+{
+    clear();
+    m_status->setText(why);
+}
+
 void WhyPanel::clear()
 {
     m_report.reset();

@@ -36,6 +36,8 @@ public:
     void setReport(const engine::RunReport& report, bool stopped = false);
     void setUntraced();
     void setAnalysisFailed();
+    // A run shown again without an analysis (a session made without one): `why` says so instead of the report.
+    void setNoAnalysis(const QString& why);
     const std::optional<engine::RunReport>& report() const { return m_report; }
 
     // The region (a span from fork to join) around a clicked chunk: its lane work, imbalance, overhead and the

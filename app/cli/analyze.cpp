@@ -5,6 +5,8 @@
 #include "engine/measure/analysisreport.h"
 #include "engine/measure/statistics.h"
 #include "engine/measure/traceexport.h"
+#include "session/sessionfile.h"
+#include "session/tokenrecorder.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -123,6 +125,8 @@ CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& o)
     cmd->add_option("--predict", o.predict, "thread counts to predict, comma-separated")->capture_default_str();
     cmd->add_option("--json", o.jsonOut, "write the analysis as JSON to this file");
     cmd->add_option("--trace", o.traceOut, "also write the run's Chrome trace to this file");
+    cmd->add_option("--session-out", o.sessionOut,
+        "also write a session file (run, trace and this analysis) that the window opens");
     cmd->add_option("--machine-cache", o.machineCache,
         "where the machine's measured ceilings are cached (default ~/.cache/llm-thread-playground/roofline.json)");
     cmd->add_flag("--remeasure", o.remeasure, "measure the machine's ceilings again instead of using the cache");
@@ -149,14 +153,25 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
     std::fprintf(stderr, "measuring the machine's ceilings (or reading them from the cache)...\n");
     const engine::MachinePeaks machine = engine::machinePeaks(o.machineCache, o.remeasure);
     engine::RunResult run;
+    session::TokenRecorder recorder;
     if (validate.empty()) {
         engine::Scheduler scheduler(schedulerOptions);
-        run = engine::executeRun(model, request, scheduler);
+        run = engine::executeRun(model, request, scheduler, &recorder);
     } else {
         // The run to replay is the median of several, like the runs it is compared with.
         run = measure(model, request, schedulerOptions.threads, o.repeat).medianRun;
     }
     const engine::RunReport report = engine::buildRunReport(run, *model, machine, predict);
+    if (!o.sessionOut.empty()) {
+        session::Session s;
+        s.model = session::ModelRef::of(model->source(), model->config().name);
+        s.settings = request;
+        s.machine = engine::machineDescription();
+        s.runs.push_back(recorder.record(request, run)); // validated runs are medians: their text, not tokens
+        s.runs.back().report = report;
+        session::SessionFile::write(o.sessionOut, s);
+        std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", o.sessionOut.c_str());
+    }
 
     std::printf("analyze: %s, %s, %d thread(s); %d prompt token(s), %d generated\n", model->source().c_str(),
         engine::strategyName(request.strategy), run.threads, run.metrics.promptTokens, run.metrics.generatedTokens);

@@ -20,6 +20,7 @@ struct GenerateOptions {
     WorkloadOptions workload;
     bool json = false;
     std::string traceOut; // also write a Chrome trace here
+    std::string sessionOut; // also write a session file (traced) the window opens
 };
 CLI::App* addGenerate(CLI::App& app, GenerateOptions& options);
 int runGenerate(const GenerateOptions& options, const std::string& argv0);
@@ -77,6 +78,7 @@ struct SweepOptions {
     std::string csvOut;
     std::string predict; // thread counts to predict intra-op scaling at (measures the machine's ceilings once)
     std::string machineCache;
+    std::string sessionOut; // also write a session file the window opens
 };
 CLI::App* addSweep(CLI::App& app, SweepOptions& options);
 int runSweep(const SweepOptions& options, const std::string& argv0);
@@ -93,6 +95,7 @@ struct AnalyzeOptions {
     bool remeasure = false;
     std::string validate; // thread counts to run and compare with this machine's prediction
     int repeat = 3; // runs per thread count when validating (the base run too); medians are compared
+    std::string sessionOut; // also write a session file (the run, its trace and this analysis)
 };
 CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& options);
 int runAnalyze(const AnalyzeOptions& options, const std::string& argv0);
@@ -130,5 +133,15 @@ struct AbOptions {
 };
 CLI::App* addAb(CLI::App& app, AbOptions& options);
 int runAb(const AbOptions& options, const std::string& argv0);
+// report: a one-page HTML report (settings, outputs, timeline, speedup chart, analysis) of a session file.
+struct ReportOptions {
+    std::string session;
+    std::string html;
+    int run = 0; // 1-based; 0: the latest
+    int compare = 0; // a second run to compare with, 1-based; 0: none
+    int sweep = 0;
+};
+CLI::App* addReport(CLI::App& app, ReportOptions& options);
+int runReport(const ReportOptions& options);
 
 } // namespace cli

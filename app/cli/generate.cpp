@@ -4,6 +4,8 @@
 
 #include "engine/measure/traceexport.h"
 #include "engine/run/generation.h"
+#include "session/sessionfile.h"
+#include "session/tokenrecorder.h"
 
 #include <cstdio>
 #include <iostream>
@@ -111,7 +113,7 @@ void printText(const engine::RunResult& r, const engine::Model& model, const eng
 
 // generate and trace alike: run the workload once, write the trace if asked, report.
 int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const WorkloadOptions& workload, bool json,
-    const std::string& traceOut, const std::string& argv0)
+    const std::string& traceOut, const std::string& argv0, const std::string& sessionOut = {})
 {
     const auto schedulerOptions = parallel.options();
     workload.checkBeforeLoad(model);
@@ -119,16 +121,26 @@ int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const
     auto m = model.load(argv0);
     engine::RunRequest request = workload.request(*m);
     request.scheduler = schedulerOptions;
-    request.trace = !traceOut.empty();
+    request.trace = !traceOut.empty() || !sessionOut.empty(); // a session shows the timeline
     engine::Scheduler scheduler(schedulerOptions);
     if (scheduler.oversubscribed())
         std::cerr << "note: " << scheduler.threads() << " threads on " << engine::Scheduler::hardwareThreads()
                   << " cores: oversubscribed\n";
     StreamingListener listener;
     listener.stream = !json && request.prompts.size() == 1;
-    const engine::RunResult r = engine::executeRun(m, request, scheduler, &listener);
+    session::TokenRecorder recorder(&listener);
+    const engine::RunResult r = engine::executeRun(m, request, scheduler, &recorder);
     if (!traceOut.empty())
         writeTrace(traceOut, r, *m, request, scheduler);
+    if (!sessionOut.empty()) {
+        session::Session s;
+        s.model = session::ModelRef::of(m->source(), m->config().name);
+        s.settings = request;
+        s.machine = engine::machineDescription();
+        s.runs.push_back(recorder.record(request, r));
+        session::SessionFile::write(sessionOut, s);
+        std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", sessionOut.c_str());
+    }
     if (json) {
         printJson(r, *m, request, scheduler);
         return 0;
@@ -153,12 +165,14 @@ CLI::App* addGenerate(CLI::App& app, GenerateOptions& o)
     o.workload.addStrategy(cmd, false);
     cmd->add_flag("--json", o.json, "print one JSON object with the text, token ids and figures");
     cmd->add_option("--trace", o.traceOut, "also write a Chrome trace (JSON) of the run to this file");
+    cmd->add_option("--session-out", o.sessionOut,
+        "also write a session file (settings, outputs, metrics, trace) that the window opens");
     return cmd;
 }
 
 int runGenerate(const GenerateOptions& o, const std::string& argv0)
 {
-    return runWorkload(o.model, o.parallel, o.workload, o.json, o.traceOut, argv0);
+    return runWorkload(o.model, o.parallel, o.workload, o.json, o.traceOut, argv0, o.sessionOut);
 }
 
 CLI::App* addTrace(CLI::App& app, TraceOptions& o)

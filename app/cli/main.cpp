@@ -1,6 +1,6 @@
 // llm-playground-cli: the engine without a window — generate, trace, analyze, ab, sweep, bench, tokenize,
-// inspect, quantize, demo. Each subcommand lives in its own file (see commands.h); this file parses and maps failures
-// to exit codes.
+// inspect, quantize, demo, report. Each subcommand lives in its own file (see commands.h); this file parses and maps
+// failures to exit codes.
 #include "app/cli/commands.h"
 
 #include "engine/format/gguffile.h"
@@ -36,6 +36,7 @@ int main(int argc, char** argv)
     cli::AnalyzeOptions analyze;
     cli::DemoOptions demo;
     cli::AbOptions ab;
+    cli::ReportOptions report;
     // In the order --help lists them.
     const std::pair<CLI::App*, std::function<int()>> commands[] = {
         { cli::addGenerate(app, generate), [&] { return cli::runGenerate(generate, argv0); } },
@@ -48,6 +49,7 @@ int main(int argc, char** argv)
         { cli::addAb(app, ab), [&] { return cli::runAb(ab, argv0); } },
         { cli::addQuantize(app, quantize), [&] { return cli::runQuantize(quantize); } },
         { cli::addDemo(app, demo), [&] { return cli::runDemo(demo, argv0); } },
+        { cli::addReport(app, report), [&] { return cli::runReport(report); } },
     };
 
     try {

@@ -5,6 +5,7 @@
 #include "engine/measure/roofline.h"
 #include "engine/measure/sweep.h"
 #include "engine/measure/sweepexport.h"
+#include "session/sessionfile.h"
 
 #include <cstdio>
 
@@ -26,6 +27,7 @@ CLI::App* addSweep(CLI::App& app, SweepOptions& o)
     cmd->add_option("--predict", o.predict,
         "also predict intra-op scaling at these thread counts (e.g. 1,2,4,8,16,32,64) from a traced run: a model, "
         "labelled so; measures the machine's ceilings once");
+    cmd->add_option("--session-out", o.sessionOut, "also write the sweep as a session file the window opens");
     cmd->add_option("--machine-cache", o.machineCache, "where the machine's measured ceilings are cached");
     return cmd;
 }
@@ -77,6 +79,15 @@ int runSweep(const SweepOptions& o, const std::string& argv0)
         writeTextFile(o.jsonOut, engine::sweepToJson(result).dump(2) + "\n");
     if (!o.csvOut.empty())
         writeTextFile(o.csvOut, engine::sweepToCsv(result));
+    if (!o.sessionOut.empty()) {
+        session::Session s;
+        s.model = session::ModelRef::of(m->source(), m->config().name);
+        s.settings = sweep.workload;
+        s.machine = result.machine;
+        s.sweeps.push_back({ session::SessionFile::nowUtc(), result });
+        session::SessionFile::write(o.sessionOut, s);
+        std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", o.sessionOut.c_str());
+    }
     return 0;
 }
 

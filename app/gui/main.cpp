@@ -1,5 +1,6 @@
 // llm-playground: the desktop window. All logic lives in the ui library.
 #include "engine/lessons/lesson.h"
+#include "ui/exportactions.h"
 #include "ui/lessondriver.h"
 #include "ui/mainwindow.h"
 
@@ -7,6 +8,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QRegularExpression>
+#include <QTimer>
 
 #include <cstring>
 
@@ -17,8 +19,8 @@ struct Options {
     QCommandLineOption demo { QStringLiteral("demo"),
         QStringLiteral("Run the default prompt on every core, then a short sweep; the window stays open.") };
     QCommandLineOption screenshot { QStringLiteral("screenshot"),
-        QStringLiteral("With --demo or --demo-preset: save a PNG of the whole window when the demo is done, then "
-                       "exit."),
+        QStringLiteral("With --demo, --demo-preset or --open-session: save a PNG of the whole window when the demo is "
+                       "done or the session is shown, then exit."),
         QStringLiteral("file") };
     QCommandLineOption demoPreset { QStringLiteral("demo-preset"),
         QStringLiteral("Start on this teaching demonstration (see the Demos menu; `llm-playground-cli demo --list`) "
@@ -28,6 +30,11 @@ struct Options {
         QStringLiteral("With --demo-preset: fewer tokens and repetitions, the same steps (tests, a slow machine).") };
     QCommandLineOption present { QStringLiteral("present"),
         QStringLiteral("Presentation mode: large text and thick chart lines for a projector (View menu).") };
+    QCommandLineOption openSession { QStringLiteral("open-session"),
+        QStringLiteral("Open a saved session (runs, sweeps, timeline, analysis)."), QStringLiteral("file") };
+    QCommandLineOption prompt { QStringLiteral("prompt"),
+        QStringLiteral("Start with this prompt in the prompt list, as if typed (it is autosaved)."),
+        QStringLiteral("text") };
     QCommandLineOption windowSize { QStringLiteral("window-size"),
         QStringLiteral("Open the window at this size, e.g. 1280x720 (screenshots)."), QStringLiteral("WxH") };
 };
@@ -38,7 +45,8 @@ void setUp(QCommandLineParser& parser, const Options& o)
     QCoreApplication::setOrganizationName(QStringLiteral("LLM Thread Playground"));
     parser.setApplicationDescription(QStringLiteral("Watch a real language model think in parallel."));
     parser.addHelpOption();
-    parser.addOptions({ o.model, o.demo, o.screenshot, o.demoPreset, o.quick, o.present, o.windowSize });
+    parser.addOptions(
+        { o.model, o.demo, o.screenshot, o.demoPreset, o.quick, o.present, o.windowSize, o.openSession, o.prompt });
 }
 
 // --help must work without a display (over ssh, in a package check): QApplication would abort
@@ -107,11 +115,36 @@ int main(int argc, char** argv)
     window.show();
     if (parser.isSet(o.demo)) {
         window.startDemo(parser.value(o.screenshot));
-    } else {
-        window.loadInitialModel(parser.value(o.model));
-        if (parser.isSet(o.demoPreset)) {
-            window.lessons()->setQuick(parser.isSet(o.quick));
-            window.startLesson(preset, parser.value(o.screenshot));
+        return QApplication::exec();
+    }
+    window.loadInitialModel(parser.value(o.model));
+    if (parser.isSet(o.prompt)) {
+        ui::RunSettings settings = window.currentSettings();
+        settings.prompts = { parser.value(o.prompt).toStdString() };
+        window.applySettings(settings);
+    }
+    if (parser.isSet(o.demoPreset)) {
+        window.lessons()->setQuick(parser.isSet(o.quick));
+        window.startLesson(preset, parser.value(o.screenshot));
+    } else if (parser.isSet(o.openSession)) {
+        const bool screenshot = parser.isSet(o.screenshot);
+        const QString error = window.openSessionFile(parser.value(o.openSession), screenshot);
+        if (!error.isEmpty() && screenshot) {
+            qCritical("%s", qPrintable(error));
+            return 1;
+        }
+        if (screenshot) {
+            // Once the session's model has loaded (or failed to) and the window has painted what it holds.
+            const QString path = parser.value(o.screenshot);
+            auto* poll = new QTimer(&window);
+            QObject::connect(poll, &QTimer::timeout, &window, [&window, path, poll] {
+                if (window.controller()->isLoading())
+                    return;
+                poll->stop();
+                QTimer::singleShot(500, &window,
+                    [&window, path] { QApplication::exit(ui::ExportActions::saveWindowImage(&window, path) ? 0 : 1); });
+            });
+            poll->start(200);
         }
     }
     return QApplication::exec();

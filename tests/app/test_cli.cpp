@@ -215,6 +215,64 @@ private Q_SLOTS:
         QVERIFY(j.contains("text"));
     }
 
+    // generate/sweep --session-out write sessions (the run's tokens and trace, the sweep), report turns them into a
+    // self-contained page, and a damaged session is refused with exit code 1 and a message.
+    void sessionsAndReports()
+    {
+        const QString run = m_dir.filePath(QStringLiteral("run.json"));
+        const Result r = runCli({ "generate", "--synthetic", "tiny", "--temperature", "0", "-n", "6", "-t", "2",
+            "--json", "--session-out", run });
+        QCOMPARE(r.exitCode, 0);
+        const nlohmann::json printed = nlohmann::json::parse(r.out.toStdString());
+        std::ifstream in(run.toStdString());
+        const nlohmann::json session = nlohmann::json::parse(in);
+        QCOMPARE(session["format"].get<std::string>(), std::string("llm-playground-session"));
+        QCOMPARE(session["version"].get<int>(), 2);
+        QCOMPARE(session["model"]["path"].get<std::string>(), std::string("synthetic:tiny"));
+        const nlohmann::json& saved = session["runs"][0];
+        QCOMPARE(saved["sequences"][0]["token_ids"], printed["token_ids"]);
+        QCOMPARE(saved["sequences"][0]["text"], printed["text"]);
+        QCOMPARE(saved["tokens"].size(), printed["token_ids"].size());
+        QCOMPARE(saved["threads"].get<int>(), 2);
+        QVERIFY(saved["trace"]["events"].get<int>() > 0);
+        QCOMPARE(saved["trace"]["events"].get<uint64_t>(), saved["metrics"]["trace_events"].get<uint64_t>());
+
+        const QString sweep = m_dir.filePath(QStringLiteral("sweep.json"));
+        const Result sw = runCli({ "sweep", "--synthetic", "tiny", "-n", "2", "-t", "1,2", "-r", "1", "--warmup", "0",
+            "--session-out", sweep });
+        QCOMPARE(sw.exitCode, 0);
+        std::ifstream sin(sweep.toStdString());
+        const nlohmann::json swept = nlohmann::json::parse(sin);
+        QCOMPARE(swept["sweeps"].size(), size_t(1));
+        QCOMPARE(swept["sweeps"][0]["result"]["strategies"][0]["decode"].size(), size_t(2));
+
+        const QString html = m_dir.filePath(QStringLiteral("report.html"));
+        const Result rep = runCli({ "report", "--session", run, "--html", html });
+        QVERIFY2(rep.exitCode == 0, rep.err.constData());
+        QFile page(html);
+        QVERIFY(page.open(QIODevice::ReadOnly));
+        const QByteArray text = page.readAll();
+        QVERIFY(text.startsWith("<!DOCTYPE html>"));
+        QVERIFY(text.contains("<svg class=timeline"));
+        // The generated text, escaped for HTML (& < > " as entities).
+        QVERIFY(text.contains(QString::fromStdString(printed["text"].get<std::string>()).toHtmlEscaped().toUtf8()));
+        for (const char* external : { "http:", "https:", "src=", "href=", "<script" })
+            QVERIFY2(!text.contains(external), external);
+        const Result sweepReport = runCli({ "report", "--session", sweep, "--html", html });
+        QCOMPARE(sweepReport.exitCode, 0);
+        QFile sweepPage(html);
+        QVERIFY(sweepPage.open(QIODevice::ReadOnly));
+        QVERIFY(sweepPage.readAll().contains("<svg class=speedup"));
+
+        const QString bad = m_dir.filePath(QStringLiteral("bad.json"));
+        writeBytes(bad, { '{', '"', 'f' }, 3);
+        const Result refused = runCli({ "report", "--session", bad, "--html", html });
+        QCOMPARE(refused.exitCode, 1);
+        QVERIFY2(refused.err.contains("not valid JSON"), refused.err.constData());
+        const Result noSuchRun = runCli({ "report", "--session", run, "--html", html, "--run", "5" });
+        QCOMPARE(noSuchRun.exitCode, 2);
+    }
+
     void generateTokensSameForEveryThreadCount()
     {
         QJsonArray baseline;

@@ -27,9 +27,10 @@ private Q_SLOTS:
             "partitioner": "simple", "grain": 2, "pin_threads": true,
             "outputs": [ { "text": "a out", "stats": "s1" }, { "text": "b out", "stats": "s2" } ] })");
         f.close();
-        Session s;
+        session::Session s;
         QCOMPARE(SessionFile::read(path, s), QString());
-        QCOMPARE(s.model, QStringLiteral("synthetic:tiny"));
+        QCOMPARE(s.formatVersion, 1);
+        QCOMPARE(s.model.path, std::string("synthetic:tiny"));
         QVERIFY(s.settings.prompts == (std::vector<std::string> { "a", "b" }));
         QCOMPARE(s.settings.systemPrompt, std::string("sys"));
         QCOMPARE(s.settings.chat, false);
@@ -42,27 +43,27 @@ private Q_SLOTS:
         QCOMPARE(s.settings.scheduler.partitioner, engine::Partitioner::Simple);
         QCOMPARE(s.settings.scheduler.grain, size_t(2));
         QCOMPARE(s.settings.scheduler.pinThreads, true);
-        QCOMPARE(s.outputTexts, (QStringList { QStringLiteral("a out"), QStringLiteral("b out") }));
+        QCOMPARE(s.legacyOutputs.size(), size_t(2));
+        QCOMPARE(s.legacyOutputs[0].first, std::string("a out"));
+        QCOMPARE(s.legacyOutputs[1].first, std::string("b out"));
+        QCOMPARE(s.legacyOutputs[1].second, std::string("s2"));
     }
 
     void aSessionSurvivesSaveAndOpen()
     {
         QTemporaryDir dir;
         const QString path = dir.filePath(QStringLiteral("s.json"));
-        Session a;
-        a.model = QStringLiteral("/models/m.gguf");
+        session::Session a;
+        a.model.path = "/models/m.gguf";
         a.settings.prompts = { "x" };
         a.settings.sampling.topP = 0.5f;
         a.settings.scheduler.threads = 2;
-        a.outputTexts = { QStringLiteral("x y") };
-        a.outputStats = { QStringLiteral("1 token") };
         QCOMPARE(SessionFile::write(path, a), QString());
-        Session b;
+        session::Session b;
         QCOMPARE(SessionFile::read(path, b), QString());
-        QCOMPARE(b.model, a.model);
+        QCOMPARE(b.formatVersion, session::SessionFile::kVersion);
+        QCOMPARE(b.model.path, a.model.path);
         QCOMPARE(engine::toJson(b.settings), engine::toJson(a.settings));
-        QCOMPARE(b.outputTexts, a.outputTexts);
-        QCOMPARE(b.outputStats, a.outputStats);
     }
 
     void badSessionsAreRefusedWithAMessage()
@@ -73,8 +74,10 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write(R"({ "format": "llm-playground-session-1", "temperature": -1 })");
         f.close();
-        Session s;
+        session::Session s;
+        s.model.path = "untouched";
         QVERIFY(SessionFile::read(path, s).contains(QStringLiteral("temperature")));
+        QCOMPARE(s.model.path, std::string("untouched")); // a refused file leaves the session as it was
         QVERIFY(!SessionFile::read(dir.filePath(QStringLiteral("missing.json")), s).isEmpty());
     }
 

@@ -284,13 +284,23 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         const QString path = dir.filePath(QStringLiteral("session.json"));
-        Session saved;
-        saved.model = QStringLiteral("synthetic:tiny");
-        saved.settings.prompts = { "Alpha", "Beta" };
+        // A session of format 1 (settings and outputs as text): files from before format 2 still open.
+        struct {
+            QStringList outputTexts, outputStats;
+        } saved;
         saved.outputTexts = { QStringLiteral("Alpha and then some"), QStringLiteral("Beta, more") };
         saved.outputStats
             = { QStringLiteral("1 prompt + 3 generated tokens"), QStringLiteral("1 prompt + 2 generated tokens") };
-        QCOMPARE(SessionFile::write(path, saved), QString());
+        {
+            nlohmann::json legacy = { { "format", "llm-playground-session-1" }, { "model", "synthetic:tiny" },
+                { "prompts", { "Alpha", "Beta" } } };
+            for (int i = 0; i < 2; ++i)
+                legacy["outputs"].push_back({ { "text", saved.outputTexts[i].toStdString() },
+                    { "stats", saved.outputStats[i].toStdString() } });
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::fromStdString(legacy.dump(1)));
+        }
 
         MainWindow w;
         QVERIFY(loadSynthetic(w, QStringLiteral("15M")));

@@ -1,0 +1,465 @@
+#include "session/htmlreport.h"
+
+#include "engine/measure/sweepexport.h"
+#include "engine/run/runsettings.h"
+#include "session/sessionfile.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+namespace session {
+
+namespace {
+
+std::string esc(const std::string& s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (const char c : s) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string num(double v, int decimals)
+{
+    if (!std::isfinite(v))
+        return "–";
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return b;
+}
+
+// The op colours of the window's timeline (ui/timelineview.cpp, opColor), so the report reads like the window.
+const char* opColour(engine::Op op)
+{
+    using engine::Op;
+    switch (op) {
+    case Op::AttnQ:
+        return "#08306b";
+    case Op::AttnK:
+        return "#2b7bd0";
+    case Op::AttnV:
+        return "#9ecae1";
+    case Op::Attention:
+        return "#d62728";
+    case Op::AttnOut:
+        return "#17becf";
+    case Op::FfnGate:
+        return "#1b7837";
+    case Op::FfnUp:
+        return "#a6dba0";
+    case Op::FfnGateUp:
+        return "#52b35e";
+    case Op::FfnDown:
+        return "#00695c";
+    case Op::Logits:
+        return "#f07c12";
+    case Op::RmsNorm:
+        return "#9a9a9a";
+    case Op::Rope:
+        return "#d9c8a9";
+    case Op::Serial:
+        return "#4d4d4d";
+    case Op::Embed:
+        return "#8c510a";
+    case Op::Sampling:
+        return "#6a3d9a";
+    case Op::Tokenize:
+        return "#d291d0";
+    default:
+        return "#e6c229";
+    }
+}
+
+const char* const kStrategyColours[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b" };
+
+std::string table(const std::vector<std::vector<std::string>>& rows, bool header = true)
+{
+    std::string h = "<table>";
+    for (size_t r = 0; r < rows.size(); ++r) {
+        h += "<tr>";
+        for (const std::string& c : rows[r])
+            h += (header && r == 0 ? "<th>" : "<td>") + c + (header && r == 0 ? "</th>" : "</td>");
+        h += "</tr>";
+    }
+    return h + "</table>";
+}
+
+std::string settingsTable(const engine::RunRequest& a, const engine::RunRequest* b)
+{
+    const nlohmann::json ja = engine::toJson(a);
+    const nlohmann::json jb = b ? engine::toJson(*b) : nlohmann::json();
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back(
+        b ? std::vector<std::string> { "setting", "A", "B" } : std::vector<std::string> { "setting", "value" });
+    for (auto it = ja.begin(); it != ja.end(); ++it) {
+        if (it.key() == "prompts")
+            continue; // with the outputs
+        auto text = [](const nlohmann::json& v) { return esc(v.is_string() ? v.get<std::string>() : v.dump()); };
+        if (b) {
+            const bool differs = jb.value(it.key(), nlohmann::json()) != it.value();
+            const std::string k = differs ? "<mark>" + esc(it.key()) + "</mark>" : esc(it.key());
+            rows.push_back({ k, text(it.value()), text(jb.value(it.key(), nlohmann::json())) });
+        } else if (rows.back().size() == 2 && rows.size() > 1) {
+            // Two settings a row: the page stays one page.
+            rows.back().push_back(esc(it.key()));
+            rows.back().push_back(text(it.value()));
+        } else {
+            rows.push_back({ esc(it.key()), text(it.value()) });
+        }
+    }
+    if (!b)
+        rows.front() = { "setting", "value", "setting", "value" };
+    return table(rows);
+}
+
+std::vector<std::pair<std::string, std::pair<double, int>>> metricRows(const RunRecord& r)
+{
+    const auto& m = r.metrics;
+    return { { "wall time, ms", { m.wallMs, 1 } }, { "prefill, ms", { m.prefillMs, 1 } },
+        { "decode, ms", { m.decodeMs, 1 } }, { "time to first token, ms", { m.timeToFirstTokenMs, 1 } },
+        { "prompt tokens", { m.promptTokens, 0 } }, { "generated tokens", { m.generatedTokens, 0 } },
+        { "prefill tok/s", { m.prefillTokensPerSecond, 1 } }, { "decode tok/s", { m.decodeTokensPerSecond, 1 } },
+        { "total tok/s", { m.totalTokensPerSecond, 1 } }, { "load imbalance", { m.loadImbalance, 2 } },
+        { "parallel regions", { double(m.parallelRegions), 0 } }, { "trace events", { double(r.trace.size()), 0 } } };
+}
+
+std::string outputs(const RunRecord& r)
+{
+    std::string h;
+    for (size_t i = 0; i < r.settings.prompts.size(); ++i) {
+        h += "<div class=out><span class=prompt>" + esc(r.settings.prompts[i]) + "</span>";
+        if (i < r.sequences.size())
+            h += esc(r.sequences[i].text);
+        h += "</div>";
+    }
+    return h;
+}
+
+std::string machineSection(const Session& s, const RunRecord* run, const SweepRecord* sweep)
+{
+    std::vector<std::vector<std::string>> rows { { "", "" } };
+    if (run && run->report) {
+        const auto& m = run->report->machine;
+        rows.push_back({ "CPU", esc(m.cpu) });
+        rows.push_back({ "logical cores", std::to_string(m.cores) });
+        rows.push_back(
+            { "read bandwidth, GB/s (1 thread / all)", num(m.bandwidthGBps1, 1) + " / " + num(m.bandwidthGBpsAll, 1) });
+        rows.push_back(
+            { "FMA peak, GFLOP/s (1 thread / all)", num(m.peakGflops1, 1) + " / " + num(m.peakGflopsAll, 1) });
+        rows.push_back({ "FMA kernel", esc(m.fmaKernel) });
+    } else if (const nlohmann::json& m = s.machine.is_object() ? s.machine
+                   : sweep                                     ? sweep->result.machine
+                                                               : s.machine;
+               m.is_object()) {
+        for (auto it = m.begin(); it != m.end(); ++it)
+            rows.push_back(
+                { esc(it.key()), esc(it.value().is_string() ? it.value().get<std::string>() : it.value().dump()) });
+    }
+    rows.push_back({ "model", esc(s.model.name.empty() ? s.model.path : s.model.name + " (" + s.model.path + ")") });
+    if (s.model.size)
+        rows.push_back({ "model file", std::to_string(s.model.size) + " bytes, " + esc(s.model.hash) });
+    rows.erase(rows.begin());
+    return table(rows, false);
+}
+
+std::string analysisSection(const RunRecord& r)
+{
+    if (!r.report)
+        return r.trace.empty() ? "<p>The run was not traced: no analysis.</p>" : "<p>No analysis was saved.</p>";
+    std::string h = "<ul>";
+    for (const std::string& line : engine::readRunReport(*r.report))
+        h += "<li>" + esc(line) + "</li>";
+    h += "</ul>";
+    std::vector<std::vector<std::string>> rows { { "phase", "wall ms", "busy %", "imbalance ms", "overhead ms",
+        "serial ms", "untraced ms", "serial fraction" } };
+    const auto& a = r.report->analysis;
+    for (const auto& [name, t] :
+        { std::pair("prefill", &a.prefill), std::pair("decode", &a.decode), std::pair("total", &a.total) }) {
+        const double lane = double(std::max<int64_t>(1, t->laneNs));
+        rows.push_back({ name, num(double(t->wallNs) / 1e6, 1), num(100.0 * double(t->busyNs) / lane, 0),
+            num(double(t->idle.imbalance) / 1e6, 1), num(double(t->idle.overhead) / 1e6, 1),
+            num(double(t->idle.serial) / 1e6, 1), num(double(t->idle.untraced) / 1e6, 1),
+            num(t->serialFraction(), 3) });
+    }
+    return h + table(rows);
+}
+
+std::string css()
+{
+    return "body{font:14px/1.4 'DejaVu Sans',sans-serif;color:#222;max-width:1000px;margin:16px auto;padding:0 12px}"
+           "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:1px solid #ccc;margin:20px 0 8px}"
+           "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left;"
+           "vertical-align:top}th{background:#f2f2f2}mark{background:#ffec96;font-weight:bold}"
+           ".out{white-space:pre-wrap;border:1px solid #ddd;padding:6px;margin:4px 0;font-family:'DejaVu Sans Mono',"
+           "monospace;font-size:12px}.prompt{color:#888}.note{color:#666;font-size:12px;overflow-wrap:anywhere}"
+           ".cols{display:flex;gap:16px}.cols>div{flex:1;min-width:0}svg{max-width:100%;height:auto}"
+           "@media print{body{max-width:none;margin:0}h2{break-after:avoid}svg,table,.out{break-inside:avoid}"
+           ".out{font-size:10px}}";
+}
+
+} // namespace
+
+std::string HtmlReport::timelineSvg(const RunRecord& run, int64_t endNs, int width)
+{
+    int lanes = std::max(1, run.threads);
+    for (const auto& e : run.trace)
+        if (!engine::isMarker(e.op) && e.worker >= 0 && e.worker < 256)
+            lanes = std::max(lanes, int(e.worker) + 1);
+    const int label = 70, laneH = 22, gap = 4, top = 4, axis = 26;
+    const int columns = std::max(1, width - label - 10);
+    const int height = top + lanes * (laneH + gap) + axis + 20;
+    endNs = std::max<int64_t>(endNs, 1);
+    const double nsPerColumn = double(endNs) / columns;
+    // Per lane and pixel column: busy time, and the time of each op (the colour is the op that took the most).
+    std::vector<double> busy(size_t(lanes) * size_t(columns), 0);
+    std::vector<std::array<float, size_t(engine::Op::Count_)>> byOp(size_t(lanes) * size_t(columns));
+    for (auto& a : byOp)
+        a.fill(0);
+    for (const auto& e : run.trace) {
+        if (engine::isMarker(e.op) || e.worker < 0 || e.worker >= lanes || e.endNs <= e.beginNs)
+            continue;
+        const int64_t b = std::max<int64_t>(0, e.beginNs), f = std::min(endNs, e.endNs);
+        if (f <= b)
+            continue;
+        const int c0 = std::clamp(int(double(b) / nsPerColumn), 0, columns - 1);
+        const int c1 = std::clamp(int(double(f) / nsPerColumn), 0, columns - 1);
+        for (int c = c0; c <= c1; ++c) {
+            const double lo = std::max(double(b), c * nsPerColumn), hi = std::min(double(f), (c + 1) * nsPerColumn);
+            if (hi <= lo)
+                continue;
+            const size_t i = size_t(e.worker) * size_t(columns) + size_t(c);
+            busy[i] += hi - lo;
+            byOp[i][size_t(e.op)] += float(hi - lo);
+        }
+    }
+    std::string svg = "<svg class=timeline width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height)
+        + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
+        + "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">";
+    std::map<int, int> opsUsed;
+    for (int lane = 0; lane < lanes; ++lane) {
+        const int y = top + lane * (laneH + gap);
+        svg += "<text x=\"2\" y=\"" + std::to_string(y + 15) + "\">worker " + std::to_string(lane) + "</text>";
+        svg += "<rect x=\"" + std::to_string(label) + "\" y=\"" + std::to_string(y) + "\" width=\""
+            + std::to_string(columns) + "\" height=\"" + std::to_string(laneH) + "\" fill=\"#f4f4f4\"/>";
+        for (int c = 0; c < columns; ++c) {
+            const size_t i = size_t(lane) * size_t(columns) + size_t(c);
+            if (busy[i] <= 0)
+                continue;
+            const auto& ops = byOp[i];
+            const auto op = engine::Op(std::max_element(ops.begin(), ops.end()) - ops.begin());
+            ++opsUsed[int(op)];
+            const int h = std::max(1, int(std::lround(laneH * std::min(1.0, busy[i] / nsPerColumn))));
+            svg += "<rect x=\"" + std::to_string(label + c) + "\" y=\"" + std::to_string(y + laneH - h)
+                + "\" width=\"1\" height=\"" + std::to_string(h) + "\" fill=\"" + opColour(op) + "\"/>";
+        }
+    }
+    const int axisY = top + lanes * (laneH + gap);
+    for (int t = 0; t <= 5; ++t) {
+        const int x = label + columns * t / 5;
+        svg += "<line x1=\"" + std::to_string(x) + "\" y1=\"" + std::to_string(axisY) + "\" x2=\"" + std::to_string(x)
+            + "\" y2=\"" + std::to_string(axisY + 4) + "\" stroke=\"#444\"/>";
+        svg += "<text x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(axisY + 16) + "\" text-anchor=\""
+            + (t == 0        ? "start"
+                    : t == 5 ? "end"
+                             : "middle")
+            + "\">" + num(double(endNs) * t / 5 / 1e6, 1) + " ms</text>";
+    }
+    int x = label;
+    for (const auto& [op, count] : opsUsed) {
+        (void)count;
+        const std::string name = engine::opName(engine::Op(op));
+        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(axisY + 22) + "\" width=\"10\" "
+            + "height=\"10\" fill=\"" + opColour(engine::Op(op)) + "\"/><text x=\"" + std::to_string(x + 13) + "\" y=\""
+            + std::to_string(axisY + 31) + "\">" + esc(name) + "</text>";
+        x += 20 + int(name.size()) * 7;
+    }
+    return svg + "</svg>";
+}
+
+std::string HtmlReport::speedupSvg(const engine::SweepResult& sweep, int width, int height)
+{
+    const int left = 50, right = 170, top = 12, bottom = 36;
+    const int pw = width - left - right, ph = height - top - bottom;
+    int maxP = 1;
+    double maxS = 1;
+    for (const auto& s : sweep.strategies)
+        for (const auto& p : s.decodeScaling.points) {
+            maxP = std::max(maxP, p.threads);
+            const double sp = s.scaledWork ? p.scaledSpeedup : p.speedup;
+            if (std::isfinite(sp))
+                maxS = std::max(maxS, sp);
+        }
+    maxS = std::max(maxS, double(maxP)) * 1.05;
+    auto X = [&](double p) { return left + pw * (p - 1) / std::max(1, maxP - 1); };
+    auto Y = [&](double s) { return top + ph - ph * s / maxS; };
+    auto pt = [&](double p, double s) { return num(X(p), 1) + "," + num(Y(s), 1); };
+    std::string svg = "<svg class=speedup width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height)
+        + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
+        + "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">";
+    svg += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(top) + "\" width=\"" + std::to_string(pw)
+        + "\" height=\"" + std::to_string(ph) + "\" fill=\"none\" stroke=\"#999\"/>";
+    for (int p = 1; p <= maxP; p = p < 8 ? p + 1 : p * 2)
+        svg += "<text x=\"" + num(X(p), 1) + "\" y=\"" + std::to_string(top + ph + 14) + "\" text-anchor=\"middle\">"
+            + std::to_string(p) + "</text>";
+    for (int t = 0; t <= 4; ++t)
+        svg += "<text x=\"" + std::to_string(left - 4) + "\" y=\"" + num(Y(maxS * t / 4) + 4, 1)
+            + "\" text-anchor=\"end\">" + num(maxS * t / 4, 1) + "</text>";
+    svg += "<text x=\"" + std::to_string(left + pw / 2) + "\" y=\"" + std::to_string(height - 4)
+        + "\" text-anchor=\"middle\">threads</text>";
+    svg += "<text x=\"12\" y=\"" + std::to_string(top + ph / 2) + "\" transform=\"rotate(-90 12 "
+        + std::to_string(top + ph / 2) + ")\" text-anchor=\"middle\">decode speedup</text>";
+    svg += "<polyline fill=\"none\" stroke=\"#bbb\" stroke-dasharray=\"4 3\" points=\"" + pt(1, 1) + " "
+        + pt(maxP, maxP) + "\"/>";
+    int legendY = top + 10;
+    auto legend = [&](const std::string& colour, const std::string& text, bool dashed) {
+        svg += "<line x1=\"" + std::to_string(left + pw + 10) + "\" y1=\"" + std::to_string(legendY - 4) + "\" x2=\""
+            + std::to_string(left + pw + 30) + "\" y2=\"" + std::to_string(legendY - 4) + "\" stroke=\"" + colour
+            + "\" stroke-width=\"2\"" + (dashed ? " stroke-dasharray=\"4 3\"" : "") + "/><text x=\""
+            + std::to_string(left + pw + 34) + "\" y=\"" + std::to_string(legendY) + "\">" + esc(text) + "</text>";
+        legendY += 16;
+    };
+    legend("#bbb", "ideal", true);
+    for (size_t i = 0; i < sweep.strategies.size(); ++i) {
+        const auto& s = sweep.strategies[i];
+        const std::string colour = kStrategyColours[i % std::size(kStrategyColours)];
+        std::string points;
+        for (const auto& p : s.decodeScaling.points) {
+            const double sp = s.scaledWork ? p.scaledSpeedup : p.speedup;
+            if (!std::isfinite(sp))
+                continue;
+            points += pt(p.threads, sp) + " ";
+            svg += "<circle cx=\"" + num(X(p.threads), 1) + "\" cy=\"" + num(Y(sp), 1) + "\" r=\"3.5\" fill=\"" + colour
+                + "\"/>";
+        }
+        svg += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"2\" points=\"" + points + "\"/>";
+        legend(colour, s.strategy + (s.scaledWork ? " (scaled)" : ""), false);
+        const double f = s.decodeScaling.serialFraction;
+        if (!s.scaledWork && s.decodeScaling.valid && std::isfinite(f)) {
+            std::string fit;
+            for (int p = 1; p <= maxP; ++p)
+                fit += pt(p, 1.0 / (f + (1 - f) / p)) + " ";
+            svg += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-dasharray=\"5 3\" points=\"" + fit
+                + "\"/>";
+            legend(colour, "Amdahl s = " + num(f, 3), true);
+        }
+    }
+    return svg + "</svg>";
+}
+
+std::string HtmlReport::render(const Session& s, const Options& o)
+{
+    const int runIndex = s.runs.empty() ? -1 : (o.run < 0 ? int(s.runs.size()) - 1 : o.run);
+    const int sweepIndex = s.sweeps.empty() ? -1 : (o.sweep < 0 ? int(s.sweeps.size()) - 1 : o.sweep);
+    if (runIndex >= int(s.runs.size()) || o.compareWith >= int(s.runs.size()) || sweepIndex >= int(s.sweeps.size()))
+        throw std::runtime_error("the session has no such run or sweep");
+    const RunRecord* run = runIndex >= 0 ? &s.runs[size_t(runIndex)] : nullptr;
+    const RunRecord* other = o.compareWith >= 0 ? &s.runs[size_t(o.compareWith)] : nullptr;
+    const SweepRecord* sweep = sweepIndex >= 0 ? &s.sweeps[size_t(sweepIndex)] : nullptr;
+
+    std::string h = "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>LLM Thread Playground report"
+                    "</title><style>"
+        + css() + "</style></head><body>";
+    h += "<h1>LLM Thread Playground — "
+        + std::string(other ? "comparison of two runs"
+                : run       ? "run report"
+                            : "sweep report")
+        + "</h1><p class=note>Made " + esc(SessionFile::nowUtc()) + (run ? " · run started " + esc(run->startedAt) : "")
+        + "</p>";
+    h += "<h2>Machine and model</h2>" + machineSection(s, run, sweep);
+    if (run) {
+        const std::string nameA = other ? "run " + std::to_string(runIndex + 1) : "";
+        const std::string nameB = other ? "run " + std::to_string(o.compareWith + 1) : "";
+        h += "<h2>Settings</h2>" + settingsTable(run->settings, other ? &other->settings : nullptr);
+        if (other)
+            h += "<p class=note>A = " + nameA + ", B = " + nameB + "; highlighted settings differ.</p>";
+        h += "<h2>Outputs</h2>";
+        if (other)
+            h += "<div class=cols><div><b>A</b>" + outputs(*run) + "</div><div><b>B</b>" + outputs(*other)
+                + "</div></div>";
+        else
+            h += outputs(*run);
+        std::vector<std::vector<std::string>> rows;
+        rows.push_back(other ? std::vector<std::string> { "metric", "A", "B", "B ÷ A" }
+                             : std::vector<std::string> { "metric", "value" });
+        const auto ma = metricRows(*run);
+        const auto mb = other ? metricRows(*other) : ma;
+        for (size_t i = 0; i < ma.size(); ++i) {
+            const auto& [name, v] = ma[i];
+            if (other)
+                rows.push_back({ name, num(v.first, v.second), num(mb[i].second.first, v.second),
+                    v.first != 0 ? num(mb[i].second.first / v.first, 2) + "×" : "–" });
+            else
+                rows.push_back({ name, num(v.first, v.second) });
+        }
+        h += "<h2>Metrics</h2>" + table(rows);
+        if (run->cancelled)
+            h += "<p class=note>The run was stopped: figures up to the stop.</p>";
+        h += "<h2>Worker timeline</h2>";
+        const int64_t end = std::max(run->metrics.wallNs, other ? other->metrics.wallNs : 0);
+        if (run->trace.empty())
+            h += "<p>Not traced: no timeline.</p>";
+        else
+            h += (other ? "<p><b>A</b></p>" : "") + timelineSvg(*run, end);
+        if (other)
+            h += "<p><b>B</b></p>" + (other->trace.empty() ? "<p>Not traced.</p>" : timelineSvg(*other, end));
+        h += "<p class=note>One lane per worker thread; bar height: the share of the column's time the worker was "
+             "busy; colour: the op that took most of it. Both timelines share one time scale.</p>";
+        h += "<h2>Why: the analysis</h2>" + analysisSection(*run);
+        if (other)
+            h += "<p><b>B</b></p>" + analysisSection(*other);
+    }
+    if (sweep) {
+        h += "<h2>Sweep: speedup</h2>" + speedupSvg(sweep->result);
+        std::vector<std::vector<std::string>> rows { { "strategy", "threads", "median decode s", "min–max s", "speedup",
+            "efficiency", "tok/s" } };
+        for (const auto& st : sweep->result.strategies)
+            for (const auto& p : st.decodeScaling.points)
+                rows.push_back({ esc(st.strategy), std::to_string(p.threads), num(p.medianSeconds, 4),
+                    num(p.minSeconds, 4) + "–" + num(p.maxSeconds, 4),
+                    num(st.scaledWork ? p.scaledSpeedup : p.speedup, 2),
+                    num(st.scaledWork ? p.scaledEfficiency : p.efficiency, 2),
+                    num(p.medianSeconds > 0 ? st.generatedTokens * (st.scaledWork ? p.threads : 1) / p.medianSeconds
+                                            : NAN,
+                        1) });
+        h += table(rows);
+        if (sweep->result.workload.is_object())
+            h += "<p class=note>Workload: " + esc(sweep->result.workload.dump()) + "</p>";
+    }
+    if (!run && !sweep)
+        h += "<p>The session holds no run and no sweep.</p>";
+    return h + "</body></html>\n";
+}
+
+void HtmlReport::write(const std::string& path, const Session& session, const Options& options)
+{
+    const std::string html = render(session, options);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << html;
+    out.close();
+    if (!out)
+        throw std::runtime_error("cannot write " + path);
+}
+
+} // namespace session
