@@ -11,8 +11,8 @@
 #include "ui/demopanel.h"
 #include "ui/exportactions.h"
 #include "ui/focushighlight.h"
-#include "ui/lessondriver.h"
 #include "ui/historypanel.h"
+#include "ui/lessondriver.h"
 #include "ui/outputview.h"
 #include "ui/promptlibrary.h"
 #include "ui/promptlibrarydialog.h"
@@ -1131,8 +1131,9 @@ void MainWindow::updateEnabled()
     m_sweepButton->setEnabled(!busy && ready && !lesson && !m_readOnly);
     m_stopButton->setEnabled(busy);
     m_model->setEnabled(!busy);
-    m_chat->setBusy(busy || !ready);
-    m_ab->setBusy(busy || !ready);
+    // A lesson's model or a read-only session's: nothing of the user's runs until they leave it or choose a model.
+    m_chat->setBusy(busy || !ready || lesson || m_readOnly);
+    m_ab->setBusy(busy || !ready || lesson || m_readOnly);
 }
 
 void MainWindow::exportTrace()
