@@ -9,6 +9,7 @@
 #include "ui/outputview.h"
 #include "ui/promptlisteditor.h"
 #include "ui/rooflinechart.h"
+#include "ui/samplingpanel.h"
 #include "ui/savedsettings.h"
 #include "ui/sessionfile.h"
 #include "ui/settingspanel.h"
@@ -121,6 +122,10 @@ MainWindow::MainWindow(QWidget* parent)
     m_tabs->setTabToolTip(1, tr("Each op of the last run against this machine's memory and arithmetic ceilings"));
     m_tabs->addTab(m_chartPage, tr("Speedup"));
     m_tabs->addTab(m_stats, tr("Workers"));
+    m_sampling = new SamplingPanel(this);
+    m_tabs->addTab(m_sampling, tr("Sampling"));
+    m_tabs->setTabToolTip(
+        m_tabs->indexOf(m_sampling), tr("The selected token's candidates step by step through the sampler's chain"));
 
     m_rightSplitter = new QSplitter(Qt::Vertical, this);
     m_rightSplitter->addWidget(m_output);
@@ -282,6 +287,13 @@ void MainWindow::buildMenus()
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Fit timeline"), QKeySequence(Qt::Key_F), m_timeline, &TimelineView::fitAll);
+    QAction* probabilities = view->addAction(tr("Token &probabilities"));
+    probabilities->setCheckable(true);
+    probabilities->setChecked(m_output->probabilityColouring());
+    probabilities->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    probabilities->setToolTip(tr("Keep each token's alternatives in runs, colour tokens by their probability and "
+                                 "show the alternatives of a clicked token"));
+    connect(probabilities, &QAction::toggled, m_output, &OutputView::setProbabilityColouring);
     view->addSeparator();
     view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
 
@@ -322,6 +334,8 @@ void MainWindow::connectController()
     connect(c, &RunController::sweepFinished, this, &MainWindow::onSweepFinished);
     connect(c, &RunController::busyChanged, this, [this] { updateEnabled(); });
     connect(m_output, &OutputView::tokenSelected, m_timeline, &TimelineView::highlightToken);
+    connect(m_output, &OutputView::tokenAlternativesSelected, this, &MainWindow::showSamplingOf);
+    connect(m_output, &OutputView::continueRequested, this, &MainWindow::continueFrom);
     connect(m_model, &QComboBox::activated, this, &MainWindow::selectModelEntry);
 }
 
@@ -409,6 +423,10 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
         return;
     m_lastRun = summary;
     m_output->finishRun(summary);
+    if (!summary.sequences.empty() && !summary.sequences.front().alternatives.empty())
+        showSamplingOf(0, int(summary.sequences.front().alternatives.size()) - 1);
+    else
+        m_sampling->clear();
     m_stats->setSummary(summary);
     m_timeline->fitAll();
     // A stopped run keeps and shows what it measured; the state says it is partial.
@@ -523,11 +541,41 @@ void MainWindow::run()
         QMessageBox::information(this, tr("Nothing to run"), tr("Type a prompt first."));
         return;
     }
+    s.topAlternatives = m_output->probabilityColouring() ? engine::kDefaultTopAlternatives : 0;
+    startRunWith(s);
+}
+
+void MainWindow::continueFrom(int sequence, int tokenIndex, int32_t id)
+{
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || !m_runSettings || sequence < 0
+        || sequence >= int(m_runSettings->prompts.size()))
+        return;
+    RunSettings s = *m_runSettings;
+    s.forcedTokens.resize(s.prompts.size());
+    // Only this prompt branches; the others, forced as before, come out as they were.
+    s.forcedTokens[size_t(sequence)]
+        = engine::branchTokens(m_output->generatedTokens(sequence), size_t(tokenIndex), id);
+    startRunWith(s);
+}
+
+void MainWindow::showSamplingOf(int sequence, int tokenIndex)
+{
+    const engine::TokenAlternatives* a = m_output->alternatives(sequence, tokenIndex);
+    if (a && m_runSettings)
+        m_sampling->showToken(sequence, tokenIndex, *a, m_runSettings->sampling);
+}
+
+void MainWindow::startRunWith(const RunSettings& s)
+{
+    m_runSettings = s;
+    QStringList prompts;
+    for (const std::string& p : s.prompts)
+        prompts << QString::fromStdString(p);
     m_trace.clear();
     m_timeline->clear();
     m_timeline->setLaneCount(s.scheduler.threads);
     m_timeline->setLaneCpus(engine::Scheduler::pinnedCpus(s.scheduler));
-    m_output->startRun(m_settings->prompts()->prompts());
+    m_output->startRun(prompts);
     m_stats->clear();
     m_why->setRunning();
     m_roofline->clear();

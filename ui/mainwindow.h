@@ -24,6 +24,7 @@ class DemoDriver;
 class OutputView;
 class PromptListEditor;
 class RooflineChart;
+class SamplingPanel;
 class WhyPanel;
 class SettingsPanel;
 class SpeedupChart;
@@ -47,6 +48,7 @@ public:
     WhyPanel* whyPanel() const { return m_why; }
     RooflineChart* rooflineChart() const { return m_roofline; }
     QTabWidget* tabs() const { return m_tabs; }
+    SamplingPanel* samplingPanel() const { return m_sampling; }
 
     RunSettings currentSettings() const;
     void applySettings(const RunSettings& settings);
@@ -67,6 +69,9 @@ public:
 
 public Q_SLOTS:
     void run();
+    // "Continue from here with another token": the last run again, with prompt `sequence` taking its first
+    // `tokenIndex` tokens, then `id`; the new branch replaces the old text.
+    void continueFrom(int sequence, int tokenIndex, int32_t id);
     void stop();
     void sweep();
     void openModel();
@@ -103,6 +108,8 @@ private:
     void onTraceReady(int id, const TraceBatch& batch);
     void onPhaseChanged(int id, const QString& phase);
     void onRunFinished(int id, const RunSummary& summary);
+    void startRunWith(const RunSettings& settings);
+    void showSamplingOf(int sequence, int tokenIndex);
     void onRunFailed(int id, const QString& message);
     void onAnalysisStarted(int id, bool measuringMachine);
     void onReportReady(int id, const RunReportPtr& report);
@@ -155,6 +162,8 @@ private:
     int m_runId = 0;
     std::vector<engine::TraceEvent> m_trace; // the last run's events, for export
     std::optional<RunSummary> m_lastRun;
+    std::optional<RunSettings> m_runSettings; // what the last run was started with (branches repeat it)
+    SamplingPanel* m_sampling = nullptr;
     std::optional<engine::TraceEvent>
         m_selectedChunk; // the chunk clicked in the timeline, while its region is selected
     std::optional<engine::SweepResult> m_lastSweep;
