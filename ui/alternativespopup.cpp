@@ -65,8 +65,7 @@ void AlternativesPopup::setToken(int sequence, int index, const engine::TokenAlt
     else
         how = tr("drawn with probability %1").arg(probabilityText(p));
     m_header = tr("Token %1: %2, %3\nentropy %4 bits raw → %5 bits drawn from · kept %6 of %7 candidates\n"
-                  "grey: raw probability · colour: after the sampler's chain · click another token to continue "
-                  "from here with it")
+                  "grey: raw · colour: after the sampler's chain · click another token to continue with it")
                    .arg(index + 1)
                    .arg(token, how)
                    .arg(a.rawEntropyBits, 0, 'f', 2)

@@ -141,6 +141,7 @@ size_t Sampler::applyChain(std::span<const float> logits, std::span<const int32_
 
     m_candidates.resize(size_t(n));
     m_touched.clear();
+    m_touchedLogits.clear();
     bool anyFinite = false;
     for (int32_t i = 0; i < n; ++i) {
         const float l = sanitize(logits[size_t(i)]);
@@ -162,6 +163,7 @@ size_t Sampler::applyChain(std::span<const float> logits, std::span<const int32_
             m_touched.push_back(id);
             float& l = m_candidates[size_t(id)].first;
             l = l > 0.0f ? l / m_params.repeatPenalty : l * m_params.repeatPenalty;
+            m_touchedLogits.push_back(l);
         }
         for (int32_t id : m_touched)
             m_penalized[size_t(id)] = 0;
@@ -332,7 +334,15 @@ void Sampler::explainChain(
             m_candidates.end(), ranksHigher);
 
     const SoftmaxSums raw = softmaxSums(n, [&](size_t i) { return sanitize(logits[i]); });
-    const SoftmaxSums penalized = softmaxSums(n, [&](size_t i) { return m_candidates[i].first; });
+    // The penalty changed only the touched ids: their terms swapped in the raw sum, instead of a second pass of
+    // exponentials over the vocabulary (the raw maximum stays a valid reference).
+    SoftmaxSums penalized = raw;
+    for (size_t t = 0; t < m_touched.size(); ++t) {
+        const double before = double(sanitize(logits[size_t(m_touched[t])])) - raw.max;
+        const double after = double(m_touchedLogits[t]) - raw.max;
+        penalized.sum
+            += (std::isfinite(after) ? std::exp(after) : 0.0) - (std::isfinite(before) ? std::exp(before) : 0.0);
+    }
     // Sums over each truncation's survivors at temperature 1, and of the draw's weights.
     const double maxLogit = m_candidates[0].first;
     double sumK = 0.0, sumP = 0.0, sumM = 0.0;

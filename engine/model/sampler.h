@@ -131,6 +131,7 @@ private:
     std::vector<double> m_probs; // scratch: candidate probabilities (temperature 1 for top-p, then at T)
     std::vector<uint8_t> m_penalized; // scratch: 1 for ids already penalised this call
     std::vector<int32_t> m_touched; // scratch: the ids the penalty changed this call
+    std::vector<float> m_touchedLogits; // scratch: their logits after the penalty
     size_t m_keptAfterTopK = 0; // candidates left by each truncation of the last applyChain
     size_t m_keptAfterTopP = 0;
 };
