@@ -18,6 +18,7 @@
 #include "ui/promptlibrarydialog.h"
 #include "ui/promptlisteditor.h"
 #include "ui/rooflinechart.h"
+#include "ui/samplingpanel.h"
 #include "ui/savedsettings.h"
 #include "ui/sessionfile.h"
 #include "ui/settingspanel.h"
@@ -165,6 +166,10 @@ MainWindow::MainWindow(QWidget* parent)
         if (index > 0 && total > 0 && sizes.value(0) < total * 45 / 100)
             m_rightSplitter->setSizes({ total * 50 / 100, total * 30 / 100, total - total * 80 / 100 });
     });
+    m_sampling = new SamplingPanel(this);
+    m_tabs->addTab(m_sampling, tr("Sampling"));
+    m_tabs->setTabToolTip(
+        m_tabs->indexOf(m_sampling), tr("The selected token's candidates step by step through the sampler's chain"));
 
     m_rightSplitter = new QSplitter(Qt::Vertical, this);
     m_rightSplitter->addWidget(m_outputTabs);
@@ -348,6 +353,13 @@ void MainWindow::buildMenus()
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Fit timeline"), QKeySequence(Qt::Key_F), m_timeline, &TimelineView::fitAll);
+    QAction* probabilities = view->addAction(tr("Token &probabilities"));
+    probabilities->setCheckable(true);
+    probabilities->setChecked(m_output->probabilityColouring());
+    probabilities->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+    probabilities->setToolTip(tr("Keep each token's alternatives in runs, colour tokens by their probability and "
+                                 "show the alternatives of a clicked token"));
+    connect(probabilities, &QAction::toggled, m_output, &OutputView::setProbabilityColouring);
     view->addSeparator();
     m_presentAction = view->addAction(tr("&Presentation mode (large text)"));
     m_presentAction->setCheckable(true);
@@ -425,6 +437,8 @@ void MainWindow::connectController()
     connect(c, &RunController::sweepFinished, this, &MainWindow::onSweepFinished);
     connect(c, &RunController::busyChanged, this, [this] { updateEnabled(); });
     connect(m_output, &OutputView::tokenSelected, m_timeline, &TimelineView::highlightToken);
+    connect(m_output, &OutputView::tokenAlternativesSelected, this, &MainWindow::showSamplingOf);
+    connect(m_output, &OutputView::continueRequested, this, &MainWindow::continueFrom);
     connect(m_model, &QComboBox::activated, this, &MainWindow::selectModelEntry);
     connect(m_chat, &ChatPanel::turnRequested, this, &MainWindow::startChatTurn);
     connect(m_ab, &AbPanel::runRequested, this, &MainWindow::startPromptAb);
@@ -555,10 +569,14 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     if (m_runKind == RunKind::Chat) {
         m_chat->finishTurn(summary);
     } else {
-        m_runs.push_back(SessionFile::record(m_runSettings, summary, m_pieces, m_trace));
+        m_runs.push_back(SessionFile::record(*m_runSettings, summary, m_pieces, m_trace));
         m_recordedRunId = id;
         m_history->setHistory(m_runs, m_sweeps);
         m_output->finishRun(summary);
+        if (!summary.sequences.empty() && !summary.sequences.front().alternatives.empty())
+            showSamplingOf(0, int(summary.sequences.front().alternatives.size()) - 1);
+        else
+            m_sampling->clear();
     }
     m_stats->setSummary(summary);
     m_timeline->fitAll();
@@ -686,7 +704,28 @@ void MainWindow::run()
         QMessageBox::information(this, tr("Nothing to run"), tr("Type a prompt first."));
         return;
     }
+    s.topAlternatives = m_output->probabilityColouring() ? engine::kDefaultTopAlternatives : 0;
     runWith(s);
+}
+
+void MainWindow::continueFrom(int sequence, int tokenIndex, int32_t id)
+{
+    if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || !m_runSettings || sequence < 0
+        || sequence >= int(m_runSettings->prompts.size()))
+        return;
+    RunSettings s = *m_runSettings;
+    s.forcedTokens.resize(s.prompts.size());
+    // Only this prompt branches; the others, forced as before, come out as they were.
+    s.forcedTokens[size_t(sequence)]
+        = engine::branchTokens(m_output->generatedTokens(sequence), size_t(tokenIndex), id);
+    runWith(s);
+}
+
+void MainWindow::showSamplingOf(int sequence, int tokenIndex)
+{
+    const engine::TokenAlternatives* a = m_output->alternatives(sequence, tokenIndex);
+    if (a && m_runSettings)
+        m_sampling->showToken(sequence, tokenIndex, *a, m_runSettings->sampling);
 }
 
 int MainWindow::runWith(const RunSettings& s)

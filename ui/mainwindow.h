@@ -35,6 +35,7 @@ class HistoryPanel;
 class OutputView;
 class PromptListEditor;
 class RooflineChart;
+class SamplingPanel;
 class WhyPanel;
 class SettingsPanel;
 class SpeedupChart;
@@ -82,6 +83,7 @@ public:
     QWidget* compareSweeps(int a, int b);
     // Prompts and settings are saved a few seconds after each edit, so a crash loses nothing typed.
     static constexpr int kAutosaveDelayMs = 1500;
+    SamplingPanel* samplingPanel() const { return m_sampling; }
 
     RunSettings currentSettings() const;
     void applySettings(const RunSettings& settings);
@@ -120,6 +122,9 @@ public:
 
 public Q_SLOTS:
     void run();
+    // "Continue from here with another token": the last run again, with prompt `sequence` taking its first
+    // `tokenIndex` tokens, then `id`; the new branch replaces the old text.
+    void continueFrom(int sequence, int tokenIndex, int32_t id);
     void stop();
     void sweep();
     void startChatTurn(engine::ChatAction action, const QString& text);
@@ -167,6 +172,7 @@ private:
     void onTraceReady(int id, const TraceBatch& batch);
     void onPhaseChanged(int id, const QString& phase);
     void onRunFinished(int id, const RunSummary& summary);
+    void showSamplingOf(int sequence, int tokenIndex);
     void onRunFailed(int id, const QString& message);
     void onAnalysisStarted(int id, bool measuringMachine);
     void onReportReady(int id, const RunReportPtr& report);
@@ -230,7 +236,6 @@ private:
     class QTimer* m_autosave = nullptr;
     std::vector<session::RunRecord> m_runs; // this window session's runs, oldest first
     std::vector<session::SweepRecord> m_sweeps;
-    RunSettings m_runSettings; // of the run in progress
     QVector<TokenPiece> m_pieces; // its text as it arrived
     int m_recordedRunId = 0; // the run id whose record is m_runs.back(), for its analysis
     bool m_readOnly = false;
@@ -244,6 +249,8 @@ private:
     int m_runId = 0;
     std::vector<engine::TraceEvent> m_trace; // the last run's events, for export
     std::optional<RunSummary> m_lastRun;
+    std::optional<RunSettings> m_runSettings; // what the last run was started with (branches repeat it)
+    SamplingPanel* m_sampling = nullptr;
     std::optional<engine::TraceEvent>
         m_selectedChunk; // the chunk clicked in the timeline, while its region is selected
     std::optional<engine::SweepResult> m_lastSweep;

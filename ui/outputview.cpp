@@ -1,10 +1,16 @@
 #include "ui/outputview.h"
 
+#include "ui/alternativespopup.h"
+#include "ui/tokenprobabilitystyle.h"
+
+#include <QHelpEvent>
 #include <QLabel>
+#include <QMouseEvent>
 #include <QPlainTextEdit>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTextCursor>
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -15,15 +21,22 @@ OutputView::OutputView(QWidget* parent)
     : QWidget(parent)
     , m_splitter(new QSplitter(Qt::Horizontal, this))
     , m_message(new QLabel(this))
+    , m_legend(new QLabel(this))
+    , m_popup(new AlternativesPopup(this))
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    m_legend->setTextFormat(Qt::RichText);
+    m_legend->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_legend->hide();
+    connect(m_popup, &AlternativesPopup::continueWith, this, &OutputView::continueRequested);
     m_message->setWordWrap(true);
     m_message->setAlignment(Qt::AlignCenter);
     m_message->setText(tr("Type a prompt and press Run (Ctrl+Enter). Tokens stream here while every worker "
                           "thread's timeline draws below."));
     m_message->setStyleSheet(QStringLiteral("color: #555; padding: 24px;"));
     layout->addWidget(m_message);
+    layout->addWidget(m_legend);
     layout->addWidget(m_splitter, 1);
     m_splitter->hide();
 }
@@ -71,12 +84,18 @@ void OutputView::startRun(const QStringList& prompts)
             const int position = tokenPositionAt(sequence, edit->textCursor().position());
             if (position >= 0)
                 Q_EMIT tokenSelected(sequence, position);
+            const int index = tokenIndexAt(sequence, edit->textCursor().position());
+            if (index >= 0 && alternatives(sequence, index))
+                Q_EMIT tokenAlternativesSelected(sequence, index);
         });
+        // Clicks open a token's alternatives; hovering shows its probability.
+        edit->viewport()->installEventFilter(this);
         m_splitter->addWidget(p.box);
         m_panes.push_back(p);
     }
     m_message->hide();
     m_splitter->show();
+    updateLegend();
 }
 
 void OutputView::appendPieces(const QVector<TokenPiece>& pieces)
@@ -142,7 +161,152 @@ void OutputView::finishRun(const RunSummary& summary)
         p.stats->setToolTip(tr("Decode speed of this prompt alone: its tokens after the first, over the time its "
                                "own decode steps took. The Workers tab's \"all prompts\" figure divides every "
                                "prompt's tokens after the first by the decode phase's wall time."));
+        p.tokenIds = summary.sequences[i].tokenIds;
+        p.alternatives = summary.sequences[i].alternatives;
+        if (m_colouring)
+            applyColouring(p);
     }
+    updateLegend();
+}
+
+void OutputView::setProbabilityColouring(bool on)
+{
+    if (on == m_colouring)
+        return;
+    m_colouring = on;
+    for (Pane& p : m_panes)
+        applyColouring(p);
+    updateLegend();
+}
+
+void OutputView::applyColouring(Pane& p)
+{
+    // Token k spans [tokenStarts[k], tokenStarts[k + 1]); the last one runs to the end of the text.
+    const size_t n = std::min(p.tokenStarts.size(), p.alternatives.size());
+    if (n == 0)
+        return;
+    QTextCursor c(p.text->document());
+    for (size_t k = 0; k < n; ++k) {
+        const int begin = p.tokenStarts[k];
+        const int end = k + 1 < p.tokenStarts.size() ? p.tokenStarts[k + 1] : p.length;
+        if (end <= begin)
+            continue; // a token that completed no character yet (half a UTF-8 sequence)
+        QTextCharFormat f;
+        if (m_colouring) {
+            const engine::TokenAlternatives& a = p.alternatives[k];
+            const engine::TokenAlternative* chosen = a.find(a.chosen);
+            f.setBackground(probabilityColor(chosen ? chosen->finalProbability : 0.0));
+        } else {
+            f.setBackground(QBrush()); // back to plain text
+        }
+        c.setPosition(begin);
+        c.setPosition(end, QTextCursor::KeepAnchor);
+        c.mergeCharFormat(f);
+    }
+}
+
+void OutputView::updateLegend()
+{
+    bool kept = false;
+    for (const Pane& p : m_panes)
+        kept = kept || !p.alternatives.empty();
+    if (!m_colouring || m_panes.empty()) {
+        m_legend->hide();
+        return;
+    }
+    m_legend->setText(kept ? tr("Token colour = probability the sampler gave the chosen token: %1 · click a token "
+                                "for its alternatives")
+                                 .arg(probabilityLegendHtml())
+                           : tr("Token probabilities are on: they colour the text when the run finishes."));
+    m_legend->show();
+}
+
+int OutputView::tokenIndexAt(int sequence, int charOffset) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()))
+        return -1;
+    const Pane& p = m_panes[size_t(sequence)];
+    if (p.tokenStarts.empty() || charOffset < p.tokenStarts.front() || charOffset > p.length)
+        return -1;
+    const auto it = std::upper_bound(p.tokenStarts.begin(), p.tokenStarts.end(), charOffset);
+    return int(it - p.tokenStarts.begin()) - 1;
+}
+
+const engine::TokenAlternatives* OutputView::alternatives(int sequence, int tokenIndex) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()) || tokenIndex < 0)
+        return nullptr;
+    const Pane& p = m_panes[size_t(sequence)];
+    return size_t(tokenIndex) < p.alternatives.size() ? &p.alternatives[size_t(tokenIndex)] : nullptr;
+}
+
+std::vector<int32_t> OutputView::generatedTokens(int sequence) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()))
+        return {};
+    return m_panes[size_t(sequence)].tokenIds;
+}
+
+int OutputView::charOffsetOfToken(int sequence, int tokenIndex) const
+{
+    if (sequence < 0 || sequence >= int(m_panes.size()) || tokenIndex < 0)
+        return -1;
+    const Pane& p = m_panes[size_t(sequence)];
+    return size_t(tokenIndex) < p.tokenStarts.size() ? p.tokenStarts[size_t(tokenIndex)] : -1;
+}
+
+bool OutputView::showAlternatives(int sequence, int tokenIndex)
+{
+    const engine::TokenAlternatives* a = alternatives(sequence, tokenIndex);
+    if (!a)
+        return false;
+    QPlainTextEdit* edit = m_panes[size_t(sequence)].text;
+    QTextCursor c(edit->document());
+    c.setPosition(charOffsetOfToken(sequence, tokenIndex));
+    const QRect at = edit->cursorRect(c);
+    m_popup->setToken(sequence, tokenIndex, *a);
+    m_popup->showAt(edit->viewport()->mapToGlobal(at.bottomLeft() + QPoint(0, 4)));
+    return true;
+}
+
+int OutputView::paneOf(const QObject* viewport) const
+{
+    for (size_t i = 0; i < m_panes.size(); ++i)
+        if (m_panes[i].text->viewport() == viewport)
+            return int(i);
+    return -1;
+}
+
+bool OutputView::eventFilter(QObject* watched, QEvent* event)
+{
+    if (event->type() != QEvent::MouseButtonRelease && event->type() != QEvent::ToolTip)
+        return QWidget::eventFilter(watched, event);
+    const int sequence = paneOf(watched);
+    if (sequence < 0 || !m_colouring)
+        return QWidget::eventFilter(watched, event);
+    QPlainTextEdit* edit = m_panes[size_t(sequence)].text;
+    if (event->type() == QEvent::MouseButtonRelease) {
+        auto* mouse = static_cast<QMouseEvent*>(event);
+        if (mouse->button() == Qt::LeftButton && !edit->textCursor().hasSelection())
+            showAlternatives(
+                sequence, tokenIndexAt(sequence, edit->cursorForPosition(mouse->position().toPoint()).position()));
+        return QWidget::eventFilter(watched, event);
+    }
+    auto* help = static_cast<QHelpEvent*>(event);
+    const int index = tokenIndexAt(sequence, edit->cursorForPosition(help->pos()).position());
+    const engine::TokenAlternatives* a = alternatives(sequence, index);
+    const engine::TokenAlternative* chosen = a ? a->find(a->chosen) : nullptr;
+    if (!chosen) {
+        QToolTip::hideText();
+        return true;
+    }
+    QToolTip::showText(help->globalPos(),
+        tr("%1: probability %2 (raw %3), entropy %4 bits · click for the alternatives")
+            .arg(tokenLabel(chosen->text), probabilityText(chosen->finalProbability),
+                probabilityText(chosen->rawProbability))
+            .arg(a->rawEntropyBits, 0, 'f', 2),
+        edit);
+    return true;
 }
 
 void OutputView::showSaved(const QStringList& prompts, const QStringList& texts, const QStringList& stats)

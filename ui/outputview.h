@@ -13,6 +13,8 @@ class QSplitter;
 
 namespace ui {
 
+class AlternativesPopup;
+
 class OutputView : public QWidget {
     Q_OBJECT
 
@@ -33,8 +35,28 @@ public:
     // Which token (its trace position) covers this character offset of a pane; -1 if none.
     int tokenPositionAt(int sequence, int charOffset) const;
 
+    // Token probabilities (kept when the run asked for alternatives): colour each generated token by the
+    // probability the sampler gave it, and show its alternatives when clicked. Off: plain text.
+    void setProbabilityColouring(bool on);
+    bool probabilityColouring() const { return m_colouring; }
+    int tokenIndexAt(int sequence, int charOffset) const; // index among the pane's generated tokens; -1 if none
+    const engine::TokenAlternatives* alternatives(int sequence, int tokenIndex) const; // null when not kept
+    std::vector<int32_t> generatedTokens(int sequence) const; // the finished run's token ids
+    int charOffsetOfToken(int sequence, int tokenIndex) const; // where it starts in the pane's text; -1 if none
+    // Opens the alternatives popup of a token (what a click on it does); false when it has none.
+    bool showAlternatives(int sequence, int tokenIndex);
+    AlternativesPopup* alternativesPopup() const { return m_popup; }
+    QLabel* legend() const { return m_legend; }
+
 Q_SIGNALS:
     void tokenSelected(int sequence, int position); // the user put the cursor on a generated token
+    // The cursor went to a generated token whose alternatives were kept (for the sampling panel).
+    void tokenAlternativesSelected(int sequence, int tokenIndex);
+    // "Continue from here with another token": the user picked `id` in place of generated token `tokenIndex`.
+    void continueRequested(int sequence, int tokenIndex, int32_t id);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     struct Pane {
@@ -46,10 +68,19 @@ private:
         std::vector<int> tokenPositions; // its trace position
         int length = 0;
         int tokens = 0;
+        std::vector<int32_t> tokenIds; // from the finished run
+        std::vector<engine::TokenAlternatives> alternatives; // from the finished run, one per token (or none)
     };
+    void applyColouring(Pane& pane);
+    void updateLegend();
+    int paneOf(const QObject* viewport) const;
+
     std::vector<Pane> m_panes;
     QSplitter* m_splitter;
     QLabel* m_message;
+    QLabel* m_legend;
+    AlternativesPopup* m_popup;
+    bool m_colouring = true;
 };
 
 } // namespace ui

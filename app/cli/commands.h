@@ -18,7 +18,10 @@ struct GenerateOptions {
     ModelChoice model;
     ParallelOptions parallel;
     WorkloadOptions workload;
-    bool json = false;
+    bool json = false; // --json given: the JSON report, to jsonOut or (empty) to stdout
+    std::string jsonOut;
+    CLI::Option* jsonOption = nullptr; // tells whether --json was given without a file
+    int topLogprobs = 0; // alternatives per token in the JSON report (0: none)
     std::string traceOut; // also write a Chrome trace here
     std::string sessionOut; // also write a session file (traced) the window opens
 };

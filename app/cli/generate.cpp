@@ -7,6 +7,7 @@
 #include "session/sessionfile.h"
 #include "session/tokenrecorder.h"
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -38,8 +39,35 @@ void writeTrace(const std::string& path, const engine::RunResult& r, const engin
     engine::writeChromeTrace(path, r.trace, meta);
 }
 
+// ln p, or null for a token the chain removed (p = 0).
+nlohmann::json logprob(double p) { return p > 0.0 ? nlohmann::json(std::log(p)) : nlohmann::json(nullptr); }
+
+// Per generated token: its id, text and log-probability as drawn, and the alternatives the sampler saw.
+nlohmann::json tokensJson(const engine::GenerationResult& s)
+{
+    nlohmann::json tokens = nlohmann::json::array();
+    for (size_t i = 0; i < s.alternatives.size() && i < s.tokenIds.size(); ++i) {
+        const engine::TokenAlternatives& a = s.alternatives[i];
+        const engine::TokenAlternative* chosen = a.find(a.chosen);
+        nlohmann::json alternatives = nlohmann::json::array();
+        for (const engine::TokenAlternative& c : a.candidates)
+            alternatives.push_back({ { "id", c.id }, { "text", c.text }, { "logprob_raw", logprob(c.rawProbability) },
+                { "logprob_final", logprob(c.finalProbability) },
+                { "removed_by", c.removedBy ? nlohmann::json(engine::samplerStageName(*c.removedBy)) : nullptr },
+                { "penalized", c.penalized } });
+        tokens.push_back({ { "id", a.chosen }, { "text", chosen ? chosen->text : std::string() },
+            { "logprob", logprob(chosen ? chosen->finalProbability : 0.0) },
+            { "logprob_raw", logprob(chosen ? chosen->rawProbability : 0.0) }, { "forced", a.forced },
+            { "greedy", a.greedy }, { "entropy_raw_bits", a.rawEntropyBits },
+            { "entropy_final_bits", a.finalEntropyBits }, { "kept_after_top_k", a.keptAfterTopK },
+            { "kept_after_top_p", a.keptAfterTopP }, { "kept_after_min_p", a.keptAfterMinP },
+            { "alternatives", alternatives } });
+    }
+    return tokens;
+}
+
 void printJson(const engine::RunResult& r, const engine::Model& model, const engine::RunRequest& request,
-    const engine::Scheduler& scheduler)
+    const engine::Scheduler& scheduler, const std::string& jsonOut)
 {
     const auto& first = r.sequences.front();
     nlohmann::json j;
@@ -64,6 +92,10 @@ void printJson(const engine::RunResult& r, const engine::Model& model, const eng
     j["decode_tps"] = first.stats.decodeTokensPerSecond();
     j["total_ms"] = first.stats.totalMs;
     j["stop_reason"] = engine::stopReasonName(first.stats.stopReason);
+    if (request.topAlternatives > 0) {
+        j["top_logprobs"] = request.topAlternatives;
+        j["tokens"] = tokensJson(first);
+    }
     nlohmann::json seqs = nlohmann::json::array();
     for (size_t i = 0; i < r.sequences.size(); ++i) {
         const auto& s = r.sequences[i];
@@ -72,12 +104,19 @@ void printJson(const engine::RunResult& r, const engine::Model& model, const eng
             { "prefill_ms", s.stats.prefillMs }, { "time_to_first_token_ms", s.stats.timeToFirstTokenMs },
             { "decode_tps", s.stats.decodeTokensPerSecond() },
             { "stop_reason", engine::stopReasonName(s.stats.stopReason) } });
+        if (request.topAlternatives > 0)
+            seqs.back()["tokens"] = tokensJson(s);
     }
     j["sequences"] = seqs;
     j["metrics"] = metricsJson(r.metrics);
     j["peak_rss_mib"] = peakRssMiB();
-    // Generated text is valid UTF-8 by construction; replace rather than throw if a prompt file was not.
-    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    // Generated text is valid UTF-8 by construction; replace rather than throw if a prompt file was not (or a
+    // token's own bytes are half a character).
+    const std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (jsonOut.empty())
+        std::cout << text;
+    else
+        writeTextFile(jsonOut, text);
 }
 
 // One prompt: its text was streamed, its figures go to stderr. Several: each text, then the figures.
@@ -113,8 +152,11 @@ void printText(const engine::RunResult& r, const engine::Model& model, const eng
 
 // generate and trace alike: run the workload once, write the trace if asked, report.
 int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const WorkloadOptions& workload, bool json,
-    const std::string& traceOut, const std::string& argv0, const std::string& sessionOut = {})
+    const std::string& jsonOut, int topLogprobs, const std::string& traceOut, const std::string& argv0,
+    const std::string& sessionOut = {})
 {
+    if (topLogprobs != 0 && !json)
+        throw UsageError("--top-logprobs goes into the JSON report: add --json (to stdout) or --json FILE");
     const auto schedulerOptions = parallel.options();
     workload.checkBeforeLoad(model);
     workload.strategies(); // usage errors before the model loads
@@ -122,12 +164,15 @@ int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const
     engine::RunRequest request = workload.request(*m);
     request.scheduler = schedulerOptions;
     request.trace = !traceOut.empty() || !sessionOut.empty(); // a session shows the timeline
+    request.topAlternatives = topLogprobs;
+    asUsageError([&] { request.validate(); });
     engine::Scheduler scheduler(schedulerOptions);
     if (scheduler.oversubscribed())
         std::cerr << "note: " << scheduler.threads() << " threads on " << engine::Scheduler::hardwareThreads()
                   << " cores: oversubscribed\n";
     StreamingListener listener;
-    listener.stream = !json && request.prompts.size() == 1;
+    const bool jsonToStdout = json && jsonOut.empty();
+    listener.stream = !jsonToStdout && request.prompts.size() == 1;
     session::TokenRecorder recorder(&listener);
     const engine::RunResult r = engine::executeRun(m, request, scheduler, &recorder);
     if (!traceOut.empty())
@@ -141,10 +186,10 @@ int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const
         session::SessionFile::write(sessionOut, s);
         std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", sessionOut.c_str());
     }
-    if (json) {
-        printJson(r, *m, request, scheduler);
+    if (json)
+        printJson(r, *m, request, scheduler, jsonOut);
+    if (jsonToStdout)
         return 0;
-    }
     printText(r, *m, request, scheduler);
     if (!traceOut.empty()) {
         printWorkerTable(r.metrics);
@@ -163,7 +208,14 @@ CLI::App* addGenerate(CLI::App& app, GenerateOptions& o)
     o.parallel.add(cmd);
     o.workload.add(cmd);
     o.workload.addStrategy(cmd, false);
-    cmd->add_flag("--json", o.json, "print one JSON object with the text, token ids and figures");
+    o.jsonOption = cmd->add_option("--json", o.jsonOut,
+                          "one JSON object with the text, token ids and figures: to this file, or to stdout "
+                          "(instead of the text) when no file is given")
+                       ->expected(0, 1);
+    cmd->add_option("--top-logprobs", o.topLogprobs,
+           "in the JSON, per generated token the N most likely candidates with their log-probabilities before "
+           "and after the sampler's chain, and which stage removed them (0 = off, at most 100)")
+        ->capture_default_str();
     cmd->add_option("--trace", o.traceOut, "also write a Chrome trace (JSON) of the run to this file");
     cmd->add_option("--session-out", o.sessionOut,
         "also write a session file (settings, outputs, metrics, trace) that the window opens");
@@ -172,7 +224,9 @@ CLI::App* addGenerate(CLI::App& app, GenerateOptions& o)
 
 int runGenerate(const GenerateOptions& o, const std::string& argv0)
 {
-    return runWorkload(o.model, o.parallel, o.workload, o.json, o.traceOut, argv0, o.sessionOut);
+    const bool json = o.json || (o.jsonOption && o.jsonOption->count() > 0);
+    return runWorkload(
+        o.model, o.parallel, o.workload, json, o.jsonOut, o.topLogprobs, o.traceOut, argv0, o.sessionOut);
 }
 
 CLI::App* addTrace(CLI::App& app, TraceOptions& o)
@@ -188,7 +242,7 @@ CLI::App* addTrace(CLI::App& app, TraceOptions& o)
 
 int runTrace(const TraceOptions& o, const std::string& argv0)
 {
-    return runWorkload(o.model, o.parallel, o.workload, false, o.out, argv0);
+    return runWorkload(o.model, o.parallel, o.workload, false, {}, 0, o.out, argv0);
 }
 
 } // namespace cli

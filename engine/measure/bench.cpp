@@ -2,6 +2,7 @@
 
 #include "engine/measure/statistics.h"
 #include "engine/model/inferencecontext.h"
+#include "engine/model/sampler.h"
 #include "engine/parallel/trace.h"
 #include "engine/run/run.h"
 
@@ -30,6 +31,8 @@ void BenchOptions::validate() const
         throw std::invalid_argument("decode tokens must be between 1 and 8192");
     if (repeat < 1 || repeat > 1000)
         throw std::invalid_argument("repeat must be between 1 and 1000");
+    if (alternatives < 0 || alternatives > 100)
+        throw std::invalid_argument("alternatives must be between 0 (not measured) and 100");
 }
 
 nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& options)
@@ -55,7 +58,7 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         { "type", model->typeSummary() }, { "weight_bytes_per_token", model->weightBytesPerToken() } };
     report["settings"] = { { "prompt_tokens", options.promptTokens }, { "decode_tokens", options.decodeTokens },
         { "repeat", options.repeat }, { "partitioner", partitionerName(options.partitioner) },
-        { "grain", options.grain }, { "pin_threads", options.pinThreads } };
+        { "grain", options.grain }, { "pin_threads", options.pinThreads }, { "alternatives", options.alternatives } };
 
     std::map<int, BandwidthResult> bandwidth;
     if (options.probeBandwidth) {
@@ -81,6 +84,7 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         std::vector<double> prefill, decode;
         std::vector<double> traced, untraced;
         uint64_t dropped = 0;
+        std::vector<double> sampled, explained;
         // Measured from inside the arena, as executeRun runs: no arena entry per parallel region.
         scheduler.execute([&] {
             for (int run = 0; run < options.repeat + 1; ++run) {
@@ -113,6 +117,28 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
                     scheduler.setTraceRecorder(nullptr);
                     dropped += recorder.dropped();
                 }
+            // Decode through the real sampler (default settings), with and without keeping the best
+            // options.alternatives candidates per token, alternating as above.
+            if (options.alternatives > 0)
+                for (int run = 0; run < options.repeat; ++run)
+                    for (bool explain : { true, false }) {
+                        Sampler sampler { SamplingParams {} };
+                        TokenAlternatives alternatives;
+                        std::vector<int32_t> history(prompt.begin(), prompt.begin() + 1);
+                        auto pick = [&](std::span<const float> logits) {
+                            const int32_t id = explain
+                                ? sampler.sample(logits, history, options.alternatives, alternatives)
+                                : sampler.sample(logits, history);
+                            history.push_back(id);
+                            return id;
+                        };
+                        context.reset();
+                        int32_t next = pick(context.eval(scheduler, std::span<const int32_t>(prompt.data(), 1)));
+                        const auto t0 = Clock::now();
+                        for (int i = 0; i < options.decodeTokens; ++i)
+                            next = pick(context.eval(scheduler, std::span<const int32_t>(&next, 1)));
+                        (explain ? explained : sampled).push_back(options.decodeTokens / secondsSince(t0));
+                    }
         });
         nlohmann::json r;
         r["threads"] = threads;
@@ -132,6 +158,15 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         for (size_t i = 0; i < traced.size() && i < untraced.size(); ++i)
             lost.push_back(1.0 - traced[i] / untraced[i]);
         r["tracing_overhead"] = median(lost);
+        if (!sampled.empty()) {
+            // Keeping alternatives, as the ratio of decode speeds over adjacent (with, without) pairs.
+            std::vector<double> ratio;
+            for (size_t i = 0; i < sampled.size() && i < explained.size(); ++i)
+                ratio.push_back(explained[i] / sampled[i]);
+            r["decode_tps_sampled_median"] = median(sampled);
+            r["decode_tps_alternatives_median"] = median(explained);
+            r["alternatives_speed_ratio"] = median(ratio);
+        }
         prefillTps[threads] = median(prefill);
         decodeTps[threads] = median(decode);
         const int probeThreads = std::min(threads, Scheduler::hardwareThreads());

@@ -17,6 +17,8 @@ struct BenchOptions {
     int promptTokens = 128; // prefill length
     int decodeTokens = 64; // decoded tokens per run
     int repeat = 5; // measured runs per figure (after one warm-up)
+    // Decode through the sampler with and without keeping this many alternatives per token (0: not measured).
+    int alternatives = 10;
     Partitioner partitioner = Partitioner::Auto;
     size_t grain = 1;
     bool pinThreads = false; // SchedulerOptions::pinThreads

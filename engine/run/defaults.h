@@ -14,6 +14,8 @@ inline constexpr const char* kInstallDataDir = "llm-thread-playground";
 inline constexpr const char* kFallbackSyntheticShape = "tiny";
 inline constexpr const char* kDefaultPrompt = "In the beginning God created";
 inline constexpr int kDefaultMaxTokens = 64;
+// Alternatives kept per token when the window's token probabilities are on.
+inline constexpr int kDefaultTopAlternatives = 10;
 
 // The default model's path: $PLAYGROUND_MODEL if set, else the first existing of
 // <dir of the executable>/../share/<kInstallDataDir>/models/<file> (installed),

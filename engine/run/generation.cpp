@@ -3,6 +3,7 @@
 #include "engine/run/tokenprobability.h"
 #include "engine/text/chattemplate.h"
 
+#include <optional>
 #include <stdexcept>
 
 namespace engine {
@@ -31,6 +32,9 @@ void GenerationRequest::validate() const
 {
     if (maxTokens < 0 || maxTokens > (1 << 20))
         throw std::invalid_argument("max tokens must be between 0 and 1048576, got " + std::to_string(maxTokens));
+    if (topAlternatives < 0 || topAlternatives > kMaxTopAlternatives)
+        throw std::invalid_argument("top alternatives must be between 0 (off) and "
+            + std::to_string(kMaxTopAlternatives) + ", got " + std::to_string(topAlternatives));
     sampling.validate();
 }
 
@@ -57,6 +61,10 @@ SequenceState::SequenceState(std::shared_ptr<const Model> model, const Generatio
         m_result.promptIds
             = tokenizer.encode(request.prompt, request.addBos && tokenizer.vocab().addBos && tokenizer.bos() >= 0);
     }
+    for (int32_t id : request.forcedTokens)
+        if (id < 0 || id >= tokenizer.size())
+            throw std::invalid_argument("forced token " + std::to_string(id) + " is not in the vocabulary of "
+                + std::to_string(tokenizer.size()) + " tokens");
     if (m_result.promptIds.empty())
         throw std::invalid_argument("the prompt is empty and the model has no BOS token to start from");
     if (int(m_result.promptIds.size()) >= m_context.contextLength())
@@ -117,11 +125,31 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
         .op = Op::Sampling, .layer = -1, .sequence = m_sequence, .position = m_context.position(), .tokens = 1
     };
     double probability = 0.0;
+    const size_t index = m_result.tokenIds.size();
+    const int32_t forced = index < m_request.forcedTokens.size() ? m_request.forcedTokens[index] : -1;
+    std::optional<TokenAlternatives> alternatives;
     scheduler.serial(sampling, [&] {
-        id = m_sampler.sample(logits, m_history);
+        if (m_request.topAlternatives > 0) {
+            alternatives.emplace();
+            id = m_sampler.sample(logits, m_history, m_request.topAlternatives, *alternatives, forced);
+        } else {
+            id = m_sampler.sample(logits, m_history);
+        }
+        if (forced >= 0)
+            id = forced; // sampled all the same: the RNG advances as it would have
         if (m_request.recordTokenProbabilities)
             probability = drawnTokenProbability(m_sampler, logits, m_history, id);
     });
+    if (alternatives) {
+        alternatives->chosen = id;
+        alternatives->forced = forced >= 0;
+        const Tokenizer& tokenizer = m_model->tokenizer();
+        for (TokenAlternative& a : alternatives->candidates) {
+            a.text = tokenizer.tokenBytes(a.id);
+            if (a.text.empty())
+                a.text = tokenizer.piece(a.id); // control tokens: show their markup
+        }
+    }
     if (first) {
         stats.timeToFirstTokenMs = msSince(m_start);
         m_decodeStart = Clock::now();
@@ -134,6 +162,8 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
     m_result.tokenIds.push_back(id);
     if (m_request.recordTokenProbabilities)
         m_result.tokenProbabilities.push_back(probability);
+    if (alternatives)
+        m_result.alternatives.push_back(std::move(*alternatives));
     m_last = id;
     ++stats.generatedTokens;
     const std::string piece = m_detok.push(id);
@@ -168,6 +198,16 @@ void SequenceState::finish()
     if (m_result.stats.generatedTokens > 0)
         m_result.stats.decodeMs = msSince(m_decodeStart);
     m_result.stats.totalMs = msSince(m_start);
+}
+
+std::vector<int32_t> branchTokens(std::span<const int32_t> generated, size_t index, int32_t id)
+{
+    if (index > generated.size())
+        throw std::invalid_argument("cannot branch at token " + std::to_string(index) + ": the generation has "
+            + std::to_string(generated.size()) + " tokens");
+    std::vector<int32_t> forced(generated.begin(), generated.begin() + ptrdiff_t(index));
+    forced.push_back(id);
+    return forced;
 }
 
 GenerationResult generate(std::shared_ptr<const Model> model, Scheduler& scheduler, const GenerationRequest& request,

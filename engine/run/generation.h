@@ -16,6 +16,9 @@
 
 namespace engine {
 
+// The most alternatives a request may keep per token.
+inline constexpr int kMaxTopAlternatives = 100;
+
 struct GenerationRequest {
     std::string prompt;
     SamplingParams sampling;
@@ -29,8 +32,16 @@ struct GenerationRequest {
     std::string systemPrompt;
     // Keep each generated token's probability (drawnTokenProbability, run/tokenprobability.h) in the result.
     bool recordTokenProbabilities = false;
+    // Per generated token, what the sampler saw: the best N candidates through every stage of its chain
+    // (GenerationResult::alternatives). 0: off, and sampling runs exactly as without it.
+    int topAlternatives = 0;
+    // The first forcedTokens.size() generated tokens are these instead of the sampled ones. The sampler still runs
+    // at each of them (its RNG advances as in a run without forcing, and alternatives are kept), so the tokens
+    // after them are what a fresh run that happened to draw this prefix would give: "continue from here with
+    // another token". Ids must be in the vocabulary.
+    std::vector<int32_t> forcedTokens;
 
-    void validate() const; // throws std::invalid_argument (maxTokens out of 0..1M, sampling values)
+    void validate() const; // throws std::invalid_argument (maxTokens out of 0..1M, sampling values, topAlternatives)
 };
 
 // Why a generation ended. stopReasonName() gives the names the JSON, the CLI and the window show.
@@ -63,6 +74,8 @@ struct GenerationResult {
     std::vector<int32_t> promptIds;
     std::vector<int32_t> tokenIds; // generated ids (the EOS that stopped generation is not included)
     std::vector<double> tokenProbabilities; // with recordTokenProbabilities: one per tokenIds entry
+    // With GenerationRequest::topAlternatives > 0: one entry per element of tokenIds, in order.
+    std::vector<TokenAlternatives> alternatives;
     std::string chatTemplate; // the template family applied ("none" for raw completion)
     GenerationStats stats;
 };
@@ -111,6 +124,11 @@ private:
     bool m_finished = false;
     std::chrono::steady_clock::time_point m_decodeStart;
 };
+
+// "Continue from here with another token": the forcedTokens that make a run take the first `index` of `generated`
+// (a result's tokenIds), then `id` instead of its token at `index`, and sample on from there with the same seed and
+// settings.
+std::vector<int32_t> branchTokens(std::span<const int32_t> generated, size_t index, int32_t id);
 
 // Runs one request on a fresh context of `contextLength` tokens (<= 0: model default, max 2048).
 GenerationResult generate(std::shared_ptr<const Model> model, Scheduler& scheduler, const GenerationRequest& request,

@@ -48,6 +48,9 @@ std::vector<std::unique_ptr<SequenceState>> makeSequences(
         g.chat = req.chat;
         g.systemPrompt = req.systemPrompt;
         g.recordTokenProbabilities = req.recordTokenProbabilities;
+        g.topAlternatives = req.topAlternatives;
+        if (size_t(i) < req.forcedTokens.size())
+            g.forcedTokens = req.forcedTokens[size_t(i)];
         states.push_back(std::make_unique<SequenceState>(model, g, req.contextLength, i, start, &scheduler));
     }
     return states;
@@ -142,6 +145,12 @@ void RunRequest::validate() const
         throw std::invalid_argument("max tokens must be between 0 and 1048576, got " + std::to_string(maxTokens));
     if (contextLength < 0 || contextLength > (1 << 20))
         throw std::invalid_argument("context length must be between 0 (model default) and 1048576");
+    if (topAlternatives < 0 || topAlternatives > kMaxTopAlternatives)
+        throw std::invalid_argument("top alternatives must be between 0 (off) and "
+            + std::to_string(kMaxTopAlternatives) + ", got " + std::to_string(topAlternatives));
+    if (forcedTokens.size() > prompts.size())
+        throw std::invalid_argument("forced tokens given for " + std::to_string(forcedTokens.size())
+            + " sequences, but the run has " + std::to_string(prompts.size()) + " prompts");
     sampling.validate();
     scheduler.validate();
 }

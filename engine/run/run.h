@@ -44,6 +44,9 @@ struct RunRequest {
     // this is set: positions past it were never trained, and the KV cache grows with the context.
     bool allowContextOverflow = false;
     bool trace = true;
+    int topAlternatives = 0; // GenerationRequest::topAlternatives, for every sequence
+    // GenerationRequest::forcedTokens per sequence, in prompt order; missing entries force nothing.
+    std::vector<std::vector<int32_t>> forcedTokens;
 
     void validate() const; // throws std::invalid_argument with a readable message
     // validate(), and the context against a model trained for `trainedContext` tokens

@@ -273,6 +273,41 @@ private Q_SLOTS:
         QCOMPARE(noSuchRun.exitCode, 2);
     }
 
+    void generateTopLogprobsWritesAlternativesPerToken()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("alternatives.json"));
+        const Result r = runCli(
+            { "generate", "--synthetic", "tiny", "--seed", "5", "-n", "6", "--top-logprobs", "3", "--json", path });
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(!r.out.isEmpty()); // the text still goes to stdout
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject j = QJsonDocument::fromJson(f.readAll()).object();
+        const QJsonArray ids = j.value("token_ids").toArray();
+        const QJsonArray tokens = j.value("tokens").toArray();
+        QCOMPARE(ids.size(), 6);
+        QCOMPARE(tokens.size(), ids.size());
+        for (qsizetype i = 0; i < tokens.size(); ++i) {
+            const QJsonObject t = tokens[i].toObject();
+            QCOMPARE(t.value("id").toInt(), ids[i].toInt());
+            QVERIFY(t.value("logprob").toDouble() <= 0.0);
+            const QJsonArray alternatives = t.value("alternatives").toArray();
+            QVERIFY(alternatives.size() >= 3);
+            bool listed = false;
+            for (const QJsonValue& a : alternatives) {
+                const QJsonObject o = a.toObject();
+                listed = listed || o.value("id").toInt() == t.value("id").toInt();
+                // Removed by a stage <=> no final log-probability.
+                QCOMPARE(o.value("removed_by").isNull(), !o.value("logprob_final").isNull());
+            }
+            QVERIFY(listed);
+        }
+        // Without --json there is nowhere to put them: a usage error.
+        const Result bad = runCli({ "generate", "--synthetic", "tiny", "-n", "2", "--top-logprobs", "3" });
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY(bad.err.contains("--json"));
+    }
+
     void generateTokensSameForEveryThreadCount()
     {
         QJsonArray baseline;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -561,6 +562,178 @@ private Q_SLOTS:
         p.repeatLastN = window;
         Sampler sampler(p);
         QCOMPARE(sampler.sample(logits, history), expected);
+    }
+
+    // --- Alternatives: what sample(..., topN, out) reports ---
+
+    void alternativesFollowTheChainStageByStage()
+    {
+        // Hand-worked (Python's math module, offline): raw logits below, token 1 in the history with penalty 2
+        // (1.5 -> 0.75), so the chain's order is 0, 2, 1, 3, 4, 5, 6, 7. Top-k 6 removes 6 and 7; top-p 0.85 over
+        // the six (cumulative 0.477, 0.653, 0.790, 0.896) keeps four, removing 4 and 5; min-p 0.25 (logit >=
+        // 2 + ln 0.25 = 0.614) removes 3 (0.5); temperature 0.5 reshapes 0, 2, 1.
+        SamplingParams p = plainParams(3);
+        p.temperature = 0.5f;
+        p.topK = 6;
+        p.topP = 0.85f;
+        p.minP = 0.25f;
+        p.repeatPenalty = 2.0f;
+        p.repeatLastN = 8;
+        Sampler sampler(p);
+        const std::vector<float> logits = { 2.0f, 1.5f, 1.0f, 0.5f, 0.0f, -0.5f, -1.0f, -3.0f };
+        const std::vector<int32_t> history = { 1 };
+        TokenAlternatives out;
+        const int32_t id = sampler.sample(logits, history, 8, out);
+
+        struct Expected {
+            int32_t id;
+            double raw, penalized, topK, topP, minP, final;
+            std::optional<SamplerStage> removedBy;
+        };
+        const std::vector<Expected> expected = {
+            { 0, 0.4046149477, 0.4648007128, 0.477341852, 0.5326190846, 0.6044545016, 0.8214090195, std::nullopt },
+            { 2, 0.1488495209, 0.1709906265, 0.1756042538, 0.1959396112, 0.2223663843, 0.1111656223, std::nullopt },
+            { 1, 0.2454113712, 0.1331676338, 0.1367607303, 0.1525979226, 0.1731791142, 0.0674253582, std::nullopt },
+            { 3, 0.0902817981, 0.1037110575, 0.1065093639, 0.1188433816, 0, 0, SamplerStage::MinP },
+            { 4, 0.0547586786, 0.0629039361, 0.0646011947, 0, 0, 0, SamplerStage::TopP },
+            { 5, 0.0332128174, 0.0381531659, 0.0391826053, 0, 0, 0, SamplerStage::TopP },
+            { 6, 0.0201445921, 0.0231410649, 0, 0, 0, 0, SamplerStage::TopK },
+            { 7, 0.0027262741, 0.0031318026, 0, 0, 0, 0, SamplerStage::TopK },
+        };
+        QCOMPARE(out.candidates.size(), expected.size());
+        for (size_t i = 0; i < expected.size(); ++i) {
+            const TokenAlternative& a = out.candidates[i];
+            const Expected& e = expected[i];
+            QCOMPARE(a.id, e.id);
+            QVERIFY(std::abs(a.rawProbability - e.raw) < 1e-6);
+            QVERIFY(std::abs(a.penalizedProbability - e.penalized) < 1e-6);
+            QVERIFY(std::abs(a.afterTopK - e.topK) < 1e-6);
+            QVERIFY(std::abs(a.afterTopP - e.topP) < 1e-6);
+            QVERIFY(std::abs(a.afterMinP - e.minP) < 1e-6);
+            QVERIFY2(std::abs(a.finalProbability - e.final) < 1e-6, qPrintable(QString::number(a.finalProbability)));
+            QCOMPARE(a.removedBy, e.removedBy);
+            QCOMPARE(a.penalized, a.id == 1);
+        }
+        QCOMPARE(out.keptAfterTopK, 6);
+        QCOMPARE(out.keptAfterTopP, 4);
+        QCOMPARE(out.keptAfterMinP, 3);
+        QCOMPARE(out.vocabulary, 8);
+        QVERIFY(std::abs(out.rawEntropyBits - 2.277166964733567) < 1e-6);
+        QVERIFY(std::abs(out.finalEntropyBits - 0.8477690649060816) < 1e-6);
+        QVERIFY(!out.greedy);
+        QCOMPARE(out.sampled, id);
+        QCOMPARE(out.chosen, id);
+        QVERIFY(id == 0 || id == 2 || id == 1);
+    }
+
+    void alternativesListTheSampledAndTheAskedForTokens()
+    {
+        // Only the best one listed, yet the sampled token and an extra id (7: removed by top-k) are there too.
+        SamplingParams p = plainParams(11);
+        p.topK = 6;
+        p.temperature = 5.0f; // flat enough that ids other than 0 get drawn
+        Sampler sampler(p);
+        const std::vector<float> logits = { 2.0f, 1.5f, 1.0f, 0.5f, 0.0f, -0.5f, -1.0f, -3.0f };
+        bool sawOther = false;
+        for (int i = 0; i < 50; ++i) {
+            TokenAlternatives out;
+            const int32_t id = sampler.sample(logits, {}, 1, out, 7);
+            QCOMPARE(out.candidates.front().id, 0);
+            const TokenAlternative* drawn = out.find(id);
+            QVERIFY(drawn);
+            QVERIFY(!drawn->removedBy);
+            QVERIFY(drawn->finalProbability > 0.0);
+            const TokenAlternative* extra = out.find(7);
+            QVERIFY(extra);
+            QCOMPARE(extra->removedBy, std::optional<SamplerStage>(SamplerStage::TopK));
+            QCOMPARE(extra->finalProbability, 0.0);
+            QVERIFY(std::abs(extra->rawProbability - 0.0027262741) < 1e-6); // Python, as above
+            QCOMPARE(out.candidates.size(), size_t(id == 0 ? 2 : 3));
+            sawOther = sawOther || id != 0;
+        }
+        QVERIFY(sawOther);
+    }
+
+    void alternativesMatchTheDistributionAndLeaveTheDrawsUnchanged()
+    {
+        // Random logits, every stage on, a history: the explained sampler draws exactly what the plain one does
+        // (same seed), its final probabilities are Sampler::distribution's, and sum to at most 1.
+        std::mt19937 rng(5);
+        std::normal_distribution<float> normal(0.0f, 2.0f);
+        SamplingParams p;
+        p.temperature = 0.9f;
+        p.topK = 20;
+        p.topP = 0.9f;
+        p.minP = 0.02f;
+        p.repeatPenalty = 1.3f;
+        p.repeatLastN = 16;
+        p.seed = 99;
+        Sampler plain(p), explained(p), reference(p);
+        std::vector<int32_t> history = { 3, 5, 7 };
+        for (int step = 0; step < 200; ++step) {
+            std::vector<float> logits(64);
+            for (float& l : logits)
+                l = normal(rng);
+            const auto distribution = reference.distribution(logits, history);
+            TokenAlternatives out;
+            const int32_t a = plain.sample(logits, history);
+            const int32_t b = explained.sample(logits, history, 10, out);
+            QCOMPARE(b, a);
+            QVERIFY(out.find(a));
+            double sum = 0.0;
+            for (const TokenAlternative& c : out.candidates) {
+                sum += c.finalProbability;
+                const auto it = std::find_if(
+                    distribution.begin(), distribution.end(), [&](const auto& d) { return d.first == c.id; });
+                if (it == distribution.end()) {
+                    QCOMPARE(c.finalProbability, 0.0);
+                    QVERIFY(c.removedBy.has_value());
+                } else {
+                    QVERIFY(std::abs(c.finalProbability - it->second) < 1e-12);
+                    QVERIFY(!c.removedBy);
+                }
+                // The stage marked as the remover is the first whose figure is 0.
+                if (c.removedBy == SamplerStage::TopK)
+                    QVERIFY(c.afterTopK == 0.0 && c.penalizedProbability > 0.0);
+                if (c.removedBy == SamplerStage::TopP)
+                    QVERIFY(c.afterTopP == 0.0 && c.afterTopK > 0.0);
+                if (c.removedBy == SamplerStage::MinP)
+                    QVERIFY(c.afterMinP == 0.0 && c.afterTopP > 0.0);
+            }
+            QVERIFY(sum <= 1.0 + 1e-12);
+            QCOMPARE(out.keptAfterMinP, int32_t(distribution.size()));
+            history.push_back(a);
+        }
+    }
+
+    void greedyAlternativesAreOneHotOnTheArgmax()
+    {
+        // Logits 1, 3, 2, 3: argmax 1 (lowest id of the tie). Raw softmax by hand: e^-2, 1, e^-1, 1 over their sum
+        // 2.50321...: 0.0540646, 0.3994863, 0.1469628, 0.3994863 (Python).
+        SamplingParams p = plainParams();
+        p.temperature = 0.0f;
+        p.repeatPenalty = 2.0f; // greedy ignores it
+        p.repeatLastN = 4;
+        Sampler sampler(p);
+        const std::vector<float> logits = { 1.0f, 3.0f, 2.0f, 3.0f };
+        const std::vector<int32_t> history = { 1 };
+        TokenAlternatives out;
+        QCOMPARE(sampler.sample(logits, history, 3, out), 1);
+        QVERIFY(out.greedy);
+        QCOMPARE(out.finalEntropyBits, 0.0);
+        QCOMPARE(out.candidates.size(), size_t(3));
+        const std::vector<int32_t> ids = { 1, 3, 2 };
+        const std::vector<double> raw = { 0.3994863, 0.3994863, 0.1469628 };
+        for (size_t i = 0; i < 3; ++i) {
+            const TokenAlternative& a = out.candidates[i];
+            QCOMPARE(a.id, ids[i]);
+            QVERIFY(std::abs(a.rawProbability - raw[i]) < 1e-6);
+            QCOMPARE(a.finalProbability, i == 0 ? 1.0 : 0.0);
+            QCOMPARE(a.removedBy, i == 0 ? std::nullopt : std::optional<SamplerStage>(SamplerStage::Greedy));
+            QVERIFY(!a.penalized);
+        }
+        QCOMPARE(std::vector<SamplerStage>(sampler.chain().begin(), sampler.chain().end()),
+            std::vector<SamplerStage> { SamplerStage::Greedy });
     }
 
     void validateRejectsBadValues_data()
