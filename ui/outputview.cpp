@@ -95,6 +95,7 @@ void OutputView::startRun(const QStringList& prompts)
     }
     m_message->hide();
     m_splitter->show();
+    m_finished = false;
     updateLegend();
 }
 
@@ -134,6 +135,7 @@ void OutputView::appendPieces(const QVector<TokenPiece>& pieces)
 
 void OutputView::finishRun(const RunSummary& summary)
 {
+    m_finished = true;
     for (size_t i = 0; i < summary.sequences.size() && i < m_panes.size(); ++i) {
         const engine::GenerationStats& s = summary.sequences[i].stats;
         QString reason = QString::fromLatin1(engine::stopReasonName(s.stopReason));
@@ -217,7 +219,9 @@ void OutputView::updateLegend()
     m_legend->setText(kept ? tr("Token colour = probability the sampler gave the chosen token: %1 · click a token "
                                 "for its alternatives")
                                  .arg(probabilityLegendHtml())
-                           : tr("Token probabilities are on: they colour the text when the run finishes."));
+            : m_finished
+            ? tr("This run kept no token probabilities (demonstrations do not keep them): press Run to see them.")
+            : tr("Token probabilities are on: they colour the text when the run finishes."));
     m_legend->show();
 }
 

@@ -81,6 +81,7 @@ private:
     QLabel* m_legend;
     AlternativesPopup* m_popup;
     bool m_colouring = true;
+    bool m_finished = false; // the shown run has ended (else it is streaming)
 };
 
 } // namespace ui
