@@ -95,9 +95,7 @@ public:
                 analyse(runId, *model, result, injectedPeaks);
         } catch (const std::exception& e) {
             listener.flush();
-            const QString message = QString::fromUtf8(e.what());
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+            postFailure(runId, e);
         }
     }
 
@@ -146,9 +144,7 @@ public:
                 m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishSweep(runId, r); },
                 Qt::QueuedConnection);
         } catch (const std::exception& e) {
-            const QString message = QString::fromUtf8(e.what());
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+            postFailure(runId, e);
         }
     }
 
@@ -181,9 +177,7 @@ public:
                 analyse(runId, conversation->model(), turn.run, injectedPeaks);
         } catch (const std::exception& e) {
             listener.flush();
-            const QString message = QString::fromUtf8(e.what());
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+            postFailure(runId, e);
         }
     }
 
@@ -201,13 +195,19 @@ public:
                 m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishAb(runId, r); },
                 Qt::QueuedConnection);
         } catch (const std::exception& e) {
-            const QString message = QString::fromUtf8(e.what());
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+            postFailure(runId, e);
         }
     }
 
 private:
+    // A run, sweep, chat turn or A/B that threw: its message goes to the GUI thread as runFailed.
+    void postFailure(int runId, const std::exception& e)
+    {
+        const QString message = QString::fromUtf8(e.what());
+        QMetaObject::invokeMethod(
+            m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+    }
+
     // The run's report, after the run (its results are already on their way to the window).
     void analyse(int runId, const engine::Model& model, const engine::RunResult& result,
         const std::optional<engine::MachinePeaks>& injectedPeaks)
