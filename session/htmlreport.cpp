@@ -2,6 +2,7 @@
 
 #include "engine/measure/sweepexport.h"
 #include "engine/run/runsettings.h"
+#include "session/comparison.h"
 #include "session/sessionfile.h"
 
 #include <algorithm>
@@ -106,43 +107,82 @@ std::string table(const std::vector<std::vector<std::string>>& rows, bool header
     return h + "</table>";
 }
 
-std::string settingsTable(const engine::RunRequest& a, const engine::RunRequest* b)
+// A value as the report shows it: strings bare, fractions to four significant digits (the machine's memory, not
+// 23.585994720458984), the rest as JSON.
+std::string valueText(const nlohmann::json& v)
 {
-    const nlohmann::json ja = engine::toJson(a);
-    const nlohmann::json jb = b ? engine::toJson(*b) : nlohmann::json();
-    std::vector<std::vector<std::string>> rows;
-    rows.push_back(
-        b ? std::vector<std::string> { "setting", "A", "B" } : std::vector<std::string> { "setting", "value" });
-    for (auto it = ja.begin(); it != ja.end(); ++it) {
-        if (it.key() == "prompts")
-            continue; // with the outputs
-        auto text = [](const nlohmann::json& v) { return esc(v.is_string() ? v.get<std::string>() : v.dump()); };
-        if (b) {
-            const bool differs = jb.value(it.key(), nlohmann::json()) != it.value();
-            const std::string k = differs ? "<mark>" + esc(it.key()) + "</mark>" : esc(it.key());
-            rows.push_back({ k, text(it.value()), text(jb.value(it.key(), nlohmann::json())) });
-        } else if (rows.back().size() == 2 && rows.size() > 1) {
-            // Two settings a row: the page stays one page.
-            rows.back().push_back(esc(it.key()));
-            rows.back().push_back(text(it.value()));
-        } else {
-            rows.push_back({ esc(it.key()), text(it.value()) });
-        }
+    if (v.is_number_float() && std::isfinite(v.get<double>()) && v.get<double>() != std::round(v.get<double>())) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.4g", v.get<double>());
+        return b;
     }
-    if (!b)
-        rows.front() = { "setting", "value", "setting", "value" };
+    return Comparison::valueText(v);
+}
+
+// Settings (a run's, a sweep's workload), two a row so the page stays one page; a run's prompts are shown with its
+// outputs instead.
+std::string settingsTable(const nlohmann::json& j, bool withPrompts)
+{
+    std::vector<std::vector<std::string>> rows { { "setting", "value", "setting", "value" } };
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key() == "prompts" && !withPrompts)
+            continue;
+        if (rows.size() == 1 || rows.back().size() == 4)
+            rows.push_back({});
+        rows.back().push_back(esc(it.key()));
+        rows.back().push_back(esc(valueText(it.value())));
+    }
+    if (rows.size() > 1)
+        rows.back().resize(4);
     return table(rows);
 }
 
-std::vector<std::pair<std::string, std::pair<double, int>>> metricRows(const RunRecord& r)
+// Two sets of settings: the differing ones highlighted, side by side; then the ones both share, two a row.
+std::string settingsComparison(const nlohmann::json& a, const nlohmann::json& b, const std::string& nameA,
+    const std::string& nameB, bool withPrompts)
 {
-    const auto& m = r.metrics;
-    return { { "wall time, ms", { m.wallMs, 1 } }, { "prefill, ms", { m.prefillMs, 1 } },
-        { "decode, ms", { m.decodeMs, 1 } }, { "time to first token, ms", { m.timeToFirstTokenMs, 1 } },
-        { "prompt tokens", { m.promptTokens, 0 } }, { "generated tokens", { m.generatedTokens, 0 } },
-        { "prefill tok/s", { m.prefillTokensPerSecond, 1 } }, { "decode tok/s", { m.decodeTokensPerSecond, 1 } },
-        { "total tok/s", { m.totalTokensPerSecond, 1 } }, { "load imbalance", { m.loadImbalance, 2 } },
-        { "parallel regions", { double(m.parallelRegions), 0 } }, { "trace events", { double(r.trace.size()), 0 } } };
+    std::vector<std::vector<std::string>> differing { { "setting", esc(nameA), esc(nameB) } };
+    std::vector<std::vector<std::string>> same { { "setting", "value", "setting", "value" } };
+    for (const auto& setting : Comparison::settings(a, b)) {
+        if (setting.key == "prompts" && !withPrompts)
+            continue; // shown with the outputs
+        if (setting.differs) {
+            differing.push_back(
+                { "<mark>" + esc(setting.key) + "</mark>", esc(valueText(setting.a)), esc(valueText(setting.b)) });
+            continue;
+        }
+        if (same.size() == 1 || same.back().size() == 4)
+            same.push_back({});
+        same.back().push_back(esc(setting.key));
+        same.back().push_back(esc(valueText(setting.a)));
+    }
+    if (same.size() > 1)
+        same.back().resize(4);
+    std::string h = differing.size() > 1 ? "<p>Settings that differ:</p>" + table(differing)
+                                         : "<p>The settings are the same.</p>";
+    if (same.size() > 1)
+        h += "<p>The same in both:</p>" + table(same);
+    return h;
+}
+
+std::string figuresTable(const RunRecord& a, const RunRecord* b, const std::string& nameA, const std::string& nameB)
+{
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back(b ? std::vector<std::string> { "figure", esc(nameA), esc(nameB), esc(nameB) + " ÷ " + esc(nameA) }
+                     : std::vector<std::string> { "figure", "value" });
+    const auto fa = Comparison::figures(a);
+    const auto fb = b ? Comparison::figures(*b) : fa;
+    for (size_t i = 0; i < fa.size(); ++i) {
+        const auto& [name, value, decimals] = fa[i];
+        if (!b) {
+            rows.push_back({ esc(name), num(value, decimals) });
+            continue;
+        }
+        const double ratio = Comparison::ratio(value, fb[i].value);
+        rows.push_back({ esc(name), num(value, decimals), num(fb[i].value, decimals),
+            std::isfinite(ratio) ? num(ratio, 2) + "×" : "–" });
+    }
+    return table(rows);
 }
 
 std::string outputs(const RunRecord& r)
@@ -155,6 +195,68 @@ std::string outputs(const RunRecord& r)
         h += "</div>";
     }
     return h;
+}
+
+// Prompt by prompt, both outputs side by side: words only in A marked in A's column, words only in B in B's.
+std::string outputsComparison(
+    const RunRecord& a, const RunRecord& b, const std::string& nameA, const std::string& nameB)
+{
+    using Kind = Comparison::DiffPiece::Kind;
+    auto prompt = [](const RunRecord& r, size_t i) {
+        return i < r.settings.prompts.size() ? r.settings.prompts[i] : std::string();
+    };
+    auto text
+        = [](const RunRecord& r, size_t i) { return i < r.sequences.size() ? r.sequences[i].text : std::string(); };
+    std::string h = "<p class=note><del>only in " + esc(nameA) + "</del> · <ins>only in " + esc(nameB)
+        + "</ins> (word by word)</p><table class=outputs><tr><th>" + esc(nameA) + "</th><th>" + esc(nameB)
+        + "</th></tr>";
+    const size_t n
+        = std::max({ a.sequences.size(), b.sequences.size(), a.settings.prompts.size(), b.settings.prompts.size() });
+    for (size_t i = 0; i < n; ++i) {
+        std::string left = "<span class=prompt>" + esc(prompt(a, i)) + "</span>";
+        std::string right = "<span class=prompt>" + esc(prompt(b, i)) + "</span>";
+        for (const auto& piece : Comparison::diffWords(text(a, i), text(b, i))) {
+            if (piece.kind != Kind::Added)
+                left += piece.kind == Kind::Same ? esc(piece.text) : "<del>" + esc(piece.text) + "</del>";
+            if (piece.kind != Kind::Removed)
+                right += piece.kind == Kind::Same ? esc(piece.text) : "<ins>" + esc(piece.text) + "</ins>";
+        }
+        h += "<tr><td class=out>" + left + "</td><td class=out>" + right + "</td></tr>";
+    }
+    return h + "</table>";
+}
+
+std::string sweepTable(const engine::SweepResult& sweep)
+{
+    std::vector<std::vector<std::string>> rows { { "strategy", "threads", "median decode s", "min–max s", "speedup",
+        "efficiency", "tok/s" } };
+    for (const auto& st : sweep.strategies)
+        for (const auto& p : st.decodeScaling.points)
+            rows.push_back({ esc(st.strategy), std::to_string(p.threads), num(p.medianSeconds, 4),
+                num(p.minSeconds, 4) + "–" + num(p.maxSeconds, 4), num(st.scaledWork ? p.scaledSpeedup : p.speedup, 2),
+                num(st.scaledWork ? p.scaledEfficiency : p.efficiency, 2),
+                num(p.medianSeconds > 0 ? st.generatedTokens * (st.scaledWork ? p.threads : 1) / p.medianSeconds : NAN,
+                    1) });
+    return table(rows);
+}
+
+// A sweep's workload with the strategies it measured (they are not part of the workload's settings).
+nlohmann::json sweepSettings(const engine::SweepResult& sweep)
+{
+    nlohmann::json j = sweep.workload.is_object() ? sweep.workload : nlohmann::json::object();
+    j.erase("cancelled");
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& st : sweep.strategies)
+        names.push_back(st.strategy + (st.scaledWork ? " (scaled)" : ""));
+    j["strategies"] = names;
+    return j;
+}
+
+std::string runLine(const RunRecord& r)
+{
+    return std::string(engine::strategyName(r.strategy)) + ", " + std::to_string(r.threads) + " thread"
+        + (r.threads == 1 ? "" : "s") + ", " + num(r.metrics.wallMs, 1) + " ms"
+        + (r.startedAt.empty() ? "" : ", started " + r.startedAt) + (r.cancelled ? " (stopped)" : "");
 }
 
 std::string machineSection(const Session& s, const RunRecord* run, const SweepRecord* sweep)
@@ -174,8 +276,7 @@ std::string machineSection(const Session& s, const RunRecord* run, const SweepRe
                                                                : s.machine;
                m.is_object()) {
         for (auto it = m.begin(); it != m.end(); ++it)
-            rows.push_back(
-                { esc(it.key()), esc(it.value().is_string() ? it.value().get<std::string>() : it.value().dump()) });
+            rows.push_back({ esc(it.key()), esc(valueText(it.value())) });
     }
     rows.push_back({ "model", esc(s.model.name.empty() ? s.model.path : s.model.name + " (" + s.model.path + ")") });
     if (s.model.size)
@@ -187,7 +288,9 @@ std::string machineSection(const Session& s, const RunRecord* run, const SweepRe
 std::string analysisSection(const RunRecord& r)
 {
     if (!r.report)
-        return r.trace.empty() ? "<p>The run was not traced: no analysis.</p>" : "<p>No analysis was saved.</p>";
+        return r.trace.empty() ? "<p>The run was not traced: no analysis.</p>"
+                               : "<p>No analysis was saved with this run (the CLI's generate does not analyse; "
+                                 "analyze --session-out does).</p>";
     std::string h = "<ul>";
     for (const std::string& line : engine::readRunReport(*r.report))
         h += "<li>" + esc(line) + "</li>";
@@ -208,14 +311,18 @@ std::string analysisSection(const RunRecord& r)
 
 std::string css()
 {
-    return "body{font:14px/1.4 'DejaVu Sans',sans-serif;color:#222;max-width:1000px;margin:16px auto;padding:0 12px}"
+    return "body{font:14px/1.4 'DejaVu Sans',sans-serif;color:#222;max-width:1000px;margin:16px auto;padding:0 12px;"
+           "-webkit-print-color-adjust:exact;print-color-adjust:exact}"
            "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:1px solid #ccc;margin:20px 0 8px}"
+           "h3{font-size:14px;margin:10px 0 4px}p{margin:6px 0}"
            "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left;"
-           "vertical-align:top}th{background:#f2f2f2}mark{background:#ffec96;font-weight:bold}"
+           "vertical-align:top;overflow-wrap:break-word}th{background:#f2f2f2}mark{background:#ffec96;font-weight:bold}"
            ".out{white-space:pre-wrap;border:1px solid #ddd;padding:6px;margin:4px 0;font-family:'DejaVu Sans Mono',"
            "monospace;font-size:12px}.prompt{color:#888}.note{color:#666;font-size:12px;overflow-wrap:anywhere}"
-           ".cols{display:flex;gap:16px}.cols>div{flex:1;min-width:0}svg{max-width:100%;height:auto}"
-           "@media print{body{max-width:none;margin:0}h2{break-after:avoid}svg,table,.out{break-inside:avoid}"
+           "table.outputs{table-layout:fixed;width:100%}table.outputs td{overflow-wrap:anywhere}"
+           "del{background:#fdd;color:#a00}ins{background:#dfd;color:#060;text-decoration:none}"
+           ".caption{margin:10px 0 2px}svg{max-width:100%;height:auto;display:block}svg.timeline{width:100%}"
+           "@media print{body{max-width:none;margin:0}h2,h3,.caption{break-after:avoid}svg,tr,.out{break-inside:avoid}"
            ".out{font-size:10px}}";
 }
 
@@ -254,8 +361,8 @@ std::string HtmlReport::timelineSvg(const RunRecord& run, int64_t endNs, int wid
             byOp[i][size_t(e.op)] += float(hi - lo);
         }
     }
-    std::string svg = "<svg class=timeline width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height)
-        + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
+    std::string svg = "<svg class=\"timeline\" width=\"" + std::to_string(width) + "\" height=\""
+        + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
         + "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">";
     std::map<int, int> opsUsed;
     for (int lane = 0; lane < lanes; ++lane) {
@@ -300,7 +407,11 @@ std::string HtmlReport::timelineSvg(const RunRecord& run, int64_t endNs, int wid
 
 std::string HtmlReport::speedupSvg(const engine::SweepResult& sweep, int width, int height)
 {
-    const int left = 50, right = 170, top = 12, bottom = 36;
+    // The legend takes what its longest name needs (about 6.5 px a character at 11 px), the plot the rest.
+    size_t longest = 16; // "Amdahl s = 0.123"
+    for (const auto& st : sweep.strategies)
+        longest = std::max(longest, st.strategy.size() + (st.scaledWork ? 9 : 0));
+    const int left = 50, right = std::min(width / 2, 44 + int(double(longest) * 6.5)), top = 12, bottom = 36;
     const int pw = width - left - right, ph = height - top - bottom;
     int maxP = 1;
     double maxS = 1;
@@ -311,21 +422,34 @@ std::string HtmlReport::speedupSvg(const engine::SweepResult& sweep, int width, 
             if (std::isfinite(sp))
                 maxS = std::max(maxS, sp);
         }
-    maxS = std::max(maxS, double(maxP)) * 1.05;
+    // Ticks at a round step, at most six, so the axis reads at a glance.
+    maxS = std::max(maxS, double(maxP)) * 1.02;
+    double step = 1000;
+    for (const double s : { 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0 })
+        if (maxS / s <= 6) {
+            step = s;
+            break;
+        }
+    maxS = std::ceil(maxS / step) * step;
     auto X = [&](double p) { return left + pw * (p - 1) / std::max(1, maxP - 1); };
     auto Y = [&](double s) { return top + ph - ph * s / maxS; };
     auto pt = [&](double p, double s) { return num(X(p), 1) + "," + num(Y(s), 1); };
-    std::string svg = "<svg class=speedup width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height)
-        + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
+    std::string svg = "<svg class=\"speedup\" width=\"" + std::to_string(width) + "\" height=\""
+        + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
         + "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">";
     svg += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(top) + "\" width=\"" + std::to_string(pw)
         + "\" height=\"" + std::to_string(ph) + "\" fill=\"none\" stroke=\"#999\"/>";
     for (int p = 1; p <= maxP; p = p < 8 ? p + 1 : p * 2)
         svg += "<text x=\"" + num(X(p), 1) + "\" y=\"" + std::to_string(top + ph + 14) + "\" text-anchor=\"middle\">"
             + std::to_string(p) + "</text>";
-    for (int t = 0; t <= 4; ++t)
-        svg += "<text x=\"" + std::to_string(left - 4) + "\" y=\"" + num(Y(maxS * t / 4) + 4, 1)
-            + "\" text-anchor=\"end\">" + num(maxS * t / 4, 1) + "</text>";
+    for (double v = 0; v <= maxS + step / 2; v += step)
+        svg += "<text x=\"" + std::to_string(left - 4) + "\" y=\"" + num(Y(v) + 4, 1) + "\" text-anchor=\"end\">"
+            + num(v,
+                step < 0.5     ? 2
+                    : step < 1 ? 1
+                               : 0)
+            + "</text><line x1=\"" + std::to_string(left) + "\" x2=\"" + std::to_string(left + pw) + "\" y1=\""
+            + num(Y(v), 1) + "\" y2=\"" + num(Y(v), 1) + "\" stroke=\"#eee\"/>";
     svg += "<text x=\"" + std::to_string(left + pw / 2) + "\" y=\"" + std::to_string(height - 4)
         + "\" text-anchor=\"middle\">threads</text>";
     svg += "<text x=\"12\" y=\"" + std::to_string(top + ph / 2) + "\" transform=\"rotate(-90 12 "
@@ -370,82 +494,73 @@ std::string HtmlReport::speedupSvg(const engine::SweepResult& sweep, int width, 
 
 std::string HtmlReport::render(const Session& s, const Options& o)
 {
-    const int runIndex = s.runs.empty() ? -1 : (o.run < 0 ? int(s.runs.size()) - 1 : o.run);
-    const int sweepIndex = s.sweeps.empty() ? -1 : (o.sweep < 0 ? int(s.sweeps.size()) - 1 : o.sweep);
-    if (runIndex >= int(s.runs.size()) || o.compareWith >= int(s.runs.size()) || sweepIndex >= int(s.sweeps.size()))
+    auto pick = [](int index, size_t count) {
+        return index == Options::kNone || count == 0 ? -1 : index < 0 ? int(count) - 1 : index;
+    };
+    const int runIndex = pick(o.run, s.runs.size());
+    const int sweepIndex = pick(o.sweep, s.sweeps.size());
+    if (runIndex >= int(s.runs.size()) || o.compareWith >= int(s.runs.size()) || sweepIndex >= int(s.sweeps.size())
+        || o.compareSweepWith >= int(s.sweeps.size()) || (o.compareWith >= 0 && runIndex < 0)
+        || (o.compareSweepWith >= 0 && sweepIndex < 0))
         throw std::runtime_error("the session has no such run or sweep");
     const RunRecord* run = runIndex >= 0 ? &s.runs[size_t(runIndex)] : nullptr;
     const RunRecord* other = o.compareWith >= 0 ? &s.runs[size_t(o.compareWith)] : nullptr;
     const SweepRecord* sweep = sweepIndex >= 0 ? &s.sweeps[size_t(sweepIndex)] : nullptr;
+    const SweepRecord* otherSweep = o.compareSweepWith >= 0 ? &s.sweeps[size_t(o.compareSweepWith)] : nullptr;
 
-    std::string h = "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>LLM Thread Playground report"
-                    "</title><style>"
-        + css() + "</style></head><body>";
-    h += "<h1>LLM Thread Playground — "
-        + std::string(other ? "comparison of two runs"
-                : run       ? "run report"
-                            : "sweep report")
-        + "</h1><p class=note>Made " + esc(SessionFile::nowUtc()) + (run ? " · run started " + esc(run->startedAt) : "")
-        + "</p>";
+    const std::string title = other ? "comparison of two runs"
+        : otherSweep                ? "comparison of two sweeps"
+        : run && sweep              ? "run and sweep report"
+        : run                       ? "run report"
+                                    : "sweep report";
+    std::string h = "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>LLM Thread Playground — " + title
+        + "</title><style>" + css() + "</style></head><body>";
+    h += "<h1>LLM Thread Playground — " + title + "</h1>";
+    const std::string nameA = other ? "A · run " + std::to_string(runIndex + 1) : "";
+    const std::string nameB = other ? "B · run " + std::to_string(o.compareWith + 1) : "";
+    if (other)
+        h += "<p><b>" + esc(nameA) + "</b>: " + esc(runLine(*run)) + "<br><b>" + esc(nameB)
+            + "</b>: " + esc(runLine(*other)) + "</p>";
+    else if (run)
+        h += "<p>Run " + std::to_string(runIndex + 1) + ": " + esc(runLine(*run)) + "</p>";
+    h += "<p class=note>Made " + esc(SessionFile::nowUtc()) + " from a session of " + std::to_string(s.runs.size())
+        + " run(s) and " + std::to_string(s.sweeps.size()) + " sweep(s).</p>";
     h += "<h2>Machine and model</h2>" + machineSection(s, run, sweep);
-    if (run) {
-        const std::string nameA = other ? "run " + std::to_string(runIndex + 1) : "";
-        const std::string nameB = other ? "run " + std::to_string(o.compareWith + 1) : "";
-        h += "<h2>Settings</h2>" + settingsTable(run->settings, other ? &other->settings : nullptr);
-        if (other)
-            h += "<p class=note>A = " + nameA + ", B = " + nameB + "; highlighted settings differ.</p>";
-        h += "<h2>Outputs</h2>";
-        if (other)
-            h += "<div class=cols><div><b>A</b>" + outputs(*run) + "</div><div><b>B</b>" + outputs(*other)
-                + "</div></div>";
-        else
-            h += outputs(*run);
-        std::vector<std::vector<std::string>> rows;
-        rows.push_back(other ? std::vector<std::string> { "metric", "A", "B", "B ÷ A" }
-                             : std::vector<std::string> { "metric", "value" });
-        const auto ma = metricRows(*run);
-        const auto mb = other ? metricRows(*other) : ma;
-        for (size_t i = 0; i < ma.size(); ++i) {
-            const auto& [name, v] = ma[i];
-            if (other)
-                rows.push_back({ name, num(v.first, v.second), num(mb[i].second.first, v.second),
-                    v.first != 0 ? num(mb[i].second.first / v.first, 2) + "×" : "–" });
-            else
-                rows.push_back({ name, num(v.first, v.second) });
-        }
-        h += "<h2>Metrics</h2>" + table(rows);
-        if (run->cancelled)
-            h += "<p class=note>The run was stopped: figures up to the stop.</p>";
+    if (run && other) {
+        h += "<h2>Settings</h2>"
+            + settingsComparison(engine::toJson(run->settings), engine::toJson(other->settings), nameA, nameB, false);
+        h += "<h2>Outputs</h2>" + outputsComparison(*run, *other, nameA, nameB);
+        h += "<h2>Figures</h2>" + figuresTable(*run, other, nameA, nameB);
+        h += "<h2>Worker timelines</h2>";
+        const int64_t end = std::max(run->metrics.wallNs, other->metrics.wallNs);
+        for (const auto& [r, name] : { std::pair(run, &nameA), std::pair(other, &nameB) })
+            h += "<p class=caption><b>" + esc(*name) + "</b> — " + esc(runLine(*r)) + "</p>"
+                + (r->trace.empty() ? "<p>Not traced: no timeline.</p>" : timelineSvg(*r, end));
+        h += "<p class=note>One lane per worker thread, both on one time scale; bar height: the share of the column's "
+             "time the worker was busy; colour: the op that took most of it.</p>";
+        h += "<h2>Why: the analysis</h2><h3>" + esc(nameA) + "</h3>" + analysisSection(*run) + "<h3>" + esc(nameB)
+            + "</h3>" + analysisSection(*other);
+    } else if (run) {
+        h += "<h2>Settings</h2>" + settingsTable(engine::toJson(run->settings), false);
+        h += "<h2>Outputs</h2>" + outputs(*run);
+        h += "<h2>Figures</h2>" + figuresTable(*run, nullptr, "", "");
         h += "<h2>Worker timeline</h2>";
-        const int64_t end = std::max(run->metrics.wallNs, other ? other->metrics.wallNs : 0);
-        if (run->trace.empty())
-            h += "<p>Not traced: no timeline.</p>";
-        else
-            h += (other ? "<p><b>A</b></p>" : "") + timelineSvg(*run, end);
-        if (other)
-            h += "<p><b>B</b></p>" + (other->trace.empty() ? "<p>Not traced.</p>" : timelineSvg(*other, end));
+        h += run->trace.empty() ? "<p>Not traced: no timeline.</p>" : timelineSvg(*run, run->metrics.wallNs);
         h += "<p class=note>One lane per worker thread; bar height: the share of the column's time the worker was "
-             "busy; colour: the op that took most of it. Both timelines share one time scale.</p>";
+             "busy; colour: the op that took most of it.</p>";
         h += "<h2>Why: the analysis</h2>" + analysisSection(*run);
-        if (other)
-            h += "<p><b>B</b></p>" + analysisSection(*other);
     }
-    if (sweep) {
-        h += "<h2>Sweep: speedup</h2>" + speedupSvg(sweep->result);
-        std::vector<std::vector<std::string>> rows { { "strategy", "threads", "median decode s", "min–max s", "speedup",
-            "efficiency", "tok/s" } };
-        for (const auto& st : sweep->result.strategies)
-            for (const auto& p : st.decodeScaling.points)
-                rows.push_back({ esc(st.strategy), std::to_string(p.threads), num(p.medianSeconds, 4),
-                    num(p.minSeconds, 4) + "–" + num(p.maxSeconds, 4),
-                    num(st.scaledWork ? p.scaledSpeedup : p.speedup, 2),
-                    num(st.scaledWork ? p.scaledEfficiency : p.efficiency, 2),
-                    num(p.medianSeconds > 0 ? st.generatedTokens * (st.scaledWork ? p.threads : 1) / p.medianSeconds
-                                            : NAN,
-                        1) });
-        h += table(rows);
-        if (sweep->result.workload.is_object())
-            h += "<p class=note>Workload: " + esc(sweep->result.workload.dump()) + "</p>";
+    if (sweep && otherSweep) {
+        const std::string sweepA = "sweep " + std::to_string(sweepIndex + 1);
+        const std::string sweepB = "sweep " + std::to_string(o.compareSweepWith + 1);
+        const engine::SweepResult both = Comparison::mergedSweeps(sweep->result, otherSweep->result, sweepA, sweepB);
+        h += "<h2>Workloads</h2>"
+            + settingsComparison(sweepSettings(sweep->result), sweepSettings(otherSweep->result), sweepA, sweepB, true);
+        h += "<h2>Sweeps: speedup</h2>" + speedupSvg(both) + sweepTable(both);
+    } else if (sweep) {
+        h += "<h2>Sweep " + std::to_string(sweepIndex + 1) + ": speedup</h2>" + speedupSvg(sweep->result)
+            + sweepTable(sweep->result);
+        h += "<h3>Workload</h3>" + settingsTable(sweepSettings(sweep->result), true);
     }
     if (!run && !sweep)
         h += "<p>The session holds no run and no sweep.</p>";

@@ -1,13 +1,14 @@
 #include "ui/compareview.h"
 
 #include "engine/parallel/scheduler.h"
-#include "engine/run/runsettings.h"
+#include "session/comparison.h"
 #include "ui/speedupchart.h"
 #include "ui/timelineview.h"
 
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QRegularExpression>
+#include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QTextBrowser>
@@ -18,13 +19,6 @@
 namespace ui {
 
 namespace {
-
-QString valueText(const nlohmann::json& v)
-{
-    if (v.is_string())
-        return QString::fromStdString(v.get<std::string>());
-    return QString::fromStdString(v.dump());
-}
 
 QTableWidgetItem* cell(const QString& text, bool highlight = false)
 {
@@ -64,62 +58,20 @@ TimelineView* timelineOf(const session::RunRecord& r, int lanes, QWidget* parent
 
 QString CompareView::diffWords(const QString& a, const QString& b)
 {
-    static const QRegularExpression words(QStringLiteral("\\s+|[^\\s]+"));
-    auto split = [](const QString& s) {
-        QStringList out;
-        auto it = words.globalMatch(s);
-        while (it.hasNext())
-            out << it.next().captured();
-        return out;
-    };
-    const QStringList x = split(a), y = split(b);
-    const auto n = size_t(x.size()), m = size_t(y.size());
+    using Kind = session::Comparison::DiffPiece::Kind;
     QString html;
-    auto span = [&](const QString& w, const char* style) {
-        html += style ? QStringLiteral("<span style=\"%1\">%2</span>").arg(QLatin1String(style), w.toHtmlEscaped())
-                      : w.toHtmlEscaped();
-    };
-    const char* removed = "background:#fdd;color:#a00;text-decoration:line-through";
-    const char* added = "background:#dfd;color:#060";
-    // Longest common subsequence over words; past ~4M cells (long outputs) the texts are shown whole instead.
-    if (n * m > 4'000'000) {
-        if (a == b)
-            return a.toHtmlEscaped();
-        span(a, removed);
-        html += QStringLiteral("<br>");
-        span(b, added);
-        return html;
-    }
-    std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
-    auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
-    for (size_t i = n; i-- > 0;)
-        for (size_t j = m; j-- > 0;)
-            at(i, j) = x[qsizetype(i)] == y[qsizetype(j)] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
-    size_t i = 0, j = 0;
-    while (i < n || j < m) {
-        if (i < n && j < m && x[qsizetype(i)] == y[qsizetype(j)]) {
-            span(x[qsizetype(i)], nullptr);
-            ++i, ++j;
-        } else if (j < m && (i == n || at(i, j + 1) >= at(i + 1, j))) {
-            span(y[qsizetype(j++)], added);
-        } else {
-            span(x[qsizetype(i++)], removed);
-        }
+    for (const auto& piece : session::Comparison::diffWords(a.toStdString(), b.toStdString())) {
+        const QString text = QString::fromStdString(piece.text).toHtmlEscaped();
+        if (piece.kind == Kind::Same)
+            html += text;
+        else
+            html += QStringLiteral("<span style=\"%1\">%2</span>")
+                        .arg(piece.kind == Kind::Removed
+                                ? QLatin1String("background:#fdd;color:#a00;text-decoration:line-through")
+                                : QLatin1String("background:#dfd;color:#060"),
+                            text);
     }
     return html;
-}
-
-engine::SweepResult CompareView::merged(
-    const engine::SweepResult& a, const engine::SweepResult& b, const QString& nameA, const QString& nameB)
-{
-    engine::SweepResult out = a;
-    out.strategies.clear();
-    for (const auto& [result, name] : { std::pair(&a, nameA), std::pair(&b, nameB) })
-        for (engine::StrategySweep s : result->strategies) {
-            s.strategy = name.toStdString() + " · " + s.strategy;
-            out.strategies.push_back(std::move(s));
-        }
-    return out;
 }
 
 CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& b, const QString& nameA,
@@ -131,47 +83,30 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
 
     // Settings: every key of the run settings' JSON, the differing ones highlighted and first.
     m_settings = makeTable({ tr("Setting"), nameA, nameB }, this);
-    const nlohmann::json ja = engine::toJson(a.settings), jb = engine::toJson(b.settings);
-    std::vector<std::pair<std::string, bool>> keys;
-    for (auto it = ja.begin(); it != ja.end(); ++it)
-        keys.emplace_back(it.key(), jb.value(it.key(), nlohmann::json()) != it.value());
-    std::stable_partition(keys.begin(), keys.end(), [](const auto& k) { return k.second; });
-    for (const auto& [key, differs] : keys) {
+    for (const auto& setting : session::Comparison::settings(a.settings, b.settings)) {
         const int row = m_settings->rowCount();
         m_settings->insertRow(row);
-        m_settings->setItem(row, 0, cell(QString::fromStdString(key), differs));
-        m_settings->setItem(row, 1, cell(valueText(ja[key]), differs));
-        m_settings->setItem(row, 2, cell(valueText(jb.value(key, nlohmann::json())), differs));
-        if (differs)
-            m_differing << QString::fromStdString(key);
+        m_settings->setItem(row, 0, cell(QString::fromStdString(setting.key), setting.differs));
+        m_settings->setItem(
+            row, 1, cell(QString::fromStdString(session::Comparison::valueText(setting.a)), setting.differs));
+        m_settings->setItem(
+            row, 2, cell(QString::fromStdString(session::Comparison::valueText(setting.b)), setting.differs));
+        if (setting.differs)
+            m_differing << QString::fromStdString(setting.key);
     }
 
     // Metrics with the ratio B ÷ A.
     m_metrics = makeTable({ tr("Metric"), nameA, nameB, tr("%1 ÷ %2").arg(nameB, nameA) }, this);
-    const auto& ma = a.metrics;
-    const auto& mb = b.metrics;
-    const std::vector<std::tuple<QString, double, double, int>> rows {
-        { tr("wall time, ms"), ma.wallMs, mb.wallMs, 1 },
-        { tr("prefill, ms"), ma.prefillMs, mb.prefillMs, 1 },
-        { tr("decode, ms"), ma.decodeMs, mb.decodeMs, 1 },
-        { tr("time to first token, ms"), ma.timeToFirstTokenMs, mb.timeToFirstTokenMs, 1 },
-        { tr("prompt tokens"), double(ma.promptTokens), double(mb.promptTokens), 0 },
-        { tr("generated tokens"), double(ma.generatedTokens), double(mb.generatedTokens), 0 },
-        { tr("prefill tok/s"), ma.prefillTokensPerSecond, mb.prefillTokensPerSecond, 1 },
-        { tr("decode tok/s"), ma.decodeTokensPerSecond, mb.decodeTokensPerSecond, 1 },
-        { tr("total tok/s"), ma.totalTokensPerSecond, mb.totalTokensPerSecond, 1 },
-        { tr("load imbalance (max ÷ mean busy)"), ma.loadImbalance, mb.loadImbalance, 2 },
-        { tr("parallel regions"), double(ma.parallelRegions), double(mb.parallelRegions), 0 },
-        { tr("mean region, µs"), ma.meanRegionNs / 1000, mb.meanRegionNs / 1000, 1 },
-        { tr("threads"), double(a.threads), double(b.threads), 0 },
-    };
-    for (const auto& [name, va, vb, decimals] : rows) {
+    const auto fa = session::Comparison::figures(a), fb = session::Comparison::figures(b);
+    for (size_t i = 0; i < fa.size(); ++i) {
         const int row = m_metrics->rowCount();
+        const double ratio = session::Comparison::ratio(fa[i].value, fb[i].value);
         m_metrics->insertRow(row);
-        m_metrics->setItem(row, 0, cell(name));
-        m_metrics->setItem(row, 1, cell(QString::number(va, 'f', decimals)));
-        m_metrics->setItem(row, 2, cell(QString::number(vb, 'f', decimals)));
-        m_metrics->setItem(row, 3, cell(va != 0 ? QStringLiteral("%1×").arg(vb / va, 0, 'f', 2) : QStringLiteral("–")));
+        m_metrics->setItem(row, 0, cell(QString::fromStdString(fa[i].name)));
+        m_metrics->setItem(row, 1, cell(QString::number(fa[i].value, 'f', fa[i].decimals)));
+        m_metrics->setItem(row, 2, cell(QString::number(fb[i].value, 'f', fb[i].decimals)));
+        m_metrics->setItem(
+            row, 3, cell(std::isfinite(ratio) ? QStringLiteral("%1×").arg(ratio, 0, 'f', 2) : QStringLiteral("–")));
     }
 
     // Outputs, prompt by prompt.
@@ -214,9 +149,9 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
     auto* tl = new QVBoxLayout(timelines);
     tl->setContentsMargins(0, 0, 0, 0);
     auto label = [&](const QString& name, const session::RunRecord& r) {
-        return new QLabel(tr("<b>%1</b> — %2, %3 threads, %4 ms%5")
-                              .arg(name.toHtmlEscaped(), QString::fromLatin1(engine::strategyName(r.strategy)))
-                              .arg(r.threads)
+        return new QLabel(tr("<b>%1</b> — %2, %3, %4 ms%5")
+                              .arg(name.toHtmlEscaped(), QString::fromLatin1(engine::strategyName(r.strategy)),
+                                  r.threads == 1 ? tr("1 thread") : tr("%1 threads").arg(r.threads))
                               .arg(r.metrics.wallMs, 0, 'f', 1)
                               .arg(r.trace.empty() ? tr(" (not traced: no timeline)") : QString()),
             timelines);
@@ -236,6 +171,7 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
     all->setStretchFactor(0, 1);
     all->setStretchFactor(1, 1);
     layout->addWidget(all);
+    addExportButton(layout);
 }
 
 CompareView::CompareView(const session::SweepRecord& a, const session::SweepRecord& b, const QString& nameA,
@@ -246,8 +182,22 @@ CompareView::CompareView(const session::SweepRecord& a, const session::SweepReco
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(new QLabel(tr("Both sweeps on one chart: each strategy is named after its sweep."), this));
     m_chart = new SpeedupChart(this);
-    m_chart->setSweep(merged(a.result, b.result, nameA, nameB));
+    m_chart->setSweep(session::Comparison::mergedSweeps(a.result, b.result, nameA.toStdString(), nameB.toStdString()));
     layout->addWidget(m_chart, 1);
+    addExportButton(layout);
+}
+
+void CompareView::addExportButton(QVBoxLayout* layout)
+{
+    m_export = new QPushButton(tr("Export report (HTML)…"), this);
+    m_export->setToolTip(tr("This comparison as a one-page HTML report: settings, outputs, figures, timelines, "
+                            "analysis and machine, in one file"));
+    m_export->setAutoDefault(false);
+    auto* row = new QHBoxLayout;
+    row->addStretch(1);
+    row->addWidget(m_export);
+    layout->addLayout(row);
+    connect(m_export, &QPushButton::clicked, this, &CompareView::exportReportRequested);
 }
 
 QString CompareView::diffHtml() const { return m_diff ? m_diff->toHtml() : QString(); }

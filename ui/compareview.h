@@ -1,13 +1,16 @@
 // Two runs side by side (settings that differ highlighted, outputs diffed word by word, metrics with ratios, both
-// timelines on one time scale, one above the other), or two sweeps on one speedup chart.
+// timelines on one time scale, one above the other), or two sweeps on one speedup chart; either exported as an HTML
+// report from its button.
 #pragma once
 
 #include "session/session.h"
 
 #include <QDialog>
 
+class QPushButton;
 class QTableWidget;
 class QTextBrowser;
+class QVBoxLayout;
 
 namespace ui {
 
@@ -29,14 +32,19 @@ public:
     TimelineView* timeline(int which) const { return which == 0 ? m_timelineA : m_timelineB; }
     SpeedupChart* chart() const { return m_chart; }
     QTableWidget* metrics() const { return m_metrics; }
+    QPushButton* exportButton() const { return m_export; }
 
-    // Word-level diff of two texts as HTML: removed words struck through in red, added ones in green.
+    // Word-level diff of two texts as HTML (session::Comparison::diffWords): removed words struck through in red,
+    // added ones in green.
     static QString diffWords(const QString& a, const QString& b);
-    // Both sweeps' strategies in one result, named "<name> · <strategy>", for one chart.
-    static engine::SweepResult merged(
-        const engine::SweepResult& a, const engine::SweepResult& b, const QString& nameA, const QString& nameB);
+
+Q_SIGNALS:
+    // The user asked for this comparison as an HTML report (the window knows the session it belongs to).
+    void exportReportRequested();
 
 private:
+    void addExportButton(QVBoxLayout* layout);
+
     QStringList m_differing;
     QTableWidget* m_settings = nullptr;
     QTableWidget* m_metrics = nullptr;
@@ -44,6 +52,7 @@ private:
     TimelineView* m_timelineA = nullptr;
     TimelineView* m_timelineB = nullptr;
     SpeedupChart* m_chart = nullptr;
+    QPushButton* m_export = nullptr;
 };
 
 } // namespace ui

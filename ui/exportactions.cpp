@@ -103,18 +103,19 @@ QString ExportActions::exportImage(QWidget* parent, QWidget* view, const QString
     return tr("image saved: %1").arg(QFileInfo(target).fileName());
 }
 
-QString ExportActions::exportReport(QWidget* parent, const session::Session& session)
+QString ExportActions::exportReport(QWidget* parent, const session::Session& session,
+    const session::HtmlReport::Options& options, const QString& baseName)
 {
     if (session.runs.empty() && session.sweeps.empty()) {
         QMessageBox::information(parent, tr("Nothing to report"), tr("Run something or sweep first."));
         return {};
     }
     const QString path = QFileDialog::getSaveFileName(
-        parent, tr("Export report"), QStringLiteral("report.html"), tr("HTML page (*.html)"));
+        parent, tr("Export report"), baseName + QStringLiteral(".html"), tr("HTML page (*.html)"));
     if (path.isEmpty())
         return {};
     try {
-        session::HtmlReport::write(path.toStdString(), session, {});
+        session::HtmlReport::write(path.toStdString(), session, options);
     } catch (const std::exception& e) {
         QMessageBox::warning(parent, tr("Cannot save the report"), QString::fromUtf8(e.what()));
         return {};

@@ -3,6 +3,7 @@
 
 #include "engine/measure/sweep.h"
 #include "engine/measure/traceexport.h"
+#include "session/htmlreport.h"
 #include "session/session.h"
 
 #include <QCoreApplication>
@@ -29,8 +30,10 @@ public:
     // A view (the timeline, the speedup chart) as PNG, or as SVG (vector, for slides) when the name ends in .svg.
     static QString exportImage(QWidget* parent, QWidget* view, const QString& baseName);
     static bool writeImage(QWidget* view, const QString& path);
-    // The session's latest run and sweep as a one-page HTML report (session/htmlreport.h).
-    static QString exportReport(QWidget* parent, const session::Session& session);
+    // A one-page HTML report (session/htmlreport.h) of what `options` picks from the session: a run, a sweep, or a
+    // comparison of two; `baseName` is the suggested file name, without ".html".
+    static QString exportReport(QWidget* parent, const session::Session& session,
+        const session::HtmlReport::Options& options, const QString& baseName);
 };
 
 } // namespace ui

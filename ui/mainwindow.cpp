@@ -336,7 +336,12 @@ void MainWindow::buildMenus()
     file->addAction(tr("Export s&weep (JSON / CSV)…"), this, &MainWindow::exportSweep);
     file->addAction(tr("Export timeline &image (PNG / SVG)…"), this, &MainWindow::exportTimelineImage);
     file->addAction(tr("Export &chart image (PNG / SVG)…"), this, &MainWindow::exportChartImage);
-    file->addAction(tr("Export &report (HTML)…"), this, &MainWindow::exportReport);
+    m_reportAction = file->addAction(tr("Export &report (HTML)…"), this, &MainWindow::exportReport);
+    connect(file, &QMenu::aboutToShow, this, [this] {
+        const QString subject = reportSubject(reportOptions());
+        m_reportAction->setText(
+            subject.isEmpty() ? tr("Export &report (HTML)…") : tr("Export &report of %1 (HTML)…").arg(subject));
+    });
     file->addAction(tr("Save screens&hot…"), this, &MainWindow::saveScreenshot);
     file->addAction(tr("Prompt &library…"), QKeySequence(Qt::CTRL | Qt::Key_L), this, &MainWindow::showPromptLibrary);
     file->addSeparator();
@@ -457,7 +462,9 @@ void MainWindow::connectController()
     connect(m_settings->prompts(), &PromptListEditor::promptsChanged, this, variants);
     variants();
     connect(m_history, &HistoryPanel::runChosen, this, &MainWindow::showRun);
-    connect(m_history, &HistoryPanel::sweepChosen, this, &MainWindow::showSweep);
+    // Chosen in the History tab, a sweep is drawn on the Speedup tab without leaving History: the user may be
+    // selecting a second one to compare with.
+    connect(m_history, &HistoryPanel::sweepChosen, this, [this](int index) { showSweep(index, false); });
     connect(m_history, &HistoryPanel::compareRuns, this, [this](int a, int b) { compareRuns(a, b); });
     connect(m_history, &HistoryPanel::compareSweeps, this, [this](int a, int b) { compareSweeps(a, b); });
 }
@@ -571,6 +578,7 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
     } else {
         m_runs.push_back(SessionFile::record(*m_runSettings, summary, m_pieces, m_trace));
         m_recordedRunId = id;
+        m_shownRun = int(m_runs.size()) - 1;
         m_history->setHistory(m_runs, m_sweeps);
         m_output->finishRun(summary);
         if (!summary.sequences.empty() && !summary.sequences.front().alternatives.empty())
@@ -666,6 +674,7 @@ void MainWindow::onSweepFinished(int id, const engine::SweepResult& result)
     m_cancelSweep->hide();
     m_lastSweep = result;
     m_sweeps.push_back({ session::SessionFile::nowUtc(), result });
+    m_shownSweep = int(m_sweeps.size()) - 1;
     m_history->setHistory(m_runs, m_sweeps);
     m_chart->setSweep(result);
     m_tabs->setCurrentWidget(m_chartPage);
@@ -1288,6 +1297,7 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     m_runs = std::move(s.runs);
     m_sweeps = std::move(s.sweeps);
     m_recordedRunId = 0;
+    m_shownRun = m_shownSweep = -1;
     m_history->setHistory(m_runs, m_sweeps);
     m_trace.clear();
     m_timeline->clear();
@@ -1331,6 +1341,7 @@ void MainWindow::showRun(int index)
     const session::RunRecord& r = m_runs[size_t(index)];
     const RunSummary summary = SessionFile::summary(r);
     m_runId = 0; // nothing live belongs to what is shown now
+    m_shownRun = index;
     m_output->startRun(SessionFile::prompts(r));
     m_output->appendPieces(SessionFile::pieces(r));
     m_output->finishRun(summary);
@@ -1356,13 +1367,17 @@ void MainWindow::showRun(int index)
     setState(tr("showing run %1 of the history (%2)").arg(index + 1).arg(QString::fromStdString(r.startedAt)));
 }
 
-void MainWindow::showSweep(int index)
+void MainWindow::showSweep(int index, bool switchToChart)
 {
     if (index < 0 || index >= int(m_sweeps.size()))
         return;
     m_lastSweep = m_sweeps[size_t(index)].result;
+    m_shownSweep = index;
     m_chart->setSweep(*m_lastSweep);
-    m_tabs->setCurrentWidget(m_chartPage);
+    if (switchToChart)
+        m_tabs->setCurrentWidget(m_chartPage);
+    else
+        setState(tr("showing sweep %1 of the history in the Speedup tab").arg(index + 1));
 }
 
 QWidget* MainWindow::compareRuns(int a, int b)
@@ -1371,10 +1386,11 @@ QWidget* MainWindow::compareRuns(int a, int b)
         return nullptr;
     auto* view
         = new CompareView(m_runs[size_t(a)], m_runs[size_t(b)], tr("run %1").arg(a + 1), tr("run %1").arg(b + 1), this);
-    view->setAttribute(Qt::WA_DeleteOnClose);
-    const QRect area = availableScreenArea();
-    view->resize(std::min(1400, area.width() - 40), std::min(900, area.height() - 60));
-    view->show();
+    session::HtmlReport::Options options;
+    options.run = a;
+    options.compareWith = b;
+    options.sweep = options.kNone;
+    showComparison(view, options, QSize(1400, 900));
     return view;
 }
 
@@ -1384,16 +1400,88 @@ QWidget* MainWindow::compareSweeps(int a, int b)
         return nullptr;
     auto* view = new CompareView(
         m_sweeps[size_t(a)], m_sweeps[size_t(b)], tr("sweep %1").arg(a + 1), tr("sweep %1").arg(b + 1), this);
-    view->setAttribute(Qt::WA_DeleteOnClose);
-    const QRect area = availableScreenArea();
-    view->resize(std::min(1200, area.width() - 40), std::min(800, area.height() - 60));
-    view->show();
+    session::HtmlReport::Options options;
+    options.run = options.kNone;
+    options.sweep = a;
+    options.compareSweepWith = b;
+    showComparison(view, options, QSize(1200, 800));
     return view;
+}
+
+void MainWindow::showComparison(CompareView* view, const session::HtmlReport::Options& report, QSize size)
+{
+    view->setAttribute(Qt::WA_DeleteOnClose);
+    // Its button exports this comparison; File ▸ Export report does too while it is open.
+    m_comparison = view;
+    m_comparisonReport = report;
+    connect(view, &CompareView::exportReportRequested, this, [this, view, report] {
+        const QString done = ExportActions::exportReport(view, currentSession(), report, reportFileName(report));
+        if (!done.isEmpty())
+            setState(done);
+    });
+    const QRect area = availableScreenArea();
+    view->resize(std::min(size.width(), area.width() - 40), std::min(size.height(), area.height() - 60));
+    view->show();
+}
+
+session::HtmlReport::Options MainWindow::reportOptions() const
+{
+    if (m_comparison && m_comparison->isVisible())
+        return m_comparisonReport;
+    session::HtmlReport::Options options;
+    options.run = m_shownRun >= 0 ? m_shownRun : -1; // a live run not yet recorded: the latest
+    options.sweep = m_shownSweep >= 0 ? m_shownSweep : -1;
+    return options;
+}
+
+namespace {
+
+// The 1-based run and sweep a report holds (0: none), as HtmlReport resolves "the latest".
+std::pair<int, int> reportNumbers(const session::HtmlReport::Options& o, size_t runs, size_t sweeps)
+{
+    auto number = [&](int i, size_t count) {
+        return i == o.kNone || count == 0 ? 0 : i < 0 ? int(count) : std::min(i + 1, int(count));
+    };
+    return { number(o.run, runs), number(o.sweep, sweeps) };
+}
+
+} // namespace
+
+QString MainWindow::reportSubject(const session::HtmlReport::Options& o) const
+{
+    const auto [run, sweep] = reportNumbers(o, m_runs.size(), m_sweeps.size());
+    if (o.compareWith >= 0)
+        return tr("the comparison of run %1 and run %2").arg(run).arg(o.compareWith + 1);
+    if (o.compareSweepWith >= 0)
+        return tr("the comparison of sweep %1 and sweep %2").arg(sweep).arg(o.compareSweepWith + 1);
+    if (run && sweep)
+        return tr("run %1 and sweep %2").arg(run).arg(sweep);
+    if (run)
+        return tr("run %1").arg(run);
+    return sweep ? tr("sweep %1").arg(sweep) : QString();
+}
+
+// "run-1-vs-run-2-report", "run-2-sweep-1-report": what the report holds, as a file name.
+QString MainWindow::reportFileName(const session::HtmlReport::Options& o) const
+{
+    const auto [run, sweep] = reportNumbers(o, m_runs.size(), m_sweeps.size());
+    if (o.compareWith >= 0)
+        return QStringLiteral("run-%1-vs-run-%2-report").arg(run).arg(o.compareWith + 1);
+    if (o.compareSweepWith >= 0)
+        return QStringLiteral("sweep-%1-vs-sweep-%2-report").arg(sweep).arg(o.compareSweepWith + 1);
+    QStringList parts;
+    if (run)
+        parts << QStringLiteral("run-%1").arg(run);
+    if (sweep)
+        parts << QStringLiteral("sweep-%1").arg(sweep);
+    parts << QStringLiteral("report");
+    return parts.join(QLatin1Char('-'));
 }
 
 void MainWindow::exportReport()
 {
-    const QString done = ExportActions::exportReport(this, currentSession());
+    const session::HtmlReport::Options options = reportOptions();
+    const QString done = ExportActions::exportReport(this, currentSession(), options, reportFileName(options));
     if (!done.isEmpty())
         setState(done);
 }

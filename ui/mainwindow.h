@@ -2,11 +2,13 @@
 #pragma once
 
 #include "engine/lessons/lesson.h"
+#include "session/htmlreport.h"
 #include "session/session.h"
 #include "ui/runcontroller.h"
 
 #include <QFont>
 #include <QMainWindow>
+#include <QPointer>
 
 #include <memory>
 #include <optional>
@@ -27,6 +29,7 @@ namespace ui {
 
 class AbPanel;
 class ChatPanel;
+class CompareView;
 class DemoDriver;
 class PromptLibrary;
 class DemoPanel;
@@ -78,9 +81,13 @@ public:
     bool isReadOnly() const { return m_readOnly; }
     // Shows a run or sweep of the history again, as when it finished.
     void showRun(int index);
-    void showSweep(int index);
+    void showSweep(int index, bool switchToChart = true);
     QWidget* compareRuns(int a, int b); // the comparison window (deleted on close)
     QWidget* compareSweeps(int a, int b);
+    // What File ▸ Export report writes: the open comparison if there is one, else the run and the sweep shown.
+    session::HtmlReport::Options reportOptions() const;
+    // What a report holds in words, for the menu ("the comparison of run 1 and run 2", "run 2 and sweep 1").
+    QString reportSubject(const session::HtmlReport::Options& options) const;
     // Prompts and settings are saved a few seconds after each edit, so a crash loses nothing typed.
     static constexpr int kAutosaveDelayMs = 1500;
     SamplingPanel* samplingPanel() const { return m_sampling; }
@@ -137,6 +144,8 @@ public Q_SLOTS:
     void saveSession();
     void openSession();
     void exportReport();
+    void showComparison(CompareView* view, const session::HtmlReport::Options& report, QSize size);
+    QString reportFileName(const session::HtmlReport::Options& options) const;
     void exportTimelineImage();
     void exportChartImage();
     // View > Reset layout: default size for this screen, default splitter sizes, forgets the saved ones.
@@ -236,6 +245,11 @@ private:
     class QTimer* m_autosave = nullptr;
     std::vector<session::RunRecord> m_runs; // this window session's runs, oldest first
     std::vector<session::SweepRecord> m_sweeps;
+    int m_shownRun = -1; // the history's run the window shows (-1: none yet, or a live one)
+    int m_shownSweep = -1;
+    QPointer<QWidget> m_comparison; // the comparison window opened last, while it is open
+    session::HtmlReport::Options m_comparisonReport; // and what it compares
+    QAction* m_reportAction = nullptr;
     QVector<TokenPiece> m_pieces; // its text as it arrived
     int m_recordedRunId = 0; // the run id whose record is m_runs.back(), for its analysis
     bool m_readOnly = false;

@@ -1,6 +1,7 @@
 // analyze: one traced run explained: where the time went per phase, the roofline per op, the machine's ceilings,
 // and the scaling predicted past this machine.
 #include "app/cli/commands.h"
+#include "app/cli/report.h"
 
 #include "engine/measure/analysisreport.h"
 #include "engine/measure/statistics.h"
@@ -127,6 +128,8 @@ CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& o)
     cmd->add_option("--trace", o.traceOut, "also write the run's Chrome trace to this file");
     cmd->add_option("--session-out", o.sessionOut,
         "also write a session file (run, trace and this analysis) that the window opens");
+    cmd->add_flag("--append", o.appendSession,
+        "with --session-out: add this run to that session (same model) instead of replacing it");
     cmd->add_option("--machine-cache", o.machineCache,
         "where the machine's measured ceilings are cached (default ~/.cache/llm-thread-playground/roofline.json)");
     cmd->add_flag("--remeasure", o.remeasure, "measure the machine's ceilings again instead of using the cache");
@@ -169,8 +172,7 @@ int runAnalyze(const AnalyzeOptions& o, const std::string& argv0)
         s.machine = engine::machineDescription();
         s.runs.push_back(recorder.record(request, run)); // validated runs are medians: their text, not tokens
         s.runs.back().report = report;
-        session::SessionFile::write(o.sessionOut, s);
-        std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", o.sessionOut.c_str());
+        writeSessionOut(o.sessionOut, std::move(s), o.appendSession);
     }
 
     std::printf("analyze: %s, %s, %d thread(s); %d prompt token(s), %d generated\n", model->source().c_str(),

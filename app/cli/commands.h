@@ -24,6 +24,7 @@ struct GenerateOptions {
     int topLogprobs = 0; // alternatives per token in the JSON report (0: none)
     std::string traceOut; // also write a Chrome trace here
     std::string sessionOut; // also write a session file (traced) the window opens
+    bool appendSession = false; // add to the session at sessionOut instead of replacing it
 };
 CLI::App* addGenerate(CLI::App& app, GenerateOptions& options);
 int runGenerate(const GenerateOptions& options, const std::string& argv0);
@@ -82,6 +83,7 @@ struct SweepOptions {
     std::string predict; // thread counts to predict intra-op scaling at (measures the machine's ceilings once)
     std::string machineCache;
     std::string sessionOut; // also write a session file the window opens
+    bool appendSession = false;
 };
 CLI::App* addSweep(CLI::App& app, SweepOptions& options);
 int runSweep(const SweepOptions& options, const std::string& argv0);
@@ -99,6 +101,7 @@ struct AnalyzeOptions {
     std::string validate; // thread counts to run and compare with this machine's prediction
     int repeat = 3; // runs per thread count when validating (the base run too); medians are compared
     std::string sessionOut; // also write a session file (the run, its trace and this analysis)
+    bool appendSession = false;
 };
 CLI::App* addAnalyze(CLI::App& app, AnalyzeOptions& options);
 int runAnalyze(const AnalyzeOptions& options, const std::string& argv0);
@@ -142,7 +145,8 @@ struct ReportOptions {
     std::string html;
     int run = 0; // 1-based; 0: the latest
     int compare = 0; // a second run to compare with, 1-based; 0: none
-    int sweep = 0;
+    int sweep = 0; // 1-based; 0: the latest (none in a comparison of runs)
+    int compareSweep = 0; // a second sweep to compare with, 1-based; 0: none
 };
 CLI::App* addReport(CLI::App& app, ReportOptions& options);
 int runReport(const ReportOptions& options);

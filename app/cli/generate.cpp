@@ -153,7 +153,7 @@ void printText(const engine::RunResult& r, const engine::Model& model, const eng
 // generate and trace alike: run the workload once, write the trace if asked, report.
 int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const WorkloadOptions& workload, bool json,
     const std::string& jsonOut, int topLogprobs, const std::string& traceOut, const std::string& argv0,
-    const std::string& sessionOut = {})
+    const std::string& sessionOut = {}, bool appendSession = false)
 {
     if (topLogprobs != 0 && !json)
         throw UsageError("--top-logprobs goes into the JSON report: add --json (to stdout) or --json FILE");
@@ -183,8 +183,7 @@ int runWorkload(const ModelChoice& model, const ParallelOptions& parallel, const
         s.settings = request;
         s.machine = engine::machineDescription();
         s.runs.push_back(recorder.record(request, r));
-        session::SessionFile::write(sessionOut, s);
-        std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", sessionOut.c_str());
+        writeSessionOut(sessionOut, std::move(s), appendSession);
     }
     if (json)
         printJson(r, *m, request, scheduler, jsonOut);
@@ -219,14 +218,16 @@ CLI::App* addGenerate(CLI::App& app, GenerateOptions& o)
     cmd->add_option("--trace", o.traceOut, "also write a Chrome trace (JSON) of the run to this file");
     cmd->add_option("--session-out", o.sessionOut,
         "also write a session file (settings, outputs, metrics, trace) that the window opens");
+    cmd->add_flag("--append", o.appendSession,
+        "with --session-out: add this run to that session (same model) instead of replacing it");
     return cmd;
 }
 
 int runGenerate(const GenerateOptions& o, const std::string& argv0)
 {
     const bool json = o.json || (o.jsonOption && o.jsonOption->count() > 0);
-    return runWorkload(
-        o.model, o.parallel, o.workload, json, o.jsonOut, o.topLogprobs, o.traceOut, argv0, o.sessionOut);
+    return runWorkload(o.model, o.parallel, o.workload, json, o.jsonOut, o.topLogprobs, o.traceOut, argv0, o.sessionOut,
+        o.appendSession);
 }
 
 CLI::App* addTrace(CLI::App& app, TraceOptions& o)

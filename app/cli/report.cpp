@@ -1,5 +1,7 @@
 #include "app/cli/report.h"
 
+#include "session/sessionfile.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -181,6 +183,27 @@ void writeTextFile(const std::string& path, const std::string& content)
     out << content;
     if (!out)
         throw std::runtime_error("cannot write '" + path + "'");
+}
+
+void writeSessionOut(const std::string& path, session::Session s, bool append)
+{
+    if (append && std::ifstream(path).good()) {
+        session::Session kept = session::SessionFile::read(path);
+        if (kept.model.path != s.model.path || kept.model.hash != s.model.hash)
+            throw std::runtime_error(path + ": --append: the session holds runs of another model (" + kept.model.path
+                + "); write a new session instead");
+        for (auto& r : s.runs)
+            kept.runs.push_back(std::move(r));
+        for (auto& sw : s.sweeps)
+            kept.sweeps.push_back(std::move(sw));
+        kept.settings = s.settings;
+        if (!s.machine.is_null())
+            kept.machine = s.machine;
+        s = std::move(kept);
+    }
+    session::SessionFile::write(path, s);
+    std::fprintf(stderr, "session: %s (%zu run(s), %zu sweep(s); open it with llm-playground --open-session)\n",
+        path.c_str(), s.runs.size(), s.sweeps.size());
 }
 
 } // namespace cli

@@ -3,6 +3,7 @@
 
 #include "engine/measure/scaling.h"
 #include "engine/run/run.h"
+#include "session/session.h"
 
 #include <nlohmann/json.hpp>
 
@@ -32,5 +33,10 @@ double peakRssMiB();
 
 // Writes content to path as it is; throws std::runtime_error if that fails.
 void writeTextFile(const std::string& path, const std::string& content);
+
+// --session-out: writes the session (the model, the settings, the run or sweep just made) to path and says so. With
+// `append` and a session of the same model already at path, its runs and sweeps are added to the ones there, so
+// several commands build one session to compare in (report --compare); a different model is refused.
+void writeSessionOut(const std::string& path, session::Session s, bool append);
 
 } // namespace cli

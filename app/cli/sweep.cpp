@@ -28,6 +28,8 @@ CLI::App* addSweep(CLI::App& app, SweepOptions& o)
         "also predict intra-op scaling at these thread counts (e.g. 1,2,4,8,16,32,64) from a traced run: a model, "
         "labelled so; measures the machine's ceilings once");
     cmd->add_option("--session-out", o.sessionOut, "also write the sweep as a session file the window opens");
+    cmd->add_flag("--append", o.appendSession,
+        "with --session-out: add this sweep to that session (same model) instead of replacing it");
     cmd->add_option("--machine-cache", o.machineCache, "where the machine's measured ceilings are cached");
     return cmd;
 }
@@ -85,8 +87,7 @@ int runSweep(const SweepOptions& o, const std::string& argv0)
         s.settings = sweep.workload;
         s.machine = result.machine;
         s.sweeps.push_back({ session::SessionFile::nowUtc(), result });
-        session::SessionFile::write(o.sessionOut, s);
-        std::fprintf(stderr, "session: %s (open it with llm-playground --open-session)\n", o.sessionOut.c_str());
+        writeSessionOut(o.sessionOut, std::move(s), o.appendSession);
     }
     return 0;
 }

@@ -253,7 +253,7 @@ private Q_SLOTS:
         QVERIFY(page.open(QIODevice::ReadOnly));
         const QByteArray text = page.readAll();
         QVERIFY(text.startsWith("<!DOCTYPE html>"));
-        QVERIFY(text.contains("<svg class=timeline"));
+        QVERIFY(text.contains("<svg class=\"timeline\""));
         // The generated text, escaped for HTML (& < > " as entities).
         QVERIFY(text.contains(QString::fromStdString(printed["text"].get<std::string>()).toHtmlEscaped().toUtf8()));
         for (const char* external : { "http:", "https:", "src=", "href=", "<script" })
@@ -262,7 +262,7 @@ private Q_SLOTS:
         QCOMPARE(sweepReport.exitCode, 0);
         QFile sweepPage(html);
         QVERIFY(sweepPage.open(QIODevice::ReadOnly));
-        QVERIFY(sweepPage.readAll().contains("<svg class=speedup"));
+        QVERIFY(sweepPage.readAll().contains("<svg class=\"speedup\""));
 
         const QString bad = m_dir.filePath(QStringLiteral("bad.json"));
         writeBytes(bad, { '{', '"', 'f' }, 3);
@@ -271,6 +271,25 @@ private Q_SLOTS:
         QVERIFY2(refused.err.contains("not valid JSON"), refused.err.constData());
         const Result noSuchRun = runCli({ "report", "--session", run, "--html", html, "--run", "5" });
         QCOMPARE(noSuchRun.exitCode, 2);
+
+        // --append builds one session from several commands; report --compare puts two of its runs on one page.
+        const Result second = runCli({ "generate", "--synthetic", "tiny", "--temperature", "0", "-n", "4", "-t", "1",
+            "--session-out", run, "--append" });
+        QVERIFY2(second.exitCode == 0, second.err.constData());
+        std::ifstream both(run.toStdString());
+        QCOMPARE(nlohmann::json::parse(both)["runs"].size(), size_t(2));
+        const Result compared = runCli({ "report", "--session", run, "--html", html, "--run", "1", "--compare", "2" });
+        QVERIFY2(compared.exitCode == 0, compared.err.constData());
+        QFile comparePage(html);
+        QVERIFY(comparePage.open(QIODevice::ReadOnly));
+        const QByteArray comparison = comparePage.readAll();
+        QVERIFY(comparison.contains("comparison of two runs"));
+        QCOMPARE(comparison.count("<svg class=\"timeline\""), 2);
+        QVERIFY(comparison.contains("<mark>threads</mark>"));
+        QVERIFY(comparison.contains("<mark>max_tokens</mark>"));
+        const Result noSuchCompare = runCli({ "report", "--session", run, "--html", html, "--compare", "3" });
+        QCOMPARE(noSuchCompare.exitCode, 2);
+        QVERIFY2(noSuchCompare.err.contains("--compare: the session has 2 runs"), noSuchCompare.err.constData());
     }
 
     void generateTopLogprobsWritesAlternativesPerToken()

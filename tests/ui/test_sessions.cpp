@@ -5,6 +5,7 @@
 #include "session/sessionfile.h"
 #include "testsupport.h"
 #include "ui/compareview.h"
+#include "ui/dialoganswerer.h"
 #include "ui/exportactions.h"
 #include "ui/historypanel.h"
 #include "ui/mainwindow.h"
@@ -21,13 +22,18 @@
 #include <QComboBox>
 #include <QFile>
 #include <QImage>
+#include <QMenu>
+#include <QPainter>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSvgRenderer>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <tuple>
 
 using namespace ui;
 
@@ -77,6 +83,73 @@ bool balanced(const QString& html, QString* problem)
     }
     *problem = stack.join(QLatin1Char(','));
     return stack.isEmpty();
+}
+
+QString readText(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+}
+
+// "" when the page is one self-contained file whose tags nest, else what is wrong.
+QString selfContainedProblem(const QString& page)
+{
+    if (!page.startsWith(QLatin1String("<!DOCTYPE html>")))
+        return QStringLiteral("not an HTML page");
+    for (const char* external : { "http:", "https:", "src=", "href=", "<script", "url(", "@import", "<link" })
+        if (page.contains(QLatin1String(external), Qt::CaseInsensitive))
+            return QStringLiteral("external reference: ") + QLatin1String(external);
+    QString problem;
+    return balanced(page, &problem) ? QString() : problem;
+}
+
+// The page's text as a reader sees it: tags removed, entities decoded.
+QString visibleText(const QString& html)
+{
+    static const QRegularExpression tag(QStringLiteral("<[^>]*>"));
+    QString text = html;
+    text.remove(tag);
+    text.replace(QLatin1String("&lt;"), QLatin1String("<"));
+    text.replace(QLatin1String("&gt;"), QLatin1String(">"));
+    text.replace(QLatin1String("&quot;"), QLatin1String("\""));
+    text.replace(QLatin1String("&amp;"), QLatin1String("&"));
+    return text;
+}
+
+// The cells of the table row whose first cell is `name`.
+QString tableRow(const QString& html, const QString& name)
+{
+    const QRegularExpression row(QStringLiteral("<tr><td>%1</td>(.*?)</tr>").arg(QRegularExpression::escape(name)));
+    return row.match(html).captured(1);
+}
+
+// The page's inline SVG figures of a class ("timeline", "speedup").
+QStringList svgs(const QString& html, const QString& cls)
+{
+    const QRegularExpression svg(QStringLiteral("<svg class=\"%1\" .*?</svg>").arg(cls));
+    QStringList out;
+    auto it = svg.globalMatch(html);
+    while (it.hasNext())
+        out << it.next().captured();
+    return out;
+}
+
+// The figure renders (QSvgRenderer, as a browser would) and draws in colour: worker bars, chart lines.
+bool drawsSomething(const QString& svg)
+{
+    QSvgRenderer renderer(svg.toUtf8());
+    if (!renderer.isValid() || renderer.defaultSize().isEmpty())
+        return false;
+    QImage image(renderer.defaultSize(), QImage::Format_ARGB32);
+    image.fill(Qt::white);
+    QPainter painter(&image);
+    renderer.render(&painter);
+    painter.end();
+    int coloured = 0;
+    for (int y = 0; y < image.height(); ++y)
+        for (int x = 0; x < image.width(); ++x)
+            coloured += QColor(image.pixel(x, y)).hsvSaturation() > 80;
+    return coloured > 50;
 }
 
 } // namespace
@@ -186,8 +259,8 @@ private Q_SLOTS:
         // The report: self-contained, balanced, with the timeline and the chart.
         const std::string html = session::HtmlReport::render(w.currentSession(), { 1, 0, 0 });
         const QString page = QString::fromStdString(html);
-        QVERIFY(page.contains(QStringLiteral("<svg class=timeline")));
-        QVERIFY(page.contains(QStringLiteral("<svg class=speedup")));
+        QVERIFY(page.contains(QStringLiteral("<svg class=\"timeline\"")));
+        QVERIFY(page.contains(QStringLiteral("<svg class=\"speedup\"")));
         for (const char* external : { "http:", "https:", "src=", "href=", "<script", "url(", "@import", "<link" })
             QVERIFY2(!page.contains(QLatin1String(external), Qt::CaseInsensitive), external);
         QString problem;
@@ -206,6 +279,90 @@ private Q_SLOTS:
         const QByteArray svgText = s.readAll();
         QVERIFY(svgText.contains("<svg"));
         QVERIFY(svgText.contains("<path") || svgText.contains("<polyline"));
+
+        // The comparison as a report, from the comparison window's button: what the view compares, on one page.
+        auto* compare = qobject_cast<CompareView*>(w.compareRuns(0, 1));
+        QVERIFY(compare);
+        QCOMPARE(w.reportSubject(w.reportOptions()), QStringLiteral("the comparison of run 1 and run 2"));
+        const QString comparePath = m_dir.filePath(QStringLiteral("compare.html"));
+        {
+            testsupport::DialogAnswerer answer(comparePath);
+            QTest::mouseClick(compare->exportButton(), Qt::LeftButton);
+        }
+        const QString comparison = readText(comparePath);
+        QVERIFY(comparison.contains(QStringLiteral("comparison of two runs")));
+        QVERIFY2(selfContainedProblem(comparison).isEmpty(), qPrintable(selfContainedProblem(comparison)));
+        const QString text = visibleText(comparison);
+        for (const auto& run : w.runs())
+            for (size_t i = 0; i < run.sequences.size(); ++i) // both outputs, whole, each in its column
+                QVERIFY2(text.contains(QString::fromStdString(run.settings.prompts[i] + run.sequences[i].text)),
+                    run.sequences[i].text.c_str());
+        QVERIFY(comparison.contains(QStringLiteral("<mark>threads</mark>")));
+        QVERIFY(comparison.contains(QStringLiteral("<mark>max_tokens</mark>")));
+        QVERIFY(!comparison.contains(QStringLiteral("<mark>temperature</mark>")));
+        const auto& ma = w.runs()[0].metrics;
+        const auto& mb = w.runs()[1].metrics;
+        for (const auto& [name, a, b] : { std::tuple("wall time, ms", ma.wallMs, mb.wallMs),
+                 std::tuple("decode tok/s", ma.decodeTokensPerSecond, mb.decodeTokensPerSecond),
+                 std::tuple("generated tokens", double(ma.generatedTokens), double(mb.generatedTokens)) }) {
+            const QString row = tableRow(comparison, QString::fromUtf8(name));
+            QVERIFY2(row.endsWith(QStringLiteral("<td>%1×</td>").arg(b / a, 0, 'f', 2)), qPrintable(row));
+        }
+        // Both timelines, drawn on one time scale: the longer run's wall time ends both axes.
+        const QStringList timelines = svgs(comparison, QStringLiteral("timeline"));
+        QCOMPARE(timelines.size(), 2);
+        const QString end = QStringLiteral(">%1 ms</text>").arg(std::max(ma.wallNs, mb.wallNs) / 1e6, 0, 'f', 1);
+        for (const QString& svg : timelines) {
+            QVERIFY2(svg.contains(end), qPrintable(end));
+            QVERIFY(drawsSomething(svg));
+        }
+        compare->close();
+        QCoreApplication::processEvents();
+
+        // File ▸ Export report: with no comparison open, the run shown (and the sweep shown).
+        w.showRun(0);
+        QCOMPARE(w.reportOptions().run, 0);
+        QCOMPARE(w.reportOptions().compareWith, -1);
+        QCOMPARE(w.reportSubject(w.reportOptions()), QStringLiteral("run 1 and sweep 1"));
+        QAction* exportReport = nullptr;
+        for (QAction* a : w.findChildren<QAction*>())
+            if (a->text().startsWith(QStringLiteral("Export &report")))
+                exportReport = a;
+        QVERIFY(exportReport);
+        const QString runPath = m_dir.filePath(QStringLiteral("run.html"));
+        {
+            testsupport::DialogAnswerer answer(runPath);
+            exportReport->trigger();
+        }
+        const QString runPage = readText(runPath);
+        QVERIFY2(selfContainedProblem(runPage).isEmpty(), qPrintable(selfContainedProblem(runPage)));
+        QVERIFY(visibleText(runPage).contains(QString::fromStdString(w.runs()[0].sequences[0].text)));
+        QCOMPARE(svgs(runPage, QStringLiteral("timeline")).size(), 1);
+        QCOMPARE(svgs(runPage, QStringLiteral("speedup")).size(), 1);
+
+        // Two sweeps on one chart: each strategy named after its sweep.
+        QSignalSpy sweptAgain(w.controller(), &RunController::sweepFinished);
+        w.controller()->startSweep(sweep);
+        QVERIFY(sweptAgain.wait(60000));
+        QTRY_COMPARE(w.sweeps().size(), size_t(2));
+        auto* sweeps = qobject_cast<CompareView*>(w.compareSweeps(0, 1));
+        QVERIFY(sweeps);
+        QCOMPARE(w.reportSubject(w.reportOptions()), QStringLiteral("the comparison of sweep 1 and sweep 2"));
+        const QString sweepsPath = m_dir.filePath(QStringLiteral("sweeps.html"));
+        {
+            testsupport::DialogAnswerer answer(sweepsPath);
+            QTest::mouseClick(sweeps->exportButton(), Qt::LeftButton);
+        }
+        const QString sweepPage = readText(sweepsPath);
+        QVERIFY2(selfContainedProblem(sweepPage).isEmpty(), qPrintable(selfContainedProblem(sweepPage)));
+        QVERIFY(sweepPage.contains(QStringLiteral("comparison of two sweeps")));
+        const QStringList charts = svgs(sweepPage, QStringLiteral("speedup"));
+        QCOMPARE(charts.size(), 1);
+        QVERIFY(charts[0].contains(QStringLiteral("sweep 1 · intra-op")));
+        QVERIFY(charts[0].contains(QStringLiteral("sweep 2 · intra-op")));
+        QVERIFY(drawsSomething(charts[0]));
+        QVERIFY(svgs(sweepPage, QStringLiteral("timeline")).isEmpty()); // a sweep comparison holds no run
+        sweeps->close();
     }
 
     void missingModelMakesTheSessionReadOnly()

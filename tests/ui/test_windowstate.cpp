@@ -1,6 +1,7 @@
 // The window says what is true: after Stop, after opening a session, after a failed model load and
 // while a model loads, the model name, outputs and worker table match the controller's state.
 #include "testsupport.h"
+#include "ui/dialoganswerer.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
 #include "ui/sessionfile.h"
@@ -31,6 +32,7 @@
 #include <QtTest>
 
 using namespace ui;
+using testsupport::DialogAnswerer;
 
 namespace {
 
@@ -66,34 +68,6 @@ void sendWheel(QWidget* target)
         at, target->mapToGlobal(at), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
     QApplication::sendEvent(target, &wheel);
 }
-
-// Answers the next modal dialogs: a message box is recorded and closed; a file dialog gets `file`.
-class DialogAnswerer : public QObject {
-public:
-    explicit DialogAnswerer(QString file = {})
-        : m_file(std::move(file))
-    {
-        m_timer.setInterval(20);
-        QObject::connect(&m_timer, &QTimer::timeout, this, [this] {
-            QWidget* modal = QApplication::activeModalWidget();
-            if (auto* box = qobject_cast<QMessageBox*>(modal)) {
-                messages << box->text();
-                box->done(QMessageBox::Ok);
-            } else if (auto* dialog = qobject_cast<QFileDialog*>(modal)) {
-                // Typed, as a user would: selectFile() is ignored until the dialog has listed the folder.
-                if (auto* name = dialog->findChild<QLineEdit*>(QStringLiteral("fileNameEdit")))
-                    name->setText(m_file);
-                QMetaObject::invokeMethod(dialog, "accept"); // a protected slot
-            }
-        });
-        m_timer.start();
-    }
-    QStringList messages;
-
-private:
-    QString m_file;
-    QTimer m_timer;
-};
 
 } // namespace
 
