@@ -334,9 +334,8 @@ std::string HtmlReport::timelineSvg(const RunRecord& run, int64_t endNs, int wid
     for (const auto& e : run.trace)
         if (!engine::isMarker(e.op) && e.worker >= 0 && e.worker < 256)
             lanes = std::max(lanes, int(e.worker) + 1);
-    const int label = 70, laneH = 22, gap = 4, top = 4, axis = 26;
+    const int label = 70, laneH = 22, gap = 4, top = 4;
     const int columns = std::max(1, width - label - 10);
-    const int height = top + lanes * (laneH + gap) + axis + 20;
     endNs = std::max<int64_t>(endNs, 1);
     const double nsPerColumn = double(endNs) / columns;
     // Per lane and pixel column: busy time, and the time of each op (the colour is the op that took the most).
@@ -361,9 +360,7 @@ std::string HtmlReport::timelineSvg(const RunRecord& run, int64_t endNs, int wid
             byOp[i][size_t(e.op)] += float(hi - lo);
         }
     }
-    std::string svg = "<svg class=\"timeline\" width=\"" + std::to_string(width) + "\" height=\""
-        + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
-        + "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">";
+    std::string svg; // the figure's elements; the <svg> element, sized to them, is put around them at the end
     std::map<int, int> opsUsed;
     for (int lane = 0; lane < lanes; ++lane) {
         const int y = top + lane * (laneH + gap);
@@ -393,16 +390,25 @@ std::string HtmlReport::timelineSvg(const RunRecord& run, int64_t endNs, int wid
                              : "middle")
             + "\">" + num(double(endNs) * t / 5 / 1e6, 1) + " ms</text>";
     }
-    int x = label;
+    // The legend: the ops drawn, in rows that wrap at the figure's width; the height follows.
+    int x = label, legendY = axisY + 22;
     for (const auto& [op, count] : opsUsed) {
         (void)count;
         const std::string name = engine::opName(engine::Op(op));
-        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(axisY + 22) + "\" width=\"10\" "
+        const int w = 20 + int(name.size()) * 7;
+        if (x > label && x + w > width) {
+            x = label;
+            legendY += 16;
+        }
+        svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(legendY) + "\" width=\"10\" "
             + "height=\"10\" fill=\"" + opColour(engine::Op(op)) + "\"/><text x=\"" + std::to_string(x + 13) + "\" y=\""
-            + std::to_string(axisY + 31) + "\">" + esc(name) + "</text>";
-        x += 20 + int(name.size()) * 7;
+            + std::to_string(legendY + 9) + "\">" + esc(name) + "</text>";
+        x += w;
     }
-    return svg + "</svg>";
+    const int height = legendY + 16;
+    return "<svg class=\"timeline\" width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height)
+        + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height)
+        + "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">" + svg + "</svg>";
 }
 
 std::string HtmlReport::speedupSvg(const engine::SweepResult& sweep, int width, int height)
