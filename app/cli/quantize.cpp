@@ -65,12 +65,12 @@ int runQuantize(const QuantizeOptions& o)
     // Random weights in a named shape: written as a GGUF file first, so that benchmarks can run the
     // same shape from a file, in F32 or quantised.
     if (!o.synthetic.empty()) {
-        std::vector<uint8_t> bytes;
-        asUsageError([&] {
-            engine::SyntheticShape shape = engine::syntheticShape(o.synthetic);
-            shape.chatTemplate = o.chatTemplate;
-            bytes = engine::syntheticModelGguf(shape);
-        });
+        const engine::SyntheticShape* named = nullptr;
+        asUsageError([&] { named = &engine::syntheticShape(o.synthetic); });
+        engine::SyntheticShape shape = *named;
+        shape.chatTemplate = o.chatTemplate;
+        engine::requireMemoryForSynthetic(shape); // before building it, as every synthetic model
+        const std::vector<uint8_t> bytes = engine::syntheticModelGguf(shape);
         in = plainF32 ? o.out : o.out + ".f32.tmp";
         if (!plainF32)
             temporary.path = in;

@@ -33,7 +33,13 @@ int runTokenize(const TokenizeOptions& o, const std::string& argv0)
     } else {
         // Only the vocabulary is needed: works on vocab-only files and on any architecture.
         const auto file = engine::GgufFile::open(o.model.path);
-        owned = std::make_unique<engine::Tokenizer>(engine::Vocabulary::fromGguf(file));
+        try {
+            owned = std::make_unique<engine::Tokenizer>(engine::Vocabulary::fromGguf(file));
+        } catch (const engine::ModelFileError&) {
+            throw;
+        } catch (const std::runtime_error& e) { // an unsupported tokenizer kind: a problem of this file (exit 3)
+            throw engine::ModelFileError(file.path(), e.what());
+        }
         tokenizer = owned.get();
     }
     const auto ids = tokenizer->encode(o.text, !o.noBos && tokenizer->vocab().addBos && tokenizer->bos() >= 0);

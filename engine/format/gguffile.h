@@ -117,7 +117,8 @@ struct GgufTensorInfo {
 
 class GgufFile {
 public:
-    // Maps and validates the file; throws ModelFileError naming the byte offset of any problem.
+    // Maps and validates the file; throws ModelFileError naming the byte offset of any problem. Only the header is
+    // read (the mapping is not populated), so any file can be inspected; Model::load checks the memory first.
     static GgufFile open(const std::string& path);
     // Parses a buffer the caller keeps alive (used by tests and fuzzing); `name` is used in messages.
     static GgufFile fromMemory(std::span<const uint8_t> bytes, const std::string& name);
@@ -127,6 +128,15 @@ public:
     uint64_t alignment() const { return m_alignment; }
     uint64_t fileSize() const { return m_bytes.size(); }
     uint64_t dataOffset() const { return m_dataOffset; }
+    // True if the mapped file shrank or was rewritten since it was opened (MappedFile::changedSinceMapped); always
+    // false for memory the caller owns.
+    bool changedSinceOpened() const { return m_mapping && m_mapping->changedSinceMapped(); }
+    // Reads the whole mapped file in (MappedFile::populate); the reader itself touches only the header.
+    void populate() const
+    {
+        if (m_mapping)
+            m_mapping->populate();
+    }
 
     // Metadata, in file order.
     const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return m_metadata; }

@@ -2,6 +2,7 @@
 
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
+#include "engine/format/memorybudget.h"
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/quantplan.h"
 #include "engine/kernels/typekernels.h"
@@ -604,6 +605,13 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
     QuantizeReport report = planReport(in, target);
     report.inPath = inPath;
     report.outPath = outPath;
+    // The output is assembled in memory before it is written: refuse before converting anything if it cannot be.
+    uint64_t outputBytes = 0;
+    for (const auto& t : report.tensors)
+        outputBytes += t.bytesAfter;
+    requireMemory(inPath, outputBytes,
+        "the quantised tensors, " + formatBytes(outputBytes) + ", held in memory until the output is written",
+        MemoryBudget::current());
 
     GgufWriter out;
     out.setAlignment(in.alignment());
@@ -629,6 +637,9 @@ QuantizeReport quantizeModel(const std::string& inPath, const std::string& outPa
             throw std::logic_error("quantizeModel: tensor '" + t.name + "' came out a different size than planned");
         out.addTensor(t.name, to, t.dims, std::move(bytes));
     }
+    // Reads past a shrunk file's end came back as zeros (MappedFile): such an output is not written.
+    if (in.changedSinceOpened())
+        throw ModelFileError(inPath, "the model file changed or shrank while it was read; nothing was written");
 
     out.write(outPath);
     report.fileBytesAfter = GgufFile::open(outPath).fileSize();

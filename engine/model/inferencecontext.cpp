@@ -1,5 +1,7 @@
 #include "engine/model/inferencecontext.h"
 
+#include "engine/format/gguffile.h"
+
 #include "engine/kernels/typekernels.h"
 
 #include <Eigen/Core>
@@ -432,6 +434,27 @@ void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* l
     matmul(scheduler, logits, model.output(), m_xb.data(), rows, logitsOut, c.vocab,
         quantizeInput(scheduler, logits, { &model.output() }, m_xb.data(), rows));
     m_pos += T;
+    checkStepResult(std::span<const float>(logitsOut, size_t(rows) * size_t(c.vocab)));
+}
+
+void InferenceContext::checkStepResult(std::span<const float> logits) const
+{
+    // Both checks cost about 1/dim of the step that produced the logits: one fstat and one pass over them.
+    m_model->requireFileUnchanged();
+    float probe = 0.0f; // NaN as soon as one logit is NaN or Inf (x * 0), without a branch per logit
+    for (float v : logits)
+        probe += v * 0.0f;
+    if (probe == 0.0f)
+        return;
+    const std::vector<std::string> tensors = m_model->nonFiniteTensors();
+    std::string names;
+    for (const std::string& t : tensors)
+        names += (names.empty() ? "" : ", ") + t;
+    if (!tensors.empty())
+        throw ModelFileError(m_model->source(),
+            "the logits are NaN or Inf because weights are: " + names + " hold(s) NaN or Inf values");
+    throw ModelFileError(m_model->source(),
+        "the logits are NaN or Inf though every weight is finite: the model's activations overflow in F32");
 }
 
 } // namespace engine

@@ -29,7 +29,8 @@ public:
     // Feeds tokens at the next positions (a prompt is one call: matrix-matrix; decoding is one
     // token per call: matrix-vector). Returns the logits of the last token, `vocab` floats.
     // Throws std::length_error if the tokens do not fit in the context, std::out_of_range for an
-    // invalid token id.
+    // invalid token id, ModelFileError if the logits are NaN/Inf (naming the weights that are) or the
+    // model file changed while mapped.
     std::span<const float> eval(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
     // As eval, but returns the logits of every fed token: tokens.size() rows of `vocab` floats.
     std::span<const float> evalAll(Scheduler& scheduler, std::span<const int32_t> tokens, int sequence = 0);
@@ -56,6 +57,9 @@ private:
     void forwardChunk(
         Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits, float* logitsOut);
     void finishStep(Scheduler& scheduler, bool allLogits, float* logitsOut);
+    // After every step: the model file unchanged (Model::requireFileUnchanged) and the logits finite; else throws
+    // ModelFileError naming the file and, for NaN/Inf, the tensors that hold them.
+    void checkStepResult(std::span<const float> logits) const;
     // xq: x quantised by quantizeInput (decode with block-quantised weights), else null.
     void matmul(Scheduler& scheduler, const RegionInfo& region, const WeightMatrix& w, const float* x, int T, float* y,
         int ldy, const ActivationQ8* xq);

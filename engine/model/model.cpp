@@ -1,10 +1,13 @@
 #include "engine/model/model.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/format/memorybudget.h"
 #include "engine/kernels/typekernels.h"
+#include "engine/model/inferencecontext.h"
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numbers>
 #include <sstream>
 
@@ -157,10 +160,36 @@ void loadRope(const Loader& loader, const GgufFile& file, const std::string& p, 
 
 std::shared_ptr<const Model> Model::load(const std::string& path)
 {
-    return fromGguf(std::make_shared<const GgufFile>(GgufFile::open(path)));
+    // Measured before mapping: a limit on the address space (RLIMIT_AS) would otherwise already count the file. A
+    // file that cannot fit on its own is refused before it is mapped.
+    const MemoryBudget budget = MemoryBudget::current();
+    std::error_code sizeError;
+    if (const uint64_t size = std::filesystem::file_size(path, sizeError); !sizeError)
+        requireMemory(path, size, "the file mapped, " + formatBytes(size), budget);
+    return fromGgufChecked(std::make_shared<const GgufFile>(GgufFile::open(path)), &budget);
+}
+
+uint64_t Model::workingBytes(const ModelConfig& c)
+{
+    const uint64_t ctx = uint64_t(std::min(c.contextLength, kDefaultContextCap));
+    const uint64_t kv = 2 * uint64_t(c.layers) * uint64_t(c.kvDim()) * ctx * sizeof(float);
+    const uint64_t T = uint64_t(InferenceContext::kMaxBatch);
+    const uint64_t activations = T
+        * (2 * uint64_t(c.dim) + 2 * uint64_t(c.qDim()) + 2 * uint64_t(c.kvDim()) + 2 * uint64_t(c.hidden)
+            + uint64_t(c.vocab))
+        * sizeof(float);
+    const uint64_t copies = (uint64_t(c.layers) * (2 * uint64_t(c.dim) + uint64_t(c.qDim()) + 2 * uint64_t(c.kvDim()))
+                                + uint64_t(c.dim) + ctx * uint64_t(c.ropeDims))
+        * sizeof(float);
+    return kv + activations + copies;
 }
 
 std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> file)
+{
+    return fromGgufChecked(std::move(file), nullptr);
+}
+
+std::shared_ptr<const Model> Model::fromGgufChecked(std::shared_ptr<const GgufFile> file, const MemoryBudget* budget)
 {
     const Loader loader(*file);
     const std::string arch = file->getString("general.architecture");
@@ -205,6 +234,16 @@ std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> fil
 
     if (!(c.ropeBase > 0.0f) || !std::isfinite(c.ropeBase) || !(c.rmsEps > 0.0f) || !std::isfinite(c.rmsEps))
         loader.fail("rope.freq_base and layer_norm_rms_epsilon must be positive and finite");
+
+    if (budget) {
+        const uint64_t working = workingBytes(c);
+        requireMemory(file->path(), file->fileSize() + working,
+            "the file mapped, " + formatBytes(file->fileSize()) + ", plus " + formatBytes(working)
+                + " for the KV cache of " + std::to_string(std::min(c.contextLength, kDefaultContextCap))
+                + " tokens and working buffers",
+            *budget);
+        file->populate();
+    }
 
     try {
         model->m_tokenizer = std::make_unique<Tokenizer>(Vocabulary::fromGguf(*file));
@@ -260,6 +299,43 @@ std::shared_ptr<const Model> Model::fromGgufBuffer(
     auto model = std::const_pointer_cast<Model>(fromGguf(std::move(file)));
     model->m_buffer = std::move(bytes);
     return model;
+}
+
+void Model::requireFileUnchanged() const
+{
+    if (m_file && m_file->changedSinceOpened())
+        throw ModelFileError(m_source,
+            "the model file changed or shrank while in use (another program wrote to it); what it computed since "
+            "is not trustworthy: reload it");
+}
+
+std::vector<std::string> Model::nonFiniteTensors() const
+{
+    std::vector<std::string> found;
+    if (!m_file)
+        return found;
+    std::vector<float> row;
+    for (const GgufTensorInfo& t : m_file->tensors()) {
+        if (!ggmlTypeIsSupported(t.type) || t.dims.empty() || t.dims[0] == 0)
+            continue;
+        const uint64_t cols = t.dims[0];
+        const uint64_t rows = t.elementCount() / cols;
+        const uint64_t rowBytes = ggmlRowBytes(t.type, cols);
+        const TypeKernels& k = typeKernels(t.type);
+        row.resize(size_t(cols));
+        for (uint64_t r = 0; r < rows; ++r) {
+            k.dequantizeRow(t.data + r * rowBytes, row.data(), size_t(cols));
+            // One pass without a branch per element: a NaN or Inf anywhere makes the sum x * 0 NaN.
+            float probe = 0.0f;
+            for (float v : row)
+                probe += v * 0.0f;
+            if (probe == 0.0f)
+                continue;
+            found.push_back("'" + t.name + "' (row " + std::to_string(r) + ")");
+            break;
+        }
+    }
+    return found;
 }
 
 const char* ropeScalingName(RopeScaling s)

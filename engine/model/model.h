@@ -13,6 +13,7 @@
 namespace engine {
 
 class GgufFile;
+struct MemoryBudget;
 
 enum class RopeScaling { None, Linear, Yarn };
 
@@ -91,8 +92,13 @@ struct LayerWeights {
 class Model {
 public:
     // Loads a GGUF file. Throws ModelFileError naming the file and the problem (unknown
-    // architecture, missing tensor, wrong shape, unsupported type, bad hyper-parameters).
+    // architecture, missing tensor, wrong shape, unsupported type, bad hyper-parameters, or more memory
+    // needed than MemoryBudget allows: the file itself is checked before it is mapped, the file with the
+    // KV cache and working buffers once the header is read and before any weight page is read in).
     static std::shared_ptr<const Model> load(const std::string& path);
+    // Bytes a model needs besides its weights: the KV cache of a default context (min(trained,
+    // kDefaultContextCap)), activations of a full prompt chunk, and the F32 copies of norms and biases.
+    static uint64_t workingBytes(const ModelConfig& config);
     // Builds from an already-parsed file (kept alive by the model).
     static std::shared_ptr<const Model> fromGguf(std::shared_ptr<const GgufFile> file);
     // Builds from GGUF bytes in memory (synthetic models); the model keeps the buffer alive.
@@ -115,8 +121,18 @@ public:
     uint64_t weightBytes() const;
     std::string typeSummary() const; // e.g. "F32" or "F16 (norms F32)"
 
+    // Throws ModelFileError if the mapped file shrank or was rewritten since it was loaded (GgufFile::
+    // changedSinceOpened); results computed since are not to be trusted. The forward pass asks after every step.
+    void requireFileUnchanged() const;
+    // The tensors holding NaN or Inf (after dequantisation), each as "name (row r)" for its first bad row. Reads
+    // every weight once: meant for when a result was found non-finite, not for every load.
+    std::vector<std::string> nonFiniteTensors() const;
+
 private:
     Model() = default;
+    // fromGguf, and with a budget (measured before the file was mapped) the memory check and populating the pages.
+    static std::shared_ptr<const Model> fromGgufChecked(
+        std::shared_ptr<const GgufFile> file, const MemoryBudget* budget);
 
     ModelConfig m_config;
     std::unique_ptr<Tokenizer> m_tokenizer;

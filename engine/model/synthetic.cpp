@@ -2,6 +2,7 @@
 
 #include "engine/format/ggufwriter.h"
 #include "engine/format/mappedfile.h"
+#include "engine/format/memorybudget.h"
 #include "engine/kernels/modelquantizer.h"
 #include "engine/text/vocabulary.h"
 
@@ -298,19 +299,35 @@ std::vector<float> llama3RopeFreqFactors(
     return factors;
 }
 
-std::shared_ptr<const Model> makeSyntheticModel(const SyntheticShape& s, uint64_t seed)
+void requireMemoryForSynthetic(const SyntheticShape& s)
 {
     const uint64_t hd = uint64_t(s.dim / s.heads);
     const uint64_t perLayer = 2 * uint64_t(s.dim) * uint64_t(s.dim) + 2 * uint64_t(s.dim) * hd * uint64_t(s.kvHeads)
         + 3 * uint64_t(s.dim) * uint64_t(s.hidden);
     const uint64_t params = perLayer * uint64_t(s.layers) + uint64_t(s.vocab) * uint64_t(s.dim) * (s.tied ? 1 : 2);
     const uint64_t bytes = params * ggmlRowBytes(s.type, 256) / 256;
-    // Building goes through a writer and a copy: twice the weights at the peak, plus headroom.
-    const uint64_t needed = bytes * 2 + (uint64_t(512) << 20);
-    const uint64_t available = availableMemoryBytes();
-    if (available != 0 && needed > available)
-        throw std::runtime_error("synthetic shape '" + s.name + "' needs about " + std::to_string(needed >> 20)
-            + " MiB of memory to build, but only " + std::to_string(available >> 20) + " MiB are available");
+    // Building goes through a writer and a copy: twice the weights at the peak, plus headroom; then what every
+    // model needs besides its weights. Checked before anything is built, as a file is before it is mapped.
+    ModelConfig c;
+    c.dim = s.dim;
+    c.layers = s.layers;
+    c.heads = s.heads;
+    c.kvHeads = s.kvHeads;
+    c.headDim = s.headDim > 0 ? s.headDim : s.dim / s.heads;
+    c.ropeDims = s.ropeDims > 0 ? s.ropeDims : c.headDim;
+    c.hidden = s.hidden;
+    c.vocab = s.vocab;
+    c.contextLength = s.contextLength;
+    const uint64_t working = Model::workingBytes(c);
+    requireMemory("synthetic:" + s.name, bytes * 2 + (uint64_t(512) << 20) + working,
+        "its " + formatBytes(bytes) + " of weights twice while it is built, 512.0 MiB of headroom and "
+            + formatBytes(working) + " of KV cache and working buffers",
+        MemoryBudget::current());
+}
+
+std::shared_ptr<const Model> makeSyntheticModel(const SyntheticShape& s, uint64_t seed)
+{
+    requireMemoryForSynthetic(s);
     auto buffer = std::make_shared<std::vector<uint8_t>>(syntheticModelGguf(s, seed));
     adviseHugePages(buffer->data(), buffer->size());
     return Model::fromGgufBuffer(std::move(buffer), "synthetic:" + s.name);

@@ -50,7 +50,11 @@ void writeSyntheticModel(const SyntheticShape& shape, const std::string& path, u
 std::vector<float> llama3RopeFreqFactors(
     int ropeDims, double base, double factor, double lowFreqFactor, double highFreqFactor, double originalContext);
 
-// Builds the model in memory (through the same GGUF loader as files). Throws std::runtime_error
+// Throws ModelFileError naming "synthetic:<name>", with the numbers (MemoryBudget), if building the shape needs
+// more memory than this process may use: before any of it is built.
+void requireMemoryForSynthetic(const SyntheticShape& shape);
+
+// Builds the model in memory (through the same GGUF loader as files). Throws ModelFileError ("synthetic:<name>")
 // if the machine does not have the memory for it.
 std::shared_ptr<const Model> makeSyntheticModel(const SyntheticShape& shape, uint64_t seed = 1234);
 std::shared_ptr<const Model> makeSyntheticModel(const std::string& shapeName, uint64_t seed = 1234);

@@ -1,6 +1,7 @@
 // The command-line front end as a user runs it: outputs, exit codes, and bad input that must not crash it.
 #include "testsupport.h"
 
+#include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
 #include "engine/lessons/lesson.h"
 #include "engine/model/synthetic.h"
@@ -14,6 +15,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QTemporaryDir>
 #include <QThread>
 
@@ -21,6 +23,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 #include <fstream>
 
@@ -34,9 +38,11 @@ struct Result {
     QByteArray out, err;
 };
 
-Result runCli(const QStringList& args, int timeoutMs = 120000)
+Result runCli(const QStringList& args, int timeoutMs = 120000,
+    const QProcessEnvironment& environment = QProcessEnvironment::systemEnvironment())
 {
     QProcess p;
+    p.setProcessEnvironment(environment);
     p.start(QStringLiteral(PLAYGROUND_CLI), args);
     Result r;
     if (!p.waitForFinished(timeoutMs)) {
@@ -472,56 +478,133 @@ private Q_SLOTS:
         QVERIFY(!fixed.out.contains("scaled S"));
     }
 
+    // Every model problem, through every subcommand that takes --model: exit code 3, the file named, the problem
+    // said. A column lists the subcommands a problem does not concern (inspect shows the metadata of a file it
+    // cannot run; tokenize needs only the vocabulary; both read only the header, so any size is fine; quantize
+    // converts tensors without running them).
     void unusableModelFilesExitWithThreeAndNameTheProblem_data()
     {
         QTest::addColumn<QString>("kind");
         QTest::addColumn<QString>("phrase");
+        QTest::addColumn<QStringList>("notFor");
+        const QStringList runs { "inspect", "tokenize", "quantize" }; // problems only running the model meets
         QTest::newRow("missing file") << "missing"
-                                      << "missing.gguf";
+                                      << "missing.gguf" << QStringList {};
         QTest::newRow("not a GGUF file") << "text"
-                                         << "magic";
+                                         << "magic" << QStringList {};
         QTest::newRow("truncated in the tensor data") << "truncated"
-                                                      << "past the end";
+                                                      << "past the end" << QStringList {};
         QTest::newRow("truncated in the metadata") << "header"
-                                                   << "at byte";
+                                                   << "at byte" << QStringList {};
         QTest::newRow("empty file") << "empty"
-                                    << "empty.gguf";
-        QTest::newRow("unsupported tokenizer") << "tokenizer"
-                                               << "tokenizer model 'bertx' is not supported";
+                                    << "empty.gguf" << QStringList {};
+        QTest::newRow("unsupported tokenizer")
+            << "tokenizer"
+            << "tokenizer model 'bertx' is not supported" << QStringList { "inspect", "quantize" };
+        QTest::newRow("unsupported architecture")
+            << "architecture"
+            << "architecture 'mamba' is not supported" << QStringList { "inspect", "tokenize", "quantize" };
+        QTest::newRow("unsupported tensor type") << "type"
+                                                 << "Q4_1" << runs; // quantize copies a type it cannot convert
+        QTest::newRow("too large for the memory")
+            << "big"
+            << "too large for the memory available" << QStringList { "inspect", "tokenize" };
+        QTest::newRow("NaN in a weight") << "nan"
+                                         << "'blk.1.ffn_down.weight' (row 2)" << runs;
     }
     void unusableModelFilesExitWithThreeAndNameTheProblem()
     {
         QFETCH(QString, kind);
         QFETCH(QString, phrase);
+        QFETCH(QStringList, notFor);
         const QString path = m_dir.filePath(kind + ".gguf");
         const auto bytes = syntheticModelGguf(syntheticShape("tiny"));
+        // Where a string `key` ends in the bytes: metadata values and tensor-table entries follow their names.
+        auto after = [](std::vector<uint8_t>& b, const std::string& key) {
+            const auto at = std::search(b.begin(), b.end(), key.begin(), key.end());
+            return at == b.end() ? at : at + std::ptrdiff_t(key.size());
+        };
+        std::vector<uint8_t> edited = bytes;
         if (kind == "text")
-            writeBytes(path, std::vector<uint8_t>(100, 'a'), 100);
+            edited.assign(100, 'a');
         else if (kind == "truncated")
-            writeBytes(path, bytes, bytes.size() - 1000);
+            edited.resize(bytes.size() - 1000);
         else if (kind == "header")
-            writeBytes(path, bytes, 2000);
+            edited.resize(2000);
         else if (kind == "empty")
-            writeBytes(path, bytes, 0);
+            edited.clear();
         else if (kind == "tokenizer") {
             // tokenizer.ggml.model's value, "llama", becomes "bertx": the key, its type (u32) and length (u64).
-            std::vector<uint8_t> edited = bytes;
-            const std::string key = "tokenizer.ggml.model";
-            const auto at = std::search(edited.begin(), edited.end(), key.begin(), key.end());
-            QVERIFY(at != edited.end());
-            const auto value = at + std::ptrdiff_t(key.size() + 4 + 8);
+            const auto value = after(edited, "tokenizer.ggml.model") + 4 + 8;
             QCOMPARE(std::string(value, value + 5), std::string("llama"));
             std::copy_n("bertx", 5, value);
-            writeBytes(path, edited, edited.size());
+        } else if (kind == "architecture") {
+            const auto value = after(edited, "general.architecture") + 4 + 8;
+            QCOMPARE(std::string(value, value + 5), std::string("llama"));
+            std::copy_n("mamba", 5, value);
+        } else if (kind == "type") {
+            // blk.0.attn_q.weight's entry in the tensor table: name, u32 dims (2), two u64 dims, then u32 type. F32
+            // (0) becomes Q4_1 (3): known to GGUF, not computed by this engine, and smaller, so it still fits.
+            const auto entry = after(edited, "blk.0.attn_q.weight");
+            QVERIFY(entry != edited.end());
+            const auto type = entry + 4 + 2 * 8;
+            QCOMPARE(int(*type), 0);
+            *type = 3;
+        } else if (kind == "nan") {
+            const GgufFile parsed = GgufFile::fromMemory(bytes, "nan");
+            const GgufTensorInfo* down = parsed.findTensor("blk.1.ffn_down.weight");
+            QVERIFY(down && down->type == GgmlType::F32);
+            const float nan = std::numeric_limits<float>::quiet_NaN();
+            std::memcpy(edited.data() + down->fileOffset + 777 * sizeof(float), &nan, sizeof nan); // row 777 / 384
         }
-        for (const char* cmd : { "generate", "inspect" }) {
-            if (kind == "tokenizer" && QLatin1String(cmd) == QLatin1String("inspect"))
-                continue; // inspect shows the metadata of a file whose tokenizer cannot run
-            const Result r = runCli({ cmd, "--model", path });
+        if (kind != "missing")
+            writeBytes(path, edited, edited.size());
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        if (kind == "big") // what the engine takes as the memory available, for tests: far less than the 3.6 MB file
+            environment.insert(QStringLiteral("PLAYGROUND_MEMORY_AVAILABLE"), QStringLiteral("65536"));
+        const QString cache = m_dir.filePath("fake-roofline.json"); // analyze reads it instead of measuring
+        {
+            std::ofstream out(cache.toStdString());
+            out << engine::toJson(testsupport::fakeMachinePeaks()).dump(2) << '\n';
+        }
+        // Each with what keeps it quick.
+        const std::vector<std::pair<QString, QStringList>> commands {
+            { "generate", { "-n", "2" } },
+            { "trace", { "-n", "2", "--out", m_dir.filePath("bad-trace.json") } },
+            { "tokenize", { "--text", "hi" } },
+            { "inspect", {} },
+            { "bench",
+                { "--threads", "1", "--prompt-tokens", "4", "--decode-tokens", "2", "--repeat", "1",
+                    "--no-bandwidth" } },
+            { "sweep", { "-t", "1", "-r", "1", "--warmup", "0", "-n", "2" } },
+            { "analyze", { "-t", "1", "-n", "2", "--machine-cache", cache } },
+            { "ab", { "-n", "2", "--seeds", "1" } },
+            { "quantize", { "--type", "Q8_0", "--out", m_dir.filePath("bad-quantized.gguf") } },
+        };
+        for (const auto& [cmd, extra] : commands) {
+            if (notFor.contains(cmd))
+                continue;
+            const Result r = runCli(QStringList { cmd, "--model", path } + extra, 120000, environment);
+            const QByteArray context = (cmd + ": ").toUtf8() + r.err;
             QCOMPARE(r.status, QProcess::NormalExit);
-            QCOMPARE(r.exitCode, 3);
-            QVERIFY2(r.err.contains(phrase.toUtf8()), r.err.constData());
-            QVERIFY2(r.err.contains(path.toUtf8()), r.err.constData()); // names the file
+            QVERIFY2(r.exitCode == 3, context.constData());
+            QVERIFY2(r.err.contains(phrase.toUtf8()), context.constData());
+            QVERIFY2(r.err.contains(path.toUtf8()), context.constData()); // names the file
+        }
+    }
+
+    void syntheticShapeTooLargeForTheMemoryIsRefusedBeforeItIsBuilt()
+    {
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("PLAYGROUND_MEMORY_AVAILABLE"), QStringLiteral("1048576"));
+        for (const QStringList& args : { QStringList { "generate", "--synthetic", "tiny", "-n", "2" },
+                 QStringList {
+                     "quantize", "--synthetic", "tiny", "--type", "Q8_0", "--out", m_dir.filePath("q.gguf") } }) {
+            const Result r = runCli(args, 120000, environment);
+            QCOMPARE(r.status, QProcess::NormalExit);
+            QVERIFY2(r.exitCode == 3, r.err.constData());
+            QVERIFY2(r.err.contains("synthetic:tiny"), r.err.constData());
+            QVERIFY2(r.err.contains("PLAYGROUND_MEMORY_AVAILABLE 1.0 MiB"), r.err.constData());
         }
     }
 

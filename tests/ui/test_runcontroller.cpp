@@ -3,10 +3,16 @@
 #include "testsupport.h"
 #include "ui/runcontroller.h"
 
+#include "engine/format/gguffile.h"
+#include "engine/model/synthetic.h"
+
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QtTest>
+
+#include <cstring>
+#include <limits>
 
 using namespace ui;
 
@@ -297,6 +303,63 @@ private Q_SLOTS:
         QCOMPARE(loaded.count(), 0);
         QCOMPARE(c.model(), before);
         // And it still runs.
+        QSignalSpy finished(&c, &RunController::runFinished);
+        c.startRun(settings({ QStringLiteral("x") }, 3));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+    }
+
+    void modelTooLargeForTheMemoryIsRefusedAndTheControllerStaysUsable()
+    {
+        RunController c;
+        QVERIFY(loadTiny(c));
+        const auto before = c.model();
+        const QString path = m_cache.filePath(QStringLiteral("big.gguf"));
+        engine::writeSyntheticModel(engine::syntheticShape("tiny"), path.toStdString());
+        QSignalSpy failed(&c, &RunController::modelLoadFailed);
+        QSignalSpy loaded(&c, &RunController::modelLoaded);
+        qputenv("PLAYGROUND_MEMORY_AVAILABLE", "1048576"); // the engine's budget, for tests: less than the file
+        c.loadModel(path);
+        const bool reported = failed.wait(10000);
+        qunsetenv("PLAYGROUND_MEMORY_AVAILABLE");
+        QVERIFY(reported);
+        const QString message = failed.at(0).at(0).toString();
+        QVERIFY2(message.contains(path) && message.contains(QStringLiteral("too large for the memory available")),
+            qPrintable(message));
+        QCOMPARE(c.model(), before);
+        QSignalSpy finished(&c, &RunController::runFinished);
+        c.startRun(settings({ QStringLiteral("x") }, 3));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+        c.loadModel(path); // with the machine's own budget it loads
+        QVERIFY(loaded.wait(20000));
+    }
+
+    void nanInAWeightFailsTheRunNamingTheTensor()
+    {
+        RunController c;
+        auto bytes = engine::syntheticModelGguf(engine::syntheticShape("tiny"));
+        {
+            const engine::GgufFile parsed = engine::GgufFile::fromMemory(bytes, "nan");
+            const engine::GgufTensorInfo* t = parsed.findTensor("blk.2.ffn_up.weight");
+            QVERIFY(t && t->type == engine::GgmlType::F32);
+            const float nan = std::numeric_limits<float>::quiet_NaN();
+            std::memcpy(bytes.data() + t->fileOffset + 5 * sizeof(float), &nan, sizeof nan);
+        }
+        const QString path = m_cache.filePath(QStringLiteral("nan.gguf"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(reinterpret_cast<const char*>(bytes.data()), qint64(bytes.size()));
+        f.close();
+        QSignalSpy loaded(&c, &RunController::modelLoaded);
+        c.loadModel(path);
+        QVERIFY(loaded.wait(20000));
+        QSignalSpy failed(&c, &RunController::runFailed);
+        c.startRun(settings({ QStringLiteral("x") }, 3));
+        QVERIFY(failed.wait(20000));
+        const QString message = failed.at(0).at(1).toString();
+        QVERIFY2(message.contains(path) && message.contains(QStringLiteral("'blk.2.ffn_up.weight' (row 0)")),
+            qPrintable(message));
+        QTRY_VERIFY_WITH_TIMEOUT(!c.isBusy(), 10000);
+        QVERIFY(loadTiny(c)); // and the next model runs
         QSignalSpy finished(&c, &RunController::runFinished);
         c.startRun(settings({ QStringLiteral("x") }, 3));
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
