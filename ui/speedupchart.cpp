@@ -199,6 +199,9 @@ QString describe(const engine::SweepResult& result)
         if (m.contains("logical_cores") && m["logical_cores"].is_number_integer())
             machine += (machine.isEmpty() ? QString() : QStringLiteral(", "))
                 + SpeedupChart::tr("%1 logical cores").arg(m["logical_cores"].get<int>());
+        if (m.contains("isa") && m["isa"].is_string()) // the kernels' SIMD level, chosen at run time
+            machine += (machine.isEmpty() ? QString() : QStringLiteral(", "))
+                + SpeedupChart::tr("%1 kernels").arg(QString::fromStdString(m["isa"].get<std::string>()));
         if (!machine.isEmpty())
             parts << machine;
     }

@@ -10,7 +10,8 @@ namespace cli {
 
 CLI::App* addBench(CLI::App& app, BenchOptions& o)
 {
-    auto* cmd = app.add_subcommand("bench", "prefill and decode tokens/s per thread count, with the memory ceiling");
+    auto* cmd = app.add_subcommand(
+        "bench", "prefill and decode tokens/s per thread count, with the compute and memory ceilings");
     o.model.add(cmd);
     cmd->add_option("--threads,-t", o.threads, "comma-separated thread counts")->capture_default_str();
     cmd->add_option("--prompt-tokens", o.bench.promptTokens, "prefill length")->capture_default_str();
@@ -20,6 +21,7 @@ CLI::App* addBench(CLI::App& app, BenchOptions& o)
         "allow prompt + decode tokens beyond the model's trained context length (refused otherwise)");
     o.parallel.addScheduling(cmd);
     cmd->add_flag("--no-bandwidth", o.noBandwidth, "skip the memory bandwidth probe");
+    cmd->add_flag("--no-peak", o.noPeak, "skip the FMA peak probe (prefill's compute ceiling)");
     cmd->add_option("--probe-mib", o.probeMiB, "bandwidth probe buffer size in MiB")->capture_default_str();
     cmd->add_option("--json", o.jsonOut, "also write the JSON report to this file");
     return cmd;
@@ -34,6 +36,7 @@ int runBench(const BenchOptions& o, const std::string& argv0)
     bench.grain = so.grain;
     bench.pinThreads = so.pinThreads;
     bench.probeBandwidth = !o.noBandwidth;
+    bench.probeCompute = !o.noPeak;
     if (o.probeMiB < 64 || o.probeMiB > 16384)
         throw UsageError("--probe-mib must be between 64 and 16384");
     bench.probeBytes = uint64_t(o.probeMiB) << 20;
@@ -46,6 +49,8 @@ int runBench(const BenchOptions& o, const std::string& argv0)
     // Probed before the model is built: see BenchOptions::measuredBandwidth.
     if (bench.probeBandwidth)
         bench.measuredBandwidth = engine::measureReadBandwidths(bench.threads, bench.probeBytes);
+    if (bench.probeCompute)
+        bench.measuredPeakGflops = engine::measurePeakGflopsFor(bench.threads);
     const auto m = o.model.load(argv0);
     asUsageError([&] {
         engine::resolveContextLength(

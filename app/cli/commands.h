@@ -63,6 +63,7 @@ struct BenchOptions {
     std::string threads = "1,2"; // comma-separated
     ParallelOptions parallel; // partitioner, grain and pinning; its thread count is unused
     bool noBandwidth = false;
+    bool noPeak = false;
     int probeMiB = 1024;
     std::string jsonOut;
 };

@@ -3,6 +3,7 @@
 
 #include "engine/format/ggmltype.h"
 #include "engine/format/gguffile.h"
+#include "engine/kernels/cpudispatch.h"
 #include "engine/text/tokenizer.h"
 #include "engine/text/vocabulary.h"
 
@@ -36,9 +37,11 @@ int runInspect(const InspectOptions& o)
                   << ", heads " << c.heads << " (KV heads " << c.kvHeads << ", head dim " << c.headDim
                   << "), feed-forward " << c.hidden << ", vocab " << c.vocab << ", context " << c.contextLength
                   << ", rope base " << c.ropeBase << ", rms eps " << c.rmsEps
-                  << (model->tiedEmbeddings() ? ", tied embeddings" : "") << "\n  rope: " << c.ropeDims << " of "
-                  << c.headDim << " head dims, " << (c.ropeInterleaved ? "interleaved" : "NeoX") << " pairs, scaling "
-                  << engine::ropeScalingName(c.ropeScaling);
+                  << (model->tiedEmbeddings() ? ", tied embeddings" : "")
+                  << "\n  kernels: " << engine::cpuIsaName(engine::activeCpuIsa())
+                  << " (best on this CPU: " << engine::cpuIsaName(engine::bestCpuIsa()) << ")\n  rope: " << c.ropeDims
+                  << " of " << c.headDim << " head dims, " << (c.ropeInterleaved ? "interleaved" : "NeoX")
+                  << " pairs, scaling " << engine::ropeScalingName(c.ropeScaling);
         if (c.ropeScaling != engine::RopeScaling::None)
             std::cout << " factor " << c.ropeScaleFactor << " (original context " << c.ropeOriginalContext << ")";
         std::cout << ", frequency factors " << (c.ropeFreqFactors.empty() ? "no" : "yes")

@@ -4,6 +4,7 @@
 #include "app/cli/commands.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/kernels/cpudispatch.h"
 
 #include <CLI/CLI.hpp>
 
@@ -25,6 +26,17 @@ int main(int argc, char** argv)
     CLI::App app { "LLM Thread Playground, headless: run a llama-family GGUF model on N threads and measure it" };
     app.require_subcommand(1);
     const std::string argv0 = argv[0];
+    // --version names the kernels' SIMD level chosen at run time (a bad PLAYGROUND_ISA is reported, not thrown).
+    app.set_version_flag("--version", [] {
+        std::string kernels;
+        try {
+            kernels = std::string(engine::cpuIsaName(engine::activeCpuIsa()))
+                + " (best on this CPU: " + engine::cpuIsaName(engine::bestCpuIsa()) + ")";
+        } catch (const std::exception& e) {
+            kernels = e.what();
+        }
+        return std::string("llm-playground-cli " PLAYGROUND_VERSION "\nkernels: ") + kernels;
+    });
 
     cli::GenerateOptions generate;
     cli::TraceOptions trace;

@@ -1,4 +1,5 @@
-#include "engine/kernels/activationq8.h"
+// The activation quantiser and the integer dots, compiled once per ISA level (see isakernels.h).
+#include "engine/kernels/isakernels.h"
 
 #include "engine/format/ggmltype.h"
 #include "engine/kernels/blockformats.h"
@@ -12,16 +13,12 @@
 #include <immintrin.h>
 #endif
 
-namespace engine {
+namespace engine::PLAYGROUND_ISA_NS {
 
-void ActivationQ8::quantize(const float* x, size_t count)
+void quantizeActivation(const float* x, size_t count, int8_t* q, float* d, float* dsum, int32_t* qsum16)
 {
-    n = count;
+    constexpr size_t kBlock = ActivationQ8::kBlock;
     const size_t nb = count / kBlock;
-    q.resize(count);
-    d.resize(nb);
-    dsum.resize(nb);
-    qsum16.resize(count / 16);
     size_t b = 0;
 #if defined(__AVX512F__) && defined(__AVX512BW__)
     // The same arithmetic as the loop below (cvtps rounds to nearest even, as nearbyint does), 32 at a time.
@@ -38,8 +35,8 @@ void ActivationQ8::quantize(const float* x, size_t count)
             = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
         const __m512i q1
             = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock), _mm512_cvtepi32_epi8(q0));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q.data() + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kBlock), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
         const int32_t s0 = _mm512_reduce_add_epi32(q0), s1 = _mm512_reduce_add_epi32(q1);
         d[b] = scale;
         dsum[b] = scale * float(s0 + s1);
@@ -54,7 +51,7 @@ void ActivationQ8::quantize(const float* x, size_t count)
             amax = std::max(amax, std::fabs(xb[j]));
         const float scale = amax / 127.0f;
         const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
-        int8_t* qb = q.data() + b * kBlock;
+        int8_t* qb = q + b * kBlock;
         int32_t sums[2] = { 0, 0 };
         for (size_t j = 0; j < kBlock; ++j) {
             // |x * inverse| <= 127 up to rounding; the clamp keeps it inside int8, and NaN becomes 0
@@ -395,13 +392,31 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     }
     return _mm512_reduce_add_ps(acc) - 32.0f * _mm512_reduce_add_ps(offsets);
 }
-#else
-float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ8_0Q8Scalar(row, x, n); }
-float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ4_0Q8Scalar(row, x, n); }
-float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ5_0Q8Scalar(row, x, n); }
-float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ4_KQ8Scalar(row, x, n); }
-float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ5_KQ8Scalar(row, x, n); }
-float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotQ6_KQ8Scalar(row, x, n); }
+#else // qualified: x's type is in engine::, where argument-dependent lookup finds the dispatching references too
+float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return PLAYGROUND_ISA_NS::dotQ8_0Q8Scalar(row, x, n);
+}
+float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return PLAYGROUND_ISA_NS::dotQ4_0Q8Scalar(row, x, n);
+}
+float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return PLAYGROUND_ISA_NS::dotQ5_0Q8Scalar(row, x, n);
+}
+float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return PLAYGROUND_ISA_NS::dotQ4_KQ8Scalar(row, x, n);
+}
+float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return PLAYGROUND_ISA_NS::dotQ5_KQ8Scalar(row, x, n);
+}
+float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return PLAYGROUND_ISA_NS::dotQ6_KQ8Scalar(row, x, n);
+}
 #endif
 
-} // namespace engine
+} // namespace engine::PLAYGROUND_ISA_NS

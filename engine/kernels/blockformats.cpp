@@ -1,12 +1,14 @@
-#include "engine/kernels/blockformats.h"
+// Dequantisation and float dots of the block formats, compiled once per ISA level (see isakernels.h).
+#include "engine/kernels/isakernels.h"
 
 #include "engine/format/ggmltype.h"
+#include "engine/kernels/blockformats.h"
 #include "engine/kernels/blockunpack.h"
 
 #include <cmath>
 #include <cstring>
 
-namespace engine {
+namespace engine::PLAYGROUND_ISA_NS {
 
 namespace {
 
@@ -397,4 +399,4 @@ float dotQ6_K(const uint8_t* row, const float* x, size_t n)
 #endif
 }
 
-} // namespace engine
+} // namespace engine::PLAYGROUND_ISA_NS

@@ -1,4 +1,5 @@
-// Internal to kernels/: row-as-blocks and AVX-512 Q6_K unpacking, shared by blockformats.cpp and activationq8.cpp.
+// Internal to kernels/: row-as-blocks and AVX-512 Q6_K unpacking, shared by blockformats.cpp and activationq8.cpp
+// (per ISA level: in the level's namespace, see isakernels.h).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <immintrin.h>
 #endif
 
-namespace engine {
+namespace engine::PLAYGROUND_ISA_NS {
 
 template <typename Block> const Block* blocksOf(const uint8_t* row) { return reinterpret_cast<const Block*>(row); }
 
@@ -35,4 +36,4 @@ template <typename BlockQ6K> inline void unpackQ6Half(const BlockQ6K& blk, int h
 }
 #endif
 
-} // namespace engine
+} // namespace engine::PLAYGROUND_ISA_NS

@@ -1,20 +1,16 @@
-#include "engine/kernels/typekernels.h"
+// The float types' row kernels and softmax, compiled once per ISA level (see isakernels.h).
+#include "engine/kernels/isakernels.h"
 
-#include "engine/kernels/activationq8.h"
-#include "engine/kernels/blockformats.h"
+#include "engine/format/ggmltype.h"
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
-#include <string>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
-namespace engine {
-
-namespace {
+namespace engine::PLAYGROUND_ISA_NS {
 
 // ---- F32
 
@@ -137,54 +133,6 @@ void dequantBF16(const uint8_t* rowBytes, float* out, size_t n)
         out[i] = bf16ToF32(row[i]);
 }
 
-constexpr TypeKernels kF32 { dotF32, dequantF32 };
-constexpr TypeKernels kF16 { dotF16, dequantF16 };
-constexpr TypeKernels kBF16 { dotBF16, dequantBF16 };
-constexpr TypeKernels kQ8_0 { dotQ8_0, dequantizeRowQ8_0, dotQ8_0Q8 };
-constexpr TypeKernels kQ4_0 { dotQ4_0, dequantizeRowQ4_0, dotQ4_0Q8 };
-constexpr TypeKernels kQ5_0 { dotQ5_0, dequantizeRowQ5_0, dotQ5_0Q8 };
-constexpr TypeKernels kQ4_K { dotQ4_K, dequantizeRowQ4_K, dotQ4_KQ8 };
-constexpr TypeKernels kQ5_K { dotQ5_K, dequantizeRowQ5_K, dotQ5_KQ8 };
-constexpr TypeKernels kQ6_K { dotQ6_K, dequantizeRowQ6_K, dotQ6_KQ8 };
-
-} // namespace
-
-const TypeKernels& typeKernels(GgmlType type)
-{
-    switch (type) {
-    case GgmlType::F32:
-        return kF32;
-    case GgmlType::F16:
-        return kF16;
-    case GgmlType::BF16:
-        return kBF16;
-    case GgmlType::Q8_0: // block types: blockformats.cpp (float dots), activationq8.cpp (integer dots)
-        return kQ8_0;
-    case GgmlType::Q4_0:
-        return kQ4_0;
-    case GgmlType::Q5_0:
-        return kQ5_0;
-    case GgmlType::Q4_K:
-        return kQ4_K;
-    case GgmlType::Q5_K:
-        return kQ5_K;
-    case GgmlType::Q6_K:
-        return kQ6_K;
-    default:
-        throw std::invalid_argument(std::string("no kernels for tensor type ") + ggmlTypeName(type));
-    }
-}
-
-void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)
-{
-    double ss = 0.0; // double: the sum of squares of thousands of activations loses bits in float
-    for (size_t i = 0; i < n; ++i)
-        ss += double(x[i]) * x[i];
-    const float scale = float(1.0 / std::sqrt(ss / double(n) + eps));
-    for (size_t i = 0; i < n; ++i)
-        out[i] = x[i] * scale * weight[i];
-}
-
 #if defined(__AVX512F__)
 namespace {
 // exp(x) for x <= 0, 16 at a time: x = k ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' expf
@@ -258,4 +206,4 @@ void softmax(float* x, size_t n)
         x[j] *= inv;
 }
 
-} // namespace engine
+} // namespace engine::PLAYGROUND_ISA_NS

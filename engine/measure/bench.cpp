@@ -1,5 +1,7 @@
 #include "engine/measure/bench.h"
 
+#include "engine/kernels/cpudispatch.h"
+#include "engine/measure/roofline.h"
 #include "engine/measure/statistics.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/model/sampler.h"
@@ -34,6 +36,40 @@ void BenchOptions::validate() const
     if (alternatives < 0 || alternatives > 100)
         throw std::invalid_argument("alternatives must be between 0 (not measured) and 100");
 }
+
+std::map<int, double> measurePeakGflopsFor(const std::vector<int>& threads, std::map<int, double> measured)
+{
+    std::vector<int> probes = threads;
+    std::sort(probes.rbegin(), probes.rend());
+    for (int t : probes) {
+        const int p = std::min(t, Scheduler::hardwareThreads());
+        if (!measured.count(p))
+            measured[p] = measurePeakGflops(p);
+    }
+    return measured;
+}
+
+namespace {
+// FLOPs of one prefill of `tokens` tokens from position 0 as InferenceContext::eval does it (chunks of kMaxBatch,
+// the logits of each chunk's last token only), counted from the shapes by the roofline's cost model.
+double prefillFlops(const Model& model, int tokens)
+{
+    const ModelConfig& c = model.config();
+    double flops = 0;
+    for (int pos = 0; pos < tokens; pos += InferenceContext::kMaxBatch) {
+        const int T = std::min(InferenceContext::kMaxBatch, tokens - pos);
+        flops += opCost(model, Op::Embed, 0, T, pos).flops;
+        for (int l = 0; l < c.layers; ++l) {
+            for (Op op :
+                { Op::AttnQ, Op::AttnK, Op::AttnV, Op::Rope, Op::Attention, Op::AttnOut, Op::FfnGateUp, Op::FfnDown })
+                flops += opCost(model, op, l, T, pos).flops;
+            flops += 2 * opCost(model, Op::RmsNorm, l, T, pos).flops;
+        }
+        flops += opCost(model, Op::RmsNorm, 0, 1, pos).flops + opCost(model, Op::Logits, 0, 1, pos).flops;
+    }
+    return flops;
+}
+} // namespace
 
 nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& options)
 {
@@ -71,6 +107,16 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
                 { "buffer_mib", b.bufferBytes >> 20 }, { "huge_pages", b.hugePages } });
         report["bandwidth"] = bw;
     }
+    std::map<int, double> peakGflops;
+    if (options.probeCompute) {
+        peakGflops = measurePeakGflopsFor(options.threads, options.measuredPeakGflops);
+        nlohmann::json peaks = nlohmann::json::array();
+        for (const auto& [t, g] : peakGflops)
+            peaks.push_back({ { "threads", t }, { "gflops", g }, { "kernel", fmaKernelName() } });
+        report["peak_flops"] = peaks;
+    }
+    const double flopsPerPrefill = prefillFlops(*model, options.promptTokens);
+    report["model"]["prefill_flops"] = flopsPerPrefill;
 
     nlohmann::json results = nlohmann::json::array();
     std::map<int, double> prefillTps, decodeTps;
@@ -175,6 +221,13 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
             const double ceiling = bandwidth[probeThreads].maxGBps * 1e9 / double(model->weightBytesPerToken());
             r["decode_ceiling_tps"] = ceiling;
             r["decode_ceiling_ratio"] = median(decode) / ceiling;
+        }
+        if (peakGflops.count(probeThreads)) {
+            // Prefill's FLOPs (from the shapes) per second over the FMA peak: how near the compute ceiling it runs.
+            const double achieved = flopsPerPrefill * median(prefill) / options.promptTokens / 1e9;
+            r["prefill_gflops"] = achieved;
+            r["prefill_ceiling_tps"] = peakGflops[probeThreads] * 1e9 * options.promptTokens / flopsPerPrefill;
+            r["prefill_ceiling_ratio"] = achieved / peakGflops[probeThreads];
         }
         results.push_back(r);
     }

@@ -1,4 +1,5 @@
-// The bench: prefill and decode tokens/s per thread count, against the ceiling memory bandwidth sets.
+// The bench: prefill and decode tokens/s per thread count, against the ceilings memory bandwidth (decode) and the
+// FMA peak (prefill) set.
 #pragma once
 
 #include "engine/measure/machine.h"
@@ -7,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -31,9 +33,17 @@ struct BenchOptions {
     // worker still spinning, which halves a probe thread's share of its core). Thread counts
     // missing here are probed by runBench.
     std::vector<BandwidthResult> measuredBandwidth;
+    // The FMA peak (measurePeakGflops, the kernels' SIMD level) per thread count, the compute ceiling of prefill;
+    // thread counts missing from measuredPeakGflops are probed by runBench.
+    bool probeCompute = true;
+    std::map<int, double> measuredPeakGflops;
 
     void validate() const;
 };
+
+// The FMA peak of each of `threads` (capped at the logical cores), most threads first, skipping counts `measured`
+// holds; returns `measured` with the new probes.
+std::map<int, double> measurePeakGflopsFor(const std::vector<int>& threads, std::map<int, double> measured = {});
 
 // Runs the benchmark and returns the JSON report (see the README for its fields).
 nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& options);

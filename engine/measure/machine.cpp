@@ -1,5 +1,6 @@
 #include "engine/measure/machine.h"
 
+#include "engine/kernels/cpudispatch.h"
 #include "engine/measure/statistics.h"
 #include "engine/parallel/scheduler.h"
 
@@ -17,9 +18,7 @@
 #include <thread>
 #include <unistd.h>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
-#endif
 
 namespace engine {
 
@@ -34,6 +33,9 @@ nlohmann::json machineDescription()
             break;
         }
     m["logical_cores"] = Scheduler::hardwareThreads();
+    // The kernels' SIMD level in use (PLAYGROUND_ISA can lower it) and the best this CPU runs.
+    m["isa"] = cpuIsaName(activeCpuIsa());
+    m["isa_best"] = cpuIsaName(bestCpuIsa());
     std::ifstream mem("/proc/meminfo");
     std::string key, unit;
     uint64_t value = 0;
@@ -143,11 +145,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Sums a range with eight independent vector accumulators so loads, not adds, are the limit.
-float readRange(const float* p, size_t n)
+// Sums a range with eight independent vector accumulators so loads, not adds, are the limit; the vector width
+// is the kernels' (kernels/cpudispatch.h), chosen at run time.
+__attribute__((target("avx512f"))) float readRangeAvx512(const float* p, size_t n)
 {
     size_t i = 0;
-#if defined(__AVX512F__)
     __m512 a[8];
     for (auto& v : a)
         v = _mm512_setzero_ps();
@@ -157,27 +159,64 @@ float readRange(const float* p, size_t n)
     __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])),
         _mm512_add_ps(_mm512_add_ps(a[4], a[5]), _mm512_add_ps(a[6], a[7])));
     float sum = _mm512_reduce_add_ps(s);
-#elif defined(__AVX2__)
+    for (; i < n; ++i)
+        sum += p[i];
+    return sum;
+}
+
+__attribute__((target("avx2"))) float readRangeAvx2(const float* p, size_t n)
+{
+    size_t i = 0;
     __m256 a[8];
     for (auto& v : a)
         v = _mm256_setzero_ps();
     for (; i + 64 <= n; i += 64)
         for (int k = 0; k < 8; ++k)
             a[k] = _mm256_add_ps(a[k], _mm256_load_ps(p + i + 8 * k));
-    float tmp[8];
+    alignas(32) float tmp[8];
     __m256 s = a[0];
     for (int k = 1; k < 8; ++k)
         s = _mm256_add_ps(s, a[k]);
-    _mm256_storeu_ps(tmp, s);
+    _mm256_store_ps(tmp, s);
     float sum = 0;
     for (float t : tmp)
         sum += t;
-#else
-    float sum = 0.0f;
-#endif
     for (; i < n; ++i)
         sum += p[i];
     return sum;
+}
+
+float readRangeSse(const float* p, size_t n)
+{
+    size_t i = 0;
+    __m128 a[8];
+    for (auto& v : a)
+        v = _mm_setzero_ps();
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 8; ++k)
+            a[k] = _mm_add_ps(a[k], _mm_load_ps(p + i + 4 * k));
+    alignas(16) float tmp[4];
+    __m128 s = a[0];
+    for (int k = 1; k < 8; ++k)
+        s = _mm_add_ps(s, a[k]);
+    _mm_store_ps(tmp, s);
+    float sum = tmp[0] + tmp[1] + tmp[2] + tmp[3];
+    for (; i < n; ++i)
+        sum += p[i];
+    return sum;
+}
+
+float readRange(const float* p, size_t n)
+{
+    switch (activeCpuIsa()) {
+    case CpuIsa::Avx512:
+        return readRangeAvx512(p, n);
+    case CpuIsa::Avx2:
+        return readRangeAvx2(p, n);
+    case CpuIsa::Scalar:
+        break;
+    }
+    return readRangeSse(p, n);
 }
 
 struct AlignedBuffer {

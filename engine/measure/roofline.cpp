@@ -1,5 +1,6 @@
 #include "engine/measure/roofline.h"
 
+#include "engine/kernels/cpudispatch.h"
 #include "engine/measure/machine.h"
 #include "engine/model/model.h"
 #include "engine/parallel/scheduler.h"
@@ -92,13 +93,17 @@ struct FmaKernel {
     const char* name;
 };
 
+// The kernels' level (kernels/cpudispatch.h, PLAYGROUND_ISA included): the peak the kernels can reach here.
 FmaKernel fmaKernel()
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    switch (activeCpuIsa()) {
+    case CpuIsa::Avx512:
         return { fmaAvx512, kFlopsAvx512, "avx512" };
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    case CpuIsa::Avx2:
         return { fmaAvx2, kFlopsAvx2, "avx2" };
+    case CpuIsa::Scalar:
+        break;
+    }
     return { fmaScalar, kFlopsScalar, "scalar" };
 }
 

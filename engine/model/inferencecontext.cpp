@@ -1,10 +1,8 @@
 #include "engine/model/inferencecontext.h"
 
 #include "engine/format/gguffile.h"
-
+#include "engine/kernels/cpudispatch.h"
 #include "engine/kernels/typekernels.h"
-
-#include <Eigen/Core>
 
 #include <algorithm>
 #include <array>
@@ -12,14 +10,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace engine {
 
 namespace {
-
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
-using MutMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 
 // Output rows per block. Blocks are the unit whose arithmetic is fixed: the partitioner only
 // decides who runs which block, so results never depend on the thread count.
@@ -65,10 +60,8 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
             k.dequantizeRow(w.row(r0 + r), scratch.data() + size_t(r) * n, n);
         wf = scratch.data();
     }
-    ConstMap X(x, T, w.cols, Eigen::OuterStride<>(w.cols));
-    ConstMap W(wf, nr, w.cols, Eigen::OuterStride<>(w.cols));
-    MutMap Y(y, T, nr, Eigen::OuterStride<>(ldy));
-    Y.noalias() = X * W.transpose();
+    // Y (T × nr) = X (T × cols) · Wᵀ, with the CPU's widest SIMD (Eigen per ISA level, kernels/cpudispatch.h).
+    cpuKernels().matmulTransposed(x, w.cols, wf, w.cols, y, ldy, T, nr, w.cols, 1.0f);
 }
 
 } // namespace
@@ -202,24 +195,25 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
     // One block per query head: scores = Q_h K_h^T (T, len), causal softmax, out = S V_h.
     RegionInfo r = region;
     r.units = uint32_t(c.heads);
+    const CpuKernels& kernels = cpuKernels();
     scheduler.parallelFor(r, size_t(c.heads), [&](size_t h0, size_t h1) {
-        thread_local RowMatrix scores;
+        thread_local std::vector<float> scores;
         for (size_t h = h0; h < h1; ++h) {
             const int kvh = int(h) / groupSize;
             const size_t cacheOffset = (size_t(layer) * c.kvHeads + size_t(kvh)) * size_t(m_ctx) * size_t(hd);
-            ConstMap K(m_keys.data() + cacheOffset, len, hd, Eigen::OuterStride<>(hd));
-            ConstMap V(m_values.data() + cacheOffset, len, hd, Eigen::OuterStride<>(hd));
-            ConstMap Q(m_q.data() + h * hd, T, hd, Eigen::OuterStride<>(qDim));
-            MutMap out(m_att.data() + h * hd, T, hd, Eigen::OuterStride<>(qDim));
-            scores.resize(T, len);
-            scores.noalias() = (Q * K.transpose()) * scale;
+            const float* K = m_keys.data() + cacheOffset; // (len × hd)
+            const float* V = m_values.data() + cacheOffset; // (len × hd)
+            scores.resize(size_t(T) * size_t(len));
+            // scores (T × len) = Q_h (T × hd) · K_hᵀ · scale
+            kernels.matmulTransposed(m_q.data() + h * hd, qDim, K, hd, scores.data(), len, T, len, hd, scale);
             for (int t = 0; t < T; ++t) {
                 const int valid = pos0 + t + 1; // causal: query at pos0+t sees positions 0..pos0+t
                 float* row = scores.data() + size_t(t) * len;
                 softmax(row, size_t(valid));
                 std::fill(row + valid, row + len, 0.0f);
             }
-            out.noalias() = scores * V;
+            // out (T × hd) = scores (T × len) · V_h (len × hd)
+            kernels.matmul(scores.data(), len, V, hd, m_att.data() + h * hd, qDim, T, hd, len);
         }
     });
 }

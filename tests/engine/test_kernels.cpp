@@ -1,5 +1,8 @@
 // F16/BF16 conversions and the per-type dot/dequantise kernels against plain scalar references.
 #include "engine/format/ggmltype.h"
+#include "engine/kernels/blockformats.h"
+#include "engine/kernels/cpudispatch.h"
+#include "engine/kernels/modelquantizer.h"
 #include "engine/kernels/typekernels.h"
 
 #include <QtTest>
@@ -9,6 +12,7 @@
 #include <limits>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -39,6 +43,26 @@ double referenceBf16(uint16_t h)
     float f;
     std::memcpy(&f, &bits, 4);
     return f;
+}
+
+// The levels this CPU runs, lowest first (scalar always).
+std::vector<const CpuKernels*> runnableLevels()
+{
+    std::vector<const CpuKernels*> levels;
+    for (int i = 0; i < kCpuIsaCount; ++i)
+        if (const CpuKernels* k = cpuKernelsFor(CpuIsa(i)))
+            levels.push_back(k);
+    return levels;
+}
+
+std::vector<float> randomFloats(size_t n, uint32_t seed, float scale = 1.0f)
+{
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-scale, scale);
+    std::vector<float> v(n);
+    for (auto& x : v)
+        x = dist(rng);
+    return v;
 }
 
 } // namespace
@@ -154,6 +178,141 @@ private Q_SLOTS:
         k.dequantizeRow(bytes.data(), row.data(), size_t(n));
         for (int i = 0; i < n; ++i)
             QCOMPARE(double(row[size_t(i)]), stored[size_t(i)]);
+    }
+
+    // Which level runs: the one PLAYGROUND_ISA asked for, capped at what this CPU runs (said when capped).
+    void activeLevelIsTheRequestCappedAtTheCpu()
+    {
+        const char* env = std::getenv("PLAYGROUND_ISA");
+        const std::string requested = env ? env : "";
+        QCOMPARE(activeCpuIsa(), chooseCpuIsa(requested, bestCpuIsa()));
+        QCOMPARE(cpuKernels().isa, activeCpuIsa());
+        if (!requested.empty() && parseCpuIsa(requested) && *parseCpuIsa(requested) > bestCpuIsa())
+            qInfo("PLAYGROUND_ISA=%s: this CPU runs at most %s, so that level is tested instead", requested.c_str(),
+                cpuIsaName(bestCpuIsa()));
+        else
+            qInfo("kernels tested at level %s (best on this CPU: %s)", cpuIsaName(activeCpuIsa()),
+                cpuIsaName(bestCpuIsa()));
+    }
+
+    void levelRequestsAreCappedAndValidated()
+    {
+        QCOMPARE(chooseCpuIsa("", CpuIsa::Avx512), CpuIsa::Avx512);
+        QCOMPARE(chooseCpuIsa("", CpuIsa::Scalar), CpuIsa::Scalar);
+        QCOMPARE(chooseCpuIsa("scalar", CpuIsa::Avx512), CpuIsa::Scalar);
+        QCOMPARE(chooseCpuIsa("avx2", CpuIsa::Avx512), CpuIsa::Avx2);
+        QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Avx2), CpuIsa::Avx2);
+        QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Scalar), CpuIsa::Scalar);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("sse9", CpuIsa::Avx512));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("AVX2", CpuIsa::Avx512));
+        for (int i = 0; i < kCpuIsaCount; ++i)
+            QCOMPARE(parseCpuIsa(cpuIsaName(CpuIsa(i))), std::optional<CpuIsa>(CpuIsa(i)));
+    }
+
+    // Each table is built from its own level's copy of the sources, and the CPU runs at least scalar.
+    void everyRunnableLevelHasItsOwnTable()
+    {
+        QVERIFY(cpuKernelsFor(CpuIsa::Scalar) != nullptr);
+        QVERIFY(int(bestCpuIsa()) >= 0 && int(bestCpuIsa()) < kCpuIsaCount);
+        for (int i = 0; i < kCpuIsaCount; ++i) {
+            const CpuKernels* k = cpuKernelsFor(CpuIsa(i));
+            QCOMPARE(k != nullptr, i <= int(bestCpuIsa()));
+            if (k)
+                QCOMPARE(k->isa, CpuIsa(i));
+        }
+        if (cpuKernelsFor(CpuIsa::Avx2))
+            QVERIFY(cpuKernelsFor(CpuIsa::Avx2)->f32.dot != cpuKernelsFor(CpuIsa::Scalar)->f32.dot);
+    }
+
+    // The matrix products of prefill and attention at every level this CPU runs, against the definition in
+    // double: odd sizes (vector bodies and tails), leading dimensions wider than the rows, a scale.
+    void matmulsMatchDefinitionAtEveryLevel()
+    {
+        const int64_t m = 7, n = 37, k = 70, lda = 75, ldb = 73, ldc = 41;
+        const std::vector<float> a = randomFloats(size_t(m * lda), 1), b = randomFloats(size_t(n * ldb), 2);
+        const std::vector<float> bn = randomFloats(size_t(k * ldc), 3); // (k × n) with leading dimension ldc
+        for (const CpuKernels* level : runnableLevels()) {
+            std::vector<float> c(size_t(m * ldc), 42.0f);
+            level->matmulTransposed(a.data(), lda, b.data(), ldb, c.data(), ldc, m, n, k, 0.5f);
+            std::vector<float> c2(size_t(m * ldc), 42.0f);
+            level->matmul(a.data(), lda, bn.data(), ldc, c2.data(), ldc, m, n, k);
+            for (int64_t i = 0; i < m; ++i) {
+                for (int64_t j = 0; j < n; ++j) {
+                    double want = 0, want2 = 0, mag = 0;
+                    for (int64_t p = 0; p < k; ++p) {
+                        want += double(a[size_t(i * lda + p)]) * b[size_t(j * ldb + p)];
+                        want2 += double(a[size_t(i * lda + p)]) * bn[size_t(p * ldc + j)];
+                        mag += std::abs(double(a[size_t(i * lda + p)]));
+                    }
+                    QVERIFY2(std::abs(c[size_t(i * ldc + j)] - 0.5 * want) <= 1e-5 * mag,
+                        qPrintable(QString("%1: c[%2][%3]").arg(cpuIsaName(level->isa)).arg(i).arg(j)));
+                    QVERIFY2(std::abs(c2[size_t(i * ldc + j)] - want2) <= 1e-5 * mag,
+                        qPrintable(QString("%1: c2[%2][%3]").arg(cpuIsaName(level->isa)).arg(i).arg(j)));
+                }
+                for (int64_t j = n; j < ldc; ++j) // past the last column: untouched
+                    QCOMPARE(c[size_t(i * ldc + j)], 42.0f);
+            }
+        }
+    }
+
+    // Every type's kernels at every level this CPU runs against the scalar level's: dequantisation bit for bit
+    // (each level computes ggml's arithmetic exactly), dots within float rounding of the row's magnitude, the
+    // activation quantiser exactly.
+    void everyLevelMatchesTheScalarLevel()
+    {
+        const CpuKernels& scalar = *cpuKernelsFor(CpuIsa::Scalar);
+        const size_t n = 512;
+        const std::vector<float> w = randomFloats(n, 11), x = randomFloats(n, 12, 3.0f);
+        double magnitude = 0;
+        for (size_t i = 0; i < n; ++i)
+            magnitude += std::abs(double(w[i]) * x[i]);
+        struct Entry {
+            GgmlType type;
+            const TypeKernels CpuKernels::*kernels;
+        };
+        const Entry entries[] = { { GgmlType::F32, &CpuKernels::f32 }, { GgmlType::F16, &CpuKernels::f16 },
+            { GgmlType::BF16, &CpuKernels::bf16 }, { GgmlType::Q8_0, &CpuKernels::q8_0 },
+            { GgmlType::Q4_0, &CpuKernels::q4_0 }, { GgmlType::Q5_0, &CpuKernels::q5_0 },
+            { GgmlType::Q4_K, &CpuKernels::q4_K }, { GgmlType::Q5_K, &CpuKernels::q5_K },
+            { GgmlType::Q6_K, &CpuKernels::q6_K } };
+        for (const CpuKernels* level : runnableLevels()) {
+            // The activation quantiser: same rounding everywhere.
+            std::vector<int8_t> q(n), qs(n);
+            std::vector<float> d(n / 32), ds(n / 32), dsum(n / 32), dsums(n / 32);
+            std::vector<int32_t> q16(n / 16), q16s(n / 16);
+            level->quantizeActivation(x.data(), n, q.data(), d.data(), dsum.data(), q16.data());
+            scalar.quantizeActivation(x.data(), n, qs.data(), ds.data(), dsums.data(), q16s.data());
+            QVERIFY(q == qs && d == ds && dsum == dsums && q16 == q16s);
+            ActivationQ8 xq;
+            xq.quantize(x.data(), n);
+            for (const Entry& e : entries) {
+                const QString where = QString("%1 %2").arg(cpuIsaName(level->isa), ggmlTypeName(e.type));
+                std::vector<uint8_t> row(ggmlRowBytes(e.type, n));
+                if (e.type == GgmlType::F32)
+                    std::memcpy(row.data(), w.data(), n * 4);
+                else if (e.type == GgmlType::F16 || e.type == GgmlType::BF16)
+                    for (size_t i = 0; i < n; ++i) {
+                        const uint16_t h = e.type == GgmlType::F16 ? f32ToF16(w[i]) : f32ToBf16(w[i]);
+                        std::memcpy(row.data() + 2 * i, &h, 2);
+                    }
+                else
+                    quantizeRow(e.type, w.data(), row.data(), n);
+                const TypeKernels& got = level->*e.kernels;
+                const TypeKernels& want = scalar.*e.kernels;
+                std::vector<float> a(n), b(n);
+                got.dequantizeRow(row.data(), a.data(), n);
+                want.dequantizeRow(row.data(), b.data(), n);
+                QVERIFY2(std::memcmp(a.data(), b.data(), n * 4) == 0, qPrintable(where));
+                QVERIFY2(std::abs(double(got.dot(row.data(), x.data(), n)) - want.dot(row.data(), x.data(), n))
+                        <= 1e-5 * magnitude,
+                    qPrintable(where));
+                QCOMPARE(got.dotQ8 == nullptr, want.dotQ8 == nullptr);
+                if (got.dotQ8)
+                    QVERIFY2(std::abs(double(got.dotQ8(row.data(), xq, n)) - want.dotQ8(row.data(), xq, n))
+                            <= 1e-5 * magnitude,
+                        qPrintable(where));
+            }
+        }
     }
 
     void unsupportedTypeHasNoKernels() { QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K)); }

@@ -1,0 +1,213 @@
+#include "engine/kernels/cpudispatch.h"
+
+#include "engine/format/ggmltype.h"
+#include "engine/kernels/blockformats.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace engine {
+
+// Each level's copy of the kernel sources exports only its table (engine/kernels/isakernels.h).
+namespace isa_scalar {
+const CpuKernels& kernelTable();
+float dotQ8_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ4_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ5_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ4_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ5_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ6_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+}
+namespace isa_avx2 {
+const CpuKernels& kernelTable();
+}
+namespace isa_avx512 {
+const CpuKernels& kernelTable();
+}
+
+namespace {
+constexpr std::array<const char*, kCpuIsaCount> kNames { "scalar", "avx2", "avx512" };
+
+bool cpuRuns(CpuIsa isa)
+{
+    __builtin_cpu_init();
+    switch (isa) {
+    case CpuIsa::Scalar:
+        return true;
+    case CpuIsa::Avx2: // x86-64-v3
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")
+            && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("movbe");
+    case CpuIsa::Avx512: // x86-64-v4 and VNNI
+        return cpuRuns(CpuIsa::Avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni");
+    }
+    return false;
+}
+
+const CpuKernels& tableOf(CpuIsa isa)
+{
+    switch (isa) {
+    case CpuIsa::Avx512:
+        return isa_avx512::kernelTable();
+    case CpuIsa::Avx2:
+        return isa_avx2::kernelTable();
+    case CpuIsa::Scalar:
+        break;
+    }
+    return isa_scalar::kernelTable();
+}
+} // namespace
+
+const char* cpuIsaName(CpuIsa isa) { return kNames[size_t(isa)]; }
+
+std::optional<CpuIsa> parseCpuIsa(const std::string& name)
+{
+    for (size_t i = 0; i < kNames.size(); ++i)
+        if (name == kNames[i])
+            return CpuIsa(i);
+    return std::nullopt;
+}
+
+CpuIsa chooseCpuIsa(const std::string& requested, CpuIsa best)
+{
+    if (requested.empty())
+        return best;
+    const std::optional<CpuIsa> isa = parseCpuIsa(requested);
+    if (!isa)
+        throw std::invalid_argument("PLAYGROUND_ISA=" + requested + " is not a kernel level (scalar, avx2, avx512)");
+    return std::min(*isa, best);
+}
+
+CpuIsa bestCpuIsa()
+{
+    static const CpuIsa best = [] {
+        for (int i = kCpuIsaCount - 1; i > 0; --i)
+            if (cpuRuns(CpuIsa(i)))
+                return CpuIsa(i);
+        return CpuIsa::Scalar;
+    }();
+    return best;
+}
+
+CpuIsa activeCpuIsa()
+{
+    // Decided on first use; a bad PLAYGROUND_ISA throws here (and again on every later call).
+    static const CpuIsa active = [] {
+        const char* env = std::getenv("PLAYGROUND_ISA");
+        return chooseCpuIsa(env ? env : "", bestCpuIsa());
+    }();
+    return active;
+}
+
+const CpuKernels& cpuKernels()
+{
+    static const CpuKernels& table = tableOf(activeCpuIsa());
+    return table;
+}
+
+const CpuKernels* cpuKernelsFor(CpuIsa isa) { return cpuRuns(isa) ? &tableOf(isa) : nullptr; }
+
+// ---- The public kernel functions: the active level's.
+
+const TypeKernels& typeKernels(GgmlType type)
+{
+    const CpuKernels& k = cpuKernels();
+    switch (type) {
+    case GgmlType::F32:
+        return k.f32;
+    case GgmlType::F16:
+        return k.f16;
+    case GgmlType::BF16:
+        return k.bf16;
+    case GgmlType::Q8_0:
+        return k.q8_0;
+    case GgmlType::Q4_0:
+        return k.q4_0;
+    case GgmlType::Q5_0:
+        return k.q5_0;
+    case GgmlType::Q4_K:
+        return k.q4_K;
+    case GgmlType::Q5_K:
+        return k.q5_K;
+    case GgmlType::Q6_K:
+        return k.q6_K;
+    default:
+        throw std::invalid_argument(std::string("no kernels for tensor type ") + ggmlTypeName(type));
+    }
+}
+
+void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)
+{
+    double ss = 0.0; // double: the sum of squares of thousands of activations loses bits in float
+    for (size_t i = 0; i < n; ++i)
+        ss += double(x[i]) * x[i];
+    const float scale = float(1.0 / std::sqrt(ss / double(n) + eps));
+    for (size_t i = 0; i < n; ++i)
+        out[i] = x[i] * scale * weight[i];
+}
+
+void softmax(float* x, size_t n) { cpuKernels().softmax(x, n); }
+void expNonPositiveForTest(const float* x, float* out, size_t n) { cpuKernels().expNonPositive(x, out, n); }
+
+void ActivationQ8::quantize(const float* x, size_t count)
+{
+    n = count;
+    q.resize(count);
+    d.resize(count / kBlock);
+    dsum.resize(count / kBlock);
+    qsum16.resize(count / 16);
+    cpuKernels().quantizeActivation(x, count, q.data(), d.data(), dsum.data(), qsum16.data());
+}
+
+void dequantizeRowQ8_0(const uint8_t* row, float* out, size_t n) { cpuKernels().q8_0.dequantizeRow(row, out, n); }
+void dequantizeRowQ4_0(const uint8_t* row, float* out, size_t n) { cpuKernels().q4_0.dequantizeRow(row, out, n); }
+void dequantizeRowQ5_0(const uint8_t* row, float* out, size_t n) { cpuKernels().q5_0.dequantizeRow(row, out, n); }
+void dequantizeRowQ4_K(const uint8_t* row, float* out, size_t n) { cpuKernels().q4_K.dequantizeRow(row, out, n); }
+void dequantizeRowQ5_K(const uint8_t* row, float* out, size_t n) { cpuKernels().q5_K.dequantizeRow(row, out, n); }
+void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n) { cpuKernels().q6_K.dequantizeRow(row, out, n); }
+
+float dotQ8_0(const uint8_t* row, const float* x, size_t n) { return cpuKernels().q8_0.dot(row, x, n); }
+float dotQ4_0(const uint8_t* row, const float* x, size_t n) { return cpuKernels().q4_0.dot(row, x, n); }
+float dotQ5_0(const uint8_t* row, const float* x, size_t n) { return cpuKernels().q5_0.dot(row, x, n); }
+float dotQ4_K(const uint8_t* row, const float* x, size_t n) { return cpuKernels().q4_K.dot(row, x, n); }
+float dotQ5_K(const uint8_t* row, const float* x, size_t n) { return cpuKernels().q5_K.dot(row, x, n); }
+float dotQ6_K(const uint8_t* row, const float* x, size_t n) { return cpuKernels().q6_K.dot(row, x, n); }
+
+float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return cpuKernels().q8_0.dotQ8(row, x, n); }
+float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return cpuKernels().q4_0.dotQ8(row, x, n); }
+float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n) { return cpuKernels().q5_0.dotQ8(row, x, n); }
+float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return cpuKernels().q4_K.dotQ8(row, x, n); }
+float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return cpuKernels().q5_K.dotQ8(row, x, n); }
+float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return cpuKernels().q6_K.dotQ8(row, x, n); }
+
+// The integer dots' references: the scalar level's plain loops (built without SIMD flags).
+float dotQ8_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return isa_scalar::dotQ8_0Q8Scalar(row, x, n);
+}
+float dotQ4_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return isa_scalar::dotQ4_0Q8Scalar(row, x, n);
+}
+float dotQ5_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return isa_scalar::dotQ5_0Q8Scalar(row, x, n);
+}
+float dotQ4_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return isa_scalar::dotQ4_KQ8Scalar(row, x, n);
+}
+float dotQ5_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return isa_scalar::dotQ5_KQ8Scalar(row, x, n);
+}
+float dotQ6_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return isa_scalar::dotQ6_KQ8Scalar(row, x, n);
+}
+
+} // namespace engine

@@ -1,0 +1,64 @@
+// Run-time choice of the kernels' instruction set: one binary, the widest SIMD path this CPU runs.
+#pragma once
+
+// The kernel sources (the list given to playground_isa_sources in engine/CMakeLists.txt) are compiled
+// once per ISA level, each copy with its own -march and inside its own namespace engine::isa_<level>
+// (the macro PLAYGROUND_ISA_NS), so the copies never share a symbol. Each copy exports one table of
+// function pointers (CpuKernels); cpuKernels() picks the table once, from cpuid, and every caller
+// (typeKernels, the matmuls, softmax) goes through it. The rest of the program is built for the
+// baseline x86-64 and never executes an instruction the CPU lacks.
+//
+// PLAYGROUND_ISA=scalar|avx2|avx512 in the environment asks for a lower level (tests run the kernel
+// tests once per level this way); a level above what the CPU runs is capped to the best it does.
+
+#include "engine/kernels/activationq8.h"
+#include "engine/kernels/typekernels.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace engine {
+
+// Lowest first. Avx2: x86-64-v3 (AVX2, FMA, F16C, BMI2). Avx512: x86-64-v4 (AVX-512 F/BW/DQ/VL/CD) plus
+// AVX-512 VNNI (Cascade Lake, Ice Lake, Zen 4 and later).
+enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+constexpr int kCpuIsaCount = 3;
+
+const char* cpuIsaName(CpuIsa isa); // "scalar", "avx2", "avx512"
+std::optional<CpuIsa> parseCpuIsa(const std::string& name);
+
+// The kernels of one ISA level. Row dots and dequantisation per tensor type as TypeKernels; the rest as
+// plain functions of pointers, so nothing of the standard library is instantiated inside a level's copy.
+struct CpuKernels {
+    CpuIsa isa = CpuIsa::Scalar;
+    TypeKernels f32, f16, bf16, q8_0, q4_0, q5_0, q4_K, q5_K, q6_K;
+    // ActivationQ8::quantize's arithmetic: n values (a multiple of 32) into q, and per block of 32 d, dsum,
+    // and per 16 values qsum16.
+    void (*quantizeActivation)(const float* x, size_t n, int8_t* q, float* d, float* dsum, int32_t* qsum16);
+    void (*softmax)(float* x, size_t n);
+    void (*expNonPositive)(const float* x, float* out, size_t n);
+    // Row-major matrices with leading dimensions (elements between row starts):
+    // c (m × n) = alpha · a (m × k) · bᵀ, b stored (n × k): the prefill matmul and attention's scores.
+    void (*matmulTransposed)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+        int64_t n, int64_t k, float alpha);
+    // c (m × n) = a (m × k) · b (k × n): attention's weighted sum of values.
+    void (*matmul)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+        int64_t n, int64_t k);
+};
+
+// The level this process uses: the best the CPU runs, lowered by PLAYGROUND_ISA; decided once.
+CpuIsa activeCpuIsa();
+// The best level both this build and this CPU support (cpuid), ignoring PLAYGROUND_ISA.
+CpuIsa bestCpuIsa();
+// The table of the active level.
+const CpuKernels& cpuKernels();
+// The table of `isa`, or null when this CPU cannot run it (for tests comparing levels in one process).
+const CpuKernels* cpuKernelsFor(CpuIsa isa);
+
+// What PLAYGROUND_ISA=`requested` gives on a CPU whose best level is `best` (pure; tested): the request,
+// capped at `best`; `best` for an empty request; throws std::invalid_argument naming the levels otherwise.
+CpuIsa chooseCpuIsa(const std::string& requested, CpuIsa best);
+
+} // namespace engine

@@ -1,0 +1,71 @@
+// Internal to kernels/: what one ISA level's copy of the kernel sources defines, in its own namespace.
+#pragma once
+
+// Included only by the sources compiled per ISA level (playground_isa_sources in engine/CMakeLists.txt), which
+// define PLAYGROUND_ISA_NS (isa_scalar, isa_avx2, isa_avx512). Everything such a source defines lives in
+// engine::PLAYGROUND_ISA_NS (or an unnamed namespace), so the copies never share a symbol and the linker
+// cannot hand one level's code to another; cpudispatch.cpp reaches a level only through kernelTable().
+// These declarations come first, so that inside the level an unqualified call finds the level's own function,
+// not the dispatching one of the same name in engine:: (which would go through the table again).
+
+#if !defined(PLAYGROUND_ISA_NS)
+#error "isakernels.h is for the per-ISA kernel sources (PLAYGROUND_ISA_NS undefined)"
+#endif
+
+#include "engine/kernels/activationq8.h"
+#include "engine/kernels/cpudispatch.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace engine::PLAYGROUND_ISA_NS {
+
+// isatable.cpp: this level's table.
+const CpuKernels& kernelTable();
+
+// typekernels.cpp
+float dotF32(const uint8_t* row, const float* x, size_t n);
+void dequantF32(const uint8_t* row, float* out, size_t n);
+float dotF16(const uint8_t* row, const float* x, size_t n);
+void dequantF16(const uint8_t* row, float* out, size_t n);
+float dotBF16(const uint8_t* row, const float* x, size_t n);
+void dequantBF16(const uint8_t* row, float* out, size_t n);
+void softmax(float* x, size_t n);
+void expNonPositiveForTest(const float* x, float* out, size_t n);
+
+// blockformats.cpp
+void dequantizeRowQ8_0(const uint8_t* row, float* out, size_t n);
+void dequantizeRowQ4_0(const uint8_t* row, float* out, size_t n);
+void dequantizeRowQ5_0(const uint8_t* row, float* out, size_t n);
+void dequantizeRowQ4_K(const uint8_t* row, float* out, size_t n);
+void dequantizeRowQ5_K(const uint8_t* row, float* out, size_t n);
+void dequantizeRowQ6_K(const uint8_t* row, float* out, size_t n);
+float dotQ8_0(const uint8_t* row, const float* x, size_t n);
+float dotQ4_0(const uint8_t* row, const float* x, size_t n);
+float dotQ5_0(const uint8_t* row, const float* x, size_t n);
+float dotQ4_K(const uint8_t* row, const float* x, size_t n);
+float dotQ5_K(const uint8_t* row, const float* x, size_t n);
+float dotQ6_K(const uint8_t* row, const float* x, size_t n);
+
+// activationq8.cpp
+void quantizeActivation(const float* x, size_t n, int8_t* q, float* d, float* dsum, int32_t* qsum16);
+float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ8_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ4_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ5_0Q8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ4_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ5_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+float dotQ6_KQ8Scalar(const uint8_t* row, const ActivationQ8& x, size_t n);
+
+// gemm.cpp (Eigen, with this level's packets)
+void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+    int64_t n, int64_t k, float alpha);
+void matmul(
+    const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+
+} // namespace engine::PLAYGROUND_ISA_NS
