@@ -124,7 +124,7 @@ public:
             if (m_peaks)
                 request.predictWith = *m_peaks;
             auto stopId = m_stopRunId;
-            request.shouldStop = [stopId, runId] { return stopId->load() == runId; };
+            request.shouldStop = [stopId, runId] { return stopId->load() >= runId; };
             auto lastProgress = std::chrono::steady_clock::now() - std::chrono::seconds(1);
             engine::SweepResult result
                 = engine::runSweep(model, request, [&](int done, int total, const std::string& label) {
@@ -138,7 +138,7 @@ public:
                               },
                               Qt::QueuedConnection);
                       }
-                      return stopId->load() != runId;
+                      return stopId->load() < runId;
                   });
             QMetaObject::invokeMethod(
                 m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishSweep(runId, r); },
@@ -189,7 +189,7 @@ public:
                 QMetaObject::invokeMethod(
                     m_controller, [c = m_controller, runId, done, total] { c->deliverAbProgress(runId, done, total); },
                     Qt::QueuedConnection);
-                return stopId->load() != runId;
+                return stopId->load() < runId;
             });
             QMetaObject::invokeMethod(
                 m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishAb(runId, r); },
@@ -280,7 +280,7 @@ private:
                 },
                 Qt::QueuedConnection);
         }
-        bool shouldStop() override { return m_stopRunId->load() == m_runId; }
+        bool shouldStop() override { return m_stopRunId->load() >= m_runId; }
         void flush()
         {
             std::lock_guard lock(m_mutex);
@@ -353,6 +353,9 @@ RunController::RunController(QObject* parent)
 RunController::~RunController()
 {
     stop();
+    // Every run handed to the worker, queued ones included: nothing would receive their results, and the join
+    // below would otherwise wait for each of them to its last token.
+    m_stopRunId->store(m_nextRunId - 1);
     m_thread.quit();
     m_thread.wait();
 }
@@ -544,7 +547,7 @@ void RunController::stop()
 {
     if (m_currentRun == 0)
         return;
-    m_stopRunId->store(m_currentRun);
+    m_stopRunId->store(m_currentRun); // and any older run still queued: a newer run superseded it
     // What it measured up to the stop still arrives (within one token) and is shown as stopped;
     // a run started before then supersedes it.
     m_stoppedRun = m_currentRun;
