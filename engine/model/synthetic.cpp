@@ -3,7 +3,6 @@
 #include "engine/format/ggufwriter.h"
 #include "engine/format/mappedfile.h"
 #include "engine/kernels/modelquantizer.h"
-#include "engine/parallel/racecheck.h"
 #include "engine/text/vocabulary.h"
 
 #include <oneapi/tbb/parallel_for.h>
@@ -131,8 +130,7 @@ std::vector<uint8_t> randomMatrix(GgmlType type, uint64_t rows, uint64_t cols, u
     // quantised synthetic model is its F32 twin as llama-quantize would store it.
     std::vector<float> values(plain ? 0 : n);
     constexpr uint64_t kChunk = 1 << 16;
-    const racecheck::Region tsanRegion; // both regions below: the caller reads their results after them
-    tbb::parallel_for(uint64_t(0), (n + kChunk - 1) / kChunk, tsanRegion.task([&](uint64_t c) {
+    tbb::parallel_for(uint64_t(0), (n + kChunk - 1) / kChunk, [&](uint64_t c) {
         SplitMix rng { seed * 0x100000001b3ull + c };
         const uint64_t end = std::min(n, (c + 1) * kChunk);
         for (uint64_t i = c * kChunk; i < end; ++i) {
@@ -149,12 +147,11 @@ std::vector<uint8_t> randomMatrix(GgmlType type, uint64_t rows, uint64_t cols, u
                 values[i] = w;
             }
         }
-    }));
+    });
     if (!plain) {
         const uint64_t rowBytes = ggmlRowBytes(type, cols);
-        tbb::parallel_for(uint64_t(0), rows, tsanRegion.task([&](uint64_t r) {
-            quantizeRow(type, values.data() + r * cols, bytes.data() + r * rowBytes, cols);
-        }));
+        tbb::parallel_for(uint64_t(0), rows,
+            [&](uint64_t r) { quantizeRow(type, values.data() + r * cols, bytes.data() + r * rowBytes, cols); });
     }
     return bytes;
 }

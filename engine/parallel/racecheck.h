@@ -1,4 +1,4 @@
-// Happens-before edges ThreadSanitizer cannot see by itself, declared where oneTBB hands work between threads.
+// Happens-before edges ThreadSanitizer cannot see by itself, declared where a queue it cannot see hands data over.
 #pragma once
 
 #if defined(__SANITIZE_THREAD__)
@@ -9,12 +9,9 @@
 
 namespace engine::racecheck {
 
-// Debian's oneTBB is not built with -fsanitize=thread: it queues a region's tasks and wakes its workers through
-// its own atomics and futexes, which TSan does not see, so everything a region's caller wrote before the region
-// looks unordered with the worker that reads it (and the workers' results with the caller after the join). These
-// calls state the order TBB guarantees, on a token unique to the region (a local of the thread that starts it:
-// concurrent regions, say hybrid's per-sequence ones, stay unordered with each other). They compile to nothing
-// outside the tsan preset.
+// Debian's Qt and oneTBB are not built with -fsanitize=thread: what they hand between threads goes through their
+// own atomics and futexes, which TSan does not see. These calls state such an order on a token (any address both
+// sides know without reading shared memory). They compile to nothing outside the tsan preset.
 inline void release(const void* token)
 {
 #if defined(__SANITIZE_THREAD__)
@@ -32,35 +29,6 @@ inline void acquire(const void* token)
     (void)token;
 #endif
 }
-
-// One parallel region's edges, declared right before its fork: the caller's earlier writes are seen by each task
-// (task() wraps the body), and the tasks' writes by the caller once the region has joined or thrown (destructor).
-// Two tokens, so tasks are ordered after the fork and before the join but never with each other.
-class Region {
-public:
-    Region() { release(&m_fork); }
-    ~Region() { acquire(&m_join); }
-    Region(const Region&) = delete;
-    Region& operator=(const Region&) = delete;
-
-    template <typename F> auto task(F&& body) const
-    {
-        return [this, body = std::forward<F>(body)](auto&&... args) -> decltype(auto) {
-            begin();
-            struct End {
-                const Region* region;
-                ~End() { region->end(); }
-            } end { this };
-            return body(std::forward<decltype(args)>(args)...);
-        };
-    }
-    void begin() const { acquire(&m_fork); } // for bodies that cannot be wrapped
-    void end() const { release(&m_join); }
-
-private:
-    char m_fork = 0;
-    char m_join = 0;
-};
 
 // A call handed to another thread through a queue ThreadSanitizer cannot see either (Qt's event loop, also
 // Debian's): wrap the callable in it before queueing. The wrapper's last member is constructed after the payload

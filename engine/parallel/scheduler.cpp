@@ -1,7 +1,5 @@
 #include "engine/parallel/scheduler.h"
 
-#include "engine/parallel/racecheck.h"
-
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_for.h>
@@ -309,8 +307,7 @@ void Scheduler::parallelForParts(std::span<const RegionInfo> parts, std::span<co
     }
     const RegionInfo& region = parts[0]; // the region's identity (affinity partitioner)
     const tbb::blocked_range<size_t> range(0, total, m_options.grain);
-    const racecheck::Region tsanRegion; // the fork and join TBB does out of ThreadSanitizer's sight
-    auto run = tsanRegion.task([&](const tbb::blocked_range<size_t>& r) { runChunk(r.begin(), r.end()); });
+    auto run = [&](const tbb::blocked_range<size_t>& r) { runChunk(r.begin(), r.end()); };
     m_arena.execute([&] {
         const int64_t spanBegin = recorder ? recorder->nowNs() : 0;
         const auto t0 = std::chrono::steady_clock::now();

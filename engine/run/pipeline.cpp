@@ -3,8 +3,6 @@
 // sequence is in the later layers the next is already in the earlier ones.
 #include "engine/run/strategies.h"
 
-#include "engine/parallel/racecheck.h"
-
 #include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
@@ -24,49 +22,32 @@ void runRound(const RunSequences& run, const std::vector<SequenceState*>& active
     const int layers = run.model.config().layers;
     const int groups = std::clamp(scheduler.threads(), 1, layers);
     size_t next = 0;
-    // For ThreadSanitizer (racecheck.h): each stage is a task of the round, a serial stage's calls follow each other,
-    // and a sequence goes from one stage to the next; TBB orders all three out of its sight.
-    const racecheck::Region tsanRegion;
-    std::vector<char> tsanStages(size_t(groups) + 2); // one token per stage
     auto input = tbb::make_filter<void, SequenceState*>(
-        tbb::filter_mode::serial_in_order, tsanRegion.task([&](tbb::flow_control& fc) -> SequenceState* {
-            racecheck::acquire(&tsanStages[0]);
+        tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> SequenceState* {
             if (next >= active.size()) {
                 fc.stop();
-                racecheck::release(&tsanStages[0]);
                 return nullptr;
             }
             SequenceState* s = active[next++];
             Scheduler::InlineRegions inlineRegions;
             s->context().beginStep(scheduler, s->nextInput(), s->sequence());
-            racecheck::release(s);
-            racecheck::release(&tsanStages[0]);
             return s;
-        }));
+        });
     auto stage = [&](int g) {
         const int l0 = layers * g / groups;
         const int l1 = layers * (g + 1) / groups;
         return tbb::make_filter<SequenceState*, SequenceState*>(
-            tbb::filter_mode::serial_in_order, tsanRegion.task([&, g, l0, l1](SequenceState* s) {
-                racecheck::acquire(&tsanStages[size_t(g) + 1]);
-                racecheck::acquire(s);
+            tbb::filter_mode::serial_in_order, [&, l0, l1](SequenceState* s) {
                 Scheduler::InlineRegions inlineRegions;
                 s->context().runLayers(scheduler, l0, l1);
-                racecheck::release(s);
-                racecheck::release(&tsanStages[size_t(g) + 1]);
                 return s;
-            }));
+            });
     };
-    auto sink = tbb::make_filter<SequenceState*, void>(
-        tbb::filter_mode::serial_in_order, tsanRegion.task([&](SequenceState* s) {
-            racecheck::acquire(&tsanStages[size_t(groups) + 1]);
-            racecheck::acquire(s);
-            Scheduler::InlineRegions inlineRegions;
-            const auto logits = s->context().finishStep(scheduler);
-            s->acceptLogits(scheduler, logits, run.callbacks[size_t(s->sequence())]);
-            racecheck::release(s);
-            racecheck::release(&tsanStages[size_t(groups) + 1]);
-        }));
+    auto sink = tbb::make_filter<SequenceState*, void>(tbb::filter_mode::serial_in_order, [&](SequenceState* s) {
+        Scheduler::InlineRegions inlineRegions;
+        const auto logits = s->context().finishStep(scheduler);
+        s->acceptLogits(scheduler, logits, run.callbacks[size_t(s->sequence())]);
+    });
     tbb::filter<void, SequenceState*> chain = input & stage(0);
     for (int g = 1; g < groups; ++g)
         chain = chain & stage(g);

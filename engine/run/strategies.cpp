@@ -1,7 +1,5 @@
 #include "engine/run/strategies.h"
 
-#include "engine/parallel/racecheck.h"
-
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 
@@ -58,13 +56,13 @@ void forEachSequenceAsTask(const RunSequences& run, const std::function<void(int
 {
     // A grain of one with the simple partitioner: every sequence is a task of its own for the
     // workers to take.
-    const racecheck::Region tsanRegion;
     run.scheduler.execute([&] {
-        tbb::parallel_for(tbb::blocked_range<int>(0, run.size(), 1),
-            tsanRegion.task([&](const tbb::blocked_range<int>& r) {
+        tbb::parallel_for(
+            tbb::blocked_range<int>(0, run.size(), 1),
+            [&](const tbb::blocked_range<int>& r) {
                 for (int i = r.begin(); i != r.end(); ++i)
                     fn(i);
-            }),
+            },
             tbb::simple_partitioner());
     });
 }
