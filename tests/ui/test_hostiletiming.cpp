@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QMessageBox>
 #include <QPointer>
 #include <QSettings>
 #include <QSignalSpy>
@@ -142,6 +143,23 @@ QString plain(QString text)
     text.replace(QChar::ParagraphSeparator, QLatin1Char('\n'));
     text.replace(QChar::LineSeparator, QLatin1Char('\n'));
     return text;
+}
+
+// Answers the next message box the window shows with OK, keeping its text in `*text`.
+void acceptNextMessageBox(MainWindow& w, QString* text)
+{
+    auto* timer = new QTimer(&w);
+    timer->setInterval(5);
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, text] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        if (!box)
+            return;
+        timer->stop();
+        timer->deleteLater();
+        *text = box->text();
+        box->accept();
+    });
+    timer->start();
 }
 
 // The window's model box, found by what it lists.
@@ -313,9 +331,12 @@ private Q_SLOTS:
         QSignalSpy finished(w.controller(), &RunController::runFinished);
         w.run();
         QTRY_VERIFY_WITH_TIMEOUT(!tokens.isEmpty() || !finished.isEmpty(), 30000);
+        QString shown;
+        acceptNextMessageBox(w, &shown); // the window says why the file was refused
         openModelThroughDialog(w, garbage.fileName());
         QVERIFY(w.controller()->isLoading());
         QTRY_COMPARE_WITH_TIMEOUT(failedLoads.count(), 1, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(shown.contains(QStringLiteral("garbage.gguf")), 30000);
         QCOMPARE(finished.count(), 1);
         QVERIFY(!finished.at(0).at(1).value<RunSummary>().cancelled);
         QCOMPARE(w.controller()->modelInfo().source, QStringLiteral("synthetic:tiny"));
