@@ -230,7 +230,13 @@ MainWindow::MainWindow(QWidget* parent)
     updateEnabled();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The controller is a child: QWidget's destructor would stop it after this window's own part is gone, and its
+    // busyChanged would then call updateEnabled() on a half-destroyed window (a window destroyed without being
+    // closed, as when the application quits). Stopped here, every signal still finds a whole window.
+    m_controller->stop();
+}
 
 QWidget* MainWindow::buildControls()
 {

@@ -2,6 +2,7 @@
 
 #include "engine/format/gguffile.h"
 #include "engine/model/synthetic.h"
+#include "engine/parallel/racecheck.h"
 
 #include <QFileInfo>
 #include <QMetaObject>
@@ -10,6 +11,17 @@
 #include <mutex>
 
 namespace ui {
+
+namespace {
+
+// Every call between the GUI thread and the worker goes through here: queued, with its hand-over declared to
+// ThreadSanitizer (Qt's event queue is out of its sight; engine/parallel/racecheck.h).
+template <typename F> void post(QObject* to, F&& f)
+{
+    QMetaObject::invokeMethod(to, engine::racecheck::Handoff(std::forward<F>(f)), Qt::QueuedConnection);
+}
+
+} // namespace
 
 QString busyMachineWarning(const engine::BackgroundLoad& load)
 {
@@ -50,10 +62,8 @@ public:
         } catch (const std::exception& e) {
             error = QString::fromUtf8(e.what());
         }
-        QMetaObject::invokeMethod(
-            m_controller,
-            [c = m_controller, generation, model, error] { c->finishModelLoad(generation, model, error); },
-            Qt::QueuedConnection);
+        post(m_controller,
+            [c = m_controller, generation, model, error] { c->finishModelLoad(generation, model, error); });
     }
 
     void measureMachine()
@@ -66,8 +76,7 @@ public:
             }
         }
         const engine::MachinePeaks peaks = m_peaks.value_or(engine::MachinePeaks {});
-        QMetaObject::invokeMethod(
-            m_controller, [c = m_controller, peaks] { c->deliverMachinePeaks(peaks); }, Qt::QueuedConnection);
+        post(m_controller, [c = m_controller, peaks] { c->deliverMachinePeaks(peaks); });
     }
 
     void run(int runId, std::shared_ptr<const engine::Model> model, RunSettings settings,
@@ -88,9 +97,7 @@ public:
             summary.strategy = result.strategy;
             summary.pinnedCpus = engine::Scheduler::pinnedCpus(request.scheduler);
             summary.backgroundLoad = load;
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
-                Qt::QueuedConnection);
+            post(m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); });
             if (!result.trace.empty())
                 analyse(runId, *model, result, injectedPeaks);
         } catch (const std::exception& e) {
@@ -109,12 +116,9 @@ public:
             if (injectedPeaks)
                 m_peaks = injectedPeaks;
             if (!m_peaks) {
-                QMetaObject::invokeMethod(
-                    m_controller,
-                    [c = m_controller, runId] {
-                        c->deliverSweepProgress(runId, 0, 1, tr("measuring this machine's ceilings (once)"));
-                    },
-                    Qt::QueuedConnection);
+                post(m_controller, [c = m_controller, runId] {
+                    c->deliverSweepProgress(runId, 0, 1, tr("measuring this machine's ceilings (once)"));
+                });
                 try {
                     m_peaks = engine::machinePeaks();
                 } catch (const std::exception&) {
@@ -124,25 +128,20 @@ public:
             if (m_peaks)
                 request.predictWith = *m_peaks;
             auto stopId = m_stopRunId;
-            request.shouldStop = [stopId, runId] { return stopId->load() == runId; };
+            request.shouldStop = [stopId, runId] { return stopId->load() >= runId; };
             auto lastProgress = std::chrono::steady_clock::now() - std::chrono::seconds(1);
             engine::SweepResult result
                 = engine::runSweep(model, request, [&](int done, int total, const std::string& label) {
                       const auto now = std::chrono::steady_clock::now();
                       if (now - lastProgress >= std::chrono::milliseconds(33) || done == total) {
                           lastProgress = now;
-                          QMetaObject::invokeMethod(
-                              m_controller,
-                              [c = m_controller, runId, done, total, l = QString::fromStdString(label)] {
-                                  c->deliverSweepProgress(runId, done, total, l);
-                              },
-                              Qt::QueuedConnection);
+                          post(m_controller, [c = m_controller, runId, done, total, l = QString::fromStdString(label)] {
+                              c->deliverSweepProgress(runId, done, total, l);
+                          });
                       }
-                      return stopId->load() != runId;
+                      return stopId->load() < runId;
                   });
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishSweep(runId, r); },
-                Qt::QueuedConnection);
+            post(m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishSweep(runId, r); });
         } catch (const std::exception& e) {
             postFailure(runId, e);
         }
@@ -170,9 +169,7 @@ public:
             summary.backgroundLoad = load;
             summary.chat = ChatTurnOutcome { turn.turn.historyTokens, turn.turn.reusedTokens, turn.turn.prefilledTokens,
                 conversation->messages() };
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); },
-                Qt::QueuedConnection);
+            post(m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); });
             if (!turn.run.trace.empty())
                 analyse(runId, conversation->model(), turn.run, injectedPeaks);
         } catch (const std::exception& e) {
@@ -186,14 +183,11 @@ public:
         try {
             auto stopId = m_stopRunId;
             engine::PromptAbResult result = engine::runPromptAb(model, request, [&](int done, int total) {
-                QMetaObject::invokeMethod(
-                    m_controller, [c = m_controller, runId, done, total] { c->deliverAbProgress(runId, done, total); },
-                    Qt::QueuedConnection);
-                return stopId->load() != runId;
+                post(
+                    m_controller, [c = m_controller, runId, done, total] { c->deliverAbProgress(runId, done, total); });
+                return stopId->load() < runId;
             });
-            QMetaObject::invokeMethod(
-                m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishAb(runId, r); },
-                Qt::QueuedConnection);
+            post(m_controller, [c = m_controller, runId, r = std::move(result)] { c->finishAb(runId, r); });
         } catch (const std::exception& e) {
             postFailure(runId, e);
         }
@@ -204,8 +198,7 @@ private:
     void postFailure(int runId, const std::exception& e)
     {
         const QString message = QString::fromUtf8(e.what());
-        QMetaObject::invokeMethod(
-            m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); }, Qt::QueuedConnection);
+        post(m_controller, [c = m_controller, runId, message] { c->failRun(runId, message); });
     }
 
     // The run's report, after the run (its results are already on their way to the window).
@@ -215,9 +208,7 @@ private:
         if (injectedPeaks)
             m_peaks = injectedPeaks;
         const bool measuring = !m_peaks.has_value();
-        QMetaObject::invokeMethod(
-            m_controller, [c = m_controller, runId, measuring] { c->deliverAnalysisStarted(runId, measuring); },
-            Qt::QueuedConnection);
+        post(m_controller, [c = m_controller, runId, measuring] { c->deliverAnalysisStarted(runId, measuring); });
         RunReportPtr report; // null: the analysis failed (the run's own results stand)
         try {
             if (!m_peaks)
@@ -227,8 +218,7 @@ private:
         } catch (const std::exception&) {
             report.reset();
         }
-        QMetaObject::invokeMethod(
-            m_controller, [c = m_controller, runId, report] { c->deliverReport(runId, report); }, Qt::QueuedConnection);
+        post(m_controller, [c = m_controller, runId, report] { c->deliverReport(runId, report); });
     }
 
     // Collects tokens and trace events from whichever threads produce them and sends them to the
@@ -273,14 +263,11 @@ private:
         }
         void onPhase(engine::Phase phase) override
         {
-            QMetaObject::invokeMethod(
-                m_controller,
-                [c = m_controller, id = m_runId, p = QString::fromLatin1(engine::phaseName(phase))] {
-                    c->deliverPhase(id, p);
-                },
-                Qt::QueuedConnection);
+            post(m_controller, [c = m_controller, id = m_runId, p = QString::fromLatin1(engine::phaseName(phase))] {
+                c->deliverPhase(id, p);
+            });
         }
-        bool shouldStop() override { return m_stopRunId->load() == m_runId; }
+        bool shouldStop() override { return m_stopRunId->load() >= m_runId; }
         void flush()
         {
             std::lock_guard lock(m_mutex);
@@ -297,17 +284,13 @@ private:
         {
             m_lastFlush = std::chrono::steady_clock::now();
             if (!m_pieces.isEmpty()) {
-                QMetaObject::invokeMethod(
-                    m_controller,
-                    [c = m_controller, id = m_runId, p = std::move(m_pieces)] { c->deliverTokens(id, p); },
-                    Qt::QueuedConnection);
+                post(m_controller,
+                    [c = m_controller, id = m_runId, p = std::move(m_pieces)] { c->deliverTokens(id, p); });
                 m_pieces.clear();
             }
             if (!m_events.empty()) {
                 auto batch = std::make_shared<const std::vector<engine::TraceEvent>>(std::move(m_events));
-                QMetaObject::invokeMethod(
-                    m_controller, [c = m_controller, id = m_runId, batch] { c->deliverTrace(id, batch); },
-                    Qt::QueuedConnection);
+                post(m_controller, [c = m_controller, id = m_runId, batch] { c->deliverTrace(id, batch); });
                 m_events.clear();
             }
         }
@@ -353,6 +336,9 @@ RunController::RunController(QObject* parent)
 RunController::~RunController()
 {
     stop();
+    // Every run handed to the worker, queued ones included: nothing would receive their results, and the join
+    // below would otherwise wait for each of them to its last token.
+    m_stopRunId->store(m_nextRunId - 1);
     m_thread.quit();
     m_thread.wait();
 }
@@ -399,9 +385,7 @@ void RunController::loadModelWith(const QString& what, ModelLoader loader)
 {
     ++m_pendingLoads;
     Q_EMIT modelLoadStarted(what);
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, g = m_loadGeneration, l = std::move(loader)] { w->loadModel(g, l); },
-        Qt::QueuedConnection);
+    post(m_worker, [w = m_worker, g = m_loadGeneration, l = std::move(loader)] { w->loadModel(g, l); });
 }
 
 void RunController::useModel(std::shared_ptr<const engine::Model> model)
@@ -423,12 +407,10 @@ void RunController::requestMachinePeaks()
 {
     if (const auto peaks = knownMachinePeaks()) {
         // Queued like the worker's answer, so callers see one order of events either way.
-        QMetaObject::invokeMethod(
-            this, [this, p = *peaks] { Q_EMIT machinePeaksReady(p); }, Qt::QueuedConnection);
+        post(this, [this, p = *peaks] { Q_EMIT machinePeaksReady(p); });
         return;
     }
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker] { w->measureMachine(); }, Qt::QueuedConnection);
+    post(m_worker, [w = m_worker] { w->measureMachine(); });
 }
 
 void RunController::deliverMachinePeaks(engine::MachinePeaks peaks)
@@ -462,10 +444,8 @@ int RunController::startRun(const RunSettings& settings)
     m_analysedRun = 0; // and the report of the previous one
     setBusy(true);
     Q_EMIT runStarted(id, int(settings.prompts.size()), settings.scheduler.threads);
-    QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, id, model = m_model, settings, peaks = m_injectedPeaks] { w->run(id, model, settings, peaks); },
-        Qt::QueuedConnection);
+    post(m_worker,
+        [w = m_worker, id, model = m_model, settings, peaks = m_injectedPeaks] { w->run(id, model, settings, peaks); });
     return id;
 }
 
@@ -480,12 +460,9 @@ int RunController::startSweep(const SweepSettings& settings)
     setBusy(true);
     Q_EMIT runStarted(
         id, int(settings.workload.prompts.size()), settings.threads.empty() ? 1 : settings.threads.back());
-    QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, id, model = m_model, settings, peaks = m_injectedPeaks] {
-            w->sweep(id, model, settings, peaks);
-        },
-        Qt::QueuedConnection);
+    post(m_worker, [w = m_worker, id, model = m_model, settings, peaks = m_injectedPeaks] {
+        w->sweep(id, model, settings, peaks);
+    });
     return id;
 }
 
@@ -499,12 +476,9 @@ int RunController::startChatTurn(std::shared_ptr<engine::Conversation> conversat
     m_analysedRun = 0;
     setBusy(true);
     Q_EMIT runStarted(id, 1, settings.scheduler.threads);
-    QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, id, conversation, settings, peaks = m_injectedPeaks] {
-            w->chatTurn(id, conversation, settings, peaks);
-        },
-        Qt::QueuedConnection);
+    post(m_worker, [w = m_worker, id, conversation, settings, peaks = m_injectedPeaks] {
+        w->chatTurn(id, conversation, settings, peaks);
+    });
     return id;
 }
 
@@ -518,9 +492,7 @@ int RunController::startPromptAb(const engine::PromptAbRequest& request)
     m_analysedRun = 0;
     setBusy(true);
     Q_EMIT runStarted(id, int(request.variants.size()), request.run.scheduler.threads);
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, id, model = m_model, request] { w->promptAb(id, model, request); },
-        Qt::QueuedConnection);
+    post(m_worker, [w = m_worker, id, model = m_model, request] { w->promptAb(id, model, request); });
     return id;
 }
 
@@ -544,7 +516,7 @@ void RunController::stop()
 {
     if (m_currentRun == 0)
         return;
-    m_stopRunId->store(m_currentRun);
+    m_stopRunId->store(m_currentRun); // and any older run still queued: a newer run superseded it
     // What it measured up to the stop still arrives (within one token) and is shown as stopped;
     // a run started before then supersedes it.
     m_stoppedRun = m_currentRun;

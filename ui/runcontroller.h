@@ -199,7 +199,9 @@ private:
     int m_pendingLoads = 0; // loads queued or running: a run now would use the old model
     int m_loadGeneration = 0; // useModel() bumps it: loads started before then are dropped on arrival
     std::optional<engine::MachinePeaks> m_knownPeaks; // delivered by the worker
-    std::shared_ptr<std::atomic<int>> m_stopRunId; // the worker polls it between tokens
+    // The worker polls it between tokens: runs with this id or an older one stop. Ids only grow, and a run older
+    // than the stopped one was superseded when that one started, so none of them is wanted any more.
+    std::shared_ptr<std::atomic<int>> m_stopRunId;
     std::optional<engine::MachinePeaks> m_injectedPeaks;
     int m_analysedRun = 0; // the finished run whose report is still to come, until another run starts
 };

@@ -1,5 +1,7 @@
 #include "engine/parallel/trace.h"
 
+#include "engine/parallel/racecheck.h"
+
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
@@ -181,14 +183,26 @@ uint64_t TraceRecorder::count() const
     return n;
 }
 
+// TBB hands the observer to its workers, and waits for their callbacks before observe(false) returns, out of
+// ThreadSanitizer's sight (racecheck.h): the callbacks acquire what the constructor released, and the destructor
+// what they released. Two tokens, so callbacks on different workers stay unordered with each other.
+namespace {
+const void* joinToken(const ArenaObserver* observer) { return reinterpret_cast<const char*>(observer) + 1; }
+}
+
 ArenaObserver::ArenaObserver(tbb::task_arena& arena, TraceRecorder& recorder)
     : tbb::task_scheduler_observer(arena)
     , m_recorder(recorder)
 {
+    racecheck::release(this);
     observe(true);
 }
 
-ArenaObserver::~ArenaObserver() { observe(false); }
+ArenaObserver::~ArenaObserver()
+{
+    observe(false);
+    racecheck::acquire(joinToken(this));
+}
 
 // Only workers are marked: the calling thread enters and leaves the arena at every region, which
 // would bury the interesting joins and leaves under two marks per region.
@@ -196,22 +210,26 @@ void ArenaObserver::on_scheduler_entry(bool isWorker)
 {
     if (!isWorker)
         return;
+    racecheck::acquire(this);
     TraceEvent e;
     e.beginNs = e.endNs = m_recorder.nowNs();
     e.worker = int16_t(tbb::this_task_arena::current_thread_index());
     e.op = Op::WorkerJoin;
     m_recorder.record(e);
+    racecheck::release(joinToken(this));
 }
 
 void ArenaObserver::on_scheduler_exit(bool isWorker)
 {
     if (!isWorker)
         return;
+    racecheck::acquire(this);
     TraceEvent e;
     e.beginNs = e.endNs = m_recorder.nowNs();
     e.worker = int16_t(tbb::this_task_arena::current_thread_index());
     e.op = Op::WorkerLeave;
     m_recorder.record(e);
+    racecheck::release(joinToken(this));
 }
 
 } // namespace engine
