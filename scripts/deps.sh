@@ -8,7 +8,7 @@ BUILD_PACKAGES=(
     build-essential cmake ninja-build pkg-config
     qt6-base-dev qt6-charts-dev qt6-svg-dev zlib1g-dev libqt6opengl6-dev qt6-qpa-plugins libgl-dev libxkbcommon-dev fonts-dejavu-core
     libeigen3-dev libtbb-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
-    clang-format-14
+    clang-format-14 clang-14 libclang-rt-14-dev
 )
 TRAIN_PACKAGES=(
     python3-torch python3-numpy libopenblas0-pthread python3-sentencepiece bible-kjv bible-kjv-text

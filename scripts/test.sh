@@ -2,12 +2,14 @@
 # Installs what is missing, then what CI runs (.ci/run), each step timed:
 #   1. format: every tracked .cpp/.h as clang-format-14 would write it (scripts/check-format.sh)
 #   2. the release build in build/ with warnings as errors (preset ci), and every test
-#   3. the AddressSanitizer + UBSan build in build-sanitize/ (preset sanitize, -O1), and every test
-#   4. the ThreadSanitizer build in build-tsan/ (preset tsan): only the tests whose threads hand data over in
+#   3. the libFuzzer targets (preset fuzz, clang-14, build-fuzz/), each fuzzed briefly from its seed corpus
+#      (scripts/fuzz.sh all; PLAYGROUND_FUZZ_SECONDS per target, default 15): any finding fails
+#   4. the AddressSanitizer + UBSan build in build-sanitize/ (preset sanitize, -O1), and every test
+#   5. the ThreadSanitizer build in build-tsan/ (preset tsan): only the tests whose threads hand data over in
 #      ways TSan can judge (the trace recorder and its pump; the run controller's GUI and engine threads), built
 #      alone to keep CI's time
-# PLAYGROUND_SKIP_SANITIZE=1 skips steps 3 and 4 for a quick local run. Extra arguments go to the release and
-# ASan ctest runs (e.g. -R test_cli).
+# PLAYGROUND_SKIP_FUZZ=1 skips step 3 and PLAYGROUND_SKIP_SANITIZE=1 steps 4 and 5, for a quick local run. Extra
+# arguments go to the release and ASan ctest runs (e.g. -R test_cli).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JOBS="$(nproc)"
@@ -36,6 +38,12 @@ cd "$ROOT"
 step "release configure" cmake --preset ci >/dev/null
 step "release build" cmake --build build -- -j"$JOBS"
 step "release tests" ctest --test-dir build --output-on-failure -j"$JOBS" "$@"
+
+if [[ "${PLAYGROUND_SKIP_FUZZ:-0}" == "0" ]]; then
+    step "fuzz configure" cmake --preset fuzz >/dev/null
+    step "fuzz build" cmake --build build-fuzz -- -j"$JOBS"
+    step "fuzz run" "$ROOT/scripts/fuzz.sh" all "${PLAYGROUND_FUZZ_SECONDS:-15}"
+fi
 
 if [[ "${PLAYGROUND_SKIP_SANITIZE:-0}" != "0" ]]; then
     echo "test.sh: PLAYGROUND_SKIP_SANITIZE set; skipping the sanitizer build" >&2

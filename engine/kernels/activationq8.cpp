@@ -204,8 +204,6 @@ inline __m512i loadInput64(const ActivationQ8& x, size_t offset)
 {
     return _mm512_loadu_si512(reinterpret_cast<const void*>(x.q.data() + offset));
 }
-// Lanes 0..7 scaled by a, 8..15 by b.
-inline __m512 twoScales(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
 // The f16 scales of four consecutive legacy blocks (each `stride` bytes) as floats.
 template <typename Block> inline __m128 fourScales(const Block* blocks)
 {

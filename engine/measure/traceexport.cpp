@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 
@@ -169,12 +171,51 @@ Op opFromName(const std::string& name)
     return Op::Other;
 }
 
-const json& requireField(const json& event, const char* key, size_t index)
+// Reading a field back: a number inside what its TraceEvent field holds (a fraction is rounded), or the fallback
+// when absent and allowed. Anything else is refused naming the event, never wrapped, converted out of range or
+// overflowed (fuzz/trace_json.cpp found such inputs undefined behaviour). `value` is null when the field is absent.
+double numberValue(const json* value, const char* key, size_t index, double lo, double hi,
+    std::optional<double> fallback = std::nullopt)
+{
+    const std::string where = "Chrome trace: event " + std::to_string(index);
+    if (!value && fallback)
+        return *fallback;
+    if (!value || !value->is_number())
+        throw std::runtime_error(where + " has no numeric \"" + key + "\"");
+    const double v = value->get<double>();
+    if (!(v >= lo && v <= hi)) // also refuses NaN
+        throw std::runtime_error(where + " has \"" + key + "\" out of range (" + value->dump() + ")");
+    return v;
+}
+
+const json* fieldOf(const json& object, const char* key)
+{
+    const auto it = object.find(key);
+    return it == object.end() ? nullptr : &*it;
+}
+
+double numberField(const json& event, const char* key, size_t index, double lo, double hi)
+{
+    return numberValue(fieldOf(event, key), key, index, lo, hi);
+}
+
+// An integer of type Int stored as value + offset (a tid is the worker + kTraceTidOffset).
+template <typename Int>
+Int integerValue(const json* value, const char* key, size_t index, std::optional<Int> fallback, int64_t offset = 0)
+{
+    const double lo = double(std::numeric_limits<Int>::min()) + double(offset);
+    const double hi = double(std::numeric_limits<Int>::max()) + double(offset);
+    const auto stored = fallback ? std::optional<double>(double(*fallback) + double(offset)) : std::nullopt;
+    return Int(std::llround(numberValue(value, key, index, lo, hi, stored)) - offset);
+}
+
+// Times within ±10^12 µs (11.5 days) of the trace's zero: in nanoseconds, begin + duration cannot overflow.
+constexpr double kMaxTraceMicros = 1e12;
+
+std::string textField(const json& event, const char* key)
 {
     const auto it = event.find(key);
-    if (it == event.end() || !it->is_number())
-        throw std::runtime_error("Chrome trace: event " + std::to_string(index) + " has no numeric \"" + key + "\"");
-    return *it;
+    return it != event.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 } // namespace
@@ -218,8 +259,8 @@ std::vector<TraceEvent> parseChromeTrace(const nlohmann::json& trace, bool withM
         const json& e = (*list)[i];
         if (!e.is_object())
             throw std::runtime_error("Chrome trace: event " + std::to_string(i) + " is not an object");
-        const std::string ph = e.value("ph", "");
-        const std::string name = e.value("name", "");
+        const std::string ph = textField(e, "ph");
+        const std::string name = textField(e, "name");
         const bool slice = ph == "X";
         const bool marker
             = withMarkers && (ph == "i" || ph == "I") && isMarker(opFromName(name)) && !isRegionSpan(opFromName(name));
@@ -228,20 +269,20 @@ std::vector<TraceEvent> parseChromeTrace(const nlohmann::json& trace, bool withM
 
         TraceEvent ev;
         ev.op = opFromName(name);
-        ev.worker = int16_t(requireField(e, "tid", i).get<int>() - kTraceTidOffset);
-        const double ts = requireField(e, "ts", i).get<double>();
-        ev.beginNs = toNanos(ts);
-        ev.endNs = slice ? ev.beginNs + toNanos(requireField(e, "dur", i).get<double>()) : ev.beginNs;
+        ev.worker = integerValue<int16_t>(fieldOf(e, "tid"), "tid", i, std::nullopt, kTraceTidOffset);
+        ev.beginNs = toNanos(numberField(e, "ts", i, -kMaxTraceMicros, kMaxTraceMicros));
+        ev.endNs
+            = slice ? ev.beginNs + toNanos(numberField(e, "dur", i, -kMaxTraceMicros, kMaxTraceMicros)) : ev.beginNs;
         if (slice && e.contains("args") && e["args"].is_object()) {
             const json& args = e["args"];
-            ev.layer = int16_t(args.value("layer", -1));
-            ev.sequence = int16_t(args.value("seq", 0));
-            ev.position = args.value("token", 0);
-            ev.tokens = uint8_t(args.value("tokens", 1));
+            ev.layer = integerValue<int16_t>(fieldOf(args, "layer"), "layer", i, -1);
+            ev.sequence = integerValue<int16_t>(fieldOf(args, "seq"), "seq", i, 0);
+            ev.position = integerValue<int32_t>(fieldOf(args, "token"), "token", i, 0);
+            ev.tokens = integerValue<uint8_t>(fieldOf(args, "tokens"), "tokens", i, 1);
             const auto rows = args.find("rows");
             if (rows != args.end() && rows->is_array() && rows->size() == 2) {
-                ev.first = (*rows)[0].get<uint32_t>();
-                ev.last = (*rows)[1].get<uint32_t>();
+                ev.first = integerValue<uint32_t>(&(*rows)[0], "rows", i, std::nullopt);
+                ev.last = integerValue<uint32_t>(&(*rows)[1], "rows", i, std::nullopt);
             }
         }
         events.push_back(ev);

@@ -49,7 +49,8 @@ void writeChromeTrace(const std::string& path, const std::vector<TraceEvent>& ev
 
 // Reads the "ph":"X" slices (and with withMarkers the join/leave instants) of a Chrome trace back into
 // TraceEvents, in file order. Accepts the object form and the bare-array form. Names that are not an opName
-// become Op::Other. Throws std::runtime_error if the document or an event lacks a required field.
+// become Op::Other. Throws std::runtime_error if the document or an event lacks a required field, or a field is not
+// a number inside what the event holds (a worker, layer or sequence beyond int16, a time beyond ±10^12 µs).
 std::vector<TraceEvent> parseChromeTrace(const nlohmann::json& trace, bool withMarkers = false);
 
 // Number of workers with at least one open slice, as (ns, busy) at every change, starting with (0, 0).

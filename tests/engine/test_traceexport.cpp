@@ -378,6 +378,15 @@ private Q_SLOTS:
         QTest::newRow("slice with string dur")
             << QByteArray(R"({"traceEvents":[{"ph":"X","name":"rope","tid":1,"ts":1,"dur":"1"}]})");
         QTest::newRow("event not an object") << QByteArray(R"([1])");
+        // Found by fuzz/trace_json.cpp: out-of-range numbers were converted with undefined behaviour.
+        QTest::newRow("tid beyond int") << QByteArray(R"([{"ph":"X","name":"rope","tid":-2147483648,"ts":1,"dur":1}])");
+        QTest::newRow("ts beyond int64 ns") << QByteArray(R"([{"ph":"X","name":"rope","tid":1,"ts":1e300,"dur":1}])");
+        QTest::newRow("layer beyond int")
+            << QByteArray(R"([{"ph":"X","name":"rope","tid":1,"ts":1,"dur":1,"args":{"layer":1e300}}])");
+        QTest::newRow("string rows") << QByteArray(
+            R"([{"ph":"X","name":"rope","tid":1,"ts":1,"dur":1,"args":{"rows":["a",1]}}])");
+        QTest::newRow("string layer") << QByteArray(
+            R"([{"ph":"X","name":"rope","tid":1,"ts":1,"dur":1,"args":{"layer":"x"}}])");
     }
     void parseRejectsMalformedDocuments()
     {
