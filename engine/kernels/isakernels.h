@@ -12,6 +12,13 @@
 #error "isakernels.h is for the per-ISA kernel sources (PLAYGROUND_ISA_NS undefined)"
 #endif
 
+// Whether this level has the AVX-512 VNNI integer matrix kernels (int8gemm.cpp; the avx512 level's flags).
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define PLAYGROUND_ISA_HAS_VNNI 1
+#else
+#define PLAYGROUND_ISA_HAS_VNNI 0
+#endif
+
 #include "engine/kernels/activationq8.h"
 #include "engine/kernels/cpudispatch.h"
 
@@ -67,5 +74,25 @@ void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, 
     int64_t n, int64_t k, float alpha);
 void matmul(
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+
+// int8gemm.cpp: prefill's integer matrix kernels (Int8GemmKernel); the vectorised ones only where
+// PLAYGROUND_ISA_HAS_VNNI.
+#define PLAYGROUND_INT8GEMM(name)                                                                                      \
+    void name(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y,       \
+        int64_t ldy, void* workspace)
+#if PLAYGROUND_ISA_HAS_VNNI
+PLAYGROUND_INT8GEMM(gemmQ8_0Q8);
+PLAYGROUND_INT8GEMM(gemmQ4_0Q8);
+PLAYGROUND_INT8GEMM(gemmQ5_0Q8);
+PLAYGROUND_INT8GEMM(gemmQ4_KQ8);
+PLAYGROUND_INT8GEMM(gemmQ5_KQ8);
+PLAYGROUND_INT8GEMM(gemmQ6_KQ8);
+#endif
+PLAYGROUND_INT8GEMM(gemmQ8_0Q8Scalar);
+PLAYGROUND_INT8GEMM(gemmQ4_0Q8Scalar);
+PLAYGROUND_INT8GEMM(gemmQ5_0Q8Scalar);
+PLAYGROUND_INT8GEMM(gemmQ4_KQ8Scalar);
+PLAYGROUND_INT8GEMM(gemmQ5_KQ8Scalar);
+PLAYGROUND_INT8GEMM(gemmQ6_KQ8Scalar);
 
 } // namespace engine::PLAYGROUND_ISA_NS

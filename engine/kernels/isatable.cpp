@@ -15,6 +15,14 @@ constexpr CpuIsa level()
 #endif
 }
 
+#if PLAYGROUND_ISA_HAS_VNNI
+constexpr Int8GemmKernels kInt8Gemm { gemmQ8_0Q8, gemmQ4_0Q8, gemmQ5_0Q8, gemmQ4_KQ8, gemmQ5_KQ8, gemmQ6_KQ8 };
+#else
+constexpr Int8GemmKernels kInt8Gemm {}; // none: int8GemmVectorised() is false, prefill keeps the float path
+#endif
+constexpr Int8GemmKernels kInt8GemmScalar { gemmQ8_0Q8Scalar, gemmQ4_0Q8Scalar, gemmQ5_0Q8Scalar, gemmQ4_KQ8Scalar,
+    gemmQ5_KQ8Scalar, gemmQ6_KQ8Scalar };
+
 constexpr CpuKernels kTable {
     .isa = level(),
     .f32 = { dotF32, dequantF32 },
@@ -31,6 +39,8 @@ constexpr CpuKernels kTable {
     .expNonPositive = expNonPositiveForTest,
     .matmulTransposed = matmulTransposed,
     .matmul = matmul,
+    .int8Gemm = kInt8Gemm,
+    .int8GemmScalar = kInt8GemmScalar,
 };
 } // namespace
 

@@ -2,6 +2,7 @@
 
 #include "engine/format/gguffile.h"
 #include "engine/kernels/cpudispatch.h"
+#include "engine/kernels/int8gemm.h"
 #include "engine/kernels/typekernels.h"
 
 #include <algorithm>
@@ -28,8 +29,16 @@ size_t blockCount(const WeightMatrix& w, int T)
     return size_t((w.rows + per - 1) / per);
 }
 
+// Prefill of block-quantised weights by integer matrix kernels, where they are vectorised (the scalar
+// one is slower than dequantising and multiplying in float).
+bool useInt8Gemm(const WeightMatrix& w)
+{
+    return int8GemmFor(w.type) != nullptr && int8GemmVectorised() && w.cols % int64_t(ActivationQ8::kBlock) == 0;
+}
+
 // y[t][r - r0] = dot(w.row(r), x[t]) for r in [r0, r1), t < T; x is (T, w.cols), y has leading dim ldy.
-// xq: x quantised (decode only), used by the types that have integer dots.
+// xq: x quantised (quantizeInput), used by the types that have integer dots (decode) or an integer
+// matrix kernel (prefill).
 void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int T, float* y, int64_t ldy,
     const ActivationQ8* xq = nullptr)
 {
@@ -48,6 +57,10 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
         return;
     }
     const int64_t nr = r1 - r0;
+    if (xq && useInt8Gemm(w)) {
+        int8GemmFor(w.type)(w.row(r0), size_t(w.rowBytes), nr, n, *xq, T, y, ldy);
+        return;
+    }
     const float* wf;
     if (w.type == GgmlType::F32) {
         wf = reinterpret_cast<const float*>(w.row(r0));
@@ -172,14 +185,19 @@ void InferenceContext::matmuls(
 const ActivationQ8* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
     std::initializer_list<const WeightMatrix*> weights, const float* x, int T)
 {
-    if (T != 1 || std::none_of(weights.begin(), weights.end(), [](const WeightMatrix* w) {
-            return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(ActivationQ8::kBlock) == 0;
-        }))
+    const bool any = T == 1
+        ? std::any_of(weights.begin(), weights.end(),
+            [](const WeightMatrix* w) {
+                return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(ActivationQ8::kBlock) == 0;
+            })
+        : std::any_of(weights.begin(), weights.end(), [](const WeightMatrix* w) { return useInt8Gemm(*w); });
+    if (!any)
         return nullptr;
     // Once per input, before the rows that read it fan out: a serial section of the calling thread.
+    // Prefill quantises all T rows back to back (row t's blocks start at block t * cols / 32).
     RegionInfo serial = region;
     serial.op = Op::Serial;
-    scheduler.serial(serial, [&] { m_xq.quantize(x, size_t((*weights.begin())->cols)); });
+    scheduler.serial(serial, [&] { m_xq.quantize(x, size_t(T) * size_t((*weights.begin())->cols)); });
     return &m_xq;
 }
 

@@ -1,0 +1,415 @@
+// One ISA level's copy of prefill's integer matrix kernels (int8gemm.h; the public functions and the shape checks
+// are in int8gemmdispatch.cpp). Nothing of the standard library is instantiated here (isakernels.h): scratch
+// comes from the caller, and the scalar kernel accumulates in y.
+#include "engine/kernels/isakernels.h"
+
+#include "engine/kernels/blockformats.h"
+#include "engine/kernels/blockunpack.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if PLAYGROUND_ISA_HAS_VNNI
+#include <immintrin.h>
+#endif
+
+namespace engine::PLAYGROUND_ISA_NS {
+
+namespace {
+
+// One trait per format: how a block's 32-element sub-block s turns into 32 unsigned quants u (value =
+// (u - Offset) * scale, or scale * u - min), and its scale(s) and min. Groups: scale groups per
+// sub-block (Q6_K scales every 16 elements).
+struct Q8_0 {
+    using Block = BlockQ8_0;
+    static constexpr int kElems = 32, kSubs = 1, kGroups = 1, kOffset = 128;
+    static constexpr bool kHasMin = false;
+    // q + 128: vpdpbusd multiplies unsigned by signed bytes; the 128 comes off through x's sums.
+    static void unpack(const Block& b, int, uint8_t* u)
+    {
+        for (int j = 0; j < 32; ++j)
+            u[j] = uint8_t(b.qs[j] + 128);
+    }
+    static void scales(const Block& b, int, float* sc, float*) { sc[0] = f16ToF32(b.d); }
+};
+
+struct Q4_0 {
+    using Block = BlockQ4_0;
+    static constexpr int kElems = 32, kSubs = 1, kGroups = 1, kOffset = 8;
+    static constexpr bool kHasMin = false;
+    static void unpack(const Block& b, int, uint8_t* u)
+    {
+        for (int j = 0; j < 16; ++j) {
+            u[j] = b.qs[j] & 0x0F;
+            u[j + 16] = b.qs[j] >> 4;
+        }
+    }
+    static void scales(const Block& b, int, float* sc, float*) { sc[0] = f16ToF32(b.d); }
+};
+
+struct Q5_0 {
+    using Block = BlockQ5_0;
+    static constexpr int kElems = 32, kSubs = 1, kGroups = 1, kOffset = 16;
+    static constexpr bool kHasMin = false;
+    static void unpack(const Block& b, int, uint8_t* u)
+    {
+        uint32_t qh;
+        std::memcpy(&qh, b.qh, 4);
+        for (int j = 0; j < 32; ++j)
+            u[j] = uint8_t((j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4) | (((qh >> j) & 1) << 4));
+    }
+    static void scales(const Block& b, int, float* sc, float*) { sc[0] = f16ToF32(b.d); }
+};
+
+template <typename B, bool FiveBit> struct QK {
+    using Block = B;
+    static constexpr int kElems = kQK_K, kSubs = 8, kGroups = 1, kOffset = 0;
+    static constexpr bool kHasMin = true;
+    static void unpack(const Block& b, int j, uint8_t* u)
+    {
+        for (int l = 0; l < 32; ++l) {
+            const uint8_t byte = b.qs[32 * (j / 2) + l];
+            int q = (j & 1) ? byte >> 4 : byte & 0x0F;
+            if constexpr (FiveBit)
+                q |= ((b.qh[l] >> j) & 1) << 4;
+            u[l] = uint8_t(q);
+        }
+    }
+    static void scales(const Block& b, int j, float* sc, float* mn)
+    {
+        uint8_t s6, m6;
+        scaleMinK4(j, b.scales, s6, m6);
+        sc[0] = f16ToF32(b.d) * float(s6);
+        *mn = f16ToF32(b.dmin) * float(m6);
+    }
+};
+using Q4_K = QK<BlockQ4_K, false>;
+using Q5_K = QK<BlockQ5_K, true>;
+
+struct Q6_K {
+    using Block = BlockQ6_K;
+    static constexpr int kElems = kQK_K, kSubs = 8, kGroups = 2, kOffset = 32;
+    static constexpr bool kHasMin = false;
+    // Sub-block j is quarter j % 4 of half j / 4 (see dequantizeRowQ6_K); u = q, 0..63.
+    static void unpack(const Block& b, int j, uint8_t* u)
+    {
+        const int half = j / 4, k = j % 4;
+        const uint8_t* ql = b.ql + 64 * half + 32 * (k & 1);
+        const uint8_t* qh = b.qh + 32 * half;
+        for (int l = 0; l < 32; ++l)
+            u[l] = uint8_t((k < 2 ? ql[l] & 0x0F : ql[l] >> 4) | (((qh[l] >> (2 * k)) & 3) << 4));
+    }
+    static void scales(const Block& b, int j, float* sc, float*)
+    {
+        const float d = f16ToF32(b.d);
+        sc[0] = d * float(b.scales[2 * j]);
+        sc[1] = d * float(b.scales[2 * j + 1]);
+    }
+};
+
+// -Offset * (sum of x's quants in scale group g of sub-block s of activation row t): the integer
+// correction that turns sum(u * q_x) into sum((u - Offset) * q_x).
+template <typename F> int32_t offsetCorrection(const ActivationQ8& x, size_t n, int t, size_t s, int g)
+{
+    const int32_t* q16 = x.qsum16.data() + size_t(t) * (n / 16) + 2 * s;
+    const int32_t sum = F::kGroups == 1 ? q16[0] + q16[1] : q16[g];
+    return -F::kOffset * sum;
+}
+
+template <typename F>
+void gemmScalar(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    const size_t nsub = n / 32;
+    constexpr int L = 32 / F::kGroups;
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto* blocks = blocksOf<typename F::Block>(w + size_t(r) * rowBytes);
+        // Row r's outputs are its accumulators, one per activation row, ldy apart.
+        float* acc = y + size_t(r);
+        const size_t step = size_t(ldy);
+        for (int t = 0; t < T; ++t)
+            acc[size_t(t) * step] = 0.0f;
+        for (size_t s = 0; s < nsub; ++s) {
+            uint8_t u[32];
+            float sc[F::kGroups];
+            float mn = 0.0f;
+            const auto& blk = blocks[s / F::kSubs];
+            F::unpack(blk, int(s % F::kSubs), u);
+            F::scales(blk, int(s % F::kSubs), sc, &mn);
+            for (int t = 0; t < T; ++t) {
+                const int8_t* xq = x.q.data() + size_t(t) * n + 32 * s;
+                const float xs = x.d[size_t(t) * nsub + s];
+                for (int g = 0; g < F::kGroups; ++g) {
+                    int32_t sum = F::kOffset ? offsetCorrection<F>(x, n, t, s, g) : 0;
+                    for (int l = g * L; l < g * L + L; ++l)
+                        sum += int32_t(u[l]) * xq[l];
+                    acc[size_t(t) * step] = std::fma(float(sum), sc[g] * xs, acc[size_t(t) * step]);
+                }
+                if constexpr (F::kHasMin)
+                    acc[size_t(t) * step] = std::fma(-mn, x.dsum[size_t(t) * nsub + s], acc[size_t(t) * step]);
+            }
+        }
+    }
+}
+
+#if PLAYGROUND_ISA_HAS_VNNI
+// Vectorised: 16 weight rows are one panel, each sub-block stored as 8 vectors of 16 rows x 4
+// consecutive quants, so one vpdpbusd with 4 quants of an activation row broadcast adds 4 products
+// to each of 16 outputs. A panel is unpacked once and then swept by all T activation rows, 8 at a
+// time (8 int32 and 8 float accumulators in registers); a scale group's int32 sums are converted and
+// scaled once, then start again from the group's offset correction.
+
+// out[k] (k < 8) = quants 4k..4k+3 of rows 0..15, from 16 rows of 32 quants: an 8x8 transpose of
+// 32-bit words in each 256-bit half (rows r and r + 8 share a register).
+inline void transposeStore(const __m256i* r, uint8_t* out)
+{
+    __m512i z[8], t[8], u[4], v[4];
+    for (int i = 0; i < 8; ++i)
+        z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(r[i]), r[i + 8], 1);
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(z[2 * i], z[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; ++h) { // rows 0-3 (u) and 4-7 (v) of each half
+        __m512i* o = h ? v : u;
+        const __m512i* s = t + 4 * h;
+        o[0] = _mm512_unpacklo_epi64(s[0], s[2]);
+        o[1] = _mm512_unpackhi_epi64(s[0], s[2]);
+        o[2] = _mm512_unpacklo_epi64(s[1], s[3]);
+        o[3] = _mm512_unpackhi_epi64(s[1], s[3]);
+    }
+    const __m512i low = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i high = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int k = 0; k < 4; ++k) {
+        _mm512_storeu_si512(out + 64 * k, _mm512_permutex2var_epi64(u[k], low, v[k]));
+        _mm512_storeu_si512(out + 64 * (k + 4), _mm512_permutex2var_epi64(u[k], high, v[k]));
+    }
+}
+
+// The 32 unsigned quants of sub-block j as the traits' unpack gives them.
+inline __m256i unpackVec(const BlockQ8_0& b, int)
+{
+    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(char(0x80)));
+}
+inline __m256i nibbles16(const uint8_t* qs)
+{
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4), _mm_and_si128(raw, low4));
+}
+inline __m256i unpackVec(const BlockQ4_0& b, int) { return nibbles16(b.qs); }
+inline __m256i unpackVec(const BlockQ5_0& b, int)
+{
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    const __m256i u = nibbles16(b.qs);
+    return _mm256_mask_add_epi8(u, __mmask32(qh), u, _mm256_set1_epi8(16));
+}
+template <typename Block> inline __m256i kNibbles(const Block& b, int j)
+{
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (j / 2)));
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    return (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4) : _mm256_and_si256(raw, low4);
+}
+inline __m256i unpackVec(const BlockQ4_K& b, int j) { return kNibbles(b, j); }
+inline __m256i unpackVec(const BlockQ5_K& b, int j)
+{
+    const __m256i u = kNibbles(b, j);
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh));
+    return _mm256_mask_add_epi8(u, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << j))), u, _mm256_set1_epi8(16));
+}
+inline __m256i unpackVec(const BlockQ6_K& b, int j)
+{
+    const int half = j / 4, k = j % 4;
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * half + 32 * (k & 1)));
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * half));
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i nib = k < 2 ? _mm256_and_si256(low, low4) : _mm256_and_si256(_mm256_srli_epi16(low, 4), low4);
+    // bits 2k, 2k+1 of each qh byte to bits 4, 5 (16-bit shifts; the mask cuts what crossed a byte)
+    const __m256i hi = _mm256_and_si256(
+        _mm256_sll_epi16(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * k)), _mm_cvtsi32_si128(4)), _mm256_set1_epi8(0x30));
+    return _mm256_or_si256(nib, hi);
+}
+
+// Panel of up to 16 rows: quants (nsub x 512 bytes), scales (nsub x groups x 16), mins (nsub x 16);
+// rows past `count` are zero, so their lanes compute 0 and are never stored.
+template <typename F>
+void packPanel(const uint8_t* w, size_t rowBytes, int count, size_t nsub, uint8_t* quants, float* sc, float* mn)
+{
+    for (size_t s = 0; s < nsub; ++s) {
+        __m256i r[16];
+        for (int i = 0; i < 16; ++i) {
+            float scales[F::kGroups] = {};
+            float m = 0.0f;
+            if (i < count) {
+                const auto& blk = blocksOf<typename F::Block>(w + size_t(i) * rowBytes)[s / F::kSubs];
+                r[i] = unpackVec(blk, int(s % F::kSubs));
+                F::scales(blk, int(s % F::kSubs), scales, &m);
+            } else {
+                r[i] = _mm256_setzero_si256();
+            }
+            for (int g = 0; g < F::kGroups; ++g)
+                sc[(s * F::kGroups + size_t(g)) * 16 + size_t(i)] = scales[g];
+            if constexpr (F::kHasMin)
+                mn[s * 16 + size_t(i)] = m;
+        }
+        transposeStore(r, quants + 512 * s);
+    }
+}
+
+// The tile's accumulators live in registers only if its short loops are unrolled, which GCC does not do
+// by itself at -O2.
+#define PLAYGROUND_UNROLL _Pragma("GCC unroll 16")
+
+// NT activation rows (t0's quants at xq, n apart) times one panel; y at row t0, column of the panel's
+// first row.
+template <typename F, int NT>
+void panelTile(const uint8_t* quants, const float* sc, const float* mn, size_t nsub, const int8_t* xq, size_t n,
+    const float* xd, const float* xdsum, const int32_t* corr, float* y, int64_t ldy, __mmask16 mask)
+{
+    constexpr int G = F::kGroups;
+    constexpr int steps = 8 / G; // 4-quant steps per scale group
+    __m512 acc[NT];
+    PLAYGROUND_UNROLL
+    for (int j = 0; j < NT; ++j)
+        acc[j] = _mm512_setzero_ps();
+    for (size_t s = 0; s < nsub; ++s) {
+        PLAYGROUND_UNROLL
+        for (int g = 0; g < G; ++g) {
+            __m512i sum[NT];
+            PLAYGROUND_UNROLL
+            for (int j = 0; j < NT; ++j)
+                sum[j] = F::kOffset ? _mm512_set1_epi32(corr[size_t(j) * nsub * G + s * G + size_t(g)])
+                                    : _mm512_setzero_si512();
+            PLAYGROUND_UNROLL
+            for (int k = 0; k < steps; ++k) {
+                const size_t e = 32 * s + size_t(4 * (g * steps + k));
+                const __m512i wv = _mm512_loadu_si512(quants + 16 * e);
+                PLAYGROUND_UNROLL
+                for (int j = 0; j < NT; ++j) {
+                    int32_t four;
+                    std::memcpy(&four, xq + size_t(j) * n + e, 4);
+                    sum[j] = _mm512_dpbusd_epi32(sum[j], wv, _mm512_set1_epi32(four));
+                }
+            }
+            const __m512 scale = _mm512_loadu_ps(sc + (s * G + size_t(g)) * 16);
+            PLAYGROUND_UNROLL
+            for (int j = 0; j < NT; ++j)
+                acc[j] = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(sum[j]), _mm512_mul_ps(scale, _mm512_set1_ps(xd[size_t(j) * nsub + s])), acc[j]);
+        }
+        if constexpr (F::kHasMin) {
+            const __m512 m = _mm512_loadu_ps(mn + s * 16);
+            PLAYGROUND_UNROLL
+            for (int j = 0; j < NT; ++j)
+                acc[j] = _mm512_fnmadd_ps(m, _mm512_set1_ps(xdsum[size_t(j) * nsub + s]), acc[j]);
+        }
+    }
+    PLAYGROUND_UNROLL
+    for (int j = 0; j < NT; ++j)
+        _mm512_mask_storeu_ps(y + size_t(j) * size_t(ldy), mask, acc[j]);
+}
+
+template <typename F>
+void gemmSimd(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y,
+    int64_t ldy, void* workspace)
+{
+    constexpr int G = F::kGroups;
+    const size_t nsub = n / 32;
+    // The caller's scratch (int8GemmWorkspaceBytes): panel quants, scales, mins, offset corrections.
+    uint8_t* const quants = static_cast<uint8_t*>(workspace);
+    float* const sc = reinterpret_cast<float*>(quants + nsub * 512);
+    float* const mn = sc + nsub * 32;
+    int32_t* const corr = reinterpret_cast<int32_t*>(mn + nsub * 16);
+    if constexpr (F::kOffset != 0) {
+        for (int t = 0; t < T; ++t)
+            for (size_t s = 0; s < nsub; ++s)
+                for (int g = 0; g < G; ++g)
+                    corr[(size_t(t) * nsub + s) * G + size_t(g)] = offsetCorrection<F>(x, n, t, s, g);
+    }
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const int count = int(std::min<int64_t>(16, rows - r0));
+        packPanel<F>(w + size_t(r0) * rowBytes, rowBytes, count, nsub, quants, sc, mn);
+        const __mmask16 mask = __mmask16((1u << count) - 1);
+        for (int t0 = 0; t0 < T; t0 += 8) {
+            const int8_t* xq = x.q.data() + size_t(t0) * n;
+            const float* xd = x.d.data() + size_t(t0) * nsub;
+            const float* xdsum = x.dsum.data() + size_t(t0) * nsub;
+            const int32_t* c = F::kOffset ? corr + size_t(t0) * nsub * G : nullptr;
+            float* yt = y + size_t(t0) * size_t(ldy) + size_t(r0);
+            const uint8_t* q = quants;
+            switch (std::min(8, T - t0)) {
+            case 8:
+                panelTile<F, 8>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            case 7:
+                panelTile<F, 7>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            case 6:
+                panelTile<F, 6>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            case 5:
+                panelTile<F, 5>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            case 4:
+                panelTile<F, 4>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            case 3:
+                panelTile<F, 3>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            case 2:
+                panelTile<F, 2>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            default:
+                panelTile<F, 1>(q, sc, mn, nsub, xq, n, xd, xdsum, c, yt, ldy, mask);
+                break;
+            }
+        }
+    }
+}
+#endif
+
+} // namespace
+
+PLAYGROUND_INT8GEMM(gemmQ8_0Q8Scalar)
+{
+    (void)workspace;
+    gemmScalar<Q8_0>(w, rowBytes, rows, n, x, T, y, ldy);
+}
+PLAYGROUND_INT8GEMM(gemmQ4_0Q8Scalar)
+{
+    (void)workspace;
+    gemmScalar<Q4_0>(w, rowBytes, rows, n, x, T, y, ldy);
+}
+PLAYGROUND_INT8GEMM(gemmQ5_0Q8Scalar)
+{
+    (void)workspace;
+    gemmScalar<Q5_0>(w, rowBytes, rows, n, x, T, y, ldy);
+}
+PLAYGROUND_INT8GEMM(gemmQ4_KQ8Scalar)
+{
+    (void)workspace;
+    gemmScalar<Q4_K>(w, rowBytes, rows, n, x, T, y, ldy);
+}
+PLAYGROUND_INT8GEMM(gemmQ5_KQ8Scalar)
+{
+    (void)workspace;
+    gemmScalar<Q5_K>(w, rowBytes, rows, n, x, T, y, ldy);
+}
+PLAYGROUND_INT8GEMM(gemmQ6_KQ8Scalar)
+{
+    (void)workspace;
+    gemmScalar<Q6_K>(w, rowBytes, rows, n, x, T, y, ldy);
+}
+
+#if PLAYGROUND_ISA_HAS_VNNI
+PLAYGROUND_INT8GEMM(gemmQ8_0Q8) { gemmSimd<Q8_0>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+PLAYGROUND_INT8GEMM(gemmQ4_0Q8) { gemmSimd<Q4_0>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+PLAYGROUND_INT8GEMM(gemmQ5_0Q8) { gemmSimd<Q5_0>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+PLAYGROUND_INT8GEMM(gemmQ4_KQ8) { gemmSimd<Q4_K>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+PLAYGROUND_INT8GEMM(gemmQ5_KQ8) { gemmSimd<Q5_K>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+PLAYGROUND_INT8GEMM(gemmQ6_KQ8) { gemmSimd<Q6_K>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+#endif
+
+} // namespace engine::PLAYGROUND_ISA_NS

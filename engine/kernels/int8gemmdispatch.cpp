@@ -1,0 +1,118 @@
+// The public integer matrix kernels (int8gemm.h): shapes checked here, in the baseline program, then the active
+// ISA level's kernel (cpudispatch.h) with this thread's scratch.
+#include "engine/kernels/int8gemm.h"
+
+#include "engine/kernels/cpudispatch.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace engine {
+
+namespace {
+
+Int8GemmKernel pick(const Int8GemmKernels& k, GgmlType type)
+{
+    switch (type) {
+    case GgmlType::Q8_0:
+        return k.q8_0;
+    case GgmlType::Q4_0:
+        return k.q4_0;
+    case GgmlType::Q5_0:
+        return k.q5_0;
+    case GgmlType::Q4_K:
+        return k.q4_K;
+    case GgmlType::Q5_K:
+        return k.q5_K;
+    case GgmlType::Q6_K:
+        return k.q6_K;
+    default:
+        throw std::invalid_argument(std::string("no integer matrix kernel for tensor type ") + ggmlTypeName(type));
+    }
+}
+
+void run(Int8GemmKernel kernel, GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n,
+    const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    if (n % ggmlBlockSize(type) != 0 || x.n != size_t(T) * n)
+        throw std::invalid_argument("int8 gemm: " + std::to_string(n) + " columns and " + std::to_string(x.n)
+            + " quantised activations do not fit " + std::to_string(T) + " rows of whole blocks");
+    thread_local std::vector<uint8_t> workspace; // grows to the largest op this thread has run
+    const size_t bytes = int8GemmWorkspaceBytes(n, T);
+    if (workspace.size() < bytes)
+        workspace.resize(bytes);
+    kernel(w, rowBytes, rows, n, x, T, y, ldy, workspace.data());
+}
+
+// The active level's vectorised kernel, or its scalar one where it has none.
+void gemm(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
+    float* y, int64_t ldy)
+{
+    const CpuKernels& k = cpuKernels();
+    Int8GemmKernel kernel = pick(k.int8Gemm, type);
+    run(kernel ? kernel : pick(k.int8GemmScalar, type), type, w, rowBytes, rows, n, x, T, y, ldy);
+}
+
+} // namespace
+
+void gemmQ8_0Q8(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    gemm(GgmlType::Q8_0, w, rowBytes, rows, n, x, T, y, ldy);
+}
+void gemmQ4_0Q8(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    gemm(GgmlType::Q4_0, w, rowBytes, rows, n, x, T, y, ldy);
+}
+void gemmQ5_0Q8(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    gemm(GgmlType::Q5_0, w, rowBytes, rows, n, x, T, y, ldy);
+}
+void gemmQ4_KQ8(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    gemm(GgmlType::Q4_K, w, rowBytes, rows, n, x, T, y, ldy);
+}
+void gemmQ5_KQ8(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    gemm(GgmlType::Q5_K, w, rowBytes, rows, n, x, T, y, ldy);
+}
+void gemmQ6_KQ8(
+    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+{
+    gemm(GgmlType::Q6_K, w, rowBytes, rows, n, x, T, y, ldy);
+}
+
+Int8GemmFn int8GemmFor(GgmlType type)
+{
+    switch (type) {
+    case GgmlType::Q8_0:
+        return gemmQ8_0Q8;
+    case GgmlType::Q4_0:
+        return gemmQ4_0Q8;
+    case GgmlType::Q5_0:
+        return gemmQ5_0Q8;
+    case GgmlType::Q4_K:
+        return gemmQ4_KQ8;
+    case GgmlType::Q5_K:
+        return gemmQ5_KQ8;
+    case GgmlType::Q6_K:
+        return gemmQ6_KQ8;
+    default:
+        return nullptr;
+    }
+}
+
+void int8GemmScalar(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x,
+    int T, float* y, int64_t ldy)
+{
+    run(pick(cpuKernels().int8GemmScalar, type), type, w, rowBytes, rows, n, x, T, y, ldy);
+}
+
+bool int8GemmVectorised() { return cpuKernels().int8Gemm.q8_0 != nullptr; }
+
+} // namespace engine
