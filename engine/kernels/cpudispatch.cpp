@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <cpuid.h>
+
 namespace engine {
 
 // Each level's copy of the kernel sources exports only its table (engine/kernels/isakernels.h).
@@ -31,6 +33,14 @@ const CpuKernels& kernelTable();
 namespace {
 constexpr std::array<const char*, kCpuIsaCount> kNames { "scalar", "avx2", "avx512" };
 
+// CPUID leaf 1's ECX bit: for the x86-64-v3 features clang-14's __builtin_cpu_supports does not name (F16C,
+// MOVBE); the fuzz build uses clang.
+bool cpuidLeaf1Ecx(int bit)
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx >> bit & 1u);
+}
+
 bool cpuRuns(CpuIsa isa)
 {
     __builtin_cpu_init();
@@ -38,8 +48,8 @@ bool cpuRuns(CpuIsa isa)
     case CpuIsa::Scalar:
         return true;
     case CpuIsa::Avx2: // x86-64-v3
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")
-            && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("movbe");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpuidLeaf1Ecx(29) // F16C
+            && __builtin_cpu_supports("bmi2") && cpuidLeaf1Ecx(22); // MOVBE
     case CpuIsa::Avx512: // x86-64-v4 and VNNI
         return cpuRuns(CpuIsa::Avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
             && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <sys/mman.h>
 
@@ -18,6 +19,30 @@ namespace engine {
 
 namespace {
 
+#if defined(__x86_64__)
+// A steady_clock reading and a counter reading taken at (nearly) the same moment: the counter is read between
+// two clock readings, and the pair is retaken while those are more than 2 µs apart (at most 100 tries; then
+// the narrowest pair seen). The clock reading returned is the midpoint of the bracket.
+std::pair<std::chrono::steady_clock::time_point, uint64_t> tscPair()
+{
+    using Clock = std::chrono::steady_clock;
+    std::pair<Clock::time_point, uint64_t> best;
+    Clock::duration bestWidth = Clock::duration::max();
+    for (int i = 0; i < 100; ++i) {
+        const auto a = Clock::now();
+        const uint64_t c = __builtin_ia32_rdtsc();
+        const auto b = Clock::now();
+        if (b - a < bestWidth) {
+            bestWidth = b - a;
+            best = { a + (b - a) / 2, c };
+        }
+        if (bestWidth < std::chrono::microseconds(2))
+            break;
+    }
+    return best;
+}
+#endif
+
 // ns per time-stamp-counter tick, or 0 if the counter is not usable as a clock (no invariant TSC).
 double tscNsPerTick()
 {
@@ -27,14 +52,15 @@ double tscNsPerTick()
         if (!__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 8)))
             return 0.0; // the counter may stop or change speed: not a clock
         using Clock = std::chrono::steady_clock;
-        const auto t0 = Clock::now();
-        const uint64_t c0 = __builtin_ia32_rdtsc();
+        // Each end is a counter reading bracketed by two clock readings; a bracket wider than a few µs
+        // means the thread was preempted between them (common on a busy machine) and is taken again.
+        const auto [t0, c0] = tscPair();
         Clock::time_point t1;
         do // 20 ms: the rate is then good to a few parts per million
             t1 = Clock::now();
         while (t1 - t0 < std::chrono::milliseconds(20));
-        const uint64_t c1 = __builtin_ia32_rdtsc();
-        const double ns = double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+        const auto [t1b, c1] = tscPair();
+        const double ns = double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1b - t0).count());
         return c1 > c0 ? ns / double(c1 - c0) : 0.0;
     }();
     return rate;
@@ -53,8 +79,9 @@ void TraceRecorder::start(Clock::time_point origin)
     m_nsPerTick = tscNsPerTick();
 #if defined(__x86_64__)
     if (m_nsPerTick > 0.0) {
-        const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - origin).count();
-        m_tscOrigin = __builtin_ia32_rdtsc() - uint64_t(double(since) / m_nsPerTick);
+        const auto [now, counter] = tscPair();
+        const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(now - origin).count();
+        m_tscOrigin = counter - uint64_t(double(since) / m_nsPerTick);
     }
 #endif
 }

@@ -249,6 +249,8 @@ ChatTurnRun runChatTurn(Conversation& conversation, ChatAction action, const std
             if (listener)
                 listener->onPhase(Phase::Prefill);
             times.prefillStart = Clock::now();
+            if (recorder)
+                times.trace.prefillStart = recorder->nowNs();
             out.turn = conversation.act(scheduler, action, text, request, onToken, [&](int history, int) {
                 if (listener)
                     listener->onPromptTokens(0, history); // token positions count from the conversation's start
@@ -266,6 +268,11 @@ ChatTurnRun runChatTurn(Conversation& conversation, ChatAction action, const std
             std::chrono::duration<double, std::milli>(stats.timeToFirstTokenMs));
     times.decodeEnd = Clock::now();
     times.end = times.decodeEnd;
+    if (recorder) {
+        times.trace.prefillEnd = times.trace.prefillStart + int64_t(stats.timeToFirstTokenMs * 1e6);
+        times.trace.decodeEnd = recorder->nowNs();
+        times.trace.end = times.trace.decodeEnd;
+    }
     if (pump)
         pump->finish();
     RunResult& run = out.run;

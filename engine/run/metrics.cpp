@@ -26,6 +26,12 @@ RunMetrics computeRunMetrics(const RunTimes& times, const std::vector<Generation
     m.prefillEndNs = nsBetween(times.start, times.prefillEnd);
     m.decodeEndNs = nsBetween(times.start, times.decodeEnd);
     m.wallNs = nsBetween(times.start, times.end);
+    if (times.trace.end >= 0) {
+        m.prefillBeginNs = times.trace.prefillStart;
+        m.prefillEndNs = times.trace.prefillEnd;
+        m.decodeEndNs = times.trace.decodeEnd;
+        m.wallNs = times.trace.end;
+    }
     m.timeToFirstTokenMs = 0;
     int decodedAfterFirst = 0;
     for (const GenerationStats& st : sequences) {

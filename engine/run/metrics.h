@@ -53,6 +53,16 @@ struct RunTimes {
     Clock::time_point prefillEnd; // also where the decode phase starts
     Clock::time_point decodeEnd;
     Clock::time_point end; // every sequence finished and the trace recorder detached
+    // A traced run's same moments on the trace recorder's clock (TraceRecorder::nowNs), -1 if untraced. The
+    // phase boundaries in RunMetrics (prefillEndNs, ...) come from these, so that classifying a trace event
+    // by phase never depends on how well the recorder's counter-based clock agrees with steady_clock: under
+    // load a preemption during its calibration can shift it by more than the gap between two phases' events.
+    struct TraceClock {
+        int64_t prefillStart = -1;
+        int64_t prefillEnd = -1;
+        int64_t decodeEnd = -1;
+        int64_t end = -1;
+    } trace;
 };
 
 // A run's metrics from its clock readings, its sequences' stats, the scheduler's region counts and,

@@ -228,17 +228,25 @@ RunResult executeRun(
         if (listener)
             listener->onPhase(Phase::Prefill);
         times.prefillStart = Clock::now();
+        if (recorder)
+            times.trace.prefillStart = recorder->nowNs();
         runPhase(req.strategy, Phase::Prefill, sequences);
         times.prefillEnd = Clock::now();
+        if (recorder)
+            times.trace.prefillEnd = recorder->nowNs();
 
         if (listener)
             listener->onPhase(Phase::Decode);
         runPhase(req.strategy, Phase::Decode, sequences);
         times.decodeEnd = Clock::now();
+        if (recorder)
+            times.trace.decodeEnd = recorder->nowNs();
     });
     finishSequences(states, wantsStop, listener);
     tracing.detach();
     times.end = Clock::now();
+    if (recorder)
+        times.trace.end = recorder->nowNs();
 
     if (pump)
         pump->finish(); // the last trace batch, or what the listener threw on the pump's thread
