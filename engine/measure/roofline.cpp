@@ -337,6 +337,12 @@ std::string defaultRooflineCachePath()
     return (base / "llm-thread-playground" / "roofline.json").string();
 }
 
+bool peaksFitThisProcess(const MachinePeaks& cached)
+{
+    return cached.cpu == cpuModel() && cached.cores == Scheduler::hardwareThreads()
+        && cached.fmaKernel == fmaKernelName();
+}
+
 MachinePeaks machinePeaks(const std::string& cachePath, bool remeasure)
 {
     const std::string path = cachePath.empty() ? defaultRooflineCachePath() : cachePath;
@@ -345,7 +351,7 @@ MachinePeaks machinePeaks(const std::string& cachePath, bool remeasure)
     if (!remeasure && !path.empty()) {
         std::ifstream in(path);
         nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-        if (auto cached = machinePeaksFromJson(j); cached && cached->cpu == cpu && cached->cores == cores) {
+        if (auto cached = machinePeaksFromJson(j); cached && peaksFitThisProcess(*cached)) {
             cached->fromCache = true;
             // The cache size is read, not measured: a cache file written before it was recorded gets it from sysfs.
             if (cached->lastLevelCacheBytes == 0)

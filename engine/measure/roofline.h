@@ -70,8 +70,12 @@ double measurePeakGflops(int threads, double seconds = 0.2);
 double measureForkJoinNs(int threads, int regions = 4000);
 const char* fmaKernelName();
 
+// Whether cached figures describe this process's machine: the same CPU model, core count and FMA kernel (the kernel
+// follows the ISA level, which PLAYGROUND_ISA can lower: an AVX-512 peak is not the ceiling of AVX2 kernels).
+bool peaksFitThisProcess(const MachinePeaks& cached);
+
 // Measures this machine (about 3 s: bandwidth, FMA peak and fork/join cost on one core, on all and four per core), or
-// reads the figures from `cachePath` if they were measured on a machine with the same CPU model and core count; a fresh
+// reads the figures from `cachePath` if peaksFitThisProcess(the cached figures); a fresh
 // measurement is written there. An empty path means the default, $XDG_CACHE_HOME (or
 // ~/.cache)/llm-thread-playground/roofline.json; a cache that cannot be read or written is ignored.
 MachinePeaks machinePeaks(const std::string& cachePath = {}, bool remeasure = false);

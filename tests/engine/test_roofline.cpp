@@ -110,6 +110,7 @@ private Q_SLOTS:
         // The figures a cache holds are used only for this CPU and core count: write them as a measurement would.
         MachinePeaks mine = handPeaks();
         mine.cores = Scheduler::hardwareThreads();
+        mine.fmaKernel = fmaKernelName();
         {
             // machinePeaks keys the cache by the CPU model of /proc/cpuinfo; read it the same way the engine does.
             std::ifstream cpuinfo("/proc/cpuinfo");
@@ -127,6 +128,17 @@ private Q_SLOTS:
         QVERIFY(read.fromCache);
         QCOMPARE(read.bandwidthGBps1, 10.0);
         QCOMPARE(read.peakGflopsAll, 200.0);
+        QVERIFY(peaksFitThisProcess(mine));
+        // Figures of another core count, CPU or FMA kernel (an avx512 cache read by a PLAYGROUND_ISA=avx2 run) are not.
+        MachinePeaks other = mine;
+        other.cores += 1;
+        QVERIFY(!peaksFitThisProcess(other));
+        other = mine;
+        other.cpu += " v2";
+        QVERIFY(!peaksFitThisProcess(other));
+        other = mine;
+        other.fmaKernel = other.fmaKernel == "scalar" ? "avx512" : "scalar";
+        QVERIFY(!peaksFitThisProcess(other));
 
         QVERIFY(!machinePeaksFromJson(nlohmann::json::parse("{\"cpu\":\"x\"}")));
         QVERIFY(!machinePeaksFromJson(nlohmann::json::parse("[1,2]")));
