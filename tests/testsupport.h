@@ -11,6 +11,7 @@
 
 #include <QByteArray>
 #include <QDir>
+#include <QProcessEnvironment>
 #include <QString>
 #include <QTemporaryDir>
 
@@ -37,7 +38,7 @@ inline engine::MachinePeaks fakeMachinePeaks()
     p.bandwidthGBpsAll = 16;
     p.peakGflops1 = 40;
     p.peakGflopsAll = 40.0 * p.cores;
-    p.fmaKernel = "avx2";
+    p.fmaKernel = engine::fmaKernelName(); // the cache is read only for the active level's kernel
     p.forkJoinNs1 = 200;
     p.forkJoinNsAll = 2000;
     return p;
@@ -50,6 +51,19 @@ inline void writeFakeRooflineCache(const QString& cacheHome)
     QDir(cacheHome).mkpath(QStringLiteral("llm-thread-playground"));
     std::ofstream out(QDir(cacheHome).filePath(QStringLiteral("llm-thread-playground/roofline.json")).toStdString());
     out << engine::toJson(fakeMachinePeaks()).dump(2) << '\n';
+}
+
+// The environment a test starts the window in (PLAYGROUND_GUI as a child process): offscreen, fresh settings under
+// `dir` (default layout and size), and made-up ceilings in a cache there, so a run's analysis does not spend seconds
+// measuring the machine.
+inline QProcessEnvironment offscreenGuiEnvironment(const QTemporaryDir& dir)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
+    writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
+    env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
+    return env;
 }
 
 // A file of tests/data (PLAYGROUND_TEST_DATA_DIR, set for every test by tests/CMakeLists.txt).

@@ -89,14 +89,7 @@ public:
             engine::RunResult result = engine::executeRun(model, request, &listener);
             const engine::BackgroundLoad load = engine::backgroundLoadBetween(before, engine::readCpuTimes());
             listener.flush();
-            RunSummary summary;
-            summary.metrics = result.metrics;
-            summary.sequences = result.sequences; // a copy: the analysis below reads them too
-            summary.cancelled = result.cancelled;
-            summary.threads = result.threads;
-            summary.strategy = result.strategy;
-            summary.pinnedCpus = engine::Scheduler::pinnedCpus(request.scheduler);
-            summary.backgroundLoad = load;
+            RunSummary summary = summaryOf(result, request.scheduler, load);
             post(m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); });
             if (!result.trace.empty())
                 analyse(runId, *model, result, injectedPeaks);
@@ -159,14 +152,7 @@ public:
                 settings.request, scheduler, settings.trace, &listener);
             const engine::BackgroundLoad load = engine::backgroundLoadBetween(before, engine::readCpuTimes());
             listener.flush();
-            RunSummary summary;
-            summary.metrics = turn.run.metrics;
-            summary.sequences = turn.run.sequences;
-            summary.cancelled = turn.run.cancelled;
-            summary.threads = turn.run.threads;
-            summary.strategy = turn.run.strategy;
-            summary.pinnedCpus = engine::Scheduler::pinnedCpus(settings.scheduler);
-            summary.backgroundLoad = load;
+            RunSummary summary = summaryOf(turn.run, settings.scheduler, load);
             summary.chat = ChatTurnOutcome { turn.turn.historyTokens, turn.turn.reusedTokens, turn.turn.prefilledTokens,
                 conversation->messages() };
             post(m_controller, [c = m_controller, runId, s = std::move(summary)] { c->finishRun(runId, s); });
@@ -194,6 +180,21 @@ public:
     }
 
 private:
+    // What the window is told of a finished run or chat turn (the sequences copied: the analysis reads them after).
+    static RunSummary summaryOf(
+        const engine::RunResult& result, const engine::SchedulerOptions& scheduler, engine::BackgroundLoad load)
+    {
+        RunSummary summary;
+        summary.metrics = result.metrics;
+        summary.sequences = result.sequences;
+        summary.cancelled = result.cancelled;
+        summary.threads = result.threads;
+        summary.strategy = result.strategy;
+        summary.pinnedCpus = engine::Scheduler::pinnedCpus(scheduler);
+        summary.backgroundLoad = load;
+        return summary;
+    }
+
     // A run, sweep, chat turn or A/B that threw: its message goes to the GUI thread as runFailed.
     void postFailure(int runId, const std::exception& e)
     {

@@ -23,12 +23,7 @@ private Q_SLOTS:
         QVERIFY(dir.isValid());
         const QString prompt = QStringLiteral("A prompt typed just before the crash 42");
         QProcess app;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
-        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
-        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
-        app.setProcessEnvironment(env);
+        app.setProcessEnvironment(testsupport::offscreenGuiEnvironment(dir));
         app.start(QStringLiteral(PLAYGROUND_GUI), { QStringLiteral("--prompt"), prompt });
         QVERIFY(app.waitForStarted());
         // The settings file, where the window keeps what it restores (QSettings, XDG_CONFIG_HOME).

@@ -22,13 +22,7 @@ private Q_SLOTS:
         QVERIFY(dir.isValid());
         const QString shot = dir.filePath(QStringLiteral("demo.png"));
         QProcess app;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path()); // fresh settings: default layout and size
-        // The run's analysis reads made-up ceilings instead of measuring the machine for seconds.
-        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
-        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
-        app.setProcessEnvironment(env);
+        app.setProcessEnvironment(testsupport::offscreenGuiEnvironment(dir));
         app.start(QStringLiteral(PLAYGROUND_GUI),
             { QStringLiteral("--demo"), QStringLiteral("--screenshot"), shot, QStringLiteral("--window-size"),
                 QStringLiteral("1280x720") });
@@ -52,12 +46,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         QProcess app;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
-        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
-        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
-        app.setProcessEnvironment(env);
+        app.setProcessEnvironment(testsupport::offscreenGuiEnvironment(dir));
         app.setProcessChannelMode(QProcess::MergedChannels);
         app.start(QStringLiteral(PLAYGROUND_GUI), { QStringLiteral("--demo") });
         QVERIFY(app.waitForStarted());
@@ -126,12 +115,7 @@ private Q_SLOTS:
         QVERIFY(dir.isValid());
         const QString shot = dir.filePath(QStringLiteral("lesson.png"));
         QProcess app;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
-        testsupport::writeFakeRooflineCache(dir.filePath(QStringLiteral("cache")));
-        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
-        app.setProcessEnvironment(env);
+        app.setProcessEnvironment(testsupport::offscreenGuiEnvironment(dir));
         app.start(QStringLiteral(PLAYGROUND_GUI),
             { QStringLiteral("--demo-preset"), QStringLiteral("too-small-to-split"), QStringLiteral("--quick"),
                 QStringLiteral("--present"), QStringLiteral("--screenshot"), shot, QStringLiteral("--window-size"),
