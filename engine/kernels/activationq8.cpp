@@ -204,11 +204,13 @@ inline __m512i loadInput64(const ActivationQ8& x, size_t offset)
 {
     return _mm512_loadu_si512(reinterpret_cast<const void*>(x.q.data() + offset));
 }
-// The f16 scales of four consecutive legacy blocks (each `stride` bytes) as floats.
+// The f16 scales of four consecutive legacy blocks as floats: packed into one 64-bit word with scalar operations
+// and moved over once (inserting them word by word took three shuffles on the port the dot products need).
 template <typename Block> inline __m128 fourScales(const Block* blocks)
 {
-    return _mm_cvtph_ps(
-        _mm_setr_epi16(short(blocks[0].d), short(blocks[1].d), short(blocks[2].d), short(blocks[3].d), 0, 0, 0, 0));
+    const uint64_t packed = uint64_t(blocks[0].d) | (uint64_t(blocks[1].d) << 16) | (uint64_t(blocks[2].d) << 32)
+        | (uint64_t(blocks[3].d) << 48);
+    return _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(packed)));
 }
 // Spreads four per-block scales (in the low 128 bits) over the lanes of two products of two blocks each.
 inline __m512 spreadScales(__m128 s4, int pair)
