@@ -204,7 +204,11 @@ bool MappedFile::copyIntoAnonymousMemory()
     ::mprotect(copy, length, PROT_READ); // read-only as the mapping was: a stray write still faults
     void* moved = ::mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, const_cast<uint8_t*>(m_data));
     if (moved == MAP_FAILED) {
+        // mremap may have unmapped the destination before failing: map the file there again, as it was.
         ::munmap(copy, length);
+        void* again = ::mmap(const_cast<uint8_t*>(m_data), length, PROT_READ, MAP_PRIVATE | MAP_FIXED, m_fd, 0);
+        if (again == MAP_FAILED)
+            throwSystemError(m_path, "cannot map again after a failed copy", errno);
         return false;
     }
     m_anonymous = true;

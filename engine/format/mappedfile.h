@@ -46,7 +46,8 @@ public:
     // cache keeps its own (reclaimable) one. From then on the bytes no longer follow the file: a truncation cannot
     // fault any more, and changedSinceMapped() still reports a rewrite or a shrink (asked with fstat), so results
     // are refused exactly as for a mapping. Returns false, leaving the mapping as it was, if the memory cannot be
-    // had. Reads that fall past a shrunk end while copying see zeros and mark the mapping damaged, as any read.
+    // had (throws std::runtime_error naming the path if the file then cannot be mapped back). Reads that fall past
+    // a shrunk end while copying see zeros and mark the mapping damaged, as any read.
     bool copyIntoAnonymousMemory();
     bool inAnonymousMemory() const { return m_anonymous; }
 
