@@ -137,6 +137,10 @@ public:
         if (m_mapping)
             m_mapping->populate();
     }
+    // Moves the mapped bytes into anonymous memory at the same addresses (MappedFile::copyIntoAnonymousMemory);
+    // false for memory the caller owns or when the memory cannot be had.
+    bool copyIntoAnonymousMemory() const { return m_mapping && m_mapping->copyIntoAnonymousMemory(); }
+    bool inAnonymousMemory() const { return !m_mapping || m_mapping->inAnonymousMemory(); }
 
     // Metadata, in file order.
     const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return m_metadata; }

@@ -181,6 +181,40 @@ void MappedFile::populate() const
         ::madvise(const_cast<uint8_t*>(m_data), m_size, MADV_WILLNEED);
 }
 
+bool MappedFile::copyIntoAnonymousMemory()
+{
+    if (!m_data || m_anonymous)
+        return m_anonymous;
+    constexpr size_t kHuge = size_t(2) << 20;
+    const size_t length = (m_size + g_pageSize - 1) & ~(g_pageSize - 1);
+    // Over-allocated by 2 MiB so the copy can start on a 2 MiB boundary: mremap moves whole huge pages only
+    // between addresses aligned alike (the kernel aligns a large file's mapping to 2 MiB).
+    void* raw = ::mmap(nullptr, length + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return false;
+    const uintptr_t rawBegin = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t begin = (rawBegin + kHuge - 1) & ~uintptr_t(kHuge - 1);
+    if (begin > rawBegin)
+        ::munmap(raw, begin - rawBegin);
+    if (begin + length < rawBegin + length + kHuge)
+        ::munmap(reinterpret_cast<void*>(begin + length), rawBegin + length + kHuge - (begin + length));
+    void* copy = reinterpret_cast<void*>(begin);
+    ::madvise(copy, length, MADV_HUGEPAGE);
+    std::memcpy(copy, m_data, m_size); // guarded: a shrunk file reads as zeros and marks the mapping damaged
+    ::mprotect(copy, length, PROT_READ); // read-only as the mapping was: a stray write still faults
+    void* moved = ::mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, const_cast<uint8_t*>(m_data));
+    if (moved == MAP_FAILED) {
+        // mremap may have unmapped the destination before failing: map the file there again, as it was.
+        ::munmap(copy, length);
+        void* again = ::mmap(const_cast<uint8_t*>(m_data), length, PROT_READ, MAP_PRIVATE | MAP_FIXED, m_fd, 0);
+        if (again == MAP_FAILED)
+            throwSystemError(m_path, "cannot map again after a failed copy", errno);
+        return false;
+    }
+    m_anonymous = true;
+    return true;
+}
+
 bool MappedFile::changedSinceMapped() const
 {
     if (m_guardSlot >= 0 && g_slots[m_guardSlot].damaged.load(std::memory_order_acquire))

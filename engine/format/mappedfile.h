@@ -39,6 +39,18 @@ public:
     // Reads every page in now (MADV_POPULATE_READ), so the first use does not fault page by page.
     void populate() const;
 
+    // Replaces the mapping, at the same addresses, by a private copy of the bytes in anonymous memory (2 MiB pages
+    // where the kernel grants them), so every pointer into bytes() stays valid. Weights streamed once per token
+    // read markedly faster from freshly allocated anonymous memory than from the page cache's pages (measured in
+    // docs/benchmarks.md; the page size alone does not explain it). Costs a second copy of the file while the page
+    // cache keeps its own (reclaimable) one. From then on the bytes no longer follow the file: a truncation cannot
+    // fault any more, and changedSinceMapped() still reports a rewrite or a shrink (asked with fstat), so results
+    // are refused exactly as for a mapping. Returns false, leaving the mapping as it was, if the memory cannot be
+    // had (throws std::runtime_error naming the path if the file then cannot be mapped back). Reads that fall past
+    // a shrunk end while copying see zeros and mark the mapping damaged, as any read.
+    bool copyIntoAnonymousMemory();
+    bool inAnonymousMemory() const { return m_anonymous; }
+
     // True once a read fell past the file's new end (answered with zeros), or the file's size or modification
     // time differs from when it was mapped (it was rewritten in place; asked with an fstat at most every 10 ms, so
     // a call costs an atomic load and a clock read). A file replaced by a rename is not a change: the mapping keeps
@@ -54,6 +66,7 @@ private:
     mutable std::atomic<int64_t> m_lastStatNs { 0 }; // steady clock, when changedSinceMapped last asked fstat
     mutable std::atomic<bool> m_rewritten { false }; // what fstat once found stays found
     int m_guardSlot = -1; // the SIGBUS guard's slot, or -1 when unguarded
+    bool m_anonymous = false; // copyIntoAnonymousMemory() replaced the file's pages
 };
 
 } // namespace engine

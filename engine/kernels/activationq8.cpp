@@ -204,11 +204,13 @@ inline __m512i loadInput64(const ActivationQ8& x, size_t offset)
 {
     return _mm512_loadu_si512(reinterpret_cast<const void*>(x.q.data() + offset));
 }
-// The f16 scales of four consecutive legacy blocks (each `stride` bytes) as floats.
+// The f16 scales of four consecutive legacy blocks as floats: packed into one 64-bit word with scalar operations
+// and moved over once (inserting them word by word took three shuffles on the port the dot products need).
 template <typename Block> inline __m128 fourScales(const Block* blocks)
 {
-    return _mm_cvtph_ps(
-        _mm_setr_epi16(short(blocks[0].d), short(blocks[1].d), short(blocks[2].d), short(blocks[3].d), 0, 0, 0, 0));
+    const uint64_t packed = uint64_t(blocks[0].d) | (uint64_t(blocks[1].d) << 16) | (uint64_t(blocks[2].d) << 32)
+        | (uint64_t(blocks[3].d) << 48);
+    return _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(packed)));
 }
 // Spreads four per-block scales (in the low 128 bits) over the lanes of two products of two blocks each.
 inline __m512 spreadScales(__m128 s4, int pair)
@@ -279,11 +281,20 @@ float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
     });
 }
 
+// Decode of 4-bit rows is bound by the vector ports on one core (512-bit work goes to two ports only), so the
+// unpacking spends as few vector instructions as it can: a block's 16 bytes are broadcast into two 128-bit lanes and
+// the upper copy shifted right by 4 with one variable word shift (the bits shifted in from the neighbouring byte
+// are masked off), so one AND leaves elements 0..15 and 16..31 in x's order, without lane shuffles.
 float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
 {
-    return dotLegacyQ8Simd<BlockQ4_0, q4Quant, 8, false>(row, x, n, [](const BlockQ4_0* blocks, size_t i) {
-        return legacyNibbles(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)),
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
+    constexpr long long kBy4 = 0x0004000400040004LL;
+    const __m512i shifts = _mm512_set_epi64(kBy4, kBy4, 0, 0, kBy4, kBy4, 0, 0);
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    return dotLegacyQ8Simd<BlockQ4_0, q4Quant, 8, false>(row, x, n, [&](const BlockQ4_0* blocks, size_t i) {
+        const __m256i q0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i].qs)));
+        const __m256i q1
+            = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
+        return _mm512_and_si512(_mm512_srlv_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), shifts), low4);
     });
 }
 
@@ -306,6 +317,8 @@ template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const A
     const Block* blocks = blocksOf<Block>(row);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const __m256i sixteen = _mm256_set1_epi8(16);
+    const __m512i low4x64 = _mm512_set1_epi8(0x0F);
+    const __m512i upperBy4 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
     // Lanes 0..7 of a product are sub-block 2p, 8..15 sub-block 2p+1.
     __m512i subOfLane[4];
     for (int p = 0; p < 4; ++p)
@@ -315,32 +328,43 @@ template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const A
     __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        alignas(32) float sc[8], m[8];
-        for (int j = 0; j < 8; ++j) {
-            uint8_t s6, m6;
-            scaleMinK4(j, blk.scales, s6, m6);
-            sc[j] = float(s6);
-            m[j] = float(m6);
-        }
-        const __m256 scale8 = _mm256_mul_ps(
-            _mm256_mul_ps(_mm256_load_ps(sc), _mm256_set1_ps(f16ToF32(blk.d))), _mm256_loadu_ps(x.d.data() + b * 8));
-        mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(m), _mm256_set1_ps(f16ToF32(blk.dmin))),
-            _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
+        // The eight 6-bit scales and mins (scaleMinK4) with 32-bit word operations, as ggml unpacks them: bytes
+        // 0..7 of `sm` are the scales, 8..15 the mins.
+        uint32_t sm[4];
+        std::memcpy(sm, blk.scales, 12);
+        constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+        sm[3] = ((sm[2] >> 4) & kLow4) | (((sm[1] >> 6) & kLow2) << 4);
+        const uint32_t mins03 = sm[1] & kLow6;
+        sm[1] = (sm[2] & kLow4) | (((sm[0] >> 6) & kLow2) << 4);
+        sm[2] = mins03;
+        sm[0] &= kLow6;
+        const __m128i sm16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sm));
+        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm16));
+        const __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(sm16, sm16)));
+        const __m256 scale8
+            = _mm256_mul_ps(_mm256_mul_ps(sc, _mm256_set1_ps(f16ToF32(blk.d))), _mm256_loadu_ps(x.d.data() + b * 8));
+        mins = _mm256_fmadd_ps(
+            _mm256_mul_ps(m, _mm256_set1_ps(f16ToF32(blk.dmin))), _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
         const __m512 scale = _mm512_castps256_ps512(scale8);
         __m256i qh = _mm256_setzero_si256();
         if constexpr (FiveBit)
             qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
         for (int p = 0; p < 4; ++p) { // sub-blocks 2p and 2p+1: 64 elements, one 512-bit product
-            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
-            __m256i lo = _mm256_and_si256(raw, low4);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+            __m512i u;
             if constexpr (FiveBit) {
+                const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+                __m256i lo = _mm256_and_si256(raw, low4);
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
                 lo = _mm256_mask_add_epi8(
                     lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
                 hi = _mm256_mask_add_epi8(
                     hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
+                u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            } else { // the 32 bytes in both halves, the upper half shifted by 4: low nibbles, then high ones
+                const __m512i raw
+                    = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p)));
+                u = _mm512_and_si512(_mm512_srlv_epi16(raw, upperBy4), low4x64);
             }
-            const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
             const __m512i dp = dotU8S8(u, loadInput64(x, (b * 8 + size_t(2 * p)) * 32));
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(subOfLane[p], scale), acc);
         }

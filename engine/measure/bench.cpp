@@ -1,5 +1,6 @@
 #include "engine/measure/bench.h"
 
+#include "engine/format/gguffile.h"
 #include "engine/kernels/cpudispatch.h"
 #include "engine/measure/roofline.h"
 #include "engine/measure/statistics.h"
@@ -117,6 +118,10 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
     }
     const double flopsPerPrefill = prefillFlops(*model, options.promptTokens);
     report["model"]["prefill_flops"] = flopsPerPrefill;
+    // Where decode reads the weights from: a file's mapping, or memory of the process's own (a copy, or a
+    // synthetic model), which is what the bandwidth probe reads.
+    report["model"]["weights_in"]
+        = model->file() && !model->file()->inAnonymousMemory() ? "file mapping" : "anonymous memory";
 
     nlohmann::json results = nlohmann::json::array();
     std::map<int, double> prefillTps, decodeTps;

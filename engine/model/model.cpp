@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <numbers>
 #include <sstream>
+#include <string_view>
 
 namespace engine {
 
@@ -156,6 +158,19 @@ void loadRope(const Loader& loader, const GgufFile& file, const std::string& p, 
     }
 }
 
+// Whether a model's file is copied into anonymous memory rather than read through its mapping (see
+// MappedFile::copyIntoAnonymousMemory): for files large enough that decode streams them from memory every token, and
+// only when the budget holds the copy beside the file's pages in the page cache, so the copy never pushes the
+// machine into reclaiming. PLAYGROUND_WEIGHTS=mapped keeps every file mapped (to compare both).
+bool copyWeightsIntoMemory(uint64_t fileBytes, uint64_t workingBytes, const MemoryBudget& budget)
+{
+    constexpr uint64_t kMinBytes = uint64_t(64) << 20; // smaller models stay in the caches after the first token
+    const char* choice = std::getenv("PLAYGROUND_WEIGHTS");
+    if (choice && std::string_view(choice) == "mapped")
+        return false;
+    return fileBytes >= kMinBytes && budget.available != 0 && 2 * fileBytes + workingBytes <= budget.available;
+}
+
 } // namespace
 
 std::shared_ptr<const Model> Model::load(const std::string& path)
@@ -242,7 +257,10 @@ std::shared_ptr<const Model> Model::fromGgufChecked(std::shared_ptr<const GgufFi
                 + " for the KV cache of " + std::to_string(std::min(c.contextLength, kDefaultContextCap))
                 + " tokens and working buffers",
             *budget);
-        file->populate();
+        if (copyWeightsIntoMemory(file->fileSize(), working, *budget))
+            file->copyIntoAnonymousMemory();
+        else
+            file->populate();
     }
 
     try {

@@ -123,6 +123,36 @@ private Q_SLOTS:
         QCOMPARE(WEXITSTATUS(status), 0);
     }
 
+    // Large models are copied into anonymous memory at the same addresses (Model::load): the copy must hold the
+    // file's bytes, stay where every pointer into the mapping points, belong to no file (so a truncation can no
+    // longer fault), and still report the change so results are refused as for a mapping.
+    void fileCopiedIntoMemoryKeepsItsBytesWhenTheFileShrinks()
+    {
+        const std::string path = tempPath(m_dir, QStringLiteral("copied.gguf"));
+        const std::vector<uint8_t> original = syntheticModelGguf(syntheticShape("tiny"));
+        writeFile(path, original);
+        MappedFile file(path);
+        const uint8_t* before = file.bytes().data();
+        QVERIFY(!file.inAnonymousMemory());
+        QVERIFY(file.copyIntoAnonymousMemory());
+        QVERIFY(file.inAnonymousMemory());
+        QCOMPARE(file.bytes().data(), before);
+        QCOMPARE(file.bytes().size(), original.size());
+        // /proc/self/maps: the range starting at the mapping's address has no file (inode 0) now.
+        std::ifstream maps("/proc/self/maps");
+        std::string line, range;
+        char start[32];
+        std::snprintf(start, sizeof start, "%lx-", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(before)));
+        while (std::getline(maps, line))
+            if (line.rfind(start, 0) == 0)
+                range = line;
+        QVERIFY2(!range.empty() && range.find(path) == std::string::npos, range.c_str());
+        QVERIFY(::truncate(path.c_str(), 4096) == 0);
+        QVERIFY(std::memcmp(file.bytes().data(), original.data(), original.size()) == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // the file's status is asked at most every 10 ms
+        QVERIFY(file.changedSinceMapped());
+    }
+
     void fileRewrittenInPlaceStopsTheRun()
     {
         const std::string path = tempPath(m_dir, QStringLiteral("rewritten.gguf"));
