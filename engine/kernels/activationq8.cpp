@@ -43,6 +43,47 @@ void quantizeActivation(const float* x, size_t count, int8_t* q, float* d, float
         qsum16[2 * b] = s0;
         qsum16[2 * b + 1] = s1;
     }
+#elif defined(__AVX2__)
+    // The same arithmetic as the loop below, 32 at a time: NaN inputs and NaN products (an infinite input
+    // times a zero inverse) become 0, cvtps rounds to nearest even as nearbyint does.
+    const __m256 signBit = _mm256_set1_ps(-0.0f);
+    const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+    for (; b < nb; ++b) {
+        const float* xb = x + b * kBlock;
+        __m256 v[4];
+        __m256 amax8 = _mm256_setzero_ps();
+        for (int i = 0; i < 4; ++i) {
+            v[i] = _mm256_loadu_ps(xb + 8 * i);
+            v[i] = _mm256_and_ps(v[i], _mm256_cmp_ps(v[i], v[i], _CMP_ORD_Q));
+            amax8 = _mm256_max_ps(amax8, _mm256_andnot_ps(signBit, v[i]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax8), _mm256_extractf128_ps(amax8, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        const float scale = amax / 127.0f;
+        const __m256 inverse = _mm256_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+        __m256i qi[4];
+        for (int i = 0; i < 4; ++i) {
+            __m256 r = _mm256_mul_ps(v[i], inverse);
+            r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q));
+            qi[i] = _mm256_max_epi32(nlim, _mm256_min_epi32(lim, _mm256_cvtps_epi32(r)));
+        }
+        // Sums of elements 0..15 and 16..31.
+        const __m256i h0 = _mm256_add_epi32(qi[0], qi[1]), h1 = _mm256_add_epi32(qi[2], qi[3]);
+        __m256i pair = _mm256_hadd_epi32(h0, h1); // h0 0+1, 2+3, h1 0+1, 2+3 | h0 4+5, 6+7, h1 4+5, 6+7
+        pair = _mm256_hadd_epi32(pair, pair); // h0 0..3, h1 0..3, (again) | h0 4..7, h1 4..7, (again)
+        const __m128i halves = _mm_add_epi32(_mm256_castsi256_si128(pair), _mm256_extracti128_si256(pair, 1));
+        const int32_t s0 = _mm_cvtsi128_si32(halves), s1 = _mm_extract_epi32(halves, 1);
+        // int32 -> int8 (values within +-127, so the saturating packs are exact), back into element order.
+        const __m256i p16a = _mm256_packs_epi32(qi[0], qi[1]), p16b = _mm256_packs_epi32(qi[2], qi[3]);
+        const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * kBlock),
+            _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        d[b] = scale;
+        dsum[b] = scale * float(s0 + s1);
+        qsum16[2 * b] = s0;
+        qsum16[2 * b + 1] = s1;
+    }
 #endif
     for (; b < nb; ++b) {
         const float* xb = x + b * kBlock;
@@ -413,6 +454,193 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
         }
     }
     return _mm512_reduce_add_ps(acc) - 32.0f * _mm512_reduce_add_ps(offsets);
+}
+#elif defined(__AVX2__)
+// The avx2 level (x86-64-v3): 256-bit versions of the dots above, as ggml does them for AVX2. maddubs adds
+// pairs of u8*s8 products in int16 with saturation, which never happens here: every unsigned quant is at most
+// 128 (Q8_0's |q| after moving its sign onto x, 63 for Q6_K, 31 for the 5-bit and 15 for the 4-bit formats)
+// and |q_x| <= 127, so a pair is at most 32512. The int32 sums are the scalar ones exactly; only the float
+// sums differ in order (within the rounding the tests allow).
+namespace {
+// 8 int32 sums of four u8*s8 products each (bytes 4i..4i+3 of u and s go to lane i).
+inline __m256i dotU8S8(__m256i u, __m256i s)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+inline __m256i loadInput32(const ActivationQ8& x, size_t offset)
+{
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q.data() + offset));
+}
+inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+// 0xFF in byte j where bit j of `bits` is set, 0 elsewhere.
+inline __m256i bytesFromBits(uint32_t bits)
+{
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)),
+        _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    // every bit but bit j % 8 set in byte j: all ones exactly where bit j was set
+    const __m256i others = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1));
+}
+// The 32 nibbles of a Q4_0/Q5_0 block in element order: low nibbles of its 16 bytes, then the high ones.
+inline __m256i legacyNibbles(const uint8_t* qs)
+{
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+}
+
+// A Q8_0/Q4_0/Q5_0 row against x: one 256-bit int32 product per block, its float scale d_w * d_x broadcast,
+// four blocks per step with their scales and offsets in vector registers; the last one to three blocks by the
+// scalar reference. product(blocks, b, x) gives block b's eight int32 partial sums of q * q_x (unsigned q, whose
+// Offset comes off through x's block sums, or Q8_0's signed q).
+template <typename Block, int (*Quant)(const Block&, int), int Offset, typename Product>
+float dotLegacyQ8Avx2(const uint8_t* row, const ActivationQ8& x, size_t n, Product product)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    const size_t nb = n / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(
+            short(blocks[b].d), short(blocks[b + 1].d), short(blocks[b + 2].d), short(blocks[b + 3].d), 0, 0, 0, 0));
+        alignas(16) float s4[4];
+        _mm_store_ps(s4, _mm_mul_ps(dw, _mm_loadu_ps(x.d.data() + b)));
+        if constexpr (Offset != 0)
+            offsets = _mm_fmadd_ps(dw, _mm_loadu_ps(x.dsum.data() + b), offsets);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(product(blocks, b, x)), _mm256_broadcast_ss(s4), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(product(blocks, b + 1, x)), _mm256_broadcast_ss(s4 + 1), acc1);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(product(blocks, b + 2, x)), _mm256_broadcast_ss(s4 + 2), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(product(blocks, b + 3, x)), _mm256_broadcast_ss(s4 + 3), acc1);
+    }
+    __m128 o = _mm_add_ps(offsets, _mm_movehl_ps(offsets, offsets));
+    o = _mm_add_ss(o, _mm_movehdup_ps(o));
+    float sum = hsum256(_mm256_add_ps(acc0, acc1)) - float(Offset) * _mm_cvtss_f32(o);
+    for (; b < nb; ++b)
+        sum += legacyBlockQ8<Block, Quant, Offset>(blocks[b], x, b);
+    return sum;
+}
+} // namespace
+
+float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8Avx2<BlockQ8_0, q8Quant, 0>(
+        row, x, n, [](const BlockQ8_0* blocks, size_t b, const ActivationQ8& xq) {
+            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
+            // |w| times x with w's sign moved onto x (|-128| is 128 as an unsigned byte)
+            return dotU8S8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(loadInput32(xq, b * 32), w));
+        });
+}
+
+float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8Avx2<BlockQ4_0, q4Quant, 8>(
+        row, x, n, [](const BlockQ4_0* blocks, size_t b, const ActivationQ8& xq) {
+            return dotU8S8(legacyNibbles(blocks[b].qs), loadInput32(xq, b * 32));
+        });
+}
+
+float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    return dotLegacyQ8Avx2<BlockQ5_0, q5Quant, 16>(
+        row, x, n, [](const BlockQ5_0* blocks, size_t b, const ActivationQ8& xq) {
+            uint32_t qh;
+            std::memcpy(&qh, blocks[b].qh, 4);
+            // bit j of qh is element j's fifth bit
+            const __m256i u = _mm256_or_si256(
+                legacyNibbles(blocks[b].qs), _mm256_and_si256(bytesFromBits(qh), _mm256_set1_epi8(16)));
+            return dotU8S8(u, loadInput32(xq, b * 32));
+        });
+}
+
+namespace {
+template <typename Block, bool FiveBit> float dotKQ8Avx2(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const Block* blocks = blocksOf<Block>(row);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const Block& blk = blocks[b];
+        alignas(32) float sc[8], m[8];
+        for (int j = 0; j < 8; ++j) {
+            uint8_t s6, m6;
+            scaleMinK4(j, blk.scales, s6, m6);
+            sc[j] = float(s6);
+            m[j] = float(m6);
+        }
+        _mm256_store_ps(sc,
+            _mm256_mul_ps(_mm256_mul_ps(_mm256_load_ps(sc), _mm256_set1_ps(f16ToF32(blk.d))),
+                _mm256_loadu_ps(x.d.data() + b * 8)));
+        mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_load_ps(m), _mm256_set1_ps(f16ToF32(blk.dmin))),
+            _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
+        __m256i qh = _mm256_setzero_si256();
+        if constexpr (FiveBit)
+            qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
+        for (int p = 0; p < 4; ++p) { // sub-blocks 2p (low nibbles) and 2p+1 (high nibbles) share 32 bytes
+            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+            __m256i lo = _mm256_and_si256(raw, low4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+            if constexpr (FiveBit) { // bit j of qh[l] is element l's fifth bit in sub-block j: bit 0 to bit 4
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), sixteen));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), sixteen));
+                qh = _mm256_srli_epi16(qh, 2);
+            }
+            const size_t xb = b * 8 + size_t(2 * p);
+            acc0 = _mm256_fmadd_ps(
+                _mm256_cvtepi32_ps(dotU8S8(lo, loadInput32(x, xb * 32))), _mm256_broadcast_ss(sc + 2 * p), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dotU8S8(hi, loadInput32(x, xb * 32 + 32))),
+                _mm256_broadcast_ss(sc + 2 * p + 1), acc1);
+        }
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1)) - hsum256(mins);
+}
+} // namespace
+
+float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotKQ8Avx2<BlockQ4_K, false>(row, x, n); }
+float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotKQ8Avx2<BlockQ5_K, true>(row, x, n); }
+
+float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
+    // x's block scale of each of 8 groups (16 elements; group G uses x block G / 2).
+    const __m256i blockOfGroup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    // A quarter's product: lanes 0..3 are its first group (2k of the half), 4..7 its second.
+    __m256i groupOfLane[4];
+    for (int k = 0; k < 4; ++k)
+        groupOfLane[k] = _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1);
+    const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 offsets = _mm256_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
+    for (size_t b = 0; b < n / kQK_K; ++b) {
+        const BlockQ6_K& blk = blocks[b];
+        const __m256 d = _mm256_set1_ps(f16ToF32(blk.d));
+        for (int half = 0; half < 2; ++half) { // groups 8 half .. 8 half + 7, x blocks 4 half .. 4 half + 3
+            const __m256 sc = _mm256_cvtepi32_ps(
+                _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk.scales + 8 * half))));
+            const __m256 dx = _mm256_permutevar8x32_ps(
+                _mm256_castps128_ps256(_mm_loadu_ps(x.d.data() + b * 8 + size_t(4 * half))), blockOfGroup);
+            const __m256 scale = _mm256_mul_ps(_mm256_mul_ps(sc, d), dx);
+            offsets = _mm256_fmadd_ps(scale,
+                _mm256_cvtepi32_ps(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qsum16.data() + b * 16 + size_t(8 * half)))),
+                offsets);
+            __m256i q[4];
+            unpackQ6Half(blk, half, q);
+            for (int k = 0; k < 4; ++k) {
+                const __m256i dp
+                    = dotU8S8(_mm256_add_epi8(q[k], bias), loadInput32(x, b * kQK_K + size_t(128 * half + 32 * k)));
+                __m256& acc = (k & 1) ? acc1 : acc0;
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dp), _mm256_permutevar8x32_ps(scale, groupOfLane[k]), acc);
+            }
+        }
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1)) - 32.0f * hsum256(offsets);
 }
 #else // qualified: x's type is in engine::, where argument-dependent lookup finds the dispatching references too
 float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)

@@ -1,4 +1,4 @@
-// Internal to kernels/: row-as-blocks and AVX-512 Q6_K unpacking, shared by blockformats.cpp and activationq8.cpp
+// Internal to kernels/: row-as-blocks and AVX2/AVX-512 Q6_K unpacking, shared by blockformats.cpp and activationq8.cpp
 // (per ISA level: in the level's namespace, see isakernels.h).
 #pragma once
 
@@ -15,7 +15,7 @@ namespace engine::PLAYGROUND_ISA_NS {
 
 template <typename Block> const Block* blocksOf(const uint8_t* row) { return reinterpret_cast<const Block*>(row); }
 
-#if ENGINE_QUANT_AVX512
+#if defined(__AVX2__) // the AVX-512 and AVX2 levels
 // The 256 quants of a Q6_K super-block half by half: the four 32-element quarters of half h as signed
 // q - 32 (see dequantizeRowQ6_K). The 16-bit shifts move bits across byte borders; the masks cut them off.
 // A template over the block type (always BlockQ6_K) so this header needs no block layouts.

@@ -123,31 +123,38 @@ const CpuKernels* cpuKernelsFor(CpuIsa isa) { return cpuRuns(isa) ? &tableOf(isa
 
 // ---- The public kernel functions: the active level's.
 
-const TypeKernels& typeKernels(GgmlType type)
+const TypeKernels* typeKernelsOf(const CpuKernels& k, GgmlType type)
 {
-    const CpuKernels& k = cpuKernels();
     switch (type) {
     case GgmlType::F32:
-        return k.f32;
+        return &k.f32;
     case GgmlType::F16:
-        return k.f16;
+        return &k.f16;
     case GgmlType::BF16:
-        return k.bf16;
+        return &k.bf16;
     case GgmlType::Q8_0:
-        return k.q8_0;
+        return &k.q8_0;
     case GgmlType::Q4_0:
-        return k.q4_0;
+        return &k.q4_0;
     case GgmlType::Q5_0:
-        return k.q5_0;
+        return &k.q5_0;
     case GgmlType::Q4_K:
-        return k.q4_K;
+        return &k.q4_K;
     case GgmlType::Q5_K:
-        return k.q5_K;
+        return &k.q5_K;
     case GgmlType::Q6_K:
-        return k.q6_K;
+        return &k.q6_K;
     default:
-        throw std::invalid_argument(std::string("no kernels for tensor type ") + ggmlTypeName(type));
+        return nullptr;
     }
+}
+
+const TypeKernels& typeKernels(GgmlType type)
+{
+    const TypeKernels* k = typeKernelsOf(cpuKernels(), type);
+    if (!k)
+        throw std::invalid_argument(std::string("no kernels for tensor type ") + ggmlTypeName(type));
+    return *k;
 }
 
 void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)

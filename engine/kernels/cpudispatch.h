@@ -29,20 +29,14 @@ constexpr int kCpuIsaCount = 3;
 const char* cpuIsaName(CpuIsa isa); // "scalar", "avx2", "avx512"
 std::optional<CpuIsa> parseCpuIsa(const std::string& name);
 
-// One of prefill's integer matrix kernels (engine/kernels/int8gemm.h) as a level defines it: the arguments of
-// Int8GemmFn, shapes already checked, plus scratch of int8GemmWorkspaceBytes(n, T) bytes (any alignment of 4).
-using Int8GemmKernel = void (*)(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
-    float* y, int64_t ldy, void* workspace);
-struct Int8GemmKernels {
-    Int8GemmKernel q8_0, q4_0, q5_0, q4_K, q5_K, q6_K;
-};
 // Per 32 columns a panel of 16 rows' 512 quants, 32 scales and 16 mins, and 2 offset corrections per activation row.
 constexpr size_t int8GemmWorkspaceBytes(size_t n, int T)
 {
     return n / 32 * (512 + 48 * sizeof(float) + 2 * sizeof(int32_t) * size_t(T));
 }
 
-// The kernels of one ISA level. Row dots and dequantisation per tensor type as TypeKernels; the rest as
+// The kernels of one ISA level. Row dots, dequantisation and prefill's integer matrix kernels per tensor type as
+// TypeKernels (a level without vectorised integer matrix kernels leaves their int8Gemm null); the rest as
 // plain functions of pointers, so nothing of the standard library is instantiated inside a level's copy.
 struct CpuKernels {
     CpuIsa isa = CpuIsa::Scalar;
@@ -59,10 +53,10 @@ struct CpuKernels {
     // c (m × n) = a (m × k) · b (k × n): attention's weighted sum of values.
     void (*matmul)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
         int64_t n, int64_t k);
-    // Prefill's integer matrix kernels: the vectorised ones, all null where the level has none (only the avx512
-    // level, built with VNNI, has them), and the scalar reference, in every level.
-    Int8GemmKernels int8Gemm, int8GemmScalar;
 };
+
+// The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.
+const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);
 
 // The level this process uses: the best the CPU runs, lowered by PLAYGROUND_ISA; decided once.
 CpuIsa activeCpuIsa();

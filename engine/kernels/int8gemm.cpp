@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstring>
 
-#if PLAYGROUND_ISA_HAS_VNNI
+#if PLAYGROUND_ISA_HAS_INT8GEMM
 #include <immintrin.h>
 #endif
 
@@ -25,6 +25,7 @@ struct Q8_0 {
     using Block = BlockQ8_0;
     static constexpr int kElems = 32, kSubs = 1, kGroups = 1, kOffset = 128;
     static constexpr bool kHasMin = false;
+    static constexpr int kMaxQuant = 128; // |q|, in the AVX2 kernel's signed panel (see kSignedQ8Panel)
     // q + 128: vpdpbusd multiplies unsigned by signed bytes; the 128 comes off through x's sums.
     static void unpack(const Block& b, int, uint8_t* u)
     {
@@ -38,6 +39,7 @@ struct Q4_0 {
     using Block = BlockQ4_0;
     static constexpr int kElems = 32, kSubs = 1, kGroups = 1, kOffset = 8;
     static constexpr bool kHasMin = false;
+    static constexpr int kMaxQuant = 15;
     static void unpack(const Block& b, int, uint8_t* u)
     {
         for (int j = 0; j < 16; ++j) {
@@ -52,6 +54,7 @@ struct Q5_0 {
     using Block = BlockQ5_0;
     static constexpr int kElems = 32, kSubs = 1, kGroups = 1, kOffset = 16;
     static constexpr bool kHasMin = false;
+    static constexpr int kMaxQuant = 31;
     static void unpack(const Block& b, int, uint8_t* u)
     {
         uint32_t qh;
@@ -66,6 +69,7 @@ template <typename B, bool FiveBit> struct QK {
     using Block = B;
     static constexpr int kElems = kQK_K, kSubs = 8, kGroups = 1, kOffset = 0;
     static constexpr bool kHasMin = true;
+    static constexpr int kMaxQuant = FiveBit ? 31 : 15;
     static void unpack(const Block& b, int j, uint8_t* u)
     {
         for (int l = 0; l < 32; ++l) {
@@ -91,6 +95,7 @@ struct Q6_K {
     using Block = BlockQ6_K;
     static constexpr int kElems = kQK_K, kSubs = 8, kGroups = 2, kOffset = 32;
     static constexpr bool kHasMin = false;
+    static constexpr int kMaxQuant = 63;
     // Sub-block j is quarter j % 4 of half j / 4 (see dequantizeRowQ6_K); u = q, 0..63.
     static void unpack(const Block& b, int j, uint8_t* u)
     {
@@ -153,13 +158,23 @@ void gemmScalar(
     }
 }
 
-#if PLAYGROUND_ISA_HAS_VNNI
+#if PLAYGROUND_ISA_HAS_INT8GEMM
 // Vectorised: 16 weight rows are one panel, each sub-block stored as 8 vectors of 16 rows x 4
 // consecutive quants, so one vpdpbusd with 4 quants of an activation row broadcast adds 4 products
 // to each of 16 outputs. A panel is unpacked once and then swept by all T activation rows, 8 at a
 // time (8 int32 and 8 float accumulators in registers); a scale group's int32 sums are converted and
-// scaled once, then start again from the group's offset correction.
+// scaled once, then start again from the group's offset correction. The avx2 level (no vpdpbusd) sweeps
+// the same panel half by half (8 rows, one 256-bit vector per 4 quants) with maddubs + madd, see below.
 
+#if PLAYGROUND_ISA_HAS_VNNI
+constexpr bool kSignedQ8Panel = false; // vpdpbusd: Q8_0's q + 128, the 128 off through x's sums
+#else
+// maddubs adds pairs of u8*s8 products in saturating int16: (q + 128) * q_x pairs would reach 64770, so
+// the avx2 panel keeps Q8_0's signed q and multiplies |q| by q_x with q's sign moved onto it (pairs <= 32512).
+constexpr bool kSignedQ8Panel = true;
+#endif
+
+#if PLAYGROUND_ISA_HAS_VNNI
 // out[k] (k < 8) = quants 4k..4k+3 of rows 0..15, from 16 rows of 32 quants: an 8x8 transpose of
 // 32-bit words in each 256-bit half (rows r and r + 8 share a register).
 inline void transposeStore(const __m256i* r, uint8_t* out)
@@ -186,11 +201,40 @@ inline void transposeStore(const __m256i* r, uint8_t* out)
         _mm512_storeu_si512(out + 64 * (k + 4), _mm512_permutex2var_epi64(u[k], high, v[k]));
     }
 }
+#else
+// The same layout with 256-bit vectors: out[k] holds quants 4k..4k+3 of rows 0..7 in its first 32 bytes and
+// of rows 8..15 in the next 32, each an 8x8 transpose of 32-bit words.
+inline void transposeStore(const __m256i* r, uint8_t* out)
+{
+    for (int h = 0; h < 2; ++h) {
+        const __m256i* s = r + 8 * h;
+        __m256i t[8], u[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm256_unpacklo_epi32(s[2 * i], s[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_epi32(s[2 * i], s[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) { // rows 0-3 (q = 0) and 4-7: words 0..3 of each 128-bit lane
+            const __m256i* a = t + 4 * q;
+            u[4 * q] = _mm256_unpacklo_epi64(a[0], a[2]);
+            u[4 * q + 1] = _mm256_unpackhi_epi64(a[0], a[2]);
+            u[4 * q + 2] = _mm256_unpacklo_epi64(a[1], a[3]);
+            u[4 * q + 3] = _mm256_unpackhi_epi64(a[1], a[3]);
+        }
+        for (int k = 0; k < 4; ++k) {
+            _mm256_storeu_si256(
+                reinterpret_cast<__m256i*>(out + 64 * k + 32 * h), _mm256_permute2x128_si256(u[k], u[k + 4], 0x20));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 64 * (k + 4) + 32 * h),
+                _mm256_permute2x128_si256(u[k], u[k + 4], 0x31));
+        }
+    }
+}
+#endif
 
-// The 32 unsigned quants of sub-block j as the traits' unpack gives them.
+// The 32 unsigned quants of sub-block j as the traits' unpack gives them (Q8_0's signed q where kSignedQ8Panel).
 inline __m256i unpackVec(const BlockQ8_0& b, int)
 {
-    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(char(0x80)));
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+    return kSignedQ8Panel ? q : _mm256_xor_si256(q, _mm256_set1_epi8(char(0x80)));
 }
 inline __m256i nibbles16(const uint8_t* qs)
 {
@@ -203,8 +247,12 @@ inline __m256i unpackVec(const BlockQ5_0& b, int)
 {
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
-    const __m256i u = nibbles16(b.qs);
-    return _mm256_mask_add_epi8(u, __mmask32(qh), u, _mm256_set1_epi8(16));
+    // 0xFF in byte j where bit j of qh is set: every bit but bit j % 8 set in byte j, then compared with all ones
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int(qh)),
+        _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i set
+        = _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
+    return _mm256_or_si256(nibbles16(b.qs), _mm256_and_si256(set, _mm256_set1_epi8(16)));
 }
 template <typename Block> inline __m256i kNibbles(const Block& b, int j)
 {
@@ -217,7 +265,10 @@ inline __m256i unpackVec(const BlockQ5_K& b, int j)
 {
     const __m256i u = kNibbles(b, j);
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh));
-    return _mm256_mask_add_epi8(u, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << j))), u, _mm256_set1_epi8(16));
+    // bit j of each qh byte to bit 4 (16-bit shifts; the mask cuts what crossed a byte)
+    const __m256i fifth = _mm256_and_si256(
+        _mm256_sll_epi16(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm_cvtsi32_si128(4)), _mm256_set1_epi8(16));
+    return _mm256_or_si256(u, fifth);
 }
 inline __m256i unpackVec(const BlockQ6_K& b, int j)
 {
@@ -261,7 +312,9 @@ void packPanel(const uint8_t* w, size_t rowBytes, int count, size_t nsub, uint8_
 // The tile's accumulators live in registers only if its short loops are unrolled, which GCC does not do
 // by itself at -O2.
 #define PLAYGROUND_UNROLL _Pragma("GCC unroll 16")
+#define PLAYGROUND_NO_UNROLL _Pragma("GCC unroll 1")
 
+#if PLAYGROUND_ISA_HAS_VNNI
 // NT activation rows (t0's quants at xq, n apart) times one panel; y at row t0, column of the panel's
 // first row.
 template <typename F, int NT>
@@ -368,7 +421,147 @@ void gemmSimd(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const A
         }
     }
 }
-#endif
+#else // the avx2 level
+// Steps of 4 quants whose maddubs pairs (at most 2 * kMaxQuant * 127 each) add up in int16 without overflow
+// before madd widens them to int32: 8 for 4-bit quants, 4 for 5-bit, 2 for Q6_K, 1 for Q8_0's |q| (a power of two
+// dividing a scale group's steps).
+template <typename F> constexpr int int16Steps()
+{
+    int c = 1;
+    while (c < 8 / F::kGroups && 2 * c * 2 * F::kMaxQuant * 127 <= 32767)
+        c *= 2;
+    return c;
+}
+// Q8_0's panel is signed here (kSignedQ8Panel): no offset to take off.
+template <typename F> constexpr int panelOffset() { return kSignedQ8Panel && F::kOffset == 128 ? 0 : F::kOffset; }
+
+// NT activation rows (t0's quants at xq, n apart) times one half of a panel (8 rows: quants at byte 32 h of each
+// 64-byte vector of 16 rows, scales and mins at 8 h); y at row t0, column of the half's first row. The same
+// operations per output as the scalar kernel: exact int32 sums, then the same fmas in the same order.
+template <typename F, int NT>
+void panelTile(const uint8_t* quants, const float* sc, const float* mn, size_t nsub, const int8_t* xq, size_t n,
+    const float* xd, const float* xdsum, const int32_t* corr, float* y, int64_t ldy, int count)
+{
+    constexpr int G = F::kGroups;
+    constexpr int steps = 8 / G; // 4-quant steps per scale group
+    constexpr int chain = int16Steps<F>();
+    constexpr bool signedQ = kSignedQ8Panel && F::kOffset == 128;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[NT];
+    PLAYGROUND_UNROLL
+    for (int j = 0; j < NT; ++j)
+        acc[j] = _mm256_setzero_ps();
+    for (size_t s = 0; s < nsub; ++s) {
+        PLAYGROUND_UNROLL
+        for (int g = 0; g < G; ++g) {
+            __m256i sum[NT];
+            PLAYGROUND_UNROLL
+            for (int j = 0; j < NT; ++j)
+                sum[j] = panelOffset<F>() ? _mm256_set1_epi32(corr[size_t(j) * nsub * G + s * G + size_t(g)])
+                                          : _mm256_setzero_si256();
+            // Not unrolled: GCC would otherwise start every product of the group at once and spill them.
+            PLAYGROUND_NO_UNROLL
+            for (int c = 0; c < steps; c += chain) {
+                __m256i pairs[NT];
+                PLAYGROUND_NO_UNROLL
+                for (int k = 0; k < chain; ++k) {
+                    const size_t e = 32 * s + size_t(4 * (g * steps + c + k));
+                    const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 16 * e));
+                    const __m256i uw = signedQ ? _mm256_sign_epi8(wv, wv) : wv;
+                    PLAYGROUND_UNROLL
+                    for (int j = 0; j < NT; ++j) {
+                        int32_t four;
+                        std::memcpy(&four, xq + size_t(j) * n + e, 4);
+                        __m256i xv = _mm256_set1_epi32(four);
+                        if constexpr (signedQ)
+                            xv = _mm256_sign_epi8(xv, wv);
+                        const __m256i p = _mm256_maddubs_epi16(uw, xv);
+                        pairs[j] = k == 0 ? p : _mm256_add_epi16(pairs[j], p);
+                    }
+                }
+                PLAYGROUND_UNROLL
+                for (int j = 0; j < NT; ++j)
+                    sum[j] = _mm256_add_epi32(sum[j], _mm256_madd_epi16(pairs[j], ones));
+            }
+            const __m256 scale = _mm256_loadu_ps(sc + (s * G + size_t(g)) * 16);
+            PLAYGROUND_UNROLL
+            for (int j = 0; j < NT; ++j)
+                acc[j] = _mm256_fmadd_ps(
+                    _mm256_cvtepi32_ps(sum[j]), _mm256_mul_ps(scale, _mm256_set1_ps(xd[size_t(j) * nsub + s])), acc[j]);
+        }
+        if constexpr (F::kHasMin) {
+            const __m256 m = _mm256_loadu_ps(mn + s * 16);
+            PLAYGROUND_UNROLL
+            for (int j = 0; j < NT; ++j)
+                acc[j] = _mm256_fnmadd_ps(m, _mm256_set1_ps(xdsum[size_t(j) * nsub + s]), acc[j]);
+        }
+    }
+    if (count == 8) {
+        PLAYGROUND_UNROLL
+        for (int j = 0; j < NT; ++j)
+            _mm256_storeu_ps(y + size_t(j) * size_t(ldy), acc[j]);
+    } else {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        PLAYGROUND_UNROLL
+        for (int j = 0; j < NT; ++j)
+            _mm256_maskstore_ps(y + size_t(j) * size_t(ldy), mask, acc[j]);
+    }
+}
+
+// Activation rows per tile: NT int32 sums, int16 pair sums and float accumulators stay in the 16 registers.
+constexpr int kTileRows = 4;
+
+template <typename F>
+void gemmSimd(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y,
+    int64_t ldy, void* workspace)
+{
+    constexpr int G = F::kGroups;
+    const size_t nsub = n / 32;
+    // The caller's scratch (int8GemmWorkspaceBytes): panel quants, scales, mins, offset corrections.
+    uint8_t* const quants = static_cast<uint8_t*>(workspace);
+    float* const sc = reinterpret_cast<float*>(quants + nsub * 512);
+    float* const mn = sc + nsub * 32;
+    int32_t* const corr = reinterpret_cast<int32_t*>(mn + nsub * 16);
+    if constexpr (panelOffset<F>() != 0) {
+        for (int t = 0; t < T; ++t)
+            for (size_t s = 0; s < nsub; ++s)
+                for (int g = 0; g < G; ++g)
+                    corr[(size_t(t) * nsub + s) * G + size_t(g)] = offsetCorrection<F>(x, n, t, s, g);
+    }
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const int count = int(std::min<int64_t>(16, rows - r0));
+        packPanel<F>(w + size_t(r0) * rowBytes, rowBytes, count, nsub, quants, sc, mn);
+        for (int h = 0; h < 2 && 8 * h < count; ++h) {
+            const int halfCount = std::min(8, count - 8 * h);
+            const uint8_t* q = quants + 32 * h;
+            const float* hsc = sc + 8 * h;
+            const float* hmn = mn + 8 * h;
+            for (int t0 = 0; t0 < T; t0 += kTileRows) {
+                const int8_t* xq = x.q.data() + size_t(t0) * n;
+                const float* xd = x.d.data() + size_t(t0) * nsub;
+                const float* xdsum = x.dsum.data() + size_t(t0) * nsub;
+                const int32_t* c = panelOffset<F>() ? corr + size_t(t0) * nsub * G : nullptr;
+                float* yt = y + size_t(t0) * size_t(ldy) + size_t(r0 + 8 * h);
+                switch (std::min(kTileRows, T - t0)) {
+                case 4:
+                    panelTile<F, 4>(q, hsc, hmn, nsub, xq, n, xd, xdsum, c, yt, ldy, halfCount);
+                    break;
+                case 3:
+                    panelTile<F, 3>(q, hsc, hmn, nsub, xq, n, xd, xdsum, c, yt, ldy, halfCount);
+                    break;
+                case 2:
+                    panelTile<F, 2>(q, hsc, hmn, nsub, xq, n, xd, xdsum, c, yt, ldy, halfCount);
+                    break;
+                default:
+                    panelTile<F, 1>(q, hsc, hmn, nsub, xq, n, xd, xdsum, c, yt, ldy, halfCount);
+                    break;
+                }
+            }
+        }
+    }
+}
+#endif // PLAYGROUND_ISA_HAS_VNNI
+#endif // PLAYGROUND_ISA_HAS_INT8GEMM
 
 } // namespace
 
@@ -403,7 +596,7 @@ PLAYGROUND_INT8GEMM(gemmQ6_KQ8Scalar)
     gemmScalar<Q6_K>(w, rowBytes, rows, n, x, T, y, ldy);
 }
 
-#if PLAYGROUND_ISA_HAS_VNNI
+#if PLAYGROUND_ISA_HAS_INT8GEMM
 PLAYGROUND_INT8GEMM(gemmQ8_0Q8) { gemmSimd<Q8_0>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
 PLAYGROUND_INT8GEMM(gemmQ4_0Q8) { gemmSimd<Q4_0>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
 PLAYGROUND_INT8GEMM(gemmQ5_0Q8) { gemmSimd<Q5_0>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }

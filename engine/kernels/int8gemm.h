@@ -22,7 +22,7 @@ namespace engine {
 // (Q8_0 128 after flipping the sign bit, Q4_0 8, Q5_0 16, Q6_K 32) times the sum of x's quants; then,
 // sub-block after sub-block in order, acc = fma(float(I), s_w * d_x, acc) with s_w the weights' scale
 // of that sub-block (d, or d * sc for the k-quants), and for Q4_K/Q5_K acc = fma(-dmin * m, d_x *
-// sum(q_x), acc). The vectorised kernel (AVX-512 VNNI) and the scalar one do exactly these operations,
+// sum(q_x), acc). The vectorised kernels (AVX-512 VNNI; AVX2) and the scalar one do exactly these operations,
 // so they give the same floats; each output depends only on its own row and activation row, never on
 // how rows are split over threads.
 using Int8GemmFn = void (*)(
@@ -41,9 +41,9 @@ void gemmQ5_KQ8(
 void gemmQ6_KQ8(
     const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
 
-// The kernels run the active ISA level's code (cpudispatch.h): its vectorised kernel where it has one
-// (AVX-512 VNNI, the avx512 level), otherwise its scalar one; they throw std::invalid_argument when n is not
-// whole blocks or x does not hold T rows of n.
+// The kernels run the active ISA level's code (cpudispatch.h; the type's TypeKernels entry): its vectorised
+// kernel where it has one (vpdpbusd at the avx512 level, maddubs + madd at avx2), otherwise its scalar one;
+// they throw std::invalid_argument when n is not whole blocks or x does not hold T rows of n.
 // The kernel of `type` (one of the functions above), or null for the types without one (the float types).
 Int8GemmFn int8GemmFor(GgmlType type);
 
@@ -52,9 +52,9 @@ Int8GemmFn int8GemmFor(GgmlType type);
 void int8GemmScalar(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x,
     int T, float* y, int64_t ldy);
 
-// Whether the gemm* kernels above are vectorised at the active ISA level (false below avx512, e.g. with
-// PLAYGROUND_ISA=avx2). Prefill uses them only then: the
-// scalar kernel is much slower than dequantising to float and multiplying with Eigen.
+// Whether the gemm* kernels above are vectorised at the active ISA level (false at the scalar level, e.g. with
+// PLAYGROUND_ISA=scalar). Prefill uses them only then: the scalar kernel is much slower than dequantising to
+// float and multiplying with Eigen.
 bool int8GemmVectorised();
 
 } // namespace engine

@@ -12,24 +12,13 @@ namespace engine {
 
 namespace {
 
-Int8GemmKernel pick(const Int8GemmKernels& k, GgmlType type)
+// The active level's entry for `type` (cpudispatch.h), which must have integer matrix kernels.
+const TypeKernels& kernelsOf(GgmlType type)
 {
-    switch (type) {
-    case GgmlType::Q8_0:
-        return k.q8_0;
-    case GgmlType::Q4_0:
-        return k.q4_0;
-    case GgmlType::Q5_0:
-        return k.q5_0;
-    case GgmlType::Q4_K:
-        return k.q4_K;
-    case GgmlType::Q5_K:
-        return k.q5_K;
-    case GgmlType::Q6_K:
-        return k.q6_K;
-    default:
+    const TypeKernels* k = typeKernelsOf(cpuKernels(), type);
+    if (!k || !k->int8GemmScalar)
         throw std::invalid_argument(std::string("no integer matrix kernel for tensor type ") + ggmlTypeName(type));
-    }
+    return *k;
 }
 
 void run(Int8GemmKernel kernel, GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n,
@@ -49,9 +38,8 @@ void run(Int8GemmKernel kernel, GgmlType type, const uint8_t* w, size_t rowBytes
 void gemm(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
     float* y, int64_t ldy)
 {
-    const CpuKernels& k = cpuKernels();
-    Int8GemmKernel kernel = pick(k.int8Gemm, type);
-    run(kernel ? kernel : pick(k.int8GemmScalar, type), type, w, rowBytes, rows, n, x, T, y, ldy);
+    const TypeKernels& k = kernelsOf(type);
+    run(k.int8Gemm ? k.int8Gemm : k.int8GemmScalar, type, w, rowBytes, rows, n, x, T, y, ldy);
 }
 
 } // namespace
@@ -89,6 +77,7 @@ void gemmQ6_KQ8(
 
 Int8GemmFn int8GemmFor(GgmlType type)
 {
+    // The public function of each type (which kernel it runs is the type's TypeKernels entry).
     switch (type) {
     case GgmlType::Q8_0:
         return gemmQ8_0Q8;
@@ -110,9 +99,9 @@ Int8GemmFn int8GemmFor(GgmlType type)
 void int8GemmScalar(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x,
     int T, float* y, int64_t ldy)
 {
-    run(pick(cpuKernels().int8GemmScalar, type), type, w, rowBytes, rows, n, x, T, y, ldy);
+    run(kernelsOf(type).int8GemmScalar, type, w, rowBytes, rows, n, x, T, y, ldy);
 }
 
-bool int8GemmVectorised() { return cpuKernels().int8Gemm.q8_0 != nullptr; }
+bool int8GemmVectorised() { return cpuKernels().q8_0.int8Gemm != nullptr; }
 
 } // namespace engine

@@ -18,6 +18,12 @@
 #else
 #define PLAYGROUND_ISA_HAS_VNNI 0
 #endif
+// Whether this level has vectorised integer matrix kernels at all: VNNI's, or (the avx2 level) maddubs + madd.
+#if defined(__AVX2__)
+#define PLAYGROUND_ISA_HAS_INT8GEMM 1
+#else
+#define PLAYGROUND_ISA_HAS_INT8GEMM 0
+#endif
 
 #include "engine/kernels/activationq8.h"
 #include "engine/kernels/cpudispatch.h"
@@ -76,11 +82,11 @@ void matmul(
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 
 // int8gemm.cpp: prefill's integer matrix kernels (Int8GemmKernel); the vectorised ones only where
-// PLAYGROUND_ISA_HAS_VNNI.
+// PLAYGROUND_ISA_HAS_INT8GEMM.
 #define PLAYGROUND_INT8GEMM(name)                                                                                      \
     void name(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y,       \
         int64_t ldy, void* workspace)
-#if PLAYGROUND_ISA_HAS_VNNI
+#if PLAYGROUND_ISA_HAS_INT8GEMM
 PLAYGROUND_INT8GEMM(gemmQ8_0Q8);
 PLAYGROUND_INT8GEMM(gemmQ4_0Q8);
 PLAYGROUND_INT8GEMM(gemmQ5_0Q8);

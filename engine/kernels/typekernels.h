@@ -10,9 +10,15 @@
 
 namespace engine {
 
+// One of prefill's integer matrix kernels (int8gemm.h) as an ISA level defines it: the arguments of Int8GemmFn,
+// shapes already checked, plus scratch of int8GemmWorkspaceBytes(n, T) bytes (cpudispatch.h; any alignment of 4).
+using Int8GemmKernel = void (*)(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
+    float* y, int64_t ldy, void* workspace);
+
 // The one place a tensor type plugs in: how to dot one stored row with an F32 vector (and, for the
-// block types, with an ActivationQ8) and how to turn one stored row into F32. Every matmul in the
-// engine goes through these functions.
+// block types, with an ActivationQ8), how to turn one stored row into F32 and, for the block types, how to
+// multiply a block of rows by quantised activation rows (prefill). Every matmul in the engine goes through
+// these functions.
 struct TypeKernels {
     // sum_i row[i] * x[i] for n elements (n a multiple of the type's block size)
     float (*dot)(const uint8_t* row, const float* x, size_t n);
@@ -21,6 +27,10 @@ struct TypeKernels {
     // sum_i row[i] * x[i] with x quantised (ActivationQ8 of the same n). Null for the float types,
     // whose decode stays in float.
     float (*dotQ8)(const uint8_t* row, const ActivationQ8& x, size_t n) = nullptr;
+    // Prefill's integer matrix kernel for the type (reached through int8gemm.h): the vectorised one, null where
+    // the ISA level has none (scalar), and the scalar reference every level has. Both null for the float types.
+    Int8GemmKernel int8Gemm = nullptr;
+    Int8GemmKernel int8GemmScalar = nullptr;
 };
 
 // Kernels for a supported type; throws std::invalid_argument naming the type otherwise.

@@ -1,5 +1,6 @@
 // F16/BF16 conversions and the per-type dot/dequantise kernels against plain scalar references.
 #include "engine/format/ggmltype.h"
+#include "engine/kernels/activationq8.h"
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/cpudispatch.h"
 #include "engine/kernels/modelquantizer.h"
@@ -313,6 +314,58 @@ private Q_SLOTS:
                         qPrintable(where));
             }
         }
+    }
+
+    // Prefill's integer matrix kernels of every level this CPU runs (vpdpbusd at avx512, maddubs + madd at avx2)
+    // against the scalar level's scalar kernel, bit for bit: the int32 sums are exact and every level scales them
+    // with the same fmas in the same order. A partial panel (19 rows: 16 + 3) and a partial token tile (5 rows);
+    // Q8_0 weights of -128 and inputs of +-127 (the largest products a saturating 16-bit pair sum could meet).
+    void int8GemmOfEveryLevelMatchesTheScalarKernel()
+    {
+        const CpuKernels& scalar = *cpuKernelsFor(CpuIsa::Scalar);
+        const size_t n = 512;
+        const int rows = 19, T = 5;
+        std::vector<float> x = randomFloats(n * T, 21, 2.0f);
+        for (size_t i = 0; i < 64; ++i)
+            x[i] = (i % 2) ? 127.0f : -127.0f;
+        ActivationQ8 xq;
+        xq.quantize(x.data(), x.size());
+        std::vector<uint8_t> workspace(int8GemmWorkspaceBytes(n, T));
+        const GgmlType types[]
+            = { GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K };
+        QVERIFY(typeKernelsOf(scalar, GgmlType::F32)->int8GemmScalar == nullptr);
+        QVERIFY(typeKernelsOf(scalar, GgmlType::Q2_K) == nullptr);
+        int compared = 0;
+        for (GgmlType type : types) {
+            const size_t rowBytes = ggmlRowBytes(type, n);
+            std::vector<uint8_t> w(rowBytes * rows);
+            for (int r = 0; r < rows; ++r) {
+                const std::vector<float> v = randomFloats(n, uint32_t(100 + r), 0.5f + 0.1f * float(r % 4));
+                quantizeRow(type, v.data(), w.data() + size_t(r) * rowBytes, n);
+            }
+            if (type == GgmlType::Q8_0) // extreme quants in the first row
+                for (size_t b = 0; b < n / 32; ++b)
+                    for (int j = 0; j < 32; j += 2)
+                        reinterpret_cast<BlockQ8_0*>(w.data())[b].qs[j] = int8_t(-128);
+            std::vector<float> want(size_t(T) * rows);
+            typeKernelsOf(scalar, type)
+                ->int8GemmScalar(w.data(), rowBytes, rows, n, xq, T, want.data(), rows, workspace.data());
+            for (const CpuKernels* level : runnableLevels()) {
+                const TypeKernels& k = *typeKernelsOf(*level, type);
+                QVERIFY(k.int8GemmScalar != nullptr);
+                QCOMPARE(k.int8Gemm == nullptr, level->isa == CpuIsa::Scalar);
+                for (Int8GemmKernel kernel : { k.int8Gemm, k.int8GemmScalar }) {
+                    if (!kernel)
+                        continue;
+                    std::vector<float> got(want.size(), -1.0f);
+                    kernel(w.data(), rowBytes, rows, n, xq, T, got.data(), rows, workspace.data());
+                    QVERIFY2(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0,
+                        qPrintable(QString("%1 %2").arg(cpuIsaName(level->isa), ggmlTypeName(type))));
+                    ++compared;
+                }
+            }
+        }
+        QVERIFY(compared >= 6);
     }
 
     void unsupportedTypeHasNoKernels() { QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K)); }
