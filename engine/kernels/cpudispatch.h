@@ -8,7 +8,11 @@
 // (typeKernels, the matmuls, softmax) goes through it. The rest of the program is built for the
 // baseline x86-64 and never executes an instruction the CPU lacks.
 //
-// PLAYGROUND_ISA=scalar|avx2|avx512 in the environment asks for a lower level (tests run the kernel
+// The amx level is the avx512 level's table with prefill's integer matrix kernels done by AMX-INT8 tiles
+// (amxgemm.cpp, the only source built for it); it counts as running only where Linux grants this process the tile
+// state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once, by the baseline program), else the avx512 level runs.
+//
+// PLAYGROUND_ISA=scalar|avx2|avx512|amx in the environment asks for a lower level (tests run the kernel
 // tests once per level this way); a level above what the CPU runs is capped to the best it does.
 
 #include "engine/kernels/activationq8.h"
@@ -22,11 +26,12 @@
 namespace engine {
 
 // Lowest first. Avx2: x86-64-v3 (AVX2, FMA, F16C, BMI2). Avx512: x86-64-v4 (AVX-512 F/BW/DQ/VL/CD) plus
-// AVX-512 VNNI (Cascade Lake, Ice Lake, Zen 4 and later).
-enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
-constexpr int kCpuIsaCount = 3;
+// AVX-512 VNNI (Cascade Lake, Ice Lake, Zen 4 and later). Amx: Avx512 plus AMX-TILE and AMX-INT8 (Sapphire Rapids
+// and later) with the kernel's permission.
+enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
+constexpr int kCpuIsaCount = 4;
 
-const char* cpuIsaName(CpuIsa isa); // "scalar", "avx2", "avx512"
+const char* cpuIsaName(CpuIsa isa); // "scalar", "avx2", "avx512", "amx"
 std::optional<CpuIsa> parseCpuIsa(const std::string& name);
 
 // One of prefill's integer matrix kernels (engine/kernels/int8gemm.h) as a level defines it: the arguments of

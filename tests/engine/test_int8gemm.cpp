@@ -15,6 +15,8 @@
 #include <cstring>
 #include <random>
 
+#include <cpuid.h>
+
 using namespace engine;
 using namespace testsupport;
 
@@ -175,6 +177,38 @@ uint32_t floatBits(float f)
 const GgmlType kTypes[]
     = { GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K };
 
+Int8GemmKernel kernelOf(const Int8GemmKernels& k, GgmlType type)
+{
+    switch (type) {
+    case GgmlType::Q8_0:
+        return k.q8_0;
+    case GgmlType::Q4_0:
+        return k.q4_0;
+    case GgmlType::Q5_0:
+        return k.q5_0;
+    case GgmlType::Q4_K:
+        return k.q4_K;
+    case GgmlType::Q5_K:
+        return k.q5_K;
+    case GgmlType::Q6_K:
+        return k.q6_K;
+    default:
+        return nullptr;
+    }
+}
+
+// Why this process has no amx level, for the skip message.
+const char* whyNoAmx()
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool amxInt8 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 24 & 1u) && (edx >> 25 & 1u);
+    if (!cpuKernelsFor(CpuIsa::Avx512))
+        return "this CPU has no AVX-512 VNNI, so no amx level";
+    if (!amxInt8)
+        return "this CPU has no AMX-TILE/AMX-INT8";
+    return "the CPU has AMX-INT8 but Linux refused this process the tile state (arch_prctl ARCH_REQ_XCOMP_PERM)";
+}
+
 } // namespace
 
 class TestInt8Gemm : public QObject {
@@ -259,6 +293,68 @@ private Q_SLOTS:
         if (!int8GemmVectorised())
             QSKIP("this ISA level has no vectorised integer kernel (AVX-512 VNNI): the kernels ran the scalar one, "
                   "so vectorised-against-scalar was not compared");
+    }
+
+    // The amx level's kernels (AMX-INT8 tiles: 16 tokens x 16 rows per tile, a tail of both) in this process whatever
+    // PLAYGROUND_ISA chose: every output against the reference to float rounding, and bit for bit equal to the scalar
+    // kernel and to the avx512 level's VNNI kernel (the same integer sums, scaled in the same order).
+    void amxKernelsMatchScalarAndVnni_data()
+    {
+        QTest::addColumn<GgmlType>("type");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("T");
+        for (GgmlType type : kTypes)
+            for (int T : { 1, 3, 7, 17, 33 })
+                for (int rows : { 5, 37 })
+                    QTest::addRow("%s rows=%d T=%d", ggmlTypeName(type), rows, T) << type << rows << T;
+        for (GgmlType type : kTypes) // exact tiles: 32 rows, 16 and 32 tokens
+            for (int T : { 16, 32 })
+                QTest::addRow("%s rows=32 T=%d", ggmlTypeName(type), T) << type << 32 << T;
+    }
+    void amxKernelsMatchScalarAndVnni()
+    {
+        QFETCH(GgmlType, type);
+        QFETCH(int, rows);
+        QFETCH(int, T);
+        const CpuKernels* amx = cpuKernelsFor(CpuIsa::Amx);
+        if (!amx)
+            QSKIP(whyNoAmx());
+        const CpuKernels& avx512 = *cpuKernelsFor(CpuIsa::Avx512);
+        const CpuKernels& scalar = *cpuKernelsFor(CpuIsa::Scalar);
+        const size_t n = 512, rowBytes = ggmlRowBytes(type, n);
+        std::vector<uint8_t> w(rowBytes * size_t(rows));
+        for (int r = 0; r < rows; ++r) {
+            const auto v = gaussian(n, uint32_t(300 * r + T), 0.2f + 0.05f * float(r % 5), r % 3 ? 0.0f : 0.3f);
+            quantizeRow(type, v.data(), w.data() + size_t(r) * rowBytes, n);
+        }
+        auto x = gaussian(n * size_t(T), uint32_t(5 * T + rows), 1.0f);
+        std::fill(x.begin() + 64, x.begin() + 96, 0.0f); // an all-zero block: d_x = 0
+        ActivationQ8 xq;
+        xq.quantize(x.data(), x.size());
+        const int64_t ldy = rows + 3; // a leading dimension wider than the block: nothing may be written past it
+        std::vector<uint8_t> workspace(int8GemmWorkspaceBytes(n, T));
+        std::vector<float> ya(size_t(T) * size_t(ldy), -1.0f), yv(ya), ys(ya);
+        kernelOf(amx->int8Gemm, type)(w.data(), rowBytes, rows, n, xq, T, ya.data(), ldy, workspace.data());
+        kernelOf(avx512.int8Gemm, type)(w.data(), rowBytes, rows, n, xq, T, yv.data(), ldy, workspace.data());
+        kernelOf(scalar.int8GemmScalar, type)(w.data(), rowBytes, rows, n, xq, T, ys.data(), ldy, workspace.data());
+        for (int t = 0; t < T; ++t) {
+            const RefQ8 rq = refQuantize(x.data() + size_t(t) * n, n);
+            for (int64_t r = 0; r < ldy; ++r) {
+                const size_t i = size_t(t) * size_t(ldy) + size_t(r);
+                const QString where = QStringLiteral("t=%1 r=%2").arg(t).arg(r);
+                if (r >= rows) {
+                    QVERIFY2(ya[i] == -1.0f, qPrintable(where + QStringLiteral(": written past the rows")));
+                    continue;
+                }
+                const Expected e = reference(groupsOf(type, w.data() + size_t(r) * rowBytes, n), rq);
+                QVERIFY2(std::fabs(ya[i] - e.value) <= 1e-5 * e.magnitude + 1e-7,
+                    qPrintable(where + QStringLiteral(": %1, reference %2").arg(ya[i]).arg(e.value)));
+                QVERIFY2(floatBits(ya[i]) == floatBits(ys[i]),
+                    qPrintable(where + QStringLiteral(": amx %1, scalar %2").arg(ya[i]).arg(ys[i])));
+                QVERIFY2(floatBits(ya[i]) == floatBits(yv[i]),
+                    qPrintable(where + QStringLiteral(": amx %1, vnni %2").arg(ya[i]).arg(yv[i])));
+            }
+        }
     }
 
     // Prefill splits weight rows over threads and tokens into chunks: an output must not depend on
@@ -348,8 +444,9 @@ private Q_SLOTS:
     void reportsWhichPathRuns()
     {
         qInfo("integer matrix kernels at ISA level %s: %s", cpuIsaName(activeCpuIsa()),
-            int8GemmVectorised() ? "vectorised (AVX-512 VNNI), prefill uses them"
-                                 : "scalar only, prefill keeps the float path");
+            activeCpuIsa() == CpuIsa::Amx ? "AMX-INT8 tiles, prefill uses them"
+                : int8GemmVectorised()    ? "vectorised (AVX-512 VNNI), prefill uses them"
+                                          : "scalar only, prefill keeps the float path");
     }
 };
 

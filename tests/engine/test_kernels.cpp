@@ -203,6 +203,9 @@ private Q_SLOTS:
         QCOMPARE(chooseCpuIsa("avx2", CpuIsa::Avx512), CpuIsa::Avx2);
         QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Avx2), CpuIsa::Avx2);
         QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Scalar), CpuIsa::Scalar);
+        QCOMPARE(chooseCpuIsa("amx", CpuIsa::Avx512), CpuIsa::Avx512); // no AMX, or no permission: the VNNI level
+        QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Amx), CpuIsa::Avx512);
+        QCOMPARE(chooseCpuIsa("", CpuIsa::Amx), CpuIsa::Amx);
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("sse9", CpuIsa::Avx512));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("AVX2", CpuIsa::Avx512));
         for (int i = 0; i < kCpuIsaCount; ++i)
@@ -222,6 +225,12 @@ private Q_SLOTS:
         }
         if (cpuKernelsFor(CpuIsa::Avx2))
             QVERIFY(cpuKernelsFor(CpuIsa::Avx2)->f32.dot != cpuKernelsFor(CpuIsa::Scalar)->f32.dot);
+        // The amx level is the avx512 table with its own integer matrix kernels.
+        if (const CpuKernels* amx = cpuKernelsFor(CpuIsa::Amx)) {
+            const CpuKernels& avx512 = *cpuKernelsFor(CpuIsa::Avx512);
+            QVERIFY(amx->f32.dot == avx512.f32.dot && amx->matmul == avx512.matmul);
+            QVERIFY(amx->int8Gemm.q4_0 != nullptr && amx->int8Gemm.q4_0 != avx512.int8Gemm.q4_0);
+        }
     }
 
     // The matrix products of prefill and attention at every level this CPU runs, against the definition in
