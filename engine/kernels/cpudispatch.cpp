@@ -115,7 +115,7 @@ std::optional<CpuIsa> parseCpuIsa(const std::string& name)
 CpuIsa chooseCpuIsa(const std::string& requested, CpuIsa best)
 {
     if (requested.empty())
-        return best;
+        return std::min(best, kDefaultCpuIsaCeiling);
     const std::optional<CpuIsa> isa = parseCpuIsa(requested);
     if (!isa)
         throw std::invalid_argument(

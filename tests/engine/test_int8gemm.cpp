@@ -295,20 +295,21 @@ private Q_SLOTS:
                   "so vectorised-against-scalar was not compared");
     }
 
-    // The amx level's kernels (AMX-INT8 tiles: 16 tokens x 16 rows per tile, a tail of both) in this process whatever
-    // PLAYGROUND_ISA chose: every output against the reference to float rounding, and bit for bit equal to the scalar
-    // kernel and to the avx512 level's VNNI kernel (the same integer sums, scaled in the same order).
+    // The amx level's kernels in this process whatever PLAYGROUND_ISA chose: every output against the reference to
+    // float rounding, and bit for bit equal to the scalar kernel and to the avx512 level's VNNI kernel (the same
+    // integer sums, scaled in the same order). From 64 tokens they use AMX tiles (16 tokens x 16 rows, with a tail of
+    // either: 65, 71 and 100 tokens, 5 and 37 rows); below, and for Q6_K, they hand over to the VNNI kernel (1, 17).
     void amxKernelsMatchScalarAndVnni_data()
     {
         QTest::addColumn<GgmlType>("type");
         QTest::addColumn<int>("rows");
         QTest::addColumn<int>("T");
         for (GgmlType type : kTypes)
-            for (int T : { 1, 3, 7, 17, 33 })
+            for (int T : { 1, 17, 65, 71, 100 })
                 for (int rows : { 5, 37 })
                     QTest::addRow("%s rows=%d T=%d", ggmlTypeName(type), rows, T) << type << rows << T;
-        for (GgmlType type : kTypes) // exact tiles: 32 rows, 16 and 32 tokens
-            for (int T : { 16, 32 })
+        for (GgmlType type : kTypes) // exact tiles: 32 rows, 64 and 128 tokens
+            for (int T : { 64, 128 })
                 QTest::addRow("%s rows=32 T=%d", ggmlTypeName(type), T) << type << 32 << T;
     }
     void amxKernelsMatchScalarAndVnni()
@@ -369,7 +370,7 @@ private Q_SLOTS:
     {
         QFETCH(GgmlType, type);
         const size_t n = 256, rows = 40;
-        const int T = 11;
+        const int T = 70; // 8 VNNI tiles of 8 tokens and a tail; 4 AMX tiles of 16 and a tail (the amx level)
         const size_t rowBytes = ggmlRowBytes(type, n);
         std::vector<uint8_t> w(rowBytes * rows);
         for (size_t r = 0; r < rows; ++r) {
@@ -444,9 +445,10 @@ private Q_SLOTS:
     void reportsWhichPathRuns()
     {
         qInfo("integer matrix kernels at ISA level %s: %s", cpuIsaName(activeCpuIsa()),
-            activeCpuIsa() == CpuIsa::Amx ? "AMX-INT8 tiles, prefill uses them"
-                : int8GemmVectorised()    ? "vectorised (AVX-512 VNNI), prefill uses them"
-                                          : "scalar only, prefill keeps the float path");
+            activeCpuIsa() == CpuIsa::Amx
+                ? "AMX-INT8 tiles from 64 tokens (VNNI below, and for Q6_K), prefill uses them"
+                : int8GemmVectorised() ? "vectorised (AVX-512 VNNI), prefill uses them"
+                                       : "scalar only, prefill keeps the float path");
     }
 };
 

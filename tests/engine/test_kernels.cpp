@@ -205,7 +205,8 @@ private Q_SLOTS:
         QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Scalar), CpuIsa::Scalar);
         QCOMPARE(chooseCpuIsa("amx", CpuIsa::Avx512), CpuIsa::Avx512); // no AMX, or no permission: the VNNI level
         QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Amx), CpuIsa::Avx512);
-        QCOMPARE(chooseCpuIsa("", CpuIsa::Amx), CpuIsa::Amx);
+        QCOMPARE(chooseCpuIsa("", CpuIsa::Amx), CpuIsa::Avx512); // amx only when asked for
+        QCOMPARE(chooseCpuIsa("amx", CpuIsa::Amx), CpuIsa::Amx);
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("sse9", CpuIsa::Avx512));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("AVX2", CpuIsa::Avx512));
         for (int i = 0; i < kCpuIsaCount; ++i)
