@@ -338,16 +338,23 @@ private Q_SLOTS:
         kernelOf(amx->int8Gemm, type)(w.data(), rowBytes, rows, n, xq, T, ya.data(), ldy, workspace.data());
         kernelOf(avx512.int8Gemm, type)(w.data(), rowBytes, rows, n, xq, T, yv.data(), ldy, workspace.data());
         kernelOf(scalar.int8GemmScalar, type)(w.data(), rowBytes, rows, n, xq, T, ys.data(), ldy, workspace.data());
+        std::vector<std::vector<Group>> groups; // each row's, decoded once
+        for (int r = 0; r < rows; ++r)
+            groups.push_back(groupsOf(type, w.data() + size_t(r) * rowBytes, n));
         for (int t = 0; t < T; ++t) {
             const RefQ8 rq = refQuantize(x.data() + size_t(t) * n, n);
             for (int64_t r = 0; r < ldy; ++r) {
                 const size_t i = size_t(t) * size_t(ldy) + size_t(r);
-                const QString where = QStringLiteral("t=%1 r=%2").arg(t).arg(r);
                 if (r >= rows) {
-                    QVERIFY2(ya[i] == -1.0f, qPrintable(where + QStringLiteral(": written past the rows")));
+                    if (ya[i] != -1.0f)
+                        QFAIL(qPrintable(QStringLiteral("t=%1 r=%2: written past the rows").arg(t).arg(r)));
                     continue;
                 }
-                const Expected e = reference(groupsOf(type, w.data() + size_t(r) * rowBytes, n), rq);
+                const Expected e = reference(groups[size_t(r)], rq);
+                if (floatBits(ya[i]) == floatBits(ys[i]) && floatBits(ya[i]) == floatBits(yv[i])
+                    && std::fabs(ya[i] - e.value) <= 1e-5 * e.magnitude + 1e-7)
+                    continue; // the common case, without building messages (the ASan build runs this too)
+                const QString where = QStringLiteral("t=%1 r=%2").arg(t).arg(r);
                 QVERIFY2(std::fabs(ya[i] - e.value) <= 1e-5 * e.magnitude + 1e-7,
                     qPrintable(where + QStringLiteral(": %1, reference %2").arg(ya[i]).arg(e.value)));
                 QVERIFY2(floatBits(ya[i]) == floatBits(ys[i]),
