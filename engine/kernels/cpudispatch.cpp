@@ -10,6 +10,10 @@
 #include <stdexcept>
 
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace engine {
 
@@ -29,9 +33,12 @@ const CpuKernels& kernelTable();
 namespace isa_avx512 {
 const CpuKernels& kernelTable();
 }
+namespace isa_amx {
+const CpuKernels& kernelTable();
+}
 
 namespace {
-constexpr std::array<const char*, kCpuIsaCount> kNames { "scalar", "avx2", "avx512" };
+constexpr std::array<const char*, kCpuIsaCount> kNames { "scalar", "avx2", "avx512", "amx" };
 
 // CPUID leaf 1's ECX bit: for the x86-64-v3 features clang-14's __builtin_cpu_supports does not name (F16C,
 // MOVBE); the fuzz build uses clang.
@@ -39,6 +46,32 @@ bool cpuidLeaf1Ecx(int bit)
 {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx >> bit & 1u);
+}
+
+// AMX-TILE and AMX-INT8 (CPUID leaf 7 EDX bits 24, 25), and Linux's leave to use the 8 KiB tile state: it is off
+// in every process until asked for (Linux 5.16+); a tile instruction without it faults. Asked once; a refusal (an
+// older kernel, or a signal stack too small for the larger signal frame) leaves the avx512 level.
+bool cpuHasAmx()
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 24 & 1u) && (edx >> 25 & 1u);
+}
+
+// Asked only when the amx level is about to be used (PLAYGROUND_ISA=amx, or a test's cpuKernelsFor): a process that
+// runs the default level never changes its signal frame size.
+bool amxGranted()
+{
+    static const bool granted = [] {
+        if (!cpuHasAmx())
+            return false;
+#if defined(__linux__)
+        constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtileData = 18;
+        return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtileData) == 0;
+#else
+        return false;
+#endif
+    }();
+    return granted;
 }
 
 bool cpuRuns(CpuIsa isa)
@@ -54,6 +87,8 @@ bool cpuRuns(CpuIsa isa)
         return cpuRuns(CpuIsa::Avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
             && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
             && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni");
+    case CpuIsa::Amx:
+        return cpuRuns(CpuIsa::Avx512) && amxGranted();
     }
     return false;
 }
@@ -61,6 +96,8 @@ bool cpuRuns(CpuIsa isa)
 const CpuKernels& tableOf(CpuIsa isa)
 {
     switch (isa) {
+    case CpuIsa::Amx:
+        return isa_amx::kernelTable();
     case CpuIsa::Avx512:
         return isa_avx512::kernelTable();
     case CpuIsa::Avx2:
@@ -85,17 +122,21 @@ std::optional<CpuIsa> parseCpuIsa(const std::string& name)
 CpuIsa chooseCpuIsa(const std::string& requested, CpuIsa best)
 {
     if (requested.empty())
-        return best;
+        return std::min(best, kDefaultCpuIsaCeiling);
     const std::optional<CpuIsa> isa = parseCpuIsa(requested);
     if (!isa)
-        throw std::invalid_argument("PLAYGROUND_ISA=" + requested + " is not a kernel level (scalar, avx2, avx512)");
+        throw std::invalid_argument(
+            "PLAYGROUND_ISA=" + requested + " is not a kernel level (scalar, avx2, avx512, amx)");
     return std::min(*isa, best);
 }
 
 CpuIsa bestCpuIsa()
 {
+    // The CPU's features only: whether Linux grants the tile state is asked when amx is chosen (activeCpuIsa).
     static const CpuIsa best = [] {
-        for (int i = kCpuIsaCount - 1; i > 0; --i)
+        if (cpuRuns(CpuIsa::Avx512) && cpuHasAmx())
+            return CpuIsa::Amx;
+        for (int i = int(CpuIsa::Avx512); i > 0; --i)
             if (cpuRuns(CpuIsa(i)))
                 return CpuIsa(i);
         return CpuIsa::Scalar;
@@ -108,7 +149,8 @@ CpuIsa activeCpuIsa()
     // Decided on first use; a bad PLAYGROUND_ISA throws here (and again on every later call).
     static const CpuIsa active = [] {
         const char* env = std::getenv("PLAYGROUND_ISA");
-        return chooseCpuIsa(env ? env : "", bestCpuIsa());
+        const CpuIsa chosen = chooseCpuIsa(env ? env : "", bestCpuIsa());
+        return chosen == CpuIsa::Amx && !amxGranted() ? CpuIsa::Avx512 : chosen;
     }();
     return active;
 }

@@ -8,7 +8,14 @@
 // (typeKernels, the matmuls, softmax) goes through it. The rest of the program is built for the
 // baseline x86-64 and never executes an instruction the CPU lacks.
 //
-// PLAYGROUND_ISA=scalar|avx2|avx512 in the environment asks for a lower level (tests run the kernel
+// The amx level is the avx512 level's table with prefill's integer matrix kernels done by AMX-INT8 tiles
+// (amxgemm.cpp, the only source built for it); it counts as running only where Linux grants this process the tile
+// state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once, by the baseline program), else the avx512 level runs.
+//
+// The amx level runs only when asked for (PLAYGROUND_ISA=amx): measured here it was 0.93-1.2x the VNNI kernels at
+// 64-256 tokens (docs/benchmarks.md), not enough to make it the default.
+//
+// PLAYGROUND_ISA=scalar|avx2|avx512|amx in the environment asks for a level (tests run the kernel
 // tests once per level this way); a level above what the CPU runs is capped to the best it does.
 
 #include "engine/kernels/activationq8.h"
@@ -22,11 +29,14 @@
 namespace engine {
 
 // Lowest first. Avx2: x86-64-v3 (AVX2, FMA, F16C, BMI2). Avx512: x86-64-v4 (AVX-512 F/BW/DQ/VL/CD) plus
-// AVX-512 VNNI (Cascade Lake, Ice Lake, Zen 4 and later).
-enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
-constexpr int kCpuIsaCount = 3;
+// AVX-512 VNNI (Cascade Lake, Ice Lake, Zen 4 and later). Amx: Avx512 plus AMX-TILE and AMX-INT8 (Sapphire Rapids
+// and later) with the kernel's permission.
+enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
+constexpr int kCpuIsaCount = 4;
+// The highest level chosen without PLAYGROUND_ISA.
+constexpr CpuIsa kDefaultCpuIsaCeiling = CpuIsa::Avx512;
 
-const char* cpuIsaName(CpuIsa isa); // "scalar", "avx2", "avx512"
+const char* cpuIsaName(CpuIsa isa); // "scalar", "avx2", "avx512", "amx"
 std::optional<CpuIsa> parseCpuIsa(const std::string& name);
 
 // Per 32 columns a panel of 16 rows' 512 quants, 32 scales and 16 mins, and 2 offset corrections per activation row.
@@ -58,7 +68,7 @@ struct CpuKernels {
 // The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.
 const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);
 
-// The level this process uses: the best the CPU runs, lowered by PLAYGROUND_ISA; decided once.
+// The level this process uses: the best the CPU runs up to avx512, or what PLAYGROUND_ISA asks for; decided once.
 CpuIsa activeCpuIsa();
 // The best level both this build and this CPU support (cpuid), ignoring PLAYGROUND_ISA.
 CpuIsa bestCpuIsa();
@@ -68,7 +78,8 @@ const CpuKernels& cpuKernels();
 const CpuKernels* cpuKernelsFor(CpuIsa isa);
 
 // What PLAYGROUND_ISA=`requested` gives on a CPU whose best level is `best` (pure; tested): the request,
-// capped at `best`; `best` for an empty request; throws std::invalid_argument naming the levels otherwise.
+// capped at `best`; `best` capped at kDefaultCpuIsaCeiling for an empty request; throws std::invalid_argument naming
+// the levels otherwise.
 CpuIsa chooseCpuIsa(const std::string& requested, CpuIsa best);
 
 } // namespace engine

@@ -5,6 +5,7 @@
 
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/blockunpack.h"
+#include "engine/kernels/int8gemmpanel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -603,6 +604,17 @@ PLAYGROUND_INT8GEMM(gemmQ5_0Q8) { gemmSimd<Q5_0>(w, rowBytes, rows, n, x, T, y, 
 PLAYGROUND_INT8GEMM(gemmQ4_KQ8) { gemmSimd<Q4_K>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
 PLAYGROUND_INT8GEMM(gemmQ5_KQ8) { gemmSimd<Q5_K>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
 PLAYGROUND_INT8GEMM(gemmQ6_KQ8) { gemmSimd<Q6_K>(w, rowBytes, rows, n, x, T, y, ldy, workspace); }
+
+// The same panels for the AMX kernels (amxgemm.cpp, int8gemmpanel.h).
+namespace {
+template <typename F> constexpr Int8GemmPanel panelOf() { return { packPanel<F>, F::kOffset, F::kGroups, F::kHasMin }; }
+} // namespace
+const Int8GemmPanels& int8GemmPanels()
+{
+    static constexpr Int8GemmPanels panels { panelOf<Q8_0>(), panelOf<Q4_0>(), panelOf<Q5_0>(), panelOf<Q4_K>(),
+        panelOf<Q5_K>(), panelOf<Q6_K>() };
+    return panels;
+}
 #endif
 
 } // namespace engine::PLAYGROUND_ISA_NS

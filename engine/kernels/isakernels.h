@@ -2,11 +2,11 @@
 #pragma once
 
 // Included only by the sources compiled per ISA level (playground_isa_sources in engine/CMakeLists.txt), which
-// define PLAYGROUND_ISA_NS (isa_scalar, isa_avx2, isa_avx512). Everything such a source defines lives in
-// engine::PLAYGROUND_ISA_NS (or an unnamed namespace), so the copies never share a symbol and the linker
-// cannot hand one level's code to another; cpudispatch.cpp reaches a level only through kernelTable().
-// These declarations come first, so that inside the level an unqualified call finds the level's own function,
-// not the dispatching one of the same name in engine:: (which would go through the table again).
+// define PLAYGROUND_ISA_NS (isa_scalar, isa_avx2, isa_avx512; isa_amx for amxgemm.cpp alone). Everything such a
+// source defines lives in engine::PLAYGROUND_ISA_NS (or an unnamed namespace), so the copies never share a symbol and
+// the linker cannot hand one level's code to another; cpudispatch.cpp reaches a level only through kernelTable(). These
+// declarations come first, so that inside the level an unqualified call finds the level's own function, not the
+// dispatching one of the same name in engine:: (which would go through the table again).
 
 #if !defined(PLAYGROUND_ISA_NS)
 #error "isakernels.h is for the per-ISA kernel sources (PLAYGROUND_ISA_NS undefined)"

@@ -209,6 +209,7 @@ float readRangeSse(const float* p, size_t n)
 float readRange(const float* p, size_t n)
 {
     switch (activeCpuIsa()) {
+    case CpuIsa::Amx: // the avx512 level plus tiles for prefill's integer kernels
     case CpuIsa::Avx512:
         return readRangeAvx512(p, n);
     case CpuIsa::Avx2:

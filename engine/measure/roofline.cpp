@@ -97,6 +97,7 @@ struct FmaKernel {
 FmaKernel fmaKernel()
 {
     switch (activeCpuIsa()) {
+    case CpuIsa::Amx: // the avx512 level plus tiles for prefill's integer kernels
     case CpuIsa::Avx512:
         return { fmaAvx512, kFlopsAvx512, "avx512" };
     case CpuIsa::Avx2:

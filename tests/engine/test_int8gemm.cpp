@@ -15,6 +15,8 @@
 #include <cstring>
 #include <random>
 
+#include <cpuid.h>
+
 using namespace engine;
 using namespace testsupport;
 
@@ -175,6 +177,18 @@ uint32_t floatBits(float f)
 const GgmlType kTypes[]
     = { GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K };
 
+// Why this process has no amx level, for the skip message.
+const char* whyNoAmx()
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool amxInt8 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 24 & 1u) && (edx >> 25 & 1u);
+    if (!cpuKernelsFor(CpuIsa::Avx512))
+        return "this CPU has no AVX-512 VNNI, so no amx level";
+    if (!amxInt8)
+        return "this CPU has no AMX-TILE/AMX-INT8";
+    return "the CPU has AMX-INT8 but Linux refused this process the tile state (arch_prctl ARCH_REQ_XCOMP_PERM)";
+}
+
 } // namespace
 
 class TestInt8Gemm : public QObject {
@@ -261,6 +275,77 @@ private Q_SLOTS:
                   "one, so vectorised-against-scalar was not compared");
     }
 
+    // The amx level's kernels in this process whatever PLAYGROUND_ISA chose: every output against the reference to
+    // float rounding, and bit for bit equal to the scalar kernel and to the avx512 level's VNNI kernel (the same
+    // integer sums, scaled in the same order). From 64 tokens they use AMX tiles (16 tokens x 16 rows, with a tail of
+    // either: 65, 71 and 100 tokens, 5 and 37 rows); below, and for Q6_K, they hand over to the VNNI kernel (1, 17).
+    void amxKernelsMatchScalarAndVnni_data()
+    {
+        QTest::addColumn<GgmlType>("type");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("T");
+        for (GgmlType type : kTypes)
+            for (int T : { 1, 17, 65, 71, 100 })
+                for (int rows : { 5, 37 })
+                    QTest::addRow("%s rows=%d T=%d", ggmlTypeName(type), rows, T) << type << rows << T;
+        for (GgmlType type : kTypes) // exact tiles: 32 rows, 64 and 128 tokens
+            for (int T : { 64, 128 })
+                QTest::addRow("%s rows=32 T=%d", ggmlTypeName(type), T) << type << 32 << T;
+    }
+    void amxKernelsMatchScalarAndVnni()
+    {
+        QFETCH(GgmlType, type);
+        QFETCH(int, rows);
+        QFETCH(int, T);
+        const CpuKernels* amx = cpuKernelsFor(CpuIsa::Amx);
+        if (!amx)
+            QSKIP(whyNoAmx());
+        const CpuKernels& avx512 = *cpuKernelsFor(CpuIsa::Avx512);
+        const CpuKernels& scalar = *cpuKernelsFor(CpuIsa::Scalar);
+        const size_t n = 512, rowBytes = ggmlRowBytes(type, n);
+        std::vector<uint8_t> w(rowBytes * size_t(rows));
+        for (int r = 0; r < rows; ++r) {
+            const auto v = gaussian(n, uint32_t(300 * r + T), 0.2f + 0.05f * float(r % 5), r % 3 ? 0.0f : 0.3f);
+            quantizeRow(type, v.data(), w.data() + size_t(r) * rowBytes, n);
+        }
+        auto x = gaussian(n * size_t(T), uint32_t(5 * T + rows), 1.0f);
+        std::fill(x.begin() + 64, x.begin() + 96, 0.0f); // an all-zero block: d_x = 0
+        ActivationQ8 xq;
+        xq.quantize(x.data(), x.size());
+        const int64_t ldy = rows + 3; // a leading dimension wider than the block: nothing may be written past it
+        std::vector<uint8_t> workspace(int8GemmWorkspaceBytes(n, T));
+        std::vector<float> ya(size_t(T) * size_t(ldy), -1.0f), yv(ya), ys(ya);
+        typeKernelsOf(*amx, type)->int8Gemm(w.data(), rowBytes, rows, n, xq, T, ya.data(), ldy, workspace.data());
+        typeKernelsOf(avx512, type)->int8Gemm(w.data(), rowBytes, rows, n, xq, T, yv.data(), ldy, workspace.data());
+        typeKernelsOf(scalar, type)
+            ->int8GemmScalar(w.data(), rowBytes, rows, n, xq, T, ys.data(), ldy, workspace.data());
+        std::vector<std::vector<Group>> groups; // each row's, decoded once
+        for (int r = 0; r < rows; ++r)
+            groups.push_back(groupsOf(type, w.data() + size_t(r) * rowBytes, n));
+        for (int t = 0; t < T; ++t) {
+            const RefQ8 rq = refQuantize(x.data() + size_t(t) * n, n);
+            for (int64_t r = 0; r < ldy; ++r) {
+                const size_t i = size_t(t) * size_t(ldy) + size_t(r);
+                if (r >= rows) {
+                    if (ya[i] != -1.0f)
+                        QFAIL(qPrintable(QStringLiteral("t=%1 r=%2: written past the rows").arg(t).arg(r)));
+                    continue;
+                }
+                const Expected e = reference(groups[size_t(r)], rq);
+                if (floatBits(ya[i]) == floatBits(ys[i]) && floatBits(ya[i]) == floatBits(yv[i])
+                    && std::fabs(ya[i] - e.value) <= 1e-5 * e.magnitude + 1e-7)
+                    continue; // the common case, without building messages (the ASan build runs this too)
+                const QString where = QStringLiteral("t=%1 r=%2").arg(t).arg(r);
+                QVERIFY2(std::fabs(ya[i] - e.value) <= 1e-5 * e.magnitude + 1e-7,
+                    qPrintable(where + QStringLiteral(": %1, reference %2").arg(ya[i]).arg(e.value)));
+                QVERIFY2(floatBits(ya[i]) == floatBits(ys[i]),
+                    qPrintable(where + QStringLiteral(": amx %1, scalar %2").arg(ya[i]).arg(ys[i])));
+                QVERIFY2(floatBits(ya[i]) == floatBits(yv[i]),
+                    qPrintable(where + QStringLiteral(": amx %1, vnni %2").arg(ya[i]).arg(yv[i])));
+            }
+        }
+    }
+
     // Prefill splits weight rows over threads and tokens into chunks: an output must not depend on
     // which rows share its call or which tokens share its activation tile.
     void gemmIndependentOfRowSplitAndTokenTile_data()
@@ -273,7 +358,7 @@ private Q_SLOTS:
     {
         QFETCH(GgmlType, type);
         const size_t n = 256, rows = 40;
-        const int T = 11;
+        const int T = 70; // 8 VNNI tiles of 8 tokens and a tail; 4 AMX tiles of 16 and a tail (the amx level)
         const size_t rowBytes = ggmlRowBytes(type, n);
         std::vector<uint8_t> w(rowBytes * rows);
         for (size_t r = 0; r < rows; ++r) {
@@ -348,7 +433,10 @@ private Q_SLOTS:
     void reportsWhichPathRuns()
     {
         qInfo("integer matrix kernels at ISA level %s: %s", cpuIsaName(activeCpuIsa()),
-            int8GemmVectorised() ? "vectorised, prefill uses them" : "scalar only, prefill keeps the float path");
+            activeCpuIsa() == CpuIsa::Amx
+                ? "AMX-INT8 tiles from 64 tokens (VNNI below, and for Q6_K), prefill uses them"
+                : int8GemmVectorised() ? "vectorised (AVX2 or AVX-512 VNNI), prefill uses them"
+                                       : "scalar only, prefill keeps the float path");
     }
 };
 

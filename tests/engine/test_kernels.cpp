@@ -186,7 +186,10 @@ private Q_SLOTS:
     {
         const char* env = std::getenv("PLAYGROUND_ISA");
         const std::string requested = env ? env : "";
-        QCOMPARE(activeCpuIsa(), chooseCpuIsa(requested, bestCpuIsa()));
+        CpuIsa expected = chooseCpuIsa(requested, bestCpuIsa());
+        if (expected == CpuIsa::Amx && !cpuKernelsFor(CpuIsa::Amx))
+            expected = CpuIsa::Avx512; // the CPU has AMX, Linux refused the tile state
+        QCOMPARE(activeCpuIsa(), expected);
         QCOMPARE(cpuKernels().isa, activeCpuIsa());
         if (!requested.empty() && parseCpuIsa(requested) && *parseCpuIsa(requested) > bestCpuIsa())
             qInfo("PLAYGROUND_ISA=%s: this CPU runs at most %s, so that level is tested instead", requested.c_str(),
@@ -204,6 +207,10 @@ private Q_SLOTS:
         QCOMPARE(chooseCpuIsa("avx2", CpuIsa::Avx512), CpuIsa::Avx2);
         QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Avx2), CpuIsa::Avx2);
         QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Scalar), CpuIsa::Scalar);
+        QCOMPARE(chooseCpuIsa("amx", CpuIsa::Avx512), CpuIsa::Avx512); // no AMX, or no permission: the VNNI level
+        QCOMPARE(chooseCpuIsa("avx512", CpuIsa::Amx), CpuIsa::Avx512);
+        QCOMPARE(chooseCpuIsa("", CpuIsa::Amx), CpuIsa::Avx512); // amx only when asked for
+        QCOMPARE(chooseCpuIsa("amx", CpuIsa::Amx), CpuIsa::Amx);
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("sse9", CpuIsa::Avx512));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseCpuIsa("AVX2", CpuIsa::Avx512));
         for (int i = 0; i < kCpuIsaCount; ++i)
@@ -223,6 +230,12 @@ private Q_SLOTS:
         }
         if (cpuKernelsFor(CpuIsa::Avx2))
             QVERIFY(cpuKernelsFor(CpuIsa::Avx2)->f32.dot != cpuKernelsFor(CpuIsa::Scalar)->f32.dot);
+        // The amx level is the avx512 table with its own integer matrix kernels.
+        if (const CpuKernels* amx = cpuKernelsFor(CpuIsa::Amx)) {
+            const CpuKernels& avx512 = *cpuKernelsFor(CpuIsa::Avx512);
+            QVERIFY(amx->f32.dot == avx512.f32.dot && amx->matmul == avx512.matmul);
+            QVERIFY(amx->int8Gemm.q4_0 != nullptr && amx->int8Gemm.q4_0 != avx512.int8Gemm.q4_0);
+        }
     }
 
     // The matrix products of prefill and attention at every level this CPU runs, against the definition in
