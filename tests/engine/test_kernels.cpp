@@ -224,7 +224,10 @@ private Q_SLOTS:
         QVERIFY(int(bestCpuIsa()) >= 0 && int(bestCpuIsa()) < kCpuIsaCount);
         for (int i = 0; i < kCpuIsaCount; ++i) {
             const CpuKernels* k = cpuKernelsFor(CpuIsa(i));
-            QCOMPARE(k != nullptr, i <= int(bestCpuIsa()));
+            if (CpuIsa(i) != CpuIsa::Amx) // amx also needs Linux's leave, which bestCpuIsa() does not ask
+                QCOMPARE(k != nullptr, i <= int(bestCpuIsa()));
+            else if (k)
+                QVERIFY(bestCpuIsa() == CpuIsa::Amx);
             if (k)
                 QCOMPARE(k->isa, CpuIsa(i));
         }
@@ -234,7 +237,7 @@ private Q_SLOTS:
         if (const CpuKernels* amx = cpuKernelsFor(CpuIsa::Amx)) {
             const CpuKernels& avx512 = *cpuKernelsFor(CpuIsa::Avx512);
             QVERIFY(amx->f32.dot == avx512.f32.dot && amx->matmul == avx512.matmul);
-            QVERIFY(amx->int8Gemm.q4_0 != nullptr && amx->int8Gemm.q4_0 != avx512.int8Gemm.q4_0);
+            QVERIFY(amx->q4_0.int8Gemm != nullptr && amx->q4_0.int8Gemm != avx512.q4_0.int8Gemm);
         }
     }
 
