@@ -31,10 +31,13 @@ void quantizeActivation(const float* x, size_t count, int8_t* q, float* d, float
         const float scale = amax / 127.0f;
         const __m512 inverse = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
         const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
-        const __m512i q0
-            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse))));
-        const __m512i q1
-            = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse))));
+        // An infinite input makes the scale infinite and the inverse 0, and inf * 0 is NaN: 0, as in the loop below
+        // (the conversion would give INT_MIN, clamped to -127).
+        __m512 p0 = _mm512_mul_ps(v0, inverse), p1 = _mm512_mul_ps(v1, inverse);
+        p0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p0, p0, _CMP_ORD_Q), p0);
+        p1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), p1);
+        const __m512i q0 = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(p0)));
+        const __m512i q1 = _mm512_max_epi32(nlim, _mm512_min_epi32(lim, _mm512_cvtps_epi32(p1)));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kBlock), _mm512_cvtepi32_epi8(q0));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kBlock + 16), _mm512_cvtepi32_epi8(q1));
         const int32_t s0 = _mm512_reduce_add_epi32(q0), s1 = _mm512_reduce_add_epi32(q1);

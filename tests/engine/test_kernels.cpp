@@ -300,6 +300,20 @@ private Q_SLOTS:
             level->quantizeActivation(x.data(), n, q.data(), d.data(), dsum.data(), q16.data());
             scalar.quantizeActivation(x.data(), n, qs.data(), ds.data(), dsums.data(), q16s.data());
             QVERIFY(q == qs && d == ds && dsum == dsums && q16 == q16s);
+            // Non-finite inputs (a broken model): NaN alone in a block, +inf and -inf among finite values. The scale
+            // becomes infinite and dsum NaN, so the floats are compared bit for bit.
+            std::vector<float> bad = x;
+            bad[5] = std::numeric_limits<float>::quiet_NaN();
+            bad[40] = std::numeric_limits<float>::infinity();
+            bad[100] = -std::numeric_limits<float>::infinity();
+            for (size_t i = 128; i < 160; ++i)
+                bad[i] = std::numeric_limits<float>::quiet_NaN();
+            level->quantizeActivation(bad.data(), n, q.data(), d.data(), dsum.data(), q16.data());
+            scalar.quantizeActivation(bad.data(), n, qs.data(), ds.data(), dsums.data(), q16s.data());
+            QVERIFY2(q == qs && q16 == q16s, cpuIsaName(level->isa));
+            QVERIFY(std::memcmp(d.data(), ds.data(), d.size() * 4) == 0);
+            QVERIFY(std::memcmp(dsum.data(), dsums.data(), dsum.size() * 4) == 0);
+            QCOMPARE(int(qs[40]), 0); // inf * (1 / inf) is NaN, quantised to 0
             ActivationQ8 xq;
             xq.quantize(x.data(), n);
             for (const Entry& e : entries) {
