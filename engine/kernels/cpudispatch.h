@@ -70,7 +70,7 @@ struct CpuKernels {
     void (*matmul)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
         int64_t n, int64_t k);
     // y (T × rows) = x (T × k) · wᵀ, w stored (rows × k): prefill's product with a block of float weight rows. Every
-    // output is one FMA chain in column order from zero on the avx2 and avx512 levels (Eigen on scalar), so it depends
+    // output is one FMA chain in column order from zero on the avx512 level (Eigen below it), so it depends
     // only on its own row and token, never on the block's size or the token count. workspace: at least
     // matmulWeightsWorkspaceFloats(rows, k) floats, for the packed rows.
     void (*matmulWeights)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
