@@ -134,9 +134,29 @@ void tokens(const float* panels, int64_t k, const float* x, int64_t ldx, float* 
     int64_t t = 0;
     for (; t + Simd::kTokens <= T; t += Simd::kTokens)
         tile<P, Simd::kTokens>(panels, k, x + t * ldx, ldx, y + t * ldy, ldy, k0, k1, lastRows);
-    // The remaining tokens one by one: at most kTokens - 1 of them.
-    for (; t < T; ++t)
-        tile<P, 1>(panels, k, x + t * ldx, ldx, y + t * ldy, ldy, k0, k1, lastRows);
+    // The remaining tokens (fewer than kTokens) in one narrower tile: each weight load still serves all of them.
+    static_assert(Simd::kTokens == 6);
+    const float* xt = x + t * ldx;
+    float* yt = y + t * ldy;
+    switch (T - t) {
+    case 5:
+        tile<P, 5>(panels, k, xt, ldx, yt, ldy, k0, k1, lastRows);
+        break;
+    case 4:
+        tile<P, 4>(panels, k, xt, ldx, yt, ldy, k0, k1, lastRows);
+        break;
+    case 3:
+        tile<P, 3>(panels, k, xt, ldx, yt, ldy, k0, k1, lastRows);
+        break;
+    case 2:
+        tile<P, 2>(panels, k, xt, ldx, yt, ldy, k0, k1, lastRows);
+        break;
+    case 1:
+        tile<P, 1>(panels, k, xt, ldx, yt, ldy, k0, k1, lastRows);
+        break;
+    default:
+        break;
+    }
 }
 } // namespace
 

@@ -285,7 +285,7 @@ private Q_SLOTS:
         };
         std::vector<Shape> shapes;
         for (const int64_t k : { int64_t(768), int64_t(70) })
-            for (const int64_t T : { 1, 5, 6, 7, 13 })
+            for (const int64_t T : { 1, 5, 6, 7, 9, 10, 13 })
                 for (const int64_t rows : { 1, 15, 16, 17, 33, 48, 63, 64, 65, 70 })
                     shapes.push_back({ rows, T, k });
         shapes.push_back({ 64, 128, 768 });
