@@ -45,6 +45,12 @@ constexpr size_t int8GemmWorkspaceBytes(size_t n, int T)
     return n / 32 * (512 + 48 * sizeof(float) + 2 * sizeof(int32_t) * size_t(T));
 }
 
+// matmulWeights' workspace: the rows padded to 16, packed, and room to align them to 64 bytes.
+constexpr size_t matmulWeightsWorkspaceFloats(int64_t rows, int64_t k)
+{
+    return size_t((rows + 15) / 16 * 16) * size_t(k) + 16;
+}
+
 // The kernels of one ISA level. Row dots, dequantisation and prefill's integer matrix kernels per tensor type as
 // TypeKernels (a level without vectorised integer matrix kernels leaves their int8Gemm null); the rest as
 // plain functions of pointers, so nothing of the standard library is instantiated inside a level's copy.
@@ -63,6 +69,12 @@ struct CpuKernels {
     // c (m × n) = a (m × k) · b (k × n): attention's weighted sum of values.
     void (*matmul)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
         int64_t n, int64_t k);
+    // y (T × rows) = x (T × k) · wᵀ, w stored (rows × k): prefill's product with a block of float weight rows. Every
+    // output is one FMA chain in column order from zero on the avx512 level (Eigen below it), so it depends
+    // only on its own row and token, never on the block's size or the token count. workspace: at least
+    // matmulWeightsWorkspaceFloats(rows, k) floats, for the packed rows.
+    void (*matmulWeights)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
+        int64_t rows, int64_t k, float* workspace);
 };
 
 // The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.

@@ -80,6 +80,8 @@ void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, 
     int64_t n, int64_t k, float alpha);
 void matmul(
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k);
+void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
+    int64_t rows, int64_t k, float* workspace);
 
 // int8gemm.cpp: prefill's integer matrix kernels (Int8GemmKernel); the vectorised ones only where
 // PLAYGROUND_ISA_HAS_INT8GEMM.

@@ -39,6 +39,7 @@ constexpr CpuKernels kTable {
     .expNonPositive = expNonPositiveForTest,
     .matmulTransposed = matmulTransposed,
     .matmul = matmul,
+    .matmulWeights = matmulWeights,
 };
 } // namespace
 

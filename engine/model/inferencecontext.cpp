@@ -73,8 +73,11 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
             k.dequantizeRow(w.row(r0 + r), scratch.data() + size_t(r) * n, n);
         wf = scratch.data();
     }
-    // Y (T × nr) = X (T × cols) · Wᵀ, with the CPU's widest SIMD (Eigen per ISA level, kernels/cpudispatch.h).
-    cpuKernels().matmulTransposed(x, w.cols, wf, w.cols, y, ldy, T, nr, w.cols, 1.0f);
+    // Y (T × nr) = X (T × cols) · Wᵀ, with the CPU's widest SIMD (kernels/cpudispatch.h); the workspace holds the
+    // block's rows packed for the kernel.
+    thread_local std::vector<float> packed;
+    packed.resize(matmulWeightsWorkspaceFloats(nr, w.cols));
+    cpuKernels().matmulWeights(x, w.cols, wf, w.cols, y, ldy, T, nr, w.cols, packed.data());
 }
 
 } // namespace

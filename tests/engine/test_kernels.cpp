@@ -272,6 +272,59 @@ private Q_SLOTS:
         }
     }
 
+    // Prefill's product with a block of weight rows at every level this CPU runs, against the definition in double:
+    // row counts around the kernel's panels of 16 and groups of 64, token counts around its tiles of 6, a long and an
+    // odd row length; nothing written past the rows; and at avx512 and up each output independent of the block
+    // (the same row alone gives the same bits).
+    void matmulWeightsMatchesDefinitionAtEveryLevel()
+    {
+        const int64_t ldw = 771, ldx = 769;
+        const std::vector<float> w = randomFloats(size_t(70 * ldw), 4), x = randomFloats(size_t(128 * ldx), 5);
+        struct Shape {
+            int64_t rows, T, k;
+        };
+        std::vector<Shape> shapes;
+        for (const int64_t k : { int64_t(768), int64_t(70) })
+            for (const int64_t T : { 1, 5, 6, 7, 9, 10, 13 })
+                for (const int64_t rows : { 1, 15, 16, 17, 33, 48, 63, 64, 65, 70 })
+                    shapes.push_back({ rows, T, k });
+        shapes.push_back({ 64, 128, 768 });
+        shapes.push_back({ 37, 128, 70 });
+        for (const CpuKernels* level : runnableLevels()) {
+            for (const Shape& s : shapes) {
+                const int64_t ldy = s.rows + 3;
+                std::vector<float> y(size_t(s.T * ldy), 42.0f);
+                std::vector<float> workspace(matmulWeightsWorkspaceFloats(s.rows, s.k));
+                level->matmulWeights(x.data(), ldx, w.data(), ldw, y.data(), ldy, s.T, s.rows, s.k, workspace.data());
+                const QString where
+                    = QString("%1: rows %2, T %3, k %4").arg(cpuIsaName(level->isa)).arg(s.rows).arg(s.T).arg(s.k);
+                for (int64_t t = 0; t < s.T; ++t) {
+                    for (int64_t r = 0; r < s.rows; ++r) {
+                        double want = 0, mag = 0;
+                        for (int64_t p = 0; p < s.k; ++p) {
+                            want += double(x[size_t(t * ldx + p)]) * w[size_t(r * ldw + p)];
+                            mag += std::abs(double(x[size_t(t * ldx + p)]) * w[size_t(r * ldw + p)]);
+                        }
+                        QVERIFY2(std::abs(y[size_t(t * ldy + r)] - want) <= 1e-5 * mag + 1e-30,
+                            qPrintable(where + QString(": y[%1][%2]").arg(t).arg(r)));
+                    }
+                    for (int64_t r = s.rows; r < ldy; ++r) // past the last row: untouched
+                        QVERIFY2(y[size_t(t * ldy + r)] == 42.0f, qPrintable(where + " wrote past the rows"));
+                }
+                // The last row and the last token alone: the same bits as within the block (the avx512 kernel's
+                // promise; the levels below use Eigen, which blocks by the shape).
+                if (int(level->isa) < int(CpuIsa::Avx512))
+                    continue;
+                const int64_t r = s.rows - 1, t = s.T - 1;
+                float alone = 0.0f;
+                std::vector<float> one(matmulWeightsWorkspaceFloats(1, s.k));
+                level->matmulWeights(
+                    x.data() + t * ldx, ldx, w.data() + r * ldw, ldw, &alone, 1, 1, 1, s.k, one.data());
+                QVERIFY2(alone == y[size_t(t * ldy + r)], qPrintable(where + ": differs from the row alone"));
+            }
+        }
+    }
+
     // Every type's kernels at every level this CPU runs against the scalar level's: dequantisation bit for bit
     // (each level computes ggml's arithmetic exactly), dots within float rounding of the row's magnitude, the
     // activation quantiser exactly.
