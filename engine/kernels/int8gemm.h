@@ -25,34 +25,22 @@ namespace engine {
 // sum(q_x), acc). The vectorised kernels (AVX-512 VNNI; AVX2) and the scalar one do exactly these operations,
 // so they give the same floats; each output depends only on its own row and activation row, never on
 // how rows are split over threads.
-using Int8GemmFn = void (*)(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
+//
+// int8Gemm computes this for a block-quantised `type` (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K). It runs the active ISA
+// level's code (cpudispatch.h; the type's TypeKernels entry): its vectorised kernel where it has one (vpdpbusd at the
+// avx512 level, maddubs + madd at avx2), otherwise its scalar one; it throws std::invalid_argument for another type,
+// when n is not whole blocks or x does not hold T rows of n.
+void int8Gemm(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
+    float* y, int64_t ldy);
+// Whether `type` has integer matrix kernels (the six block types above; not the float types).
+bool hasInt8Gemm(GgmlType type);
 
-void gemmQ8_0Q8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
-void gemmQ4_0Q8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
-void gemmQ5_0Q8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
-void gemmQ4_KQ8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
-void gemmQ5_KQ8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
-void gemmQ6_KQ8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy);
-
-// The kernels run the active ISA level's code (cpudispatch.h; the type's TypeKernels entry): its vectorised
-// kernel where it has one (vpdpbusd at the avx512 level, maddubs + madd at avx2), otherwise its scalar one;
-// they throw std::invalid_argument when n is not whole blocks or x does not hold T rows of n.
-// The kernel of `type` (one of the functions above), or null for the types without one (the float types).
-Int8GemmFn int8GemmFor(GgmlType type);
-
-// The scalar kernel of `type` (one of the six above; throws std::invalid_argument otherwise): the
+// The scalar kernel of `type` (one of the six types above; throws std::invalid_argument otherwise): the
 // reference the tests hold the vectorised kernels to, and what runs where none is compiled in.
 void int8GemmScalar(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x,
     int T, float* y, int64_t ldy);
 
-// Whether the gemm* kernels above are vectorised at the active ISA level (false at the scalar level, e.g. with
+// Whether int8Gemm's kernels are vectorised at the active ISA level (false at the scalar level, e.g. with
 // PLAYGROUND_ISA=scalar). Prefill uses them only then: the scalar kernel is much slower than dequantising to
 // float and multiplying with Eigen.
 bool int8GemmVectorised();

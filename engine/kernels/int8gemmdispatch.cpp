@@ -34,66 +34,20 @@ void run(Int8GemmKernel kernel, GgmlType type, const uint8_t* w, size_t rowBytes
     kernel(w, rowBytes, rows, n, x, T, y, ldy, workspace.data());
 }
 
+} // namespace
+
 // The active level's vectorised kernel, or its scalar one where it has none.
-void gemm(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
+void int8Gemm(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
     float* y, int64_t ldy)
 {
     const TypeKernels& k = kernelsOf(type);
     run(k.int8Gemm ? k.int8Gemm : k.int8GemmScalar, type, w, rowBytes, rows, n, x, T, y, ldy);
 }
 
-} // namespace
-
-void gemmQ8_0Q8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
+bool hasInt8Gemm(GgmlType type)
 {
-    gemm(GgmlType::Q8_0, w, rowBytes, rows, n, x, T, y, ldy);
-}
-void gemmQ4_0Q8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
-{
-    gemm(GgmlType::Q4_0, w, rowBytes, rows, n, x, T, y, ldy);
-}
-void gemmQ5_0Q8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
-{
-    gemm(GgmlType::Q5_0, w, rowBytes, rows, n, x, T, y, ldy);
-}
-void gemmQ4_KQ8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
-{
-    gemm(GgmlType::Q4_K, w, rowBytes, rows, n, x, T, y, ldy);
-}
-void gemmQ5_KQ8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
-{
-    gemm(GgmlType::Q5_K, w, rowBytes, rows, n, x, T, y, ldy);
-}
-void gemmQ6_KQ8(
-    const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T, float* y, int64_t ldy)
-{
-    gemm(GgmlType::Q6_K, w, rowBytes, rows, n, x, T, y, ldy);
-}
-
-Int8GemmFn int8GemmFor(GgmlType type)
-{
-    // The public function of each type (which kernel it runs is the type's TypeKernels entry).
-    switch (type) {
-    case GgmlType::Q8_0:
-        return gemmQ8_0Q8;
-    case GgmlType::Q4_0:
-        return gemmQ4_0Q8;
-    case GgmlType::Q5_0:
-        return gemmQ5_0Q8;
-    case GgmlType::Q4_K:
-        return gemmQ4_KQ8;
-    case GgmlType::Q5_K:
-        return gemmQ5_KQ8;
-    case GgmlType::Q6_K:
-        return gemmQ6_KQ8;
-    default:
-        return nullptr;
-    }
+    const TypeKernels* k = typeKernelsOf(cpuKernels(), type);
+    return k && k->int8GemmScalar;
 }
 
 void int8GemmScalar(GgmlType type, const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x,

@@ -10,8 +10,8 @@
 
 namespace engine {
 
-// One of prefill's integer matrix kernels (int8gemm.h) as an ISA level defines it: the arguments of Int8GemmFn,
-// shapes already checked, plus scratch of int8GemmWorkspaceBytes(n, T) bytes (cpudispatch.h; any alignment of 4).
+// One of prefill's integer matrix kernels (int8gemm.h) as an ISA level defines it: the arguments of int8Gemm after the
+// type, shapes already checked, plus scratch of int8GemmWorkspaceBytes(n, T) bytes (cpudispatch.h; any alignment of 4).
 using Int8GemmKernel = void (*)(const uint8_t* w, size_t rowBytes, int64_t rows, size_t n, const ActivationQ8& x, int T,
     float* y, int64_t ldy, void* workspace);
 

@@ -33,7 +33,7 @@ size_t blockCount(const WeightMatrix& w, int T)
 // one is slower than dequantising and multiplying in float).
 bool useInt8Gemm(const WeightMatrix& w)
 {
-    return int8GemmFor(w.type) != nullptr && int8GemmVectorised() && w.cols % int64_t(ActivationQ8::kBlock) == 0;
+    return hasInt8Gemm(w.type) && int8GemmVectorised() && w.cols % int64_t(ActivationQ8::kBlock) == 0;
 }
 
 // y[t][r - r0] = dot(w.row(r), x[t]) for r in [r0, r1), t < T; x is (T, w.cols), y has leading dim ldy.
@@ -58,7 +58,7 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
     }
     const int64_t nr = r1 - r0;
     if (xq && useInt8Gemm(w)) {
-        int8GemmFor(w.type)(w.row(r0), size_t(w.rowBytes), nr, n, *xq, T, y, ldy);
+        int8Gemm(w.type, w.row(r0), size_t(w.rowBytes), nr, n, *xq, T, y, ldy);
         return;
     }
     const float* wf;

@@ -233,8 +233,8 @@ private Q_SLOTS:
         xq.quantize(x.data(), x.size());
 
         const auto& k = typeKernels(type);
-        const Int8GemmFn gemm = int8GemmFor(type);
-        QVERIFY(gemm != nullptr);
+        QVERIFY(hasInt8Gemm(type));
+        const auto gemm = [type](auto... args) { int8Gemm(type, args...); };
         const int64_t ldy = rows + 3; // a leading dimension wider than the block
         std::vector<float> y(size_t(T) * size_t(ldy), -1.0f), ys(y.size(), -1.0f);
         gemm(w.data(), rowBytes, rows, N, xq, T, y.data(), ldy);
@@ -368,7 +368,7 @@ private Q_SLOTS:
         const auto x = gaussian(n * size_t(T), 99, 1.0f);
         ActivationQ8 xq;
         xq.quantize(x.data(), x.size());
-        const Int8GemmFn gemm = int8GemmFor(type);
+        const auto gemm = [type](auto... args) { int8Gemm(type, args...); };
         std::vector<float> whole(size_t(T) * rows), split(whole.size());
         gemm(w.data(), rowBytes, int64_t(rows), n, xq, T, whole.data(), int64_t(rows));
         for (size_t r0 : { size_t(0), size_t(7), size_t(29) }) { // rows [0,7), [7,29), [29,40)
@@ -405,7 +405,7 @@ private Q_SLOTS:
         ActivationQ8 xq;
         xq.quantize(x.data(), x.size());
         std::vector<float> y(2 * T);
-        gemmQ8_0Q8(w.data(), w.size() / 2, 2, n, xq, T, y.data(), 2);
+        int8Gemm(GgmlType::Q8_0, w.data(), w.size() / 2, 2, n, xq, T, y.data(), 2);
         for (int t = 0; t < T; ++t)
             for (size_t r = 0; r < 2; ++r) {
                 double exact = 0;
@@ -422,10 +422,10 @@ private Q_SLOTS:
         xq.quantize(x.data(), 64);
         std::vector<uint8_t> w(ggmlRowBytes(GgmlType::Q4_0, 64));
         std::vector<float> y(4);
-        QVERIFY_THROWS_EXCEPTION(
-            std::invalid_argument, gemmQ4_0Q8(w.data(), w.size(), 1, 64, xq, 2, y.data(), 1)); // x holds 1 row
-        QVERIFY_THROWS_EXCEPTION(
-            std::invalid_argument, gemmQ4_KQ8(w.data(), w.size(), 1, 64, xq, 1, y.data(), 1)); // not a super-block
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+            int8Gemm(GgmlType::Q4_0, w.data(), w.size(), 1, 64, xq, 2, y.data(), 1)); // x holds 1 row
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+            int8Gemm(GgmlType::Q4_K, w.data(), w.size(), 1, 64, xq, 1, y.data(), 1)); // not a super-block
         QVERIFY_THROWS_EXCEPTION(
             std::invalid_argument, int8GemmScalar(GgmlType::F32, w.data(), 4, 1, 64, xq, 1, y.data(), 1));
     }
