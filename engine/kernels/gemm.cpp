@@ -73,22 +73,62 @@ struct Simd {
 constexpr int kLanes = Simd::kLanes;
 // Not std::min: a standard template instantiated in two levels' copies could be linked to the wider one's code.
 constexpr int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
+// A 16 × 16 block of floats transposed in registers: r[i] holds row i on entry and column i on return. Pairs of rows
+// are interleaved (unpack), then pairs of pairs (shuffle), then 128-bit lanes across four and eight rows.
+inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+}
+
 // Rows [0, rows) of w into panels of kLanes rows, column-major within a panel (for each k the panel's kLanes
-// weights side by side: one aligned load); the last panel padded with zeros. Gathers: strided stores instead cost as
-// much as the product.
+// weights side by side: one aligned load); the last panel padded with zeros. Full panels by 16 × 16 transposes in
+// registers, 16 columns at a time (standalone, 64 rows × 768 columns: 8.1 µs against 19-20 µs by one gather per
+// column — gathers are slow on this host — and the product of such a block with 128 tokens takes about 100 µs).
 void packPanels(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out)
 {
     const auto idx = Simd::rowOffsets(ldw);
     for (int64_t p = 0; p < rows; p += kLanes) {
         float* o = out + p * k;
+        const float* wp = w + p * ldw;
         const int64_t n = smaller(kLanes, rows - p);
         if (n == kLanes) {
-            for (int64_t j = 0; j < k; ++j)
-                *reinterpret_cast<Simd::V*>(o + j * kLanes) = Simd::gather(w + p * ldw + j, idx);
+            int64_t j = 0;
+            for (; j + kLanes <= k; j += kLanes) {
+                __m512 r[kLanes];
+                for (int i = 0; i < kLanes; ++i)
+                    r[i] = _mm512_loadu_ps(wp + i * ldw + j);
+                transpose16(r);
+                for (int c = 0; c < kLanes; ++c)
+                    *reinterpret_cast<Simd::V*>(o + (j + c) * kLanes) = r[c];
+            }
+            for (; j < k; ++j)
+                *reinterpret_cast<Simd::V*>(o + j * kLanes) = Simd::gather(wp + j, idx);
         } else {
             for (int64_t j = 0; j < k; ++j)
                 for (int64_t i = 0; i < kLanes; ++i)
-                    o[j * kLanes + i] = i < n ? w[(p + i) * ldw + j] : 0.0f;
+                    o[j * kLanes + i] = i < n ? wp[i * ldw + j] : 0.0f;
         }
     }
 }
