@@ -210,6 +210,7 @@ void rmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
 }
 
 void softmax(float* x, size_t n) { cpuKernels().softmax(x, n); }
+void siluMul(const float* g, const float* u, float* out, size_t n) { cpuKernels().siluMul(g, u, out, n); }
 void expNonPositiveForTest(const float* x, float* out, size_t n) { cpuKernels().expNonPositive(x, out, n); }
 
 void ActivationQ8::quantize(const float* x, size_t count)

@@ -75,6 +75,8 @@ struct CpuKernels {
     // matmulWeightsWorkspaceFloats(rows, k) floats, for the packed rows.
     void (*matmulWeights)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
         int64_t rows, int64_t k, float* workspace);
+    // out[i] = silu(g[i]) · u[i], the feed-forward's gate: vectorised (exp by polynomial) on avx512, silu() below.
+    void (*siluMul)(const float* g, const float* u, float* out, size_t n);
 };
 
 // The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.

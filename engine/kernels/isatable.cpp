@@ -40,6 +40,7 @@ constexpr CpuKernels kTable {
     .matmulTransposed = matmulTransposed,
     .matmul = matmul,
     .matmulWeights = matmulWeights,
+    .siluMul = siluMul,
 };
 } // namespace
 

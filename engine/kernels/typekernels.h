@@ -44,6 +44,7 @@ void softmax(float* x, size_t n);
 // The exponential softmax uses, on x <= 0 (std::exp where no SIMD path is compiled in); for tests.
 void expNonPositiveForTest(const float* x, float* out, size_t n);
 
-inline float silu(float x) { return x / (1.0f + __builtin_expf(-x)); }
+// out[i] = silu(g[i]) · u[i] with silu(x) = x / (1 + e^-x): the feed-forward's gate, n values.
+void siluMul(const float* g, const float* u, float* out, size_t n);
 
 } // namespace engine

@@ -405,9 +405,8 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
                     computeRows(L.gate, r0, r1, m_xb.data(), T, g.data(), nr, xq);
                     computeRows(L.up, r0, r1, m_xb.data(), T, u.data(), nr, xq);
                     for (int t = 0; t < T; ++t)
-                        for (int64_t r = 0; r < nr; ++r)
-                            m_hb[size_t(t) * hidden + size_t(r0 + r)]
-                                = silu(g[size_t(t * nr + r)]) * u[size_t(t * nr + r)];
+                        siluMul(g.data() + size_t(t * nr), u.data() + size_t(t * nr),
+                            m_hb.data() + size_t(t) * hidden + size_t(r0), size_t(nr));
                 }
             });
         }
