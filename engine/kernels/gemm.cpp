@@ -19,9 +19,8 @@ namespace {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using ConstMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 using MutMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-} // namespace
 
-void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+void matmulTransposedEigen(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
     int64_t n, int64_t k, float alpha)
 {
     const ConstMap A(a, m, k, Eigen::OuterStride<>(lda));
@@ -33,7 +32,7 @@ void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, 
         C.noalias() = (A * B.transpose()) * alpha;
 }
 
-void matmul(
+void matmulEigen(
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k)
 {
     const ConstMap A(a, m, k, Eigen::OuterStride<>(lda));
@@ -41,6 +40,7 @@ void matmul(
     MutMap C(c, m, n, Eigen::OuterStride<>(ldc));
     C.noalias() = A * B;
 }
+} // namespace
 
 #if defined(__AVX512F__)
 namespace {
@@ -52,7 +52,7 @@ struct Simd {
     // and kTokens broadcasts for kPanels·kTokens FMAs. Measured here: 4×6 beat 2×12 and 1×24.
     static constexpr int kPanels = 4, kTokens = 6;
     static V zero() { return _mm512_setzero_ps(); }
-    static V load(const float* p) { return _mm512_load_ps(p); }
+    static V load(const float* p) { return _mm512_loadu_ps(p); }
     static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
     static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
     static __mmask16 mask(int n) { return __mmask16((1u << n) - 1u); }
@@ -139,8 +139,17 @@ void packPanels(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out
 // reloaded between them: the tile's weight loads then stream from L2 while the token rows stay in L1. Measured here
 // (standalone, one process alternating both, thread CPU time, 8 shapes × 2 cores): whole rows beat 128-column slices
 // in every pair, by 5-26% (e.g. T 216, k 2048, 768 rows: 81.6 → 102.6 GFLOP/s; k 768, 2048 rows: 130 → 160).
+// Where a tile's weights are: panel p's kLanes values for column j at base + p·panelStride + j·kStride. Packed panels
+// (packPanels): panelStride k·kLanes, kStride kLanes. A row-major k × rows matrix used as it is: panelStride kLanes,
+// kStride its leading dimension.
+struct Panels {
+    const float* base;
+    int64_t panelStride, kStride;
+    Panels group(int64_t firstRow) const { return { base + firstRow / kLanes * panelStride, panelStride, kStride }; }
+};
+
 template <int P, int NT>
-void tile(const float* panels, int64_t k, const float* x, int64_t ldx, float* y, int64_t ldy, int lastRows)
+void tile(const Panels& w, int64_t k, const float* x, int64_t ldx, float* y, int64_t ldy, int lastRows)
 {
     Simd::V acc[P][NT];
     for (int p = 0; p < P; ++p)
@@ -149,7 +158,7 @@ void tile(const float* panels, int64_t k, const float* x, int64_t ldx, float* y,
     for (int64_t j = 0; j < k; ++j) {
         Simd::V wv[P];
         for (int p = 0; p < P; ++p)
-            wv[p] = Simd::load(panels + p * k * kLanes + j * kLanes);
+            wv[p] = Simd::load(w.base + p * w.panelStride + j * w.kStride);
         for (int t = 0; t < NT; ++t) {
             const Simd::V xb = Simd::broadcast(x + t * ldx + j);
             for (int p = 0; p < P; ++p)
@@ -162,35 +171,97 @@ void tile(const float* panels, int64_t k, const float* x, int64_t ldx, float* y,
 }
 
 template <int P>
-void tokens(const float* panels, int64_t k, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t T, int lastRows)
+void tokens(const Panels& w, int64_t k, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t T, int lastRows)
 {
     int64_t t = 0;
     for (; t + Simd::kTokens <= T; t += Simd::kTokens)
-        tile<P, Simd::kTokens>(panels, k, x + t * ldx, ldx, y + t * ldy, ldy, lastRows);
+        tile<P, Simd::kTokens>(w, k, x + t * ldx, ldx, y + t * ldy, ldy, lastRows);
     // The remaining tokens (fewer than kTokens) in one narrower tile: each weight load still serves all of them.
     static_assert(Simd::kTokens == 6);
     const float* xt = x + t * ldx;
     float* yt = y + t * ldy;
     switch (T - t) {
     case 5:
-        tile<P, 5>(panels, k, xt, ldx, yt, ldy, lastRows);
+        tile<P, 5>(w, k, xt, ldx, yt, ldy, lastRows);
         break;
     case 4:
-        tile<P, 4>(panels, k, xt, ldx, yt, ldy, lastRows);
+        tile<P, 4>(w, k, xt, ldx, yt, ldy, lastRows);
         break;
     case 3:
-        tile<P, 3>(panels, k, xt, ldx, yt, ldy, lastRows);
+        tile<P, 3>(w, k, xt, ldx, yt, ldy, lastRows);
         break;
     case 2:
-        tile<P, 2>(panels, k, xt, ldx, yt, ldy, lastRows);
+        tile<P, 2>(w, k, xt, ldx, yt, ldy, lastRows);
         break;
     case 1:
-        tile<P, 1>(panels, k, xt, ldx, yt, ldy, lastRows);
+        tile<P, 1>(w, k, xt, ldx, yt, ldy, lastRows);
         break;
     default:
         break;
     }
 }
+
+// y (T × rows) = x (T × k) · the weights w describes, in groups of kPanels panels.
+void runTiles(const Panels& w, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t T, int64_t rows, int64_t k)
+{
+    constexpr int64_t kGroup = int64_t(Simd::kPanels) * kLanes;
+    for (int64_t r = 0; r < rows; r += kGroup) {
+        const int64_t n = smaller(kGroup, rows - r);
+        const int panelCount = int((n + kLanes - 1) / kLanes);
+        const int lastRows = int(n - int64_t(panelCount - 1) * kLanes);
+        const Panels g = w.group(r);
+        float* yr = y + r;
+        switch (panelCount) {
+        case 4:
+            tokens<4>(g, k, x, ldx, yr, ldy, T, lastRows);
+            break;
+        case 3:
+            tokens<3>(g, k, x, ldx, yr, ldy, T, lastRows);
+            break;
+        case 2:
+            tokens<2>(g, k, x, ldx, yr, ldy, T, lastRows);
+            break;
+        default:
+            tokens<1>(g, k, x, ldx, yr, ldy, T, lastRows);
+            break;
+        }
+    }
+}
+
+void zeroRows(float* y, int64_t ldy, int64_t T, int64_t rows)
+{
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t r = 0; r < rows; ++r)
+            y[t * ldy + r] = 0.0f;
+}
+
+// Per-thread room for packed panels, grown as needed. Not a std::vector: a standard template instantiated in this
+// level's copy could be linked into the others (see smaller()).
+class Scratch {
+public:
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch() { delete[] m_data; }
+    float* get(int64_t n)
+    {
+        if (n > m_size) {
+            delete[] m_data;
+            m_data = new float[size_t(n)];
+            m_size = n;
+        }
+        return m_data;
+    }
+
+private:
+    float* m_data = nullptr;
+    int64_t m_size = 0;
+};
+thread_local Scratch t_panels;
+
+// Attention's products go through the tiles from this many query tokens on (prefill); fewer (decode) keep Eigen's
+// matrix-vector code, which packs nothing.
+constexpr int64_t kMinTileTokens = 16;
 } // namespace
 
 void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
@@ -198,37 +269,33 @@ void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, flo
 {
     if (rows <= 0 || T <= 0)
         return;
-    if (k <= 0) {
-        for (int64_t t = 0; t < T; ++t)
-            for (int64_t r = 0; r < rows; ++r)
-                y[t * ldy + r] = 0.0f;
-        return;
-    }
+    if (k <= 0)
+        return zeroRows(y, ldy, T, rows);
     // Aligned to the vector: matmulWeightsWorkspaceFloats leaves room.
     float* panels = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(workspace) + 63) & ~uintptr_t(63));
     packPanels(w, ldw, rows, k, panels);
-    constexpr int64_t kGroup = int64_t(Simd::kPanels) * kLanes;
-    for (int64_t r = 0; r < rows; r += kGroup) {
-        const int64_t n = smaller(kGroup, rows - r);
-        const int panelCount = int((n + kLanes - 1) / kLanes);
-        const int lastRows = int(n - int64_t(panelCount - 1) * kLanes);
-        const float* p = panels + r * k;
-        float* yr = y + r;
-        switch (panelCount) {
-        case 4:
-            tokens<4>(p, k, x, ldx, yr, ldy, T, lastRows);
-            break;
-        case 3:
-            tokens<3>(p, k, x, ldx, yr, ldy, T, lastRows);
-            break;
-        case 2:
-            tokens<2>(p, k, x, ldx, yr, ldy, T, lastRows);
-            break;
-        default:
-            tokens<1>(p, k, x, ldx, yr, ldy, T, lastRows);
-            break;
-        }
-    }
+    runTiles({ panels, k * kLanes, kLanes }, x, ldx, y, ldy, T, rows, k);
+}
+
+void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+    int64_t n, int64_t k, float alpha)
+{
+    if (m < kMinTileTokens || n <= 0 || k <= 0)
+        return matmulTransposedEigen(a, lda, b, ldb, c, ldc, m, n, k, alpha);
+    matmulWeights(a, lda, b, ldb, c, ldc, m, n, k, t_panels.get(int64_t(matmulWeightsWorkspaceFloats(n, k))));
+    if (alpha != 1.0f)
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j)
+                c[i * ldc + j] *= alpha;
+}
+
+void matmul(
+    const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k)
+{
+    // b's rows are already panels side by side: no packing. Whole panels only (head sizes are multiples of 16).
+    if (m < kMinTileTokens || n % kLanes != 0 || n <= 0 || k <= 0)
+        return matmulEigen(a, lda, b, ldb, c, ldc, m, n, k);
+    runTiles({ b, kLanes, ldb }, a, lda, c, ldc, m, n, k);
 }
 #else
 // The scalar and avx2 levels keep Eigen: a 256-bit version of the kernel above (2×6 and 3×4 tiles of 8-row panels)
@@ -236,7 +303,19 @@ void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, flo
 void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
     int64_t rows, int64_t k, float*)
 {
-    matmulTransposed(x, ldx, w, ldw, y, ldy, T, rows, k, 1.0f);
+    matmulTransposedEigen(x, ldx, w, ldw, y, ldy, T, rows, k, 1.0f);
+}
+
+void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+    int64_t n, int64_t k, float alpha)
+{
+    matmulTransposedEigen(a, lda, b, ldb, c, ldc, m, n, k, alpha);
+}
+
+void matmul(
+    const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k)
+{
+    matmulEigen(a, lda, b, ldb, c, ldc, m, n, k);
 }
 #endif
 
