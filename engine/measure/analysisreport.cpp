@@ -52,10 +52,14 @@ std::string topSerialOps(const std::vector<OpStats>& ops, Phase phase)
 {
     std::vector<const OpStats*> serial;
     for (const OpStats& s : ops)
-        if (s.phase == phase
-            && (s.op == Op::Sampling || s.op == Op::RmsNorm || s.op == Op::Rope || s.op == Op::Embed
-                || s.op == Op::Serial || s.op == Op::Tokenize))
+        if (s.phase == phase && s.serialChunks > 0) // ran as serial sections (RoPE does only below 16 tokens)
             serial.push_back(&s);
+    if (serial.empty()) // a report saved before serial sections were counted: the ops that were always serial then
+        for (const OpStats& s : ops)
+            if (s.phase == phase
+                && (s.op == Op::Sampling || s.op == Op::RmsNorm || s.op == Op::Rope || s.op == Op::Embed
+                    || s.op == Op::Serial || s.op == Op::Tokenize))
+                serial.push_back(&s);
     std::sort(serial.begin(), serial.end(), [](const OpStats* a, const OpStats* b) { return a->busyNs > b->busyNs; });
     std::string out;
     for (size_t i = 0; i < serial.size() && i < 3; ++i)
@@ -101,6 +105,7 @@ nlohmann::json toJson(const RunReport& r)
             { "phase", phaseName(s.phase) },
             { "calls", s.calls },
             { "chunks", s.chunks },
+            { "serial_chunks", s.serialChunks },
             { "ms", ms(s.elapsedNs) },
             { "busy_ms", ms(s.busyNs) },
             { "bytes", s.bytes },

@@ -458,6 +458,7 @@ std::vector<OpStats> opStats(const RunResult& run, const Model& model)
         ++s.chunks;
         if (e.first == e.last) {
             // A serial section covers no rows and is a call of its own (a layer's two norms share every key).
+            ++s.serialChunks;
             addCall(s, e.layer, e.tokens, e.position, e.durationNs());
             continue;
         }

@@ -92,6 +92,7 @@ struct OpStats {
     Phase phase = Phase::Prefill;
     uint64_t calls = 0;
     uint64_t chunks = 0;
+    uint64_t serialChunks = 0; // chunks that were serial sections of the calling thread (they cover no rows)
     int64_t busyNs = 0; // summed over lanes
     int64_t elapsedNs = 0; // summed over calls: first chunk's begin to last chunk's end
     double bytes = 0; // summed over calls

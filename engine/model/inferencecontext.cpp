@@ -20,6 +20,8 @@ namespace {
 // Output rows per block. Blocks are the unit whose arithmetic is fixed: the partitioner only
 // decides who runs which block, so results never depend on the thread count.
 constexpr int64_t kRowsPerBlockMatrix = 64; // prefill: matrix-matrix
+// RoPE (and the KV-cache copy) runs per head in parallel from this many tokens on; below, one serial section.
+constexpr int kMinParallelRopeTokens = 16;
 
 int64_t rowsPerBlock(const WeightMatrix& w, int T) { return T == 1 ? decodeRowsPerBlock(w) : kRowsPerBlockMatrix; }
 
@@ -349,37 +351,52 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
             { { region(Op::AttnQ, l), &L.wq, m_q.data(), qDim }, { region(Op::AttnK, l), &L.wk, m_k.data(), kvDim },
                 { region(Op::AttnV, l), &L.wv, m_v.data(), kvDim } },
             m_xb.data(), T, xq);
-        scheduler.serial(region(Op::Rope, l), [&] {
-            if (!L.qBias.empty()) {
+        // Per head, for all T tokens: q heads first, then kv heads (whose k and v also go to the cache). The biases,
+        // the optional per-head norm and the rotation of one head touch that head alone, so the heads run in parallel
+        // in prefill (and write the cache's new pages on both lanes); decode's single token keeps one serial section,
+        // cheaper than a fork and join.
+        const size_t ropeHeads = size_t(c.heads) + size_t(c.kvHeads);
+        auto ropeRange = [&](size_t h0, size_t h1) {
+            for (size_t h = h0; h < h1; ++h) {
+                const bool isQ = h < size_t(c.heads);
+                const size_t head = isQ ? h : h - size_t(c.heads);
                 for (int t = 0; t < T; ++t) {
-                    for (int i = 0; i < qDim; ++i)
-                        m_q[size_t(t) * qDim + size_t(i)] += L.qBias[size_t(i)];
-                    for (int i = 0; i < kvDim; ++i) {
-                        m_k[size_t(t) * kvDim + size_t(i)] += L.kBias[size_t(i)];
-                        m_v[size_t(t) * kvDim + size_t(i)] += L.vBias[size_t(i)];
+                    const int pos = m_pos + t;
+                    if (isQ) {
+                        float* q = m_q.data() + size_t(t) * qDim + head * hd;
+                        if (!L.qBias.empty())
+                            for (int i = 0; i < hd; ++i)
+                                q[i] += L.qBias[head * hd + size_t(i)];
+                        if (!L.qNorm.empty())
+                            rmsNorm(q, q, L.qNorm.data(), size_t(hd), c.rmsEps);
+                        rotate(q, pos);
+                        continue;
                     }
-                }
-            }
-            for (int t = 0; t < T; ++t) {
-                const int pos = m_pos + t;
-                for (int h = 0; h < c.heads; ++h) {
-                    float* q = m_q.data() + size_t(t) * qDim + size_t(h) * hd;
-                    if (!L.qNorm.empty())
-                        rmsNorm(q, q, L.qNorm.data(), size_t(hd), c.rmsEps);
-                    rotate(q, pos);
-                }
-                for (int h = 0; h < c.kvHeads; ++h) {
-                    float* k = m_k.data() + size_t(t) * kvDim + size_t(h) * hd;
+                    float* k = m_k.data() + size_t(t) * kvDim + head * hd;
+                    float* v = m_v.data() + size_t(t) * kvDim + head * hd;
+                    if (!L.kBias.empty())
+                        for (int i = 0; i < hd; ++i)
+                            k[i] += L.kBias[head * hd + size_t(i)];
+                    if (!L.vBias.empty())
+                        for (int i = 0; i < hd; ++i)
+                            v[i] += L.vBias[head * hd + size_t(i)];
                     if (!L.kNorm.empty())
                         rmsNorm(k, k, L.kNorm.data(), size_t(hd), c.rmsEps);
                     rotate(k, pos);
-                    const size_t at = ((size_t(l) * c.kvHeads + size_t(h)) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
+                    const size_t at = ((size_t(l) * c.kvHeads + head) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
                     std::copy(k, k + hd, m_keys.data() + at);
-                    const float* v = m_v.data() + size_t(t) * kvDim + size_t(h) * hd;
                     std::copy(v, v + hd, m_values.data() + at);
                 }
             }
-        });
+        };
+        if (T >= kMinParallelRopeTokens) {
+            RegionInfo rope = region(Op::Rope, l);
+            rope.units = uint32_t(ropeHeads);
+            rope.unitsPerBlock = 1;
+            scheduler.parallelFor(rope, ropeHeads, ropeRange);
+        } else {
+            scheduler.serial(region(Op::Rope, l), [&] { ropeRange(0, ropeHeads); });
+        }
         attention(scheduler, region(Op::Attention, l), l, T);
         matmul(scheduler, region(Op::AttnOut, l), L.wo, m_att.data(), T, m_xb.data(), dim,
             quantizeInput(scheduler, region(Op::AttnOut, l), { &L.wo }, m_att.data(), T));

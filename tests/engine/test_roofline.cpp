@@ -7,6 +7,9 @@
 
 #include <QtTest>
 
+#include <algorithm>
+#include <map>
+
 #include <fstream>
 
 using namespace engine;
@@ -185,6 +188,41 @@ private Q_SLOTS:
         QCOMPARE(logits->calls, uint64_t(1)); // only the last prompt token's logits
         QVERIFY(find(Op::Logits, Phase::Decode));
         QCOMPARE(find(Op::Logits, Phase::Decode)->calls, uint64_t(3));
+        // Serial sections are counted as such: the norms always, RoPE in decode (one token) ...
+        QCOMPARE(norms->serialChunks, norms->chunks);
+        const OpStats* ropeDecode = find(Op::Rope, Phase::Decode);
+        QVERIFY(ropeDecode);
+        QCOMPARE(ropeDecode->serialChunks, uint64_t(4 * 3));
+        QCOMPARE(find(Op::AttnQ, Phase::Decode)->serialChunks, uint64_t(0));
+    }
+
+    // ... but not RoPE of a prompt of 16 tokens or more, which runs per head in parallel: one call per layer, its
+    // chunks covering every head.
+    void ropeOfALongPromptIsAParallelRegion()
+    {
+        const auto model = tinyModel(GgmlType::F32);
+        RunRequest request;
+        request.prompts = { "one two three four five six seven eight nine ten eleven twelve thirteen fourteen" };
+        request.maxTokens = 1;
+        request.sampling.temperature = 0;
+        request.stopAtEos = false;
+        request.scheduler.threads = 2;
+        const RunResult run = executeRun(model, request);
+        QVERIFY(run.sequences[0].promptIds.size() >= 16);
+        const auto stats = opStats(run, *model);
+        const auto rope = std::find_if(
+            stats.begin(), stats.end(), [](const OpStats& s) { return s.op == Op::Rope && s.phase == Phase::Prefill; });
+        QVERIFY(rope != stats.end());
+        QCOMPARE(rope->serialChunks, uint64_t(0));
+        QCOMPARE(rope->calls, uint64_t(model->config().layers));
+        const uint32_t heads = uint32_t(model->config().heads + model->config().kvHeads);
+        std::map<int, uint32_t> covered; // layer → heads covered by its chunks
+        for (const TraceEvent& e : run.trace)
+            if (e.op == Op::Rope && e.tokens >= 16)
+                covered[e.layer] += e.last - e.first;
+        QCOMPARE(int(covered.size()), model->config().layers);
+        for (const auto& [layer, n] : covered)
+            QCOMPARE(n, heads);
     }
 };
 
