@@ -2,6 +2,7 @@
 #include "engine/kernels/isakernels.h"
 
 #include "engine/format/ggmltype.h"
+#include "engine/kernels/decodeprefetch.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,7 @@ float dotF32(const uint8_t* rowBytes, const float* x, size_t n)
     // Four independent accumulators hide the FMA latency; a row is read once, front to back.
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     for (; i + 64 <= n; i += 64) {
+        decodeprefetch::ahead<256>(row + i);
         a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
         a1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
         a2 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 32), _mm512_loadu_ps(x + i + 32), a2);
@@ -33,6 +35,7 @@ float dotF32(const uint8_t* rowBytes, const float* x, size_t n)
 #elif defined(__AVX2__)
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (; i + 32 <= n; i += 32) {
+        decodeprefetch::ahead<128>(row + i);
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 8), _mm256_loadu_ps(x + i + 8), a1);
         a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + i + 16), _mm256_loadu_ps(x + i + 16), a2);
@@ -67,6 +70,7 @@ float dotF16(const uint8_t* rowBytes, const float* x, size_t n)
 #if defined(__AVX512F__)
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     for (; i + 32 <= n; i += 32) {
+        decodeprefetch::ahead<64>(row + i);
         __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i)));
         __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i + 16)));
         a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i), a0);
@@ -76,6 +80,8 @@ float dotF16(const uint8_t* rowBytes, const float* x, size_t n)
 #elif defined(__AVX2__) && defined(__F16C__)
     __m256 a0 = _mm256_setzero_ps();
     for (; i + 8 <= n; i += 8) {
+        if (i % 32 == 0)
+            decodeprefetch::ahead<64>(row + i);
         __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i)));
         a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), a0);
     }
@@ -112,6 +118,7 @@ float dotBF16(const uint8_t* rowBytes, const float* x, size_t n)
 #if defined(__AVX512F__)
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     for (; i + 32 <= n; i += 32) {
+        decodeprefetch::ahead<64>(row + i);
         __m512i r0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i)));
         __m512i r1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i + 16)));
         a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(r0, 16)), _mm512_loadu_ps(x + i), a0);

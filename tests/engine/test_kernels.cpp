@@ -18,6 +18,9 @@
 #include <random>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 using namespace engine;
 
 namespace {
@@ -459,6 +462,54 @@ private Q_SLOTS:
             }
         }
         QVERIFY(compared >= 6);
+    }
+
+    // Decode's row dots prefetch the weights a few KiB ahead of what they read (kernels/decodeprefetch.h), past the
+    // row's end: a row that ends where readable memory ends (the pages after it inaccessible) must still give the
+    // same result, bit for bit, at every level and type, as the same row elsewhere.
+    void rowDotsAtTheEndOfReadableMemory()
+    {
+        const size_t page = size_t(sysconf(_SC_PAGESIZE));
+        const size_t readable = 2 * page, guard = 16384 + page; // beyond the prefetch distance and the widest span
+        void* mapping = mmap(nullptr, readable + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        QVERIFY(mapping != MAP_FAILED);
+        uint8_t* base = static_cast<uint8_t*>(mapping);
+        QCOMPARE(mprotect(base + readable, guard, PROT_NONE), 0);
+        const size_t n = 512;
+        const std::vector<float> w = randomFloats(n, 31), x = randomFloats(n, 32, 2.0f);
+        ActivationQ8 xq;
+        xq.quantize(x.data(), n);
+        const GgmlType types[] = { GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
+            GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K };
+        int compared = 0;
+        for (GgmlType type : types) {
+            const size_t rowBytes = ggmlRowBytes(type, n);
+            std::vector<uint8_t> row(rowBytes);
+            if (type == GgmlType::F32)
+                std::memcpy(row.data(), w.data(), rowBytes);
+            else if (type == GgmlType::F16 || type == GgmlType::BF16)
+                for (size_t i = 0; i < n; ++i) {
+                    const uint16_t h = type == GgmlType::F16 ? f32ToF16(w[i]) : f32ToBf16(w[i]);
+                    std::memcpy(row.data() + 2 * i, &h, 2);
+                }
+            else
+                quantizeRow(type, w.data(), row.data(), n);
+            uint8_t* atEnd = base + readable - rowBytes;
+            std::memcpy(atEnd, row.data(), rowBytes);
+            for (const CpuKernels* level : runnableLevels()) {
+                const TypeKernels& k = *typeKernelsOf(*level, type);
+                const QString where = QString("%1 %2").arg(cpuIsaName(level->isa), ggmlTypeName(type));
+                const float want = k.dot(row.data(), x.data(), n), got = k.dot(atEnd, x.data(), n);
+                QVERIFY2(std::memcmp(&want, &got, sizeof(float)) == 0, qPrintable(where));
+                if (k.dotQ8) {
+                    const float wantQ = k.dotQ8(row.data(), xq, n), gotQ = k.dotQ8(atEnd, xq, n);
+                    QVERIFY2(std::memcmp(&wantQ, &gotQ, sizeof(float)) == 0, qPrintable(where));
+                }
+                ++compared;
+            }
+        }
+        munmap(mapping, readable + guard);
+        QVERIFY(compared >= 9);
     }
 
     void unsupportedTypeHasNoKernels() { QVERIFY_THROWS_EXCEPTION(std::invalid_argument, typeKernels(GgmlType::Q2_K)); }
