@@ -435,6 +435,7 @@ std::vector<OpStats> opStats(const RunResult& run, const Model& model)
     struct Call {
         int64_t begin = INT64_MAX;
         int64_t end = INT64_MIN;
+        int64_t busy = 0; // summed over its chunks
         int tokens = 1;
     };
     std::map<std::tuple<int, int, int, int, int>, Call> calls; // (phase, op, layer, sequence, position)
@@ -465,11 +466,40 @@ std::vector<OpStats> opStats(const RunResult& run, const Model& model)
         Call& c = calls[{ int(phase), int(e.op), int(e.layer), int(e.sequence), int(e.position) }];
         c.begin = std::min(c.begin, e.beginNs);
         c.end = std::max(c.end, e.endNs);
+        c.busy += e.durationNs();
         c.tokens = std::max<int>(c.tokens, e.tokens);
+    }
+    // Calls of one (phase, layer, sequence, position) whose spans overlap are parts of one region (q, k and v share
+    // one): the lanes interleave their chunks, so each part's first-to-last span would cover most of the region and
+    // the parts' times would add up to more than the region took. Such a group's span is shared out by busy time.
+    std::map<std::tuple<int, int, int, int>, std::vector<std::pair<const decltype(calls)::key_type*, Call*>>> groups;
+    for (auto& [key, c] : calls) {
+        const auto& [phase, op, layer, sequence, position] = key;
+        groups[{ phase, layer, sequence, position }].push_back({ &key, &c });
+    }
+    std::map<const Call*, int64_t> elapsed;
+    for (auto& [where, members] : groups) {
+        std::sort(members.begin(), members.end(),
+            [](const auto& a, const auto& b) { return a.second->begin < b.second->begin; });
+        for (size_t i = 0; i < members.size();) {
+            size_t j = i + 1;
+            int64_t end = members[i].second->end, busy = members[i].second->busy;
+            for (; j < members.size() && members[j].second->begin < end; ++j) {
+                end = std::max(end, members[j].second->end);
+                busy += members[j].second->busy;
+            }
+            const int64_t span = end - members[i].second->begin;
+            for (size_t k = i; k < j; ++k) {
+                const Call* c = members[k].second;
+                elapsed[c] = j - i == 1 || busy <= 0 ? c->end - c->begin
+                                                     : int64_t(double(span) * double(c->busy) / double(busy) + 0.5);
+            }
+            i = j;
+        }
     }
     for (const auto& [key, c] : calls) {
         const auto [phase, op, layer, sequence, position] = key;
-        addCall(stats[{ phase, op }], layer, c.tokens, position, c.end - c.begin);
+        addCall(stats[{ phase, op }], layer, c.tokens, position, elapsed.at(&c));
     }
     std::vector<OpStats> out;
     for (auto& [key, s] : stats)

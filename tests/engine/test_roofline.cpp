@@ -196,6 +196,36 @@ private Q_SLOTS:
         QCOMPARE(find(Op::AttnQ, Phase::Decode)->serialChunks, uint64_t(0));
     }
 
+    // The parts of one region (q, k and v) interleave on the lanes: their first-to-last spans overlap, and each is
+    // charged the region's span in proportion to its busy time, so the parts add up to the region, not to more.
+    void partsOfOneRegionShareItsSpan()
+    {
+        const auto model = tinyModel(GgmlType::F32);
+        RunResult run;
+        auto chunk = [](int worker, int64_t begin, int64_t end, Op op) {
+            TraceEvent e = handtrace::event(worker, begin, end, op);
+            e.layer = 0;
+            e.tokens = 1;
+            return e;
+        };
+        run.trace = { chunk(0, 0, 100, Op::AttnQ), chunk(0, 100, 200, Op::AttnQ), chunk(1, 30, 130, Op::AttnK),
+            chunk(1, 130, 250, Op::AttnV), chunk(0, 200, 260, Op::AttnK), chunk(0, 300, 400, Op::AttnOut) };
+        run.metrics.prefillEndNs = 1000;
+        run.metrics.wallNs = 1000;
+        const auto stats = opStats(run, *model);
+        auto elapsed = [&](Op op) {
+            for (const OpStats& s : stats)
+                if (s.op == op)
+                    return s.elapsedNs;
+            return int64_t(-1);
+        };
+        // Span 0..260 shared by busy time 200 : 160 : 120 (by hand: 108.3, 86.7, 65).
+        QCOMPARE(elapsed(Op::AttnQ), int64_t(108));
+        QCOMPARE(elapsed(Op::AttnK), int64_t(87));
+        QCOMPARE(elapsed(Op::AttnV), int64_t(65));
+        QCOMPARE(elapsed(Op::AttnOut), int64_t(100)); // a region of its own keeps its span
+    }
+
     // ... but not RoPE of a prompt of 16 tokens or more, which runs per head in parallel: one call per layer, its
     // chunks covering every head.
     void ropeOfALongPromptIsAParallelRegion()
