@@ -221,7 +221,9 @@ private Q_SLOTS:
         QCOMPARE(serials, kRegions);
         QCOMPARE(spans.size(), size_t(kRegions));
 
-        // Regions run one after another: each chunk lies inside exactly one span.
+        // Regions run one after another: each chunk lies inside one span. The counter read is not ordered with the
+        // loads around it (no fence: it would cost every read), so a read after the join may run a few ns early.
+        constexpr int64_t kSlackNs = 200;
         std::sort(
             spans.begin(), spans.end(), [](const TraceEvent& a, const TraceEvent& b) { return a.beginNs < b.beginNs; });
         int64_t spanSum = 0;
@@ -229,13 +231,14 @@ private Q_SLOTS:
             spanSum += spans[i].durationNs();
             QCOMPARE(spans[i].last, uint32_t(13 + 3 + 3));
             if (i > 0)
-                QVERIFY(spans[i].beginNs >= spans[i - 1].endNs);
+                QVERIFY(spans[i].beginNs >= spans[i - 1].endNs); // both read by the calling thread
         }
         for (const TraceEvent& e : events) {
             if (isMarker(e.op) || e.op == Op::Serial)
                 continue;
-            const auto it = std::find_if(spans.begin(), spans.end(),
-                [&](const TraceEvent& s) { return e.beginNs >= s.beginNs && e.endNs <= s.endNs; });
+            const auto it = std::find_if(spans.begin(), spans.end(), [&](const TraceEvent& s) {
+                return e.beginNs >= s.beginNs - kSlackNs && e.endNs <= s.endNs + kSlackNs;
+            });
             QVERIFY2(it != spans.end(),
                 qPrintable(QString("chunk %1..%2 ns outside every region").arg(e.beginNs).arg(e.endNs)));
         }
