@@ -124,7 +124,8 @@ public:
 private:
     tbb::affinity_partitioner& affinityFor(const RegionInfo& region);
     void recordSerial(const RegionInfo& region, int64_t beginNs);
-    int64_t recordChunk(const RegionInfo& region, size_t b0, size_t b1, int64_t beginNs); // returns the end time
+    // Records blocks [b0, b1) of `region`, run by arena slot `slot` from beginNs until now; returns the end time.
+    int64_t recordChunk(const RegionInfo& region, int slot, size_t b0, size_t b1, int64_t beginNs);
 
     SchedulerOptions m_options;
     tbb::task_arena m_arena;

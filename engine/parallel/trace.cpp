@@ -156,6 +156,18 @@ bool TraceRecorder::addChunk(Slot& slot, size_t chunk)
     return slot.chunks[chunk] != nullptr;
 }
 
+TraceEvent* TraceRecorder::nextEvent(Slot& slot)
+{
+    const uint64_t n = slot.published.load(std::memory_order_relaxed);
+    const size_t chunk = size_t(n / kChunkEvents);
+    if (chunk >= kMaxChunks || (!slot.chunks[chunk] && !addChunk(slot, chunk)))
+        return nullptr; // the cursor stays at the end: every later event comes here and is dropped too
+    TraceEvent* events = slot.chunks[chunk]->events();
+    slot.next = events + (n - chunk * kChunkEvents);
+    slot.end = events + kChunkEvents;
+    return slot.next;
+}
+
 // Appends events [from, to) of a slot to out, a chunk's run at a time.
 void TraceRecorder::copyEvents(const Slot& slot, uint64_t from, uint64_t to, std::vector<TraceEvent>& out)
 {

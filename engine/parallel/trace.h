@@ -110,6 +110,8 @@ public:
     // Hot path: append an event to `worker`'s slot, written in place by fill(TraceEvent&) (no copy
     // through the stack). A slot outside [0, slots) is refused and counted (dropped()): writing it into
     // another slot would give that slot a second writer, which the lock-free design rules out.
+    // The slot keeps a cursor into its current chunk, so an event costs a compare, the fill and two
+    // stores; the chunk arithmetic runs once per kChunkEvents (nextEvent).
     template <typename Fill> void recordWith(int worker, Fill&& fill)
     {
         if (worker < 0 || worker >= int(m_slots.size())) [[unlikely]] {
@@ -117,16 +119,20 @@ public:
             return;
         }
         Slot& slot = *m_slots[size_t(worker)];
-        const uint64_t n = slot.published.load(std::memory_order_relaxed); // only this thread writes it
-        const size_t chunk = size_t(n / kChunkEvents);
-        if (chunk >= kMaxChunks || (!slot.chunks[chunk] && !addChunk(slot, chunk))) [[unlikely]] {
-            slot.dropped.store(slot.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-            return;
+        TraceEvent* at = slot.next;
+        if (at == slot.end) [[unlikely]] {
+            at = nextEvent(slot);
+            if (!at) {
+                slot.dropped.store(slot.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+                return;
+            }
         }
-        TraceEvent* e = new (&slot.chunks[chunk]->events()[n - chunk * kChunkEvents]) TraceEvent;
+        TraceEvent* e = new (at) TraceEvent;
         fill(*e);
         e->worker = int16_t(worker); // readers only ever see slots that exist
-        slot.published.store(n + 1, std::memory_order_release);
+        slot.next = at + 1;
+        // Only this thread writes `published`: a plain load, and a release store (a plain store on x86).
+        slot.published.store(slot.published.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     void record(const TraceEvent& event)
     {
@@ -163,12 +169,17 @@ private:
     static void releaseChunk(Chunk* chunk);
     struct Slot;
     static bool addChunk(Slot& slot, size_t chunk); // once per kChunkEvents: takes the pool's lock
+    static TraceEvent* nextEvent(Slot& slot); // where event `published` goes (null: dropped); moves the cursor
     static void copyEvents(const Slot& slot, uint64_t from, uint64_t to, std::vector<TraceEvent>& out);
+    // The writer's fields share the first cache line, the reader's `drained` has its own: a drain never writes
+    // a line the writer is using. Slots are separate allocations, so two slots never share a line either.
     struct alignas(64) Slot {
-        std::array<Chunk*, kMaxChunks> chunks {};
+        TraceEvent* next = nullptr; // where the next event goes; == end: take the next chunk first
+        TraceEvent* end = nullptr;
         std::atomic<uint64_t> published { 0 };
-        uint64_t drained = 0;
         std::atomic<uint64_t> dropped { 0 }; // written by the slot's thread only; read by dropped()
+        alignas(64) uint64_t drained = 0;
+        std::array<Chunk*, kMaxChunks> chunks {};
     };
     std::vector<std::unique_ptr<Slot>> m_slots;
     std::atomic<uint64_t> m_refused { 0 };

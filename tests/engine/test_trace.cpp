@@ -1,13 +1,17 @@
 // Tests for engine/trace: the per-slot recorder across chunk boundaries while a reader drains, reuse
 // of pooled (previously written) chunks, refused slots, the trace clock against steady_clock, and the
-// trace pump that ships a recorder's events to a sink.
+// trace pump that ships a recorder's events to a sink, and what a traced Scheduler records.
+#include "engine/parallel/scheduler.h"
 #include "engine/parallel/trace.h"
 #include "engine/parallel/tracepump.h"
 
 #include <QtTest>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -156,6 +160,102 @@ private Q_SLOTS:
         const int64_t slack = after / 100 + 50'000;
         QVERIFY2(traced >= before - slack && traced <= after + slack,
             qPrintable(QString("trace clock %1 ns, steady clock %2..%3 ns").arg(traced).arg(before).arg(after)));
+    }
+
+    // A traced scheduler: every part's blocks are recorded exactly once under the part's op, each chunk lies inside
+    // its region's span, each slot's work events follow one another in time, and regionStats() agrees exactly with
+    // the recorded spans (both come from the same clock reads).
+    void tracedRegionsAreCompleteAndConsistent()
+    {
+        SchedulerOptions options;
+        options.threads = 2;
+        Scheduler scheduler(options);
+        TraceRecorder::calibrateClock();
+        TraceRecorder recorder(options.threads + 1);
+        recorder.start(TraceRecorder::Clock::now());
+        scheduler.setTraceRecorder(&recorder);
+        scheduler.resetRegionStats();
+        const std::array<RegionInfo, 3> parts { RegionInfo {
+                                                    .op = Op::AttnQ, .layer = 2, .unitsPerBlock = 4, .units = 50 },
+            RegionInfo { .op = Op::AttnK, .layer = 2, .unitsPerBlock = 4, .units = 9 },
+            RegionInfo { .op = Op::AttnV, .layer = 2, .unitsPerBlock = 4, .units = 9 } };
+        const std::array<size_t, 3> blocks { 13, 3, 3 };
+        constexpr int kRegions = 40;
+        std::atomic<uint64_t> sink { 0 };
+        scheduler.execute([&] {
+            for (int r = 0; r < kRegions; ++r) {
+                scheduler.parallelForParts(parts, blocks, [&](size_t p, size_t b0, size_t b1) {
+                    uint64_t x = p;
+                    for (size_t i = 0; i < (b1 - b0) * 2000; ++i)
+                        x = x * 6364136223846793005ull + 1442695040888963407ull;
+                    sink.fetch_add(x, std::memory_order_relaxed);
+                });
+                scheduler.serial(RegionInfo { .op = Op::Serial, .layer = 2 }, [] {});
+            }
+        });
+        scheduler.setTraceRecorder(nullptr);
+        const std::vector<TraceEvent> events = recorder.all();
+        QCOMPARE(recorder.dropped(), uint64_t(0));
+
+        std::vector<TraceEvent> spans;
+        std::map<Op, std::vector<uint32_t>> rowsCovered; // per op, how often each row was recorded
+        for (size_t p = 0; p < parts.size(); ++p)
+            rowsCovered[parts[p].op].assign(parts[p].units, 0);
+        int serials = 0;
+        for (const TraceEvent& e : events) {
+            QVERIFY(e.endNs >= e.beginNs);
+            if (e.op == Op::Region)
+                spans.push_back(e);
+            else if (e.op == Op::Serial)
+                ++serials;
+            else if (rowsCovered.count(e.op)) {
+                QCOMPARE(e.layer, int16_t(2));
+                QVERIFY(e.first < e.last && e.last <= rowsCovered[e.op].size());
+                for (uint32_t row = e.first; row < e.last; ++row)
+                    ++rowsCovered[e.op][row];
+            }
+        }
+        for (const auto& [op, rows] : rowsCovered)
+            for (uint32_t n : rows)
+                QCOMPARE(n, uint32_t(kRegions));
+        QCOMPARE(serials, kRegions);
+        QCOMPARE(spans.size(), size_t(kRegions));
+
+        // Regions run one after another: each chunk lies inside one span. The counter read is not ordered with the
+        // loads around it (no fence: it would cost every read), so a read after the join may run a few ns early.
+        constexpr int64_t kSlackNs = 200;
+        std::sort(
+            spans.begin(), spans.end(), [](const TraceEvent& a, const TraceEvent& b) { return a.beginNs < b.beginNs; });
+        int64_t spanSum = 0;
+        for (size_t i = 0; i < spans.size(); ++i) {
+            spanSum += spans[i].durationNs();
+            QCOMPARE(spans[i].last, uint32_t(13 + 3 + 3));
+            if (i > 0)
+                QVERIFY(spans[i].beginNs >= spans[i - 1].endNs); // both read by the calling thread
+        }
+        for (const TraceEvent& e : events) {
+            if (isMarker(e.op) || e.op == Op::Serial)
+                continue;
+            const auto it = std::find_if(spans.begin(), spans.end(), [&](const TraceEvent& s) {
+                return e.beginNs >= s.beginNs - kSlackNs && e.endNs <= s.endNs + kSlackNs;
+            });
+            QVERIFY2(it != spans.end(),
+                qPrintable(QString("chunk %1..%2 ns outside every region").arg(e.beginNs).arg(e.endNs)));
+        }
+        // Per slot, in recording order, work events (chunks and serial sections) never overlap or go back in time.
+        std::map<int, int64_t> lastEnd;
+        for (const TraceEvent& e : events) {
+            if (isMarker(e.op))
+                continue;
+            auto [it, fresh] = lastEnd.try_emplace(e.worker, e.endNs);
+            if (!fresh) {
+                QVERIFY(e.beginNs >= it->second);
+                it->second = e.endNs;
+            }
+        }
+        const Scheduler::RegionStats stats = scheduler.regionStats();
+        QCOMPARE(stats.regions, uint64_t(kRegions));
+        QCOMPARE(stats.totalNs, spanSum);
     }
 
     // The pump's helper sends batches while events are recorded, finish() sends what is left: every
