@@ -356,6 +356,19 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
         // in prefill (and write the cache's new pages on both lanes); decode's single token keeps one serial section,
         // cheaper than a fork and join.
         const size_t ropeHeads = size_t(c.heads) + size_t(c.kvHeads);
+        auto addBias = [&](float* x, const std::vector<float>& bias, size_t head) {
+            if (!bias.empty())
+                for (int i = 0; i < hd; ++i)
+                    x[i] += bias[head * hd + size_t(i)];
+        };
+        // One head of one token: its bias, its optional norm, then the rotation.
+        auto prepareHead
+            = [&](float* x, const std::vector<float>& bias, const std::vector<float>& norm, size_t head, int pos) {
+                  addBias(x, bias, head);
+                  if (!norm.empty())
+                      rmsNorm(x, x, norm.data(), size_t(hd), c.rmsEps);
+                  rotate(x, pos);
+              };
         auto ropeRange = [&](size_t h0, size_t h1) {
             for (size_t h = h0; h < h1; ++h) {
                 const bool isQ = h < size_t(c.heads);
@@ -363,26 +376,13 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
                 for (int t = 0; t < T; ++t) {
                     const int pos = m_pos + t;
                     if (isQ) {
-                        float* q = m_q.data() + size_t(t) * qDim + head * hd;
-                        if (!L.qBias.empty())
-                            for (int i = 0; i < hd; ++i)
-                                q[i] += L.qBias[head * hd + size_t(i)];
-                        if (!L.qNorm.empty())
-                            rmsNorm(q, q, L.qNorm.data(), size_t(hd), c.rmsEps);
-                        rotate(q, pos);
+                        prepareHead(m_q.data() + size_t(t) * qDim + head * hd, L.qBias, L.qNorm, head, pos);
                         continue;
                     }
                     float* k = m_k.data() + size_t(t) * kvDim + head * hd;
                     float* v = m_v.data() + size_t(t) * kvDim + head * hd;
-                    if (!L.kBias.empty())
-                        for (int i = 0; i < hd; ++i)
-                            k[i] += L.kBias[head * hd + size_t(i)];
-                    if (!L.vBias.empty())
-                        for (int i = 0; i < hd; ++i)
-                            v[i] += L.vBias[head * hd + size_t(i)];
-                    if (!L.kNorm.empty())
-                        rmsNorm(k, k, L.kNorm.data(), size_t(hd), c.rmsEps);
-                    rotate(k, pos);
+                    addBias(v, L.vBias, head);
+                    prepareHead(k, L.kBias, L.kNorm, head, pos);
                     const size_t at = ((size_t(l) * c.kvHeads + head) * size_t(m_ctx) + size_t(pos)) * size_t(hd);
                     std::copy(k, k + hd, m_keys.data() + at);
                     std::copy(v, v + hd, m_values.data() + at);
