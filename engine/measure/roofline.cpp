@@ -148,9 +148,13 @@ OpCost opCost(const Model& model, Op op, int layer, int tokens, int position)
     case Op::Logits:
         return { matmulBytes(model.output(), tokens), matmulFlops(model.output(), tokens), true };
     case Op::Attention: {
+        // Causal: the query at position p scores and sums keys 0..p only, T·position + T(T+1)/2 (query, key) pairs,
+        // each 2·hd FLOPs for its score and 2·hd for its share of the weighted sum, per head. (The engine skips
+        // the keys after a block's last query; what it still computes of the masked triangle is not counted.)
         const double len = double(position) + T;
+        const double pairs = T * double(position) + T * (T + 1) / 2.0;
         cost.bytes = 4.0 * (2.0 * len * kvDim + 2.0 * T * qDim);
-        cost.flops = 4.0 * c.heads * T * len * c.headDim;
+        cost.flops = 4.0 * c.heads * pairs * c.headDim;
         return cost;
     }
     case Op::RmsNorm: // read x and the weight, write the normed copy; square-add, then scale and weight

@@ -213,9 +213,15 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
     const int qDim = c.heads * hd;
     const int groupSize = c.heads / c.kvHeads;
     const int pos0 = m_pos;
-    const int len = pos0 + T;
     const float scale = 1.0f / std::sqrt(float(hd));
-    // One block per query head: scores = Q_h K_h^T (T, len), causal softmax, out = S V_h.
+    // One block per query head: scores = Q_h K_h^T, causal softmax, out = S V_h, for the queries in blocks of
+    // kAttentionQueryBlock: a block's queries see keys 0 .. pos0 + its last query only, so the keys after it are
+    // neither scored nor summed (a prompt from position 0 does about two thirds of the full T × len work). Same bits
+    // as one product over all queries and keys: every score is one FMA chain over the head's dimensions whatever
+    // the grouping, and S·V's sum over keys only drops terms that were exact zeros. A short last block joins the one
+    // before, so every block of a prompt of kMinBlockQueries or more takes the same kernel path as the whole would.
+    constexpr int kAttentionQueryBlock = 48;
+    constexpr int kMinBlockQueries = 16;
     RegionInfo r = region;
     r.units = uint32_t(c.heads);
     const CpuKernels& kernels = cpuKernels();
@@ -226,17 +232,27 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
             const size_t cacheOffset = (size_t(layer) * c.kvHeads + size_t(kvh)) * size_t(m_ctx) * size_t(hd);
             const float* K = m_keys.data() + cacheOffset; // (len × hd)
             const float* V = m_values.data() + cacheOffset; // (len × hd)
-            scores.resize(size_t(T) * size_t(len));
-            // scores (T × len) = Q_h (T × hd) · K_hᵀ · scale
-            kernels.matmulTransposed(m_q.data() + h * hd, qDim, K, hd, scores.data(), len, T, len, hd, scale);
-            for (int t = 0; t < T; ++t) {
-                const int valid = pos0 + t + 1; // causal: query at pos0+t sees positions 0..pos0+t
-                float* row = scores.data() + size_t(t) * len;
-                softmax(row, size_t(valid));
-                std::fill(row + valid, row + len, 0.0f);
+            for (int t0 = 0; t0 < T;) {
+                int t1 = std::min(T, t0 + kAttentionQueryBlock);
+                if (T - t1 < kMinBlockQueries)
+                    t1 = T;
+                const int m = t1 - t0;
+                const int keys = pos0 + t1; // the block's last query sees positions 0 .. pos0 + t1 - 1
+                scores.resize(size_t(m) * size_t(keys));
+                // scores (m × keys) = Q_h[t0, t1) (m × hd) · K_h[0, keys)ᵀ · scale
+                kernels.matmulTransposed(
+                    m_q.data() + size_t(t0) * qDim + h * hd, qDim, K, hd, scores.data(), keys, m, keys, hd, scale);
+                for (int t = t0; t < t1; ++t) {
+                    const int valid = pos0 + t + 1; // causal: query at pos0+t sees positions 0..pos0+t
+                    float* row = scores.data() + size_t(t - t0) * keys;
+                    softmax(row, size_t(valid));
+                    std::fill(row + valid, row + keys, 0.0f);
+                }
+                // out (m × hd) = scores (m × keys) · V_h[0, keys) (keys × hd)
+                kernels.matmul(
+                    scores.data(), keys, V, hd, m_att.data() + size_t(t0) * qDim + h * hd, qDim, m, hd, keys);
+                t0 = t1;
             }
-            // out (T × hd) = scores (T × len) · V_h (len × hd)
-            kernels.matmul(scores.data(), len, V, hd, m_att.data() + h * hd, qDim, T, hd, len);
         }
     });
 }

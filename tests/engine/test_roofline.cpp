@@ -66,11 +66,13 @@ private Q_SLOTS:
     void attentionCostGrowsWithTheContext()
     {
         const auto model = tinyModel(GgmlType::F32);
-        // Two queries at positions 5 and 6 see 7 keys: K and V 7 × 64 floats each, q and out 2 × 128 each;
-        // 4 heads × (2·T·len·hd for the scores + the same for the weighted sum).
+        // Two queries at positions 5 and 6 see 6 and 7 keys (causal): K and V 7 × 64 floats each, q and out 2 × 128
+        // each; 4 heads × 13 (query, key) pairs × (2·hd for the score + 2·hd for the weighted sum).
         const OpCost c = opCost(*model, Op::Attention, 0, 2, 5);
         QCOMPARE(c.bytes, 4.0 * (2 * 7 * 64 + 2 * 2 * 128));
-        QCOMPARE(c.flops, 4.0 * 4 * 2 * 7 * 32);
+        QCOMPARE(c.flops, 4.0 * 4 * (6 + 7) * 32);
+        // Decode: one query at position 9 sees 10 keys.
+        QCOMPARE(opCost(*model, Op::Attention, 0, 1, 9).flops, 4.0 * 4 * 10 * 32);
         QVERIFY(!opCost(*model, Op::Sampling, -1, 1, 0).modelled);
         QVERIFY(!opCost(*model, Op::Serial, 0, 1, 0).modelled);
     }
