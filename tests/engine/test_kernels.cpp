@@ -562,6 +562,29 @@ private Q_SLOTS:
         }
     }
 
+    // Softmax subtracts the row's maximum before the exponentials; shifting by anything else gives the same quotients
+    // until an exponential overflows. One large score among very negative ones, at every position of rows of every
+    // length the vector loops and their tails see, at every level: a maximum that misses any position would put
+    // exp(1100) = inf (NaN after the division) or 0 everywhere; the right one gives 1 there and 0 elsewhere.
+    void softmaxFindsTheMaximumAnywhereAtEveryLevel()
+    {
+        for (const CpuKernels* level : runnableLevels())
+            for (size_t n = 1; n <= 70; ++n)
+                for (size_t at = 0; at < n; ++at) {
+                    std::vector<float> s(n, -1000.0f);
+                    s[at] = 100.0f;
+                    level->softmax(s.data(), n);
+                    for (size_t i = 0; i < n; ++i)
+                        QVERIFY2(s[i] == (i == at ? 1.0f : 0.0f),
+                            qPrintable(QString("%1: n %2, maximum at %3: s[%4] = %5")
+                                           .arg(cpuIsaName(level->isa))
+                                           .arg(n)
+                                           .arg(at)
+                                           .arg(i)
+                                           .arg(s[i])));
+                }
+    }
+
     // The exponential inside softmax against the double-precision exp: within 2 ulp where the result is
     // a normal float, and 0 (or a denormal) below.
     void softmaxExponentialIsAccurate()
