@@ -77,7 +77,24 @@ struct CpuKernels {
         int64_t rows, int64_t k, float* workspace);
     // out[i] = silu(g[i]) · u[i], the feed-forward's gate: vectorised (exp by polynomial) on avx512, silu() below.
     void (*siluMul)(const float* g, const float* u, float* out, size_t n);
+    // matmulWeights in two steps, for weights packed once and multiplied many times (Model keeps small models' F32
+    // matrices packed): packWeightPanels writes w's rows (rows × k, leading dimension ldw) in matmulWeights' panel
+    // order to out, weightPanelFloats(rows, k) floats aligned to 64 bytes; row r's panel starts at out + r·k for r a
+    // multiple of kWeightPanelRows, so the panels of rows [r, r + n) are a matrix of their own. matmulWeightPanels
+    // multiplies such panels exactly as matmulWeights multiplies the rows (same bits). Null on the levels that
+    // multiply with Eigen and pack nothing.
+    void (*packWeightPanels)(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out) = nullptr;
+    void (*matmulWeightPanels)(
+        const float* x, int64_t ldx, const float* panels, float* y, int64_t ldy, int64_t T, int64_t rows, int64_t k)
+        = nullptr;
 };
+
+// The rows of one panel of packWeightPanels, and the floats it writes for a rows × k matrix (rows padded to panels).
+constexpr int64_t kWeightPanelRows = 16;
+constexpr size_t weightPanelFloats(int64_t rows, int64_t k)
+{
+    return size_t((rows + kWeightPanelRows - 1) / kWeightPanelRows * kWeightPanelRows) * size_t(k);
+}
 
 // The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.
 const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);

@@ -71,6 +71,7 @@ struct Simd {
     }
 };
 constexpr int kLanes = Simd::kLanes;
+static_assert(kLanes == kWeightPanelRows, "packWeightPanels' panels are the tiles' panels");
 // Not std::min: a standard template instantiated in two levels' copies could be linked to the wider one's code.
 constexpr int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
 // A 16 × 16 block of floats transposed in registers: r[i] holds row i on entry and column i on return. Pairs of rows
@@ -274,6 +275,22 @@ void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, flo
     // Aligned to the vector: matmulWeightsWorkspaceFloats leaves room.
     float* panels = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(workspace) + 63) & ~uintptr_t(63));
     packPanels(w, ldw, rows, k, panels);
+    runTiles({ panels, k * kLanes, kLanes }, x, ldx, y, ldy, T, rows, k);
+}
+
+void packWeightPanels(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out)
+{
+    if (rows > 0 && k > 0)
+        packPanels(w, ldw, rows, k, out);
+}
+
+void matmulWeightPanels(
+    const float* x, int64_t ldx, const float* panels, float* y, int64_t ldy, int64_t T, int64_t rows, int64_t k)
+{
+    if (rows <= 0 || T <= 0)
+        return;
+    if (k <= 0)
+        return zeroRows(y, ldy, T, rows);
     runTiles({ panels, k * kLanes, kLanes }, x, ldx, y, ldy, T, rows, k);
 }
 

@@ -83,6 +83,11 @@ void matmul(
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
     int64_t rows, int64_t k, float* workspace);
+#if defined(__AVX512F__) // the levels whose matmulWeights packs panels
+void packWeightPanels(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out);
+void matmulWeightPanels(
+    const float* x, int64_t ldx, const float* panels, float* y, int64_t ldy, int64_t T, int64_t rows, int64_t k);
+#endif
 
 // int8gemm.cpp: prefill's integer matrix kernels (Int8GemmKernel); the vectorised ones only where
 // PLAYGROUND_ISA_HAS_INT8GEMM.

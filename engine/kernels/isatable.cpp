@@ -22,6 +22,12 @@ constexpr CpuIsa level()
 #else
 #define PLAYGROUND_VECTORISED(kernel) nullptr
 #endif
+// The packed-weight entries, where matmulWeights packs panels (AVX-512); null on the Eigen levels.
+#if defined(__AVX512F__)
+#define PLAYGROUND_PANELS(kernel) kernel
+#else
+#define PLAYGROUND_PANELS(kernel) nullptr
+#endif
 
 constexpr CpuKernels kTable {
     .isa = level(),
@@ -41,6 +47,8 @@ constexpr CpuKernels kTable {
     .matmul = matmul,
     .matmulWeights = matmulWeights,
     .siluMul = siluMul,
+    .packWeightPanels = PLAYGROUND_PANELS(packWeightPanels),
+    .matmulWeightPanels = PLAYGROUND_PANELS(matmulWeightPanels),
 };
 } // namespace
 

@@ -65,6 +65,10 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
     }
     const float* wf;
     if (w.type == GgmlType::F32) {
+        if (w.panels && r0 % kWeightPanelRows == 0) { // packed at load (Model::packPrefillPanels)
+            cpuKernels().matmulWeightPanels(x, w.cols, w.panels + r0 * w.cols, y, ldy, T, nr, w.cols);
+            return;
+        }
         wf = reinterpret_cast<const float*>(w.row(r0));
     } else {
         // Dequantise just this block of rows into per-thread scratch; the weights stay as stored.

@@ -2,6 +2,7 @@
 
 #include "engine/format/gguffile.h"
 #include "engine/format/memorybudget.h"
+#include "engine/kernels/cpudispatch.h"
 #include "engine/kernels/typekernels.h"
 #include "engine/model/inferencecontext.h"
 
@@ -305,9 +306,43 @@ std::shared_ptr<const Model> Model::fromGgufChecked(std::shared_ptr<const GgufFi
         model->m_output = model->m_tokenEmbd;
         model->m_tied = true;
     }
+    model->packPrefillPanels();
     model->m_source = file->path();
     model->m_file = std::move(file);
     return model;
+}
+
+void Model::packPrefillPanels()
+{
+    // Prefill packs every block of weight rows into the float kernel's panels each time it multiplies it: about a
+    // tenth of a 128-token prefill of the default model (perf, one thread). Small models keep packed copies of
+    // their layer matrices instead, up to this many bytes; a larger model would double hundreds of MiB of weights
+    // for the same share, and packs per call. The output matrix is left out: prefill computes one row of logits.
+    constexpr size_t kMaxPanelBytes = size_t(64) << 20;
+    const CpuKernels& kernels = cpuKernels();
+    if (!kernels.packWeightPanels || !kernels.matmulWeightPanels)
+        return;
+    std::vector<WeightMatrix*> matrices;
+    size_t floats = 0;
+    for (LayerWeights& L : m_layers)
+        for (WeightMatrix* w : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+            if (w->type == GgmlType::F32) {
+                matrices.push_back(w);
+                floats += weightPanelFloats(w->rows, w->cols);
+            }
+    const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    if (matrices.empty() || bytes > kMaxPanelBytes)
+        return;
+    m_panels.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    if (!m_panels)
+        return; // no copies: prefill packs per call, as for larger models
+    float* out = m_panels.get();
+    for (WeightMatrix* w : matrices) {
+        // Each matrix's panels start 64-byte aligned: weightPanelFloats is a multiple of 16 floats.
+        kernels.packWeightPanels(reinterpret_cast<const float*>(w->data), w->cols, w->rows, w->cols, out);
+        w->panels = out;
+        out += weightPanelFloats(w->rows, w->cols);
+    }
 }
 
 std::shared_ptr<const Model> Model::fromGgufBuffer(

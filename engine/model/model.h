@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ struct WeightMatrix {
     int64_t cols = 0;
     uint64_t rowBytes = 0;
     const uint8_t* data = nullptr;
+    // F32 matrices of small models: the same rows packed once for prefill's float kernel (CpuKernels::
+    // packWeightPanels, owned by the Model), or null (prefill then packs each block of rows as it multiplies it).
+    const float* panels = nullptr;
 
     const uint8_t* row(int64_t r) const { return data + uint64_t(r) * rowBytes; }
     uint64_t bytes() const { return rowBytes * uint64_t(rows); }
@@ -133,6 +137,9 @@ private:
     // fromGguf, and with a budget (measured before the file was mapped) the memory check and populating the pages.
     static std::shared_ptr<const Model> fromGgufChecked(
         std::shared_ptr<const GgufFile> file, const MemoryBudget* budget);
+    // Packs the layers' F32 matrices for prefill (WeightMatrix::panels) when the level has the kernel and the
+    // copies stay within kMaxPanelBytes.
+    void packPrefillPanels();
 
     ModelConfig m_config;
     std::unique_ptr<Tokenizer> m_tokenizer;
@@ -144,6 +151,7 @@ private:
     std::string m_source;
     std::shared_ptr<const GgufFile> m_file;
     std::shared_ptr<const std::vector<uint8_t>> m_buffer; // synthetic models: the GGUF bytes
+    std::unique_ptr<float, void (*)(void*)> m_panels { nullptr, std::free }; // every WeightMatrix::panels
 };
 
 } // namespace engine

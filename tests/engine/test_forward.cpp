@@ -2,6 +2,7 @@
 // and the determinism invariant: identical results for every thread count and partitioner.
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
+#include "engine/kernels/cpudispatch.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
 #include "engine/model/synthetic.h"
@@ -283,6 +284,34 @@ private Q_SLOTS:
         for (size_t p = half; p < ids.size(); ++p)
             last = mixed.eval(scheduler, std::span<const int32_t>(&ids[p], 1));
         QVERIFY(maxAbsDiff(last.data(), want.back()) < 1e-4);
+    }
+
+    // Small F32 models keep their layer matrices packed for prefill (Model::packPrefillPanels) where the level has
+    // the panel kernel: every layer matrix, each copy 64-byte aligned and holding the rows in panel order; not the
+    // output matrix, not other types. (logitsMatchScalarReference checks the prefill that reads them.)
+    void smallFloatModelsKeepPackedPanels()
+    {
+        const Built f32 = build("tiny");
+        const bool packs = cpuKernels().packWeightPanels != nullptr;
+        for (const LayerWeights& L : f32.model->layers())
+            for (const WeightMatrix* w : L.matrices()) {
+                QCOMPARE(w->panels != nullptr, packs);
+                if (!w->panels)
+                    continue;
+                QCOMPARE(reinterpret_cast<uintptr_t>(w->panels) % 64, uintptr_t(0));
+                // Panel of rows 16..31, column 3, row 16 + 5: the 16 rows' values of a column side by side.
+                if (w->rows >= 32 && w->cols >= 4) {
+                    const float* row21 = reinterpret_cast<const float*>(w->row(21));
+                    QCOMPARE(w->panels[16 * w->cols + 3 * 16 + 5], row21[3]);
+                }
+            }
+        QVERIFY(f32.model->output().panels == nullptr);
+        const Built f16 = build("tiny-f16");
+        for (const LayerWeights& L : f16.model->layers())
+            for (const WeightMatrix* w : L.matrices())
+                QVERIFY(w->panels == nullptr);
+        if (!packs)
+            QSKIP("the active kernel level has no panel kernel: nothing is packed (checked)");
     }
 
     void longPromptIsFedInChunksCorrectly()

@@ -338,6 +338,53 @@ private Q_SLOTS:
         }
     }
 
+    // Weights packed once (packWeightPanels, as Model does for small F32 models) and multiplied from the panels give
+    // matmulWeights' bits: for the whole matrix and for runs of rows starting at a panel boundary (how prefill
+    // multiplies one block of a packed matrix), with token counts around the tiles of 6, and nothing written past
+    // the rows. The avx512 levels have the pair; the Eigen levels pack nothing.
+    void packedWeightPanelsGiveMatmulWeightsBits()
+    {
+        const int64_t ldw = 771, ldx = 769, rows = 70;
+        const std::vector<float> w = randomFloats(size_t(rows * ldw), 21), x = randomFloats(size_t(20 * ldx), 22);
+        int levelsWithPanels = 0;
+        for (const CpuKernels* level : runnableLevels()) {
+            const bool panels = int(level->isa) >= int(CpuIsa::Avx512);
+            QCOMPARE(level->packWeightPanels != nullptr, panels);
+            QCOMPARE(level->matmulWeightPanels != nullptr, panels);
+            if (!panels)
+                continue;
+            ++levelsWithPanels;
+            for (const int64_t k : { int64_t(768), int64_t(70), int64_t(1) }) {
+                std::vector<float> storage(weightPanelFloats(rows, k) + 16);
+                float* packed
+                    = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t(63));
+                level->packWeightPanels(w.data(), ldw, rows, k, packed);
+                for (const int64_t r0 : { int64_t(0), int64_t(16), int64_t(48), int64_t(64) })
+                    for (const int64_t n : { int64_t(1), int64_t(15), int64_t(16), int64_t(17), rows - r0 }) {
+                        if (r0 + n > rows)
+                            continue;
+                        for (const int64_t T : { 1, 6, 7, 20 }) {
+                            const int64_t ldy = n + 3;
+                            std::vector<float> want(size_t(T * ldy), 42.0f), got(size_t(T * ldy), 42.0f);
+                            std::vector<float> workspace(matmulWeightsWorkspaceFloats(n, k));
+                            level->matmulWeights(
+                                x.data(), ldx, w.data() + r0 * ldw, ldw, want.data(), ldy, T, n, k, workspace.data());
+                            level->matmulWeightPanels(x.data(), ldx, packed + r0 * k, got.data(), ldy, T, n, k);
+                            QVERIFY2(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0,
+                                qPrintable(QString("%1: rows %2 + %3, T %4, k %5")
+                                               .arg(cpuIsaName(level->isa))
+                                               .arg(r0)
+                                               .arg(n)
+                                               .arg(T)
+                                               .arg(k)));
+                        }
+                    }
+            }
+        }
+        if (levelsWithPanels == 0)
+            QSKIP("this CPU runs no AVX-512 level: no level packs weight panels");
+    }
+
     // Every type's kernels at every level this CPU runs against the scalar level's: dequantisation bit for bit
     // (each level computes ggml's arithmetic exactly), dots within float rounding of the row's magnitude, the
     // activation quantiser exactly.
