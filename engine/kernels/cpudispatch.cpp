@@ -201,12 +201,7 @@ const TypeKernels& typeKernels(GgmlType type)
 
 void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)
 {
-    double ss = 0.0; // double: the sum of squares of thousands of activations loses bits in float
-    for (size_t i = 0; i < n; ++i)
-        ss += double(x[i]) * x[i];
-    const float scale = float(1.0 / std::sqrt(ss / double(n) + eps));
-    for (size_t i = 0; i < n; ++i)
-        out[i] = x[i] * scale * weight[i];
+    cpuKernels().rmsNorm(out, x, weight, n, eps);
 }
 
 void softmax(float* x, size_t n) { cpuKernels().softmax(x, n); }

@@ -60,6 +60,7 @@ struct CpuKernels {
     // ActivationQ8::quantize's arithmetic: n values (a multiple of 32) into q, and per block of 32 d, dsum,
     // and per 16 values qsum16.
     void (*quantizeActivation)(const float* x, size_t n, int8_t* q, float* d, float* dsum, int32_t* qsum16);
+    void (*rmsNorm)(float* out, const float* x, const float* weight, size_t n, float eps);
     void (*softmax)(float* x, size_t n);
     void (*expNonPositive)(const float* x, float* out, size_t n);
     // Row-major matrices with leading dimensions (elements between row starts):

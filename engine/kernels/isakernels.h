@@ -43,6 +43,7 @@ float dotF16(const uint8_t* row, const float* x, size_t n);
 void dequantF16(const uint8_t* row, float* out, size_t n);
 float dotBF16(const uint8_t* row, const float* x, size_t n);
 void dequantBF16(const uint8_t* row, float* out, size_t n);
+void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps);
 void softmax(float* x, size_t n);
 void siluMul(const float* g, const float* u, float* out, size_t n);
 void expNonPositiveForTest(const float* x, float* out, size_t n);

@@ -41,6 +41,7 @@ constexpr CpuKernels kTable {
     .q5_K = { dotQ5_K, dequantizeRowQ5_K, dotQ5_KQ8, PLAYGROUND_VECTORISED(gemmQ5_KQ8), gemmQ5_KQ8Scalar },
     .q6_K = { dotQ6_K, dequantizeRowQ6_K, dotQ6_KQ8, PLAYGROUND_VECTORISED(gemmQ6_KQ8), gemmQ6_KQ8Scalar },
     .quantizeActivation = quantizeActivation,
+    .rmsNorm = rmsNorm,
     .softmax = softmax,
     .expNonPositive = expNonPositiveForTest,
     .matmulTransposed = matmulTransposed,

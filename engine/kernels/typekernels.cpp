@@ -180,6 +180,50 @@ void expNonPositiveForTest(const float* x, float* out, size_t n)
 }
 #endif
 
+// out = x / sqrt(mean(x²) + eps) · weight. The sum of squares in double (a float sum of thousands of activations
+// loses bits), vectorised with four double accumulators: the compiler keeps a double add chain scalar, 4 cycles per
+// element, which was 5% of a 128-token prefill of the default model. The order of the sum differs from a loop
+// front to back by double roundings only, far below the float the scale is rounded to; the scaling is the same
+// two float products per element in the same order.
+void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps)
+{
+    size_t i = 0;
+    double ss = 0.0;
+#if defined(__AVX512F__)
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+        const __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v0));
+        const __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v0), 1)));
+        const __m512d d2 = _mm512_cvtps_pd(_mm512_castps512_ps256(v1));
+        const __m512d d3 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v1), 1)));
+        a0 = _mm512_fmadd_pd(d0, d0, a0);
+        a1 = _mm512_fmadd_pd(d1, d1, a1);
+        a2 = _mm512_fmadd_pd(d2, d2, a2);
+        a3 = _mm512_fmadd_pd(d3, d3, a3);
+    }
+    ss = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+#elif defined(__AVX2__)
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256d d0 = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), d1 = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+        const __m256d d2 = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 8)), d3 = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 12));
+        a0 = _mm256_fmadd_pd(d0, d0, a0);
+        a1 = _mm256_fmadd_pd(d1, d1, a1);
+        a2 = _mm256_fmadd_pd(d2, d2, a2);
+        a3 = _mm256_fmadd_pd(d3, d3, a3);
+    }
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    ss = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+#endif
+    for (; i < n; ++i)
+        ss += double(x[i]) * x[i];
+    const float scale = float(1.0 / __builtin_sqrt(ss / double(n) + eps));
+    for (size_t j = 0; j < n; ++j)
+        out[j] = x[j] * scale * weight[j];
+}
+
 namespace {
 // The largest of x[0 .. n), n >= 1. Vectorised here by hand: the compiler keeps a float max reduction scalar (one
 // dependent max per element, 4 cycles each), which made the maximum cost more than the exponentials in prefill's

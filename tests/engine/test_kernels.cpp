@@ -609,6 +609,39 @@ private Q_SLOTS:
         }
     }
 
+    // The RMS norm at every level against its definition in double: within 3 ulp of the float result (the scale is
+    // rounded to float, then two float products), for lengths around the vector loops (32 at avx512, 16 at avx2)
+    // and their tails, in place as well (the per-head q/k norm), and with activations of very different sizes
+    // (a float sum of squares would lose the small ones).
+    void rmsNormMatchesDefinitionAtEveryLevel()
+    {
+        for (const CpuKernels* level : runnableLevels())
+            for (size_t n : { size_t(1), size_t(15), size_t(16), size_t(17), size_t(31), size_t(32), size_t(33),
+                     size_t(192), size_t(768), size_t(1000) }) {
+                std::vector<float> x = randomFloats(n, 31 + uint32_t(n), 3.0f), w = randomFloats(n, 7, 2.0f);
+                x[n / 2] = 3000.0f; // one large activation among small ones
+                double ss = 0;
+                for (float v : x)
+                    ss += double(v) * v;
+                const double scale = 1.0 / std::sqrt(ss / double(n) + 1e-5);
+                std::vector<float> out(n, 42.0f), inPlace = x;
+                level->rmsNorm(out.data(), x.data(), w.data(), n, 1e-5f);
+                level->rmsNorm(inPlace.data(), inPlace.data(), w.data(), n, 1e-5f);
+                for (size_t i = 0; i < n; ++i) {
+                    const double want = double(x[i]) * scale * w[i];
+                    const double ulp = std::abs(double(std::nextafter(float(want), 1e30f)) - float(want));
+                    QVERIFY2(std::abs(out[i] - want) <= 3 * ulp + 1e-38 && inPlace[i] == out[i],
+                        qPrintable(QString("%1: n %2, out[%3] = %4 (in place %5), want %6")
+                                       .arg(cpuIsaName(level->isa))
+                                       .arg(n)
+                                       .arg(i)
+                                       .arg(out[i])
+                                       .arg(inPlace[i])
+                                       .arg(want)));
+                }
+            }
+    }
+
     // Softmax subtracts the row's maximum before the exponentials; shifting by anything else gives the same quotients
     // until an exponential overflows. One large score among very negative ones, at every position of rows of every
     // length the vector loops and their tails see, at every level: a maximum that misses any position would put
