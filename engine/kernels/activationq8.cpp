@@ -250,7 +250,8 @@ inline __m512i loadInput64(const ActivationQ8& x, size_t offset)
     return _mm512_loadu_si512(reinterpret_cast<const void*>(x.q.data() + offset));
 }
 // The f16 scales of four consecutive legacy blocks as floats: packed into one 64-bit word with scalar operations
-// and moved over once (inserting them word by word took three shuffles on the port the dot products need).
+// and moved over once (inserting them word by word took three shuffles on the port the dot products need; picking
+// them out of two 64-byte loads of the blocks with one word permute was slower still).
 template <typename Block> inline __m128 fourScales(const Block* blocks)
 {
     const uint64_t packed = uint64_t(blocks[0].d) | (uint64_t(blocks[1].d) << 16) | (uint64_t(blocks[2].d) << 32)
@@ -264,11 +265,6 @@ inline __m512 spreadScales(__m128 s4, int pair)
     const __m512i second = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     return _mm512_permutexvar_ps(pair ? second : first, _mm512_castps128_ps512(s4));
 }
-inline float hsum128(__m128 v)
-{
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
-}
 // The two 32-element halves of a 512-bit vector of nibbles from 16-byte groups: elements 0..15 are the
 // low nibbles and 16..31 the high nibbles of each block's 16 bytes (Q4_0/Q5_0 order).
 inline __m512i legacyNibbles(__m128i b0, __m128i b1)
@@ -280,10 +276,24 @@ inline __m512i legacyNibbles(__m128i b0, __m128i b1)
     const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); // b0 lo, b1 lo, b0 hi, b1 hi
     return _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(3, 1, 2, 0)); // b0 lo, b0 hi, b1 lo, b1 hi
 }
+// Sums the 64 int32 lanes of four 512-bit products into 16: lane 4c + k of the result is the sum of the four lanes
+// of chunk c (lanes 4c..4c+3) of dp[k]. Two saturating packs to int16 and pairwise madds; exact while every lane
+// of dp and every sum of two neighbouring lanes stays within int16 (the callers' bounds), so the float side
+// converts and scales one vector instead of four.
+inline __m512i sumFourProducts(const __m512i dp[4])
+{
+    const __m512i ones = _mm512_set1_epi16(1);
+    // packs(a, b) puts chunk c of a, then chunk c of b, in chunk c; the madd adds neighbouring pairs.
+    const __m512i p01 = _mm512_madd_epi16(_mm512_packs_epi32(dp[0], dp[1]), ones);
+    const __m512i p23 = _mm512_madd_epi16(_mm512_packs_epi32(dp[2], dp[3]), ones);
+    return _mm512_madd_epi16(_mm512_packs_epi32(p01, p23), ones);
+}
 // A Q8_0/Q4_0/Q5_0 row against x: one 512-bit int32 product per two blocks, four blocks per step with
 // their scales and offsets in vector registers; the last one to three blocks by the scalar reference.
 // quants(b) gives blocks b and b+1 as 64 bytes in element order: unsigned, or (Signed) signed; a block's
-// value is (quant - Offset) * d, the offset coming off through x's block sums.
+// value is (quant - Offset) * d, the offset coming off through x's block sums. (Eight blocks per step with their
+// four products summed in integers, as the K-quants do, was 6-9% slower for Q4_0: its per-block f16 scales, not
+// the float work, are the cost here.)
 template <typename Block, int (*Quant)(const Block&, int), int Offset, bool Signed, typename Quants>
 float dotLegacyQ8Simd(const uint8_t* row, const ActivationQ8& x, size_t n, Quants quants)
 {
@@ -311,7 +321,11 @@ float dotLegacyQ8Simd(const uint8_t* row, const ActivationQ8& x, size_t n, Quant
         acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[0]), spreadScales(s4, 0), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp[1]), spreadScales(s4, 1), acc1);
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - float(Offset) * hsum128(offsets);
+    // One horizontal sum per row: rows of 768 have only 24 blocks, so these reductions are a noticeable share.
+    __m512 all = _mm512_add_ps(acc0, acc1);
+    if constexpr (Offset != 0)
+        all = _mm512_fnmadd_ps(_mm512_set1_ps(float(Offset)), _mm512_zextps128_ps512(offsets), all);
+    float sum = _mm512_reduce_add_ps(all);
     for (; b < nb; ++b)
         sum += legacyBlockQ8<Block, Quant, Offset>(blocks[b], x, b);
     return sum;
@@ -358,84 +372,91 @@ float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
 }
 
 namespace {
+// Q4_K/Q5_K: a super-block's four 512-bit products (pair p: sub-blocks 2p in lanes 0..7, 2p+1 in 8..15) are
+// summed in integers (sumFourProducts) into one vector whose lane 4c + k holds sub-block 2k + c / 2, converted
+// and scaled once. Its bound: a product lane is four u8 * s8 products, at most 4 * 31 * 127 = 15748 (5-bit
+// quants; 7620 for 4-bit) and two of them 31496 < 32767, so the packs never saturate. On this level's CPUs
+// the float work per pair (convert, spread the scales, a dependent fma) cost more than the two-port integer
+// work it now shares with the products.
 template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
 {
     const Block* blocks = blocksOf<Block>(row);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    const __m256i sixteen = _mm256_set1_epi8(16);
-    const __m512i low4x64 = _mm512_set1_epi8(0x0F);
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i sixteen = _mm512_set1_epi8(16);
     const __m512i upperBy4 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
-    // Lanes 0..7 of a product are sub-block 2p, 8..15 sub-block 2p+1.
-    __m512i subOfLane[4];
-    for (int p = 0; p < 4; ++p)
-        subOfLane[p] = _mm512_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1,
-            2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1);
+    // Lane 4c + k of the summed products: chunk c of pair k, so sub-block 2k + c / 2.
+    const __m512i subOfLane = _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 1, 3, 5, 7, 1, 3, 5, 7);
+    const __m128i lowShift = _mm_setr_epi32(0, 0, 0, 4);
+    const __m128i lowMask = _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f);
+    const __m128i highMask = _mm_setr_epi32(0, 0x30303030, 0, 0x30303030);
+    const __m256i dThenDmin = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, //
+        2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
     __m512 acc = _mm512_setzero_ps();
-    __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
+    __m512 mins = _mm512_setzero_ps(); // lanes 8..15, per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
         decodeprefetch::ahead<sizeof(Block)>(&blk);
-        // The eight 6-bit scales and mins (scaleMinK4) with 32-bit word operations, as ggml unpacks them: bytes
-        // 0..7 of `sm` are the scales, 8..15 the mins.
-        uint32_t sm[4];
-        std::memcpy(sm, blk.scales, 12);
-        constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
-        sm[3] = ((sm[2] >> 4) & kLow4) | (((sm[1] >> 6) & kLow2) << 4);
-        const uint32_t mins03 = sm[1] & kLow6;
-        sm[1] = (sm[2] & kLow4) | (((sm[0] >> 6) & kLow2) << 4);
-        sm[2] = mins03;
-        sm[0] &= kLow6;
-        const __m128i sm16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sm));
-        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm16));
-        const __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(sm16, sm16)));
-        const __m256 scale8
-            = _mm256_mul_ps(_mm256_mul_ps(sc, _mm256_set1_ps(f16ToF32(blk.d))), _mm256_loadu_ps(x.d.data() + b * 8));
-        mins = _mm256_fmadd_ps(
-            _mm256_mul_ps(m, _mm256_set1_ps(f16ToF32(blk.dmin))), _mm256_loadu_ps(x.dsum.data() + b * 8), mins);
-        const __m512 scale = _mm512_castps256_ps512(scale8);
-        __m256i qh = _mm256_setzero_si256();
+        // The eight 6-bit scales and mins (scaleMinK4) with ggml's 32-bit word operations, done in the four lanes
+        // of one vector (words W0..W2 of the scales; the scalar version and its move over cost a fifth of the
+        // kernel's time): bytes 0..7 of `sm` are the scales, 8..15 the mins. Lanes: W0 & 0x3f, (W2 & 0x0f) |
+        // (W0 >> 6 & 3) << 4, W1 & 0x3f, (W2 >> 4 & 0x0f) | (W1 >> 6 & 3) << 4, per byte.
+        const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)); // and 4 bytes after them
+        const __m128i lowBits = _mm_and_si128(
+            _mm_srlv_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0)), lowShift), lowMask); // W0, W2, W1, W2 >> 4
+        const __m128i sm = _mm_ternarylogic_epi32( // A | (B & C)
+            lowBits, _mm_srli_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0)), 2), highMask, 0xF8);
+        // Lanes 0..7: d * sc * d_x per sub-block; 8..15: dmin * m * d_x * sum(q_x). d and dmin are adjacent f16s:
+        // broadcast, then spread to eight words each by one in-lane byte shuffle.
+        const __m512 dd = _mm512_cvtph_ps(_mm256_shuffle_epi8(
+            _mm256_broadcastd_epi32(_mm_loadu_si32(reinterpret_cast<const void*>(&blk.d))), dThenDmin));
+        const __m512 xs = _mm512_insertf32x8(
+            _mm512_castps256_ps512(_mm256_loadu_ps(x.d.data() + b * 8)), _mm256_loadu_ps(x.dsum.data() + b * 8), 1);
+        const __m512 factors = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sm)), dd), xs);
+        mins = _mm512_add_ps(mins, factors);
+        __m512i qh = _mm512_setzero_si512();
         if constexpr (FiveBit)
-            qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
+            qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh)));
+        __m512i dp[4];
         for (int p = 0; p < 4; ++p) { // sub-blocks 2p and 2p+1: 64 elements, one 512-bit product
-            __m512i u;
-            if constexpr (FiveBit) {
-                const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
-                __m256i lo = _mm256_and_si256(raw, low4);
-                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-                lo = _mm256_mask_add_epi8(
-                    lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(1 << (2 * p)))), lo, sixteen);
-                hi = _mm256_mask_add_epi8(
-                    hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8(char(2 << (2 * p)))), hi, sixteen);
-                u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-            } else { // the 32 bytes in both halves, the upper half shifted by 4: low nibbles, then high ones
-                const __m512i raw
-                    = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p)));
-                u = _mm512_and_si512(_mm512_srlv_epi16(raw, upperBy4), low4x64);
+            // the 32 bytes in both halves, the upper half shifted by 4: low nibbles, then high ones
+            const __m512i raw
+                = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p)));
+            __m512i u = _mm512_and_si512(_mm512_srlv_epi16(raw, upperBy4), low4);
+            if constexpr (FiveBit) { // bit j of qh[l] is element l's fifth bit in sub-block j
+                const __m512i bit
+                    = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << (2 * p))), _mm256_set1_epi8(char(2 << (2 * p))), 1);
+                u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(qh, bit), u, sixteen);
             }
-            const __m512i dp = dotU8S8(u, loadInput64(x, (b * 8 + size_t(2 * p)) * 32));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(subOfLane[p], scale), acc);
+            dp[p] = dotU8S8(u, loadInput64(x, (b * 8 + size_t(2 * p)) * 32));
         }
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumFourProducts(dp)), _mm512_permutexvar_ps(subOfLane, factors), acc);
     }
-    const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(mins), _mm256_extractf128_ps(mins, 1));
-    return _mm512_reduce_add_ps(acc) - hsum128(m4);
+    return _mm512_reduce_add_ps(_mm512_mask_sub_ps(acc, 0xFF00, acc, mins));
 }
 } // namespace
 
 float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotKQ8<BlockQ4_K, false>(row, x, n); }
 float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n) { return dotKQ8<BlockQ5_K, true>(row, x, n); }
 
+// Q6_K: a half super-block (128 elements) is unpacked in two 512-bit vectors straight into the 0..63 values dpbusd
+// multiplies (the 64 low-nibble bytes in one load, the 32 high-bit bytes broadcast into both halves and shifted
+// there), and its two products are summed pairwise in integers before one conversion: a product lane is four
+// u8 * s8 products, at most 4 * 63 * 127 = 32004, which the pack to int16 keeps exactly (the madd then sums two
+// of them in int32).
 float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
 {
     const BlockQ6_K* blocks = blocksOf<BlockQ6_K>(row);
     // Element pairs of x's block scales: group (16 elements) G uses x block G / 2.
     const __m512i blockOfGroup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    // Lane i of a 64-element product holds elements 4i..4i+3, in group first + i / 4.
-    __m512i groupOfLane[4];
-    for (int q = 0; q < 4; ++q)
-        groupOfLane[q] = _mm512_add_epi32(
-            _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_set1_epi32(4 * q));
-    const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
-    __m512 acc = _mm512_setzero_ps();
+    // Lane 4c + i of half h's summed products holds group 8h + c (i < 2) or 8h + 4 + c (i >= 2).
+    const __m512i groupOfLane0 = _mm512_setr_epi32(0, 0, 4, 4, 1, 1, 5, 5, 2, 2, 6, 6, 3, 3, 7, 7);
+    const __m512i groupOfLane1 = _mm512_add_epi32(groupOfLane0, _mm512_set1_epi32(8));
+    const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
+    const __m512i ones = _mm512_set1_epi16(1);
+    // Quarters 0 and 1 of a half take qh's bits 0-1 and 2-3 to bits 4-5; quarters 2 and 3 its bits 4-5 and 6-7.
+    const __m512i highUp = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i highDown = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
@@ -449,18 +470,22 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
         offsets = _mm512_fmadd_ps(scale,
             _mm512_cvtepi32_ps(_mm512_loadu_si512(reinterpret_cast<const void*>(x.qsum16.data() + b * 16))), offsets);
         for (int half = 0; half < 2; ++half) {
-            __m256i q[4];
-            unpackQ6Half(blk, half, q);
-            for (int k = 0; k < 4; k += 2) { // quarters k and k+1: 64 elements, groups 8 half + 2k ..+3
-                const __m512i u = _mm512_inserti64x4(
-                    _mm512_castsi256_si512(_mm256_add_epi8(q[k], bias)), _mm256_add_epi8(q[k + 1], bias), 1);
-                const __m512i dp = dotU8S8(u, loadInput64(x, b * kQK_K + size_t(128 * half + 32 * k)));
-                acc = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(groupOfLane[2 * half + k / 2], scale), acc);
-            }
+            const __m512i ql = _mm512_loadu_si512(reinterpret_cast<const void*>(blk.ql + 64 * half));
+            const __m512i qh
+                = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half)));
+            // (low & 0x0F) | (high & 0x30): ternary-logic function 0xF8 is A | (B & C)
+            const __m512i u01
+                = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, low4), _mm512_sllv_epi16(qh, highUp), bits45, 0xF8);
+            const __m512i u23 = _mm512_ternarylogic_epi32(
+                _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4), _mm512_srlv_epi16(qh, highDown), bits45, 0xF8);
+            const size_t xo = b * kQK_K + size_t(128 * half);
+            const __m512i dp01 = dotU8S8(u01, loadInput64(x, xo)), dp23 = dotU8S8(u23, loadInput64(x, xo + 64));
+            const __m512 s = _mm512_cvtepi32_ps(_mm512_madd_epi16(_mm512_packs_epi32(dp01, dp23), ones));
+            __m512& acc = half ? acc1 : acc0;
+            acc = _mm512_fmadd_ps(s, _mm512_permutexvar_ps(half ? groupOfLane1 : groupOfLane0, scale), acc);
         }
     }
-    return _mm512_reduce_add_ps(acc) - 32.0f * _mm512_reduce_add_ps(offsets);
+    return _mm512_reduce_add_ps(_mm512_fnmadd_ps(_mm512_set1_ps(32.0f), offsets, _mm512_add_ps(acc0, acc1)));
 }
 #elif defined(__AVX2__)
 // The avx2 level (x86-64-v3): 256-bit versions of the dots above, as ggml does them for AVX2. maddubs adds

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -457,6 +458,79 @@ private Q_SLOTS:
                         qPrintable(where));
             }
         }
+    }
+
+    // The integer row dots of every level against the scalar level's on blocks a quantiser would not make: random bytes
+    // (any bit pattern is a block once its f16 scales are finite; they include Q8_0's -128, Q6_K's scale -128 and the
+    // K-quants' 6-bit scales and mins of 63), every bit set and every bit clear, times random inputs and inputs of all
+    // +127 or all -127: the largest products, which the AVX-512 K-quant kernels sum in 16-bit lanes where their bounds
+    // allow (saturation there would be far outside the tolerance). Block counts leave every remainder of the vector
+    // loops (the legacy formats take four blocks per step, then one to three by the scalar reference).
+    void rowDotsOfExtremeBlocksMatchTheScalarLevel()
+    {
+        const CpuKernels& scalar = *cpuKernelsFor(CpuIsa::Scalar);
+        struct Case {
+            GgmlType type;
+            size_t blockBytes, blockElems;
+            std::vector<size_t> scaleOffsets; // the f16 d (and the K-quants' dmin)
+        };
+        const Case cases[] = { { GgmlType::Q8_0, sizeof(BlockQ8_0), 32, { offsetof(BlockQ8_0, d) } },
+            { GgmlType::Q4_0, sizeof(BlockQ4_0), 32, { offsetof(BlockQ4_0, d) } },
+            { GgmlType::Q5_0, sizeof(BlockQ5_0), 32, { offsetof(BlockQ5_0, d) } },
+            { GgmlType::Q4_K, sizeof(BlockQ4_K), 256, { offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin) } },
+            { GgmlType::Q5_K, sizeof(BlockQ5_K), 256, { offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin) } },
+            { GgmlType::Q6_K, sizeof(BlockQ6_K), 256, { offsetof(BlockQ6_K, d) } } };
+        std::mt19937 rng(41);
+        int compared = 0;
+        for (const Case& c : cases) {
+            const std::vector<size_t> blockCounts = c.blockElems == 32
+                ? std::vector<size_t> { 1, 3, 4, 6, 8, 13, 15, 24 }
+                : std::vector<size_t> { 1, 2, 3 };
+            const TypeKernels& reference = *typeKernelsOf(scalar, c.type);
+            for (size_t blocks : blockCounts) {
+                const size_t n = blocks * c.blockElems;
+                for (const int pattern : { -1, 0xFF, 0x00, 0x80 }) { // -1: random bytes
+                    std::vector<uint8_t> row(blocks * c.blockBytes);
+                    for (auto& byte : row)
+                        byte = uint8_t(pattern < 0 ? rng() : unsigned(pattern));
+                    for (size_t b = 0; b < blocks; ++b)
+                        for (size_t k = 0; k < c.scaleOffsets.size(); ++k) {
+                            // d in [1/64, 1/32), of either sign in random blocks; dmin 1/16 of that, so that the
+                            // minimum's term does not cancel most of the value
+                            float scale = (0.5f + float(rng() % 1000) / 2000.0f) / (k == 0 ? 32.0f : 512.0f);
+                            if (pattern < 0 && rng() % 2)
+                                scale = -scale;
+                            const uint16_t h = f32ToF16(scale);
+                            std::memcpy(row.data() + b * c.blockBytes + c.scaleOffsets[k], &h, 2);
+                        }
+                    std::vector<float> w(n);
+                    reference.dequantizeRow(row.data(), w.data(), n);
+                    for (int input = 0; input < 3; ++input) {
+                        const std::vector<float> x = input == 0 ? randomFloats(n, uint32_t(rng()), 3.0f)
+                                                                : std::vector<float>(n, input == 1 ? 127.0f : -127.0f);
+                        ActivationQ8 xq;
+                        xq.quantize(x.data(), n);
+                        double magnitude = 0;
+                        for (size_t i = 0; i < n; ++i)
+                            magnitude += std::abs(double(w[i]) * xq.q[i] * xq.d[i / 32]);
+                        const double want = reference.dotQ8(row.data(), xq, n);
+                        for (const CpuKernels* level : runnableLevels()) {
+                            const double got = typeKernelsOf(*level, c.type)->dotQ8(row.data(), xq, n);
+                            QVERIFY2(std::abs(got - want) <= 1e-5 * magnitude,
+                                qPrintable(QString("%1 %2 n=%3 pattern %4 input %5: %6, want %7")
+                                               .arg(cpuIsaName(level->isa), ggmlTypeName(c.type))
+                                               .arg(n)
+                                               .arg(pattern)
+                                               .arg(input)
+                                               .arg(got)
+                                               .arg(want)));
+                            ++compared;
+                        }
+                    }
+                }
+            }
+        }
+        QVERIFY(compared >= 6 * 3 * 4 * 3);
     }
 
     // Prefill's integer matrix kernels of every level this CPU runs (vpdpbusd at avx512, maddubs + madd at avx2)
