@@ -194,6 +194,12 @@ SyntheticShape testShape(const QString& name)
         s.type = GgmlType::F16;
         return s;
     }
+    if (name == "tiny-q8_0" || name == "tiny-q4_0") { // the integer kernels, which read quantised activations
+        auto s = syntheticShape("tiny");
+        s.name = name.toStdString();
+        s.type = name == "tiny-q8_0" ? GgmlType::Q8_0 : GgmlType::Q4_0;
+        return s;
+    }
     if (name == "tiny-bf16") {
         auto s = syntheticShape("tiny");
         s.name = "tiny-bf16";
@@ -303,6 +309,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("shape");
         QTest::newRow("tiny") << "tiny";
         QTest::newRow("tiny-f16") << "tiny-f16";
+        QTest::newRow("tiny-q8_0") << "tiny-q8_0"; // the activations' quantisation split over the threads
+        QTest::newRow("tiny-q4_0") << "tiny-q4_0";
         QTest::newRow("gqa-tied") << "gqa-tied";
         QTest::newRow("qwen2-tied") << "qwen2-tied";
     }
