@@ -26,8 +26,9 @@ constexpr int64_t kRowsPerBlockMatrix = 64; // prefill: matrix-matrix
 // join.
 constexpr int kMinParallelTokens = 16;
 // Per-token steps run in blocks of whole tokens of at least this many values, so that a block outweighs its share
-// of the scheduling (a token of a small model is a few hundred values, well under a microsecond of work).
-constexpr int64_t kMinValuesPerTokenBlock = 4096;
+// of the fork and join (a token of a small model is a few hundred values, well under a microsecond of work; a norm
+// of 4096 values took ~4 us here, a residual add ~1 us, a 2-thread region's fork and join 1-3 us).
+constexpr int64_t kMinValuesPerTokenBlock = 8192;
 
 int64_t rowsPerBlock(const WeightMatrix& w, int T) { return T == 1 ? decodeRowsPerBlock(w) : kRowsPerBlockMatrix; }
 
@@ -56,15 +57,16 @@ bool quantizesInput(std::initializer_list<const WeightMatrix*> weights, int T)
 }
 
 // f(t0, t1) over the tokens [0, T), each token `width` values whose arithmetic does not depend on the others: from
-// kMinParallelTokens tokens on a parallel region of `region`'s op over runs of tokens (units = tokens), below one
-// serial section. Whichever thread runs a token computes it the same way, so results never depend on the threads.
+// kMinParallelTokens tokens on, and when there are at least two blocks of tokens to share, a parallel region of
+// `region`'s op over the blocks (units = tokens); else one serial section (decode, short prompts of small models).
+// Whichever thread runs a token computes it the same way, so results never depend on the threads.
 template <typename F> void forTokens(Scheduler& scheduler, RegionInfo region, int T, int64_t width, F&& f)
 {
-    if (T < kMinParallelTokens) {
+    const int per = int(std::max<int64_t>(1, (kMinValuesPerTokenBlock + width - 1) / std::max<int64_t>(1, width)));
+    if (T < kMinParallelTokens || T <= per) {
         scheduler.serial(region, [&] { f(0, T); });
         return;
     }
-    const int per = int(std::max<int64_t>(1, (kMinValuesPerTokenBlock + width - 1) / std::max<int64_t>(1, width)));
     region.units = uint32_t(T);
     region.unitsPerBlock = uint32_t(per);
     scheduler.parallelFor(region, size_t((T + per - 1) / per),

@@ -344,6 +344,37 @@ private Q_SLOTS:
                 }
     }
 
+    // A prompt long enough for the norms, residual adds and quantisation to run as parallel regions over blocks of
+    // tokens (two or more blocks of 8192 values: 160 tokens of 96 or 128 values): the same logits of every row, bit
+    // for bit.
+    void longPromptLogitsBitIdenticalAcrossThreadCountsAndPartitioners_data()
+    {
+        QTest::addColumn<QString>("shape");
+        QTest::newRow("tiny-q8_0") << "tiny-q8_0";
+        QTest::newRow("gqa-tied") << "gqa-tied";
+    }
+    void longPromptLogitsBitIdenticalAcrossThreadCountsAndPartitioners()
+    {
+        QFETCH(QString, shape);
+        const Built b = build(shape);
+        const auto ids = promptIds(160, b.model->config().vocab, 9);
+        auto run = [&](SchedulerOptions o) {
+            Scheduler scheduler(o);
+            InferenceContext ctx(b.model, 200);
+            const auto l = ctx.evalAll(scheduler, ids); // every row's logits: the final norm over 160 rows too
+            return std::vector<float>(l.begin(), l.end());
+        };
+        const auto baseline = run({ 1, Partitioner::Auto, 1 });
+        for (int threads : { 2, 3 })
+            for (Partitioner p :
+                { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
+                const auto got = run({ threads, p, 1 });
+                QVERIFY2(std::memcmp(got.data(), baseline.data(), got.size() * sizeof(float)) == 0,
+                    qPrintable(
+                        QStringLiteral("%1 threads, %2 partitioner differ").arg(threads).arg(partitionerName(p))));
+            }
+    }
+
     void generatedTokensIdenticalAcrossThreadCountsAndPartitioners_data()
     {
         QTest::addColumn<float>("temperature");
