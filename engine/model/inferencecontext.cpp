@@ -62,11 +62,15 @@ bool quantizesInput(std::initializer_list<const WeightMatrix*> weights, int T)
 // Whichever thread runs a token computes it the same way, so results never depend on the threads.
 template <typename F> void forTokens(Scheduler& scheduler, RegionInfo region, int T, int64_t width, F&& f)
 {
-    const int per = int(std::max<int64_t>(1, (kMinValuesPerTokenBlock + width - 1) / std::max<int64_t>(1, width)));
-    if (T < kMinParallelTokens || T <= per) {
+    const int least = int(std::max<int64_t>(1, (kMinValuesPerTokenBlock + width - 1) / std::max<int64_t>(1, width)));
+    if (T < kMinParallelTokens || T <= least) {
         scheduler.serial(region, [&] { f(0, T); });
         return;
     }
+    // As many blocks as `least` tokens fit (at least two), the tokens shared evenly: 45 tokens of blocks of 43 at
+    // least are 23 + 22, not 43 + 2. The blocks depend on T and the width only, never on the threads.
+    const int blocks = std::max(2, T / least);
+    const int per = (T + blocks - 1) / blocks;
     region.units = uint32_t(T);
     region.unitsPerBlock = uint32_t(per);
     scheduler.parallelFor(region, size_t((T + per - 1) / per),
