@@ -57,13 +57,14 @@ bool quantizesInput(std::initializer_list<const WeightMatrix*> weights, int T)
 }
 
 // f(t0, t1) over the tokens [0, T), each token `width` values whose arithmetic does not depend on the others: from
-// kMinParallelTokens tokens on, and when there are at least two blocks of tokens to share, a parallel region of
-// `region`'s op over the blocks (units = tokens); else one serial section (decode, short prompts of small models).
+// kMinParallelTokens tokens on, and when there are at least two blocks of tokens and two threads to share them, a
+// parallel region of `region`'s op over the blocks (units = tokens); else one serial section (decode, short prompts
+// of small models, one thread).
 // Whichever thread runs a token computes it the same way, so results never depend on the threads.
 template <typename F> void forTokens(Scheduler& scheduler, RegionInfo region, int T, int64_t width, F&& f)
 {
     const int least = int(std::max<int64_t>(1, (kMinValuesPerTokenBlock + width - 1) / std::max<int64_t>(1, width)));
-    if (T < kMinParallelTokens || T <= least) {
+    if (T < kMinParallelTokens || T <= least || scheduler.threads() < 2) { // one thread: a region is only its cost
         scheduler.serial(region, [&] { f(0, T); });
         return;
     }
