@@ -88,6 +88,10 @@ const char* opColour(engine::Op op)
         return "#6a3d9a";
     case Op::Tokenize:
         return "#d291d0";
+    case Op::Quantize:
+        return "#e7298a";
+    case Op::Residual:
+        return "#7f7f3f";
     default:
         return "#e6c229";
     }

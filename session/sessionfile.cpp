@@ -83,8 +83,8 @@ template <class V, class S> void fields(V& v, S& s) requires std::is_same_v<std:
 template <class V, class S> void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::OpStats>
 {
     v("op", s.op), v("phase", s.phase), v("calls", s.calls), v("chunks", s.chunks), v("busy_ns", s.busyNs);
-    v("serial_chunks", s.serialChunks), v("elapsed_ns", s.elapsedNs), v("bytes", s.bytes), v("flops", s.flops),
-        v("modelled", s.modelled);
+    v("serial_chunks", s.serialChunks), v("serial_ns", s.serialNs), v("elapsed_ns", s.elapsedNs), v("bytes", s.bytes),
+        v("flops", s.flops), v("modelled", s.modelled);
 }
 template <class V, class S>
 void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::MachinePeaks>

@@ -124,6 +124,10 @@ QColor opColor(engine::Op op)
         return QColor(0xd2, 0x91, 0xd0);
     case Op::Other:
         return QColor(0xe6, 0xc2, 0x29);
+    case Op::Quantize:
+        return QColor(0xe7, 0x29, 0x8a);
+    case Op::Residual:
+        return QColor(0x7f, 0x7f, 0x3f);
     case Op::WorkerJoin:
     case Op::WorkerLeave:
     case Op::Region:

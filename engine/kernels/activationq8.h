@@ -22,6 +22,12 @@ struct ActivationQ8 {
     std::vector<int32_t> qsum16; // per 16 values: sum(q), for Q6_K's 16-value groups
     size_t n = 0;
     void quantize(const float* x, size_t n); // n a multiple of 32
+    // quantize in parts, for several threads: resize(n) sizes the buffers for n values (a multiple of 32), then
+    // quantizeRange(x, begin, end) fills values [begin, end) of x (multiples of 32). Every block of 32 is computed
+    // on its own by quantize's arithmetic, so ranges covering [0, n) give exactly what quantize(x, n) gives, and
+    // disjoint ranges may be filled at once.
+    void resize(size_t n);
+    void quantizeRange(const float* x, size_t begin, size_t end);
 };
 
 // The block formats' dots against an ActivationQ8 (same n): integer products summed exactly inside

@@ -210,12 +210,29 @@ void expNonPositiveForTest(const float* x, float* out, size_t n) { cpuKernels().
 
 void ActivationQ8::quantize(const float* x, size_t count)
 {
+    resize(count);
+    quantizeRange(x, 0, count);
+}
+
+void ActivationQ8::resize(size_t count)
+{
+    if (count % kBlock != 0)
+        throw std::invalid_argument("ActivationQ8: " + std::to_string(count) + " values are not whole blocks of 32");
     n = count;
     q.resize(count);
     d.resize(count / kBlock);
     dsum.resize(count / kBlock);
     qsum16.resize(count / 16);
-    cpuKernels().quantizeActivation(x, count, q.data(), d.data(), dsum.data(), qsum16.data());
+}
+
+void ActivationQ8::quantizeRange(const float* x, size_t begin, size_t end)
+{
+    if (begin % kBlock != 0 || end % kBlock != 0 || begin > end || end > n)
+        throw std::invalid_argument("ActivationQ8: values [" + std::to_string(begin) + ", " + std::to_string(end)
+            + ") are not whole blocks of 32 within " + std::to_string(n));
+    const size_t b = begin / kBlock;
+    cpuKernels().quantizeActivation(
+        x + begin, end - begin, q.data() + begin, d.data() + b, dsum.data() + b, qsum16.data() + 2 * b);
 }
 
 void dequantizeRowQ8_0(const uint8_t* row, float* out, size_t n) { cpuKernels().q8_0.dequantizeRow(row, out, n); }

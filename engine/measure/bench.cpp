@@ -64,9 +64,13 @@ double prefillFlops(const Model& model, int tokens)
             for (Op op :
                 { Op::AttnQ, Op::AttnK, Op::AttnV, Op::Rope, Op::Attention, Op::AttnOut, Op::FfnGateUp, Op::FfnDown })
                 flops += opCost(model, op, l, T, pos).flops;
-            flops += 2 * opCost(model, Op::RmsNorm, l, T, pos).flops;
+            flops += 2 * (opCost(model, Op::RmsNorm, l, T, pos).flops + opCost(model, Op::Residual, l, T, pos).flops);
+            // a layer's quantisations (opCost gives their mean)
+            flops += double(InferenceContext::quantizedInputs(model, l, T).size())
+                * opCost(model, Op::Quantize, l, T, pos).flops;
         }
-        flops += opCost(model, Op::RmsNorm, 0, 1, pos).flops + opCost(model, Op::Logits, 0, 1, pos).flops;
+        flops += opCost(model, Op::RmsNorm, 0, 1, pos).flops + opCost(model, Op::Logits, 0, 1, pos).flops
+            + opCost(model, Op::Quantize, -1, 1, pos).flops;
     }
     return flops;
 }

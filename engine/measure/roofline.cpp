@@ -2,6 +2,7 @@
 
 #include "engine/kernels/cpudispatch.h"
 #include "engine/measure/machine.h"
+#include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
 #include "engine/parallel/scheduler.h"
 
@@ -14,9 +15,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 namespace engine {
 
@@ -169,6 +172,26 @@ OpCost opCost(const Model& model, Op op, int layer, int tokens, int position)
         cost.bytes = T * double(model.tokenEmbedding().rowBytes) + 4.0 * T * c.dim;
         cost.flops = T * c.dim;
         return cost;
+    case Op::Residual: // x += the sub-layer's output: read both, write x
+        cost.bytes = 4.0 * 3.0 * T * c.dim;
+        cost.flops = T * c.dim;
+        return cost;
+    case Op::Quantize: {
+        // n floats read per token; written: n int8 and, per block of 32, the float scale and block sum and two int32
+        // half sums (16 bytes). Counted as FLOPs: the |x| maximum and the scaling, 2 per value (the rounding and the
+        // integer sums not). A trace does not say which of a layer's quantisations a call was (their widths differ:
+        // dim, heads x headDim, hidden), so each call costs their mean, and a layer's calls together their sum.
+        const std::vector<int64_t> widths = InferenceContext::quantizedInputs(model, layer, tokens);
+        if (widths.empty())
+            return {};
+        double n = 0;
+        for (int64_t w : widths)
+            n += double(w);
+        n /= double(widths.size());
+        cost.bytes = T * n * (4.0 + 1.0 + 16.0 / double(ActivationQ8::kBlock));
+        cost.flops = 2.0 * T * n;
+        return cost;
+    }
     default:
         return {};
     }
@@ -442,7 +465,8 @@ std::vector<OpStats> opStats(const RunResult& run, const Model& model)
         int64_t busy = 0; // summed over its chunks
         int tokens = 1;
     };
-    std::map<std::tuple<int, int, int, int, int>, Call> calls; // (phase, op, layer, sequence, position)
+    using Key = std::tuple<int, int, int, int, int>; // (phase, op, layer, sequence, position)
+    std::map<Key, std::vector<const TraceEvent*>> chunksOf;
     std::map<std::pair<int, int>, OpStats> stats; // (phase, op)
     auto addCall = [&](OpStats& s, int layer, int tokens, int position, int64_t elapsedNs) {
         ++s.calls;
@@ -464,19 +488,39 @@ std::vector<OpStats> opStats(const RunResult& run, const Model& model)
         if (e.first == e.last) {
             // A serial section covers no rows and is a call of its own (a layer's two norms share every key).
             ++s.serialChunks;
+            s.serialNs += e.durationNs();
             addCall(s, e.layer, e.tokens, e.position, e.durationNs());
             continue;
         }
-        Call& c = calls[{ int(phase), int(e.op), int(e.layer), int(e.sequence), int(e.position) }];
-        c.begin = std::min(c.begin, e.beginNs);
-        c.end = std::max(c.end, e.endNs);
-        c.busy += e.durationNs();
-        c.tokens = std::max<int>(c.tokens, e.tokens);
+        chunksOf[{ int(phase), int(e.op), int(e.layer), int(e.sequence), int(e.position) }].push_back(&e);
+    }
+    // A key's chunks are one call per region of that op: a layer's two norms (and two residual adds, and up to four
+    // quantisations) share every key. One region's chunks cover its units once each, and the next region of the key
+    // starts after it joined, so in begin order a chunk covering a unit already covered starts the next call.
+    std::vector<std::pair<Key, Call>> calls;
+    for (auto& [key, chunks] : chunksOf) {
+        std::sort(chunks.begin(), chunks.end(),
+            [](const TraceEvent* a, const TraceEvent* b) { return a->beginNs < b->beginNs; });
+        std::map<uint32_t, uint32_t> covered; // the current call's unit ranges, first → last
+        for (const TraceEvent* e : chunks) {
+            auto next = covered.lower_bound(e->last); // ranges starting at or after this one's end do not overlap
+            const bool overlaps = next != covered.begin() && std::prev(next)->second > e->first;
+            if (calls.empty() || calls.back().first != key || overlaps) {
+                calls.push_back({ key, Call {} });
+                covered.clear();
+            }
+            covered[e->first] = e->last;
+            Call& c = calls.back().second;
+            c.begin = std::min(c.begin, e->beginNs);
+            c.end = std::max(c.end, e->endNs);
+            c.busy += e->durationNs();
+            c.tokens = std::max<int>(c.tokens, e->tokens);
+        }
     }
     // Calls of one (phase, layer, sequence, position) whose spans overlap are parts of one region (q, k and v share
     // one): the lanes interleave their chunks, so each part's first-to-last span would cover most of the region and
     // the parts' times would add up to more than the region took. Such a group's span is shared out by busy time.
-    std::map<std::tuple<int, int, int, int>, std::vector<std::pair<const decltype(calls)::key_type*, Call*>>> groups;
+    std::map<std::tuple<int, int, int, int>, std::vector<std::pair<const Key*, Call*>>> groups;
     for (auto& [key, c] : calls) {
         const auto& [phase, op, layer, sequence, position] = key;
         groups[{ phase, layer, sequence, position }].push_back({ &key, &c });

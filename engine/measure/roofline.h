@@ -4,9 +4,9 @@
 // Costs are counted from the shapes, not measured: a matmul of T tokens with a (rows × cols) weight matrix does
 // 2·T·rows·cols FLOPs and touches the matrix's stored bytes once plus its F32 input (T·cols) and output (T·rows);
 // attention over `len` cached positions does 4·heads·T·len·headDim FLOPs (scores and the weighted sum, computed in
-// full as the engine does) and reads len·kvDim keys and values; norms, RoPE and the embedding lookup are counted
-// the same way from their sizes. Sections whose work is not a fixed function of the shapes (sampling, tokenising,
-// input quantisation and residual adds recorded as "serial") have no cost and no bound.
+// full as the engine does) and reads len·kvDim keys and values; norms, residual adds, the 8-bit quantisation of
+// matmul inputs, RoPE and the embedding lookup are counted the same way from their sizes. Sections whose work is not
+// a fixed function of the shapes (sampling, tokenising) have no cost and no bound.
 // Achieved rates divide by the op's elapsed time: per call, first chunk's begin to last chunk's end.
 #pragma once
 
@@ -94,6 +94,7 @@ struct OpStats {
     uint64_t chunks = 0;
     uint64_t serialChunks = 0; // chunks that were serial sections of the calling thread (they cover no rows)
     int64_t busyNs = 0; // summed over lanes
+    int64_t serialNs = 0; // the part of busyNs in serial sections (an op can run both: the norms in prefill and decode)
     int64_t elapsedNs = 0; // summed over calls: first chunk's begin to last chunk's end
     double bytes = 0; // summed over calls
     double flops = 0;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -20,8 +21,14 @@ namespace {
 // Output rows per block. Blocks are the unit whose arithmetic is fixed: the partitioner only
 // decides who runs which block, so results never depend on the thread count.
 constexpr int64_t kRowsPerBlockMatrix = 64; // prefill: matrix-matrix
-// RoPE (and the KV-cache copy) runs per head in parallel from this many tokens on; below, one serial section.
-constexpr int kMinParallelRopeTokens = 16;
+// From this many tokens on, RoPE (and the KV-cache copy) runs per head in parallel, and the norms, the residual adds
+// and the activations' quantisation per token; below (decode), each is one serial section, cheaper than a fork and
+// join.
+constexpr int kMinParallelTokens = 16;
+// Per-token steps run in blocks of whole tokens of at least this many values, so that a block outweighs its share
+// of the fork and join (a token of a small model is a few hundred values, well under a microsecond of work; a norm
+// of 4096 values took ~4 us here, a residual add ~1 us, a 2-thread region's fork and join 1-3 us).
+constexpr int64_t kMinValuesPerTokenBlock = 8192;
 
 int64_t rowsPerBlock(const WeightMatrix& w, int T) { return T == 1 ? decodeRowsPerBlock(w) : kRowsPerBlockMatrix; }
 
@@ -36,6 +43,39 @@ size_t blockCount(const WeightMatrix& w, int T)
 bool useInt8Gemm(const WeightMatrix& w)
 {
     return hasInt8Gemm(w.type) && int8GemmVectorised() && w.cols % int64_t(ActivationQ8::kBlock) == 0;
+}
+
+// Whether matmuls of `weights` (one input) over T tokens read their input quantised (ActivationQ8): decode where a
+// type has an integer dot, prefill where it has an integer matrix kernel.
+bool quantizesInput(std::initializer_list<const WeightMatrix*> weights, int T)
+{
+    return T == 1 ? std::any_of(weights.begin(), weights.end(),
+               [](const WeightMatrix* w) {
+                   return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(ActivationQ8::kBlock) == 0;
+               })
+                  : std::any_of(weights.begin(), weights.end(), [](const WeightMatrix* w) { return useInt8Gemm(*w); });
+}
+
+// f(t0, t1) over the tokens [0, T), each token `width` values whose arithmetic does not depend on the others: from
+// kMinParallelTokens tokens on, and when there are at least two blocks of tokens and two threads to share them, a
+// parallel region of `region`'s op over the blocks (units = tokens); else one serial section (decode, short prompts
+// of small models, one thread).
+// Whichever thread runs a token computes it the same way, so results never depend on the threads.
+template <typename F> void forTokens(Scheduler& scheduler, RegionInfo region, int T, int64_t width, F&& f)
+{
+    const int least = int(std::max<int64_t>(1, (kMinValuesPerTokenBlock + width - 1) / std::max<int64_t>(1, width)));
+    if (T < kMinParallelTokens || T <= least || scheduler.threads() < 2) { // one thread: a region is only its cost
+        scheduler.serial(region, [&] { f(0, T); });
+        return;
+    }
+    // As many blocks as `least` tokens fit (at least two), the tokens shared evenly: 45 tokens of blocks of 43 at
+    // least are 23 + 22, not 43 + 2. The blocks depend on T and the width only, never on the threads.
+    const int blocks = std::max(2, T / least);
+    const int per = (T + blocks - 1) / blocks;
+    region.units = uint32_t(T);
+    region.unitsPerBlock = uint32_t(per);
+    scheduler.parallelFor(region, size_t((T + per - 1) / per),
+        [&](size_t b0, size_t b1) { f(int(b0) * per, std::min(T, int(b1) * per)); });
 }
 
 // y[t][r - r0] = dot(w.row(r), x[t]) for r in [r0, r1), t < T; x is (T, w.cols), y has leading dim ldy.
@@ -198,20 +238,37 @@ void InferenceContext::matmuls(
 const ActivationQ8* InferenceContext::quantizeInput(Scheduler& scheduler, const RegionInfo& region,
     std::initializer_list<const WeightMatrix*> weights, const float* x, int T)
 {
-    const bool any = T == 1
-        ? std::any_of(weights.begin(), weights.end(),
-            [](const WeightMatrix* w) {
-                return typeKernels(w->type).dotQ8 != nullptr && w->cols % int64_t(ActivationQ8::kBlock) == 0;
-            })
-        : std::any_of(weights.begin(), weights.end(), [](const WeightMatrix* w) { return useInt8Gemm(*w); });
-    if (!any)
+    if (!quantizesInput(weights, T))
         return nullptr;
-    // Once per input, before the rows that read it fan out: a serial section of the calling thread.
-    // Prefill quantises all T rows back to back (row t's blocks start at block t * cols / 32).
-    RegionInfo serial = region;
-    serial.op = Op::Serial;
-    scheduler.serial(serial, [&] { m_xq.quantize(x, size_t(T) * size_t((*weights.begin())->cols)); });
+    // Once per input, before the rows that read it fan out. Prefill quantises all T rows back to back (row t's
+    // blocks start at block t * cols / 32), each token's blocks on their own, in parallel from kMinParallelTokens on.
+    const size_t n = size_t((*weights.begin())->cols);
+    m_xq.resize(size_t(T) * n);
+    RegionInfo quantize = region;
+    quantize.op = Op::Quantize;
+    forTokens(scheduler, quantize, T, int64_t(n),
+        [&](int t0, int t1) { m_xq.quantizeRange(x, size_t(t0) * n, size_t(t1) * n); });
     return &m_xq;
+}
+
+std::vector<int64_t> InferenceContext::quantizedInputs(const Model& model, int layer, int tokens)
+{
+    std::vector<int64_t> widths;
+    auto add = [&](std::initializer_list<const WeightMatrix*> weights) {
+        if (quantizesInput(weights, tokens))
+            widths.push_back((*weights.begin())->cols);
+    };
+    if (layer < 0) {
+        add({ &model.output() });
+        return widths;
+    }
+    const LayerWeights& L = model.layers().at(size_t(layer));
+    // runLayers' quantizeInput calls, in order.
+    add({ &L.wq, &L.wk, &L.wv });
+    add({ &L.wo });
+    add({ &L.gate, &L.up });
+    add({ &L.down });
+    return widths;
 }
 
 void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T)
@@ -353,15 +410,15 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
     for (int l = firstLayer; l < endLayer; ++l) {
         const LayerWeights& L = model.layers()[size_t(l)];
         auto norm = [&](const std::vector<float>& weight) {
-            scheduler.serial(region(Op::RmsNorm, l), [&] {
-                for (int t = 0; t < T; ++t)
+            forTokens(scheduler, region(Op::RmsNorm, l), T, dim, [&](int t0, int t1) {
+                for (int t = t0; t < t1; ++t)
                     rmsNorm(m_xb.data() + size_t(t) * dim, m_x.data() + size_t(t) * dim, weight.data(), size_t(dim),
                         c.rmsEps);
             });
         };
         auto addResidual = [&] {
-            scheduler.serial(region(Op::Serial, l), [&] {
-                for (size_t i = 0; i < size_t(T) * dim; ++i)
+            forTokens(scheduler, region(Op::Residual, l), T, dim, [&](int t0, int t1) {
+                for (size_t i = size_t(t0) * dim; i < size_t(t1) * dim; ++i)
                     m_x[i] += m_xb[i];
             });
         };
@@ -413,7 +470,7 @@ void InferenceContext::runLayers(Scheduler& scheduler, int firstLayer, int endLa
                 }
             }
         };
-        if (T >= kMinParallelRopeTokens) {
+        if (T >= kMinParallelTokens) {
             RegionInfo rope = region(Op::Rope, l);
             rope.units = uint32_t(ropeHeads);
             rope.unitsPerBlock = 1;
@@ -478,9 +535,10 @@ void InferenceContext::finishStep(Scheduler& scheduler, bool allLogits, float* l
     // ---- final norm and logits (of the last token only, unless every position is wanted)
     const int first = allLogits ? 0 : T - 1;
     const int rows = T - first;
-    scheduler.serial(region(Op::RmsNorm, -1), [&] {
-        for (int t = first; t < T; ++t)
-            rmsNorm(m_xb.data() + size_t(t - first) * dim, m_x.data() + size_t(t) * dim, model.outputNorm().data(),
+    // In parallel only when that many rows' logits are wanted (all of a long chunk's), else one serial section.
+    forTokens(scheduler, region(Op::RmsNorm, -1), rows, dim, [&](int r0, int r1) {
+        for (int r = r0; r < r1; ++r)
+            rmsNorm(m_xb.data() + size_t(r) * dim, m_x.data() + size_t(first + r) * dim, model.outputNorm().data(),
                 size_t(dim), c.rmsEps);
     });
     const RegionInfo logits {

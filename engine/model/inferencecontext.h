@@ -52,6 +52,9 @@ public:
 
     // Tokens per forward call; longer prompts are fed in chunks of this size.
     static constexpr int kMaxBatch = 256;
+    // The widths of the activations a step of `tokens` tokens quantises to 8 bits (Op::Quantize) in `layer`, or for
+    // the logits when layer < 0: one entry per quantisation, in the order the step runs them.
+    static std::vector<int64_t> quantizedInputs(const Model& model, int layer, int tokens);
 
 private:
     // A growing buffer whose new elements are left unwritten (std::vector's resize would zero them): every
@@ -89,8 +92,8 @@ private:
     void matmuls(
         Scheduler& scheduler, std::initializer_list<MatmulPart> parts, const float* x, int T, const ActivationQ8* xq);
     void attention(Scheduler& scheduler, const RegionInfo& region, int layer, int T);
-    // Decode (T == 1) with any of `weights` block-quantised: x quantised into m_xq (all weights have
-    // x's length as their cols), else null.
+    // When the matmuls of `weights` read their input quantised (decode: an integer dot; prefill: an integer matrix
+    // kernel): x quantised into m_xq (all weights have x's length as their cols) as Op::Quantize, else null.
     const ActivationQ8* quantizeInput(Scheduler& scheduler, const RegionInfo& region,
         std::initializer_list<const WeightMatrix*> weights, const float* x, int T);
 
@@ -122,7 +125,7 @@ private:
     Activations m_v; // (T, kvDim)
     Activations m_att; // (T, heads*headDim) attention output before Wo
     Activations m_hb; // (T, hidden) silu(gate) * up
-    ActivationQ8 m_xq; // decode: a matmul's input quantised for block-quantised weights
+    ActivationQ8 m_xq; // a matmul's input quantised for block-quantised weights (quantizeInput)
     std::vector<float> m_logits; // (T or 1, vocab)
 };
 

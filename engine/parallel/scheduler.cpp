@@ -80,6 +80,10 @@ const char* opName(Op op)
         return "worker_leave";
     case Op::Region:
         return "region";
+    case Op::Quantize:
+        return "quantize";
+    case Op::Residual:
+        return "residual";
     case Op::Count_:
         break;
     }

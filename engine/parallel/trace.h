@@ -34,7 +34,7 @@ enum class Op : uint8_t {
     Sampling,
     Tokenize,
     Other,
-    Serial, // a serial section of the calling thread (norms, residual adds, KV copy)
+    Serial, // a serial section of the calling thread that no op of its own names (none left in the model's step)
     WorkerJoin, // markers from the arena observer (begin == end)
     WorkerLeave,
     // A whole parallel region, from before the fork to after the join, recorded by the thread that
@@ -42,6 +42,9 @@ enum class Op : uint8_t {
     // last = the region's block count). Not work: the chunks inside it are. The run analysis measures
     // fork/join overhead with it.
     Region,
+    // Appended after Region: sessions store ops by number, and the ones above keep theirs.
+    Quantize, // a matmul input quantised to 8-bit blocks (ActivationQ8) for the integer kernels
+    Residual, // the residual add x += sub-layer output
     Count_,
 };
 const char* opName(Op op);

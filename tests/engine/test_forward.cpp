@@ -195,6 +195,12 @@ SyntheticShape testShape(const QString& name)
         s.type = GgmlType::F16;
         return s;
     }
+    if (name == "tiny-q8_0" || name == "tiny-q4_0") { // the integer kernels, which read quantised activations
+        auto s = syntheticShape("tiny");
+        s.name = name.toStdString();
+        s.type = name == "tiny-q8_0" ? GgmlType::Q8_0 : GgmlType::Q4_0;
+        return s;
+    }
     if (name == "tiny-bf16") {
         auto s = syntheticShape("tiny");
         s.name = "tiny-bf16";
@@ -332,6 +338,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("shape");
         QTest::newRow("tiny") << "tiny";
         QTest::newRow("tiny-f16") << "tiny-f16";
+        QTest::newRow("tiny-q8_0") << "tiny-q8_0"; // the activations' quantisation split over the threads
+        QTest::newRow("tiny-q4_0") << "tiny-q4_0";
         QTest::newRow("gqa-tied") << "gqa-tied";
         QTest::newRow("qwen2-tied") << "qwen2-tied";
     }
@@ -363,6 +371,37 @@ private Q_SLOTS:
                                        .arg(partitionerName(p))
                                        .arg(grain)));
                 }
+    }
+
+    // A prompt long enough for the norms, residual adds and quantisation to run as parallel regions over blocks of
+    // tokens (two or more blocks of 8192 values: 160 tokens of 96 or 128 values): the same logits of every row, bit
+    // for bit.
+    void longPromptLogitsBitIdenticalAcrossThreadCountsAndPartitioners_data()
+    {
+        QTest::addColumn<QString>("shape");
+        QTest::newRow("tiny-q8_0") << "tiny-q8_0";
+        QTest::newRow("gqa-tied") << "gqa-tied";
+    }
+    void longPromptLogitsBitIdenticalAcrossThreadCountsAndPartitioners()
+    {
+        QFETCH(QString, shape);
+        const Built b = build(shape);
+        const auto ids = promptIds(160, b.model->config().vocab, 9);
+        auto run = [&](SchedulerOptions o) {
+            Scheduler scheduler(o);
+            InferenceContext ctx(b.model, 200);
+            const auto l = ctx.evalAll(scheduler, ids); // every row's logits: the final norm over 160 rows too
+            return std::vector<float>(l.begin(), l.end());
+        };
+        const auto baseline = run({ 1, Partitioner::Auto, 1 });
+        for (int threads : { 2, 3 })
+            for (Partitioner p :
+                { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
+                const auto got = run({ threads, p, 1 });
+                QVERIFY2(std::memcmp(got.data(), baseline.data(), got.size() * sizeof(float)) == 0,
+                    qPrintable(
+                        QStringLiteral("%1 threads, %2 partitioner differ").arg(threads).arg(partitionerName(p))));
+            }
     }
 
     void generatedTokensIdenticalAcrossThreadCountsAndPartitioners_data()

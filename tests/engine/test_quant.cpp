@@ -16,6 +16,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -556,6 +557,52 @@ private Q_SLOTS:
     // 8-bit input, the SIMD and scalar versions agree to float rounding (so the int32 sums, nibble
     // order, offsets, mins and scales are right); against the float dot they differ by no more than
     // the input's rounding allows (half a step d_x per element).
+    // Prefill quantises a step's tokens in parallel (resize, then quantizeRange per run of tokens, in whatever order
+    // the threads take them): the result is quantize's, bit for bit, for any split, odd token counts included.
+    void quantizeInRangesEqualsQuantize()
+    {
+        std::mt19937 rng(5);
+        for (size_t width : { size_t(32), size_t(96), size_t(288) })
+            for (size_t tokens : { size_t(1), size_t(3), size_t(17), size_t(33) }) {
+                auto x = gaussian(width * tokens, uint32_t(width + tokens), 2.0f);
+                x[width / 2] = 0.0f;
+                std::fill(x.begin(), x.begin() + 32, 0.0f); // an all-zero block: d = 0
+                x[x.size() - 1] = 1e30f; // one huge value: the rest of its block rounds to 0
+                ActivationQ8 whole;
+                whole.quantize(x.data(), x.size());
+                for (int split = 0; split < 4; ++split) {
+                    // Random runs of whole tokens, filled back to front into a buffer of stale values.
+                    std::vector<size_t> cuts { 0, tokens };
+                    for (int c = 0; c < split; ++c)
+                        cuts.push_back(rng() % (tokens + 1));
+                    std::sort(cuts.begin(), cuts.end());
+                    ActivationQ8 parts;
+                    parts.quantize(gaussian(width * tokens, 77).data(), width * tokens);
+                    parts.resize(width * tokens);
+                    for (size_t c = cuts.size() - 1; c > 0; --c)
+                        parts.quantizeRange(x.data(), cuts[c - 1] * width, cuts[c] * width);
+                    const QString what
+                        = QStringLiteral("width %1, %2 tokens, %3 cuts").arg(width).arg(tokens).arg(split);
+                    QCOMPARE(parts.n, whole.n);
+                    QVERIFY2(parts.q == whole.q, qPrintable(what));
+                    QVERIFY2(std::memcmp(parts.d.data(), whole.d.data(), whole.d.size() * sizeof(float)) == 0
+                            && parts.d.size() == whole.d.size(),
+                        qPrintable(what));
+                    QVERIFY2(std::memcmp(parts.dsum.data(), whole.dsum.data(), whole.dsum.size() * sizeof(float)) == 0
+                            && parts.dsum.size() == whole.dsum.size(),
+                        qPrintable(what));
+                    QVERIFY2(parts.qsum16 == whole.qsum16, qPrintable(what));
+                }
+            }
+        // Ranges that are not whole blocks inside the sized buffers are refused, not written past.
+        ActivationQ8 xq;
+        xq.resize(64);
+        const std::vector<float> x(128, 1.0f);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, xq.quantizeRange(x.data(), 0, 96));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, xq.quantizeRange(x.data(), 16, 48));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, xq.resize(40));
+    }
+
     void integerDotMatchesExactDotOfQuantizedInput_data() { dotMatchesDotOfDequantizedRow_data(); }
     void integerDotMatchesExactDotOfQuantizedInput()
     {

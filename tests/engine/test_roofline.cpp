@@ -1,6 +1,8 @@
 // Tests for engine/measure/roofline: op costs against hand-computed bytes and FLOPs for a known shape, the
 // machine's ceilings and the bound they imply, the cached machine figures, and per-op stats of a real run.
+#include "engine/kernels/int8gemm.h"
 #include "engine/measure/roofline.h"
+#include "engine/model/inferencecontext.h"
 #include "engine/model/synthetic.h"
 #include "engine/run/run.h"
 #include "handtrace.h"
@@ -75,6 +77,28 @@ private Q_SLOTS:
         QCOMPARE(opCost(*model, Op::Attention, 0, 1, 9).flops, 4.0 * 4 * 10 * 32);
         QVERIFY(!opCost(*model, Op::Sampling, -1, 1, 0).modelled);
         QVERIFY(!opCost(*model, Op::Serial, 0, 1, 0).modelled);
+    }
+
+    void residualAndQuantizeCostsFromShapes()
+    {
+        const auto f32 = tinyModel(GgmlType::F32);
+        // residual, three tokens: x and the sub-layer's output read, x written (3 · 128 floats each); one add each.
+        OpCost c = opCost(*f32, Op::Residual, 1, 3, 0);
+        QVERIFY(c.modelled);
+        QCOMPARE(c.bytes, 4.0 * 3 * 3 * 128);
+        QCOMPARE(c.flops, 3.0 * 128);
+        QVERIFY(!opCost(*f32, Op::Quantize, 0, 1, 0).modelled); // F32 weights: nothing quantised
+        // Q8_0 decode: the integer dots read four quantised inputs a layer, of 128 (attention input), 128 (attention
+        // output, 4 heads × 32), 128 (feed-forward input) and 384 (hidden) values: a call costs their mean, 192
+        // floats read, 192 int8 and 6 blocks × 16 bytes written, 2 FLOPs a value.
+        const auto q8 = tinyModel(GgmlType::Q8_0);
+        c = opCost(*q8, Op::Quantize, 2, 1, 0);
+        QVERIFY(c.modelled);
+        QCOMPARE(c.bytes, 192.0 * 4 + 192 + 6 * 16);
+        QCOMPARE(c.flops, 2.0 * 192);
+        // The logits' input, 128 values.
+        c = opCost(*q8, Op::Quantize, -1, 1, 0);
+        QCOMPARE(c.bytes, 128.0 * 4 + 128 + 4 * 16);
     }
 
     void ceilingsAndBound()
@@ -255,6 +279,86 @@ private Q_SLOTS:
         QCOMPARE(int(covered.size()), model->config().layers);
         for (const auto& [layer, n] : covered)
             QCOMPARE(n, heads);
+    }
+
+    // The per-token steps too: from 16 tokens on, with at least two blocks of 8192 values to share (64 tokens of the
+    // tiny shape's 128), a layer's two norms, two residual adds and (quantised weights) the matmul inputs'
+    // quantisation for the integer kernels are parallel regions over the tokens, each region's chunks covering every
+    // token once; opStats counts one call per region, though a layer's norms share every trace key. Decode and the
+    // single row of the final norm run serial sections under the same names: nothing is "serial".
+    void perTokenStepsOfALongPromptAreParallelRegions()
+    {
+        const auto model = tinyModel(GgmlType::Q8_0);
+        RunRequest request;
+        std::string prompt;
+        for (int i = 0; i < 5; ++i)
+            prompt += "one two three four five six seven eight nine ten eleven twelve thirteen fourteen ";
+        request.prompts = { prompt };
+        request.maxTokens = 3; // the first from prefill, then 2 decode steps
+        request.sampling.temperature = 0;
+        request.stopAtEos = false;
+        request.scheduler.threads = 2;
+        const RunResult run = executeRun(model, request);
+        const int T = int(run.sequences[0].promptIds.size());
+        QVERIFY2(T > 64 && T <= InferenceContext::kMaxBatch, qPrintable(QString::number(T))); // one chunk, 2+ blocks
+        const int layers = model->config().layers;
+        // Prefill quantises for the integer matrix kernels, used where they are vectorised; decode for the integer
+        // dots: the attention input, its output, the feed-forward input and the hidden, and the logits' input.
+        const int prefillQuantize = int8GemmVectorised() ? 4 : 0;
+        std::map<std::pair<Op, int>, std::vector<int>> covered; // (op, layer) → times each prompt token was covered
+        std::map<std::pair<Op, bool>, int> serial; // (op, prefill) → serial sections
+        for (const TraceEvent& e : run.trace) {
+            if (isMarker(e.op))
+                continue;
+            QVERIFY2(e.op != Op::Serial, "a section left unnamed");
+            if (e.op != Op::RmsNorm && e.op != Op::Residual && e.op != Op::Quantize)
+                continue;
+            const bool prefill = e.beginNs < run.metrics.prefillEndNs;
+            if (e.first == e.last) {
+                ++serial[{ e.op, prefill }];
+                continue;
+            }
+            QVERIFY(prefill && e.layer >= 0 && e.tokens == T);
+            QVERIFY(e.first < e.last && e.last <= uint32_t(T));
+            auto& c = covered[{ e.op, e.layer }];
+            c.resize(size_t(T));
+            for (uint32_t t = e.first; t < e.last; ++t)
+                ++c[t];
+        }
+        auto count = [&](Op op, bool prefill) { return serial[{ op, prefill }]; };
+        for (const auto& [op, regions] : { std::pair { Op::RmsNorm, 2 }, std::pair { Op::Residual, 2 },
+                 std::pair { Op::Quantize, prefillQuantize } })
+            for (int l = 0; l < layers; ++l) {
+                const auto it = covered.find(std::pair { op, l });
+                if (regions == 0) {
+                    QVERIFY(it == covered.end());
+                    continue;
+                }
+                QVERIFY2(it != covered.end(), opName(op));
+                for (int n : it->second)
+                    QCOMPARE(n, regions);
+            }
+        // Prefill's serial sections: the final norm of the one row whose logits are wanted, and its quantisation.
+        QCOMPARE(count(Op::RmsNorm, true), 1);
+        QCOMPARE(count(Op::Residual, true), 0);
+        QCOMPARE(count(Op::Quantize, true), 1);
+        // Two decode steps, each per layer two norms, two residual adds, four quantisations, then the final ones.
+        QCOMPARE(count(Op::RmsNorm, false), 2 * (2 * layers + 1));
+        QCOMPARE(count(Op::Residual, false), 2 * 2 * layers);
+        QCOMPARE(count(Op::Quantize, false), 2 * (4 * layers + 1));
+
+        const auto stats = opStats(run, *model);
+        auto find = [&](Op op, Phase phase) {
+            const auto it = std::find_if(
+                stats.begin(), stats.end(), [&](const OpStats& s) { return s.op == op && s.phase == phase; });
+            return it == stats.end() ? OpStats {} : *it;
+        };
+        QCOMPARE(find(Op::RmsNorm, Phase::Prefill).calls, uint64_t(2 * layers + 1));
+        QCOMPARE(find(Op::Residual, Phase::Prefill).calls, uint64_t(2 * layers));
+        QCOMPARE(find(Op::Residual, Phase::Prefill).serialChunks, uint64_t(0));
+        QCOMPARE(find(Op::Quantize, Phase::Prefill).calls, uint64_t(prefillQuantize * layers + 1));
+        // Calls split per region, each with its own cost: the two norms of a layer are two norms' bytes.
+        QCOMPARE(find(Op::Residual, Phase::Prefill).bytes, 2.0 * layers * opCost(*model, Op::Residual, 0, T, 0).bytes);
     }
 };
 

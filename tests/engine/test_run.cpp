@@ -114,8 +114,9 @@ private Q_SLOTS:
             if (isMarker(e.op))
                 continue;
             lanes[e.worker].push_back({ e.beginNs, e.endNs });
+            // (norms and residual adds run twice per layer, quantisations up to four times: not one region a key)
             if (e.op != Op::Serial && e.op != Op::RmsNorm && e.op != Op::Rope && e.op != Op::Embed
-                && e.op != Op::Sampling && e.op != Op::Tokenize)
+                && e.op != Op::Sampling && e.op != Op::Tokenize && e.op != Op::Residual && e.op != Op::Quantize)
                 regions[{ int(e.op), e.layer, e.sequence, e.position }].push_back({ e.first, e.last });
             if (e.layer >= 0)
                 for (int t = 0; t < e.tokens; ++t)
@@ -169,7 +170,7 @@ private Q_SLOTS:
             for (int pos = 0; pos < tokens; ++pos)
                 for (int layer = 0; layer < c.layers; ++layer)
                     for (Op op : { Op::RmsNorm, Op::AttnQ, Op::AttnK, Op::AttnV, Op::Rope, Op::Attention, Op::AttnOut,
-                             Op::Serial, Op::FfnGateUp, Op::FfnDown })
+                             Op::Residual, Op::FfnGateUp, Op::FfnDown })
                         QVERIFY2(seen.count({ seq, pos, layer, int(op) }),
                             qPrintable(QStringLiteral("missing %1 for seq %2 pos %3 layer %4")
                                            .arg(opName(op))

@@ -236,6 +236,24 @@ private Q_SLOTS:
         QCOMPARE(args["tokens"].get<int>(), tokens);
     }
 
+    // Exported traces name their ops: the per-token steps read back as quantize and residual, and a file written
+    // before them, whose residual adds were "serial", still reads as Op::Serial.
+    void perTokenOpsReadBackByName()
+    {
+        const std::vector<TraceEvent> events { slice(0, Op::Quantize, 0, 100, 0, 0, 8, 0, 0, 20),
+            slice(1, Op::Quantize, 0, 90, 0, 8, 20, 0, 0, 20), slice(0, Op::Residual, 200, 300, 0, 0, 20, 0, 0, 20),
+            slice(0, Op::Serial, 400, 500, 1) };
+        const auto json = chromeTraceJson(events, handMeta());
+        std::vector<std::string> names;
+        for (const auto& x : eventsWithPhase(json, "X"))
+            names.push_back(x["name"].get<std::string>());
+        QCOMPARE(names, (std::vector<std::string> { "quantize", "quantize", "residual", "serial" }));
+        const auto back = parseChromeTrace(nlohmann::json::parse(json.dump()));
+        QCOMPARE(back.size(), events.size());
+        for (size_t i = 0; i < back.size(); ++i)
+            QVERIFY2(sameEvent(back[i], events[i]), (describe(back[i]) + " vs " + describe(events[i])).c_str());
+    }
+
     void subMicrosecondTimesSurviveAsFractions()
     {
         const std::vector<TraceEvent> events { slice(0, Op::Rope, 1234567, 1234999, 0) };

@@ -229,6 +229,25 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, TraceCodec::decode(zlibOf(raw), 1));
     }
 
+    // Sessions store ops by ordinal: the ops added later (quantize, residual) come after the older ones, whose numbers
+    // files already hold (serial 16, region 19) and still mean the same.
+    void opOrdinalsOfOlderFilesKeepTheirMeaning()
+    {
+        std::string raw;
+        raw += std::string(4, '\x00'); // workers
+        raw += std::string { '\x10', '\x13', '\x14', '\x15' }; // ops 16, 19, 20, 21
+        for (int column = 2; column < 10; ++column)
+            raw += column == 2 ? std::string(4, '\x01') : std::string(4, '\x00'); // one token each; zeros
+        const auto back = TraceCodec::decode(zlibOf(raw), 4);
+        QCOMPARE(back.size(), size_t(4));
+        QCOMPARE(back[0].op, engine::Op::Serial);
+        QCOMPARE(back[1].op, engine::Op::Region);
+        QCOMPARE(back[2].op, engine::Op::Quantize);
+        QCOMPARE(back[3].op, engine::Op::Residual);
+        QCOMPARE(QByteArray(engine::opName(back[2].op)), QByteArray("quantize"));
+        QCOMPARE(QByteArray(engine::opName(back[3].op)), QByteArray("residual"));
+    }
+
     // A 1M-event trace (the real run's events, repeated later in time) keeps every event through a file; its size
     // and load time are printed for docs/benchmarks.md, not asserted.
     void millionEventTraceRoundTrip()
