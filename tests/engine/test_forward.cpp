@@ -242,6 +242,24 @@ double maxAbsDiff(const float* got, const std::vector<double>& want)
     return m;
 }
 
+// run(options) under every thread count, partitioner and grain given gives the bits of one thread's run.
+template <typename Run>
+void requireOneThreadsBits(Run&& run, std::initializer_list<int> threadCounts, std::initializer_list<size_t> grains)
+{
+    const auto baseline = run(SchedulerOptions { 1, Partitioner::Auto, 1 });
+    for (int threads : threadCounts)
+        for (Partitioner p : { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity })
+            for (size_t grain : grains) {
+                const auto got = run(SchedulerOptions { threads, p, grain });
+                QVERIFY2(got.size() == baseline.size()
+                        && std::memcmp(got.data(), baseline.data(), got.size() * sizeof(float)) == 0,
+                    qPrintable(QStringLiteral("%1 threads, %2 partitioner, grain %3 differ")
+                                   .arg(threads)
+                                   .arg(partitionerName(p))
+                                   .arg(grain)));
+            }
+}
+
 } // namespace
 
 class TestForward : public QObject {
@@ -360,17 +378,7 @@ private Q_SLOTS:
             }
             return out;
         };
-        const auto baseline = run({ 1, Partitioner::Auto, 1 });
-        for (int threads : { 1, 2, 3, 8 })
-            for (Partitioner p : { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity })
-                for (size_t grain : { size_t(1), size_t(3) }) {
-                    const auto got = run({ threads, p, grain });
-                    QVERIFY2(std::memcmp(got.data(), baseline.data(), got.size() * sizeof(float)) == 0,
-                        qPrintable(QStringLiteral("%1 threads, %2 partitioner, grain %3 differ")
-                                       .arg(threads)
-                                       .arg(partitionerName(p))
-                                       .arg(grain)));
-                }
+        requireOneThreadsBits(run, { 1, 2, 3, 8 }, { 1, 3 });
     }
 
     // A prompt long enough for the norms, residual adds and quantisation to run as parallel regions over blocks of
@@ -393,15 +401,7 @@ private Q_SLOTS:
             const auto l = ctx.evalAll(scheduler, ids); // every row's logits: the final norm over 160 rows too
             return std::vector<float>(l.begin(), l.end());
         };
-        const auto baseline = run({ 1, Partitioner::Auto, 1 });
-        for (int threads : { 2, 3 })
-            for (Partitioner p :
-                { Partitioner::Auto, Partitioner::Simple, Partitioner::Static, Partitioner::Affinity }) {
-                const auto got = run({ threads, p, 1 });
-                QVERIFY2(std::memcmp(got.data(), baseline.data(), got.size() * sizeof(float)) == 0,
-                    qPrintable(
-                        QStringLiteral("%1 threads, %2 partitioner differ").arg(threads).arg(partitionerName(p))));
-            }
+        requireOneThreadsBits(run, { 2, 3 }, { 1 });
     }
 
     void generatedTokensIdenticalAcrossThreadCountsAndPartitioners_data()
