@@ -77,7 +77,7 @@ public:
             "{decode_work_per_region_us} of work per thread against {decode_overhead_per_region_us} of overhead. "
             "Of decode's thread time, fork/join overhead takes {decode_overhead_share}, threads waiting for each "
             "other in regions of only a few blocks (imbalance) {decode_imbalance_share} and serial sections (the "
-            "sampler, norms) {decode_serial_share}. ");
+            "sampler, norms, residual adds, RoPE, quantisation) {decode_serial_share}. ");
         const bool fitsCache = m.value("llc_mib") > 0 && m.value("weights_mib") < m.value("llc_mib");
         if (m.value("decode_memory_bound_share") < 50)
             t += fillText(m,

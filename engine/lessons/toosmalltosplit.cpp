@@ -66,7 +66,8 @@ public:
             "region. A region that short is over before the second thread is properly under way, so the threads "
             "spend their time waiting rather than working: fork/join overhead takes {overhead_share} of the thread "
             "time, one thread waiting for the other (imbalance) {imbalance_share}, serial sections (the sampler, "
-            "norms) {serial_share}, and the threads are busy only {busy_share} of it. ");
+            "norms, residual adds, RoPE, quantisation) {serial_share}, and the threads are busy only {busy_share} of "
+            "it. ");
         if (e.contradicts) {
             t += kContradictionOpening;
             t += "the second thread still gave a clear gain here, so on this machine the work per region outweighs "
