@@ -265,19 +265,6 @@ thread_local Scratch t_panels;
 constexpr int64_t kMinTileTokens = 16;
 } // namespace
 
-void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
-    int64_t rows, int64_t k, float* workspace)
-{
-    if (rows <= 0 || T <= 0)
-        return;
-    if (k <= 0)
-        return zeroRows(y, ldy, T, rows);
-    // Aligned to the vector: matmulWeightsWorkspaceFloats leaves room.
-    float* panels = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(workspace) + 63) & ~uintptr_t(63));
-    packPanels(w, ldw, rows, k, panels);
-    runTiles({ panels, k * kLanes, kLanes }, x, ldx, y, ldy, T, rows, k);
-}
-
 void packWeightPanels(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out)
 {
     if (rows > 0 && k > 0)
@@ -292,6 +279,17 @@ void matmulWeightPanels(
     if (k <= 0)
         return zeroRows(y, ldy, T, rows);
     runTiles({ panels, k * kLanes, kLanes }, x, ldx, y, ldy, T, rows, k);
+}
+
+void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
+    int64_t rows, int64_t k, float* workspace)
+{
+    if (rows <= 0 || T <= 0)
+        return;
+    // Aligned to the vector: matmulWeightsWorkspaceFloats leaves room.
+    float* panels = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(workspace) + 63) & ~uintptr_t(63));
+    packWeightPanels(w, ldw, rows, k, panels);
+    matmulWeightPanels(x, ldx, panels, y, ldy, T, rows, k);
 }
 
 void matmulTransposed(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
