@@ -185,6 +185,23 @@ std::shared_ptr<const Model> Model::load(const std::string& path)
     return fromGgufChecked(std::make_shared<const GgufFile>(GgufFile::open(path)), &budget);
 }
 
+namespace {
+// Small models keep packed copies of their F32 layer matrices for prefill (Model::packPrefillPanels) up to this many
+// bytes in all.
+constexpr uint64_t kMaxPanelBytes = uint64_t(64) << 20;
+
+// The bytes of those copies were every layer matrix F32, from the shapes alone; 0 above kMaxPanelBytes, where
+// nothing is packed.
+uint64_t f32PanelBytes(const ModelConfig& c)
+{
+    const int64_t q = c.qDim(), kv = c.kvDim();
+    const uint64_t perLayer = weightPanelFloats(q, c.dim) + 2 * weightPanelFloats(kv, c.dim)
+        + weightPanelFloats(c.dim, q) + 2 * weightPanelFloats(c.hidden, c.dim) + weightPanelFloats(c.dim, c.hidden);
+    const uint64_t bytes = (uint64_t(c.layers) * perLayer * sizeof(float) + 63) / 64 * 64;
+    return bytes <= kMaxPanelBytes ? bytes : 0;
+}
+} // namespace
+
 uint64_t Model::workingBytes(const ModelConfig& c)
 {
     const uint64_t ctx = uint64_t(std::min(c.contextLength, kDefaultContextCap));
@@ -197,7 +214,9 @@ uint64_t Model::workingBytes(const ModelConfig& c)
     const uint64_t copies = (uint64_t(c.layers) * (2 * uint64_t(c.dim) + uint64_t(c.qDim()) + 2 * uint64_t(c.kvDim()))
                                 + uint64_t(c.dim) + ctx * uint64_t(c.ropeDims))
         * sizeof(float);
-    return kv + activations + copies;
+    // The packed panels are counted as if the matrices were F32 (the types are not known yet): exact for F32 models,
+    // at most kMaxPanelBytes too many for others.
+    return kv + activations + copies + f32PanelBytes(c);
 }
 
 std::shared_ptr<const Model> Model::fromGguf(std::shared_ptr<const GgufFile> file)
@@ -317,8 +336,8 @@ void Model::packPrefillPanels()
     // Prefill packs every block of weight rows into the float kernel's panels each time it multiplies it: about a
     // tenth of a 128-token prefill of the default model (perf, one thread). Small models keep packed copies of
     // their layer matrices instead, up to this many bytes; a larger model would double hundreds of MiB of weights
-    // for the same share, and packs per call. The output matrix is left out: prefill computes one row of logits.
-    constexpr size_t kMaxPanelBytes = size_t(64) << 20;
+    // for the same share, and packs per call (kMaxPanelBytes). The output matrix is left out: prefill computes one row
+    // of logits.
     const CpuKernels& kernels = cpuKernels();
     if (!kernels.packWeightPanels || !kernels.matmulWeightPanels)
         return;
@@ -461,11 +480,20 @@ uint64_t Model::parameterCount() const
 
 uint64_t Model::weightBytesPerToken() const
 {
-    uint64_t n = m_tokenEmbd.rowBytes + m_output.bytes();
+    uint64_t n = m_tokenEmbd.rowBytes;
+    for (const WeightMatrix* m : decodeMatrices())
+        n += m->bytes();
+    return n;
+}
+
+std::vector<const WeightMatrix*> Model::decodeMatrices() const
+{
+    std::vector<const WeightMatrix*> list;
     for (const LayerWeights& L : m_layers)
         for (const WeightMatrix* m : L.matrices())
-            n += m->bytes();
-    return n;
+            list.push_back(m);
+    list.push_back(&m_output);
+    return list;
 }
 
 uint64_t Model::weightBytes() const

@@ -101,7 +101,8 @@ public:
     // KV cache and working buffers once the header is read and before any weight page is read in).
     static std::shared_ptr<const Model> load(const std::string& path);
     // Bytes a model needs besides its weights: the KV cache of a default context (min(trained,
-    // kDefaultContextCap)), activations of a full prompt chunk, and the F32 copies of norms and biases.
+    // kDefaultContextCap)), activations of a full prompt chunk, the F32 copies of norms and biases, and the packed
+    // panels of a small model's layer matrices (packPrefillPanels; counted as F32 from the shapes, up to 64 MiB).
     static uint64_t workingBytes(const ModelConfig& config);
     // Builds from an already-parsed file (kept alive by the model).
     static std::shared_ptr<const Model> fromGguf(std::shared_ptr<const GgufFile> file);
@@ -120,8 +121,11 @@ public:
     const GgufFile* file() const { return m_file.get(); } // null for synthetic models
 
     uint64_t parameterCount() const;
-    // Weight bytes read per decoded token: every matrix once plus one embedding row.
+    // Weight bytes read per decoded token: every matrix once (decodeMatrices) plus one embedding row.
     uint64_t weightBytesPerToken() const;
+    // The matrices a decoded token reads, in the order it reads them: each layer's (LayerWeights::matrices), then
+    // the output matrix.
+    std::vector<const WeightMatrix*> decodeMatrices() const;
     uint64_t weightBytes() const;
     std::string typeSummary() const; // e.g. "F32" or "F16 (norms F32)"
 
