@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -127,9 +128,26 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
     report["model"]["weights_in"]
         = model->file() && !model->file()->inAnonymousMemory() ? "file mapping" : "anonymous memory";
 
+    // The weights a decoded token reads, as spans for the read measurement below.
+    std::vector<ReadSpan> weightSpans;
+    for (const WeightMatrix* w : model->decodeMatrices())
+        weightSpans.push_back({ w->data, w->bytes() });
+    nlohmann::json weightsRead = nlohmann::json::array();
+
     nlohmann::json results = nlohmann::json::array();
     std::map<int, double> prefillTps, decodeTps;
     for (int threads : options.threads) {
+        const int probeThreads = std::min(threads, Scheduler::hardwareThreads());
+        // The model's own weights read by the probe's loads, in decode's order and each matrix split over the threads
+        // as decode splits it, just before this thread count's runs: what reading these bytes costs here, apart from
+        // the arithmetic. Against the probe's buffer it shows how far the weights' own placement (pages, many
+        // matrices) is from the probe; decode against it, how far the kernels are from a plain read.
+        std::optional<BandwidthResult> ownRead;
+        if (options.probeBandwidth) {
+            ownRead = measureSpansRead(probeThreads, weightSpans);
+            weightsRead.push_back({ { "threads", probeThreads }, { "median_gbps", ownRead->medianGBps },
+                { "max_gbps", ownRead->maxGBps }, { "bytes", ownRead->bufferBytes } });
+        }
         SchedulerOptions schedulerOptions { threads, options.partitioner, options.grain };
         schedulerOptions.pinThreads = options.pinThreads;
         Scheduler scheduler(schedulerOptions);
@@ -224,12 +242,16 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         }
         prefillTps[threads] = median(prefill);
         decodeTps[threads] = median(decode);
-        const int probeThreads = std::min(threads, Scheduler::hardwareThreads());
         if (bandwidth.count(probeThreads)) {
             // The best pass: a ceiling is what the memory can deliver, so the ratio errs on the hard side.
             const double ceiling = bandwidth[probeThreads].maxGBps * 1e9 / double(model->weightBytesPerToken());
             r["decode_ceiling_tps"] = ceiling;
             r["decode_ceiling_ratio"] = median(decode) / ceiling;
+        }
+        if (ownRead) { // the best pass, as for the ceiling
+            const double readTps = ownRead->maxGBps * 1e9 / double(model->weightBytesPerToken());
+            r["decode_weights_read_tps"] = readTps;
+            r["decode_weights_read_ratio"] = median(decode) / readTps;
         }
         if (peakGflops.count(probeThreads)) {
             // Prefill's FLOPs (from the shapes) per second over the FMA peak: how near the compute ceiling it runs.
@@ -241,6 +263,8 @@ nlohmann::json runBench(std::shared_ptr<const Model> model, const BenchOptions& 
         results.push_back(r);
     }
     report["results"] = results;
+    if (options.probeBandwidth)
+        report["weights_read"] = weightsRead;
     if (prefillTps.count(1)) {
         nlohmann::json speedups = nlohmann::json::object();
         for (const auto& [t, tps] : prefillTps)

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -236,29 +237,30 @@ struct AlignedBuffer {
 };
 } // namespace
 
-BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int passes)
+namespace {
+// The part of `span` that thread k of `parts` reads: whole 64-byte lines (the probe's aligned loads), the span split
+// into `parts` runs of whole groups of 128 floats, the last part taking the rest.
+std::pair<const float*, size_t> partOf(const ReadSpan& span, size_t k, size_t parts)
+{
+    const uintptr_t b = (reinterpret_cast<uintptr_t>(span.data) + 63) & ~uintptr_t(63);
+    const uintptr_t e = (reinterpret_cast<uintptr_t>(span.data) + span.bytes) & ~uintptr_t(63);
+    const size_t n = e > b ? (e - b) / sizeof(float) : 0;
+    const size_t per = (n / parts) & ~size_t(127);
+    const size_t first = k * per, last = k + 1 == parts ? n : (k + 1) * per;
+    return { reinterpret_cast<const float*>(b) + first, last - first };
+}
+} // namespace
+
+BandwidthResult measureSpansRead(int threads, std::span<const ReadSpan> spans, int passes,
+    const std::function<void(size_t part, size_t parts)>& prepare)
 {
     BandwidthResult r;
     r.threads = threads;
-    r.bufferBytes = bufferBytes;
-    // One buffer for every probe of a process: a second 1 GiB mapping right after freeing the first
-    // often gets fewer huge pages, which made later probes read slower than earlier ones.
-    static std::unique_ptr<AlignedBuffer> cached;
-    if (!cached || cached->size != bufferBytes) {
-        cached.reset();
-        cached = std::make_unique<AlignedBuffer>(bufferBytes);
-    }
-    AlignedBuffer& buffer = *cached;
-    r.hugePages = buffer.huge;
-    float* data = static_cast<float*>(buffer.data);
-    const size_t n = bufferBytes / sizeof(float);
+    for (const ReadSpan& s : spans)
+        r.bufferBytes += s.bytes;
     // Plain threads released together by a barrier, not TBB tasks, so that every thread is reading
     // during the whole timed interval.
-    const size_t parts = size_t(threads);
-    auto partRange = [&](size_t k) {
-        const size_t per = (n / parts) & ~size_t(127);
-        return std::pair<size_t, size_t>(k * per, k + 1 == parts ? n : (k + 1) * per);
-    };
+    const size_t parts = size_t(std::max(1, threads));
     std::vector<double> rates;
     std::vector<float> sums(parts);
     std::barrier start(std::ptrdiff_t(parts + 1));
@@ -267,12 +269,14 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int pass
     std::vector<std::thread> workers;
     for (size_t k = 0; k < parts; ++k)
         workers.emplace_back([&, k] {
-            auto [b, e] = partRange(k);
-            for (size_t i = b; i < e; ++i) // written by the thread that reads it: the first probe places the pages
-                data[i] = float(i & 7);
+            if (prepare)
+                prepare(k, parts);
             for (int pass = 0; pass < totalPasses; ++pass) {
                 start.arrive_and_wait();
-                sums[k] += readRange(data + b, e - b);
+                for (const ReadSpan& s : spans) {
+                    const auto [p, n] = partOf(s, k, parts);
+                    sums[k] += readRange(p, n);
+                }
                 finish.arrive_and_wait();
             }
         });
@@ -283,7 +287,7 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int pass
         finish.arrive_and_wait();
         const double s = secondsSince(t0);
         if (pass > 0)
-            rates.push_back(double(bufferBytes) / s / 1e9);
+            rates.push_back(double(r.bufferBytes) / s / 1e9);
     }
     for (auto& w : workers)
         w.join();
@@ -291,6 +295,29 @@ BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int pass
         sink = sink + v;
     r.medianGBps = median(rates);
     r.maxGBps = *std::max_element(rates.begin(), rates.end());
+    return r;
+}
+
+BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes, int passes)
+{
+    // One buffer for every probe of a process: a second 1 GiB mapping right after freeing the first
+    // often gets fewer huge pages, which made later probes read slower than earlier ones.
+    static std::unique_ptr<AlignedBuffer> cached;
+    if (!cached || cached->size != bufferBytes) {
+        cached.reset();
+        cached = std::make_unique<AlignedBuffer>(bufferBytes);
+    }
+    AlignedBuffer& buffer = *cached;
+    const ReadSpan span { buffer.data, bufferBytes };
+    BandwidthResult r = measureSpansRead(threads, { &span, 1 }, passes, [&](size_t k, size_t parts) {
+        // written by the thread that reads it: the first probe places the pages
+        const auto [p, n] = partOf(span, k, parts);
+        float* data = const_cast<float*>(p);
+        const size_t offset = size_t(p - static_cast<const float*>(buffer.data));
+        for (size_t i = 0; i < n; ++i)
+            data[i] = float((offset + i) & 7);
+    });
+    r.hugePages = buffer.huge;
     return r;
 }
 

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,20 @@ struct BandwidthResult {
 // statically over `threads` plain threads; median and best of `passes` full reads. Every probe of
 // a process reads the same buffer.
 BandwidthResult measureReadBandwidth(int threads, uint64_t bufferBytes = uint64_t(1) << 30, int passes = 7);
+
+// A run of bytes a read measurement reads (measureSpansRead).
+struct ReadSpan {
+    const void* data = nullptr;
+    uint64_t bytes = 0;
+};
+
+// Reads `spans` one after the other with the probe's SIMD loads, each span split statically over `threads` plain
+// threads (each thread its share of every span, as decode splits every matrix); median and best of `passes` full
+// reads, after one warm-up pass. bufferBytes is the spans' total; only whole 64-byte lines inside each span are read.
+// `prepare(part, parts)`, when given, runs on each reading thread before the first pass (the probe places its
+// buffer's pages there).
+BandwidthResult measureSpansRead(int threads, std::span<const ReadSpan> spans, int passes = 5,
+    const std::function<void(size_t part, size_t parts)>& prepare = {});
 
 // The probes a measurement at each of `threads` needs (each count capped at the machine's logical
 // cores), taken most threads first and skipping counts `measured` already holds. Returns `measured`

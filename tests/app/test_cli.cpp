@@ -767,6 +767,18 @@ private Q_SLOTS:
         QVERIFY(j.value("prefill_speedup").toDouble() > 0);
         QVERIFY(j.value("bandwidth").toArray().at(0).toObject().value("median_gbps").toDouble() > 0);
         QVERIFY(j.value("results").toArray().at(1).toObject().value("decode_ceiling_ratio").toDouble() > 0);
+        // The weights' own read: every matrix a decoded token reads, i.e. its bytes less the one embedding row
+        // (the tiny shape is F32 with 128 dimensions), once per thread count measured.
+        const QJsonArray read = j.value("weights_read").toArray();
+        QCOMPARE(read.size(), 2);
+        const double perToken = j.value("model").toObject().value("weight_bytes_per_token").toDouble();
+        for (int i = 0; i < 2; ++i) {
+            const QJsonObject w = read.at(i).toObject();
+            QCOMPARE(w.value("threads").toInt(), std::min(i + 1, QThread::idealThreadCount()));
+            QCOMPARE(w.value("bytes").toDouble(), perToken - 128 * 4);
+            QVERIFY(w.value("max_gbps").toDouble() >= w.value("median_gbps").toDouble());
+            QVERIFY(j.value("results").toArray().at(i).toObject().value("decode_weights_read_ratio").toDouble() > 0);
+        }
     }
 };
 

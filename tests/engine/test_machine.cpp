@@ -1,5 +1,5 @@
 // Tests for engine/measure/machine's CPU-time snapshots: other processes' load from /proc, on synthetic snapshots
-// (exact values) and on this machine with a busy child process during a short sweep.
+// (exact values) and on this machine with a busy child process during a short sweep; and its read of given spans.
 #include "engine/measure/machine.h"
 #include "engine/measure/sweep.h"
 #include "engine/measure/sweepexport.h"
@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <mutex>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 using namespace engine;
 
@@ -58,6 +61,30 @@ class TestMachine : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void spansReadCountsEveryBytePreparesEachThreadOnce()
+    {
+        // Spans that start and end off the 64-byte lines, one empty and one shorter than a line.
+        std::vector<uint8_t> buffer((4 << 20) + 300, 1);
+        const std::vector<ReadSpan> spans { { buffer.data() + 3, 1 << 20 }, { buffer.data() + (1 << 20) + 70, 0 },
+            { buffer.data() + (1 << 20) + 100, 10 }, { buffer.data() + (2 << 20) + 17, (2 << 20) + 250 } };
+        const uint64_t total = (1 << 20) + 0 + 10 + (2 << 20) + 250;
+        for (int threads : { 1, 2, 3 }) {
+            std::mutex m;
+            std::vector<std::pair<size_t, size_t>> calls;
+            const BandwidthResult r = measureSpansRead(threads, spans, 2, [&](size_t part, size_t parts) {
+                std::lock_guard lock(m);
+                calls.emplace_back(part, parts);
+            });
+            QCOMPARE(r.threads, threads);
+            QCOMPARE(r.bufferBytes, total);
+            QVERIFY(r.medianGBps > 0 && r.maxGBps >= r.medianGBps);
+            std::sort(calls.begin(), calls.end());
+            QCOMPARE(int(calls.size()), threads);
+            for (int k = 0; k < threads; ++k)
+                QCOMPARE(calls[size_t(k)], std::make_pair(size_t(k), size_t(threads)));
+        }
+    }
+
     void parsesProcStatAndSelfStat()
     {
         const CpuTimes t = parseCpuTimes(procStat(100, 50, 800, 50, 5), selfStat(30, 10));
