@@ -302,8 +302,9 @@ QWidget* SettingsPanel::buildParallelism()
     m_grain = new QSpinBox(par);
     m_grain->setObjectName(QStringLiteral("grain"));
     m_grain->setRange(1, 4096);
-    m_grain->setToolTip(tr("Minimum blocks per chunk (a block is 64 rows in prefill; when decoding, at least 16384 "
-                           "weights and 16 rows; or one attention head)"));
+    m_grain->setToolTip(tr("Minimum blocks per chunk (a block is 64 rows in prefill, 32 for matrices of fewer than "
+                           "512 rows; when decoding, at least 16384 weights, 32 KiB and 16 rows; or one attention "
+                           "head)"));
     pform->addRow(tr("Grain"), m_grain);
     m_pin = new QCheckBox(tr("Pin threads to cores"), par);
     m_pin->setToolTip(tr("Give each arena slot its own core while it runs (slot i on core i). Without "
