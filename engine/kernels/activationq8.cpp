@@ -301,10 +301,9 @@ float dotLegacyQ8Simd(const uint8_t* row, const ActivationQ8& x, size_t n, Quant
     const size_t nb = n / 32;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
-    decodeprefetch::Stream stream(blocks);
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        stream.upTo(blocks + b + 4);
+        decodeprefetch::aheadTwice<4 * sizeof(Block)>(blocks + b);
         __m512i dp[2];
         for (int pair = 0; pair < 2; ++pair) {
             const __m512i w = quants(blocks, b + 2 * size_t(pair));
@@ -394,10 +393,9 @@ template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const A
         2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
     __m512 acc = _mm512_setzero_ps();
     __m512 mins = _mm512_setzero_ps(); // lanes 8..15, per sub-block: dmin * m * d_x * sum(q_x)
-    decodeprefetch::Stream stream(blocks);
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        stream.upTo(&blk + 1);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         // The eight 6-bit scales and mins (scaleMinK4) with ggml's 32-bit word operations, done in the four lanes
         // of one vector (words W0..W2 of the scales; the scalar version and its move over cost a fifth of the
         // kernel's time): bytes 0..7 of `sm` are the scales, 8..15 the mins. Lanes: W0 & 0x3f, (W2 & 0x0f) |
@@ -460,10 +458,9 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     const __m512i highDown = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
-    decodeprefetch::Stream stream(blocks);
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        stream.upTo(&blk + 1);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         // The 16 group scales d * sc[G] * d_x(G), all at once.
         const __m512 sc
             = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
@@ -539,10 +536,9 @@ float dotLegacyQ8Avx2(const uint8_t* row, const ActivationQ8& x, size_t n, Produ
     const size_t nb = n / 32;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
-    decodeprefetch::Stream stream(blocks);
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        stream.upTo(blocks + b + 4);
+        decodeprefetch::aheadTwice<4 * sizeof(Block)>(blocks + b);
         const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(
             short(blocks[b].d), short(blocks[b + 1].d), short(blocks[b + 2].d), short(blocks[b + 3].d), 0, 0, 0, 0));
         alignas(16) float s4[4];
@@ -602,10 +598,9 @@ template <typename Block, bool FiveBit> float dotKQ8Avx2(const uint8_t* row, con
     const __m256i sixteen = _mm256_set1_epi8(16);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
-    decodeprefetch::Stream stream(blocks);
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        stream.upTo(&blk + 1);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         alignas(32) float sc[8], m[8];
         for (int j = 0; j < 8; ++j) {
             uint8_t s6, m6;
@@ -656,10 +651,9 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     const __m256i bias = _mm256_set1_epi8(32); // unpackQ6Half gives q - 32; back to 0..63
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m256 offsets = _mm256_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
-    decodeprefetch::Stream stream(blocks);
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        stream.upTo(&blk + 1);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         const __m256 d = _mm256_set1_ps(f16ToF32(blk.d));
         for (int half = 0; half < 2; ++half) { // groups 8 half .. 8 half + 7, x blocks 4 half .. 4 half + 3
             const __m256 sc = _mm256_cvtepi32_ps(

@@ -1,4 +1,5 @@
-// Internal to kernels/: the software prefetch of decode's row dots (typekernels.cpp: ahead; activationq8.cpp: Stream).
+// Internal to kernels/: the software prefetch of decode's row dots (typekernels.cpp: ahead; activationq8.cpp:
+// aheadTwice).
 #pragma once
 
 #if !defined(PLAYGROUND_ISA_NS)
@@ -6,7 +7,6 @@
 #endif
 
 #include <cstddef>
-#include <cstdint>
 
 // In the level's namespace, like everything a level's copy defines (isakernels.h): the copies never share a symbol.
 namespace engine::PLAYGROUND_ISA_NS::decodeprefetch {
@@ -30,38 +30,25 @@ template <size_t Bytes> inline void ahead(const void* p)
         __builtin_prefetch(a + Bytes - 1, 0, 3);
 }
 
-// The integer dots of the block-quantised types (activationq8.cpp) ask for every cache line of their row twice, once
-// each: kNearBytes ahead of what they read into L1 (prefetcht0) and kFarBytes ahead into L2 (prefetcht2), each line
-// once. Measured on the Intel VM, one thread, one process, alternating sweeps over the 1B files' matrices against a
-// plain vector read of the same bytes (/work/probe/dots-sweep.cpp): with ahead() (one prefetcht0 4 KiB ahead for every
-// 64 bytes of a step, plus the step's last byte) Q8_0 read 0.93-0.94 and Q4_0 0.88-0.89 of the plain read; with
-// prefetcht0 alone (one per line) at 2, 4 or 8 KiB they were no better, with prefetcht1/t2 alone Q8_0 rose to 0.97-1.01
-// but Q4_0 fell to 0.87-0.88 (its loads then wait on L2), prefetchnta fell to 0.63-0.66; both hints, 2 and 8 KiB or
-// 4 and 16 KiB, gave Q8_0 1.06-1.08 and Q4_0 0.955-0.96: the far request keeps more lines on their way from memory
-// than the L1 fill buffers allow, the near one has them in L1 when the dot's loads come.
-constexpr size_t kNearBytes = 2048;
-constexpr size_t kFarBytes = 8192;
-
-// One row's (or consecutive rows') reading: upTo(p) asks for the lines up to p + kNearBytes (and p + kFarBytes) not
-// asked for yet, p being the end of the bytes the caller is about to read. Past the row's end it asks for the next
-// rows', which decode reads next (and past the matrix's end a prefetch is wasted, never wrong: it does not fault).
-class Stream {
-public:
-    explicit Stream(const void* row)
-        : m_next((reinterpret_cast<uintptr_t>(row) + kNearBytes) & ~uintptr_t(63))
-    {
-    }
-    void upTo(const void* p)
-    {
-        const uintptr_t end = reinterpret_cast<uintptr_t>(p) + kNearBytes;
-        for (; m_next < end; m_next += 64) {
-            __builtin_prefetch(reinterpret_cast<const void*>(m_next), 0, 3);
-            __builtin_prefetch(reinterpret_cast<const void*>(m_next + (kFarBytes - kNearBytes)), 0, 1);
-        }
-    }
-
-private:
-    uintptr_t m_next; // the next line to ask for (kNearBytes ahead)
-};
+// The integer dots of the block-quantised types (activationq8.cpp) ask for their lines twice: as ahead() does, and once
+// more kFarBytes ahead into L2 (prefetcht2), one request per whole 64 bytes of the span (a span of 72 bytes asks for
+// one line: its neighbours' requests and ahead() cover the rest). The far requests keep more lines on their way from
+// memory than the L1 fill buffers that ahead()'s requests hold allow. Measured on the Intel VM, one thread, one
+// process, sweeps of all of a type's matrices with the previous kernels and these alternating, each next to a plain
+// vector read of the same bytes (/work/probe/dots-ab.cpp), medians of kernel / read: from memory, 1B Q4_0's Q4_0 rows
+// 0.89 -> 1.01, 1B Q8_0's Q8_0 rows 0.93 -> 1.14, the 110M Q4_K_M file's Q4_K and Q6_K rows (12 copies, 486 and 370 MB)
+// 0.97 -> 1.07 and 0.98 -> 1.10; from L3 (the 110M files' rows alone, where the dots are bound by their vector ports)
+// within 2% either way. Tried as well: prefetcht0 alone once per line at 2, 4 or 8 KiB (no better than ahead()),
+// prefetcht1/t2 alone (Q8_0 0.97-1.01, Q4_0 0.87-0.88: its loads then wait on L2), prefetchnta (0.63-0.66), both hints
+// at 1/8, 2/8, 2/16, 4/8 and 4/16 KiB (within noise of this for Q8_0 and Q4_0), and both hints exactly once per line
+// through a cursor over the row (as fast from memory, 2-10% slower from L2 and L3: the loop's branch mispredicts).
+constexpr size_t kFarBytes = 12288;
+template <size_t Bytes> inline void aheadTwice(const void* p)
+{
+    ahead<Bytes>(p);
+    const char* a = static_cast<const char*>(p) + kFarBytes;
+    for (size_t k = 0; k < (Bytes < 64 ? 1 : Bytes / 64); ++k)
+        __builtin_prefetch(a + 64 * k, 0, 1);
+}
 
 } // namespace engine::PLAYGROUND_ISA_NS::decodeprefetch
