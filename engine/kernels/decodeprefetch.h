@@ -35,7 +35,7 @@ template <size_t Bytes> inline void ahead(const void* p)
 // one line: its neighbours' requests and ahead() cover the rest). The far requests keep more lines on their way from
 // memory than the L1 fill buffers that ahead()'s requests hold allow. Measured on the Intel VM, one thread, one
 // process, sweeps of all of a type's matrices with the previous kernels and these alternating, each next to a plain
-// vector read of the same bytes (/work/probe/dots-ab.cpp), medians of kernel / read: from memory, 1B Q4_0's Q4_0 rows
+// vector read of the same bytes (docs/benchmarks.md), medians of kernel / read: from memory, 1B Q4_0's Q4_0 rows
 // 0.89 -> 1.01, 1B Q8_0's Q8_0 rows 0.93 -> 1.14, the 110M Q4_K_M file's Q4_K and Q6_K rows (12 copies, 486 and 370 MB)
 // 0.97 -> 1.07 and 0.98 -> 1.10; from L3 (the 110M files' rows alone, where the dots are bound by their vector ports)
 // within 2% either way. Tried as well: prefetcht0 alone once per line at 2, 4 or 8 KiB (no better than ahead()),
