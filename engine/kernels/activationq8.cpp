@@ -303,7 +303,7 @@ float dotLegacyQ8Simd(const uint8_t* row, const ActivationQ8& x, size_t n, Quant
     __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        decodeprefetch::ahead<4 * sizeof(Block)>(blocks + b);
+        decodeprefetch::aheadTwice<4 * sizeof(Block)>(blocks + b);
         __m512i dp[2];
         for (int pair = 0; pair < 2; ++pair) {
             const __m512i w = quants(blocks, b + 2 * size_t(pair));
@@ -395,7 +395,7 @@ template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const A
     __m512 mins = _mm512_setzero_ps(); // lanes 8..15, per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        decodeprefetch::ahead<sizeof(Block)>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         // The eight 6-bit scales and mins (scaleMinK4) with ggml's 32-bit word operations, done in the four lanes
         // of one vector (words W0..W2 of the scales; the scalar version and its move over cost a fifth of the
         // kernel's time): bytes 0..7 of `sm` are the scales, 8..15 the mins. Lanes: W0 & 0x3f, (W2 & 0x0f) |
@@ -460,7 +460,7 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        decodeprefetch::ahead<sizeof(BlockQ6_K)>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         // The 16 group scales d * sc[G] * d_x(G), all at once.
         const __m512 sc
             = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
@@ -538,7 +538,7 @@ float dotLegacyQ8Avx2(const uint8_t* row, const ActivationQ8& x, size_t n, Produ
     __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        decodeprefetch::ahead<4 * sizeof(Block)>(blocks + b);
+        decodeprefetch::aheadTwice<4 * sizeof(Block)>(blocks + b);
         const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(
             short(blocks[b].d), short(blocks[b + 1].d), short(blocks[b + 2].d), short(blocks[b + 3].d), 0, 0, 0, 0));
         alignas(16) float s4[4];
@@ -600,7 +600,7 @@ template <typename Block, bool FiveBit> float dotKQ8Avx2(const uint8_t* row, con
     __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        decodeprefetch::ahead<sizeof(Block)>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         alignas(32) float sc[8], m[8];
         for (int j = 0; j < 8; ++j) {
             uint8_t s6, m6;
@@ -653,7 +653,7 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     __m256 offsets = _mm256_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        decodeprefetch::ahead<sizeof(BlockQ6_K)>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         const __m256 d = _mm256_set1_ps(f16ToF32(blk.d));
         for (int half = 0; half < 2; ++half) { // groups 8 half .. 8 half + 7, x blocks 4 half .. 4 half + 3
             const __m256 sc = _mm256_cvtepi32_ps(

@@ -1,4 +1,5 @@
-// Internal to kernels/: the software prefetch of decode's row dots (typekernels.cpp, activationq8.cpp).
+// Internal to kernels/: the software prefetch of decode's row dots (typekernels.cpp: ahead; activationq8.cpp:
+// aheadTwice).
 #pragma once
 
 #if !defined(PLAYGROUND_ISA_NS)
@@ -27,6 +28,27 @@ template <size_t Bytes> inline void ahead(const void* p)
         __builtin_prefetch(a + k, 0, 3);
     if constexpr (Bytes % 64 != 0)
         __builtin_prefetch(a + Bytes - 1, 0, 3);
+}
+
+// The integer dots of the block-quantised types (activationq8.cpp) ask for their lines twice: as ahead() does, and once
+// more kFarBytes ahead into L2 (prefetcht2), one request per whole 64 bytes of the span (a span of 72 bytes asks for
+// one line: its neighbours' requests and ahead() cover the rest). The far requests keep more lines on their way from
+// memory than the L1 fill buffers that ahead()'s requests hold allow. Measured on the Intel VM, one thread, one
+// process, sweeps of all of a type's matrices with the previous kernels and these alternating, each next to a plain
+// vector read of the same bytes (docs/benchmarks.md), medians of kernel / read: from memory, 1B Q4_0's Q4_0 rows
+// 0.89 -> 1.01, 1B Q8_0's Q8_0 rows 0.93 -> 1.14, the 110M Q4_K_M file's Q4_K and Q6_K rows (12 copies, 486 and 370 MB)
+// 0.97 -> 1.07 and 0.98 -> 1.10; from L3 (the 110M files' rows alone, where the dots are bound by their vector ports)
+// within 2% either way. Tried as well: prefetcht0 alone once per line at 2, 4 or 8 KiB (no better than ahead()),
+// prefetcht1/t2 alone (Q8_0 0.97-1.01, Q4_0 0.87-0.88: its loads then wait on L2), prefetchnta (0.63-0.66), both hints
+// at 1/8, 2/8, 2/16, 4/8 and 4/16 KiB (within noise of this for Q8_0 and Q4_0), and both hints exactly once per line
+// through a cursor over the row (as fast from memory, 2-10% slower from L2 and L3: the loop's branch mispredicts).
+constexpr size_t kFarBytes = 12288;
+template <size_t Bytes> inline void aheadTwice(const void* p)
+{
+    ahead<Bytes>(p);
+    const char* a = static_cast<const char*>(p) + kFarBytes;
+    for (size_t k = 0; k < (Bytes < 64 ? 1 : Bytes / 64); ++k)
+        __builtin_prefetch(a + 64 * k, 0, 1);
 }
 
 } // namespace engine::PLAYGROUND_ISA_NS::decodeprefetch

@@ -100,7 +100,8 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
     const size_t n = size_t(w.cols);
     if (T == 1) {
         // One row at a time, front to back: the weights are read as one sequential stream, which the
-        // hardware prefetcher follows best (interleaving 4 rows was clearly slower).
+        // hardware prefetcher follows best (interleaving 4 rows was clearly slower; with the dots' software prefetch,
+        // 2 or 4 rows per call sharing the activation's loads were still no faster: docs/benchmarks.md).
         const TypeKernels& k = typeKernels(w.type);
         if (xq && k.dotQ8) {
             for (int64_t r = r0; r < r1; ++r)
