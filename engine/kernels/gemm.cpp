@@ -278,7 +278,7 @@ constexpr int64_t kMinTileTokens = 16;
 // ---- attention at avx512: from kMinTileTokens queries on, for heads of whole panels
 
 // Queries per block: the block's scores (block × keys) stay in L1 beside the keys' panels and the values.
-constexpr int kTiledQueryBlock = 24;
+constexpr int kTiledQueryBlock = 48;
 // The S·V tile's tokens for a head of P panels: about 24 accumulators.
 template <int P> constexpr int valueTokens() { return P == 1 ? 16 : P == 2 ? 12 : P == 3 ? 8 : 6; }
 thread_local Scratch t_keyPanels;
@@ -332,29 +332,32 @@ void attentionTiled(const float* q, int64_t ldq, const float* k, const float* v,
             const int t1 = int(smaller(T, t0 + kTiledQueryBlock));
             const int64_t nk = int64_t(pos0) + t1; // the block's last query sees keys [0, nk)
             // scores (rows t0 .. t1, leading dimension nk) = Q·Kᵀ·scale; group r's keys are seen by the queries from
-            // pos0 + t >= r on.
+            // pos0 + t >= r on, and a tile of them needs the group's panels up to the keys its last query sees (the
+            // diagonal in steps of 16 keys, not 64).
             for (int64_t r = 0; r < nk; r += kGroup) {
                 const int first = int(r - pos0 > t0 ? r - pos0 : t0);
-                const int64_t n = smaller(kGroup, nk - r);
-                const int panelCount = int((n + kLanes - 1) / kLanes);
-                const int lastRows = int(n - int64_t(panelCount - 1) * kLanes);
                 const Panels g = keys.group(r);
-                const float* x = qh + int64_t(first) * ldq;
-                float* y = scores + int64_t(first - t0) * nk + r;
-                const int64_t m = t1 - first;
-                switch (panelCount) {
-                case 4:
-                    tokens<4, true>(g, hd, x, ldq, y, nk, m, lastRows, scale);
-                    break;
-                case 3:
-                    tokens<3, true>(g, hd, x, ldq, y, nk, m, lastRows, scale);
-                    break;
-                case 2:
-                    tokens<2, true>(g, hd, x, ldq, y, nk, m, lastRows, scale);
-                    break;
-                default:
-                    tokens<1, true>(g, hd, x, ldq, y, nk, m, lastRows, scale);
-                    break;
+                for (int ta = first; ta < t1; ta += Simd::kTokens) {
+                    const int tb = int(smaller(t1, ta + Simd::kTokens));
+                    const int64_t need = smaller(kGroup, int64_t(pos0) + tb - r);
+                    const int panelCount = int((need + kLanes - 1) / kLanes);
+                    const int lastRows = int(need - int64_t(panelCount - 1) * kLanes);
+                    const float* x = qh + int64_t(ta) * ldq;
+                    float* y = scores + int64_t(ta - t0) * nk + r;
+                    switch (panelCount) {
+                    case 4:
+                        tokens<4, true>(g, hd, x, ldq, y, nk, tb - ta, lastRows, scale);
+                        break;
+                    case 3:
+                        tokens<3, true>(g, hd, x, ldq, y, nk, tb - ta, lastRows, scale);
+                        break;
+                    case 2:
+                        tokens<2, true>(g, hd, x, ldq, y, nk, tb - ta, lastRows, scale);
+                        break;
+                    default:
+                        tokens<1, true>(g, hd, x, ldq, y, nk, tb - ta, lastRows, scale);
+                        break;
+                    }
                 }
             }
             softmaxRows(scores, nk, t1 - t0, int64_t(pos0) + t0 + 1, nk);
