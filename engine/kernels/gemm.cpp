@@ -277,10 +277,12 @@ constexpr int64_t kMinTileTokens = 16;
 
 // ---- attention at avx512: from kMinTileTokens queries on, for heads of whole panels
 
-// Queries per block: the block's scores (block × keys) stay in L1 beside the keys' panels and the values.
+// Queries per block (measured here at or ahead of 12, 24, 36 and 96): the block's scores, 48 × keys, stay in L1/L2.
 constexpr int kTiledQueryBlock = 48;
-// The S·V tile's tokens for a head of P panels: about 24 accumulators.
-template <int P> constexpr int valueTokens() { return P == 1 ? 16 : P == 2 ? 12 : P == 3 ? 8 : 6; }
+// The S·V tile's tokens for a head of P panels. Each token is a row of scores of its own (one pointer each): 12 tokens
+// of 2 panels ran out of registers for them and were 3-4% slower than 8 at head dim 32 (kernel alone, 10 rounds);
+// at 3 panels 8 and 6 were level, 10 slower; at 4 panels 6 and 4 level.
+template <int P> constexpr int valueTokens() { return P <= 3 ? 8 : 6; }
 thread_local Scratch t_keyPanels;
 
 // out[i] (n tokens, n < NT) = s[i] · V[0, base + n): the tail of valueRows, in one tile of n tokens.
