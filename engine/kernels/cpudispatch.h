@@ -76,6 +76,15 @@ struct CpuKernels {
     // matmulWeightsWorkspaceFloats(rows, k) floats, for the packed rows.
     void (*matmulWeights)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
         int64_t rows, int64_t k, float* workspace);
+    // Causal attention of `heads` query heads that share one key/value head, for T queries at positions pos0 ..
+    // pos0 + T - 1: out_h[t] = softmax(scale · q_h[t] · K[0, pos0 + t]ᵀ) · V[0, pos0 + t]. Query head h's rows start
+    // at q + h·hd (leading dimension ldq), its outputs at out + h·hd (ldo); K and V are (pos0 + T) × hd, rows back to
+    // back. At avx512 from 16 queries on, for heads of whole 16-float panels, by register tiles with the keys packed
+    // once per call: each score one FMA chain over the head's dimensions times scale, each output one FMA chain over
+    // the keys its query sees, so a query's result depends neither on T nor on how heads are grouped. Otherwise per
+    // block of queries by matmulTransposed, softmax and matmul (Eigen's blocking follows the shape).
+    void (*attention)(const float* q, int64_t ldq, const float* k, const float* v, float* out, int64_t ldo, int heads,
+        int T, int pos0, int hd, float scale);
     // out[i] = silu(g[i]) · u[i], the feed-forward's gate: vectorised (exp by polynomial) on avx512, silu() below.
     void (*siluMul)(const float* g, const float* u, float* out, size_t n);
     // matmulWeights in two steps, for weights packed once and multiplied many times (Model keeps small models' F32

@@ -45,6 +45,11 @@ float dotBF16(const uint8_t* row, const float* x, size_t n);
 void dequantBF16(const uint8_t* row, float* out, size_t n);
 void rmsNorm(float* out, const float* x, const float* weight, size_t n, float eps);
 void softmax(float* x, size_t n);
+#if defined(__AVX512F__)
+// softmax of rows rows (leading dimension ld), row i over its first n0 + i values (n0 >= 1) and zeros after them up to
+// width: each row the same bits as softmax(row, n0 + i). For attention's tiles.
+void softmaxRows(float* x, int64_t ld, int rows, int64_t n0, int64_t width);
+#endif
 void siluMul(const float* g, const float* u, float* out, size_t n);
 void expNonPositiveForTest(const float* x, float* out, size_t n);
 
@@ -84,6 +89,8 @@ void matmul(
     const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k);
 void matmulWeights(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int64_t T,
     int64_t rows, int64_t k, float* workspace);
+void attention(const float* q, int64_t ldq, const float* k, const float* v, float* out, int64_t ldo, int heads, int T,
+    int pos0, int hd, float scale);
 #if defined(__AVX512F__) // the levels whose matmulWeights packs panels
 void packWeightPanels(const float* w, int64_t ldw, int64_t rows, int64_t k, float* out);
 void matmulWeightPanels(

@@ -47,6 +47,7 @@ constexpr CpuKernels kTable {
     .matmulTransposed = matmulTransposed,
     .matmul = matmul,
     .matmulWeights = matmulWeights,
+    .attention = attention,
     .siluMul = siluMul,
     .packWeightPanels = PLAYGROUND_PANELS(packWeightPanels),
     .matmulWeightPanels = PLAYGROUND_PANELS(matmulWeightPanels),

@@ -233,14 +233,19 @@ float maxOf(const float* x, size_t n)
     size_t i = 0;
     float maxV = x[0];
 #if defined(__AVX512F__)
-    if (n >= 16) {
-        __m512 m0 = _mm512_loadu_ps(x), m1 = m0;
-        for (i = 16; i + 32 <= n; i += 32) {
-            m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
-            m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
-        }
-        maxV = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+    // Whole rows by vectors, the last 0-31 values too with the missing lanes -inf: a scalar max chain over them was
+    // a fifth of softmax's time on attention's rows of a few dozen scores. The maximum is the same in any order.
+    const __m512 none = _mm512_set1_ps(-INFINITY);
+    __m512 m0 = none, m1 = none;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
     }
+    for (; i < n; i += 16) {
+        const __mmask16 part = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+        m0 = _mm512_max_ps(m0, _mm512_mask_loadu_ps(none, part, x + i));
+    }
+    maxV = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
 #elif defined(__AVX2__)
     if (n >= 8) {
         __m256 m = _mm256_loadu_ps(x);
@@ -257,12 +262,12 @@ float maxOf(const float* x, size_t n)
 }
 } // namespace
 
-void softmax(float* x, size_t n)
-{
-    const float maxV = maxOf(x, n);
-    size_t i = 0;
-    float sum = 0.0f;
 #if defined(__AVX512F__)
+namespace {
+// x[i] = exp(x[i] - maxV) for i < n; returns their sum (per lane in order, then one reduction): softmax's middle step.
+inline float expAndSum(float* x, size_t n, float maxV)
+{
+    size_t i = 0;
     const __m512 m = _mm512_set1_ps(maxV);
     __m512 acc = _mm512_setzero_ps();
     for (; i + 16 <= n; i += 16) {
@@ -275,11 +280,54 @@ void softmax(float* x, size_t n)
         const __m512 e = expNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), m));
         _mm512_mask_storeu_ps(x + i, tail, e);
         acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(tail, e));
-        i = n;
     }
-    sum = _mm512_reduce_add_ps(acc);
-#endif
-    for (; i < n; ++i) {
+    return _mm512_reduce_add_ps(acc);
+}
+} // namespace
+
+void softmax(float* x, size_t n)
+{
+    const float inv = 1.0f / expAndSum(x, n, maxOf(x, n));
+    for (size_t j = 0; j < n; ++j)
+        x[j] *= inv;
+}
+
+void softmaxRows(float* x, int64_t ld, int rows, int64_t n0, int64_t width)
+{
+    // Four rows per step, each phase for all of them before the next: one row's reductions and division (dependent
+    // chains of some 20 cycles each) overlap the other rows' vector work instead of stalling their own row.
+    constexpr int kStep = 4;
+    for (int r0 = 0; r0 < rows; r0 += kStep) {
+        const int g = rows - r0 < kStep ? rows - r0 : kStep;
+        float maxV[kStep], inv[kStep];
+        for (int r = 0; r < g; ++r)
+            maxV[r] = maxOf(x + (r0 + r) * ld, size_t(n0 + r0 + r));
+        for (int r = 0; r < g; ++r)
+            inv[r] = 1.0f / expAndSum(x + (r0 + r) * ld, size_t(n0 + r0 + r), maxV[r]);
+        for (int r = 0; r < g; ++r) {
+            float* row = x + (r0 + r) * ld;
+            const int64_t n = n0 + r0 + r;
+            const __m512 f = _mm512_set1_ps(inv[r]);
+            int64_t j = 0;
+            for (; j + 16 <= n; j += 16)
+                _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), f));
+            // The vector holding the last values: their products, then zeros up to width.
+            for (; j < width; j += 16) {
+                const int64_t valid = n - j > 0 ? n - j : 0;
+                const __mmask16 keep = __mmask16((1u << valid) - 1);
+                const __mmask16 store = width - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (width - j)) - 1);
+                _mm512_mask_storeu_ps(
+                    row + j, store, _mm512_maskz_mul_ps(keep, _mm512_maskz_loadu_ps(keep, row + j), f));
+            }
+        }
+    }
+}
+#else
+void softmax(float* x, size_t n)
+{
+    const float maxV = maxOf(x, n);
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) {
         x[i] = std::exp(x[i] - maxV);
         sum += x[i];
     }
@@ -287,6 +335,7 @@ void softmax(float* x, size_t n)
     for (size_t j = 0; j < n; ++j)
         x[j] *= inv;
 }
+#endif
 
 namespace {
 // typekernels.h's silu(), spelled here: an inline function from a header shared with the baseline build must not be

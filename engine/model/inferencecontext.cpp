@@ -293,45 +293,19 @@ void InferenceContext::attention(Scheduler& scheduler, const RegionInfo& region,
     const int groupSize = c.heads / c.kvHeads;
     const int pos0 = m_pos;
     const float scale = 1.0f / std::sqrt(float(hd));
-    // One block per query head: scores = Q_h K_h^T, causal softmax, out = S V_h, for the queries in blocks of
-    // kAttentionQueryBlock: a block's queries see keys 0 .. pos0 + its last query only, so the keys after it are
-    // neither scored nor summed (a prompt from position 0 does about two thirds of the full T × len work). Same bits
-    // as one product over all queries and keys: every score is one FMA chain over the head's dimensions whatever
-    // the grouping, and S·V's sum over keys only drops terms that were exact zeros. A short last block joins the one
-    // before, so every block of a prompt of kMinBlockQueries or more takes the same kernel path as the whole would.
-    constexpr int kAttentionQueryBlock = 48;
-    constexpr int kMinBlockQueries = 16;
+    // One block per query head; a lane's consecutive heads that share a key/value head go to the kernel together
+    // (it packs their keys once). Causal attention per query, the same bits whatever the grouping (CpuKernels).
     RegionInfo r = region;
     r.units = uint32_t(c.heads);
     const CpuKernels& kernels = cpuKernels();
     scheduler.parallelFor(r, size_t(c.heads), [&](size_t h0, size_t h1) {
-        thread_local std::vector<float> scores;
-        for (size_t h = h0; h < h1; ++h) {
-            const int kvh = int(h) / groupSize;
-            const size_t cacheOffset = (size_t(layer) * c.kvHeads + size_t(kvh)) * size_t(m_ctx) * size_t(hd);
-            const float* K = m_keys.data() + cacheOffset; // (len × hd)
-            const float* V = m_values.data() + cacheOffset; // (len × hd)
-            for (int t0 = 0; t0 < T;) {
-                int t1 = std::min(T, t0 + kAttentionQueryBlock);
-                if (T - t1 < kMinBlockQueries)
-                    t1 = T;
-                const int m = t1 - t0;
-                const int keys = pos0 + t1; // the block's last query sees positions 0 .. pos0 + t1 - 1
-                scores.resize(size_t(m) * size_t(keys));
-                // scores (m × keys) = Q_h[t0, t1) (m × hd) · K_h[0, keys)ᵀ · scale
-                kernels.matmulTransposed(
-                    m_q.data() + size_t(t0) * qDim + h * hd, qDim, K, hd, scores.data(), keys, m, keys, hd, scale);
-                for (int t = t0; t < t1; ++t) {
-                    const int valid = pos0 + t + 1; // causal: query at pos0+t sees positions 0..pos0+t
-                    float* row = scores.data() + size_t(t - t0) * keys;
-                    softmax(row, size_t(valid));
-                    std::fill(row + valid, row + keys, 0.0f);
-                }
-                // out (m × hd) = scores (m × keys) · V_h[0, keys) (keys × hd)
-                kernels.matmul(
-                    scores.data(), keys, V, hd, m_att.data() + size_t(t0) * qDim + h * hd, qDim, m, hd, keys);
-                t0 = t1;
-            }
+        for (size_t h = h0; h < h1;) {
+            const size_t kvh = h / size_t(groupSize);
+            const size_t end = std::min(h1, (kvh + 1) * size_t(groupSize));
+            const size_t cacheOffset = (size_t(layer) * c.kvHeads + kvh) * size_t(m_ctx) * size_t(hd);
+            kernels.attention(m_q.data() + h * hd, qDim, m_keys.data() + cacheOffset, m_values.data() + cacheOffset,
+                m_att.data() + h * hd, qDim, int(end - h), T, pos0, hd, scale);
+            h = end;
         }
     });
 }

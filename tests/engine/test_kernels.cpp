@@ -286,6 +286,103 @@ private Q_SLOTS:
         }
     }
 
+    // Causal attention of two query heads sharing one key/value head at every level this CPU runs, against the
+    // definition in double (scores, softmax and weighted sum in double): query counts around decode's limit of 16 and
+    // the kernel's blocks and tiles, heads of whole panels and not (37), no cache and a cache of earlier tokens,
+    // leading dimensions wider than the heads; nothing written outside each head's columns. At avx512 and up also the
+    // promise the logits' bit-identity rests on: a query's output has the same bits whether the queries are given at
+    // once, in two chunks (the second at a later position), or one head at a time.
+    void attentionMatchesDefinitionAtEveryLevel()
+    {
+        constexpr int kHeads = 2;
+        for (const int hd : { 32, 48, 64, 37 }) {
+            for (const int pos0 : { 0, 21 }) {
+                for (const int T : { 1, 7, 16, 23, 47, 48, 49, 130 }) {
+                    const int len = pos0 + T;
+                    const int64_t ldq = kHeads * hd + 3, ldo = kHeads * hd + 5;
+                    const float scale = 1.0f / std::sqrt(float(hd));
+                    // Exactly len rows each: a read past the cache is a sanitizer error.
+                    const std::vector<float> q = randomFloats(size_t(T * ldq), uint32_t(7 + hd + T), 2.0f);
+                    const std::vector<float> k = randomFloats(size_t(len * hd), uint32_t(8 + hd + len), 2.0f);
+                    const std::vector<float> v = randomFloats(size_t(len * hd), uint32_t(9 + hd + len));
+                    // The definition, per head and query: tolerance from the magnitudes of what is summed.
+                    std::vector<double> want(size_t(T * kHeads * hd)), tolerance(size_t(T * kHeads * hd));
+                    for (int h = 0; h < kHeads; ++h) {
+                        for (int t = 0; t < T; ++t) {
+                            const int seen = pos0 + t + 1;
+                            std::vector<double> p(static_cast<size_t>(seen));
+                            double maxScore = -1e300;
+                            for (int j = 0; j < seen; ++j) {
+                                double dot = 0;
+                                for (int d = 0; d < hd; ++d)
+                                    dot += double(q[size_t(t * ldq + h * hd + d)]) * k[size_t(j * hd + d)];
+                                p[size_t(j)] = dot * scale;
+                                maxScore = std::max(maxScore, p[size_t(j)]);
+                            }
+                            double sum = 0;
+                            for (double& x : p)
+                                sum += (x = std::exp(x - maxScore));
+                            for (int d = 0; d < hd; ++d) {
+                                double o = 0, mag = 0;
+                                for (int j = 0; j < seen; ++j) {
+                                    o += p[size_t(j)] / sum * v[size_t(j * hd + d)];
+                                    mag += p[size_t(j)] / sum * std::abs(v[size_t(j * hd + d)]);
+                                }
+                                want[size_t((t * kHeads + h) * hd + d)] = o;
+                                tolerance[size_t((t * kHeads + h) * hd + d)] = 1e-4 * mag + 1e-7;
+                            }
+                        }
+                    }
+                    for (const CpuKernels* level : runnableLevels()) {
+                        const QString where = QString("%1: head dim %2, %3 earlier tokens, %4 queries")
+                                                  .arg(cpuIsaName(level->isa))
+                                                  .arg(hd)
+                                                  .arg(pos0)
+                                                  .arg(T);
+                        std::vector<float> out(size_t(T * ldo), 42.0f);
+                        level->attention(
+                            q.data(), ldq, k.data(), v.data(), out.data(), ldo, kHeads, T, pos0, hd, scale);
+                        for (int t = 0; t < T; ++t) {
+                            for (int c = 0; c < ldo; ++c) {
+                                const float got = out[size_t(t * ldo + c)];
+                                if (c >= kHeads * hd) {
+                                    if (got != 42.0f)
+                                        QFAIL(qPrintable(where + " wrote past the heads"));
+                                    continue;
+                                }
+                                const size_t i = size_t(t * kHeads * hd + c);
+                                if (!(std::abs(got - want[i]) <= tolerance[i])) // the message only on failure
+                                    QFAIL(qPrintable(where
+                                        + QString(": query %1, column %2: %3, want %4")
+                                              .arg(t)
+                                              .arg(c)
+                                              .arg(double(got))
+                                              .arg(want[i])));
+                            }
+                        }
+                        if (int(level->isa) < int(CpuIsa::Avx512) || T < 32 || hd % 16 != 0)
+                            continue;
+                        // Two chunks of at least 16 queries (the tiles' path), the second after the first's keys.
+                        const int split = T / 2;
+                        std::vector<float> chunked(size_t(T * ldo), 42.0f);
+                        level->attention(
+                            q.data(), ldq, k.data(), v.data(), chunked.data(), ldo, kHeads, split, pos0, hd, scale);
+                        level->attention(q.data() + split * ldq, ldq, k.data(), v.data(), chunked.data() + split * ldo,
+                            ldo, kHeads, T - split, pos0 + split, hd, scale);
+                        std::vector<float> single(size_t(T * ldo), 42.0f);
+                        for (int h = 0; h < kHeads; ++h)
+                            level->attention(q.data() + h * hd, ldq, k.data(), v.data(), single.data() + h * hd, ldo, 1,
+                                T, pos0, hd, scale);
+                        QVERIFY2(std::memcmp(chunked.data(), out.data(), out.size() * sizeof(float)) == 0,
+                            qPrintable(where + ": two chunks differ from one"));
+                        QVERIFY2(std::memcmp(single.data(), out.data(), out.size() * sizeof(float)) == 0,
+                            qPrintable(where + ": one head at a time differs"));
+                    }
+                }
+            }
+        }
+    }
+
     // Prefill's product with a block of weight rows at every level this CPU runs, against the definition in double:
     // row counts around the kernel's panels of 16 and groups of 64, token counts around its tiles of 6, a long and an
     // odd row length; nothing written past the rows; and at avx512 and up each output independent of the block
