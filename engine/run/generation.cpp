@@ -109,8 +109,11 @@ void SequenceState::step(Scheduler& scheduler, const TokenCallback& onToken)
         stop(StopReason::ContextFull);
         return;
     }
+    const auto t0 = Clock::now();
     const auto logits = m_context.eval(scheduler, std::span<const int32_t>(&m_last, 1), m_sequence);
     acceptLogits(scheduler, logits, onToken);
+    m_stepMs += msSince(t0);
+    ++m_steps;
 }
 
 void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> logits, const TokenCallback& onToken)
@@ -154,6 +157,7 @@ void SequenceState::acceptLogits(Scheduler& scheduler, std::span<const float> lo
         stats.timeToFirstTokenMs = msSince(m_start);
         m_decodeStart = Clock::now();
     }
+    m_lastToken = Clock::now();
     if (m_request.stopAtEos && m_model->tokenizer().isEndOfGeneration(id)) {
         stop(StopReason::Eos);
         return;
@@ -195,8 +199,12 @@ void SequenceState::finish()
     m_finished = true;
     m_done = true;
     m_result.text += m_detok.flush();
+    // This sequence's own decode time: its steps (forward + sampling), not the time it waited while a run worked on
+    // other sequences (intra-op decodes them one after another, request-parallel a thread's share in turn). The layer
+    // pipeline feeds tokens without steps: there, the time from its first token to its last.
     if (m_result.stats.generatedTokens > 0)
-        m_result.stats.decodeMs = msSince(m_decodeStart);
+        m_result.stats.decodeMs
+            = m_steps > 0 ? m_stepMs : std::chrono::duration<double, std::milli>(m_lastToken - m_decodeStart).count();
     m_result.stats.totalMs = msSince(m_start);
 }
 

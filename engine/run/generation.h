@@ -58,7 +58,7 @@ struct GenerationStats {
     int generatedTokens = 0;
     double prefillMs = 0.0; // the prompt's forward pass (layer pipeline: from the start, tokenising included)
     double timeToFirstTokenMs = 0.0; // from the start (tokenising included) to the first sampled token
-    double decodeMs = 0.0; // every later token: forward + sampling
+    double decodeMs = 0.0; // every later token: forward + sampling, this sequence's own (not time spent on others)
     double totalMs = 0.0;
     double prefillTokensPerSecond() const { return prefillMs > 0 ? promptTokens * 1000.0 / prefillMs : 0.0; }
     // Tokens after the first, over the time they took (the first comes out of the prefill).
@@ -123,6 +123,9 @@ private:
     bool m_done = false;
     bool m_finished = false;
     std::chrono::steady_clock::time_point m_decodeStart;
+    std::chrono::steady_clock::time_point m_lastToken; // when the last token was sampled
+    double m_stepMs = 0.0; // decode steps' own time (step(): forward + sampling)
+    int m_steps = 0;
 };
 
 // "Continue from here with another token": the forcedTokens that make a run take the first `index` of `generated`

@@ -70,6 +70,36 @@ private Q_SLOTS:
                 }
     }
 
+    void eachSequencesDecodeTimeIsItsOwn_data()
+    {
+        QTest::addColumn<int>("strategy");
+        QTest::addColumn<int>("threads");
+        QTest::newRow("intra-op, 1 thread") << int(Strategy::IntraOp) << 1;
+        QTest::newRow("intra-op, 2 threads") << int(Strategy::IntraOp) << 2;
+        QTest::newRow("request, 1 thread") << int(Strategy::Request) << 1;
+    }
+
+    void eachSequencesDecodeTimeIsItsOwn()
+    {
+        // Three prompts decoded one after another: each one's decode time must be its own steps, so together they
+        // fit in the run's decode phase. Timed from its first token to the run's end, each one would span nearly
+        // the whole phase and their sum about three times it.
+        QFETCH(int, strategy);
+        QFETCH(int, threads);
+        auto req = baseRequest(Strategy(strategy), threads);
+        req.maxTokens = 24;
+        const auto r = executeRun(tinyModel(), req);
+        QCOMPARE(int(r.sequences.size()), 3);
+        double sum = 0;
+        for (const GenerationResult& g : r.sequences) {
+            QCOMPARE(g.stats.generatedTokens, 24);
+            QVERIFY(g.stats.decodeMs > 0);
+            sum += g.stats.decodeMs;
+        }
+        QVERIFY2(sum <= r.metrics.decodeMs * 1.05 + 0.5,
+            qPrintable(QString("sequences' decode %1 ms, the phase %2 ms").arg(sum).arg(r.metrics.decodeMs)));
+    }
+
     void oneSequenceRunEqualsGenerate()
     {
         auto req = baseRequest(Strategy::IntraOp, 2);
