@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include <cpuid.h>
@@ -154,6 +155,53 @@ CpuIsa activeCpuIsa()
     }();
     return active;
 }
+
+CpuVendor cpuVendor()
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+        return CpuVendor::Other;
+    char name[13] = {};
+    std::memcpy(name, &ebx, 4); // the vendor string is EBX, EDX, ECX
+    std::memcpy(name + 4, &edx, 4);
+    std::memcpy(name + 8, &ecx, 4);
+    const std::string vendor(name);
+    if (vendor == "GenuineIntel")
+        return CpuVendor::Intel;
+    if (vendor == "AuthenticAMD")
+        return CpuVendor::Amd;
+    return CpuVendor::Other;
+}
+
+bool chooseDecodePrefetch(const std::string& requested, CpuVendor vendor)
+{
+    if (requested.empty())
+        return vendor != CpuVendor::Amd;
+    if (requested == "1")
+        return true;
+    if (requested == "0")
+        return false;
+    throw std::invalid_argument("PLAYGROUND_DECODE_PREFETCH=" + requested + " is not 1 (on) or 0 (off)");
+}
+
+bool decodePrefetchActive()
+{
+    static const bool active = [] {
+        const char* env = std::getenv("PLAYGROUND_DECODE_PREFETCH");
+        return chooseDecodePrefetch(env ? env : "", cpuVendor());
+    }();
+    return active;
+}
+
+namespace detail {
+bool gDecodePrefetch = [] {
+    try {
+        return decodePrefetchActive();
+    } catch (const std::invalid_argument&) {
+        return false;
+    }
+}();
+} // namespace detail
 
 const CpuKernels& cpuKernels()
 {

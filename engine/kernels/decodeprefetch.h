@@ -6,6 +6,8 @@
 #error "decodeprefetch.h is for the per-ISA kernel sources (PLAYGROUND_ISA_NS undefined)"
 #endif
 
+#include "engine/kernels/cpudispatch.h"
+
 #include <cstddef>
 
 // In the level's namespace, like everything a level's copy defines (isakernels.h): the copies never share a symbol.
@@ -19,15 +21,23 @@ namespace engine::PLAYGROUND_ISA_NS::decodeprefetch {
 // keep too few lines in flight at its demand rate), and 10-15 GB/s with this; 2, 4, 8 and 16 KiB ahead were close.
 constexpr size_t kDistanceBytes = 4096;
 
+// One cache line's prefetch into L1 (prefetcht0) or L2 (prefetcht2), as inline assembly: GCC 12 drops
+// __builtin_prefetch from a block under a run-time condition (the whole `if` disappears, flag load and all), and the
+// prefetches here are conditional (gDecodePrefetch). Prefetch instructions never fault, whatever the address.
+inline void lineToL1(const char* a) { asm volatile("prefetcht0 %0" : : "m"(*a)); }
+inline void lineToL2(const char* a) { asm volatile("prefetcht2 %0" : : "m"(*a)); }
+
 // Prefetches every cache line of [p, p + Bytes) kDistanceBytes ahead: one line per 64 bytes, and the span's last
 // byte, so an unaligned span's lines are all asked for (a span of 72 bytes can touch three lines).
-template <size_t Bytes> inline void ahead(const void* p)
+template <size_t Bytes, bool Always = false> inline void ahead(const void* p)
 {
-    const char* a = static_cast<const char*>(p) + kDistanceBytes;
-    for (size_t k = 0; k < Bytes; k += 64)
-        __builtin_prefetch(a + k, 0, 3);
-    if constexpr (Bytes % 64 != 0)
-        __builtin_prefetch(a + Bytes - 1, 0, 3);
+    if (Always || engine::detail::gDecodePrefetch) { // off on AMD (cpudispatch.h: decodePrefetchActive)
+        const char* a = static_cast<const char*>(p) + kDistanceBytes;
+        for (size_t k = 0; k < Bytes; k += 64)
+            lineToL1(a + k);
+        if constexpr (Bytes % 64 != 0)
+            lineToL1(a + Bytes - 1);
+    }
 }
 
 // The integer dots of the block-quantised types (activationq8.cpp) ask for their lines twice: as ahead() does, and once
@@ -43,12 +53,16 @@ template <size_t Bytes> inline void ahead(const void* p)
 // at 1/8, 2/8, 2/16, 4/8 and 4/16 KiB (within noise of this for Q8_0 and Q4_0), and both hints exactly once per line
 // through a cursor over the row (as fast from memory, 2-10% slower from L2 and L3: the loop's branch mispredicts).
 constexpr size_t kFarBytes = 12288;
-template <size_t Bytes> inline void aheadTwice(const void* p)
+// Always: regardless of gDecodePrefetch (the K-quant dots: on the AMD VM, 110M Q4_K_M decode at 2 threads was 7%
+// slower without, 358 against 388 tok/s, where the float and legacy dots gained 4-15%).
+template <size_t Bytes, bool Always = false> inline void aheadTwice(const void* p)
 {
-    ahead<Bytes>(p);
-    const char* a = static_cast<const char*>(p) + kFarBytes;
-    for (size_t k = 0; k < (Bytes < 64 ? 1 : Bytes / 64); ++k)
-        __builtin_prefetch(a + 64 * k, 0, 1);
+    ahead<Bytes, Always>(p);
+    if (Always || engine::detail::gDecodePrefetch) {
+        const char* a = static_cast<const char*>(p) + kFarBytes;
+        for (size_t k = 0; k < (Bytes < 64 ? 1 : Bytes / 64); ++k)
+            lineToL2(a + 64 * k);
+    }
 }
 
 } // namespace engine::PLAYGROUND_ISA_NS::decodeprefetch

@@ -37,6 +37,8 @@ nlohmann::json machineDescription()
     // The kernels' SIMD level in use (PLAYGROUND_ISA can lower it) and the best this CPU runs.
     m["isa"] = cpuIsaName(activeCpuIsa());
     m["isa_best"] = cpuIsaName(bestCpuIsa());
+    // Whether decode's dots prefetch their rows in software (off on AMD; PLAYGROUND_DECODE_PREFETCH overrides).
+    m["decode_prefetch"] = decodePrefetchActive();
     std::ifstream mem("/proc/meminfo");
     std::string key, unit;
     uint64_t value = 0;

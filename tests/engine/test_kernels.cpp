@@ -221,6 +221,61 @@ private Q_SLOTS:
             QCOMPARE(parseCpuIsa(cpuIsaName(CpuIsa(i))), std::optional<CpuIsa>(CpuIsa(i)));
     }
 
+    // Decode's software prefetch: on unless the CPU is AMD's, the environment's 1 or 0 over that, anything else
+    // refused; the kernels' flag is the process's choice.
+    void decodePrefetchFollowsVendorAndRequest()
+    {
+        QCOMPARE(chooseDecodePrefetch("", CpuVendor::Intel), true);
+        QCOMPARE(chooseDecodePrefetch("", CpuVendor::Other), true);
+        QCOMPARE(chooseDecodePrefetch("", CpuVendor::Amd), false);
+        QCOMPARE(chooseDecodePrefetch("1", CpuVendor::Amd), true);
+        QCOMPARE(chooseDecodePrefetch("0", CpuVendor::Intel), false);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseDecodePrefetch("yes", CpuVendor::Intel));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, chooseDecodePrefetch(" 1", CpuVendor::Amd));
+        const char* env = std::getenv("PLAYGROUND_DECODE_PREFETCH");
+        QCOMPARE(decodePrefetchActive(), chooseDecodePrefetch(env ? env : "", cpuVendor()));
+        QCOMPARE(detail::gDecodePrefetch, decodePrefetchActive());
+        qInfo("decode prefetch %s on this CPU", decodePrefetchActive() ? "on" : "off");
+    }
+
+    // With and without the prefetch, every level's row dots give the same bits (rows of 64 KiB, so the prefetches
+    // run far ahead of the reads, past the row's end).
+    void rowDotsAreTheSameWithAndWithoutPrefetch()
+    {
+        const size_t n = 16384;
+        const std::vector<float> w = randomFloats(n, 21), x = randomFloats(n, 22, 2.0f);
+        ActivationQ8 xq;
+        xq.quantize(x.data(), n);
+        const bool saved = detail::gDecodePrefetch;
+        for (const CpuKernels* level : runnableLevels())
+            for (GgmlType type :
+                { GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K }) {
+                std::vector<uint8_t> row(ggmlRowBytes(type, n));
+                if (type == GgmlType::F32)
+                    std::memcpy(row.data(), w.data(), n * 4);
+                else if (type == GgmlType::F16)
+                    for (size_t i = 0; i < n; ++i) {
+                        const uint16_t h = f32ToF16(w[i]);
+                        std::memcpy(row.data() + 2 * i, &h, 2);
+                    }
+                else
+                    quantizeRow(type, w.data(), row.data(), n);
+                const TypeKernels& k = *typeKernelsOf(*level, type);
+                float dots[2], dotsQ8[2] = { 0, 0 };
+                for (int on = 0; on < 2; ++on) {
+                    detail::gDecodePrefetch = on == 1;
+                    dots[on] = k.dot(row.data(), x.data(), n);
+                    if (k.dotQ8)
+                        dotsQ8[on] = k.dotQ8(row.data(), xq, n);
+                }
+                const QString where = QString("%1 %2").arg(cpuIsaName(level->isa), ggmlTypeName(type));
+                QVERIFY2(std::memcmp(&dots[0], &dots[1], 4) == 0, qPrintable(where));
+                QVERIFY2(std::memcmp(&dotsQ8[0], &dotsQ8[1], 4) == 0, qPrintable(where));
+                QVERIFY2(dots[0] != 0.0f, qPrintable(where));
+            }
+        detail::gDecodePrefetch = saved;
+    }
+
     // Each table is built from its own level's copy of the sources, and the CPU runs at least scalar.
     void everyRunnableLevelHasItsOwnTable()
     {
