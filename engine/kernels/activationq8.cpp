@@ -395,7 +395,7 @@ template <typename Block, bool FiveBit> float dotKQ8(const uint8_t* row, const A
     __m512 mins = _mm512_setzero_ps(); // lanes 8..15, per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        decodeprefetch::aheadTwice<sizeof(blk), true>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         // The eight 6-bit scales and mins (scaleMinK4) with ggml's 32-bit word operations, done in the four lanes
         // of one vector (words W0..W2 of the scales; the scalar version and its move over cost a fifth of the
         // kernel's time): bytes 0..7 of `sm` are the scales, 8..15 the mins. Lanes: W0 & 0x3f, (W2 & 0x0f) |
@@ -460,7 +460,7 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     __m512 offsets = _mm512_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        decodeprefetch::aheadTwice<sizeof(blk), true>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         // The 16 group scales d * sc[G] * d_x(G), all at once.
         const __m512 sc
             = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales))));
@@ -600,7 +600,7 @@ template <typename Block, bool FiveBit> float dotKQ8Avx2(const uint8_t* row, con
     __m256 mins = _mm256_setzero_ps(); // per sub-block: dmin * m * d_x * sum(q_x)
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const Block& blk = blocks[b];
-        decodeprefetch::aheadTwice<sizeof(blk), true>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         alignas(32) float sc[8], m[8];
         for (int j = 0; j < 8; ++j) {
             uint8_t s6, m6;
@@ -653,7 +653,7 @@ float dotQ6_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
     __m256 offsets = _mm256_setzero_ps(); // per group: scale * sum(q_x), the "- 32" of every value
     for (size_t b = 0; b < n / kQK_K; ++b) {
         const BlockQ6_K& blk = blocks[b];
-        decodeprefetch::aheadTwice<sizeof(blk), true>(&blk);
+        decodeprefetch::aheadTwice<sizeof(blk)>(&blk);
         const __m256 d = _mm256_set1_ps(f16ToF32(blk.d));
         for (int half = 0; half < 2; ++half) { // groups 8 half .. 8 half + 7, x blocks 4 half .. 4 half + 3
             const __m256 sc = _mm256_cvtepi32_ps(

@@ -109,15 +109,13 @@ constexpr size_t weightPanelFloats(int64_t rows, int64_t k)
 // The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.
 const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);
 
-// Whether decode's row dots ask for their rows ahead of reading them (software prefetch, decodeprefetch.h). Measured
-// one thread, one process, the dots over every matrix of a model against a plain vector read of the same bytes
-// (docs/benchmarks.md): on the Intel Xeon VM the prefetch made the dots read at or above the plain read (F32 1.14x,
-// integer dots x1.13-1.17), on the AMD EPYC (Zen 4) VM it held the F32 dot at 0.82 of the read, which it matches
-// without (29.5-32.1 against 26.2 GB/s): the AMD cores' own prefetchers keep up, and the extra requests cost load
-// slots. Whole decode there (bench, alternating): 110M F32 +12%, 1B Q8_0 +6% (1 thread) to +15% (2), 1B Q4_0 +4%
-// without; the K-quant dots lost 7% at 2 threads, so they always prefetch (decodeprefetch.h). So: on for Intel and
-// other vendors, off for AMD's float and legacy-quant dots. PLAYGROUND_DECODE_PREFETCH=1|0 in the environment
-// overrides. Prefetches never change a result.
+// Whether decode's float row dots (F32, F16, BF16) ask for their rows ahead of reading them (software prefetch,
+// decodeprefetch.h; the integer dots always do). On the Intel Xeon VM the prefetch made the F32 dot read at 1.14x a
+// plain vector read of the same bytes; on the AMD EPYC (Zen 4) VM it held it at 0.82 of that read, which it matches
+// without (one thread, every matrix of 110M F32: 26.2 against 29.5-32.1 GB/s): the AMD cores' own prefetchers keep
+// up, and the extra requests cost load slots. Whole decode there (bench, two rounds alternating with the previous
+// build): 110M F32 one thread 40.1-41.5 -> 62.7-64.6 tok/s, 15M F32 265-267 -> 400-447. So on for Intel and other
+// vendors, off for AMD. PLAYGROUND_DECODE_PREFETCH=1|0 in the environment overrides. Prefetches never change a result.
 enum class CpuVendor { Intel, Amd, Other };
 CpuVendor cpuVendor(); // from cpuid leaf 0
 // What PLAYGROUND_DECODE_PREFETCH=`requested` gives on a CPU of `vendor` (pure; tested): "1" on, "0" off, empty the

@@ -27,8 +27,9 @@ constexpr size_t kDistanceBytes = 4096;
 inline void lineToL1(const char* a) { asm volatile("prefetcht0 %0" : : "m"(*a)); }
 inline void lineToL2(const char* a) { asm volatile("prefetcht2 %0" : : "m"(*a)); }
 
-// Prefetches every cache line of [p, p + Bytes) kDistanceBytes ahead: one line per 64 bytes, and the span's last
-// byte, so an unaligned span's lines are all asked for (a span of 72 bytes can touch three lines).
+// Prefetches (when gDecodePrefetch is set, or Always) every cache line of [p, p + Bytes) kDistanceBytes ahead: one line
+// per 64 bytes, and the span's last byte, so an unaligned span's lines are all asked for (a span of 72 bytes can touch
+// three lines).
 template <size_t Bytes, bool Always = false> inline void ahead(const void* p)
 {
     if (Always || engine::detail::gDecodePrefetch) { // off on AMD (cpudispatch.h: decodePrefetchActive)
@@ -53,16 +54,15 @@ template <size_t Bytes, bool Always = false> inline void ahead(const void* p)
 // at 1/8, 2/8, 2/16, 4/8 and 4/16 KiB (within noise of this for Q8_0 and Q4_0), and both hints exactly once per line
 // through a cursor over the row (as fast from memory, 2-10% slower from L2 and L3: the loop's branch mispredicts).
 constexpr size_t kFarBytes = 12288;
-// Always: regardless of gDecodePrefetch (the K-quant dots: on the AMD VM, 110M Q4_K_M decode at 2 threads was 7%
-// slower without, 358 against 388 tok/s, where the float and legacy dots gained 4-15%).
-template <size_t Bytes, bool Always = false> inline void aheadTwice(const void* p)
+// Unlike ahead(), on whatever the CPU: on the AMD VM the integer dots measured within the noise either way (whole
+// decode, alternating: 1B Q8_0 -5% to +15%, 1B Q4_0 -12% to +9%, 110M Q4_K_M at 2 threads -7% without), where the
+// float dots gained 50% without.
+template <size_t Bytes> inline void aheadTwice(const void* p)
 {
-    ahead<Bytes, Always>(p);
-    if (Always || engine::detail::gDecodePrefetch) {
-        const char* a = static_cast<const char*>(p) + kFarBytes;
-        for (size_t k = 0; k < (Bytes < 64 ? 1 : Bytes / 64); ++k)
-            lineToL2(a + 64 * k);
-    }
+    ahead<Bytes, true>(p);
+    const char* a = static_cast<const char*>(p) + kFarBytes;
+    for (size_t k = 0; k < (Bytes < 64 ? 1 : Bytes / 64); ++k)
+        lineToL2(a + 64 * k);
 }
 
 } // namespace engine::PLAYGROUND_ISA_NS::decodeprefetch
