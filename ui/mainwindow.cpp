@@ -220,6 +220,7 @@ MainWindow::MainWindow(QWidget* parent)
     buildMenus();
     m_defaultSettings = currentSettings();
     loadSettings();
+    markPromptsKept(); // the saved prompts are on disk: nothing typed yet
     // Autosave starts after the saved settings are back, so restoring them does not count as an edit.
     m_autosave = new QTimer(this);
     m_autosave->setSingleShot(true);
@@ -261,6 +262,13 @@ QWidget* MainWindow::buildControls()
     m_modelFacts->setWordWrap(true);
     m_modelFacts->setTextInteractionFlags(Qt::TextSelectableByMouse);
     modelLayout->addWidget(m_modelFacts);
+    m_shownRunModel = new QLabel(modelBox);
+    m_shownRunModel->setObjectName(QStringLiteral("shownRunModel"));
+    m_shownRunModel->setWordWrap(true);
+    m_shownRunModel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_shownRunModel->setStyleSheet(QStringLiteral("color: #9a4b00;"));
+    m_shownRunModel->hide();
+    modelLayout->addWidget(m_shownRunModel);
     layout->addWidget(modelBox);
 
     // ---- prompts, sampling, parallelism
@@ -505,6 +513,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
         m_sessionBannerAction->setVisible(false);
     }
     m_settings->setModelContextLength(info.contextLength);
+    updateShownRunModel();
     m_chat->setModel(m_controller->model());
     m_outputTabs->setTabToolTip(1,
         m_chat->available() ? tr("A conversation with the model's chat template, the KV "
@@ -583,6 +592,8 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
         m_chat->finishTurn(summary);
     } else {
         m_runs.push_back(SessionFile::record(*m_runSettings, summary, m_pieces, m_trace));
+        m_runModels.push_back({ m_controller->modelInfo().source, m_controller->modelInfo().name, std::nullopt });
+        m_shownModel = m_runModels.back(); // still shown if another model is loaded next
         m_recordedRunId = id;
         m_shownRun = int(m_runs.size()) - 1;
         m_history->setHistory(m_runs, m_sweeps);
@@ -720,7 +731,8 @@ void MainWindow::run()
         return;
     }
     s.topAlternatives = m_output->probabilityColouring() ? engine::kDefaultTopAlternatives : 0;
-    runWith(s);
+    if (runWith(s) != 0)
+        markPromptsKept(); // they are in the run's record now
 }
 
 void MainWindow::continueFrom(int sequence, int tokenIndex, int32_t id)
@@ -748,6 +760,8 @@ int MainWindow::runWith(const RunSettings& s)
     if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || s.prompts.empty())
         return 0;
     m_runSettings = s;
+    m_shownModel.reset(); // a live run: the loaded model's
+    updateShownRunModel();
     m_pieces.clear();
     m_trace.clear();
     m_timeline->clear();
@@ -1193,7 +1207,7 @@ void MainWindow::updateEnabled()
 void MainWindow::exportTrace()
 {
     engine::TraceMeta meta;
-    meta.model = m_controller->modelInfo().source.toStdString();
+    meta.model = (m_shownModel ? m_shownModel->source : m_controller->modelInfo().source).toStdString();
     meta.threads = m_lastRun ? m_lastRun->threads : m_settings->threads();
     meta.strategy = engine::strategyName(m_lastRun ? m_lastRun->strategy : engine::Strategy::IntraOp);
     meta.partitioner = engine::partitionerName(currentSettings().scheduler.partitioner);
@@ -1223,6 +1237,24 @@ session::Session MainWindow::currentSession() const
         out.model.path = info.source.toStdString(); // moved since it was loaded: no size or hash to give
         out.model.name = info.name.toStdString();
     }
+    // A session names one model for all its runs: when they were all made with another model than the one
+    // loaded (a read-only session, or a model chosen since), that is the one it names.
+    if (!m_runModels.empty()
+        && std::all_of(m_runModels.begin(), m_runModels.end(),
+            [&](const RunModel& m) { return m.source == m_runModels.front().source; })
+        && m_runModels.front().source != info.source && !m_runModels.front().source.isEmpty()) {
+        const RunModel& m = m_runModels.front();
+        if (m.ref) {
+            out.model = *m.ref;
+        } else {
+            try {
+                out.model = session::ModelRef::of(m.source.toStdString(), m.name.toStdString());
+            } catch (const std::exception&) {
+                out.model.path = m.source.toStdString();
+                out.model.name = m.name.toStdString();
+            }
+        }
+    }
     out.settings = currentSettings();
     out.machine = engine::machineDescription();
     out.runs = m_runs;
@@ -1230,17 +1262,78 @@ session::Session MainWindow::currentSession() const
     return out;
 }
 
-void MainWindow::saveSession()
+bool MainWindow::saveSession()
 {
     const QString path = QFileDialog::getSaveFileName(
         this, tr("Save session"), QStringLiteral("session.json"), tr("Playground session (*.json)"));
     if (path.isEmpty())
-        return;
+        return false;
     const QString error = SessionFile::write(path, currentSession());
-    if (!error.isEmpty())
+    if (!error.isEmpty()) {
         QMessageBox::warning(this, tr("Cannot save the session"), error);
-    else
-        setState(tr("session saved: %1").arg(QFileInfo(path).fileName()));
+        return false;
+    }
+    setState(tr("session saved: %1").arg(QFileInfo(path).fileName()));
+    markPromptsKept();
+    return true;
+}
+
+void MainWindow::markPromptsKept()
+{
+    const RunSettings s = currentSettings();
+    m_keptPrompts.clear();
+    for (const std::string& p : s.prompts)
+        m_keptPrompts << QString::fromStdString(p);
+    m_keptSystem = QString::fromStdString(s.systemPrompt);
+}
+
+bool MainWindow::promptsEdited() const
+{
+    const RunSettings s = currentSettings();
+    QStringList prompts;
+    for (const std::string& p : s.prompts)
+        prompts << QString::fromStdString(p);
+    return prompts != m_keptPrompts || QString::fromStdString(s.systemPrompt) != m_keptSystem;
+}
+
+bool MainWindow::mayReplaceEditedPrompts(const QString& what)
+{
+    if (!promptsEdited())
+        return true;
+    QMessageBox box(QMessageBox::Warning, tr("Replace the edited prompts?"),
+        tr("The prompts were edited since the last run or save. %1 replaces them.").arg(what),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.setObjectName(QStringLiteral("replacePromptsQuestion"));
+    box.setInformativeText(tr("Save them in a session file first, discard them, or cancel and keep them."));
+    box.setDefaultButton(QMessageBox::Save);
+    box.setEscapeButton(QMessageBox::Cancel);
+    switch (box.exec()) {
+    case QMessageBox::Save:
+        return saveSession();
+    case QMessageBox::Discard:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void MainWindow::updateShownRunModel()
+{
+    const QString loaded = m_controller->model() ? m_controller->modelInfo().source : QString();
+    if (!m_shownModel || m_shownModel->source.isEmpty() || m_shownModel->source == loaded) {
+        m_shownRunModel->clear();
+        m_shownRunModel->hide();
+        return;
+    }
+    // By name; by its file when the loaded model has the same name (two files of one model).
+    QString name = m_shownModel->name.isEmpty() ? QFileInfo(m_shownModel->source).fileName() : m_shownModel->name;
+    if (!loaded.isEmpty() && name == m_controller->modelInfo().name)
+        name = m_shownModel->source;
+    m_shownRunModel->setText(loaded.isEmpty()
+            ? tr("⚠ The output shown was made with %1, not a loaded model.").arg(name.toHtmlEscaped())
+            : tr("⚠ The output shown was made with %1, not with the model above.").arg(name.toHtmlEscaped()));
+    m_shownRunModel->setToolTip(m_shownModel->source);
+    m_shownRunModel->show();
 }
 
 void MainWindow::openSession()
@@ -1260,6 +1353,11 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
             QMessageBox::warning(this, tr("Cannot open the session"), error);
         return error;
     }
+    const QString name = QFileInfo(path).fileName();
+    if (!quiet && !mayReplaceEditedPrompts(tr("Opening session %1").arg(name))) {
+        setState(tr("session not opened: the edited prompts were kept"));
+        return tr("not opened: the edited prompts were kept");
+    }
     if (m_controller->isBusy()) {
         m_controller->stop();
         m_runId = 0; // the session replaces what the run was showing; drop what it still sends
@@ -1267,9 +1365,9 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
         m_cancelSweep->hide();
     }
     applySettings(s.settings);
+    markPromptsKept(); // they are in the file
     // The model: loaded when it is here and the same file; otherwise the session is shown read-only.
     const QString model = QString::fromStdString(s.model.path);
-    const QString name = QFileInfo(path).fileName();
     m_modelChosen = false;
     QString note, shortNote; // the tool bar has room for the short one; the tool tip and status say it all
     switch (s.model.check()) {
@@ -1300,6 +1398,10 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     else if (model.isEmpty())
         setSessionBanner(tr("Session %1").arg(name), false);
 
+    // Every run of a session was made with its model, whatever is loaded now.
+    const RunModel sessionModel { model, QString::fromStdString(s.model.name), s.model };
+    m_runModels.assign(s.runs.size(), sessionModel);
+    m_shownModel = sessionModel;
     m_runs = std::move(s.runs);
     m_sweeps = std::move(s.sweeps);
     m_recordedRunId = 0;
@@ -1325,6 +1427,9 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
             texts << QString::fromStdString(text), stats << QString::fromStdString(figures);
         if (!texts.isEmpty())
             m_output->showSaved(prompts, texts, stats);
+        else
+            m_shownModel.reset(); // nothing of the session is shown
+        updateShownRunModel();
         m_stats->clear(tr("This session holds outputs only, no run and no trace: run again to see the workers."));
     }
     setState(tr("session opened: %1").arg(name) + (note.isEmpty() ? QString() : QStringLiteral(" (") + note + ')'));
@@ -1359,6 +1464,9 @@ void MainWindow::showRun(int index)
     m_timeline->fitAll();
     m_stats->setSummary(summary);
     m_lastRun = summary;
+    if (size_t(index) < m_runModels.size())
+        m_shownModel = m_runModels[size_t(index)];
+    updateShownRunModel();
     if (r.report) {
         m_why->setReport(*r.report, r.cancelled);
         m_roofline->setReport(*r.report);
@@ -1370,7 +1478,12 @@ void MainWindow::showRun(int index)
                                 "analyze --session-out does). Run it again to see why the threads idled."));
         m_roofline->clear();
     }
-    setState(tr("showing run %1 of the history (%2)").arg(index + 1).arg(QString::fromStdString(r.startedAt)));
+    setState(m_shownRunModel->isHidden()
+            ? tr("showing run %1 of the history (%2)").arg(index + 1).arg(QString::fromStdString(r.startedAt))
+            : tr("showing run %1 of the history (%2), made with %3")
+                  .arg(index + 1)
+                  .arg(QString::fromStdString(r.startedAt))
+                  .arg(m_shownModel->name.isEmpty() ? QFileInfo(m_shownModel->source).fileName() : m_shownModel->name));
 }
 
 void MainWindow::showSweep(int index, bool switchToChart)
