@@ -1,5 +1,7 @@
 #include "ui/demopanel.h"
 
+#include "ui/labels.h"
+
 #include <QEvent>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -30,14 +32,6 @@ QLabel* wrappingLabel(QWidget* parent)
     label->setWordWrap(true);
     label->setTextInteractionFlags(Qt::TextSelectableByMouse);
     return label;
-}
-
-// "decode_speedup" → "decode speedup"
-QString readableName(const std::string& name)
-{
-    QString s = QString::fromStdString(name);
-    s.replace(QLatin1Char('_'), QLatin1Char(' '));
-    return s;
 }
 
 QString focusButtonText(engine::lessons::Focus focus)
@@ -205,7 +199,7 @@ void DemoPanel::showExplanation(
     for (const engine::lessons::Measurement& m : measured.values) {
         m_measuredNames << QString::fromStdString(m.name);
         rows += QStringLiteral("<tr><td>%1</td><td align=right><b>%2</b></td></tr>")
-                    .arg(readableName(m.name).toHtmlEscaped(), QString::fromStdString(m.text()).toHtmlEscaped());
+                    .arg(measurementLabel(m.name).toHtmlEscaped(), QString::fromStdString(m.text()).toHtmlEscaped());
     }
     if (!rows.isEmpty()) {
         m_measured->setText(

@@ -5,6 +5,9 @@
 #include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "testsupport.h"
+#include "ui/compareview.h"
+#include "ui/demopanel.h"
+#include "ui/labels.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
 #include "ui/promptlisteditor.h"
@@ -19,9 +22,11 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -326,6 +331,94 @@ private Q_SLOTS:
         QVERIFY2(note->text().contains(QStringLiteral("synthetic-tiny"))
                 || note->text().contains(QStringLiteral("synthetic:tiny")),
             qPrintable(note->text()));
+    }
+
+    // Every measurement name the lessons add (engine/lessons/*.cpp), written out here so a name a lesson adds later
+    // without a label shows up in review.
+    void measurementsReadAsWords()
+    {
+        const char* keys[] = { "cores", "threads_over", "speedup_cores", "speedup_over", "fit_serial", "fit_limit",
+            "fit_points", "traced_serial", "traced_limit", "predicted_threads_near", "predicted_threads_far",
+            "predicted_speedup_near", "predicted_speedup_far", "background_cores", "threads", "coarse_grain",
+            "imbalance_static", "imbalance_auto", "imbalance_affinity", "imbalance_coarse", "decode_tps_static",
+            "decode_tps_auto", "decode_tps_affinity", "decode_tps_coarse", "machine_gbps", "llc_mib", "weights_f32",
+            "weights_q8", "weights_q4", "bytes_per_token_f32", "decode_tps_q4", "gbps_q8", "intensity_f32", "gflops_q4",
+            "q4_vs_f32", "prompts", "threads_one", "threads_two", "tps_1", "tps_intra_2", "tps_request_2",
+            "throughput_intra", "throughput_request", "ms_per_token_1", "ms_per_token_intra_2",
+            "ms_per_token_request_2", "own_speedup_request", "own_speedup_intra", "threads_fit", "threads_most",
+            "threads_4", "decode_tps_4", "decode_tps_best_fit", "most_vs_best", "busy_share_fit", "busy_share_most",
+            "overhead_share_most", "imbalance_share_most", "serial_share_most", "overhead_per_region_fit_us",
+            "overhead_per_region_most_us", "prompt_tokens", "prefill_tps_1", "prefill_tps_2", "decode_tps_1",
+            "decode_tps_2", "prefill_speedup", "decode_speedup", "prefill_work_per_region_us",
+            "prefill_overhead_per_region_us", "decode_work_per_region_us", "decode_overhead_per_region_us",
+            "decode_regions_per_token", "decode_overhead_share", "decode_imbalance_share", "decode_serial_share",
+            "decode_memory_bound_share", "weights_mib", "work_per_region_us", "overhead_per_region_us",
+            "overhead_share", "busy_share", "serial_share", "imbalance_share", "regions_per_token" };
+        for (const char* key : keys) {
+            const QString label = measurementLabel(key);
+            const QString raw = QString::fromLatin1(key);
+            QVERIFY2(!label.contains(QLatin1Char('_')) || label.contains(QLatin1String("Q8_0"))
+                    || label.contains(QLatin1String("Q4_0")),
+                qPrintable(raw + QStringLiteral(" → ") + label));
+            // Nor the key's abbreviations as words ("decode tps 1", "llc mib", "threads one").
+            static const QRegularExpression abbreviation(
+                QStringLiteral("\\b(tps|us|mib|gbps|gflops|llc|vs|q4|q8|f32|one|two)\\b"));
+            QVERIFY2(!abbreviation.match(label).hasMatch(), qPrintable(raw + QStringLiteral(" → ") + label));
+        }
+        QCOMPARE(measurementLabel("decode_tps_1"), QStringLiteral("decode tok/s, 1 thread"));
+        QCOMPARE(measurementLabel("decode_tps_2"), QStringLiteral("decode tok/s, 2 threads"));
+        QCOMPARE(measurementLabel("decode_tps_q4"), QStringLiteral("decode tok/s, Q4_0 weights"));
+        QCOMPARE(
+            measurementLabel("overhead_per_region_most_us"), QStringLiteral("fork/join cost per region, most threads"));
+        QCOMPARE(settingLabel("add_bos"), QStringLiteral("adds BOS token"));
+        QCOMPARE(settingLabel("top_k"), QStringLiteral("top-k"));
+    }
+
+    void aLessonsTableShowsLabels()
+    {
+        DemoPanel panel;
+        engine::lessons::Measured m;
+        m.add("threads_one", 1, "", 0);
+        m.add("decode_tps_1", 120, "tok/s", 0);
+        m.add("decode_tps_2", 150, "tok/s", 0);
+        engine::lessons::Explanation e;
+        e.text = "text";
+        panel.showExplanation(m, e);
+        QString shown;
+        for (QLabel* l : panel.findChildren<QLabel*>())
+            shown += l->text() + QLatin1Char('\n');
+        QVERIFY2(shown.contains(QStringLiteral("decode tok/s, 1 thread")), qPrintable(shown));
+        QVERIFY2(shown.contains(QStringLiteral("decode tok/s, 2 threads")), qPrintable(shown));
+        for (const char* raw : { "threads one", "decode tps", "threads_one", "decode_tps" })
+            QVERIFY2(!shown.contains(QLatin1String(raw)), raw);
+    }
+
+    void theCompareWindowShowsLabels()
+    {
+        session::RunRecord a, b;
+        a.settings.prompts = b.settings.prompts = { "p" };
+        b.settings.addBos = !a.settings.addBos;
+        b.settings.sampling.topK = a.settings.sampling.topK + 1;
+        b.settings.scheduler.pinThreads = !a.settings.scheduler.pinThreads;
+        a.sequences.resize(1);
+        b.sequences.resize(1);
+        CompareView view(a, b, QStringLiteral("run 1"), QStringLiteral("run 2"));
+        QCOMPARE(view.findChildren<QTableWidget*>().size(), 2); // settings and metrics
+        QStringList shown;
+        for (QTableWidget* t : view.findChildren<QTableWidget*>()) {
+            for (int c = 0; c < t->columnCount(); ++c)
+                shown << t->horizontalHeaderItem(c)->text();
+            for (int r = 0; r < t->rowCount(); ++r)
+                shown << t->item(r, 0)->text();
+        }
+        QVERIFY(shown.contains(QStringLiteral("adds BOS token")));
+        QVERIFY(shown.contains(QStringLiteral("top-k")));
+        QVERIFY(shown.contains(QStringLiteral("pins threads to cores")));
+        for (const QString& label : shown) {
+            QVERIFY2(!label.contains(QLatin1Char('_')), qPrintable(label));
+            for (const char* raw : { "add bos", "top k", "pin threads", "stop at eos" })
+                QVERIFY2(label != QLatin1String(raw), qPrintable(label));
+        }
     }
 
 private:
