@@ -64,12 +64,18 @@ DemoPanel::DemoPanel(QWidget* parent)
     m_title = wrappingLabel(this);
     m_summary = wrappingLabel(this);
     m_step = wrappingLabel(this);
+    m_modelNote = wrappingLabel(this);
+    m_modelNote->setObjectName(QStringLiteral("syntheticModelNote"));
+    m_modelNote->setTextFormat(Qt::PlainText);
+    m_modelNote->setStyleSheet(QStringLiteral("color: #555;"));
+    m_modelNote->hide();
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 1000);
     m_progress->setTextVisible(false);
     outer->addWidget(m_title);
     outer->addWidget(m_summary);
     outer->addWidget(m_step);
+    outer->addWidget(m_modelNote);
     outer->addWidget(m_progress);
 
     auto* nav = new QHBoxLayout;
@@ -162,16 +168,28 @@ void DemoPanel::showLesson(const QString& title, const QString& summary, int ind
     m_previous->setEnabled(index > 0);
     m_next->setEnabled(index + 1 < count);
     clearResults();
+    m_modelNote->clear();
+    m_modelNote->hide();
     m_step->setText(tr("Getting ready…"));
     setProgress(0);
     setRunning(true);
 }
 
-void DemoPanel::showStep(int step, int steps, const QString& caption, const QString& model)
+void DemoPanel::showStep(int step, int steps, const QString& caption, const QString& model, bool synthetic)
 {
     m_step->setText(tr("Step %1 of %2: %3").arg(step + 1).arg(steps).arg(caption)
         + (model.isEmpty() ? QString() : QStringLiteral(" — ") + model));
+    if (synthetic) {
+        // Its text streams into the output as if it meant something.
+        m_modelNote->setText(
+            tr("Note: this demonstration's model (%1) is synthetic: its weights are random, so the text "
+               "it writes is meaningless. Only its timings and trace count.")
+                .arg(model));
+        m_modelNote->show();
+    }
 }
+
+QString DemoPanel::modelNote() const { return m_modelNote->isHidden() ? QString() : m_modelNote->text(); }
 
 void DemoPanel::setProgress(double fraction) { m_progress->setValue(int(std::clamp(fraction, 0.0, 1.0) * 1000)); }
 

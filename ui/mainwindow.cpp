@@ -45,7 +45,9 @@
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSet>
 #include <QSettings>
+#include <QShortcut>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -408,8 +410,10 @@ void MainWindow::buildMenus()
     rerunLesson->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     QAction* leave = demos->addAction(tr("&Back to my settings"), this, &MainWindow::leaveLesson);
     // The lesson shortcuts act only while the panel is open; Page Up/Down stay the text fields' otherwise.
-    for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
+    for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave }) {
         a->setEnabled(false);
+        a->setProperty("shortcutScope", tr("while a demonstration is open"));
+    }
     connect(m_lessons, &LessonDriver::lessonStarted, this, [nextLesson, previousLesson, rerunLesson, leave] {
         for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
             a->setEnabled(true);
@@ -505,6 +509,9 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
             .arg(info.vocab)
             .arg(info.contextLength)
             .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
+    if (info.source.startsWith(QLatin1String("synthetic:")))
+        m_modelFacts->setText(m_modelFacts->text()
+            + tr("<br><i>Synthetic: random weights, so its text is meaningless; its timings are real.</i>"));
     m_modelFacts->setToolTip(info.source);
     m_lastGoodModel = info.source;
     // The model the user chose is here now: whatever session is shown can be run again.
@@ -612,6 +619,8 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
               .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2);
     if (const QString busy = busyMachineWarning(summary.backgroundLoad); !busy.isEmpty())
         state += QStringLiteral(" · ") + busy;
+    if (!m_skippedPrompts.isEmpty() && m_runKind == RunKind::Prompts)
+        state += QStringLiteral(" · ") + m_skippedPrompts;
     setState(state);
     m_runState = state;
     if (m_trace.empty()) {
@@ -731,8 +740,17 @@ void MainWindow::run()
         return;
     }
     s.topAlternatives = m_output->probabilityColouring() ? engine::kDefaultTopAlternatives : 0;
-    if (runWith(s) != 0)
+    if (runWith(s) != 0) {
         markPromptsKept(); // they are in the run's record now
+        QStringList skipped;
+        for (int n : prompts()->emptyEntries())
+            skipped << QString::number(n);
+        m_skippedPrompts = skipped.isEmpty() ? QString()
+            : skipped.size() == 1            ? tr("empty prompt %1 skipped").arg(skipped.front())
+                                             : tr("empty prompts %1 skipped").arg(skipped.join(QStringLiteral(", ")));
+        if (!m_skippedPrompts.isEmpty())
+            setState(tr("starting… (%1)").arg(m_skippedPrompts));
+    }
 }
 
 void MainWindow::continueFrom(int sequence, int tokenIndex, int32_t id)
@@ -759,6 +777,7 @@ int MainWindow::runWith(const RunSettings& s)
 {
     if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || s.prompts.empty())
         return 0;
+    m_skippedPrompts.clear(); // run() sets it again after this
     m_runSettings = s;
     m_shownModel.reset(); // a live run: the loaded model's
     updateShownRunModel();
@@ -1745,22 +1764,49 @@ void MainWindow::restoreDefaults()
 
 void MainWindow::showShortcuts()
 {
+    // Made from the actions themselves, so a shortcut given to a menu entry is listed without anyone
+    // remembering to; only the keys widgets handle themselves (the timeline's, the chat's) are written here.
+    QString rows;
+    QSet<const QAction*> listed;
+    auto plain = [](QString text) {
+        text.replace(QLatin1String("&&"), QLatin1String("\x01")).remove(QLatin1Char('&'));
+        return text.replace(QLatin1Char('\x01'), QLatin1Char('&')).remove(QStringLiteral("…")).trimmed();
+    };
+    auto row = [&](const QList<QKeySequence>& keys, const QString& what) {
+        QStringList names;
+        for (const QKeySequence& k : keys)
+            names << QStringLiteral("<b>%1</b>").arg(k.toString(QKeySequence::NativeText).toHtmlEscaped());
+        rows += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>").arg(names.join(tr(" or ")), what);
+    };
+    auto add = [&](const QAction* a, const QString& menu) {
+        if (a->shortcuts().isEmpty() || listed.contains(a))
+            return;
+        listed.insert(a);
+        QString what = (menu.isEmpty() ? QString() : plain(menu) + QStringLiteral(" ▸ ")) + plain(a->text());
+        if (const QString scope = a->property("shortcutScope").toString(); !scope.isEmpty())
+            what += QStringLiteral(" (") + scope + QLatin1Char(')');
+        row(a->shortcuts(), what.toHtmlEscaped());
+    };
+    for (const QAction* menuAction : menuBar()->actions())
+        if (const QMenu* menu = menuAction->menu())
+            for (const QAction* a : menu->actions())
+                add(a, menu->title());
+    for (const QAction* a : findChildren<QAction*>()) // any not in a menu
+        add(a, QString());
+    for (const QShortcut* s : findChildren<QShortcut*>())
+        if (!s->key().isEmpty())
+            row({ s->key() }, (s->whatsThis().isEmpty() ? s->objectName() : s->whatsThis()).toHtmlEscaped());
     QMessageBox::information(this, tr("Keyboard shortcuts"),
-        tr("<table cellspacing=4>"
-           "<tr><td><b>Ctrl+Enter</b></td><td>run every prompt</td></tr>"
-           "<tr><td><b>Esc</b></td><td>stop after the current token (or cancel a sweep)</td></tr>"
-           "<tr><td><b>Ctrl+Shift+S</b></td><td>sweep thread counts…</td></tr>"
-           "<tr><td><b>Ctrl+O</b></td><td>open a GGUF model</td></tr>"
-           "<tr><td><b>Ctrl+S</b></td><td>save the session</td></tr>"
-           "<tr><td><b>F</b></td><td>fit the whole run in the timeline</td></tr>"
-           "<tr><td><b>F1</b></td><td>this list</td></tr>"
-           "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>"
+        tr("<table cellspacing=4>%1"
            "<tr><td colspan=2><br><b>In the timeline</b> (click it first)</td></tr>"
            "<tr><td><b>wheel</b>, <b>+</b> / <b>−</b></td><td>zoom at the cursor / the centre</td></tr>"
            "<tr><td><b>drag</b>, <b>←</b> / <b>→</b></td><td>pan</td></tr>"
            "<tr><td><b>Shift+wheel</b>, <b>↑</b> / <b>↓</b></td><td>scroll the lanes when there are many</td></tr>"
            "<tr><td><b>double-click</b>, <b>Home</b>, <b>0</b></td><td>fit the whole run</td></tr>"
-           "</table>"));
+           "<tr><td colspan=2><br><b>In the Chat tab's message field</b></td></tr>"
+           "<tr><td><b>Ctrl+Enter</b></td><td>send the message</td></tr>"
+           "</table>")
+            .arg(rows));
 }
 
 void MainWindow::showViewsHelp()

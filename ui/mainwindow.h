@@ -264,6 +264,7 @@ private:
     QLabel* m_shownRunModel = nullptr; // under the model facts: which model made what is shown, if another
     void updateShownRunModel();
     // The prompts and system prompt as last run, saved or opened: typed text is not replaced without asking.
+    QString m_skippedPrompts; // "empty prompt 2 skipped": what the last run() left out of the prompt list
     QStringList m_keptPrompts;
     QString m_keptSystem;
     void markPromptsKept();

@@ -2,12 +2,16 @@
 // silence (the control says the limit and why, then takes the nearest allowed value), and a sweep's thread
 // list says what is wrong with it. Opening a session does not replace typed prompts without asking, and a
 // session's run shown beside another loaded model says which model made it.
+#include "engine/measure/promptab.h"
 #include "engine/model/synthetic.h"
 #include "engine/parallel/scheduler.h"
 #include "testsupport.h"
+#include "ui/abpanel.h"
 #include "ui/compareview.h"
 #include "ui/demopanel.h"
+#include "ui/dialoganswerer.h"
 #include "ui/labels.h"
+#include "ui/lessondriver.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
 #include "ui/promptlisteditor.h"
@@ -26,6 +30,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -419,6 +424,93 @@ private Q_SLOTS:
             for (const char* raw : { "add bos", "top k", "pin threads", "stop at eos" })
                 QVERIFY2(label != QLatin1String(raw), qPrintable(label));
         }
+    }
+
+    void anEmptyPromptIsNotSkippedInSilence()
+    {
+        MainWindow w;
+        QVERIFY(loadSynthetic(w, QStringLiteral("tiny")));
+        RunSettings s = w.currentSettings();
+        s.maxTokens = 2;
+        s.scheduler.threads = 1;
+        w.applySettings(s);
+        w.prompts()->setPrompts({ QStringLiteral("first"), QString(), QStringLiteral("third") });
+        auto* note = w.findChild<QLabel*>(QStringLiteral("emptyPromptNote"));
+        QVERIFY(note);
+        QVERIFY(note->isVisibleTo(&w));
+        QVERIFY2(note->text().contains(QStringLiteral("Prompt 2 is empty")), qPrintable(note->text()));
+        QSignalSpy report(w.controller(), &RunController::reportReady); // the state after the analysis is the run's
+        w.run();
+        QVERIFY(report.wait(60000));
+        QCOMPARE(w.output()->paneCount(), 2);
+        QStringList status;
+        for (QLabel* l : w.statusBar()->findChildren<QLabel*>())
+            status << l->text();
+        QVERIFY2(status.join(QLatin1Char('|')).contains(QStringLiteral("empty prompt 2 skipped")),
+            qPrintable(status.join(QLatin1Char('|'))));
+        // Typed in, the note goes.
+        w.prompts()->setPrompts({ QStringLiteral("first"), QStringLiteral("second") });
+        QVERIFY(note->isHidden());
+    }
+
+    void theShortcutListHasEveryShortcut()
+    {
+        MainWindow w;
+        QAction* help = nullptr;
+        for (QAction* a : w.findChildren<QAction*>())
+            if (a->shortcuts().contains(QKeySequence(QKeySequence::HelpContents)))
+                help = a;
+        QVERIFY(help);
+        testsupport::DialogAnswerer answer;
+        help->trigger();
+        QTRY_COMPARE(answer.messages.size(), 1);
+        const QString list = answer.messages.front();
+        int shortcuts = 0;
+        for (const QAction* a : w.findChildren<QAction*>())
+            for (const QKeySequence& k : a->shortcuts()) {
+                ++shortcuts;
+                const QString key = k.toString(QKeySequence::NativeText).toHtmlEscaped();
+                QVERIFY2(list.contains(QStringLiteral("<b>") + key + QStringLiteral("</b>")),
+                    qPrintable(QStringLiteral("%1 (%2) is not in the list").arg(key, a->text())));
+            }
+        QVERIFY(shortcuts >= 10); // the window has them: the check above checked something
+    }
+
+    void promptAbNumbersVariantsAsTheListDoes()
+    {
+        AbPanel panel;
+        engine::PromptAbResult r;
+        r.variants = { "a", "b" };
+        r.seeds = { 1 };
+        r.summary.resize(2);
+        r.samples.resize(2);
+        r.samples[0].variant = 0;
+        r.samples[1].variant = 1;
+        panel.setResult(r);
+        const auto tables = panel.findChildren<QTableWidget*>();
+        QCOMPARE(tables.size(), 2);
+        for (QTableWidget* t : tables) {
+            QCOMPARE(t->rowCount(), 2);
+            QCOMPARE(t->item(0, 0)->text(), QStringLiteral("1"));
+            QCOMPARE(t->item(1, 0)->text(), QStringLiteral("2"));
+        }
+    }
+
+    void theSyntheticLessonSaysItsTextIsMeaningless()
+    {
+        MainWindow w;
+        w.controller()->setMachinePeaks(testsupport::fakeMachinePeaks());
+        w.lessons()->setQuick(true);
+        QVERIFY(loadSynthetic(w, QStringLiteral("tiny")));
+        QSignalSpy finished(w.lessons(), &LessonDriver::lessonFinished);
+        QSignalSpy failed(w.lessons(), &LessonDriver::lessonFailed);
+        QVERIFY(w.lessons()->start(QStringLiteral("too-small-to-split")));
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), 120000);
+        QVERIFY(failed.isEmpty());
+        const QString note = w.demoPanel()->modelNote();
+        QVERIFY2(
+            note.contains(QStringLiteral("random")) && note.contains(QStringLiteral("meaningless")), qPrintable(note));
+        w.leaveLesson();
     }
 
 private:
