@@ -266,6 +266,7 @@ QWidget* MainWindow::buildControls()
     modelLayout->addWidget(m_modelFacts);
     m_shownRunModel = new QLabel(modelBox);
     m_shownRunModel->setObjectName(QStringLiteral("shownRunModel"));
+    m_shownRunModel->setTextFormat(Qt::PlainText); // a model's name is not markup
     m_shownRunModel->setWordWrap(true);
     m_shownRunModel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_shownRunModel->setStyleSheet(QStringLiteral("color: #9a4b00;"));
@@ -1349,8 +1350,8 @@ void MainWindow::updateShownRunModel()
     if (!loaded.isEmpty() && name == m_controller->modelInfo().name)
         name = m_shownModel->source;
     m_shownRunModel->setText(loaded.isEmpty()
-            ? tr("⚠ The output shown was made with %1, not a loaded model.").arg(name.toHtmlEscaped())
-            : tr("⚠ The output shown was made with %1, not with the model above.").arg(name.toHtmlEscaped()));
+            ? tr("⚠ The output shown was made with %1, not a loaded model.").arg(name)
+            : tr("⚠ The output shown was made with %1, not with the model above.").arg(name));
     m_shownRunModel->setToolTip(m_shownModel->source);
     m_shownRunModel->show();
 }
