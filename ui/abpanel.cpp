@@ -157,7 +157,7 @@ void AbPanel::setResult(const engine::PromptAbResult& r)
     m_summary->setRowCount(int(r.summary.size()));
     for (int v = 0; v < int(r.summary.size()); ++v) {
         const engine::PromptAbVariant& a = r.summary[size_t(v)];
-        m_summary->setItem(v, 0, number(v, 0));
+        m_summary->setItem(v, 0, number(v + 1, 0)); // numbered from 1, as the prompt list is
         m_summary->setItem(v, 1, number(a.meanTokens, 1));
         m_summary->setItem(v, 2, number(a.meanProbability, 3));
         m_summary->setItem(v, 3, number(a.perplexity, 2));
@@ -169,7 +169,7 @@ void AbPanel::setResult(const engine::PromptAbResult& r)
     m_samples->setRowCount(int(r.samples.size()));
     for (int i = 0; i < int(r.samples.size()); ++i) {
         const engine::PromptAbSample& s = r.samples[size_t(i)];
-        m_samples->setItem(i, 0, number(s.variant, 0));
+        m_samples->setItem(i, 0, number(s.variant + 1, 0));
         m_samples->setItem(i, 1, number(double(s.seed), 0));
         m_samples->setItem(i, 2, number(s.tokens, 0));
         m_samples->setItem(i, 3, number(s.meanProbability, 3));

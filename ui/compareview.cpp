@@ -2,6 +2,7 @@
 
 #include "engine/parallel/scheduler.h"
 #include "session/comparison.h"
+#include "ui/labels.h"
 #include "ui/speedupchart.h"
 #include "ui/timelineview.h"
 
@@ -86,13 +87,13 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
     for (const auto& setting : session::Comparison::settings(a.settings, b.settings)) {
         const int row = m_settings->rowCount();
         m_settings->insertRow(row);
-        m_settings->setItem(row, 0, cell(QString::fromStdString(setting.key), setting.differs));
+        m_settings->setItem(row, 0, cell(settingLabel(setting.key), setting.differs));
         m_settings->setItem(
             row, 1, cell(QString::fromStdString(session::Comparison::valueText(setting.a)), setting.differs));
         m_settings->setItem(
             row, 2, cell(QString::fromStdString(session::Comparison::valueText(setting.b)), setting.differs));
         if (setting.differs)
-            m_differing << QString::fromStdString(setting.key);
+            m_differing << QString::fromStdString(setting.key); // the key, for tests and the report
     }
 
     // Metrics with the ratio B ÷ A.

@@ -1,5 +1,7 @@
 #include "ui/demopanel.h"
 
+#include "ui/labels.h"
+
 #include <QEvent>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -32,14 +34,6 @@ QLabel* wrappingLabel(QWidget* parent)
     return label;
 }
 
-// "decode_speedup" → "decode speedup"
-QString readableName(const std::string& name)
-{
-    QString s = QString::fromStdString(name);
-    s.replace(QLatin1Char('_'), QLatin1Char(' '));
-    return s;
-}
-
 QString focusButtonText(engine::lessons::Focus focus)
 {
     return DemoPanel::tr("Show the %1").arg(QString::fromLatin1(engine::lessons::focusName(focus)));
@@ -70,12 +64,18 @@ DemoPanel::DemoPanel(QWidget* parent)
     m_title = wrappingLabel(this);
     m_summary = wrappingLabel(this);
     m_step = wrappingLabel(this);
+    m_modelNote = wrappingLabel(this);
+    m_modelNote->setObjectName(QStringLiteral("syntheticModelNote"));
+    m_modelNote->setTextFormat(Qt::PlainText);
+    m_modelNote->setStyleSheet(QStringLiteral("color: #555;"));
+    m_modelNote->hide();
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 1000);
     m_progress->setTextVisible(false);
     outer->addWidget(m_title);
     outer->addWidget(m_summary);
     outer->addWidget(m_step);
+    outer->addWidget(m_modelNote);
     outer->addWidget(m_progress);
 
     auto* nav = new QHBoxLayout;
@@ -168,16 +168,28 @@ void DemoPanel::showLesson(const QString& title, const QString& summary, int ind
     m_previous->setEnabled(index > 0);
     m_next->setEnabled(index + 1 < count);
     clearResults();
+    m_modelNote->clear();
+    m_modelNote->hide();
     m_step->setText(tr("Getting ready…"));
     setProgress(0);
     setRunning(true);
 }
 
-void DemoPanel::showStep(int step, int steps, const QString& caption, const QString& model)
+void DemoPanel::showStep(int step, int steps, const QString& caption, const QString& model, bool synthetic)
 {
     m_step->setText(tr("Step %1 of %2: %3").arg(step + 1).arg(steps).arg(caption)
         + (model.isEmpty() ? QString() : QStringLiteral(" — ") + model));
+    if (synthetic) {
+        // Its text streams into the output as if it meant something.
+        m_modelNote->setText(
+            tr("Note: this demonstration's model (%1) is synthetic: its weights are random, so the text "
+               "it writes is meaningless. Only its timings and trace count.")
+                .arg(model));
+        m_modelNote->show();
+    }
 }
+
+QString DemoPanel::modelNote() const { return m_modelNote->isHidden() ? QString() : m_modelNote->text(); }
 
 void DemoPanel::setProgress(double fraction) { m_progress->setValue(int(std::clamp(fraction, 0.0, 1.0) * 1000)); }
 
@@ -205,7 +217,7 @@ void DemoPanel::showExplanation(
     for (const engine::lessons::Measurement& m : measured.values) {
         m_measuredNames << QString::fromStdString(m.name);
         rows += QStringLiteral("<tr><td>%1</td><td align=right><b>%2</b></td></tr>")
-                    .arg(readableName(m.name).toHtmlEscaped(), QString::fromStdString(m.text()).toHtmlEscaped());
+                    .arg(measurementLabel(m.name).toHtmlEscaped(), QString::fromStdString(m.text()).toHtmlEscaped());
     }
     if (!rows.isEmpty()) {
         m_measured->setText(

@@ -23,7 +23,8 @@ public:
 
     // A lesson starts: its title and one-line summary, its place in the list.
     void showLesson(const QString& title, const QString& summary, int index, int count);
-    void showStep(int step, int steps, const QString& caption, const QString& model);
+    // A step on a synthetic model also says, until the next lesson, that its text is meaningless.
+    void showStep(int step, int steps, const QString& caption, const QString& model, bool synthetic = false);
     void setProgress(double fraction); // 0 … 1 over the whole lesson
     void showExplanation(const engine::lessons::Measured& measured, const engine::lessons::Explanation& explanation);
     void showFailure(const QString& message);
@@ -34,6 +35,7 @@ public:
     bool showsContradiction() const;
     QString stepText() const;
     QStringList measuredNames() const; // in the order shown
+    QString modelNote() const; // what it says about a synthetic model's text; empty when nothing
     bool isRunning() const { return m_running; }
 
 Q_SIGNALS:
@@ -55,6 +57,7 @@ private:
     QLabel* m_title;
     QLabel* m_summary;
     QLabel* m_step;
+    QLabel* m_modelNote; // a synthetic model's text is meaningless
     QProgressBar* m_progress;
     QLabel* m_contradiction; // shown when the measurement did not show the usual lesson
     QLabel* m_explanation;

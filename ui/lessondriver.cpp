@@ -157,8 +157,8 @@ void LessonDriver::runStep()
         return;
     }
     const lessons::Step& step = m_plan[size_t(m_step)];
-    Q_EMIT stepStarted(
-        m_step, int(m_plan.size()), QString::fromStdString(step.caption), QString::fromStdString(step.model.label()));
+    Q_EMIT stepStarted(m_step, int(m_plan.size()), QString::fromStdString(step.caption),
+        QString::fromStdString(step.model.label()), !step.model.synthetic.empty());
     Q_EMIT progress(double(m_step) / double(m_plan.size()));
     const std::string key = step.model.key();
     if (key == m_loadedKey && m_controller->model()) {

@@ -49,7 +49,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void lessonStarted(int index, int count);
-    void stepStarted(int step, int steps, const QString& caption, const QString& model);
+    // `synthetic`: the step's model is a synthetic one, whose random weights write meaningless text.
+    void stepStarted(int step, int steps, const QString& caption, const QString& model, bool synthetic);
     void progress(double fraction); // over the whole lesson
     void lessonFinished();
     void lessonFailed(const QString& message);

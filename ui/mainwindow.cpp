@@ -45,7 +45,9 @@
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSet>
 #include <QSettings>
+#include <QShortcut>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -220,6 +222,7 @@ MainWindow::MainWindow(QWidget* parent)
     buildMenus();
     m_defaultSettings = currentSettings();
     loadSettings();
+    markPromptsKept(); // the saved prompts are on disk: nothing typed yet
     // Autosave starts after the saved settings are back, so restoring them does not count as an edit.
     m_autosave = new QTimer(this);
     m_autosave->setSingleShot(true);
@@ -261,6 +264,14 @@ QWidget* MainWindow::buildControls()
     m_modelFacts->setWordWrap(true);
     m_modelFacts->setTextInteractionFlags(Qt::TextSelectableByMouse);
     modelLayout->addWidget(m_modelFacts);
+    m_shownRunModel = new QLabel(modelBox);
+    m_shownRunModel->setObjectName(QStringLiteral("shownRunModel"));
+    m_shownRunModel->setTextFormat(Qt::PlainText); // a model's name is not markup
+    m_shownRunModel->setWordWrap(true);
+    m_shownRunModel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_shownRunModel->setStyleSheet(QStringLiteral("color: #9a4b00;"));
+    m_shownRunModel->hide();
+    modelLayout->addWidget(m_shownRunModel);
     layout->addWidget(modelBox);
 
     // ---- prompts, sampling, parallelism
@@ -400,8 +411,10 @@ void MainWindow::buildMenus()
     rerunLesson->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     QAction* leave = demos->addAction(tr("&Back to my settings"), this, &MainWindow::leaveLesson);
     // The lesson shortcuts act only while the panel is open; Page Up/Down stay the text fields' otherwise.
-    for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
+    for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave }) {
         a->setEnabled(false);
+        a->setProperty("shortcutScope", tr("while a demonstration is open"));
+    }
     connect(m_lessons, &LessonDriver::lessonStarted, this, [nextLesson, previousLesson, rerunLesson, leave] {
         for (QAction* a : { nextLesson, previousLesson, rerunLesson, leave })
             a->setEnabled(true);
@@ -497,6 +510,9 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
             .arg(info.vocab)
             .arg(info.contextLength)
             .arg(double(info.fileBytes) / (1 << 20), 0, 'f', 1));
+    if (info.source.startsWith(QLatin1String("synthetic:")))
+        m_modelFacts->setText(m_modelFacts->text()
+            + tr("<br><i>Synthetic: random weights, so its text is meaningless; its timings are real.</i>"));
     m_modelFacts->setToolTip(info.source);
     m_lastGoodModel = info.source;
     // The model the user chose is here now: whatever session is shown can be run again.
@@ -505,6 +521,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info)
         m_sessionBannerAction->setVisible(false);
     }
     m_settings->setModelContextLength(info.contextLength);
+    updateShownRunModel();
     m_chat->setModel(m_controller->model());
     m_outputTabs->setTabToolTip(1,
         m_chat->available() ? tr("A conversation with the model's chat template, the KV "
@@ -583,6 +600,8 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
         m_chat->finishTurn(summary);
     } else {
         m_runs.push_back(SessionFile::record(*m_runSettings, summary, m_pieces, m_trace));
+        m_runModels.push_back({ m_controller->modelInfo().source, m_controller->modelInfo().name, std::nullopt });
+        m_shownModel = m_runModels.back(); // still shown if another model is loaded next
         m_recordedRunId = id;
         m_shownRun = int(m_runs.size()) - 1;
         m_history->setHistory(m_runs, m_sweeps);
@@ -601,6 +620,8 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
               .arg(summary.metrics.wallMs / 1000.0, 0, 'f', 2);
     if (const QString busy = busyMachineWarning(summary.backgroundLoad); !busy.isEmpty())
         state += QStringLiteral(" · ") + busy;
+    if (!m_skippedPrompts.isEmpty() && m_runKind == RunKind::Prompts)
+        state += QStringLiteral(" · ") + m_skippedPrompts;
     setState(state);
     m_runState = state;
     if (m_trace.empty()) {
@@ -720,7 +741,17 @@ void MainWindow::run()
         return;
     }
     s.topAlternatives = m_output->probabilityColouring() ? engine::kDefaultTopAlternatives : 0;
-    runWith(s);
+    if (runWith(s) != 0) {
+        markPromptsKept(); // they are in the run's record now
+        QStringList skipped;
+        for (int n : prompts()->emptyEntries())
+            skipped << QString::number(n);
+        m_skippedPrompts = skipped.isEmpty() ? QString()
+            : skipped.size() == 1            ? tr("empty prompt %1 skipped").arg(skipped.front())
+                                             : tr("empty prompts %1 skipped").arg(skipped.join(QStringLiteral(", ")));
+        if (!m_skippedPrompts.isEmpty())
+            setState(tr("starting… (%1)").arg(m_skippedPrompts));
+    }
 }
 
 void MainWindow::continueFrom(int sequence, int tokenIndex, int32_t id)
@@ -747,7 +778,10 @@ int MainWindow::runWith(const RunSettings& s)
 {
     if (m_controller->isBusy() || m_controller->isLoading() || !m_controller->model() || s.prompts.empty())
         return 0;
+    m_skippedPrompts.clear(); // run() sets it again after this
     m_runSettings = s;
+    m_shownModel.reset(); // a live run: the loaded model's
+    updateShownRunModel();
     m_pieces.clear();
     m_trace.clear();
     m_timeline->clear();
@@ -1193,7 +1227,7 @@ void MainWindow::updateEnabled()
 void MainWindow::exportTrace()
 {
     engine::TraceMeta meta;
-    meta.model = m_controller->modelInfo().source.toStdString();
+    meta.model = (m_shownModel ? m_shownModel->source : m_controller->modelInfo().source).toStdString();
     meta.threads = m_lastRun ? m_lastRun->threads : m_settings->threads();
     meta.strategy = engine::strategyName(m_lastRun ? m_lastRun->strategy : engine::Strategy::IntraOp);
     meta.partitioner = engine::partitionerName(currentSettings().scheduler.partitioner);
@@ -1223,6 +1257,24 @@ session::Session MainWindow::currentSession() const
         out.model.path = info.source.toStdString(); // moved since it was loaded: no size or hash to give
         out.model.name = info.name.toStdString();
     }
+    // A session names one model for all its runs: when they were all made with another model than the one
+    // loaded (a read-only session, or a model chosen since), that is the one it names.
+    if (!m_runModels.empty()
+        && std::all_of(m_runModels.begin(), m_runModels.end(),
+            [&](const RunModel& m) { return m.source == m_runModels.front().source; })
+        && m_runModels.front().source != info.source && !m_runModels.front().source.isEmpty()) {
+        const RunModel& m = m_runModels.front();
+        if (m.ref) {
+            out.model = *m.ref;
+        } else {
+            try {
+                out.model = session::ModelRef::of(m.source.toStdString(), m.name.toStdString());
+            } catch (const std::exception&) {
+                out.model.path = m.source.toStdString();
+                out.model.name = m.name.toStdString();
+            }
+        }
+    }
     out.settings = currentSettings();
     out.machine = engine::machineDescription();
     out.runs = m_runs;
@@ -1230,17 +1282,78 @@ session::Session MainWindow::currentSession() const
     return out;
 }
 
-void MainWindow::saveSession()
+bool MainWindow::saveSession()
 {
     const QString path = QFileDialog::getSaveFileName(
         this, tr("Save session"), QStringLiteral("session.json"), tr("Playground session (*.json)"));
     if (path.isEmpty())
-        return;
+        return false;
     const QString error = SessionFile::write(path, currentSession());
-    if (!error.isEmpty())
+    if (!error.isEmpty()) {
         QMessageBox::warning(this, tr("Cannot save the session"), error);
-    else
-        setState(tr("session saved: %1").arg(QFileInfo(path).fileName()));
+        return false;
+    }
+    setState(tr("session saved: %1").arg(QFileInfo(path).fileName()));
+    markPromptsKept();
+    return true;
+}
+
+void MainWindow::markPromptsKept()
+{
+    const RunSettings s = currentSettings();
+    m_keptPrompts.clear();
+    for (const std::string& p : s.prompts)
+        m_keptPrompts << QString::fromStdString(p);
+    m_keptSystem = QString::fromStdString(s.systemPrompt);
+}
+
+bool MainWindow::promptsEdited() const
+{
+    const RunSettings s = currentSettings();
+    QStringList prompts;
+    for (const std::string& p : s.prompts)
+        prompts << QString::fromStdString(p);
+    return prompts != m_keptPrompts || QString::fromStdString(s.systemPrompt) != m_keptSystem;
+}
+
+bool MainWindow::mayReplaceEditedPrompts(const QString& what)
+{
+    if (!promptsEdited())
+        return true;
+    QMessageBox box(QMessageBox::Warning, tr("Replace the edited prompts?"),
+        tr("The prompts were edited since the last run or save. %1 replaces them.").arg(what),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.setObjectName(QStringLiteral("replacePromptsQuestion"));
+    box.setInformativeText(tr("Save them in a session file first, discard them, or cancel and keep them."));
+    box.setDefaultButton(QMessageBox::Save);
+    box.setEscapeButton(QMessageBox::Cancel);
+    switch (box.exec()) {
+    case QMessageBox::Save:
+        return saveSession();
+    case QMessageBox::Discard:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void MainWindow::updateShownRunModel()
+{
+    const QString loaded = m_controller->model() ? m_controller->modelInfo().source : QString();
+    if (!m_shownModel || m_shownModel->source.isEmpty() || m_shownModel->source == loaded) {
+        m_shownRunModel->clear();
+        m_shownRunModel->hide();
+        return;
+    }
+    // By name; by its file when the loaded model has the same name (two files of one model).
+    QString name = m_shownModel->name.isEmpty() ? QFileInfo(m_shownModel->source).fileName() : m_shownModel->name;
+    if (!loaded.isEmpty() && name == m_controller->modelInfo().name)
+        name = m_shownModel->source;
+    m_shownRunModel->setText(loaded.isEmpty()
+            ? tr("⚠ The output shown was made with %1, not a loaded model.").arg(name)
+            : tr("⚠ The output shown was made with %1, not with the model above.").arg(name));
+    m_shownRunModel->setToolTip(m_shownModel->source);
+    m_shownRunModel->show();
 }
 
 void MainWindow::openSession()
@@ -1260,6 +1373,11 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
             QMessageBox::warning(this, tr("Cannot open the session"), error);
         return error;
     }
+    const QString name = QFileInfo(path).fileName();
+    if (!quiet && !mayReplaceEditedPrompts(tr("Opening session %1").arg(name))) {
+        setState(tr("session not opened: the edited prompts were kept"));
+        return tr("not opened: the edited prompts were kept");
+    }
     if (m_controller->isBusy()) {
         m_controller->stop();
         m_runId = 0; // the session replaces what the run was showing; drop what it still sends
@@ -1267,9 +1385,9 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
         m_cancelSweep->hide();
     }
     applySettings(s.settings);
+    markPromptsKept(); // they are in the file
     // The model: loaded when it is here and the same file; otherwise the session is shown read-only.
     const QString model = QString::fromStdString(s.model.path);
-    const QString name = QFileInfo(path).fileName();
     m_modelChosen = false;
     QString note, shortNote; // the tool bar has room for the short one; the tool tip and status say it all
     switch (s.model.check()) {
@@ -1300,6 +1418,10 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
     else if (model.isEmpty())
         setSessionBanner(tr("Session %1").arg(name), false);
 
+    // Every run of a session was made with its model, whatever is loaded now.
+    const RunModel sessionModel { model, QString::fromStdString(s.model.name), s.model };
+    m_runModels.assign(s.runs.size(), sessionModel);
+    m_shownModel = sessionModel;
     m_runs = std::move(s.runs);
     m_sweeps = std::move(s.sweeps);
     m_recordedRunId = 0;
@@ -1325,6 +1447,9 @@ QString MainWindow::openSessionFile(const QString& path, bool quiet)
             texts << QString::fromStdString(text), stats << QString::fromStdString(figures);
         if (!texts.isEmpty())
             m_output->showSaved(prompts, texts, stats);
+        else
+            m_shownModel.reset(); // nothing of the session is shown
+        updateShownRunModel();
         m_stats->clear(tr("This session holds outputs only, no run and no trace: run again to see the workers."));
     }
     setState(tr("session opened: %1").arg(name) + (note.isEmpty() ? QString() : QStringLiteral(" (") + note + ')'));
@@ -1359,6 +1484,9 @@ void MainWindow::showRun(int index)
     m_timeline->fitAll();
     m_stats->setSummary(summary);
     m_lastRun = summary;
+    if (size_t(index) < m_runModels.size())
+        m_shownModel = m_runModels[size_t(index)];
+    updateShownRunModel();
     if (r.report) {
         m_why->setReport(*r.report, r.cancelled);
         m_roofline->setReport(*r.report);
@@ -1370,7 +1498,12 @@ void MainWindow::showRun(int index)
                                 "analyze --session-out does). Run it again to see why the threads idled."));
         m_roofline->clear();
     }
-    setState(tr("showing run %1 of the history (%2)").arg(index + 1).arg(QString::fromStdString(r.startedAt)));
+    setState(m_shownRunModel->isHidden()
+            ? tr("showing run %1 of the history (%2)").arg(index + 1).arg(QString::fromStdString(r.startedAt))
+            : tr("showing run %1 of the history (%2), made with %3")
+                  .arg(index + 1)
+                  .arg(QString::fromStdString(r.startedAt))
+                  .arg(m_shownModel->name.isEmpty() ? QFileInfo(m_shownModel->source).fileName() : m_shownModel->name));
 }
 
 void MainWindow::showSweep(int index, bool switchToChart)
@@ -1632,22 +1765,49 @@ void MainWindow::restoreDefaults()
 
 void MainWindow::showShortcuts()
 {
+    // Made from the actions themselves, so a shortcut given to a menu entry is listed without anyone
+    // remembering to; only the keys widgets handle themselves (the timeline's, the chat's) are written here.
+    QString rows;
+    QSet<const QAction*> listed;
+    auto plain = [](QString text) {
+        text.replace(QLatin1String("&&"), QLatin1String("\x01")).remove(QLatin1Char('&'));
+        return text.replace(QLatin1Char('\x01'), QLatin1Char('&')).remove(QStringLiteral("…")).trimmed();
+    };
+    auto row = [&](const QList<QKeySequence>& keys, const QString& what) {
+        QStringList names;
+        for (const QKeySequence& k : keys)
+            names << QStringLiteral("<b>%1</b>").arg(k.toString(QKeySequence::NativeText).toHtmlEscaped());
+        rows += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>").arg(names.join(tr(" or ")), what);
+    };
+    auto add = [&](const QAction* a, const QString& menu) {
+        if (a->shortcuts().isEmpty() || listed.contains(a))
+            return;
+        listed.insert(a);
+        QString what = (menu.isEmpty() ? QString() : plain(menu) + QStringLiteral(" ▸ ")) + plain(a->text());
+        if (const QString scope = a->property("shortcutScope").toString(); !scope.isEmpty())
+            what += QStringLiteral(" (") + scope + QLatin1Char(')');
+        row(a->shortcuts(), what.toHtmlEscaped());
+    };
+    for (const QAction* menuAction : menuBar()->actions())
+        if (const QMenu* menu = menuAction->menu())
+            for (const QAction* a : menu->actions())
+                add(a, menu->title());
+    for (const QAction* a : findChildren<QAction*>()) // any not in a menu
+        add(a, QString());
+    for (const QShortcut* s : findChildren<QShortcut*>())
+        if (!s->key().isEmpty())
+            row({ s->key() }, (s->whatsThis().isEmpty() ? s->objectName() : s->whatsThis()).toHtmlEscaped());
     QMessageBox::information(this, tr("Keyboard shortcuts"),
-        tr("<table cellspacing=4>"
-           "<tr><td><b>Ctrl+Enter</b></td><td>run every prompt</td></tr>"
-           "<tr><td><b>Esc</b></td><td>stop after the current token (or cancel a sweep)</td></tr>"
-           "<tr><td><b>Ctrl+Shift+S</b></td><td>sweep thread counts…</td></tr>"
-           "<tr><td><b>Ctrl+O</b></td><td>open a GGUF model</td></tr>"
-           "<tr><td><b>Ctrl+S</b></td><td>save the session</td></tr>"
-           "<tr><td><b>F</b></td><td>fit the whole run in the timeline</td></tr>"
-           "<tr><td><b>F1</b></td><td>this list</td></tr>"
-           "<tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>"
+        tr("<table cellspacing=4>%1"
            "<tr><td colspan=2><br><b>In the timeline</b> (click it first)</td></tr>"
            "<tr><td><b>wheel</b>, <b>+</b> / <b>−</b></td><td>zoom at the cursor / the centre</td></tr>"
            "<tr><td><b>drag</b>, <b>←</b> / <b>→</b></td><td>pan</td></tr>"
            "<tr><td><b>Shift+wheel</b>, <b>↑</b> / <b>↓</b></td><td>scroll the lanes when there are many</td></tr>"
            "<tr><td><b>double-click</b>, <b>Home</b>, <b>0</b></td><td>fit the whole run</td></tr>"
-           "</table>"));
+           "<tr><td colspan=2><br><b>In the Chat tab's message field</b></td></tr>"
+           "<tr><td><b>Ctrl+Enter</b></td><td>send the message</td></tr>"
+           "</table>")
+            .arg(rows));
 }
 
 void MainWindow::showViewsHelp()

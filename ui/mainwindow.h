@@ -141,7 +141,7 @@ public Q_SLOTS:
     void exportTrace();
     void exportSweep();
     void saveScreenshot();
-    void saveSession();
+    bool saveSession(); // false when the user cancelled or the file could not be written
     void openSession();
     void exportReport();
     void showComparison(CompareView* view, const session::HtmlReport::Options& report, QSize size);
@@ -253,6 +253,24 @@ private:
     QVector<TokenPiece> m_pieces; // its text as it arrived
     int m_recordedRunId = 0; // the run id whose record is m_runs.back(), for its analysis
     bool m_readOnly = false;
+    // The model each of m_runs was made with (a session's runs: the session's model), for saying so when a run is
+    // shown while another model is loaded.
+    struct RunModel {
+        QString source, name;
+        std::optional<session::ModelRef> ref; // as the session file gave it (size, hash), for saving it back
+    };
+    std::vector<RunModel> m_runModels; // parallel to m_runs
+    std::optional<RunModel> m_shownModel; // the model of the run or outputs shown (none: a live run, the loaded one)
+    QLabel* m_shownRunModel = nullptr; // under the model facts: which model made what is shown, if another
+    void updateShownRunModel();
+    // The prompts and system prompt as last run, saved or opened: typed text is not replaced without asking.
+    QString m_skippedPrompts; // "empty prompt 2 skipped": what the last run() left out of the prompt list
+    QStringList m_keptPrompts;
+    QString m_keptSystem;
+    void markPromptsKept();
+    bool promptsEdited() const;
+    // Asks before `what` replaces edited prompts: false when the user cancels (or saving them fails).
+    bool mayReplaceEditedPrompts(const QString& what);
     // The user chose a model since the read-only session opened: its load ends the read-only state (a load that
     // was already under way when the session opened does not).
     bool m_modelChosen = false;

@@ -13,6 +13,7 @@ PromptListEditor::PromptListEditor(QWidget* parent)
     : QWidget(parent)
     , m_list(new QListWidget(this))
     , m_editor(new QPlainTextEdit(this))
+    , m_emptyNote(new QLabel(this))
     , m_add(new QToolButton(this))
     , m_remove(new QToolButton(this))
     , m_duplicate(new QToolButton(this))
@@ -46,6 +47,12 @@ PromptListEditor::PromptListEditor(QWidget* parent)
     m_editor->setMinimumHeight(70);
     m_editor->setMaximumHeight(140);
     layout->addWidget(m_editor);
+    // Below the editor: above it, its appearing would move the buttons from under the pointer.
+    m_emptyNote->setObjectName(QStringLiteral("emptyPromptNote"));
+    m_emptyNote->setWordWrap(true);
+    m_emptyNote->setStyleSheet(QStringLiteral("color: #9a4b00;"));
+    m_emptyNote->hide();
+    layout->addWidget(m_emptyNote);
 
     connect(m_add, &QToolButton::clicked, this, &PromptListEditor::addPrompt);
     connect(m_remove, &QToolButton::clicked, this, &PromptListEditor::removePrompt);
@@ -57,6 +64,7 @@ PromptListEditor::PromptListEditor(QWidget* parent)
         updateButtons();
     });
     connect(m_editor, &QPlainTextEdit::textChanged, this, &PromptListEditor::syncListFromEditor);
+    connect(this, &PromptListEditor::promptsChanged, this, &PromptListEditor::updateEmptyNote);
     setPrompts({ QString() });
 }
 
@@ -92,6 +100,38 @@ void PromptListEditor::setPrompts(const QStringList& prompts)
 }
 
 int PromptListEditor::count() const { return int(m_prompts.size()); }
+
+QList<int> PromptListEditor::emptyEntries() const
+{
+    QList<int> out;
+    if (m_prompts.size() < 2)
+        return out; // a lone empty prompt: Run says to type one
+    for (int i = 0; i < m_prompts.size(); ++i)
+        if (m_prompts[i].trimmed().isEmpty())
+            out << i + 1;
+    return out;
+}
+
+QString PromptListEditor::emptyNote() const
+{
+    QStringList empty;
+    for (int n : emptyEntries())
+        empty << QString::number(n);
+    if (empty.isEmpty())
+        return {};
+    if (empty.size() == 1)
+        return tr("Prompt %1 is empty: it is skipped when the prompts run.").arg(empty.front());
+    const QString last = empty.takeLast();
+    return tr("Prompts %1 and %2 are empty: they are skipped when the prompts run.")
+        .arg(empty.join(QStringLiteral(", ")), last);
+}
+
+void PromptListEditor::updateEmptyNote()
+{
+    const QString note = emptyNote();
+    m_emptyNote->setText(note);
+    m_emptyNote->setVisible(!note.isEmpty());
+}
 int PromptListEditor::currentIndex() const { return m_list->currentRow(); }
 void PromptListEditor::setCurrentIndex(int index) { m_list->setCurrentRow(index); }
 

@@ -13,12 +13,15 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <QWheelEvent>
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 namespace ui {
 
@@ -63,6 +66,109 @@ protected:
 
 } // namespace
 
+// QSpinBox refuses a keystroke that would take the value past its maximum (typing 300 into a 1-256 box
+// leaves 30) and puts the old value back when Enter finds one below its minimum, both without a word.
+// This one lets any number be typed, says at once in `note` what the limit is and why, and when editing
+// finishes sets the nearest allowed value and says so.
+class LimitedSpinBox : public QSpinBox {
+public:
+    LimitedSpinBox(QLabel* note, std::function<QString()> whyMaximum, QWidget* parent)
+        : QSpinBox(parent)
+        , m_note(note)
+        , m_whyMaximum(std::move(whyMaximum))
+    {
+        m_note->setWordWrap(true);
+        m_note->setStyleSheet(QStringLiteral("color: #b00020;"));
+        m_note->hide();
+        connect(lineEdit(), &QLineEdit::textEdited, this, [this](const QString& text) {
+            m_typed = typedNumber(text);
+            if (m_typed && *m_typed > maximum())
+                showNote(tr("⚠ At most %1: %2.").arg(maximum()).arg(m_whyMaximum()));
+            else if (m_typed && *m_typed < minimum())
+                showNote(tr("⚠ At least %1.").arg(minimum()));
+            else
+                showNote({});
+        });
+        connect(this, &QAbstractSpinBox::editingFinished, this, [this] {
+            if (m_typed && *m_typed > maximum())
+                showNote(
+                    tr("⚠ %1 is above the limit: set to %2 (%3).").arg(*m_typed).arg(maximum()).arg(m_whyMaximum()));
+            else if (m_typed && *m_typed < minimum())
+                showNote(tr("⚠ %1 is below the limit: set to %2, the least allowed.").arg(*m_typed).arg(minimum()));
+            m_typed.reset();
+        });
+    }
+
+    // A new maximum; a value above it is lowered and the note says so (QSpinBox would do it silently).
+    void setMaximumTelling(int maximum)
+    {
+        const int before = value();
+        setMaximum(maximum);
+        if (before > maximum)
+            showNote(
+                tr("⚠ Lowered from %1 to %2, the most allowed now (%3).").arg(before).arg(maximum).arg(m_whyMaximum()));
+    }
+
+    // A value from a session or the saved settings; one outside the range is clamped and the note says so.
+    void setValueTelling(int v, const QString& source)
+    {
+        setValue(v);
+        if (v > maximum())
+            showNote(tr("⚠ %1 %2 is above the limit: set to %3 (%4).")
+                         .arg(source)
+                         .arg(v)
+                         .arg(maximum())
+                         .arg(m_whyMaximum()));
+        else if (v < minimum())
+            showNote(tr("⚠ %1 %2 is below the limit: set to %3.").arg(source).arg(v).arg(minimum()));
+    }
+
+    void showNote(const QString& text)
+    {
+        m_note->setText(text);
+        m_note->setVisible(!text.isEmpty());
+    }
+
+protected:
+    QValidator::State validate(QString& text, int& pos) const override
+    {
+        const QValidator::State state = QSpinBox::validate(text, pos);
+        if (state == QValidator::Invalid && typedNumber(text))
+            return QValidator::Intermediate; // out of range: kept on screen, fixed up when editing ends
+        return state;
+    }
+
+    void fixup(QString& text) const override
+    {
+        if (const auto n = typedNumber(text)) {
+            if (*n > maximum())
+                text = textFromValue(maximum());
+            else if (*n < minimum())
+                text = textFromValue(minimum());
+            return;
+        }
+        QSpinBox::fixup(text);
+    }
+
+private:
+    std::optional<qlonglong> typedNumber(QString text) const
+    {
+        if (!prefix().isEmpty() && text.startsWith(prefix()))
+            text.remove(0, prefix().size());
+        if (!suffix().isEmpty() && text.endsWith(suffix()))
+            text.chop(suffix().size());
+        text = text.trimmed();
+        text.remove(locale().groupSeparator());
+        bool ok = false;
+        const qlonglong n = text.toLongLong(&ok);
+        return ok ? std::optional<qlonglong>(n) : std::nullopt;
+    }
+
+    QLabel* m_note;
+    std::function<QString()> m_whyMaximum;
+    std::optional<qlonglong> m_typed;
+};
+
 void SettingsPanel::guardWheelEvents()
 {
     // Found by name: WheelGuard has no meta-object of its own for findChild to tell it by.
@@ -96,7 +202,8 @@ SettingsPanel::SettingsPanel(QWidget* parent)
         connect(box, &QCheckBox::toggled, this, changed);
     for (QDoubleSpinBox* spin : { m_temperature, m_topP, m_minP, m_repeatPenalty })
         connect(spin, &QDoubleSpinBox::valueChanged, this, changed);
-    for (QSpinBox* spin : { m_topK, m_maxTokens, m_seed, m_threads, m_grain, m_context })
+    for (QSpinBox* spin :
+        std::initializer_list<QSpinBox*> { m_topK, m_maxTokens, m_seed, m_threads, m_grain, m_context })
         connect(spin, &QSpinBox::valueChanged, this, changed);
     for (QComboBox* combo : { m_strategy, m_partitioner })
         connect(combo, &QComboBox::currentIndexChanged, this, changed);
@@ -162,13 +269,15 @@ QWidget* SettingsPanel::buildSampling()
     m_repeatPenalty->setValue(defaults.repeatPenalty);
     m_repeatPenalty->setToolTip(tr("Make the last 64 tokens less likely to repeat (1 = off; not used when greedy)"));
     form->addRow(tr("Repeat penalty"), m_repeatPenalty);
-    m_maxTokens = new QSpinBox(sampling);
+    auto* maxTokensNote = new QLabel(sampling);
+    maxTokensNote->setObjectName(QStringLiteral("maxTokensNote"));
+    m_maxTokens = new LimitedSpinBox(
+        maxTokensNote, [this] { return maxTokensReason(); }, sampling);
     m_maxTokens->setObjectName(QStringLiteral("maxTokens"));
-    m_maxTokens->setRange(1, 4096);
+    m_maxTokens->setRange(1, kMaxTokensLimit);
     m_maxTokens->setValue(engine::kDefaultMaxTokens);
-    m_maxTokens->setToolTip(tr("How many tokens to generate for each prompt (generation stops earlier at the end "
-                               "of text or when the context is full)"));
     form->addRow(tr("Max tokens"), m_maxTokens);
+    form->addRow(QString(), maxTokensNote);
     m_seed = new QSpinBox(sampling);
     m_seed->setObjectName(QStringLiteral("seed"));
     m_seed->setRange(0, 2147483647);
@@ -187,6 +296,8 @@ void SettingsPanel::addContextRows(QFormLayout* form, QWidget* parent)
     m_context->setRange(0, 1 << 20);
     m_context->setSingleStep(256);
     m_context->setSpecialValueText(tr("model default"));
+    // Max tokens is bounded by the context: typing 4096 must not pass through a context of 4 on the way.
+    m_context->setKeyboardTracking(false);
     m_context->setToolTip(tr("Context length in tokens: prompt and generated tokens together. The model default "
                              "is its trained length, at most %1. Beyond the trained length the model was never "
                              "trained, and the KV cache grows with the context.")
@@ -204,13 +315,44 @@ void SettingsPanel::addContextRows(QFormLayout* form, QWidget* parent)
     form->addRow(QString(), m_allowContextOverflow);
     connect(m_context, &QSpinBox::valueChanged, this, &SettingsPanel::updateContextWarning);
     connect(m_allowContextOverflow, &QCheckBox::toggled, this, &SettingsPanel::updateContextWarning);
+    connect(m_context, &QSpinBox::valueChanged, this, &SettingsPanel::updateMaxTokensLimit);
     updateContextWarning();
+    updateMaxTokensLimit();
 }
 
 void SettingsPanel::setModelContextLength(int trained)
 {
     m_modelContext = trained;
     updateContextWarning();
+    updateMaxTokensLimit();
+}
+
+int SettingsPanel::effectiveContext() const
+{
+    if (m_context->value() > 0)
+        return m_context->value();
+    // What the engine gives a run whose context is "model default" (engine/model/inferencecontext.cpp).
+    return m_modelContext > 0 ? std::min(m_modelContext, engine::kDefaultContextCap) : 0;
+}
+
+QString SettingsPanel::maxTokensReason() const
+{
+    const int ctx = effectiveContext();
+    if (ctx <= 0)
+        return tr("the most a run accepts");
+    return m_context->value() > 0
+        ? tr("the context holds %1 tokens, prompt and output together").arg(ctx)
+        : tr("the context holds %1 tokens, prompt and output together; a larger Context allows more").arg(ctx);
+}
+
+void SettingsPanel::updateMaxTokensLimit()
+{
+    const int ctx = effectiveContext();
+    m_maxTokens->setMaximumTelling(ctx > 0 ? std::min(ctx, kMaxTokensLimit) : kMaxTokensLimit);
+    m_maxTokens->setToolTip(tr("How many tokens to generate for each prompt, 1 to %1 (%2). Generation stops earlier "
+                               "at the end of text or when the context is full.")
+                                .arg(m_maxTokens->maximum())
+                                .arg(maxTokensReason()));
 }
 
 QString SettingsPanel::contextWarning() const
@@ -250,18 +392,26 @@ QWidget* SettingsPanel::buildParallelism()
     auto* par = new QGroupBox(tr("Parallelism"), this);
     auto* pform = new QFormLayout(par);
     const int cores = engine::Scheduler::hardwareThreads();
-    m_threads = new QSpinBox(par);
+    auto* threadsNote = new QLabel(par);
+    threadsNote->setObjectName(QStringLiteral("threadsNote"));
+    // The scheduler's limit (its arenas may oversubscribe the cores up to it), not a multiple of the cores:
+    // a sweep or a session may ask for more threads than this machine has, and the window must show it.
+    m_threads = new LimitedSpinBox(
+        threadsNote,
+        [] { return tr("the scheduler runs at most %1 threads").arg(engine::SchedulerOptions::kMaxThreads); }, par);
     m_threads->setObjectName(QStringLiteral("threads"));
-    m_threads->setRange(1, std::min(engine::SchedulerOptions::kMaxThreads, 4 * cores));
+    m_threads->setRange(1, engine::SchedulerOptions::kMaxThreads);
     m_threads->setValue(cores);
-    m_threads->setToolTip(tr("Threads in the task arena. This machine has %n core(s); more threads than cores "
-                             "oversubscribe the CPU.",
-        nullptr, cores));
+    m_threads->setToolTip(tr("Threads in the task arena, 1 to %1 (the scheduler's limit). This machine has %n "
+                             "core(s); more threads than cores oversubscribe the CPU.",
+        nullptr, cores)
+                              .arg(engine::SchedulerOptions::kMaxThreads));
     auto* threadRow = new QHBoxLayout;
     threadRow->addWidget(m_threads);
     m_threadHint = new QLabel(par);
     threadRow->addWidget(m_threadHint, 1);
     pform->addRow(tr("Threads"), threadRow);
+    pform->addRow(QString(), threadsNote);
     m_strategy = new QComboBox(par);
     m_strategy->setObjectName(QStringLiteral("strategy"));
     const std::pair<engine::Strategy, QString> strategies[] = {
@@ -354,11 +504,14 @@ void SettingsPanel::setSettings(const engine::RunRequest& s)
     m_minP->setValue(s.sampling.minP);
     m_repeatPenalty->setValue(s.sampling.repeatPenalty);
     m_seed->setValue(int(std::min<uint64_t>(s.sampling.seed, 2147483647)));
-    m_maxTokens->setValue(s.maxTokens);
+    // The context first: it bounds max tokens.
     m_context->setValue(s.contextLength);
     m_allowContextOverflow->setChecked(s.allowContextOverflow);
+    m_maxTokens->showNote({});
+    m_maxTokens->setValueTelling(s.maxTokens, tr("Max tokens"));
     m_strategy->setCurrentIndex(std::max(0, m_strategy->findData(int(s.strategy))));
-    m_threads->setValue(s.scheduler.threads);
+    m_threads->showNote({});
+    m_threads->setValueTelling(s.scheduler.threads, tr("Threads"));
     m_partitioner->setCurrentIndex(std::max(0, m_partitioner->findData(int(s.scheduler.partitioner))));
     m_grain->setValue(int(s.scheduler.grain));
     m_pin->setChecked(s.scheduler.pinThreads);

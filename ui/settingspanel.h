@@ -15,6 +15,7 @@ class QSpinBox;
 
 namespace ui {
 
+class LimitedSpinBox;
 class PromptListEditor;
 
 // Reads and writes one engine::RunRequest, so what the window shows is what a run, a session or the
@@ -56,6 +57,11 @@ private:
     void updateThreadHint();
     void addContextRows(QFormLayout* form, QWidget* parent);
     void updateContextWarning();
+    // The context a run gets with these settings (0: not known without a model); max tokens is at most it.
+    int effectiveContext() const;
+    QString maxTokensReason() const;
+    void updateMaxTokensLimit();
+    static constexpr int kMaxTokensLimit = 1 << 20; // engine/run/runsettings.cpp's limit
 
     PromptListEditor* m_prompts;
     QPlainTextEdit* m_system;
@@ -65,13 +71,13 @@ private:
     QDoubleSpinBox* m_topP;
     QDoubleSpinBox* m_minP;
     QDoubleSpinBox* m_repeatPenalty;
-    QSpinBox* m_maxTokens;
+    LimitedSpinBox* m_maxTokens;
     QSpinBox* m_seed;
     QSpinBox* m_context;
     QLabel* m_contextWarning;
     QCheckBox* m_allowContextOverflow;
     int m_modelContext = 0;
-    QSpinBox* m_threads;
+    LimitedSpinBox* m_threads;
     QLabel* m_threadHint;
     QComboBox* m_strategy;
     QComboBox* m_partitioner;

@@ -22,11 +22,19 @@ SweepDialog::SweepDialog(QWidget* parent)
     , m_scaled(
           new QCheckBox(tr("Grow the work with the threads (Gustafson: p copies of the prompts at p threads)"), this))
     , m_scheduling(new QLabel(this))
+    , m_problem(new QLabel(this))
 {
     setWindowTitle(tr("Sweep over thread counts"));
     auto* form = new QFormLayout;
-    m_threads->setToolTip(tr("Thread counts to measure, e.g. 1,2,3,4 or 1-8. 1 is the baseline for speedup."));
+    m_threads->setToolTip(tr("Thread counts to measure, e.g. 1,2,3,4 or 1-8, each from 1 to %1 (the scheduler's "
+                             "limit). 1 is the baseline for speedup.")
+                              .arg(engine::SchedulerOptions::kMaxThreads));
     form->addRow(tr("Threads:"), m_threads);
+    m_problem->setObjectName(QStringLiteral("sweepProblem"));
+    m_problem->setWordWrap(true);
+    m_problem->setStyleSheet(QStringLiteral("color: #b00020;"));
+    m_problem->hide();
+    form->addRow(QString(), m_problem);
     m_repeat->setRange(1, 50);
     m_repeat->setValue(3);
     m_repeat->setToolTip(tr("Measured runs per point, after one warm-up run; the chart shows medians and min–max"));
@@ -87,33 +95,67 @@ void SweepDialog::setScheduling(const engine::SchedulerOptions& options)
 
 QString SweepDialog::schedulingText() const { return m_scheduling->text(); }
 
-std::vector<int> SweepDialog::parseThreadList(const QString& text)
+namespace {
+
+// Parses a thread list; on a problem returns an empty list and says why in `problem`.
+std::vector<int> parseThreads(const QString& text, QString* problem)
 {
+    const int limit = engine::SchedulerOptions::kMaxThreads;
+    auto fail = [&](const QString& why) {
+        if (problem)
+            *problem = why;
+        return std::vector<int> {};
+    };
     std::vector<int> out;
     for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QString item = part.trimmed();
+        if (item.isEmpty())
+            continue;
         bool ok1 = false, ok2 = false;
         if (item.contains(QLatin1Char('-'))) {
             const auto ends = item.split(QLatin1Char('-'));
-            if (ends.size() != 2)
-                return {};
-            const int a = ends[0].trimmed().toInt(&ok1), b = ends[1].trimmed().toInt(&ok2);
-            if (!ok1 || !ok2 || a > b || b - a > engine::SchedulerOptions::kMaxThreads)
-                return {};
+            const int a = ends.size() == 2 ? ends[0].trimmed().toInt(&ok1) : 0;
+            const int b = ends.size() == 2 ? ends[1].trimmed().toInt(&ok2) : 0;
+            if (!ok1 || !ok2)
+                return fail(SweepDialog::tr("“%1” is not a range: write it as from-to, e.g. 1-8.").arg(item));
+            if (a > b)
+                return fail(SweepDialog::tr("“%1” runs backwards: write the smaller count first, e.g. %2-%3.")
+                                .arg(item)
+                                .arg(b)
+                                .arg(a));
+            if (a < 1 || b > limit)
+                return fail(
+                    SweepDialog::tr("“%1” goes outside 1 to %2 threads (the scheduler's limit).").arg(item).arg(limit));
             for (int p = a; p <= b; ++p)
                 out.push_back(p);
         } else {
-            out.push_back(item.toInt(&ok1));
+            const int p = item.toInt(&ok1);
             if (!ok1)
-                return {};
+                return fail(SweepDialog::tr("“%1” is not a thread count: use whole numbers separated by commas, "
+                                            "e.g. 1,2,4.")
+                                .arg(item));
+            if (p < 1 || p > limit)
+                return fail(
+                    SweepDialog::tr("%1 threads is outside 1 to %2 (the scheduler's limit).").arg(p).arg(limit));
+            out.push_back(p);
         }
     }
-    for (int p : out)
-        if (p < 1 || p > engine::SchedulerOptions::kMaxThreads)
-            return {};
+    if (out.empty())
+        return fail(SweepDialog::tr("Enter at least one thread count, e.g. 1,2,4 or 1-8."));
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
+}
+
+} // namespace
+
+std::vector<int> SweepDialog::parseThreadList(const QString& text) { return parseThreads(text, nullptr); }
+
+QString SweepDialog::threadListProblem(const QString& text)
+{
+    QString problem;
+    parseThreads(text, &problem);
+    return problem;
 }
 
 std::vector<int> SweepDialog::threads() const { return parseThreadList(m_threads->text()); }
@@ -145,12 +187,20 @@ int SweepDialog::repeat() const { return m_repeat->value(); }
 void SweepDialog::setRepeat(int repeat) { m_repeat->setValue(repeat); }
 bool SweepDialog::scaledWork() const { return m_scaled->isChecked(); }
 
+QString SweepDialog::problem() const { return m_problem->text(); }
+
 void SweepDialog::validate()
 {
-    const bool ok = !threads().empty() && !strategies().empty();
-    m_threads->setStyleSheet(threads().empty() ? QStringLiteral("background: #fdd;") : QString());
-    if (m_ok)
-        m_ok->setEnabled(ok);
+    QString problem = threadListProblem(m_threads->text());
+    m_threads->setStyleSheet(problem.isEmpty() ? QString() : QStringLiteral("background: #fdd;"));
+    if (problem.isEmpty() && strategies().empty())
+        problem = tr("Choose at least one strategy to measure.");
+    m_problem->setText(problem);
+    m_problem->setVisible(!problem.isEmpty());
+    if (m_ok) {
+        m_ok->setEnabled(problem.isEmpty());
+        m_ok->setToolTip(problem);
+    }
 }
 
 } // namespace ui

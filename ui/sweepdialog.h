@@ -33,6 +33,9 @@ public:
     QString schedulingText() const;
 
     static std::vector<int> parseThreadList(const QString& text); // "1,2,4" or "1-4"; empty if invalid
+    // Why parseThreadList refuses the text, for the user; empty when it does not.
+    static QString threadListProblem(const QString& text);
+    QString problem() const; // what the dialog shows under the thread list; empty when it can start
 
 private:
     void validate();
@@ -42,6 +45,7 @@ private:
     std::vector<std::pair<engine::Strategy, QCheckBox*>> m_strategies;
     QCheckBox* m_scaled;
     QLabel* m_scheduling;
+    QLabel* m_problem;
     QPushButton* m_ok = nullptr;
 };
 
