@@ -378,7 +378,9 @@ private Q_SLOTS:
         w->resize(1366, 768);
         w->show();
         QVERIFY(loadTiny(*w));
-        const RunSettings s = applyQuick(*w, 2, engine::Strategy::IntraOp, 200);
+        // 480 tokens per prompt (tiny's context is 512): a run long enough to be still going when the first tokens
+        // arrive.
+        const RunSettings s = applyQuick(*w, 2, engine::Strategy::IntraOp, 480);
         QSignalSpy tokens(w->controller(), &RunController::tokensReady);
         QSignalSpy progress(w->controller(), &RunController::sweepProgress);
         if (sweep) {
@@ -387,7 +389,9 @@ private Q_SLOTS:
             settings.workload.maxTokens = 16;
             settings.threads = { 1, 2 };
             settings.strategies = { engine::Strategy::IntraOp, engine::Strategy::Request };
-            settings.repeat = 2;
+            // Enough runs that the sweep cannot end between its first progress and the check below (tiny's
+            // 16-token runs take about a millisecond each); closing stops it within one run.
+            settings.repeat = 400;
             settings.warmup = 0;
             QVERIFY(w->sweepWith(settings) > 0);
             if (waitForWork)
