@@ -32,6 +32,10 @@ void printPhases(const engine::RunReport& r)
     row("decode", r.analysis.decode);
     row("total", r.analysis.total);
     std::printf("(shares of the lane-time, lanes x wall; busy + serial + overhead + imbalance + untraced = 100%%)\n");
+    if (engine::taskParallel(r.strategy))
+        std::printf("(%s: each phase is one fork of the sequences' tasks; overhead = the busiest "
+                    "lane waiting while another works; no serial sections, so no serial fraction in a phase)\n",
+            engine::strategyName(r.strategy));
 }
 
 void printOps(const engine::RunReport& r)

@@ -107,6 +107,46 @@ private Q_SLOTS:
         QCOMPARE(percentText(1, 0), QStringLiteral("0.0%"));
     }
 
+    void aRequestParallelRunHasNoSerialSectionsOrAmdahlLimit()
+    {
+        // Two lanes, decode as one task period [0,300): lane 0 works [0,100) and [200,300), lane 1 [120,180); lane 0
+        // works alone most of the time, which the panel must not call serial.
+        engine::TraceEvent a, b, c;
+        a.worker = 0, a.beginNs = 0, a.endNs = 100;
+        b.worker = 0, b.beginNs = 200, b.endNs = 300;
+        c.worker = 1, c.beginNs = 120, c.endNs = 180;
+        for (engine::TraceEvent* e : { &a, &b, &c })
+            e->op = engine::Op::AttnQ;
+        engine::RunReport report;
+        report.analysis.valid = true;
+        report.analysis.decode = engine::analyzeLaneTime({ a, b, c }, 2, 0, 300, { { 0, 300 } });
+        report.analysis.total = report.analysis.decode;
+        report.strategy = engine::Strategy::Request;
+        report.threads = 2;
+        report.sequences = 2;
+        WhyPanel panel;
+        panel.resize(900, 400);
+        panel.setReport(report);
+        const QString text = panel.text();
+        const engine::TimeBreakdown& t = report.analysis.decode;
+        QVERIFY(t.idle.imbalance > 0 && t.idle.overhead > 0);
+        QVERIFY2(
+            text.contains(QStringLiteral("imbalance ") + percentText(t.idle.imbalance, t.laneNs)), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("waiting ") + percentText(t.idle.overhead, t.laneNs)), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("serial 0.0%")), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("Serial fraction from the trace")), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("Amdahl's law no thread count")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("no serial fraction or Amdahl limit")), qPrintable(text));
+        // The bar's middle part is named for what it is here.
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        const QRect bars = panel.barsGeometry();
+        bool waiting = false;
+        for (int x = bars.left(); x < bars.right(); x += 2)
+            waiting = waiting || panel.barTipAt(QPoint(x, bars.top() + 4)).contains(QStringLiteral("waiting"));
+        QVERIFY(waiting);
+    }
+
     void rooflineHasOnePointPerModelledOpAndPhaseUnderTheTwoCeilings()
     {
         const engine::RunReport& report = tracedRun().report;
