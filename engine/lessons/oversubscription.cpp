@@ -115,6 +115,7 @@ public:
         }
         e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::SpeedupChart, Focus::Timeline, Focus::WhyPanel };
+        e.chartPhase = ChartPhase::Decode; // its sweep figures are decode's
         e.lookAtText = "The speedup chart flattens or falls past the cores; in the oversubscribed timeline, look for "
                        "lanes that stop mid-region while the others wait (preemption gaps).";
         return e;
