@@ -21,12 +21,13 @@ struct Part {
     QColor colour;
 };
 // Busy first, then idle by cause, in the order the engine's reading names them.
-const std::array<Part, 5> kParts { {
+const std::array<Part, 6> kParts { {
     { QT_TRANSLATE_NOOP("WhyPanel", "busy"), QColor(67, 160, 71) },
     { QT_TRANSLATE_NOOP("WhyPanel", "serial"), QColor(229, 57, 53) },
     { QT_TRANSLATE_NOOP("WhyPanel", "fork/join overhead"), QColor(142, 36, 170) },
     { QT_TRANSLATE_NOOP("WhyPanel", "imbalance"), QColor(251, 140, 0) },
     { QT_TRANSLATE_NOOP("WhyPanel", "untraced"), QColor(158, 158, 158) },
+    { QT_TRANSLATE_NOOP("WhyPanel", "stretched (preempted?)"), QColor(93, 64, 55) },
 } };
 
 // A task-parallel phase (request-parallel, pipeline) has no fork/join regions: its "overhead" part is the busiest
@@ -38,9 +39,9 @@ QString partName(size_t i, bool task)
     return WhyPanel::tr(kParts[i].name);
 }
 
-std::array<int64_t, 5> parts(const engine::TimeBreakdown& t)
+std::array<int64_t, 6> parts(const engine::TimeBreakdown& t)
 {
-    return { t.busyNs, t.idle.serial, t.idle.overhead, t.idle.imbalance, t.idle.untraced };
+    return { t.busyNs, t.idle.serial, t.idle.overhead, t.idle.imbalance, t.idle.untraced, t.idle.disturbed };
 }
 
 QString ms(int64_t ns) { return QString::number(double(ns) / 1e6, 'f', 2) + QStringLiteral(" ms"); }
@@ -225,7 +226,9 @@ WhyPanel::WhyPanel(QWidget* parent)
         tr("Each phase's lane-time (threads × wall time), split into the time the lanes worked "
            "(busy) and the time they waited, by cause: serial sections (one lane works, the others "
            "wait), fork/join overhead (a region's time beyond its busiest lane's work), imbalance "
-           "(lanes done early while another still works) and untraced time. In request-parallel and pipeline runs, "
+           "(lanes done early while another still works), untraced time, and regions stretched far beyond their work, "
+           "most likely a lane preempted by the operating system (counted apart from fork/join). In request-parallel "
+           "and pipeline runs, "
            "which have no serial sections or fork/join regions, \"waiting\" is the busiest lane's idle "
            "time while another lane works (a task starting, a stage waiting for its input)."));
 

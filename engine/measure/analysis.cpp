@@ -39,6 +39,20 @@ int64_t overlap(const std::vector<Interval>& lane, size_t& from, int64_t b, int6
     return sum;
 }
 
+// The median (the mean of the middle two for an even count); 0 for none.
+int64_t median(std::vector<int64_t> v)
+{
+    if (v.empty())
+        return 0;
+    const size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(mid), v.end());
+    const int64_t upper = v[mid];
+    if (v.size() % 2)
+        return upper;
+    const int64_t lower = *std::max_element(v.begin(), v.begin() + std::ptrdiff_t(mid));
+    return lower + (upper - lower) / 2;
+}
+
 } // namespace
 
 double TimeBreakdown::serialFraction() const
@@ -47,10 +61,7 @@ double TimeBreakdown::serialFraction() const
     return denom > 0 ? double(serialNs) / denom : 0.0;
 }
 
-double TimeBreakdown::overheadPerRegionNs() const
-{
-    return regions && lanes ? double(idle.overhead) / double(lanes) / double(regions) : 0.0;
-}
+double TimeBreakdown::overheadPerRegionNs() const { return undisturbedPeriods ? double(forkJoinMedianNs) : 0.0; }
 
 TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, int64_t beginNs, int64_t endNs,
     const std::vector<TimeSpan>& taskPeriods)
@@ -113,8 +124,11 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
     t.periods = periods.size() + tasks.size();
     t.taskPeriods = tasks.size();
 
-    // Inside parallel periods: imbalance against the busiest lane, the rest of the period is overhead.
+    // Inside parallel periods: imbalance against the busiest lane, the rest of the period is overhead (fork/join,
+    // or disturbed when stretched far beyond the usual).
     std::vector<size_t> cursor(work.size(), 0);
+    std::vector<int64_t> overheads;
+    overheads.reserve(periods.size());
     for (const Interval& p : periods) {
         const int64_t r = p.end - p.begin;
         int64_t busiest = 0, sum = 0;
@@ -124,9 +138,25 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
             sum += w;
         }
         t.idle.imbalance += int64_t(t.lanes) * busiest - sum;
-        t.idle.overhead += int64_t(t.lanes) * (r - busiest);
+        overheads.push_back(r - busiest);
         t.parallelNs += r;
         t.parallelWorkNs += sum;
+    }
+    if (!overheads.empty()) {
+        const double limit = std::max(
+            double(TimeBreakdown::kDisturbedMinNs), TimeBreakdown::kDisturbedFactor * double(median(overheads)));
+        std::vector<int64_t> undisturbed;
+        for (int64_t o : overheads) {
+            if (double(o) >= limit) {
+                ++t.disturbedPeriods;
+                t.idle.disturbed += int64_t(t.lanes) * o;
+            } else {
+                undisturbed.push_back(o);
+                t.idle.overhead += int64_t(t.lanes) * o;
+            }
+        }
+        t.undisturbedPeriods = undisturbed.size();
+        t.forkJoinMedianNs = median(std::move(undisturbed));
     }
     // Inside task periods: imbalance against the busiest lane's total; the busiest lane's idle instants are split
     // by the sweep below (untraced when no lane works, overhead otherwise).

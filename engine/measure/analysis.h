@@ -40,11 +40,12 @@ namespace engine {
 
 struct IdleBreakdown {
     int64_t imbalance = 0;
-    int64_t overhead = 0;
+    int64_t overhead = 0; // fork/join: the undisturbed parallel periods' P·(R − m) (and task periods' waiting)
     int64_t serial = 0;
     int64_t untraced = 0;
+    int64_t disturbed = 0; // P·(R − m) of periods stretched far beyond their work (see TimeBreakdown)
 
-    int64_t total() const { return imbalance + overhead + serial + untraced; }
+    int64_t total() const { return imbalance + overhead + serial + untraced + disturbed; }
 };
 
 // Lane-time accounting of one window of a trace. Times in ns.
@@ -68,9 +69,21 @@ struct TimeBreakdown {
     uint64_t periods = 0; // parallel periods (overlapping regions merged)
     uint64_t taskPeriods = 0; // task-parallel periods (see above) among them
 
+    // Disturbed periods: a region period whose overhead R − m is at least kDisturbedFactor times the window's
+    // median period overhead and at least kDisturbedMinNs was stretched far beyond its busiest lane's work, most
+    // likely by the OS preempting a lane while the machine was busy (hundreds of µs, against a few µs for a fork
+    // and join). Its P·(R − m) is idle.disturbed, not fork/join overhead, and the fork/join figure per region is the
+    // median of the other (undisturbed) periods.
+    static constexpr double kDisturbedFactor = 8.0;
+    static constexpr int64_t kDisturbedMinNs = 50'000;
+    uint64_t disturbedPeriods = 0;
+    uint64_t undisturbedPeriods = 0; // region periods that are not disturbed
+    int64_t forkJoinMedianNs = 0; // median R − m (wall) over the undisturbed region periods
+
     // serialNs / (serialNs + parallelWorkNs); 0 for an empty window.
     double serialFraction() const;
-    // Mean fork/join overhead per region, ns (overhead lane-time ÷ lanes ÷ regions); 0 without regions.
+    // Fork/join overhead per region, ns: the median over the undisturbed region periods (forkJoinMedianNs); 0
+    // without any.
     double overheadPerRegionNs() const;
 };
 

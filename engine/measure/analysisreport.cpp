@@ -32,10 +32,13 @@ nlohmann::json phaseJson(const TimeBreakdown& t, int tokens)
                 { "overhead", ms(t.idle.overhead) },
                 { "serial", ms(t.idle.serial) },
                 { "untraced", ms(t.idle.untraced) },
+                { "disturbed", ms(t.idle.disturbed) },
             } },
         { "serial_fraction", t.serialFraction() },
         { "regions", t.regions },
         { "task_periods", t.taskPeriods },
+        { "undisturbed_regions", t.undisturbedPeriods },
+        { "disturbed_regions", t.disturbedPeriods },
         { "overhead_per_region_us", t.overheadPerRegionNs() / 1e3 },
     };
 }
@@ -80,7 +83,10 @@ std::string intraOpReading(const TimeBreakdown& t, const std::vector<OpStats>& o
     if (t.idle.total() > 0) {
         s += format(" (serial sections %.0f%%, fork/join overhead %.0f%%, imbalance %.0f%%",
             share(t.idle.serial, t.laneNs), share(t.idle.overhead, t.laneNs), share(t.idle.imbalance, t.laneNs));
-        s += format(", untraced %.0f%%).", share(t.idle.untraced, t.laneNs));
+        s += format(", untraced %.0f%%", share(t.idle.untraced, t.laneNs));
+        if (t.disturbedPeriods > 0)
+            s += format(", regions stretched by preemption %.0f%%", share(t.idle.disturbed, t.laneNs));
+        s += ").";
     } else {
         s += ".";
     }
@@ -93,9 +99,19 @@ std::string intraOpReading(const TimeBreakdown& t, const std::vector<OpStats>& o
         s += format(", so by Amdahl's law no thread count can make it more than %.1f× faster.", 1.0 / f);
     else
         s += ".";
-    if (t.regions > 0)
-        s += format(" Each of its %.0f parallel regions cost %.1f µs of fork/join beyond its busiest lane's work.",
-            double(t.regions), t.overheadPerRegionNs() / 1e3);
+    if (t.undisturbedPeriods > 0)
+        s += format(" Its parallel regions cost a median %.1f µs of fork/join each beyond their busiest lane's work "
+                    "(over %.0f regions).",
+            t.overheadPerRegionNs() / 1e3, double(t.undisturbedPeriods));
+    if (t.disturbedPeriods > 0)
+        s += format(t.disturbedPeriods == 1
+                ? " %.0f more was stretched far beyond its work (at least %.0f× the median region's overhead and "
+                  "%.0f µs), most likely a lane preempted by the OS on a busy machine: counted apart, not as "
+                  "fork/join."
+                : " %.0f more were stretched far beyond their work (at least %.0f× the median region's overhead and "
+                  "%.0f µs), most likely a lane preempted by the OS on a busy machine: counted apart, not as "
+                  "fork/join.",
+            double(t.disturbedPeriods), TimeBreakdown::kDisturbedFactor, TimeBreakdown::kDisturbedMinNs / 1e3);
     return s;
 }
 

@@ -31,7 +31,9 @@ void checkSums(const TimeBreakdown& t, const char* what)
 {
     QVERIFY2(t.busyNs + t.idle.total() == t.laneNs, what);
     QVERIFY2(t.serialNs + t.parallelNs + t.untracedNs == t.wallNs, what);
-    QVERIFY2(t.idle.imbalance >= 0 && t.idle.overhead >= 0 && t.idle.serial >= 0 && t.idle.untraced >= 0, what);
+    QVERIFY2(t.idle.imbalance >= 0 && t.idle.overhead >= 0 && t.idle.serial >= 0 && t.idle.untraced >= 0
+            && t.idle.disturbed >= 0,
+        what);
 }
 
 // Two lanes, an intra-op shape: a serial section, one region, a serial section, then nothing.
@@ -149,6 +151,56 @@ private Q_SLOTS:
         QCOMPARE(two.concurrentNs, int64_t(20));
         QCOMPARE(two.taskPeriods, uint64_t(2));
         checkSums(two, "two tasks");
+    }
+
+    void preemptedRegionsAreNotForkJoin()
+    {
+        // Two lanes, 20 regions 1 ms apart: region k spans [base, base + 105 µs + 2 µs·(k mod 5)), lane 0 works
+        // [base+5, base+100) µs (95 µs, the busiest), lane 1 [base+5, base+95) µs. Overheads R − m: 10, 12, 14, 16,
+        // 18 µs, four times each; median 14 µs; overhead lane-time 2 · 4 · (10+12+14+16+18) µs = 560 µs.
+        std::vector<TraceEvent> trace;
+        for (int k = 0; k < 20; ++k) {
+            const int64_t base = 1'000'000 * int64_t(k);
+            trace.push_back(ev(0, base, base + 105'000 + 2'000 * (k % 5), Op::Region));
+            trace.push_back(ev(0, base + 5'000, base + 100'000));
+            trace.push_back(ev(1, base + 5'000, base + 95'000));
+        }
+        const TimeBreakdown calm = analyzeLaneTime(trace, 2, 0, 30'000'000);
+        QCOMPARE(calm.undisturbedPeriods, uint64_t(20));
+        QCOMPARE(calm.disturbedPeriods, uint64_t(0));
+        QCOMPARE(calm.forkJoinMedianNs, int64_t(14'000));
+        QCOMPARE(calm.overheadPerRegionNs(), 14'000.0);
+        QCOMPARE(calm.idle.overhead, int64_t(560'000));
+        QCOMPARE(calm.idle.disturbed, int64_t(0));
+        checkSums(calm, "calm");
+
+        // Three regions a lane was preempted in: 500 µs spans around the same work (overhead 405 µs each).
+        for (int64_t base : { 25'000'000, 26'000'000, 27'000'000 }) {
+            trace.push_back(ev(0, base, base + 500'000, Op::Region));
+            trace.push_back(ev(0, base + 5'000, base + 100'000));
+            trace.push_back(ev(1, base + 5'000, base + 95'000));
+        }
+        const TimeBreakdown busy = analyzeLaneTime(trace, 2, 0, 30'000'000);
+        // The fork/join figure does not move (a mean would: (560 + 2·3·405) / 2 / 23 = 77 µs); the stretched
+        // regions are counted apart.
+        QCOMPARE(busy.forkJoinMedianNs, int64_t(14'000));
+        QCOMPARE(busy.overheadPerRegionNs(), 14'000.0);
+        QCOMPARE(busy.undisturbedPeriods, uint64_t(20));
+        QCOMPARE(busy.disturbedPeriods, uint64_t(3));
+        QCOMPARE(busy.idle.overhead, int64_t(560'000));
+        QCOMPARE(busy.idle.disturbed, int64_t(2 * 3 * 405'000));
+        QCOMPARE(busy.regions, uint64_t(23));
+        checkSums(busy, "preempted");
+
+        // The reading names them apart and quotes the median with its count.
+        RunReport report;
+        report.analysis.valid = true;
+        report.analysis.prefill = busy;
+        const std::vector<std::string> lines = readRunReport(report);
+        QVERIFY(!lines.empty());
+        QVERIFY2(lines[0].find("a median 14.0 µs of fork/join each") != std::string::npos, lines[0].c_str());
+        QVERIFY2(lines[0].find("(over 20 regions)") != std::string::npos, lines[0].c_str());
+        QVERIFY2(lines[0].find("3 more were stretched far beyond their work") != std::string::npos, lines[0].c_str());
     }
 
     void requestRunIsNotCalledSerial()

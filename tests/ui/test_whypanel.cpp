@@ -80,7 +80,8 @@ private Q_SLOTS:
         for (const engine::TimeBreakdown* t : { &report.analysis.prefill, &report.analysis.decode }) {
             QVERIFY(t->wallNs > 0);
             QVERIFY(t->laneNs > 0);
-            for (int64_t part : { t->busyNs, t->idle.serial, t->idle.overhead, t->idle.imbalance, t->idle.untraced })
+            for (int64_t part :
+                { t->busyNs, t->idle.serial, t->idle.overhead, t->idle.imbalance, t->idle.untraced, t->idle.disturbed })
                 QVERIFY2(text.contains(percentText(part, t->laneNs)), qPrintable(percentText(part, t->laneNs)));
             const QString serial = QString::number(100.0 * t->serialFraction(), 'f', 1) + QLatin1Char('%');
             QVERIFY2(text.contains(serial), qPrintable(serial));
@@ -94,7 +95,8 @@ private Q_SLOTS:
         QVERIFY2(tip.contains(QStringLiteral("prefill")), qPrintable(tip));
         const engine::TimeBreakdown& pre = report.analysis.prefill;
         bool named = false;
-        for (int64_t part : { pre.busyNs, pre.idle.serial, pre.idle.overhead, pre.idle.imbalance, pre.idle.untraced })
+        for (int64_t part : { pre.busyNs, pre.idle.serial, pre.idle.overhead, pre.idle.imbalance, pre.idle.untraced,
+                 pre.idle.disturbed })
             named = named || tip.contains(percentText(part, pre.laneNs));
         QVERIFY2(named, qPrintable(tip));
         QVERIFY(panel.barTipAt(QPoint(bars.left() + 1, bars.bottom() + 50)).isEmpty());
