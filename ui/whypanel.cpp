@@ -39,6 +39,9 @@ QString partName(size_t i, bool task)
     return WhyPanel::tr(kParts[i].name);
 }
 
+// Whether part i can be non-zero in a task-parallel phase (no serial sections, no region periods to be stretched).
+bool appliesToTask(size_t i) { return i != 1 && i != 5; }
+
 std::array<int64_t, 6> parts(const engine::TimeBreakdown& t)
 {
     return { t.busyNs, t.idle.serial, t.idle.overhead, t.idle.imbalance, t.idle.untraced, t.idle.disturbed };
@@ -149,8 +152,8 @@ protected:
         int x = 0;
         const int box = fm.height() - 4;
         for (size_t i = 0; i < kParts.size(); ++i) {
-            if (m_task && i == 1)
-                continue; // no serial sections in a task-parallel run
+            if (m_task && !appliesToTask(i))
+                continue; // no serial sections or region periods in a task-parallel run
             const Part& part = kParts[i];
             const QString name = partName(i, m_task);
             const int w = box + 4 + fm.horizontalAdvance(name) + 14;
@@ -185,7 +188,7 @@ private:
         int rows = 1;
         int x = 0;
         for (size_t i = 0; i < kParts.size(); ++i) {
-            if (m_task && i == 1)
+            if (m_task && !appliesToTask(i))
                 continue;
             const int w = fm.height() + fm.horizontalAdvance(partName(i, m_task)) + 14;
             if (x > 0 && x + w > width) {
@@ -322,7 +325,7 @@ void WhyPanel::setReport(const engine::RunReport& report, bool stopped)
         const bool task = t->taskPeriods > 0;
         QStringList shares;
         for (size_t i = 0; i < values.size(); ++i)
-            if (!(task && i == 1)) // a task-parallel phase has no serial sections to show
+            if (!task || appliesToTask(i)) // a task-parallel phase has no serial sections or region periods
                 shares << QStringLiteral("%1 %2").arg(partName(i, task), percentText(values[i], t->laneNs));
         if (task)
             lines << tr("<b>%1</b> %2 on %3 lane(s): %4. Two or more lanes worked at once for <b>%5</b> of it. "

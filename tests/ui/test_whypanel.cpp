@@ -136,6 +136,7 @@ private Q_SLOTS:
             text.contains(QStringLiteral("imbalance ") + percentText(t.idle.imbalance, t.laneNs)), qPrintable(text));
         QVERIFY2(text.contains(QStringLiteral("waiting ") + percentText(t.idle.overhead, t.laneNs)), qPrintable(text));
         QVERIFY2(!text.contains(QStringLiteral("serial 0.0%")), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("stretched (preempted?) 0.0%")), qPrintable(text));
         QVERIFY2(!text.contains(QStringLiteral("Serial fraction from the trace")), qPrintable(text));
         QVERIFY2(!text.contains(QStringLiteral("Amdahl's law no thread count")), qPrintable(text));
         QVERIFY2(text.contains(QStringLiteral("no serial fraction or Amdahl limit")), qPrintable(text));
