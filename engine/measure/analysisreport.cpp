@@ -103,6 +103,10 @@ std::string intraOpReading(const TimeBreakdown& t, const std::vector<OpStats>& o
         s += format(" Its parallel regions cost a median %.1f µs of fork/join each beyond their busiest lane's work "
                     "(over %.0f regions).",
             t.overheadPerRegionNs() / 1e3, double(t.undisturbedPeriods));
+    else if (t.regions > 0 && t.disturbedPeriods == 0 && t.idle.overhead > 0) // saved before disturbed regions
+        s += format(" Its %.0f parallel regions cost %.1f µs of fork/join each on average beyond their busiest "
+                    "lane's work (preempted regions included: this report predates telling them apart).",
+            double(t.regions), double(t.idle.overhead) / double(std::max(1, t.lanes)) / double(t.regions) / 1e3);
     if (t.disturbedPeriods > 0)
         s += format(t.disturbedPeriods == 1
                 ? " %.0f more was stretched far beyond its work (at least %.0f× the median region's overhead and "

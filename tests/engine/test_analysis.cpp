@@ -201,6 +201,16 @@ private Q_SLOTS:
         QVERIFY2(lines[0].find("a median 14.0 µs of fork/join each") != std::string::npos, lines[0].c_str());
         QVERIFY2(lines[0].find("(over 20 regions)") != std::string::npos, lines[0].c_str());
         QVERIFY2(lines[0].find("3 more were stretched far beyond their work") != std::string::npos, lines[0].c_str());
+
+        // A report saved before disturbed regions were told apart (no period counts) reads as it did: the mean.
+        TimeBreakdown old = calm;
+        old.undisturbedPeriods = 0;
+        old.forkJoinMedianNs = 0;
+        report.analysis.prefill = old;
+        const std::string line = readRunReport(report).at(0);
+        // 560 µs of overhead lane-time over 2 lanes and 20 regions: 14.0 µs each.
+        QVERIFY2(line.find("Its 20 parallel regions cost 14.0 µs of fork/join each on average") != std::string::npos,
+            line.c_str());
     }
 
     void requestRunIsNotCalledSerial()
