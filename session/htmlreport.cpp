@@ -300,7 +300,7 @@ std::string analysisSection(const RunRecord& r)
         h += "<li>" + esc(line) + "</li>";
     h += "</ul>";
     std::vector<std::vector<std::string>> rows { { "phase", "wall ms", "busy %", "imbalance ms", "overhead ms",
-        "serial ms", "untraced ms", "serial fraction" } };
+        "serial ms", "untraced ms", "preempted ms", "serial fraction" } };
     const auto& a = r.report->analysis;
     for (const auto& [name, t] :
         { std::pair("prefill", &a.prefill), std::pair("decode", &a.decode), std::pair("total", &a.total) }) {
@@ -308,7 +308,7 @@ std::string analysisSection(const RunRecord& r)
         rows.push_back({ name, num(double(t->wallNs) / 1e6, 1), num(100.0 * double(t->busyNs) / lane, 0),
             num(double(t->idle.imbalance) / 1e6, 1), num(double(t->idle.overhead) / 1e6, 1),
             num(double(t->idle.serial) / 1e6, 1), num(double(t->idle.untraced) / 1e6, 1),
-            num(t->serialFraction(), 3) });
+            num(double(t->idle.disturbed) / 1e6, 1), num(t->serialFraction(), 3) });
     }
     return h + table(rows);
 }

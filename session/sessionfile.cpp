@@ -67,6 +67,7 @@ template <class V, class S>
 void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::IdleBreakdown>
 {
     v("imbalance", s.imbalance), v("overhead", s.overhead), v("serial", s.serial), v("untraced", s.untraced);
+    v("disturbed", s.disturbed);
 }
 template <class V, class S>
 void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::TimeBreakdown>
@@ -74,7 +75,9 @@ void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::
     v("begin_ns", s.beginNs), v("end_ns", s.endNs), v("lanes", s.lanes), v("wall_ns", s.wallNs);
     v("lane_ns", s.laneNs), v("busy_ns", s.busyNs), v("idle", s.idle), v("serial_ns", s.serialNs);
     v("parallel_ns", s.parallelNs), v("untraced_ns", s.untracedNs), v("parallel_work_ns", s.parallelWorkNs);
-    v("regions", s.regions), v("periods", s.periods);
+    v("regions", s.regions), v("periods", s.periods), v("concurrent_ns", s.concurrentNs);
+    v("task_periods", s.taskPeriods), v("disturbed_periods", s.disturbedPeriods);
+    v("undisturbed_periods", s.undisturbedPeriods), v("fork_join_median_ns", s.forkJoinMedianNs);
 }
 template <class V, class S> void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::RunAnalysis>
 {
@@ -113,7 +116,7 @@ template <class V, class S> void fields(V& v, S& s) requires std::is_same_v<std:
 {
     v("analysis", s.analysis), v("ops", s.ops), v("machine", s.machine), v("prediction", s.prediction);
     v("threads", s.threads), v("strategy", s.strategy), v("prefill_tokens", s.prefillTokens);
-    v("decode_tokens", s.decodeTokens);
+    v("decode_tokens", s.decodeTokens), v("sequences", s.sequences);
 }
 template <class V, class S>
 void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::TimingSamples>

@@ -316,4 +316,19 @@ uint64_t LessonDriver::weightBytes() const
     return model ? model->weightBytes() : 0;
 }
 
+std::optional<SpeedupChart::Phase> LessonDriver::speedupPhase() const
+{
+    if (!m_explanation.chartPhase)
+        return std::nullopt;
+    switch (*m_explanation.chartPhase) {
+    case engine::lessons::ChartPhase::Prefill:
+        return SpeedupChart::Phase::Prefill;
+    case engine::lessons::ChartPhase::Decode:
+        return SpeedupChart::Phase::Decode;
+    case engine::lessons::ChartPhase::Total:
+        return SpeedupChart::Phase::Total;
+    }
+    return std::nullopt;
+}
+
 } // namespace ui

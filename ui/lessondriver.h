@@ -6,6 +6,7 @@
 
 #include "engine/lessons/lesson.h"
 #include "ui/runcontroller.h"
+#include "ui/speedupchart.h"
 
 #include <QObject>
 #include <QString>
@@ -35,6 +36,8 @@ public:
     // The last completed lesson's numbers and explanation.
     const engine::lessons::Measured& measured() const { return m_measured; }
     const engine::lessons::Explanation& explanation() const { return m_explanation; }
+    // The speedup chart's phase the last explanation's figures come from, if it names one.
+    std::optional<SpeedupChart::Phase> speedupPhase() const;
 
 public Q_SLOTS:
     bool start(const QString& name); // false: no such lesson

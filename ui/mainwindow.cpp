@@ -1156,6 +1156,10 @@ void MainWindow::showFocus(engine::lessons::Focus focus)
     QWidget* target = focusWidget(focus);
     if (!target)
         return;
+    // A lesson's sweep figures come from one phase: the chart shows that one, so its numbers are the text's.
+    if (focus == engine::lessons::Focus::SpeedupChart && m_lessons)
+        if (const auto phase = m_lessons->speedupPhase())
+            m_chart->setPhase(*phase);
     if (m_tabs->indexOf(target) >= 0) {
         m_tabs->setCurrentWidget(target);
         // Under the timeline a chart is small on a projector's screen: the tabs get most of the height.

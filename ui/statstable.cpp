@@ -15,7 +15,11 @@ StatsTable::StatsTable(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     m_table->setHorizontalHeaderLabels(
-        { tr("Worker"), tr("Busy (ms)"), tr("Idle (ms)"), tr("Busy %"), tr("Chunks"), tr("Mean chunk (µs)") });
+        { tr("Worker"), tr("Busy (ms)"), tr("Idle (ms)"), tr("Busy % of run"), tr("Chunks"), tr("Mean chunk (µs)") });
+    m_table->horizontalHeaderItem(3)->setToolTip(
+        tr("Busy time over the run's whole wall time (from Run to the end). The timeline's lane labels divide by the "
+           "span the timeline shows (first to last event), and the Why panel by each phase's lane-time, so their "
+           "shares can differ slightly."));
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -59,9 +63,9 @@ void StatsTable::setSummary(const RunSummary& summary)
     // The decode rate here is the run's aggregate (engine RunMetrics::decodeTokensPerSecond); each
     // output pane shows its own prompt's rate, so the labels say which is which.
     m_totals->setText(
-        tr("%13<b>%1</b>, %2 thread(s): wall %3 ms · prefill phase %4 ms (%5 tok/s) · decode phase %6 ms "
-           "(all prompts %7 tok/s) · first token %8 ms · %9 tokens generated · load imbalance %10 · "
-           "%11 parallel regions, mean %12 µs")
+        tr("%13<b>%1</b>, %2 thread(s): wall %3 ms · prefill phase %4 ms (all prompts %5 tok/s) · decode phase "
+           "%6 ms (all prompts %7 tok/s) · first token %8 ms · %9 tokens generated · busiest ÷ mean worker busy "
+           "time %10× · %11 parallel regions, mean length %12 µs")
             .arg(QString::fromLatin1(engine::strategyName(summary.strategy)))
             .arg(summary.threads)
             .arg(m.wallMs, 0, 'f', 1)
@@ -80,9 +84,12 @@ void StatsTable::setSummary(const RunSummary& summary)
             + tr(" · <b>%1 trace events dropped</b> (the recorder's buffers were full): busy and idle figures are "
                  "incomplete")
                   .arg(qulonglong(m.droppedTraceEvents)));
-    m_totals->setToolTip(tr("Decode phase: from the end of prefill until every prompt finished. \"All prompts\" "
-                            "divides every prompt's tokens after the first by that time; an output pane's decode "
-                            "speed is its own prompt's, over its own decode steps."));
+    m_totals->setToolTip(tr("Prefill and decode phase: the run's whole phases. \"All prompts\" divides every "
+                            "prompt's tokens (in decode, after the first) by the phase's time; an output pane's "
+                            "prefill and decode speeds are its own prompt's, over its own steps. \"Busiest ÷ mean "
+                            "worker busy time\" is a ratio (1 = even); the Why panel's \"imbalance\" is a share of "
+                            "the lanes' time. A parallel region's mean length is fork to join, work included; the "
+                            "Why panel's fork/join figure is the time beyond the busiest lane's work."));
 }
 
 } // namespace ui

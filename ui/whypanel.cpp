@@ -21,17 +21,30 @@ struct Part {
     QColor colour;
 };
 // Busy first, then idle by cause, in the order the engine's reading names them.
-const std::array<Part, 5> kParts { {
+const std::array<Part, 6> kParts { {
     { QT_TRANSLATE_NOOP("WhyPanel", "busy"), QColor(67, 160, 71) },
     { QT_TRANSLATE_NOOP("WhyPanel", "serial"), QColor(229, 57, 53) },
     { QT_TRANSLATE_NOOP("WhyPanel", "fork/join overhead"), QColor(142, 36, 170) },
     { QT_TRANSLATE_NOOP("WhyPanel", "imbalance"), QColor(251, 140, 0) },
     { QT_TRANSLATE_NOOP("WhyPanel", "untraced"), QColor(158, 158, 158) },
+    { QT_TRANSLATE_NOOP("WhyPanel", "stretched (preempted?)"), QColor(93, 64, 55) },
 } };
 
-std::array<int64_t, 5> parts(const engine::TimeBreakdown& t)
+// A task-parallel phase (request-parallel, pipeline) has no fork/join regions: its "overhead" part is the busiest
+// lane's waits while another lane works (engine/measure/analysis.h), and it has no serial sections.
+QString partName(size_t i, bool task)
 {
-    return { t.busyNs, t.idle.serial, t.idle.overhead, t.idle.imbalance, t.idle.untraced };
+    if (task && i == 2)
+        return WhyPanel::tr("waiting");
+    return WhyPanel::tr(kParts[i].name);
+}
+
+// Whether part i can be non-zero in a task-parallel phase (no serial sections, no region periods to be stretched).
+bool appliesToTask(size_t i) { return i != 1 && i != 5; }
+
+std::array<int64_t, 6> parts(const engine::TimeBreakdown& t)
+{
+    return { t.busyNs, t.idle.serial, t.idle.overhead, t.idle.imbalance, t.idle.untraced, t.idle.disturbed };
 }
 
 QString ms(int64_t ns) { return QString::number(double(ns) / 1e6, 'f', 2) + QStringLiteral(" ms"); }
@@ -54,6 +67,9 @@ public:
     void setPhases(std::vector<std::pair<QString, engine::TimeBreakdown>> phases)
     {
         m_phases = std::move(phases);
+        m_task = false;
+        for (const auto& [name, t] : m_phases)
+            m_task = m_task || t.taskPeriods > 0;
         updateGeometry();
         update();
     }
@@ -77,7 +93,7 @@ public:
             x += width * double(values[i]) / double(t.laneNs);
             if (pos.x() < x)
                 return WhyPanel::tr("<b>%1 · %2</b>: %3 of the lane-time (%4 of %5 lane-ms: %6 lane(s) × %7)")
-                    .arg(name, WhyPanel::tr(kParts[i].name), percentText(values[i], t.laneNs), ms(values[i]))
+                    .arg(name, partName(i, t.taskPeriods > 0), percentText(values[i], t.laneNs), ms(values[i]))
                     .arg(double(t.laneNs) / 1e6, 0, 'f', 2)
                     .arg(t.lanes)
                     .arg(ms(t.wallNs));
@@ -135,8 +151,11 @@ protected:
         // Legend.
         int x = 0;
         const int box = fm.height() - 4;
-        for (const Part& part : kParts) {
-            const QString name = WhyPanel::tr(part.name);
+        for (size_t i = 0; i < kParts.size(); ++i) {
+            if (m_task && !appliesToTask(i))
+                continue; // no serial sections or region periods in a task-parallel run
+            const Part& part = kParts[i];
+            const QString name = partName(i, m_task);
             const int w = box + 4 + fm.horizontalAdvance(name) + 14;
             if (x > 0 && x + w > width()) {
                 x = 0;
@@ -168,8 +187,10 @@ private:
         const QFontMetrics fm = fontMetrics();
         int rows = 1;
         int x = 0;
-        for (const Part& part : kParts) {
-            const int w = fm.height() + fm.horizontalAdvance(WhyPanel::tr(part.name)) + 14;
+        for (size_t i = 0; i < kParts.size(); ++i) {
+            if (m_task && !appliesToTask(i))
+                continue;
+            const int w = fm.height() + fm.horizontalAdvance(partName(i, m_task)) + 14;
             if (x > 0 && x + w > width) {
                 x = 0;
                 ++rows;
@@ -185,6 +206,7 @@ private:
     using QWidget::height;
 
     std::vector<std::pair<QString, engine::TimeBreakdown>> m_phases;
+    bool m_task = false; // a task-parallel run: the parts are named for it
 };
 
 WhyPanel::WhyPanel(QWidget* parent)
@@ -203,10 +225,15 @@ WhyPanel::WhyPanel(QWidget* parent)
     m_reading->setTextFormat(Qt::RichText);
     m_phaseText->setTextFormat(Qt::RichText);
     m_region->setTextFormat(Qt::RichText);
-    m_bars->setToolTip(tr("Each phase's lane-time (threads × wall time), split into the time the lanes worked "
-                          "(busy) and the time they waited, by cause: serial sections (one lane works, the others "
-                          "wait), fork/join overhead (a region's time beyond its busiest lane's work), imbalance "
-                          "(lanes done early while another still works) and untraced time."));
+    m_bars->setToolTip(
+        tr("Each phase's lane-time (threads × wall time), split into the time the lanes worked "
+           "(busy) and the time they waited, by cause: serial sections (one lane works, the others "
+           "wait), fork/join overhead (a region's time beyond its busiest lane's work), imbalance "
+           "(lanes done early while another still works), untraced time, and regions stretched far beyond their work, "
+           "most likely a lane preempted by the operating system (counted apart from fork/join). In request-parallel "
+           "and pipeline runs, "
+           "which have no serial sections or fork/join regions, \"waiting\" is the busiest lane's idle "
+           "time while another lane works (a task starting, a stage waiting for its input)."));
 
     auto* left = new QVBoxLayout;
     left->addWidget(m_status);
@@ -295,15 +322,26 @@ void WhyPanel::setReport(const engine::RunReport& report, bool stopped)
             continue;
         phases.emplace_back(name, *t);
         const auto values = parts(*t);
+        const bool task = t->taskPeriods > 0;
         QStringList shares;
         for (size_t i = 0; i < values.size(); ++i)
-            shares << QStringLiteral("%1 %2").arg(tr(kParts[i].name), percentText(values[i], t->laneNs));
-        lines << tr("<b>%1</b> %2 on %3 lane(s): %4. Serial fraction from the trace: <b>%5%</b> (%6 region(s)).")
-                     .arg(name, ms(t->wallNs))
-                     .arg(t->lanes)
-                     .arg(shares.join(QStringLiteral(" · ")))
-                     .arg(QString::number(100.0 * t->serialFraction(), 'f', 1))
-                     .arg(t->regions);
+            if (!task || appliesToTask(i)) // a task-parallel phase has no serial sections or region periods
+                shares << QStringLiteral("%1 %2").arg(partName(i, task), percentText(values[i], t->laneNs));
+        if (task)
+            lines << tr("<b>%1</b> %2 on %3 lane(s): %4. Two or more lanes worked at once for <b>%5</b> of it. "
+                        "Each sequence runs on one lane at a time, so no serial fraction is given (see the "
+                        "reading).")
+                         .arg(name, ms(t->wallNs))
+                         .arg(t->lanes)
+                         .arg(shares.join(QStringLiteral(" · ")))
+                         .arg(percentText(t->concurrentNs, t->wallNs));
+        else
+            lines << tr("<b>%1</b> %2 on %3 lane(s): %4. Serial fraction from the trace: <b>%5%</b> (%6 region(s)).")
+                         .arg(name, ms(t->wallNs))
+                         .arg(t->lanes)
+                         .arg(shares.join(QStringLiteral(" · ")))
+                         .arg(QString::number(100.0 * t->serialFraction(), 'f', 1))
+                         .arg(t->regions);
     }
     m_bars->setPhases(phases);
     m_bars->setVisible(!phases.empty());

@@ -20,18 +20,23 @@ namespace {
 
 void printPhases(const engine::RunReport& r)
 {
-    std::printf("\n%-8s %9s %6s %8s %9s %10s %9s %8s  %s\n", "phase", "wall ms", "busy", "serial", "overhead",
-        "imbalance", "untraced", "regions", "serial fraction");
+    std::printf("\n%-8s %9s %6s %8s %9s %10s %9s %10s %8s  %s\n", "phase", "wall ms", "busy", "serial", "overhead",
+        "imbalance", "untraced", "preempted", "regions", "serial fraction");
     auto row = [](const char* name, const engine::TimeBreakdown& t) {
         auto pct = [&](int64_t v) { return t.laneNs > 0 ? 100.0 * double(v) / double(t.laneNs) : 0.0; };
-        std::printf("%-8s %9.2f %5.0f%% %7.0f%% %8.0f%% %9.0f%% %8.0f%% %8llu  %.1f%%\n", name, double(t.wallNs) / 1e6,
-            pct(t.busyNs), pct(t.idle.serial), pct(t.idle.overhead), pct(t.idle.imbalance), pct(t.idle.untraced),
-            (unsigned long long)t.regions, 100.0 * t.serialFraction());
+        std::printf("%-8s %9.2f %5.0f%% %7.0f%% %8.0f%% %9.0f%% %8.0f%% %9.0f%% %8llu  %.1f%%\n", name,
+            double(t.wallNs) / 1e6, pct(t.busyNs), pct(t.idle.serial), pct(t.idle.overhead), pct(t.idle.imbalance),
+            pct(t.idle.untraced), pct(t.idle.disturbed), (unsigned long long)t.regions, 100.0 * t.serialFraction());
     };
     row("prefill", r.analysis.prefill);
     row("decode", r.analysis.decode);
     row("total", r.analysis.total);
-    std::printf("(shares of the lane-time, lanes x wall; busy + serial + overhead + imbalance + untraced = 100%%)\n");
+    std::printf("(shares of the lane-time, lanes x wall; busy + serial + overhead + imbalance + untraced + preempted = "
+                "100%%)\n");
+    if (engine::taskParallel(r.strategy))
+        std::printf("(%s: each phase is one fork of the sequences' tasks; overhead = the busiest "
+                    "lane waiting while another works; no serial sections, so no serial fraction in a phase)\n",
+            engine::strategyName(r.strategy));
 }
 
 void printOps(const engine::RunReport& r)

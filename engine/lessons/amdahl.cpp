@@ -89,7 +89,10 @@ public:
         e.contradicts = !(m.value("speedup_cores") >= 1.05 && fit > 0.5 && fit < 100);
         const bool scaled = m.value("speedup_cores") >= 1.05;
         const bool fitMeaningful = scaled && fit > 0 && fit < 100;
-        std::string t = fillText(m, "On all {cores} cores the run was {speedup_cores} as fast as on one. ");
+        // Every sweep figure here is the whole run's (prefill and decode together): the speedup chart's Total phase.
+        std::string t = fillText(m,
+            "Timing the whole run, prefill and decode together: on all {cores} cores it was {speedup_cores} as fast "
+            "as on one. ");
         if (fitMeaningful)
             t += fillText(m,
                 "Amdahl's law fitted to the timings says {fit_serial} of the work is serial, so no number of threads "
@@ -125,7 +128,9 @@ public:
         }
         e.text = finishText(std::move(t), m, e.contradicts);
         e.lookAt = { Focus::SpeedupChart, Focus::WhyPanel };
-        e.lookAtText = "On the speedup chart, compare the measured points with the fitted Amdahl curve and the dashed "
+        e.chartPhase = ChartPhase::Total;
+        e.lookAtText = "On the speedup chart (its Total phase, where these figures come from), compare the measured "
+                       "points with the fitted Amdahl curve and the dashed "
                        "predicted curve past the cores; the Why panel has the serial sections by op.";
         return e;
     }

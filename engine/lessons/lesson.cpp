@@ -122,6 +122,19 @@ bool Measured::has(const std::string& name) const
     return std::any_of(values.begin(), values.end(), [&](const Measurement& m) { return m.name == name; });
 }
 
+const char* chartPhaseName(ChartPhase p)
+{
+    switch (p) {
+    case ChartPhase::Prefill:
+        return "prefill";
+    case ChartPhase::Decode:
+        return "decode";
+    case ChartPhase::Total:
+        return "total";
+    }
+    return "?";
+}
+
 const char* focusName(Focus f)
 {
     switch (f) {
@@ -175,6 +188,9 @@ nlohmann::json toJson(const LessonOutcome& outcome)
         { "contradicts", outcome.explanation.contradicts },
         { "look_at", lookAt },
         { "look_at_text", outcome.explanation.lookAtText },
+        { "chart_phase",
+            outcome.explanation.chartPhase ? nlohmann::json(chartPhaseName(*outcome.explanation.chartPhase))
+                                           : nlohmann::json(nullptr) },
         { "measured", measured },
         { "measured_text", measuredText },
         { "units", units },

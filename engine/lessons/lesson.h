@@ -94,11 +94,18 @@ struct Measured {
 enum class Focus { Output, Timeline, SpeedupChart, WhyPanel, Roofline, Stats };
 const char* focusName(Focus f); // "output", "timeline", "speedup chart", "why panel", "roofline", "stats"
 
+// The phase of a sweep a figure comes from: the speedup chart shows one at a time.
+enum class ChartPhase { Prefill, Decode, Total };
+const char* chartPhaseName(ChartPhase p); // "prefill", "decode", "total"
+
 struct Explanation {
     std::string text; // a few sentences; every number in it is Measured::text of one measurement
     bool contradicts = false; // the measurement did not show the usual lesson, and the text says so
     std::vector<Focus> lookAt; // the first is the main one
     std::string lookAtText; // one sentence: what to look at there
+    // With Focus::SpeedupChart: the phase the text's sweep figures come from, which the chart is switched to so it
+    // shows the same numbers; none when the text compares phases.
+    std::optional<ChartPhase> chartPhase;
 };
 
 struct LessonOptions {

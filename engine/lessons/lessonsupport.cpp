@@ -120,6 +120,14 @@ double workPerRegionUs(const TimeBreakdown& t)
 
 double overheadPerRegionUs(const TimeBreakdown& t) { return t.overheadPerRegionNs() / 1e3; }
 
+double meanOverheadAndPreemptionPerRegionUs(const TimeBreakdown& t)
+{
+    const uint64_t regions = t.undisturbedPeriods + t.disturbedPeriods;
+    return regions > 0
+        ? double(t.idle.overhead + t.idle.disturbed) / double(std::max(1, t.lanes)) / double(regions) / 1e3
+        : 0.0;
+}
+
 double laneShare(int64_t part, const TimeBreakdown& t)
 {
     return t.laneNs > 0 ? 100.0 * double(part) / double(t.laneNs) : 0.0;

@@ -36,9 +36,12 @@ const ScalingPoint& pointAt(const ScalingAnalysis& analysis, int threads);
 double medianTokensPerSecond(const ScalingAnalysis& analysis, int threads, int tokens);
 
 // Per parallel region of a phase, per lane, in µs: the work done in it, and the fork/join overhead
-// (TimeBreakdown::overheadPerRegionNs).
+// (TimeBreakdown::overheadPerRegionNs: the median over the regions not stretched by preemption).
 double workPerRegionUs(const TimeBreakdown& t);
 double overheadPerRegionUs(const TimeBreakdown& t);
+// The mean time per region beyond its busiest lane's work, fork/join and preemption together, µs: for a lesson whose
+// point is the preemption (oversubscription).
+double meanOverheadAndPreemptionPerRegionUs(const TimeBreakdown& t);
 // A share of a phase's lane-time, %.
 double laneShare(int64_t part, const TimeBreakdown& t);
 // The share of a phase's modelled op time (elapsed) spent in ops that are memory-bound on `lanes`, %.

@@ -47,8 +47,13 @@ public:
         const TimeBreakdown& decode = report.analysis.decode;
         m.add("prefill_work_per_region_us", workPerRegionUs(prefill), "µs", 1);
         m.add("prefill_overhead_per_region_us", overheadPerRegionUs(prefill), "µs", 1);
+        m.add("prefill_fork_join_regions", double(prefill.undisturbedPeriods), "", 0);
+        m.add("prefill_preempted_regions", double(prefill.disturbedPeriods), "", 0);
         m.add("decode_work_per_region_us", workPerRegionUs(decode), "µs", 1);
         m.add("decode_overhead_per_region_us", overheadPerRegionUs(decode), "µs", 1);
+        m.add("decode_fork_join_regions", double(decode.undisturbedPeriods), "", 0);
+        m.add("decode_preempted_regions", double(decode.disturbedPeriods), "", 0);
+        m.add("decode_preempted_share", laneShare(decode.idle.disturbed, decode), "%", 0);
         m.add("decode_regions_per_token", report.decodeTokens > 0 ? double(decode.regions) / report.decodeTokens : 0.0,
             "", 0);
         m.add("decode_overhead_share", laneShare(decode.idle.overhead, decode), "%", 0);
@@ -73,11 +78,17 @@ public:
         t += fillText(m,
             "Prefill pushes all {prompt_tokens} prompt tokens through each matmul at once, so each parallel region "
             "gives every thread {prefill_work_per_region_us} of work against {prefill_overhead_per_region_us} of "
-            "fork/join overhead. Decode pushes one token: {decode_regions_per_token} regions per token, each with "
-            "{decode_work_per_region_us} of work per thread against {decode_overhead_per_region_us} of overhead. "
+            "fork/join overhead (the median of {prefill_fork_join_regions} regions). Decode pushes one token: "
+            "{decode_regions_per_token} regions per token, each with {decode_work_per_region_us} of work per thread "
+            "against {decode_overhead_per_region_us} of overhead (median of {decode_fork_join_regions}). "
             "Of decode's thread time, fork/join overhead takes {decode_overhead_share}, threads waiting for each "
             "other in regions of only a few blocks (imbalance) {decode_imbalance_share} and serial sections (the "
             "sampler, norms, residual adds, RoPE, quantisation) {decode_serial_share}. ");
+        if (m.value("prefill_preempted_regions") > 0 || m.value("decode_preempted_regions") > 0)
+            t += fillText(m,
+                "Regions stretched far beyond their work, most likely a thread preempted by the OS on a busy machine, "
+                "are counted apart, not as fork/join: {prefill_preempted_regions} in prefill and "
+                "{decode_preempted_regions} in decode ({decode_preempted_share} of decode's thread time). ");
         const bool fitsCache = m.value("llc_mib") > 0 && m.value("weights_mib") < m.value("llc_mib");
         if (m.value("decode_memory_bound_share") < 50)
             t += fillText(m,

@@ -42,6 +42,9 @@ public:
         m.add("work_per_region_us", workPerRegionUs(decode), "µs", 1);
         m.add("overhead_per_region_us", overheadPerRegionUs(decode), "µs", 1);
         m.add("overhead_share", laneShare(decode.idle.overhead, decode), "%", 0);
+        m.add("fork_join_regions", double(decode.undisturbedPeriods), "", 0);
+        m.add("preempted_regions", double(decode.disturbedPeriods), "", 0);
+        m.add("preempted_share", laneShare(decode.idle.disturbed, decode), "%", 0);
         m.add("busy_share", laneShare(decode.busyNs, decode), "%", 0);
         m.add("serial_share", laneShare(decode.idle.serial, decode), "%", 0);
         m.add("imbalance_share", laneShare(decode.idle.imbalance, decode), "%", 0);
@@ -63,11 +66,16 @@ public:
         t += fillText(m,
             "Each of its {regions_per_token} parallel regions per token gives every thread only "
             "{work_per_region_us} of work, while forking and joining the threads costs {overhead_per_region_us} per "
-            "region. A region that short is over before the second thread is properly under way, so the threads "
+            "region (the median of {fork_join_regions} regions). A region that short is over before the second thread "
+            "is properly under way, so the threads "
             "spend their time waiting rather than working: fork/join overhead takes {overhead_share} of the thread "
             "time, one thread waiting for the other (imbalance) {imbalance_share}, serial sections (the sampler, "
             "norms, residual adds, RoPE, quantisation) {serial_share}, and the threads are busy only {busy_share} of "
             "it. ");
+        if (m.value("preempted_regions") > 0)
+            t += fillText(m,
+                "Another {preempted_regions} regions were stretched far beyond their work, most likely a thread "
+                "preempted by the OS: their {preempted_share} of the thread time is counted apart, not as fork/join. ");
         if (e.contradicts) {
             t += kContradictionOpening;
             t += "the second thread still gave a clear gain here, so on this machine the work per region outweighs "

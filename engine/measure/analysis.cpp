@@ -39,6 +39,20 @@ int64_t overlap(const std::vector<Interval>& lane, size_t& from, int64_t b, int6
     return sum;
 }
 
+// The median (the mean of the middle two for an even count); 0 for none.
+int64_t median(std::vector<int64_t> v)
+{
+    if (v.empty())
+        return 0;
+    const size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(mid), v.end());
+    const int64_t upper = v[mid];
+    if (v.size() % 2)
+        return upper;
+    const int64_t lower = *std::max_element(v.begin(), v.begin() + std::ptrdiff_t(mid));
+    return lower + (upper - lower) / 2;
+}
+
 } // namespace
 
 double TimeBreakdown::serialFraction() const
@@ -47,12 +61,10 @@ double TimeBreakdown::serialFraction() const
     return denom > 0 ? double(serialNs) / denom : 0.0;
 }
 
-double TimeBreakdown::overheadPerRegionNs() const
-{
-    return regions && lanes ? double(idle.overhead) / double(lanes) / double(regions) : 0.0;
-}
+double TimeBreakdown::overheadPerRegionNs() const { return undisturbedPeriods ? double(forkJoinMedianNs) : 0.0; }
 
-TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, int64_t beginNs, int64_t endNs)
+TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, int64_t beginNs, int64_t endNs,
+    const std::vector<TimeSpan>& taskPeriods)
 {
     TimeBreakdown t;
     t.beginNs = beginNs;
@@ -68,6 +80,21 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
     if (t.wallNs == 0)
         return t;
 
+    // Task periods clipped to the window (not merged: adjoining phases stay two periods).
+    std::vector<Interval> tasks;
+    for (const TimeSpan& s : taskPeriods) {
+        const int64_t b = std::max(s.beginNs, t.beginNs), en = std::min(s.endNs, t.endNs);
+        if (b < en)
+            tasks.push_back({ b, en });
+    }
+    std::sort(tasks.begin(), tasks.end(), [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    auto inTask = [&](int64_t b, int64_t e) {
+        for (const Interval& k : tasks)
+            if (b < k.end && k.begin < e)
+                return true;
+        return false;
+    };
+
     // Each lane's working time as disjoint intervals, and the parallel periods, clipped to the window.
     std::vector<std::vector<Interval>> work(size_t(t.lanes));
     std::vector<Interval> spans;
@@ -76,6 +103,8 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
             continue;
         const int64_t b = std::max(e.beginNs, t.beginNs), en = std::min(e.endNs, t.endNs);
         if (isRegionSpan(e.op)) {
+            if (inTask(e.beginNs, e.endNs)) // a region inside a task period is part of that period
+                continue;
             if (e.beginNs >= t.beginNs && e.beginNs < t.endNs)
                 ++t.regions;
             if (b < en)
@@ -92,10 +121,14 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
             t.busyNs += i.end - i.begin;
     }
     const std::vector<Interval> periods = merged(std::move(spans));
-    t.periods = periods.size();
+    t.periods = periods.size() + tasks.size();
+    t.taskPeriods = tasks.size();
 
-    // Inside parallel periods: imbalance against the busiest lane, the rest of the period is overhead.
+    // Inside parallel periods: imbalance against the busiest lane, the rest of the period is overhead (fork/join,
+    // or disturbed when stretched far beyond the usual).
     std::vector<size_t> cursor(work.size(), 0);
+    std::vector<int64_t> overheads;
+    overheads.reserve(periods.size());
     for (const Interval& p : periods) {
         const int64_t r = p.end - p.begin;
         int64_t busiest = 0, sum = 0;
@@ -105,37 +138,90 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
             sum += w;
         }
         t.idle.imbalance += int64_t(t.lanes) * busiest - sum;
-        t.idle.overhead += int64_t(t.lanes) * (r - busiest);
+        overheads.push_back(r - busiest);
         t.parallelNs += r;
         t.parallelWorkNs += sum;
     }
+    if (!overheads.empty()) {
+        const double limit = std::max(
+            double(TimeBreakdown::kDisturbedMinNs), TimeBreakdown::kDisturbedFactor * double(median(overheads)));
+        std::vector<int64_t> undisturbed;
+        for (int64_t o : overheads) {
+            if (double(o) >= limit) {
+                ++t.disturbedPeriods;
+                t.idle.disturbed += int64_t(t.lanes) * o;
+            } else {
+                undisturbed.push_back(o);
+                t.idle.overhead += int64_t(t.lanes) * o;
+            }
+        }
+        t.undisturbedPeriods = undisturbed.size();
+        t.forkJoinMedianNs = median(std::move(undisturbed));
+    }
+    // Inside task periods: imbalance against the busiest lane's total; the busiest lane's idle instants are split
+    // by the sweep below (untraced when no lane works, overhead otherwise).
+    std::vector<size_t> busiestLane(tasks.size(), 0);
+    std::fill(cursor.begin(), cursor.end(), 0);
+    for (size_t k = 0; k < tasks.size(); ++k) {
+        int64_t busiest = 0, sum = 0;
+        for (size_t l = 0; l < work.size(); ++l) {
+            const int64_t w = overlap(work[l], cursor[l], tasks[k].begin, tasks[k].end);
+            if (w > busiest) {
+                busiest = w;
+                busiestLane[k] = l;
+            }
+            sum += w;
+        }
+        t.idle.imbalance += int64_t(t.lanes) * busiest - sum;
+        t.parallelWorkNs += sum;
+    }
 
-    // Outside them: sweep the lanes' interval ends, counting working lanes, and classify each stretch by that
-    // count. Period boundaries are changes too, so a stretch is wholly inside or wholly outside a period.
+    // Sweep the lanes' interval ends, counting working lanes, and classify each stretch by that count. Period
+    // boundaries are changes too, so a stretch is wholly inside or wholly outside a period.
     struct Change {
         int64_t ns;
+        int lane; // -1: not a lane's change
         int busy; // +1 / -1 working lanes
-        int period; // +1 / -1 open periods
+        int period; // +1 / -1 open region periods
+        int task; // task period index + 1 opening, -(index + 1) closing, 0 neither
     };
     std::vector<Change> changes;
-    for (const auto& lane : work)
-        for (const Interval& i : lane) {
-            changes.push_back({ i.begin, +1, 0 });
-            changes.push_back({ i.end, -1, 0 });
+    for (size_t l = 0; l < work.size(); ++l)
+        for (const Interval& i : work[l]) {
+            changes.push_back({ i.begin, int(l), +1, 0, 0 });
+            changes.push_back({ i.end, int(l), -1, 0, 0 });
         }
     for (const Interval& p : periods) {
-        changes.push_back({ p.begin, 0, +1 });
-        changes.push_back({ p.end, 0, -1 });
+        changes.push_back({ p.begin, -1, 0, +1, 0 });
+        changes.push_back({ p.end, -1, 0, -1, 0 });
+    }
+    for (size_t k = 0; k < tasks.size(); ++k) {
+        changes.push_back({ tasks[k].begin, -1, 0, 0, int(k) + 1 });
+        changes.push_back({ tasks[k].end, -1, 0, 0, -(int(k) + 1) });
     }
     std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) { return a.ns < b.ns; });
-    int busy = 0, open = 0;
+    std::vector<int> laneBusy(work.size(), 0);
+    int busy = 0, open = 0, task = -1;
     int64_t at = t.beginNs;
     auto account = [&](int64_t until) {
         const int64_t d = until - at;
-        if (d <= 0 || open > 0)
+        if (d <= 0)
+            return;
+        if (busy >= 2)
+            t.concurrentNs += d;
+        if (open > 0)
             return;
         const int64_t idleLanes = int64_t(t.lanes - busy);
-        if (busy == 0) {
+        if (task >= 0) {
+            if (busy == 0) {
+                t.untracedNs += d;
+                t.idle.untraced += int64_t(t.lanes) * d;
+            } else {
+                t.parallelNs += d;
+                if (!laneBusy[busiestLane[size_t(task)]])
+                    t.idle.overhead += int64_t(t.lanes) * d;
+            }
+        } else if (busy == 0) {
             t.untracedNs += d;
             t.idle.untraced += idleLanes * d;
         } else if (busy == 1) {
@@ -152,8 +238,15 @@ TimeBreakdown analyzeLaneTime(const std::vector<TraceEvent>& events, int lanes, 
         account(ns);
         at = ns;
         for (; i < changes.size() && changes[i].ns == ns; ++i) {
-            busy += changes[i].busy;
-            open += changes[i].period;
+            const Change& c = changes[i];
+            busy += c.busy;
+            if (c.lane >= 0)
+                laneBusy[size_t(c.lane)] += c.busy;
+            open += c.period;
+            if (c.task > 0)
+                task = c.task - 1;
+            else if (c.task < 0 && task == -c.task - 1)
+                task = -1;
         }
     }
     account(t.endNs);
@@ -215,14 +308,23 @@ std::vector<ParallelPeriod> parallelPeriods(const std::vector<TraceEvent>& event
     return periods;
 }
 
+bool taskParallel(Strategy strategy) { return strategy == Strategy::Request || strategy == Strategy::Pipeline; }
+
 RunAnalysis analyzeRun(const RunResult& run)
 {
     RunAnalysis a;
     a.valid = !run.trace.empty();
     const RunMetrics& m = run.metrics;
-    a.total = analyzeLaneTime(run.trace, run.threads, 0, m.wallNs);
-    a.prefill = analyzeLaneTime(run.trace, run.threads, m.prefillBeginNs, m.prefillEndNs);
-    a.decode = analyzeLaneTime(run.trace, run.threads, m.prefillEndNs, m.decodeEndNs);
+    std::vector<TimeSpan> prefill, decode;
+    if (taskParallel(run.strategy)) { // each phase is one fork of the sequences (stages) and its join
+        prefill.push_back({ m.prefillBeginNs, m.prefillEndNs });
+        decode.push_back({ m.prefillEndNs, m.decodeEndNs });
+    }
+    std::vector<TimeSpan> both = prefill;
+    both.insert(both.end(), decode.begin(), decode.end());
+    a.total = analyzeLaneTime(run.trace, run.threads, 0, m.wallNs, both);
+    a.prefill = analyzeLaneTime(run.trace, run.threads, m.prefillBeginNs, m.prefillEndNs, prefill);
+    a.decode = analyzeLaneTime(run.trace, run.threads, m.prefillEndNs, m.decodeEndNs, decode);
     return a;
 }
 

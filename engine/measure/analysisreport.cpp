@@ -24,6 +24,7 @@ nlohmann::json phaseJson(const TimeBreakdown& t, int tokens)
         { "serial_ms", ms(t.serialNs) },
         { "parallel_ms", ms(t.parallelNs) },
         { "untraced_ms", ms(t.untracedNs) },
+        { "concurrent_ms", ms(t.concurrentNs) },
         { "idle_ms",
             {
                 { "total", ms(t.idle.total()) },
@@ -31,9 +32,13 @@ nlohmann::json phaseJson(const TimeBreakdown& t, int tokens)
                 { "overhead", ms(t.idle.overhead) },
                 { "serial", ms(t.idle.serial) },
                 { "untraced", ms(t.idle.untraced) },
+                { "disturbed", ms(t.idle.disturbed) },
             } },
         { "serial_fraction", t.serialFraction() },
         { "regions", t.regions },
+        { "task_periods", t.taskPeriods },
+        { "undisturbed_regions", t.undisturbedPeriods },
+        { "disturbed_regions", t.disturbedPeriods },
         { "overhead_per_region_us", t.overheadPerRegionNs() / 1e3 },
     };
 }
@@ -71,6 +76,49 @@ std::string topSerialOps(const std::vector<OpStats>& ops, Phase phase)
     return out;
 }
 
+// The idle causes, serial fraction, Amdahl limit and fork/join cost of a phase with serial sections and regions.
+std::string intraOpReading(const TimeBreakdown& t, const std::vector<OpStats>& ops, Phase phase)
+{
+    std::string s;
+    if (t.idle.total() > 0) {
+        s += format(" (serial sections %.0f%%, fork/join overhead %.0f%%, imbalance %.0f%%",
+            share(t.idle.serial, t.laneNs), share(t.idle.overhead, t.laneNs), share(t.idle.imbalance, t.laneNs));
+        s += format(", untraced %.0f%%", share(t.idle.untraced, t.laneNs));
+        if (t.disturbedPeriods > 0)
+            s += format(", regions stretched by preemption %.0f%%", share(t.idle.disturbed, t.laneNs));
+        s += ").";
+    } else {
+        s += ".";
+    }
+    const double f = t.serialFraction();
+    s += format(" %.1f%% of its work is serial", 100.0 * f);
+    const std::string top = topSerialOps(ops, phase);
+    if (!top.empty())
+        s += " (" + top + ")";
+    if (f > 0)
+        s += format(", so by Amdahl's law no thread count can make it more than %.1f× faster.", 1.0 / f);
+    else
+        s += ".";
+    if (t.undisturbedPeriods > 0)
+        s += format(" Its parallel regions cost a median %.1f µs of fork/join each beyond their busiest lane's work "
+                    "(over %.0f regions).",
+            t.overheadPerRegionNs() / 1e3, double(t.undisturbedPeriods));
+    else if (t.regions > 0 && t.disturbedPeriods == 0 && t.idle.overhead > 0) // saved before disturbed regions
+        s += format(" Its %.0f parallel regions cost %.1f µs of fork/join each on average beyond their busiest "
+                    "lane's work (preempted regions included: this report predates telling them apart).",
+            double(t.regions), double(t.idle.overhead) / double(std::max(1, t.lanes)) / double(t.regions) / 1e3);
+    if (t.disturbedPeriods > 0)
+        s += format(t.disturbedPeriods == 1
+                ? " %.0f more was stretched far beyond its work (at least %.0f× the median region's overhead and "
+                  "%.0f µs), most likely a lane preempted by the OS on a busy machine: counted apart, not as "
+                  "fork/join."
+                : " %.0f more were stretched far beyond their work (at least %.0f× the median region's overhead and "
+                  "%.0f µs), most likely a lane preempted by the OS on a busy machine: counted apart, not as "
+                  "fork/join.",
+            double(t.disturbedPeriods), TimeBreakdown::kDisturbedFactor, TimeBreakdown::kDisturbedMinNs / 1e3);
+    return s;
+}
+
 } // namespace
 
 RunReport buildRunReport(
@@ -83,6 +131,7 @@ RunReport buildRunReport(
     r.prediction = predictScaling(run, model, machine, predictThreads, PredictionTarget::WiderMachine);
     r.threads = run.threads;
     r.strategy = run.strategy;
+    r.sequences = std::max<int>(1, int(run.sequences.size()));
     r.prefillTokens = run.metrics.promptTokens;
     for (const auto& s : run.sequences)
         r.decodeTokens += std::max(0, s.stats.generatedTokens - 1);
@@ -96,6 +145,7 @@ nlohmann::json toJson(const RunReport& r)
     j["wall_ms"] = ms(a.total.wallNs);
     j["threads"] = r.threads;
     j["strategy"] = strategyName(r.strategy);
+    j["sequences"] = r.sequences;
     j["serial_fraction"] = a.total.serialFraction();
     j["phases"] = {
         { "prefill", phaseJson(a.prefill, r.prefillTokens) },
@@ -189,25 +239,36 @@ std::vector<std::string> readRunReport(const RunReport& r)
             continue;
         std::string s = std::string(n.name) + ": " + format("%.2f ms on %.0f lane(s); ", ms(t.wallNs), t.lanes)
             + format("%.0f%% of the lane-time is idle", share(t.idle.total(), t.laneNs));
-        if (t.idle.total() > 0) {
-            s += format(" (serial sections %.0f%%, fork/join overhead %.0f%%, imbalance %.0f%%",
-                share(t.idle.serial, t.laneNs), share(t.idle.overhead, t.laneNs), share(t.idle.imbalance, t.laneNs));
-            s += format(", untraced %.0f%%).", share(t.idle.untraced, t.laneNs));
+        if (t.taskPeriods > 0) {
+            // Request-parallel or pipeline: one fork of the sequences per phase; nothing in it is a serial section.
+            if (t.idle.total() > 0) {
+                s += format(
+                    " (imbalance %.0f%%: lanes with less work than the busiest one; waiting %.0f%%: the busiest "
+                    "lane idle while another worked",
+                    share(t.idle.imbalance, t.laneNs), share(t.idle.overhead, t.laneNs));
+                s += format("; untraced %.0f%%).", share(t.idle.untraced, t.laneNs));
+            } else {
+                s += ".";
+            }
+            const int most = std::min(r.sequences, t.lanes);
+            s += format(" Two or more lanes worked at once for %.0f%% of it.", share(t.concurrentNs, t.wallNs));
+            if (r.strategy == Strategy::Pipeline)
+                s += format(
+                    " The pipeline strategy passes each sequence's token through the layer stages in order, one "
+                    "token per stage at a time, so at most %.0f lane(s) can work at once (one per sequence in "
+                    "flight: %.0f on %.0f lane(s)); a lane idles for want of a token at a stage, not for a "
+                    "serial section, so no serial fraction or Amdahl limit is given: this strategy's speedup "
+                    "is bounded by the sequences in flight and the stages.",
+                    most, r.sequences, t.lanes);
+            else
+                s += format(" The request strategy runs each prompt whole on one lane, so at most %.0f lane(s) can "
+                            "work at once (%.0f prompt(s) on %.0f lane(s)); a lane working alone runs its own prompt, "
+                            "not a section the others wait for, so no serial fraction or Amdahl limit is given: this "
+                            "strategy's speedup is bounded by the number of prompts.",
+                    most, r.sequences, t.lanes);
         } else {
-            s += ".";
+            s += intraOpReading(t, r.ops, n.phase);
         }
-        const double f = t.serialFraction();
-        s += format(" %.1f%% of its work is serial", 100.0 * f);
-        const std::string top = topSerialOps(r.ops, n.phase);
-        if (!top.empty())
-            s += " (" + top + ")";
-        if (f > 0)
-            s += format(", so by Amdahl's law no thread count can make it more than %.1f× faster.", 1.0 / f);
-        else
-            s += ".";
-        if (t.regions > 0)
-            s += format(" Each of its %.0f parallel regions cost %.1f µs of fork/join beyond its busiest lane's work.",
-                double(t.regions), t.overheadPerRegionNs() / 1e3);
         lines.push_back(s);
 
         const OpStats* top1 = nullptr;

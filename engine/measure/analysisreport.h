@@ -22,6 +22,7 @@ struct RunReport {
     ScalingPrediction prediction; // for a wider machine (the question past this machine's cores)
     int threads = 1;
     Strategy strategy = Strategy::IntraOp;
+    int sequences = 1; // the run's prompts
     int prefillTokens = 0;
     int decodeTokens = 0; // tokens after each sequence's first
 };
@@ -31,10 +32,10 @@ RunReport buildRunReport(
     const RunResult& run, const Model& model, const MachinePeaks& machine, const std::vector<int>& predictThreads);
 
 // The JSON document (fields in docs/ARCHITECTURE.md, "Run analysis"):
-//   wall_ms, threads, strategy, serial_fraction,
+//   wall_ms, threads, strategy, sequences, serial_fraction,
 //   phases: { prefill, decode, total: { tokens, tps, wall_ms, busy_ms, lane_ms, serial_ms, parallel_ms, untraced_ms,
-//             idle_ms: { total, imbalance, overhead, serial, untraced }, serial_fraction, regions,
-//             overhead_per_region_us } },
+//             concurrent_ms, idle_ms: { total, imbalance, overhead, serial, untraced }, serial_fraction, regions,
+//             task_periods, overhead_per_region_us } },
 //   ops: [ { op, phase, calls, chunks, ms, busy_ms, bytes, flops, gbps, gflops, intensity, bound, ceiling_share } ],
 //   machine: { cpu, cores, bandwidth_gbps, bandwidth_gbps_1, peak_gflops, peak_gflops_1, fork_join_ns_1,
 //              fork_join_ns_all, fma_kernel, from_cache },
@@ -43,8 +44,9 @@ RunReport buildRunReport(
 nlohmann::json toJson(const RunReport& report);
 
 // A few sentences reading the report: where each phase's idle time went, the serial fraction and the speedup
-// Amdahl's law allows with it, the op that takes the most time and what bounds it, and the prediction (labelled
-// as one). Every number is taken from `report`.
+// Amdahl's law allows with it (for the request-parallel and pipeline strategies instead: no serial section, the lanes
+// that can work at once, and why no Amdahl limit is given), the op that takes the most time and what bounds it, and the
+// prediction (labelled as one). Every number is taken from `report`.
 std::vector<std::string> readRunReport(const RunReport& report);
 
 } // namespace engine

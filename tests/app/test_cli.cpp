@@ -112,7 +112,8 @@ private Q_SLOTS:
             const auto& idle = p.at("idle_ms");
             // The idle parts add up to the idle total, and busy + idle to the lane-time (to rounding of doubles).
             const double parts = idle.at("imbalance").get<double>() + idle.at("overhead").get<double>()
-                + idle.at("serial").get<double>() + idle.at("untraced").get<double>();
+                + idle.at("serial").get<double>() + idle.at("untraced").get<double>()
+                + idle.at("disturbed").get<double>();
             QVERIFY(std::abs(parts - idle.at("total").get<double>()) < 1e-6);
             QVERIFY(std::abs(p.at("busy_ms").get<double>() + parts - p.at("lane_ms").get<double>()) < 1e-6);
             QVERIFY(p.contains("tokens") && p.contains("tps") && p.contains("serial_ms") && p.contains("parallel_ms"));

@@ -1,6 +1,7 @@
 // Tests for engine/measure/analysis: lane-time accounting on hand-built traces (every expected figure worked out by
 // hand in the comments) and on real runs, and the region spans the scheduler records for it.
 #include "engine/measure/analysis.h"
+#include "engine/measure/analysisreport.h"
 #include "engine/measure/sweep.h"
 #include "engine/measure/sweepexport.h"
 #include "engine/model/synthetic.h"
@@ -10,6 +11,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -29,7 +31,9 @@ void checkSums(const TimeBreakdown& t, const char* what)
 {
     QVERIFY2(t.busyNs + t.idle.total() == t.laneNs, what);
     QVERIFY2(t.serialNs + t.parallelNs + t.untracedNs == t.wallNs, what);
-    QVERIFY2(t.idle.imbalance >= 0 && t.idle.overhead >= 0 && t.idle.serial >= 0 && t.idle.untraced >= 0, what);
+    QVERIFY2(t.idle.imbalance >= 0 && t.idle.overhead >= 0 && t.idle.serial >= 0 && t.idle.untraced >= 0
+            && t.idle.disturbed >= 0,
+        what);
 }
 
 // Two lanes, an intra-op shape: a serial section, one region, a serial section, then nothing.
@@ -105,6 +109,196 @@ private Q_SLOTS:
         QCOMPARE(t.serialNs, int64_t(200));
         QCOMPARE(t.parallelWorkNs, int64_t(200));
         checkSums(t, "request");
+    }
+
+    void taskPeriodByHand()
+    {
+        // Two lanes, one task period [0,300) (a request-parallel phase), no region spans:
+        //   lane 0 works [0,100) and [200,300), lane 1 [120,180).
+        // Busy 260; busiest lane 0 with 200: imbalance 2·200 − 260 = 140. Lane 0 idle over [100,200): [100,120) and
+        // [180,200) nobody works (untraced 2·40 = 80 lane-ns, 40 wall), [120,180) lane 1 works (waiting, counted as
+        // overhead: 2·60 = 120). Nothing serial, though one lane works alone for 260 ns of the 300.
+        const std::vector<TraceEvent> trace { ev(0, 0, 100), ev(0, 200, 300), ev(1, 120, 180) };
+        const TimeBreakdown t = analyzeLaneTime(trace, 2, 0, 300, { { 0, 300 } });
+        QCOMPARE(t.busyNs, int64_t(260));
+        QCOMPARE(t.idle.imbalance, int64_t(140));
+        QCOMPARE(t.idle.overhead, int64_t(120));
+        QCOMPARE(t.idle.untraced, int64_t(80));
+        QCOMPARE(t.idle.serial, int64_t(0));
+        QCOMPARE(t.serialNs, int64_t(0));
+        QCOMPARE(t.untracedNs, int64_t(40));
+        QCOMPARE(t.parallelNs, int64_t(260));
+        QCOMPARE(t.parallelWorkNs, int64_t(260));
+        QCOMPARE(t.concurrentNs, int64_t(0));
+        QCOMPARE(t.taskPeriods, uint64_t(1));
+        QCOMPARE(t.serialFraction(), 0.0);
+        checkSums(t, "task");
+
+        // Outside the task period the usual reading: a window [0,400) with lane 0 alone over [300,400) is serial there.
+        const TimeBreakdown w
+            = analyzeLaneTime({ ev(0, 0, 100), ev(0, 200, 400), ev(1, 120, 180) }, 2, 0, 400, { { 0, 300 } });
+        QCOMPARE(w.serialNs, int64_t(100));
+        QCOMPARE(w.idle.serial, int64_t(100));
+        QCOMPARE(w.idle.imbalance, int64_t(140));
+        checkSums(w, "task and serial");
+
+        // Two adjoining task periods stay two (prefill and decode): lane 1 is the busiest in the second.
+        const TimeBreakdown two = analyzeLaneTime(
+            { ev(0, 0, 100), ev(1, 100, 200), ev(0, 100, 120) }, 2, 0, 200, { { 0, 100 }, { 100, 200 } });
+        // First: lane 0 100, lane 1 0: imbalance 100. Second: lane 1 100, lane 0 20: imbalance 80.
+        QCOMPARE(two.idle.imbalance, int64_t(180));
+        QCOMPARE(two.idle.overhead, int64_t(0));
+        QCOMPARE(two.concurrentNs, int64_t(20));
+        QCOMPARE(two.taskPeriods, uint64_t(2));
+        checkSums(two, "two tasks");
+    }
+
+    void preemptedRegionsAreNotForkJoin()
+    {
+        // Two lanes, 20 regions 1 ms apart: region k spans [base, base + 105 µs + 2 µs·(k mod 5)), lane 0 works
+        // [base+5, base+100) µs (95 µs, the busiest), lane 1 [base+5, base+95) µs. Overheads R − m: 10, 12, 14, 16,
+        // 18 µs, four times each; median 14 µs; overhead lane-time 2 · 4 · (10+12+14+16+18) µs = 560 µs.
+        std::vector<TraceEvent> trace;
+        for (int k = 0; k < 20; ++k) {
+            const int64_t base = 1'000'000 * int64_t(k);
+            trace.push_back(ev(0, base, base + 105'000 + 2'000 * (k % 5), Op::Region));
+            trace.push_back(ev(0, base + 5'000, base + 100'000));
+            trace.push_back(ev(1, base + 5'000, base + 95'000));
+        }
+        const TimeBreakdown calm = analyzeLaneTime(trace, 2, 0, 30'000'000);
+        QCOMPARE(calm.undisturbedPeriods, uint64_t(20));
+        QCOMPARE(calm.disturbedPeriods, uint64_t(0));
+        QCOMPARE(calm.forkJoinMedianNs, int64_t(14'000));
+        QCOMPARE(calm.overheadPerRegionNs(), 14'000.0);
+        QCOMPARE(calm.idle.overhead, int64_t(560'000));
+        QCOMPARE(calm.idle.disturbed, int64_t(0));
+        checkSums(calm, "calm");
+
+        // Three regions a lane was preempted in: 500 µs spans around the same work (overhead 405 µs each).
+        for (int64_t base : { 25'000'000, 26'000'000, 27'000'000 }) {
+            trace.push_back(ev(0, base, base + 500'000, Op::Region));
+            trace.push_back(ev(0, base + 5'000, base + 100'000));
+            trace.push_back(ev(1, base + 5'000, base + 95'000));
+        }
+        const TimeBreakdown busy = analyzeLaneTime(trace, 2, 0, 30'000'000);
+        // The fork/join figure does not move (a mean would: (560 + 2·3·405) / 2 / 23 = 77 µs); the stretched
+        // regions are counted apart.
+        QCOMPARE(busy.forkJoinMedianNs, int64_t(14'000));
+        QCOMPARE(busy.overheadPerRegionNs(), 14'000.0);
+        QCOMPARE(busy.undisturbedPeriods, uint64_t(20));
+        QCOMPARE(busy.disturbedPeriods, uint64_t(3));
+        QCOMPARE(busy.idle.overhead, int64_t(560'000));
+        QCOMPARE(busy.idle.disturbed, int64_t(2 * 3 * 405'000));
+        QCOMPARE(busy.regions, uint64_t(23));
+        checkSums(busy, "preempted");
+
+        // The reading names them apart and quotes the median with its count.
+        RunReport report;
+        report.analysis.valid = true;
+        report.analysis.prefill = busy;
+        const std::vector<std::string> lines = readRunReport(report);
+        QVERIFY(!lines.empty());
+        QVERIFY2(lines[0].find("a median 14.0 µs of fork/join each") != std::string::npos, lines[0].c_str());
+        QVERIFY2(lines[0].find("(over 20 regions)") != std::string::npos, lines[0].c_str());
+        QVERIFY2(lines[0].find("3 more were stretched far beyond their work") != std::string::npos, lines[0].c_str());
+
+        // A report saved before disturbed regions were told apart (no period counts) reads as it did: the mean.
+        TimeBreakdown old = calm;
+        old.undisturbedPeriods = 0;
+        old.forkJoinMedianNs = 0;
+        report.analysis.prefill = old;
+        const std::string line = readRunReport(report).at(0);
+        // 560 µs of overhead lane-time over 2 lanes and 20 regions: 14.0 µs each.
+        QVERIFY2(line.find("Its 20 parallel regions cost 14.0 µs of fork/join each on average") != std::string::npos,
+            line.c_str());
+    }
+
+    void requestRunIsNotCalledSerial()
+    {
+        // A real request-parallel run: 2 threads, 2 prompts, each decoded whole on one lane.
+        static const auto model = makeSyntheticModel("tiny");
+        RunRequest request;
+        request.prompts = { "once upon a time there was", "the little dog ran to the" };
+        request.maxTokens = 24;
+        request.sampling.temperature = 0;
+        request.stopAtEos = false;
+        request.strategy = Strategy::Request;
+        request.scheduler.threads = 2;
+        const RunResult run = executeRun(model, request);
+        const RunAnalysis a = analyzeRun(run);
+        QVERIFY(a.valid);
+        const RunMetrics& m = run.metrics;
+        // From the events, independently: each lane's work in the decode window, and the time both lanes worked.
+        const int64_t b = m.prefillEndNs, e = m.decodeEndNs;
+        std::vector<std::pair<int64_t, int64_t>> work[2]; // each lane's events, clipped, then merged
+        for (const TraceEvent& ev : run.trace) {
+            if (isMarker(ev.op) || ev.worker < 0)
+                continue;
+            QVERIFY(ev.worker < 2);
+            const int64_t x = std::max(ev.beginNs, b), y = std::min(ev.endNs, e);
+            if (x < y)
+                work[ev.worker].push_back({ x, y });
+        }
+        int64_t lane[2] = { 0, 0 };
+        std::vector<std::pair<int64_t, int>> edges; // (time, +1/-1) of each lane's merged intervals
+        for (int l = 0; l < 2; ++l) {
+            std::sort(work[l].begin(), work[l].end());
+            int64_t x = -1, y = -1;
+            auto flush = [&] {
+                if (x < y) {
+                    lane[l] += y - x;
+                    edges.push_back({ x, +1 });
+                    edges.push_back({ y, -1 });
+                }
+            };
+            for (const auto& [i, j] : work[l]) {
+                if (i > y) {
+                    flush();
+                    x = i;
+                }
+                y = std::max(y, j);
+            }
+            flush();
+        }
+        std::sort(edges.begin(), edges.end());
+        int64_t both = 0;
+        int busy = 0;
+        int64_t at = b;
+        for (const auto& [t, d] : edges) {
+            if (busy >= 2)
+                both += t - at;
+            at = t;
+            busy += d;
+        }
+        const TimeBreakdown& d = a.decode;
+        QCOMPARE(d.busyNs, lane[0] + lane[1]);
+        QCOMPARE(d.concurrentNs, both);
+        // Imbalance from the lanes' busy totals: the lane with less work waited the difference.
+        QCOMPARE(d.idle.imbalance, std::max(lane[0], lane[1]) - std::min(lane[0], lane[1]));
+        // The concurrent sections are not serial: nothing here is a serial section, whatever ran alone.
+        QCOMPARE(d.idle.serial, int64_t(0));
+        QCOMPARE(d.serialNs, int64_t(0));
+        if (2 * both > d.wallNs) // both lanes busy together most of the time
+            QVERIFY(d.serialFraction() < 0.5);
+        // Idle is the lanes' real idle: lane-time minus their work.
+        QCOMPARE(d.idle.total(), d.laneNs - lane[0] - lane[1]);
+        checkSums(d, "request decode");
+
+        // The reading quotes no Amdahl limit and names no serial sections for it, and says why.
+        RunReport report;
+        report.analysis = a;
+        report.strategy = run.strategy;
+        report.threads = run.threads;
+        report.sequences = 2;
+        const std::vector<std::string> lines = readRunReport(report);
+        QVERIFY(lines.size() >= 2);
+        for (size_t i = 0; i < 2; ++i) {
+            QVERIFY2(lines[i].find("Amdahl's law no thread count") == std::string::npos, lines[i].c_str());
+            QVERIFY2(lines[i].find("serial sections") == std::string::npos, lines[i].c_str());
+            QVERIFY2(
+                lines[i].find("no serial fraction or Amdahl limit is given") != std::string::npos, lines[i].c_str());
+            QVERIFY2(lines[i].find("at most 2 lane(s) can work at once") != std::string::npos, lines[i].c_str());
+        }
     }
 
     void nestedEventsCountOnceAndOverlappingRegionsMerge()
@@ -257,11 +451,19 @@ private Q_SLOTS:
         const RunResult run = executeRun(model, request);
         const RunAnalysis a = analyzeRun(run);
         QVERIFY(a.valid);
+        const bool task = strategy == "request" || strategy == "pipeline";
         for (const TimeBreakdown* t : { &a.total, &a.prefill, &a.decode }) {
             checkSums(*t, qPrintable(strategy));
             QVERIFY(t->busyNs > 0);
-            // 1 when nothing overlapped: on a loaded machine request tasks of a tiny model can run one after the other.
-            QVERIFY(t->serialFraction() > 0.0 && t->serialFraction() <= 1.0);
+            QVERIFY(t->concurrentNs <= t->wallNs);
+            if (task && t != &a.total) {
+                // A phase of these strategies is one fork of the sequences: no serial sections in it.
+                QCOMPARE(t->taskPeriods, uint64_t(1));
+                QCOMPARE(t->idle.serial, int64_t(0));
+                QCOMPARE(t->serialFraction(), 0.0);
+            } else {
+                QVERIFY(t->serialFraction() > 0.0 && t->serialFraction() <= 1.0);
+            }
         }
         QCOMPARE(a.total.wallNs, run.metrics.wallNs);
         QVERIFY(a.prefill.wallNs + a.decode.wallNs <= a.total.wallNs);

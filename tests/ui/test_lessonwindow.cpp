@@ -20,6 +20,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
+
 using namespace ui;
 
 namespace {
@@ -129,6 +131,34 @@ private Q_SLOTS:
         QVERIFY(!w.lessons()->isActive());
         QVERIFY(w.demoPanel()->isHidden());
         compare(snapshot(w), before);
+    }
+
+    void amdahlLessonShowsTheSpeedupChartOnThePhaseItsFiguresComeFrom()
+    {
+        MainWindow w;
+        w.controller()->setMachinePeaks(testsupport::fakeMachinePeaks());
+        w.lessons()->setQuick(true);
+        QVERIFY(loadShipped(w));
+        w.speedupChart()->setPhase(SpeedupChart::Phase::Decode); // where the chart opens
+        QSignalSpy finished(w.lessons(), &LessonDriver::lessonFinished);
+        QSignalSpy failed(w.lessons(), &LessonDriver::lessonFailed);
+        QVERIFY(w.lessons()->start(QStringLiteral("amdahl")));
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), 120000);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.front().front().toString()));
+        // The lesson quotes the whole run's fit, and the chart it points to shows that phase, with the same fit.
+        const engine::lessons::Explanation& e = w.lessons()->explanation();
+        QVERIFY(e.chartPhase == engine::lessons::ChartPhase::Total);
+        QCOMPARE(e.lookAt.front(), engine::lessons::Focus::SpeedupChart);
+        QCOMPARE(w.speedupChart()->phase(), SpeedupChart::Phase::Total);
+        const double quoted = w.lessons()->measured().value("fit_serial"); // percent
+        const double shown = 100.0 * w.speedupChart()->fittedSerialFraction(QStringLiteral("intra-op"));
+        QVERIFY2((std::isnan(quoted) && std::isnan(shown)) || std::abs(quoted - shown) < 1e-9,
+            qPrintable(QStringLiteral("%1 vs %2").arg(quoted).arg(shown)));
+        // The user looks at decode, then presses the lesson's "speedup chart" button: back on the text's phase.
+        w.speedupChart()->setPhase(SpeedupChart::Phase::Decode);
+        w.showFocus(engine::lessons::Focus::SpeedupChart);
+        QCOMPARE(w.speedupChart()->phase(), SpeedupChart::Phase::Total);
+        w.leaveLesson();
     }
 
     void stoppingMidRunRestoresEverything()

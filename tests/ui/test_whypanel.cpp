@@ -80,7 +80,8 @@ private Q_SLOTS:
         for (const engine::TimeBreakdown* t : { &report.analysis.prefill, &report.analysis.decode }) {
             QVERIFY(t->wallNs > 0);
             QVERIFY(t->laneNs > 0);
-            for (int64_t part : { t->busyNs, t->idle.serial, t->idle.overhead, t->idle.imbalance, t->idle.untraced })
+            for (int64_t part :
+                { t->busyNs, t->idle.serial, t->idle.overhead, t->idle.imbalance, t->idle.untraced, t->idle.disturbed })
                 QVERIFY2(text.contains(percentText(part, t->laneNs)), qPrintable(percentText(part, t->laneNs)));
             const QString serial = QString::number(100.0 * t->serialFraction(), 'f', 1) + QLatin1Char('%');
             QVERIFY2(text.contains(serial), qPrintable(serial));
@@ -94,7 +95,8 @@ private Q_SLOTS:
         QVERIFY2(tip.contains(QStringLiteral("prefill")), qPrintable(tip));
         const engine::TimeBreakdown& pre = report.analysis.prefill;
         bool named = false;
-        for (int64_t part : { pre.busyNs, pre.idle.serial, pre.idle.overhead, pre.idle.imbalance, pre.idle.untraced })
+        for (int64_t part : { pre.busyNs, pre.idle.serial, pre.idle.overhead, pre.idle.imbalance, pre.idle.untraced,
+                 pre.idle.disturbed })
             named = named || tip.contains(percentText(part, pre.laneNs));
         QVERIFY2(named, qPrintable(tip));
         QVERIFY(panel.barTipAt(QPoint(bars.left() + 1, bars.bottom() + 50)).isEmpty());
@@ -105,6 +107,47 @@ private Q_SLOTS:
         QVERIFY(panel.text().contains(QStringLiteral("the run was stopped")));
         QCOMPARE(percentText(1, 8), QStringLiteral("12.5%"));
         QCOMPARE(percentText(1, 0), QStringLiteral("0.0%"));
+    }
+
+    void aRequestParallelRunHasNoSerialSectionsOrAmdahlLimit()
+    {
+        // Two lanes, decode as one task period [0,300): lane 0 works [0,100) and [200,300), lane 1 [120,180); lane 0
+        // works alone most of the time, which the panel must not call serial.
+        engine::TraceEvent a, b, c;
+        a.worker = 0, a.beginNs = 0, a.endNs = 100;
+        b.worker = 0, b.beginNs = 200, b.endNs = 300;
+        c.worker = 1, c.beginNs = 120, c.endNs = 180;
+        for (engine::TraceEvent* e : { &a, &b, &c })
+            e->op = engine::Op::AttnQ;
+        engine::RunReport report;
+        report.analysis.valid = true;
+        report.analysis.decode = engine::analyzeLaneTime({ a, b, c }, 2, 0, 300, { { 0, 300 } });
+        report.analysis.total = report.analysis.decode;
+        report.strategy = engine::Strategy::Request;
+        report.threads = 2;
+        report.sequences = 2;
+        WhyPanel panel;
+        panel.resize(900, 400);
+        panel.setReport(report);
+        const QString text = panel.text();
+        const engine::TimeBreakdown& t = report.analysis.decode;
+        QVERIFY(t.idle.imbalance > 0 && t.idle.overhead > 0);
+        QVERIFY2(
+            text.contains(QStringLiteral("imbalance ") + percentText(t.idle.imbalance, t.laneNs)), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("waiting ") + percentText(t.idle.overhead, t.laneNs)), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("serial 0.0%")), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("stretched (preempted?) 0.0%")), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("Serial fraction from the trace")), qPrintable(text));
+        QVERIFY2(!text.contains(QStringLiteral("Amdahl's law no thread count")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("no serial fraction or Amdahl limit")), qPrintable(text));
+        // The bar's middle part is named for what it is here.
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        const QRect bars = panel.barsGeometry();
+        bool waiting = false;
+        for (int x = bars.left(); x < bars.right(); x += 2)
+            waiting = waiting || panel.barTipAt(QPoint(x, bars.top() + 4)).contains(QStringLiteral("waiting"));
+        QVERIFY(waiting);
     }
 
     void rooflineHasOnePointPerModelledOpAndPhaseUnderTheTwoCeilings()

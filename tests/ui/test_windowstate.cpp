@@ -150,6 +150,14 @@ private Q_SLOTS:
         const QString all
             = QStringLiteral("all prompts %1 tok/s").arg(summary.metrics.decodeTokensPerSecond, 0, 'f', 1);
         QVERIFY2(w.stats()->totalsText().contains(all), qPrintable(w.stats()->totalsText()));
+        // Prefill too: the phase's rate over all prompts is named so, apart from a pane's own prompt's.
+        const QString allPrefill
+            = QStringLiteral("(all prompts %1 tok/s)").arg(summary.metrics.prefillTokensPerSecond, 0, 'f', 0);
+        QVERIFY2(w.stats()->totalsText().contains(allPrefill), qPrintable(w.stats()->totalsText()));
+        // The max ÷ mean ratio is not called "imbalance", the Why panel's share of the lane-time.
+        QVERIFY(!w.stats()->totalsText().contains(QLatin1String("imbalance")));
+        QVERIFY(w.stats()->totalsText().contains(
+            QStringLiteral("busiest ÷ mean worker busy time %1×").arg(summary.metrics.loadImbalance, 0, 'f', 2)));
         QVERIFY(!w.stats()->totalsText().contains(QLatin1String("Stopped")));
     }
 
