@@ -7,11 +7,13 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace ui {
@@ -97,10 +99,12 @@ AbPanel::AbPanel(QWidget* parent)
     note->setStyleSheet(QStringLiteral("color: #555"));
     layout->addWidget(note);
     auto* split = new QSplitter(Qt::Vertical, this);
+    m_split = split;
     split->addWidget(m_summary);
     split->addWidget(m_samples);
-    split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 3);
+    // The summary has a row per variant: the samples take what the pane gains (fitSummary sizes the summary).
+    split->setStretchFactor(0, 0);
+    split->setStretchFactor(1, 1);
     for (QTableWidget* t : { m_summary, m_samples }) {
         t->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Ignored); // the pane's height decides; rows scroll
         t->setMinimumHeight(t->horizontalHeader()->sizeHint().height() + t->verticalHeader()->defaultSectionSize());
@@ -119,9 +123,30 @@ AbPanel::AbPanel(QWidget* parent)
 int AbPanel::seeds() const { return m_seeds->value(); }
 void AbPanel::setSeeds(int seeds) { m_seeds->setValue(seeds); }
 
+void AbPanel::showEvent(QShowEvent* event)
+{
+    QWidget::showEvent(event);
+    fitSummary();
+}
+
+void AbPanel::fitSummary()
+{
+    const QList<int> sizes = m_split->sizes();
+    const int total = sizes.value(0) + sizes.value(1);
+    if (total <= 0)
+        return;
+    const int rows = std::clamp(m_summary->rowCount() > 0 ? m_summary->rowCount() : m_variants, 2, 5);
+    const int wanted = m_summary->horizontalHeader()->sizeHint().height()
+        + rows * m_summary->verticalHeader()->defaultSectionSize() + 2 * m_summary->frameWidth()
+        + m_summary->horizontalScrollBar()->sizeHint().height();
+    const int summary = std::min(wanted, total / 2);
+    m_split->setSizes({ summary, total - summary });
+}
+
 void AbPanel::setVariantCount(int count)
 {
     m_variants = count;
+    fitSummary();
     if (!m_busy)
         m_status->setText(count < 2 ? tr("add a second prompt to the prompt list to compare variants")
                                     : tr("%1 variants from the prompt list").arg(count));
@@ -166,6 +191,7 @@ void AbPanel::setResult(const engine::PromptAbResult& r)
         m_summary->setItem(v, 6, text(QStringLiteral("%1/%2").arg(a.distinctOutputs).arg(a.samples)));
         m_summary->setItem(v, 7, text(QString::fromStdString(a.prompt)));
     }
+    fitSummary();
     m_samples->setRowCount(int(r.samples.size()));
     for (int i = 0; i < int(r.samples.size()); ++i) {
         const engine::PromptAbSample& s = r.samples[size_t(i)];

@@ -11,6 +11,7 @@
 class QLabel;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 class QTableWidget;
 
 namespace ui {
@@ -41,8 +42,13 @@ public Q_SLOTS:
 Q_SIGNALS:
     void runRequested(int seeds);
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
     void updateEnabled();
+    // The summary as tall as its rows (a few variants), the samples the rest: on a short screen both showed a row.
+    void fitSummary();
 
     QSpinBox* m_seeds;
     QPushButton* m_run;
@@ -51,6 +57,7 @@ private:
     QLabel* m_status;
     QTableWidget* m_summary;
     QTableWidget* m_samples;
+    QSplitter* m_split = nullptr;
     std::optional<engine::PromptAbResult> m_result;
     int m_variants = 0;
     bool m_busy = false;

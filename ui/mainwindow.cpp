@@ -70,6 +70,71 @@ QString defaultModelFile()
     return QString::fromStdString(engine::defaultModelPath(QCoreApplication::applicationFilePath().toStdString()));
 }
 
+// `text` cut after its last whole word that fits `width` with "…" (never inside a word, unless not even the first
+// word fits); the whole text when it fits.
+QString elideAtWord(const QString& text, const QFontMetrics& fm, int width)
+{
+    if (fm.horizontalAdvance(text) <= width)
+        return text;
+    const QString ellipsis = QStringLiteral("…");
+    for (qsizetype end = text.lastIndexOf(QLatin1Char(' ')); end > 0;
+         end = text.lastIndexOf(QLatin1Char(' '), end - 1)) {
+        QString head = text.left(end);
+        // No separator or colon left dangling before the ellipsis.
+        while (!head.isEmpty()
+            && (head.back().isSpace() || head.back() == QChar(0x00b7) || head.back() == QLatin1Char(':')
+                || head.back() == QLatin1Char(',')))
+            head.chop(1);
+        if (!head.isEmpty() && fm.horizontalAdvance(head + ellipsis) <= width)
+            return head + ellipsis;
+    }
+    return fm.elidedText(text, Qt::ElideRight, width);
+}
+
+// A status bar label that shows as much of its text as its width allows, cut between words, the whole text in its
+// tool tip; it never widens the window.
+class ElidedLabel : public QLabel {
+public:
+    explicit ElidedLabel(QWidget* parent)
+        : QLabel(parent)
+    {
+        // As wide as its text where there is room, down to a few words where there is not.
+        setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Preferred);
+    }
+    void setFullText(const QString& text, const QString& toolTip = {})
+    {
+        m_full = text;
+        setToolTip(toolTip.isEmpty() ? text : toolTip);
+        updateShown();
+        updateGeometry();
+    }
+    QSize sizeHint() const override
+    {
+        return QSize(fontMetrics().horizontalAdvance(m_full) + 2 * margin() + 4, QLabel::sizeHint().height());
+    }
+    QSize minimumSizeHint() const override
+    {
+        return QSize(fontMetrics().averageCharWidth() * 10, QLabel::minimumSizeHint().height());
+    }
+
+protected:
+    void resizeEvent(QResizeEvent* event) override
+    {
+        QLabel::resizeEvent(event);
+        updateShown();
+    }
+    void changeEvent(QEvent* event) override
+    {
+        QLabel::changeEvent(event);
+        if (event->type() == QEvent::FontChange)
+            updateShown();
+    }
+
+private:
+    void updateShown() { setText(elideAtWord(m_full, fontMetrics(), contentsRect().width())); }
+    QString m_full;
+};
+
 } // namespace
 
 MainWindow::MainWindow(QWidget* parent)
@@ -147,31 +212,41 @@ MainWindow::MainWindow(QWidget* parent)
     // The prompts' output, the chat and the A/B table share the top pane: each is a way of asking the model.
     m_outputTabs = new QTabWidget(this);
     m_outputTabs->setDocumentMode(true);
-    m_outputTabs->addTab(m_output, tr("Output"));
-    // In scroll areas: on a short screen the pane may be smaller than the panels' controls need.
+    // In scroll areas: on a short screen the pane may be smaller than the panels' controls need. The output too:
+    // its prompts' figures are never cut, they scroll (presentation mode on a projector's 768 lines).
     auto scrolled = [this](QWidget* page) {
         auto* area = new QScrollArea(this);
         area->setWidget(page);
         area->setWidgetResizable(true);
         area->setFrameShape(QFrame::NoFrame);
+        area->setMinimumHeight(area->fontMetrics().height() * 2); // what the pane can spare for a chart
         return area;
     };
+    m_outputTabs->addTab(scrolled(m_output), tr("Output"));
     m_outputTabs->addTab(scrolled(m_chat), tr("Chat"));
     m_outputTabs->setTabToolTip(
         1, tr("A conversation with the model's chat template, the KV cache reused across turns"));
     m_outputTabs->addTab(scrolled(m_ab), tr("Prompt A/B"));
     m_outputTabs->setTabToolTip(2, tr("The prompt list's prompts compared under the same settings and several seeds"));
     connect(m_outputTabs, &QTabWidget::currentChanged, this, [this](int index) {
-        // The chat and the table need more room than a run's output: grow the pane if it is small.
+        // The chat and the table need more room than a run's output: grow the pane if it is small, mostly at the
+        // timeline's expense (down to its minimum) so the tabs under it keep a few rows.
         const QList<int> sizes = m_rightSplitter->sizes();
         const int total = sizes.value(0) + sizes.value(1) + sizes.value(2);
-        if (index > 0 && total > 0 && sizes.value(0) < total * 45 / 100)
-            m_rightSplitter->setSizes({ total * 50 / 100, total * 30 / 100, total - total * 80 / 100 });
+        if (index > 0 && total > 0 && sizes.value(0) < total * 45 / 100) {
+            const int timeline = std::max(m_timelineBox->minimumSizeHint().height(), total * 22 / 100);
+            m_rightSplitter->setSizes({ total * 50 / 100, timeline, total - total * 50 / 100 - timeline });
+        }
     });
     m_sampling = new SamplingPanel(this);
     m_tabs->addTab(m_sampling, tr("Sampling"));
     m_tabs->setTabToolTip(
         m_tabs->indexOf(m_sampling), tr("The selected token's candidates step by step through the sampler's chain"));
+    // In presentation mode the charts and tables under the timeline need more than a third of a short screen.
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] {
+        if (m_presentation && isVisible())
+            growTabsForPresentation();
+    });
 
     m_rightSplitter = new QSplitter(Qt::Vertical, this);
     m_rightSplitter->addWidget(m_outputTabs);
@@ -197,12 +272,13 @@ MainWindow::MainWindow(QWidget* parent)
     setCentralWidget(m_mainSplitter);
     setDefaultSplitterSizes(QSize(1600, 1000));
 
-    m_statusModel = new QLabel(this);
-    // Long model names are clipped, not allowed to set the window's minimum width.
-    m_statusModel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-    m_statusModel->setMinimumWidth(120);
+    // Long model names and states are cut between words (the tool tips say it all), not allowed to set the
+    // window's minimum width.
+    m_statusModel = new ElidedLabel(this);
+    m_statusModel->setObjectName(QStringLiteral("statusModel"));
     m_statusThreads = new QLabel(this);
-    m_statusState = new QLabel(this);
+    m_statusState = new ElidedLabel(this);
+    m_statusState->setObjectName(QStringLiteral("statusState"));
     m_progress = new QProgressBar(this);
     m_progress->setMaximumWidth(260);
     m_progress->setFormat(QStringLiteral("%v / %m"));
@@ -215,7 +291,7 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_cancelSweep);
     statusBar()->addPermanentWidget(m_statusThreads);
-    statusBar()->addPermanentWidget(m_statusState);
+    statusBar()->addPermanentWidget(m_statusState, 1);
 
     connectController();
     buildLessons(); // after connectController: the driver hears of a result after the views drew it
@@ -239,6 +315,9 @@ MainWindow::~MainWindow()
     // busyChanged would then call updateEnabled() on a half-destroyed window (a window destroyed without being
     // closed, as when the application quits). Stopped here, every signal still finds a whole window.
     m_controller->stop();
+    // Presentation mode's application font is this window's doing.
+    if (m_presentation)
+        QApplication::setFont(m_normalAppFont);
 }
 
 QWidget* MainWindow::buildControls()
@@ -336,7 +415,11 @@ void MainWindow::buildMenus()
     bar->addWidget(m_sweepButton);
     bar->addSeparator();
     auto* hint = new QLabel(tr("  Ctrl+Enter runs · Esc stops"), bar);
-    hint->setStyleSheet(QStringLiteral("color: #666;"));
+    // Grey by its palette, not a style sheet: a style sheet fixes the label's font once (it stayed small, in
+    // presentation mode too).
+    QPalette grey = hint->palette();
+    grey.setColor(QPalette::WindowText, QColor(0x66, 0x66, 0x66));
+    hint->setPalette(grey);
     bar->addWidget(hint);
     m_sessionBanner = new QLabel(bar);
     // A tool bar shows and hides its widgets through their actions.
@@ -1177,8 +1260,14 @@ void MainWindow::setPresentation(bool on)
         m_presentAction->setChecked(on);
     if (on == m_presentation)
         return;
+    // Leaving gives back exactly the layout presentation mode started from (the wide controls of the large text
+    // would otherwise stay).
+    if (on)
+        m_layoutBeforePresentation
+            = SavedLayout { m_mainSplitter->saveState(), m_rightSplitter->saveState(), isVisible() ? size() : QSize() };
     m_presentation = on;
     const double scale = on ? kPresentationScale : 1.0;
+    const double oldPointSize = font().pointSizeF();
     QFont f = m_normalFont;
     f.setPointSizeF(m_normalFont.pointSizeF() * scale);
     // The application's font too: dialogs and tool tips are windows of their own and do not inherit the window's.
@@ -1187,9 +1276,103 @@ void MainWindow::setPresentation(bool on)
         app.setPointSizeF(f.pointSizeF());
     QApplication::setFont(app);
     setFont(f);
+    followWindowFont(oldPointSize);
+    // A chart may take the output's place (growTabsForPresentation); outside presentation mode no pane closes.
+    m_rightSplitter->setCollapsible(0, on);
     m_chart->setPresentationScale(scale);
     m_roofline->setPresentationScale(scale);
+    // The minimum sizes of the new font, before the panes are shared out.
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+    fitControlsWidth();
+    if (on) {
+        // Before the window is shown the splitters do not have their real sizes yet.
+        if (isVisible())
+            fitPresentationLayout();
+        else
+            QTimer::singleShot(0, this, [this] {
+                if (m_presentation)
+                    fitPresentationLayout();
+            });
+    } else if (m_layoutBeforePresentation) {
+        const SavedLayout saved = *m_layoutBeforePresentation;
+        m_layoutBeforePresentation.reset();
+        if (saved.window.isValid() && !isMaximized() && !isFullScreen())
+            resize(saved.window);
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+        m_mainSplitter->restoreState(saved.mainSplitter);
+        m_rightSplitter->restoreState(saved.rightSplitter);
+    }
     setState(on ? tr("presentation mode: large text") : tr("presentation mode off"));
+}
+
+void MainWindow::followWindowFont(double oldPointSize)
+{
+    // A widget with a style sheet keeps the font it had when first polished, and one given an explicit font (the
+    // bold Run button) keeps that: the run button, the shortcut hint, the warnings and the prompts' figures stayed
+    // small in presentation mode. Those still at the old size take the new one, keeping their weight and style.
+    const double newPointSize = font().pointSizeF();
+    if (oldPointSize <= 0 || qFuzzyCompare(oldPointSize, newPointSize))
+        return;
+    for (QWidget* w : findChildren<QWidget*>()) {
+        if (w->isWindow() || !(w->testAttribute(Qt::WA_StyleSheet) || w->testAttribute(Qt::WA_SetFont)))
+            continue;
+        QFont wf = w->font();
+        if (!qFuzzyCompare(wf.pointSizeF(), oldPointSize))
+            continue; // follows the window already, or has a size of its own
+        wf.setPointSizeF(newPointSize);
+        w->setFont(wf);
+    }
+}
+
+void MainWindow::fitPresentationLayout()
+{
+    // The controls at their narrowest: the large text needs the width on the right more.
+    QList<int> main = m_mainSplitter->sizes();
+    const int width = main.value(0) + main.value(1) + main.value(2);
+    if (m_demoPanel->isHidden() && width > 0) {
+        const int controls = std::min(main.value(0), m_controlsScroll->minimumWidth());
+        m_mainSplitter->setSizes({ controls, 0, width - controls });
+    }
+    // The timeline its legend and two lanes at least (its minimum height), the rest shared by the output (which
+    // scrolls rather than cut its figures) and the tabs, whose charts need a readable plot.
+    const QList<int> right = m_rightSplitter->sizes();
+    const int h = right.value(0) + right.value(1) + right.value(2);
+    if (h <= 0)
+        return;
+    const int timeline = std::max(m_timelineBox->minimumSizeHint().height(), h * 30 / 100);
+    const int output = std::max(m_outputTabs->minimumSizeHint().height(), (h - timeline) * 45 / 100);
+    m_rightSplitter->setSizes({ output, timeline, std::max(0, h - timeline - output) });
+}
+
+void MainWindow::growTabsForPresentation()
+{
+    // A chart or table in the tabs, on a projector's short screen: the output and the timeline give up what they
+    // can spare above their minimum heights (as when a lesson points at a chart).
+    const QList<int> sizes = m_rightSplitter->sizes();
+    const int total = sizes.value(0) + sizes.value(1) + sizes.value(2);
+    if (total <= 0)
+        return;
+    const bool chart = m_tabs->currentWidget() == m_chartPage || m_tabs->currentWidget() == m_roofline;
+    const int timeline = std::max(m_timelineBox->minimumSizeHint().height(), total * 25 / 100);
+    // Back from a chart that took the output's place: the output returns.
+    if (!chart && sizes.value(0) == 0) {
+        const int output = std::max(m_outputTabs->minimumSizeHint().height(), total * 25 / 100);
+        m_rightSplitter->setSizes({ output, timeline, std::max(0, total - output - timeline) });
+        return;
+    }
+    // A tall screen's third is enough.
+    if (sizes.value(2) >= total / 2 || sizes.value(2) >= 420)
+        return;
+    // The other tabs leave the output a fifth. A chart needs the output's place on a short screen (1366×768): a
+    // plot under the large text's tabs and timeline is a few lines high otherwise; choosing another tab, or
+    // dragging the handle, brings the output back.
+    int output = std::max(m_outputTabs->minimumSizeHint().height(), total * 20 / 100);
+    if (chart)
+        output = total - timeline - m_outputTabs->minimumSizeHint().height() >= 420
+            ? m_outputTabs->minimumSizeHint().height()
+            : 0;
+    if (output + timeline < total - sizes.value(2))
+        m_rightSplitter->setSizes({ output, timeline, total - output - timeline });
 }
 
 void MainWindow::setState(const QString& state)
@@ -1201,17 +1384,16 @@ void MainWindow::setState(const QString& state)
 void MainWindow::updateStatus()
 {
     const ModelInfo& info = m_controller->modelInfo();
-    m_statusModel->setText(m_controller->model() ? info.summary() : tr("no model"));
+    static_cast<ElidedLabel*>(m_statusModel)->setFullText(m_controller->model() ? info.summary() : tr("no model"));
     const int cores = engine::Scheduler::hardwareThreads();
     m_statusThreads->setText(tr("%1 threads · %2 cores").arg(m_settings->threads()).arg(cores));
-    // Long states (a session's file name, a sweep point) are elided, not allowed to widen the window.
+    // Long states (a session's file name, a sweep point) are cut between words, not allowed to widen the window.
     // A context the model was not trained for is said where errors go, before the run is refused.
     const QString contextStatus = m_settings->contextStatus();
     const QString state = contextStatus.isEmpty() ? m_state : contextStatus + QStringLiteral(" · ") + m_state;
-    m_statusState->setText(m_statusState->fontMetrics().elidedText(state, Qt::ElideMiddle, 420));
     const QString contextWarning = m_settings->contextWarning();
-    m_statusState->setToolTip(contextWarning.isEmpty() ? m_state : contextWarning + QStringLiteral(" · ") + m_state);
-    m_statusModel->setToolTip(m_statusModel->text());
+    static_cast<ElidedLabel*>(m_statusState)
+        ->setFullText(state, contextWarning.isEmpty() ? state : state + QLatin1Char('\n') + contextWarning);
 }
 
 void MainWindow::updateEnabled()
@@ -1670,9 +1852,11 @@ void MainWindow::loadSettings()
     m_recentModels = st.value(QStringLiteral("model/recent")).toStringList();
     applySettings(SavedSettings::loadRun(st, currentSettings()));
     m_savedPresentation = st.value(kPresentationKey, false).toBool();
-    setPresentation(m_savedPresentation);
+    // The saved layout is the one outside presentation mode (saveSettings): restored first, so that leaving
+    // presentation mode gives it back.
     if (!restoreSavedLayout(st))
         placeOnScreen(availableScreenArea());
+    setPresentation(m_savedPresentation);
 }
 
 bool MainWindow::restoreSavedLayout(const QSettings& st)
@@ -1732,12 +1916,13 @@ void MainWindow::setDefaultSplitterSizes(QSize window)
     m_mainSplitter->setSizes(
         m_demoPanel->isHidden() ? QList<int> { controls, 0, rest } : QList<int> { 0, controls, rest });
     const int h = std::max(300, window.height() - 130); // menu, tool and status bars
-    // Tall screens have room for the Speedup chart's controls without scrolling; short ones keep the
-    // timeline's lanes first and leave the Why panel and the roofline under it a third.
+    // Tall screens have room for the Speedup chart's controls without scrolling. Short ones (1366×768) share
+    // more evenly: the timeline's minimum height keeps its legend and two lanes (more lanes scroll), and the Why
+    // panel, the Sampling and A/B tables get rows enough to read rather than one or two.
     if (h >= 800)
         m_rightSplitter->setSizes({ h * 22 / 100, h * 33 / 100, h * 45 / 100 });
     else
-        m_rightSplitter->setSizes({ h * 21 / 100, h * 44 / 100, h * 35 / 100 });
+        m_rightSplitter->setSizes({ h * 30 / 100, h * 30 / 100, h * 40 / 100 });
 }
 
 void MainWindow::resetLayout()
@@ -1853,8 +2038,11 @@ void MainWindow::saveSettings() const
     SavedSettings::saveRun(st, currentSettings());
     st.setValue(kLayoutVersionKey, kLayoutVersion);
     st.setValue(kGeometryKey, saveGeometry());
-    st.setValue(kMainSplitterKey, m_mainSplitter->saveState());
-    st.setValue(kRightSplitterKey, m_rightSplitter->saveState());
+    // Outside presentation mode's layout: what the user had before it, which it gives back when it ends.
+    const bool presenting = m_presentation && m_layoutBeforePresentation;
+    st.setValue(kMainSplitterKey, presenting ? m_layoutBeforePresentation->mainSplitter : m_mainSplitter->saveState());
+    st.setValue(
+        kRightSplitterKey, presenting ? m_layoutBeforePresentation->rightSplitter : m_rightSplitter->saveState());
     st.setValue(kPresentationKey, m_savedPresentation);
 }
 

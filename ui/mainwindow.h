@@ -6,6 +6,7 @@
 #include "session/session.h"
 #include "ui/runcontroller.h"
 
+#include <QByteArray>
 #include <QFont>
 #include <QMainWindow>
 #include <QPointer>
@@ -191,6 +192,12 @@ private:
     // Restores the saved geometry only if it is of this layout version and fits the current screen.
     bool restoreSavedLayout(const QSettings& st);
     void setDefaultSplitterSizes(QSize window);
+    // Presentation mode's layout: the controls at their narrowest, the right-hand panes shared so each keeps
+    // its large text readable (fitPresentationLayout); the bottom tabs' charts get the height when shown.
+    void fitPresentationLayout();
+    void growTabsForPresentation();
+    // Widgets Qt does not give the window's new font (style sheets, explicit fonts of the same size).
+    void followWindowFont(double oldPointSize);
     void fitControlsWidth();
     bool eventFilter(QObject* watched, QEvent* event) override;
     void saveSettings() const;
@@ -294,6 +301,12 @@ private:
     QAction* m_presentAction = nullptr;
     bool m_presentation = false;
     bool m_savedPresentation = false; // what the View menu chose last: saved, unlike --present
+    // The layout presentation mode started from, given back exactly when it ends.
+    struct SavedLayout {
+        QByteArray mainSplitter, rightSplitter;
+        QSize window;
+    };
+    std::optional<SavedLayout> m_layoutBeforePresentation;
     QFont m_normalFont; // the window's font outside presentation mode
     QFont m_normalAppFont; // the application's
 };

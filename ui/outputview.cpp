@@ -13,21 +13,62 @@
 #include <QToolTip>
 #include <QVBoxLayout>
 
+#include <QResizeEvent>
+
 #include <algorithm>
 
 namespace ui {
+
+namespace {
+
+// A word-wrapped label as tall as its text needs at its width. QLabel's own hint assumes a wider label: in a narrow
+// pane (several prompts side by side, large text) its last lines were cut mid-word.
+class WrappedLabel : public QLabel {
+public:
+    explicit WrappedLabel(const QString& text, QWidget* parent)
+        : QLabel(text, parent)
+    {
+        setWordWrap(true);
+        // Never sets the window's minimum width: the text wraps instead.
+        setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Minimum);
+    }
+    // Its height is in its hints: a height-for-width layout around it would make the output's scroll area give
+    // the whole view its preferred height (and scroll) rather than shrink the text.
+    bool hasHeightForWidth() const override { return false; }
+    QSize minimumSizeHint() const override { return { 0, neededHeight() }; }
+    QSize sizeHint() const override { return { QLabel::sizeHint().width(), neededHeight() }; }
+
+protected:
+    void resizeEvent(QResizeEvent* event) override
+    {
+        QLabel::resizeEvent(event);
+        if (event->oldSize().width() != width())
+            updateGeometry();
+    }
+
+private:
+    // Before its pane is laid out a label's width is arbitrary (narrow): one line until it has a real width.
+    int neededHeight() const
+    {
+        const int line = QLabel::minimumSizeHint().height();
+        return isVisible() && width() >= 8 * fontMetrics().averageCharWidth() ? std::max(line, heightForWidth(width()))
+                                                                              : line;
+    }
+};
+
+} // namespace
 
 OutputView::OutputView(QWidget* parent)
     : QWidget(parent)
     , m_splitter(new QSplitter(Qt::Horizontal, this))
     , m_message(new QLabel(this))
-    , m_legend(new QLabel(this))
+    , m_legend(new WrappedLabel({}, this))
     , m_popup(new AlternativesPopup(this))
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    // Wraps under large text rather than losing its end ("click a token for its alternatives").
     m_legend->setTextFormat(Qt::RichText);
-    m_legend->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_legend->hide();
     connect(m_popup, &AlternativesPopup::continueWith, this, &OutputView::continueRequested);
     m_message->setWordWrap(true);
@@ -63,6 +104,8 @@ void OutputView::startRun(const QStringList& prompts)
         p.title->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
         p.text = new QPlainTextEdit(p.box);
         p.text->setReadOnly(true);
+        // Two lines at least: on a short screen the pane's figures under it come before more lines of text.
+        p.text->setMinimumHeight(2 * p.text->fontMetrics().lineSpacing() + 2 * p.text->frameWidth() + 8);
         p.text->setPlainText(prompts[i]);
         // The prompt in grey, the generated text after it in the normal colour.
         QTextCharFormat grey;
@@ -71,10 +114,8 @@ void OutputView::startRun(const QStringList& prompts)
         c.select(QTextCursor::Document);
         c.setCharFormat(grey);
         p.length = int(p.text->document()->characterCount()) - 1;
-        p.stats = new QLabel(tr("waiting…"), p.box);
+        p.stats = new WrappedLabel(tr("waiting…"), p.box);
         p.stats->setStyleSheet(QStringLiteral("color: #333;"));
-        p.stats->setWordWrap(true);
-        p.stats->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
         v->addWidget(p.title);
         v->addWidget(p.text, 1);
         v->addWidget(p.stats);

@@ -20,6 +20,10 @@ namespace ui {
 namespace {
 
 constexpr int kMargin = 8;
+// The legend's items: a swatch, this gap, the op's name, then this space to the next item (tight enough that large
+// text needs a row less).
+constexpr int kSwatchGap = 5;
+constexpr int kLegendItemGap = 12;
 constexpr int kLaneGap = 4;
 constexpr int64_t kMinSpanNs = 20;
 constexpr int64_t kMaxSpanNs = int64_t(1e15);
@@ -207,13 +211,17 @@ void TimelineView::resizeEvent(QResizeEvent* event)
 {
     QWidget::resizeEvent(event);
     syncLaneScroll();
+    if (event->oldSize().width() != width())
+        updateMinimumLegend();
 }
 
 void TimelineView::changeEvent(QEvent* event)
 {
     QWidget::changeEvent(event);
-    if (event->type() == QEvent::FontChange)
+    if (event->type() == QEvent::FontChange) {
         syncLaneScroll();
+        updateMinimumLegend();
+    }
 }
 
 QString TimelineView::laneName(int lane) const
@@ -248,9 +256,91 @@ QString TimelineView::summaryText() const
     return m_follow ? text : text + tr(" \u00b7 double-click: fit");
 }
 
-QString TimelineView::shownSummary(const QFontMetrics& fm) const
+QString TimelineView::shownSummary(const QFontMetrics& fm, int w) const
 {
-    return fm.elidedText(summaryText(), Qt::ElideRight, std::max(0, width() - 2 * kMargin));
+    const int room = std::max(0, (w < 0 ? width() : w) - 2 * kMargin);
+    QString text = summaryText();
+    if (fm.horizontalAdvance(text) <= room)
+        return text;
+    // Large text or a narrow view: what a bar's height means is in the lanes' tool tips, why a chunk may be
+    // stretched in the views' help.
+    text.remove(tr(" \u00b7 bar height = busy share"));
+    if (fm.horizontalAdvance(text) <= room)
+        return text;
+    text.remove(tr(" (preempted?)"));
+    if (fm.horizontalAdvance(text) <= room)
+        return text;
+    // Cut after a whole word, never inside one ("8 stretche…").
+    const QString ellipsis = QStringLiteral("\u2026");
+    for (qsizetype end = text.lastIndexOf(QLatin1Char(' ')); end > 0;
+         end = text.lastIndexOf(QLatin1Char(' '), end - 1)) {
+        QString head = text.left(end);
+        while (!head.isEmpty() && (head.back().isSpace() || head.back() == QChar(0x00b7)))
+            head.chop(1);
+        if (!head.isEmpty() && fm.horizontalAdvance(head + ellipsis) <= room)
+            return head + ellipsis;
+    }
+    return fm.elidedText(text, Qt::ElideRight, room);
+}
+
+TimelineView::LegendFlow TimelineView::legendFlow(int w) const
+{
+    const QFontMetrics fm(font());
+    auto itemWidth = [&fm](engine::Op op) {
+        return (fm.height() - 2) + kSwatchGap + fm.horizontalAdvance(QString::fromUtf8(engine::opName(op)))
+            + kLegendItemGap;
+    };
+    const QString summary = shownSummary(fm, w);
+    const int summaryWidth = fm.horizontalAdvance(summary) + 2 * kMargin;
+    // The summary right of the first row, the swatches after it.
+    const int legendRight = w - kMargin - summaryWidth;
+    int first = 1;
+    // The legend uses the width over the lane names too: fewer rows, more height for the lanes.
+    int x = kMargin;
+    for (engine::Op op : presentOps()) {
+        const int item = itemWidth(op);
+        // The summary shares the first row only; later rows use the whole width.
+        const int right = first == 1 ? legendRight : w - kMargin;
+        // On the first row even the first swatch waits for the next row when the summary leaves no room for it
+        // (large text, a narrow view).
+        if (x + item > right && (x > kMargin || first == 1)) {
+            ++first;
+            x = kMargin;
+        }
+        x += item;
+    }
+    // Or the swatches first, the summary at the end of their last row or on a row of its own: with large text the
+    // summary's room on the first row often costs a row.
+    int last = 1;
+    x = kMargin;
+    for (engine::Op op : presentOps()) {
+        const int item = itemWidth(op);
+        if (x + item > w - kMargin && x > kMargin) {
+            ++last;
+            x = kMargin;
+        }
+        x += item;
+    }
+    // At the end of the last row it may be shorter, not cut.
+    const QString lastSummary = shownSummary(fm, w - x);
+    if (!summary.isEmpty()
+        && (lastSummary.endsWith(QChar(0x2026)) || x + fm.horizontalAdvance(lastSummary) + 2 * kMargin > w - kMargin))
+        ++last;
+    return last < first ? LegendFlow { last, true } : LegendFlow { first, false };
+}
+
+int TimelineView::minimumLegendRows() const
+{
+    return m_data.eventCount() == 0 ? 1 : std::clamp(legendFlow(width()).rows, 1, kMaxMinimumLegendRows);
+}
+
+void TimelineView::updateMinimumLegend()
+{
+    const int rows = minimumLegendRows();
+    if (rows != m_minLegendRows) {
+        m_minLegendRows = rows;
+        updateGeometry();
+    }
 }
 
 const TimelineView::Layout& TimelineView::layout() const
@@ -286,22 +376,7 @@ TimelineView::Layout TimelineView::computeLayout() const
 
     // Legend: swatches flowing left to right, wrapping before the summary on the first row.
     const int rowHeight = fm.height() + 6;
-    const int legendRight = width() - kMargin - fm.horizontalAdvance(shownSummary(fm)) - 2 * kMargin;
-    int rows = 1;
-    // The legend uses the width over the lane names too: fewer rows, more height for the lanes.
-    int x = kMargin;
-    for (engine::Op op : presentOps()) {
-        const int item = fm.height() + 6 + fm.horizontalAdvance(QString::fromUtf8(engine::opName(op))) + 16;
-        // The summary shares the first row only; later rows use the whole width.
-        const int right = rows == 1 ? legendRight : width() - kMargin;
-        // On the first row even the first swatch waits for the next row when the summary leaves no room for it
-        // (large text, a narrow view).
-        if (x + item > right && (x > kMargin || rows == 1)) {
-            ++rows;
-            x = kMargin;
-        }
-        x += item;
-    }
+    int rows = legendFlow(width()).rows;
     const int axisHeight = 6 + fm.height() + kMargin;
     // A narrow view shows fewer legend rows rather than squeezing the lanes below two.
     const int roomForLegend = height() - axisHeight - kMargin - 6 - 2 * minimumLaneHeight() - kLaneGap;
@@ -329,6 +404,8 @@ TimelineView::Layout TimelineView::computeLayout() const
 }
 
 QRect TimelineView::plotRect() const { return layout().plot; }
+
+int TimelineView::legendRowsShown() const { return layout().legendHeight / (QFontMetrics(font()).height() + 6); }
 
 QRect TimelineView::laneRect(int lane) const
 {
@@ -434,6 +511,7 @@ void TimelineView::appendEvents(const std::vector<engine::TraceEvent>& events)
         addHighlights(events);
     if (m_follow)
         fitRange();
+    updateMinimumLegend();
     update();
 }
 
@@ -448,6 +526,7 @@ void TimelineView::clear()
     syncLaneScroll();
     if (m_follow)
         fitRange();
+    updateMinimumLegend();
     update();
 }
 
@@ -566,9 +645,10 @@ QSize TimelineView::sizeHint() const
 
 QSize TimelineView::minimumSizeHint() const
 {
-    // One legend row, two lanes of the minimum height and the axis: lanes are never squeezed into strips.
+    // The legend (every op, within reason), two lanes of the minimum height and the axis: lanes are never squeezed
+    // into strips, and the ops' colours stay named.
     const QFontMetrics fm(font());
-    const int legend = kMargin + fm.height() + 6 + 6;
+    const int legend = kMargin + minimumLegendRows() * (fm.height() + 6) + 6;
     const int axis = 6 + fm.height() + kMargin;
     return QSize(320, legend + 2 * minimumLaneHeight() + kLaneGap + axis);
 }
@@ -808,23 +888,30 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
 {
     const QFontMetrics fm(font());
     const int rowHeight = fm.height() + 6;
-    const QString summary = shownSummary(fm);
     const int summaryRight = width() - kMargin;
-    const int legendRight = summaryRight - fm.horizontalAdvance(summary) - 2 * kMargin;
+    const LegendFlow flow = legendFlow(width());
+    // The summary after the swatches only when every row is shown (else it keeps the first row's end).
+    const bool summaryLast = flow.summaryLast && layout.legendHeight >= flow.rows * rowHeight;
+    auto drawSummary = [&](const QString& summary, int y) {
+        p.setPen(kMutedText);
+        p.drawText(
+            QRect(kMargin, y + 3, summaryRight - kMargin, fm.height()), Qt::AlignRight | Qt::AlignVCenter, summary);
+    };
+    p.setFont(font());
+    const QString firstRowSummary = shownSummary(fm);
+    const int legendRight
+        = summaryLast ? summaryRight : summaryRight - fm.horizontalAdvance(firstRowSummary) - 2 * kMargin;
+    if (!summaryLast)
+        drawSummary(firstRowSummary, layout.legendTop);
+
     int x = kMargin;
     int y = layout.legendTop;
-
-    p.setFont(font());
-    p.setPen(kMutedText);
-    p.drawText(
-        QRect(legendRight, y + 3, summaryRight - legendRight, fm.height()), Qt::AlignRight | Qt::AlignVCenter, summary);
-
     for (engine::Op op : presentOps()) {
         const QString name = QString::fromUtf8(engine::opName(op));
         const int swatch = fm.height() - 2;
-        const int item = swatch + 6 + fm.horizontalAdvance(name) + 16;
+        const int item = swatch + kSwatchGap + fm.horizontalAdvance(name) + kLegendItemGap;
         const int right = y == layout.legendTop ? legendRight : summaryRight;
-        if (x + item > right && (x > kMargin || y == layout.legendTop)) {
+        if (x + item > right && (x > kMargin || (y == layout.legendTop && !summaryLast))) {
             x = kMargin;
             y += rowHeight;
         }
@@ -832,8 +919,16 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
             break; // no room for more rows (see computeLayout)
         p.fillRect(QRect(x, y + 3 + (fm.height() - swatch) / 2, swatch, swatch), opColor(op));
         p.setPen(kText);
-        p.drawText(QRect(x + swatch + 6, y + 3, item, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, name);
+        p.drawText(QRect(x + swatch + kSwatchGap, y + 3, item, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, name);
         x += item;
+    }
+    if (summaryLast) {
+        // After the last swatch if it fits there whole (shortened, not cut), else on a row of its own.
+        const QString last = shownSummary(fm, width() - x);
+        if (!last.endsWith(QChar(0x2026)) && x + fm.horizontalAdvance(last) + 2 * kMargin <= summaryRight)
+            drawSummary(last, y);
+        else
+            drawSummary(shownSummary(fm), y + rowHeight);
     }
 }
 

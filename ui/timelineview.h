@@ -64,6 +64,10 @@ public:
     // partly or wholly outside plotRect.
     QRect laneRect(int lane) const;
     QRect plotRect() const; // the visible area of the lanes (x range of the time mapping)
+    // The legend's rows: those its ops need at the view's width, and those drawn (fewer only when the view is
+    // shorter than its minimum height).
+    int legendRowsNeeded() const { return legendFlow(width()).rows; }
+    int legendRowsShown() const;
 
     // The innermost chunk under a widget point (within a pixel or two for chunks narrower than that).
     std::optional<engine::TraceEvent> eventAt(QPoint pos) const;
@@ -129,7 +133,21 @@ private:
     const Layout& layout() const;
     Layout computeLayout() const;
     QString summaryText() const;
-    QString shownSummary(const QFontMetrics& fm) const; // summaryText() elided to the view's width
+    // summaryText() to fit `width` (the view's): the "bar height" part dropped first (the lanes' tool tips say it),
+    // then cut between words.
+    QString shownSummary(const QFontMetrics& fm, int width = -1) const;
+    // Rows the legend needs at `width` to name every op and give the summary: the summary at the end of the first
+    // row, or (when that takes fewer rows) after the last swatch.
+    struct LegendFlow {
+        int rows = 1;
+        bool summaryLast = false;
+    };
+    LegendFlow legendFlow(int width) const;
+    // The minimum height holds the whole legend (up to kMaxMinimumLegendRows rows): updated when the width or the
+    // ops change.
+    static constexpr int kMaxMinimumLegendRows = 4;
+    int minimumLegendRows() const;
+    void updateMinimumLegend();
     std::vector<engine::Op> presentOps() const;
     QString laneName(int lane) const;
     void setRange(int64_t beginNs, int64_t endNs);
@@ -149,6 +167,7 @@ private:
     TimelineData m_data;
     QScrollBar* m_laneScroll;
     int m_minLanes = 0;
+    int m_minLegendRows = 1; // what minimumSizeHint() last made room for
     std::vector<int> m_laneCpus;
     int64_t m_viewBegin = 0;
     int64_t m_viewEnd = 1'000'000;

@@ -1,14 +1,21 @@
 // The window on ordinary screens: at 1280×720 and 1920×1080 it opens inside the screen, stays inside it after a
 // run with two prompts side by side and after an 8-thread run, every lane of the timeline keeps a readable
-// height, the panes cannot be dragged shut, and a saved geometry is restored only if it fits.
+// height, the panes cannot be dragged shut, and a saved geometry is restored only if it fits. Presentation mode
+// on a projector's 1366×768 and on 1920×1080: inside the screen, every label large, the timeline's legend whole,
+// the speedup chart readable, and leaving it gives back the layout as it was. Status messages are cut between
+// words, whole in their tool tip.
 #include "testsupport.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
+#include "ui/sessionfile.h"
+#include "ui/speedupchart.h"
 #include "ui/timelineview.h"
 #include "ui/whypanel.h"
 
+#include <QAbstractButton>
 #include <QDir>
 #include <QFile>
+#include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QScreen>
@@ -16,6 +23,7 @@
 #include <QSignalSpy>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -53,6 +61,17 @@ bool runAndWait(MainWindow& w, const RunSettings& s)
     return true;
 }
 
+QSplitter* rightSplitter(MainWindow& w)
+{
+    for (QSplitter* sp : w.findChildren<QSplitter*>())
+        if (sp->orientation() == Qt::Vertical && sp->indexOf(w.outputTabs()) >= 0)
+            return sp;
+    return nullptr;
+}
+
+const QString kLongPrompt = QStringLiteral("Tell me, at some length and with every detail you can think of, "
+                                           "what the weather was like on the day the ark came to rest");
+
 RunSettings settings(QStringList prompts, int threads)
 {
     RunSettings s;
@@ -70,7 +89,12 @@ class TestLayout : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void init() { QSettings().clear(); }
+    void initTestCase() { m_appFont = QApplication::font(); }
+    void init()
+    {
+        QSettings().clear();
+        QApplication::setFont(m_appFont); // a failed test may have left presentation mode's
+    }
 
     void windowFitsTheScreenThroughRuns_data()
     {
@@ -143,6 +167,132 @@ private Q_SLOTS:
         // The status bar is inside the window, not cut off below it.
         QVERIFY(w.statusBar()->isVisible());
         QVERIFY(w.statusBar()->geometry().bottom() < w.height());
+    }
+
+    void presentationModeFitsAndLeavesTheLayoutAsItWas_data()
+    {
+        QTest::addColumn<QSize>("screen");
+        QTest::addColumn<int>("chartHeight"); // the least height of the speedup chart to see on its tab
+        QTest::newRow("1366x768 projector") << QSize(1366, 768) << 240;
+        QTest::newRow("1920x1080") << QSize(1920, 1080) << 320;
+    }
+
+    void presentationModeFitsAndLeavesTheLayoutAsItWas()
+    {
+        QFETCH(QSize, screen);
+        QFETCH(int, chartHeight);
+        QScreen* s = screenOfSize(screen);
+        QVERIFY(s);
+        const QRect available = s->availableGeometry();
+        MainWindow w;
+        w.setScreen(s);
+        w.placeOnScreen(available);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(loadTiny(w));
+        QVERIFY(runAndWait(w, settings({ kLongPrompt, kLongPrompt + QStringLiteral(" again") }, 2)));
+        QTRY_VERIFY_WITH_TIMEOUT(w.whyPanel()->report().has_value(), 30000);
+        auto* main = qobject_cast<QSplitter*>(w.centralWidget());
+        QSplitter* right = rightSplitter(w);
+        QVERIFY(main && right);
+        const QList<int> mainBefore = main->sizes();
+        const QList<int> rightBefore = right->sizes();
+        const QSize sizeBefore = w.size();
+        const double normal = w.font().pointSizeF();
+
+        w.setPresentation(true);
+        QTest::qWait(100);
+        const QString where = QStringLiteral("window %1×%2 (minimum %3×%4) on %5×%6")
+                                  .arg(w.width())
+                                  .arg(w.height())
+                                  .arg(w.minimumSizeHint().width())
+                                  .arg(w.minimumSizeHint().height())
+                                  .arg(available.width())
+                                  .arg(available.height());
+        QVERIFY2(w.width() <= available.width() && w.height() <= available.height(), qPrintable(where));
+        QVERIFY2(w.minimumSizeHint().height() <= available.height(), qPrintable(where));
+        QVERIFY(w.statusBar()->isVisible());
+        QVERIFY(w.statusBar()->geometry().bottom() < w.height());
+
+        // Every label and button shown is large, not only those that follow the window's font by themselves (the
+        // Run button, the shortcut hint and the prompts' figures did not).
+        for (QWidget* c : w.findChildren<QWidget*>()) {
+            if (!c->isVisible() || c->isWindow() || !(qobject_cast<QLabel*>(c) || qobject_cast<QAbstractButton*>(c)))
+                continue;
+            const auto* label = qobject_cast<QLabel*>(c);
+            const auto* button = qobject_cast<QAbstractButton*>(c);
+            const QString text = label ? label->text() : button->text();
+            if (text.isEmpty())
+                continue;
+            QVERIFY2(c->font().pointSizeF() >= normal * 1.5,
+                qPrintable(QStringLiteral("%1 \"%2\": %3 pt, normal %4 pt")
+                               .arg(QString::fromLatin1(c->metaObject()->className()), text.left(40))
+                               .arg(c->font().pointSizeF())
+                               .arg(normal)));
+        }
+        // The timeline names every op it colours.
+        TimelineView* t = w.timeline();
+        QVERIFY(t->legendRowsNeeded() >= 2); // large text: the legend does not fit one row
+        QCOMPARE(t->legendRowsShown(), t->legendRowsNeeded());
+        QVERIFY(t->laneRect(1).height() >= kMinLanePixels);
+        // Each prompt's figures are whole: their labels are as tall as their wrapped text.
+        for (QLabel* l : w.output()->findChildren<QLabel*>())
+            if (l->isVisible() && l->wordWrap())
+                QVERIFY2(l->height() >= l->heightForWidth(l->width()),
+                    qPrintable(QStringLiteral("\"%1\": %2 px of %3")
+                                   .arg(l->text().left(40))
+                                   .arg(l->height())
+                                   .arg(l->heightForWidth(l->width()))));
+        // The speedup chart on its tab: a plot, not only its title.
+        for (int i = 0; i < w.tabs()->count(); ++i)
+            if (w.tabs()->tabText(i) == QLatin1String("Speedup"))
+                w.tabs()->setCurrentIndex(i);
+        QTest::qWait(100);
+        const int chartShown = w.speedupChart()->visibleRegion().boundingRect().height();
+        QVERIFY2(chartShown >= chartHeight, qPrintable(QString::number(chartShown)));
+        QVERIFY2(w.width() <= available.width() && w.height() <= available.height(), qPrintable(where));
+
+        // Leaving it gives back the layout it started from, to the pixel.
+        w.setPresentation(false);
+        QTest::qWait(100);
+        QCOMPARE(w.font().pointSizeF(), normal);
+        QCOMPARE(w.size(), sizeBefore);
+        QCOMPARE(main->sizes(), mainBefore);
+        QCOMPARE(right->sizes(), rightBefore);
+    }
+
+    void statusMessagesAreCutBetweenWords()
+    {
+        QScreen* s = screenOfSize(QSize(1366, 768));
+        QVERIFY(s);
+        MainWindow w;
+        w.setScreen(s);
+        w.placeOnScreen(s->availableGeometry());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QTemporaryDir dir;
+        const QString name = QStringLiteral("a-session-with-a-rather-long-file-name-that-says-what-was-measured-"
+                                            "on-which-machine-and-on-which-day-of-the-week.json");
+        const QString path = dir.filePath(name);
+        QVERIFY(SessionFile::write(path, w.currentSession()).isEmpty());
+        QVERIFY(w.openSessionFile(path, true).isEmpty());
+        QTest::qWait(50);
+        QLabel* state = nullptr;
+        for (QLabel* l : w.statusBar()->findChildren<QLabel*>())
+            if (l->toolTip().contains(QStringLiteral("session opened")))
+                state = l;
+        QVERIFY(state);
+        // The whole message in the tool tip; on the bar, as much as fits, cut after a whole word.
+        QVERIFY2(state->toolTip().contains(name), qPrintable(state->toolTip()));
+        const QString shown = state->text();
+        QVERIFY2(shown.endsWith(QStringLiteral("…")), qPrintable(shown));
+        const QString head = shown.chopped(1);
+        QVERIFY2(state->toolTip().startsWith(head) || state->toolTip().contains(QStringLiteral(" · ") + head),
+            qPrintable(shown));
+        const QString full = state->toolTip().mid(state->toolTip().indexOf(head));
+        QVERIFY2(full.size() > head.size() && !full.at(head.size()).isLetterOrNumber() && full.at(head.size()) != '-',
+            qPrintable(QStringLiteral("\"%1\" cut inside a word of \"%2\"").arg(shown, full)));
+        QVERIFY(state->fontMetrics().horizontalAdvance(shown) <= state->contentsRect().width());
     }
 
     void panesCannotBeDraggedShutAndResetLayoutRestoresThem()
@@ -243,11 +393,14 @@ private Q_SLOTS:
             QCOMPARE(w.size(), QSize(1100, 660));
         }
     }
+
+private:
+    QFont m_appFont;
 };
 
 int main(int argc, char** argv)
 {
-    // Two offscreen screens of the sizes under test, side by side, and settings of our own.
+    // Three offscreen screens of the sizes under test, side by side, and settings of our own.
     QTemporaryDir dir;
     const QString config = dir.filePath(QStringLiteral("screens.json"));
     QFile f(config);
@@ -255,7 +408,8 @@ int main(int argc, char** argv)
         return 1;
     f.write(R"({ "screens": [
         { "name": "small", "x": 0, "y": 0, "width": 1280, "height": 720, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1 },
-        { "name": "large", "x": 1280, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1 }
+        { "name": "large", "x": 1280, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1 },
+        { "name": "projector", "x": 3200, "y": 0, "width": 1366, "height": 768, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1 }
     ] })");
     f.close();
     qputenv("QT_QPA_PLATFORM", ("offscreen:configfile=" + config).toLocal8Bit());
