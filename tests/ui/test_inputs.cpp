@@ -445,7 +445,7 @@ private Q_SLOTS:
         QCOMPARE(w.output()->paneCount(), 2);
         QStringList status;
         for (QLabel* l : w.statusBar()->findChildren<QLabel*>())
-            status << l->text();
+            status << l->text() << l->toolTip(); // a message too long for the bar is cut there, whole in the tooltip
         QVERIFY2(status.join(QLatin1Char('|')).contains(QStringLiteral("empty prompt 2 skipped")),
             qPrintable(status.join(QLatin1Char('|'))));
         // Typed in, the note goes.
