@@ -695,6 +695,7 @@ void MainWindow::onRunFinished(int id, const RunSummary& summary)
             m_sampling->clear();
     }
     m_stats->setSummary(summary);
+    m_timeline->setRunWallNs(int64_t(summary.metrics.wallMs * 1e6)); // the Workers tab's denominator
     m_timeline->fitAll();
     // A stopped run keeps and shows what it measured; the state says it is partial.
     QString state
@@ -1667,6 +1668,7 @@ void MainWindow::showRun(int index)
     m_timeline->setLaneCount(r.threads);
     m_timeline->setLaneCpus(r.pinnedCpus);
     m_timeline->appendEvents(m_trace);
+    m_timeline->setRunWallNs(int64_t(summary.metrics.wallMs * 1e6)); // the Workers tab's denominator
     m_timeline->fitAll();
     m_stats->setSummary(summary);
     m_lastRun = summary;

@@ -17,9 +17,8 @@ StatsTable::StatsTable(QWidget* parent)
     m_table->setHorizontalHeaderLabels(
         { tr("Worker"), tr("Busy (ms)"), tr("Idle (ms)"), tr("Busy % of run"), tr("Chunks"), tr("Mean chunk (µs)") });
     m_table->horizontalHeaderItem(3)->setToolTip(
-        tr("Busy time over the run's whole wall time (from Run to the end). The timeline's lane labels divide by the "
-           "span the timeline shows (first to last event), and the Why panel by each phase's lane-time, so their "
-           "shares can differ slightly."));
+        tr("Busy time over the run's whole wall time (from Run to the end), as the timeline's lane labels. The Why "
+           "panel divides by each phase's lane-time, so its shares can differ slightly."));
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);

@@ -234,6 +234,7 @@ void TimelineData::clear()
     m_unitCounts = {};
     m_events = 0;
     m_begin = m_end = 0;
+    m_wallNs = 0;
 }
 
 size_t TimelineData::eventCount(int lane) const { return events(lane).size(); }
@@ -255,7 +256,9 @@ int64_t TimelineData::busyNs(int lane) const
 
 double TimelineData::busyFraction(int lane) const
 {
-    const int64_t span = endNs() - beginNs();
+    // The trace's clock starts with the run, so while it runs the span from 0 to the latest event is the time
+    // elapsed so far; once it is done, the run's wall time (it also counts the time after the last event).
+    const int64_t span = m_wallNs > 0 ? m_wallNs : endNs() - beginNs();
     return span > 0 ? std::clamp(double(busyNs(lane)) / double(span), 0.0, 1.0) : 0.0;
 }
 

@@ -43,8 +43,13 @@ public:
     int64_t endNs() const { return m_events ? m_end : 0; }
     // Time the lane had at least one event open (nested slices count once).
     int64_t busyNs(int lane) const;
-    // busyNs(lane) / run span, in [0, 1].
+    // busyNs(lane) over the run's time, in [0, 1]: over its wall time once setRunWallNs gave it (the Workers
+    // tab's "Busy % of run" divides by the same), else over the time elapsed so far (run start to the latest
+    // event).
     double busyFraction(int lane) const;
+    // The finished run's wall time (engine RunMetrics::wallMs in ns); 0 while it runs. clear() resets it.
+    void setRunWallNs(int64_t ns) { m_wallNs = ns; }
+    int64_t runWallNs() const { return m_wallNs; }
     // How many events of each op are stored (for a legend of the ops present).
     const std::array<size_t, kOps>& opCounts() const { return m_opCounts; }
 
@@ -122,6 +127,7 @@ private:
     size_t m_events = 0;
     int64_t m_begin = 0;
     int64_t m_end = 0;
+    int64_t m_wallNs = 0;
 };
 
 } // namespace ui

@@ -721,7 +721,7 @@ void TimelineView::paintLane(QPainter& p, const Layout& layout, int lane) const
     QFont bold = font();
     bold.setBold(true);
     const QRect labelRect(kMargin, r.top(), layout.labelWidth - 2 * kMargin, r.height());
-    QString busy = tr("%1% busy").arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
+    QString busy = laneBusyText(lane);
     if (size_t(lane) < m_laneCpus.size())
         busy += tr(" · CPU %1").arg(m_laneCpus[size_t(lane)]);
     p.setPen(kText);
@@ -934,11 +934,23 @@ void TimelineView::paintLegend(QPainter& p, const Layout& layout) const
 
 QString TimelineView::laneLabelTip(int lane) const
 {
-    return tr("<b>%1</b>: busy %2% of the run<br>Each pixel column's bar: <b>height</b> = the share of the "
-              "column's time this worker was busy, <b>colour</b> = the op that took most of it. Gaps are idle "
-              "time.")
-        .arg(laneName(lane))
-        .arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
+    const QString busy = m_data.runWallNs() > 0
+        ? tr("busy %1% of the run's wall time (from Run to the end), as the Workers tab's \"Busy % of run\"")
+        : tr("busy %1% of the time from Run to the latest chunk so far");
+    return tr("<b>%1</b>: %2<br>Each pixel column's bar: <b>height</b> = the share of the column's time this worker "
+              "was busy, <b>colour</b> = the op that took most of it. Gaps are idle time.")
+        .arg(laneName(lane), busy.arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1));
+}
+
+void TimelineView::setRunWallNs(int64_t ns)
+{
+    m_data.setRunWallNs(ns);
+    update();
+}
+
+QString TimelineView::laneBusyText(int lane) const
+{
+    return tr("%1% busy").arg(100.0 * m_data.busyFraction(lane), 0, 'f', 1);
 }
 
 QString TimelineView::eventDescription(const engine::TraceEvent& ev) const

@@ -41,6 +41,11 @@ public:
     // The CPU each lane's thread was pinned to (index = lane), shown under its name; empty: not pinned.
     void setLaneCpus(std::vector<int> cpus);
     int laneCount() const;
+    // The finished run's wall time (ns): the lane labels' busy share divides by it, as the Workers tab's "Busy %
+    // of run" does; until it is given (while a run goes), by the time elapsed so far. clear() forgets it.
+    void setRunWallNs(int64_t ns);
+    // A lane label's busy share as drawn ("12.3% busy").
+    QString laneBusyText(int lane) const;
     // Lanes never get lower than this; when they do not all fit, the lanes scroll (scroll bar on the
     // right, Shift+wheel, Up/Down) while the legend and the time axis stay put.
     int minimumLaneHeight() const;

@@ -1,12 +1,14 @@
 // The timeline: time <-> pixel mapping under zoom and pan, aggregation that accounts for every event, hover
 // lookup, token highlight, out-of-order appends, and painting (a million events; a small trace's pixels).
 #include "engine/measure/traceexport.h"
+#include "ui/statstable.h"
 #include "ui/timelinedata.h"
 #include "ui/timelineview.h"
 
 #include <QElapsedTimer>
 #include <QImage>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QtTest>
 
 #include <algorithm>
@@ -123,6 +125,7 @@ private Q_SLOTS:
     void bucketsMatchBruteForcePerColumn();
     void bucketDominantOpIsTheLongest();
     void busyTimeCountsNestedChunksOnce();
+    void laneLabelsAndWorkersTableShareTheDenominator();
     void outOfOrderBatchesStillYieldSortedLanes();
     void hoverFindsTheChunkUnderTheCursor_data();
     void hoverFindsTheChunkUnderTheCursor();
@@ -416,6 +419,44 @@ void TestTimelineView::busyTimeCountsNestedChunksOnce()
     QCOMPARE(buckets[2].busyNs, int64_t(100)); // 600..700
     QCOMPARE(buckets[0].eventCount, 2);
     QCOMPARE(buckets[1].eventCount, 1);
+}
+
+// One run, two workers: the lane labels and the Workers tab's "Busy % of run" show the same number, over the
+// run's wall time once it is done (it runs on after the last chunk), over the time so far while it runs.
+void TestTimelineView::laneLabelsAndWorkersTableShareTheDenominator()
+{
+    const int64_t ms = 1'000'000;
+    // Worker 0 busy 6 ms, worker 1 busy 1.5 ms; the last chunk ends at 7 ms; the run's wall time is 10 ms.
+    const std::vector<TraceEvent> trace { ev(0, 0, 3 * ms), ev(0, 4 * ms, 7 * ms), ev(1, 1 * ms, 2 * ms + ms / 2) };
+    ui::TimelineView view;
+    view.setLaneCount(2);
+    view.appendEvents(trace);
+    // While running: 6 of the 7 ms so far, 1.5 of 7.
+    QCOMPARE(view.laneBusyText(0), QStringLiteral("85.7% busy"));
+    QCOMPARE(view.laneBusyText(1), QStringLiteral("21.4% busy"));
+
+    ui::RunSummary summary;
+    summary.threads = 2;
+    summary.metrics.wallMs = 10.0;
+    summary.metrics.workers.resize(2);
+    summary.metrics.workers[0] = { 0, 6 * ms, 4 * ms, 2, 3.0 * double(ms) };
+    summary.metrics.workers[1] = { 1, ms + ms / 2, 8 * ms + ms / 2, 1, 1.5 * double(ms) };
+    ui::StatsTable table;
+    table.setSummary(summary);
+    view.setRunWallNs(int64_t(summary.metrics.wallMs * 1e6));
+    const auto* cells = table.findChild<QTableWidget*>();
+    QVERIFY(cells);
+    QCOMPARE(cells->item(0, 3)->text(), QStringLiteral("60.0"));
+    QCOMPARE(cells->item(1, 3)->text(), QStringLiteral("15.0"));
+    QCOMPARE(view.laneBusyText(0), QStringLiteral("60.0% busy"));
+    QCOMPARE(view.laneBusyText(1), QStringLiteral("15.0% busy"));
+
+    // A new run starts from the time so far again.
+    view.clear();
+    view.setLaneCount(2);
+    view.appendEvents({ ev(0, 0, 2 * ms), ev(1, 0, 1 * ms) });
+    QCOMPARE(view.laneBusyText(0), QStringLiteral("100.0% busy"));
+    QCOMPARE(view.laneBusyText(1), QStringLiteral("50.0% busy"));
 }
 
 void TestTimelineView::outOfOrderBatchesStillYieldSortedLanes()
