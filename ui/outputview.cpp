@@ -191,19 +191,22 @@ void OutputView::finishRun(const RunSummary& summary)
         // Before the first token there is no speed to report, only how far it got.
         const QString firstToken
             = s.generatedTokens > 0 ? tr("first token %1 ms").arg(s.timeToFirstTokenMs, 0, 'f', 1) : tr("no token yet");
-        // This prompt's own decode speed; the Workers tab shows the run's, over all prompts.
+        // This prompt's own prefill and decode speeds (its tokens over its own steps' time); the Workers tab shows
+        // the run's phases over all prompts, so the words say whose they are.
         Pane& p = m_panes[i];
-        p.stats->setText(tr("%1 prompt + %2 generated tokens (%3) · %4 · prefill %5 tok/s · "
-                            "this prompt's decode %6 tok/s")
+        p.stats->setText(tr("%1 prompt + %2 generated tokens (%3) · %4 · this prompt: prefill %5 tok/s, "
+                            "decode %6 tok/s")
                              .arg(s.promptTokens)
                              .arg(s.generatedTokens)
                              .arg(reason)
                              .arg(firstToken)
                              .arg(s.prefillTokensPerSecond(), 0, 'f', 0)
                              .arg(s.decodeTokensPerSecond(), 0, 'f', 1));
-        p.stats->setToolTip(tr("Decode speed of this prompt alone: its tokens after the first, over the time its "
-                               "own decode steps took. The Workers tab's \"all prompts\" figure divides every "
-                               "prompt's tokens after the first by the decode phase's wall time."));
+        p.stats->setToolTip(tr("Speeds of this prompt alone. Prefill: its prompt tokens over the time its own "
+                               "prompt pass took (the layer pipeline: from its start to its first token). Decode: "
+                               "its tokens after the first over the time its own decode steps took. The Workers "
+                               "tab's \"all prompts\" figures divide every prompt's tokens by the phase's wall "
+                               "time."));
         p.tokenIds = summary.sequences[i].tokenIds;
         p.alternatives = summary.sequences[i].alternatives;
         if (m_colouring)

@@ -100,6 +100,27 @@ private Q_SLOTS:
             qPrintable(QString("sequences' decode %1 ms, the phase %2 ms").arg(sum).arg(r.metrics.decodeMs)));
     }
 
+    void eachSequencesPrefillIsItsOwn()
+    {
+        // An output pane's "this prompt: prefill N tok/s" is its own prompt's tokens over its own prompt pass:
+        // prompts of different lengths keep their own counts, and one after another (intra-op) their times fit
+        // in the run's prefill phase together.
+        const auto r = executeRun(tinyModel(), baseRequest(Strategy::IntraOp, 2));
+        QCOMPARE(int(r.sequences.size()), 3);
+        double sum = 0;
+        int tokens = 0;
+        for (const GenerationResult& g : r.sequences) {
+            QCOMPARE(g.stats.promptTokens, int(g.promptIds.size()));
+            QVERIFY(g.stats.prefillMs > 0);
+            sum += g.stats.prefillMs;
+            tokens += g.stats.promptTokens;
+        }
+        QVERIFY(r.sequences[2].stats.promptTokens > r.sequences[1].stats.promptTokens);
+        QCOMPARE(tokens, r.metrics.promptTokens);
+        QVERIFY2(sum <= r.metrics.prefillMs * 1.05 + 0.5,
+            qPrintable(QString("sequences' prefill %1 ms, the phase %2 ms").arg(sum).arg(r.metrics.prefillMs)));
+    }
+
     void oneSequenceRunEqualsGenerate()
     {
         auto req = baseRequest(Strategy::IntraOp, 2);

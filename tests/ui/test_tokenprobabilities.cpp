@@ -23,6 +23,8 @@
 #include <QTextBlock>
 #include <QtTest>
 
+#include <tuple>
+
 using namespace ui;
 
 namespace {
@@ -101,6 +103,36 @@ private Q_SLOTS:
         QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
         testsupport::writeFakeRooflineCache(m_settingsDir.filePath(QStringLiteral("cache")));
         qputenv("XDG_CACHE_HOME", m_settingsDir.filePath(QStringLiteral("cache")).toLocal8Bit());
+    }
+
+    void paneStatsNameThisPromptsOwnSpeeds()
+    {
+        // Two prompts with their own figures; the run's phases (the Workers tab's "all prompts") differ from both.
+        RunSummary s;
+        s.metrics.prefillMs = 40;
+        s.metrics.promptTokens = 50;
+        s.metrics.prefillTokensPerSecond = 1250;
+        s.metrics.decodeTokensPerSecond = 77;
+        for (const auto& [prompt, prefillMs, generated, decodeMs] :
+            { std::tuple { 30, 15.0, 11, 50.0 }, std::tuple { 20, 25.0, 5, 8.0 } }) {
+            engine::GenerationResult g;
+            g.stats.promptTokens = prompt;
+            g.stats.prefillMs = prefillMs;
+            g.stats.generatedTokens = generated;
+            g.stats.decodeMs = decodeMs;
+            g.stats.timeToFirstTokenMs = prefillMs;
+            s.sequences.push_back(g);
+        }
+        OutputView view;
+        view.startRun({ QStringLiteral("a"), QStringLiteral("b") });
+        view.finishRun(s);
+        // 30 tokens in 15 ms = 2000 tok/s, 10 tokens after the first in 50 ms = 200 tok/s; 20 in 25 ms = 800,
+        // 4 in 8 ms = 500.
+        QVERIFY2(view.statsText(0).contains(QStringLiteral("this prompt: prefill 2000 tok/s, decode 200.0 tok/s")),
+            qPrintable(view.statsText(0)));
+        QVERIFY2(view.statsText(1).contains(QStringLiteral("this prompt: prefill 800 tok/s, decode 500.0 tok/s")),
+            qPrintable(view.statsText(1)));
+        QVERIFY(!view.statsText(0).contains(QStringLiteral("1250")));
     }
 
     void tokensAreColouredByTheirProbability()

@@ -143,8 +143,10 @@ private Q_SLOTS:
         const RunSummary summary = finished.at(0).at(1).value<RunSummary>();
         // Each pane: its own prompt's rate; the Workers tab: the run's, over the decode phase.
         for (int i = 0; i < 2; ++i) {
-            const QString own = QStringLiteral("this prompt's decode %1 tok/s")
-                                    .arg(summary.sequences[size_t(i)].stats.decodeTokensPerSecond(), 0, 'f', 1);
+            const engine::GenerationStats& st = summary.sequences[size_t(i)].stats;
+            const QString own = QStringLiteral("this prompt: prefill %1 tok/s, decode %2 tok/s")
+                                    .arg(st.promptTokens * 1000.0 / st.prefillMs, 0, 'f', 0)
+                                    .arg((st.generatedTokens - 1) * 1000.0 / st.decodeMs, 0, 'f', 1);
             QVERIFY2(w.output()->statsText(i).contains(own), qPrintable(w.output()->statsText(i)));
         }
         const QString all
