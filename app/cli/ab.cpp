@@ -68,15 +68,16 @@ int runAb(const AbOptions& o, const std::string& argv0)
     std::printf("\n%-3s %-6s %6s %8s %10s %9s %8s  %s\n", "var", "seed", "tokens", "mean p", "perplexity", "ttft ms",
         "tok/s", "output");
     for (const engine::PromptAbSample& s : r.samples)
-        std::printf("%-3d %-6llu %6d %8.4f %10.3f %9.1f %8.1f  %s\n", s.variant, (unsigned long long)s.seed, s.tokens,
-            s.meanProbability, s.perplexity, s.timeToFirstTokenMs, s.tokensPerSecond, cell(s.output, 48).c_str());
+        std::printf("%-3d %-6llu %6d %8.4f %10.3f %9.1f %8.1f  %s\n", s.variant + 1, (unsigned long long)s.seed,
+            s.tokens, s.meanProbability, s.perplexity, s.timeToFirstTokenMs, s.tokensPerSecond,
+            cell(s.output, 48).c_str());
     std::printf("\n%-3s %-32s %7s %8s %10s %9s %8s %8s\n", "var", "prompt", "tokens", "mean p", "perplexity", "ttft ms",
         "tok/s", "distinct");
     for (size_t v = 0; v < r.summary.size(); ++v) {
         const engine::PromptAbVariant& a = r.summary[v];
-        std::printf("%-3zu %-32s %7.1f %8.4f %10.3f %9.1f %8.1f %5d/%d\n", v, cell(a.prompt, 32).c_str(), a.meanTokens,
-            a.meanProbability, a.perplexity, a.meanTimeToFirstTokenMs, a.meanTokensPerSecond, a.distinctOutputs,
-            a.samples);
+        std::printf("%-3zu %-32s %7.1f %8.4f %10.3f %9.1f %8.1f %5d/%d\n", v + 1, cell(a.prompt, 32).c_str(),
+            a.meanTokens, a.meanProbability, a.perplexity, a.meanTimeToFirstTokenMs, a.meanTokensPerSecond,
+            a.distinctOutputs, a.samples);
     }
     std::printf("(per variant: probability and perplexity pooled over all tokens of its samples; the rest averaged)\n");
     if (!o.csvOut.empty())

@@ -134,6 +134,8 @@ PromptAbResult runPromptAb(
     return result;
 }
 
+// Variants are numbered from 1 in the exports, as in the window and the CLI's table (PromptAbSample::variant is an
+// index from 0).
 const char* const kPromptAbCsvHeader = "kind,variant,prompt,seed,samples,tokens,mean_probability,perplexity,"
                                        "time_to_first_token_ms,tokens_per_second,distinct_outputs,stop,output";
 
@@ -149,15 +151,16 @@ std::string promptAbToCsv(const PromptAbResult& result)
         csv += "\r\n";
     };
     for (const PromptAbSample& s : result.samples)
-        row({ "sample", std::to_string(s.variant), csvField(result.variants[size_t(s.variant)]), std::to_string(s.seed),
-            "1", std::to_string(s.tokens), csvNumber(s.meanProbability), csvNumber(s.perplexity),
-            csvNumber(s.timeToFirstTokenMs), csvNumber(s.tokensPerSecond), "", stopReasonName(s.stopReason),
-            csvField(s.output) });
+        row({ "sample", std::to_string(s.variant + 1), csvField(result.variants[size_t(s.variant)]),
+            std::to_string(s.seed), "1", std::to_string(s.tokens), csvNumber(s.meanProbability),
+            csvNumber(s.perplexity), csvNumber(s.timeToFirstTokenMs), csvNumber(s.tokensPerSecond), "",
+            stopReasonName(s.stopReason), csvField(s.output) });
     for (size_t v = 0; v < result.summary.size(); ++v) {
         const PromptAbVariant& a = result.summary[v];
-        row({ "variant", std::to_string(v), csvField(a.prompt), "", std::to_string(a.samples), csvNumber(a.meanTokens),
-            csvNumber(a.meanProbability), csvNumber(a.perplexity), csvNumber(a.meanTimeToFirstTokenMs),
-            csvNumber(a.meanTokensPerSecond), std::to_string(a.distinctOutputs), "", "" });
+        row({ "variant", std::to_string(v + 1), csvField(a.prompt), "", std::to_string(a.samples),
+            csvNumber(a.meanTokens), csvNumber(a.meanProbability), csvNumber(a.perplexity),
+            csvNumber(a.meanTimeToFirstTokenMs), csvNumber(a.meanTokensPerSecond), std::to_string(a.distinctOutputs),
+            "", "" });
     }
     return csv;
 }
@@ -174,7 +177,7 @@ nlohmann::json promptAbToJson(const PromptAbResult& result)
     nlohmann::json variants = nlohmann::json::array();
     for (size_t v = 0; v < result.summary.size(); ++v) {
         const PromptAbVariant& a = result.summary[v];
-        variants.push_back({ { "variant", v }, { "prompt", a.prompt }, { "samples", a.samples },
+        variants.push_back({ { "variant", v + 1 }, { "prompt", a.prompt }, { "samples", a.samples },
             { "distinctOutputs", a.distinctOutputs }, { "meanTokens", jsonNumber(a.meanTokens) },
             { "meanProbability", jsonNumber(a.meanProbability) }, { "perplexity", jsonNumber(a.perplexity) },
             { "meanTimeToFirstTokenMs", jsonNumber(a.meanTimeToFirstTokenMs) },
@@ -183,7 +186,7 @@ nlohmann::json promptAbToJson(const PromptAbResult& result)
     nlohmann::json samples = nlohmann::json::array();
     for (const PromptAbSample& s : result.samples)
         samples.push_back(
-            { { "variant", s.variant }, { "seed", s.seed }, { "output", s.output }, { "tokens", s.tokens },
+            { { "variant", s.variant + 1 }, { "seed", s.seed }, { "output", s.output }, { "tokens", s.tokens },
                 { "stop", stopReasonName(s.stopReason) }, { "meanProbability", jsonNumber(s.meanProbability) },
                 { "perplexity", jsonNumber(s.perplexity) }, { "timeToFirstTokenMs", jsonNumber(s.timeToFirstTokenMs) },
                 { "tokensPerSecond", jsonNumber(s.tokensPerSecond) }, { "tokenIds", s.tokenIds },

@@ -33,7 +33,7 @@ struct PromptAbRequest {
 
 // One variant under one seed.
 struct PromptAbSample {
-    int variant = 0;
+    int variant = 0; // index into the variants, from 0; the exports and tables number them from 1
     uint64_t seed = 0;
     std::string output;
     std::vector<int32_t> tokenIds;

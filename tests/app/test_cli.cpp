@@ -662,7 +662,7 @@ private Q_SLOTS:
         QVERIFY(c.open(QIODevice::ReadOnly));
         const QList<QByteArray> lines = c.readAll().split('\n');
         QCOMPARE(lines.size(), 1 + 4 + 2 + 1); // header, 2 variants x 2 seeds, 2 variant rows, the empty last line
-        QVERIFY(lines[1].startsWith("sample,0,In the beginning,5,"));
+        QVERIFY(lines[1].startsWith("sample,1,In the beginning,5,")); // variants from 1, as in the window
         QFile j(json);
         QVERIFY(j.open(QIODevice::ReadOnly));
         const QJsonObject o = QJsonDocument::fromJson(j.readAll()).object();

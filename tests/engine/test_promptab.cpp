@@ -186,6 +186,16 @@ private Q_SLOTS:
         QCOMPARE(json["variants"].size(), size_t(2));
         QCOMPARE(json["samples"][0]["tokenProbabilities"].get<std::vector<double>>(), r.samples[0].tokenProbabilities);
         QCOMPARE(json["settings"]["seeds"].get<std::vector<uint64_t>>(), r.seeds);
+        // Variants are numbered 1..N, as the window does: 3 seeds each, variant-major.
+        for (size_t i = 0; i < 6; ++i)
+            QCOMPARE(json["samples"][i]["variant"].get<int>(), int(i / 3) + 1);
+        QCOMPARE(json["variants"][0]["variant"].get<int>(), 1);
+        QCOMPARE(json["variants"][1]["variant"].get<int>(), 2);
+        QVERIFY(csv.find("\r\nsample,1,") != std::string::npos);
+        QVERIFY(csv.find("\r\nsample,2,") != std::string::npos);
+        QVERIFY(csv.find("\r\nvariant,1,") != std::string::npos);
+        QVERIFY(csv.find("\r\nvariant,2,") != std::string::npos);
+        QVERIFY(csv.find("\r\nsample,0,") == std::string::npos && csv.find("\r\nvariant,0,") == std::string::npos);
     }
 
     void badRequestsAreRefused()
