@@ -111,6 +111,7 @@ void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::
 {
     v("available", s.available), v("reason", s.reason), v("measured_threads", s.measuredThreads);
     v("cores", s.cores), v("target", s.target), v("memory_capped", s.memoryCapped), v("points", s.points);
+    v("stretched_regions_left_out", s.stretchedRegionsLeftOut);
 }
 template <class V, class S> void fields(V& v, S& s) requires std::is_same_v<std::remove_const_t<S>, engine::RunReport>
 {

@@ -82,6 +82,10 @@ void printPrediction(const engine::ScalingPrediction& p)
         std::printf("%8d %14.1f %14.1f %10.2f %10.2f%s\n", pt.threads, pt.prefillTokensPerSecond,
             pt.decodeTokensPerSecond, pt.prefillSpeedup, pt.decodeSpeedup,
             pt.beyondCores ? "  (beyond this machine)" : "");
+    if (p.stretchedRegionsLeftOut > 0)
+        std::printf("(%d stretched region(s), preempted most likely, left out: replayed with the other regions' median "
+                    "fork/join overhead)\n",
+            p.stretchedRegionsLeftOut);
 }
 
 // Median prefill and decode tokens/s over `repeat` traced runs at `threads`, and the run of median wall time.

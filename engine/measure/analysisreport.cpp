@@ -213,6 +213,10 @@ nlohmann::json toJson(const RunReport& r)
             "replay of this run's regions on P lanes: serial time kept, each region max(work / P, longest chunk, "
             "bytes / bandwidth) plus its overhead shifted by the measured fork/join cost; a machine with P cores "
             "like these and this machine's memory bandwidth (docs/ARCHITECTURE.md)" },
+        { "stretched_regions_left_out", p.stretchedRegionsLeftOut },
+        { "stretched_regions_note",
+            "regions stretched far beyond the usual overhead (preempted, most likely) are replayed with the other "
+            "regions' median overhead: their stretch is not extrapolated as fork/join cost" },
         { "points", points },
     };
     return j;
@@ -317,6 +321,13 @@ std::vector<std::string> readRunReport(const RunReport& r)
                 wide->threads, wide->decodeTokensPerSecond, wide->decodeSpeedup)
             + format(", and prefill at about %.0f tokens/s, %.1f× one core.", wide->prefillTokensPerSecond,
                 wide->prefillSpeedup));
+    if (p.stretchedRegionsLeftOut > 0)
+        lines.push_back(format(p.stretchedRegionsLeftOut == 1
+                ? "The prediction leaves out the stretch of %.0f region (preempted, most likely): it is replayed "
+                  "with the other regions' median fork/join overhead."
+                : "The prediction leaves out the stretch of %.0f regions (preempted, most likely): they are "
+                  "replayed with the other regions' median fork/join overhead.",
+            double(p.stretchedRegionsLeftOut)));
     return lines;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/measure/prediction.h"
 
 #include "engine/measure/analysis.h"
+#include "engine/measure/statistics.h"
 #include "engine/model/model.h"
 
 #include <algorithm>
@@ -25,6 +26,7 @@ struct ReplayPhase {
     double fixedNs = 0; // outside parallel regions: kept as measured
     std::vector<ReplayRegion> regions;
     int tokens = 0;
+    int stretchedRegions = 0; // replayed with the undisturbed regions' median overhead
 };
 
 ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginNs, int64_t endNs, int tokens)
@@ -32,13 +34,31 @@ ReplayPhase replayPhase(const RunResult& run, const Model& model, int64_t beginN
     ReplayPhase phase;
     phase.tokens = tokens;
     const auto periods = parallelPeriods(run.trace, beginNs, endNs);
+    // Regions stretched far beyond the usual overhead were most likely preempted (the analysis's "stretched"
+    // periods, same rule): that is not fork/join cost, so such a region is replayed with the median overhead of
+    // the undisturbed ones, and its stretch is neither overhead nor kept serial time.
+    std::vector<double> overheads;
+    for (const ParallelPeriod& p : periods)
+        overheads.push_back(double(std::max<int64_t>(0, p.overheadNs())));
+    const double limit = std::max(double(TimeBreakdown::kDisturbedMinNs),
+        TimeBreakdown::kDisturbedFactor * (overheads.empty() ? 0.0 : median(overheads)));
+    std::vector<double> undisturbed;
+    for (double o : overheads)
+        if (o < limit)
+            undisturbed.push_back(o);
+    const double usualOverhead = undisturbed.empty() ? 0.0 : median(undisturbed);
     double inRegions = 0;
-    for (const ParallelPeriod& p : periods) {
+    for (size_t i = 0; i < periods.size(); ++i) {
+        const ParallelPeriod& p = periods[i];
         ReplayRegion r;
         r.workNs = double(p.workNs);
         r.longestChunkNs = double(p.longestChunkNs);
         r.blocks = double(p.blocks);
-        r.overheadNs = double(std::max<int64_t>(0, p.overheadNs()));
+        r.overheadNs = overheads[i];
+        if (overheads[i] >= limit) {
+            r.overheadNs = usualOverhead;
+            ++phase.stretchedRegions;
+        }
         // Bytes of each op call in the period, once per call (a call's chunks share op, layer, sequence, position).
         std::map<std::tuple<int, int, int, int>, int> calls;
         for (const TraceEvent* e : p.chunks) {
@@ -154,6 +174,7 @@ ScalingPrediction predictScaling(const RunResult& run, const Model& model, const
     // Weights that fit the largest cache are not read from memory each token (unknown cache size: capped).
     const bool capped = peaks.lastLevelCacheBytes == 0 || model.weightBytes() > peaks.lastLevelCacheBytes;
     out.memoryCapped = capped;
+    out.stretchedRegionsLeftOut = prefill.stretchedRegions + decode.stretchedRegions;
     const double prefill1 = phaseNs(prefill, peaks, run.threads, 1, target, capped);
     const double decode1 = phaseNs(decode, peaks, run.threads, 1, target, capped);
     for (int p : threads) {

@@ -15,7 +15,9 @@
 //     in a 300 MiB L3), and its regions are bounded by their work; the contention factor applies only when the
 //     bandwidth term does not (both model the same sharing);
 //   - the region's measured overhead (wall beyond its busiest lane's work) scales with the machine's measured
-//     fork/join cost, interpolated in log2(P) between the one-thread and all-core probes;
+//     fork/join cost, interpolated in log2(P) between the one-thread and all-core probes; a region stretched far
+//     beyond the usual (preempted: analysis.h's disturbed periods, same rule) takes the median overhead of the
+//     others instead, and the count of such regions is reported (stretchedRegionsLeftOut);
 //   - the chunk costs are those measured at the run's own thread count p (contention included).
 // Past this machine's cores two questions have different answers, so the target says which is asked:
 //   - ThisMachine: P threads time-share this machine's cores (oversubscription): work spreads over the cores only
@@ -58,6 +60,9 @@ struct ScalingPrediction {
     int cores = 1; // of the machine whose ceilings were used
     PredictionTarget target = PredictionTarget::WiderMachine;
     bool memoryCapped = true; // the weights exceed the largest cache, so regions meet the memory bandwidth
+    // Regions stretched far beyond the usual overhead (preempted, most likely; analysis.h's disturbed periods): their
+    // overhead is not extrapolated as fork/join cost, they are replayed with the median of the other regions'.
+    int stretchedRegionsLeftOut = 0;
     std::vector<PredictionPoint> points;
 };
 

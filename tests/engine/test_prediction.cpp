@@ -8,6 +8,8 @@
 
 #include <QtTest>
 
+#include <cmath>
+
 using namespace engine;
 
 namespace {
@@ -32,6 +34,31 @@ RunResult handRun(Op chunkOp = Op::Other)
     run.metrics.prefillEndNs = 500;
     run.metrics.decodeEndNs = 500;
     run.metrics.wallNs = 500;
+    run.metrics.promptTokens = 5;
+    return run;
+}
+
+// Five regions at 2 threads, each after 50 ns of serial work: a region of 300 ns with chunks of 190 and 130 ns
+// (work 320, overhead 110). `stretchNs` lengthens regions 1 and 3 (a preempted lane: wall far beyond the work)
+// and moves everything after them.
+RunResult fiveRegions(int64_t stretchNs)
+{
+    RunResult run;
+    run.threads = 2;
+    run.strategy = Strategy::IntraOp;
+    int64_t t = 0;
+    for (int k = 0; k < 5; ++k) {
+        const int64_t stretch = k == 1 || k == 3 ? stretchNs : 0;
+        run.trace.push_back(ev(0, t, t + 50, Op::Serial));
+        run.trace.push_back(ev(0, t + 60, t + 250));
+        run.trace.push_back(ev(1, t + 70, t + 200));
+        run.trace.push_back(ev(0, t + 50, t + 350 + stretch, Op::Region));
+        t += 350 + stretch;
+    }
+    run.metrics.prefillBeginNs = 0;
+    run.metrics.prefillEndNs = t;
+    run.metrics.decodeEndNs = t;
+    run.metrics.wallNs = t;
     run.metrics.promptTokens = 5;
     return run;
 }
@@ -189,6 +216,30 @@ private Q_SLOTS:
 
         sweep.predictWith.reset();
         QVERIFY(!runSweep(makeSyntheticModel("tiny"), sweep).strategies.at(0).prediction.available);
+    }
+
+    void stretchedRegionsAreNotExtrapolated()
+    {
+        // Two regions stretched by 200 µs (against 110 ns of usual overhead): preemption, not fork/join. The
+        // prediction must be the one of the undisturbed trace, and say that it left two regions' stretch out.
+        const auto model = makeSyntheticModel("tiny");
+        for (PredictionTarget target : { PredictionTarget::ThisMachine, PredictionTarget::WiderMachine }) {
+            const ScalingPrediction plain = predictScaling(fiveRegions(0), *model, handPeaks(), { 1, 2, 4, 8 }, target);
+            const ScalingPrediction stretched
+                = predictScaling(fiveRegions(200'000), *model, handPeaks(), { 1, 2, 4, 8 }, target);
+            QVERIFY(plain.available && stretched.available);
+            QCOMPARE(plain.stretchedRegionsLeftOut, 0);
+            QCOMPARE(stretched.stretchedRegionsLeftOut, 2);
+            // One thread, by hand: 5 × 50 ns serial kept, each region max(320 / 1, 190) = 320 plus its 110 ns
+            // overhead × fork/join(1) / fork/join(2) = 100 / 1050.
+            const double oneNs = 5 * 50 + 5 * (320 + 110.0 * 100 / 1050);
+            QVERIFY2(std::abs(at(stretched, 1).prefillMs * 1e6 - oneNs) < 1e-6,
+                qPrintable(QString::number(at(stretched, 1).prefillMs * 1e6)));
+            for (int p : { 1, 2, 4, 8 }) {
+                QVERIFY(std::abs(at(stretched, p).prefillMs - at(plain, p).prefillMs) < 1e-12);
+                QVERIFY(std::abs(at(stretched, p).prefillSpeedup - at(plain, p).prefillSpeedup) < 1e-12);
+            }
+        }
     }
 
     void refusesWhatItCannotReplay()
