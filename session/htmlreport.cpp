@@ -3,6 +3,7 @@
 #include "engine/measure/sweepexport.h"
 #include "engine/run/runsettings.h"
 #include "session/comparison.h"
+#include "session/labels.h"
 #include "session/sessionfile.h"
 
 #include <algorithm>
@@ -133,7 +134,7 @@ std::string settingsTable(const nlohmann::json& j, bool withPrompts)
             continue;
         if (rows.size() == 1 || rows.back().size() == 4)
             rows.push_back({});
-        rows.back().push_back(esc(it.key()));
+        rows.back().push_back(esc(settingLabel(it.key())));
         rows.back().push_back(esc(valueText(it.value())));
     }
     if (rows.size() > 1)
@@ -151,13 +152,13 @@ std::string settingsComparison(const nlohmann::json& a, const nlohmann::json& b,
         if (setting.key == "prompts" && !withPrompts)
             continue; // shown with the outputs
         if (setting.differs) {
-            differing.push_back(
-                { "<mark>" + esc(setting.key) + "</mark>", esc(valueText(setting.a)), esc(valueText(setting.b)) });
+            differing.push_back({ "<mark>" + esc(settingLabel(setting.key)) + "</mark>", esc(valueText(setting.a)),
+                esc(valueText(setting.b)) });
             continue;
         }
         if (same.size() == 1 || same.back().size() == 4)
             same.push_back({});
-        same.back().push_back(esc(setting.key));
+        same.back().push_back(esc(settingLabel(setting.key)));
         same.back().push_back(esc(valueText(setting.a)));
     }
     if (same.size() > 1)
@@ -280,7 +281,7 @@ std::string machineSection(const Session& s, const RunRecord* run, const SweepRe
                                                                : s.machine;
                m.is_object()) {
         for (auto it = m.begin(); it != m.end(); ++it)
-            rows.push_back({ esc(it.key()), esc(valueText(it.value())) });
+            rows.push_back({ esc(machineLabel(it.key())), esc(valueText(it.value())) });
     }
     rows.push_back({ "model", esc(s.model.name.empty() ? s.model.path : s.model.name + " (" + s.model.path + ")") });
     if (s.model.size)

@@ -1,5 +1,4 @@
-// Words for the names the engine and the session files use as keys: a lesson's measurements ("decode_tps_1") and a
-// run's settings ("add_bos"), as the window shows them in tables ("decode tok/s, 1 thread", "adds BOS token").
+// The window's side of session/labels.h (the one map of labels, shared with the HTML report), as QStrings.
 #pragma once
 
 #include <QString>

@@ -293,7 +293,7 @@ private Q_SLOTS:
         QVERIFY(comparison.contains("comparison of two runs"));
         QCOMPARE(comparison.count("<svg class=\"timeline\""), 2);
         QVERIFY(comparison.contains("<mark>threads</mark>"));
-        QVERIFY(comparison.contains("<mark>max_tokens</mark>"));
+        QVERIFY(comparison.contains("<mark>max tokens</mark>"));
         const Result noSuchCompare = runCli({ "report", "--session", run, "--html", html, "--compare", "3" });
         QCOMPARE(noSuchCompare.exitCode, 2);
         QVERIFY2(noSuchCompare.err.contains("--compare: the session has 2 runs"), noSuchCompare.err.constData());

@@ -298,7 +298,7 @@ private Q_SLOTS:
                 QVERIFY2(text.contains(QString::fromStdString(run.settings.prompts[i] + run.sequences[i].text)),
                     run.sequences[i].text.c_str());
         QVERIFY(comparison.contains(QStringLiteral("<mark>threads</mark>")));
-        QVERIFY(comparison.contains(QStringLiteral("<mark>max_tokens</mark>")));
+        QVERIFY(comparison.contains(QStringLiteral("<mark>max tokens</mark>")));
         QVERIFY(!comparison.contains(QStringLiteral("<mark>temperature</mark>")));
         const auto& ma = w.runs()[0].metrics;
         const auto& mb = w.runs()[1].metrics;
