@@ -21,6 +21,11 @@ namespace ui {
 
 namespace {
 
+// Line breaking may cut after a slash: "tok/" at a line's end and "s" on the next. A word joiner keeps the unit
+// whole; statsText() gives the text without it.
+const QChar kWordJoiner(0x2060);
+const QString kTokPerSecond = QStringLiteral("tok/") + kWordJoiner + QStringLiteral("s");
+
 // A word-wrapped label as tall as its text needs at its width. QLabel's own hint assumes a wider label: in a narrow
 // pane (several prompts side by side, large text) its last lines were cut mid-word.
 class WrappedLabel : public QLabel {
@@ -201,7 +206,8 @@ void OutputView::finishRun(const RunSummary& summary)
                              .arg(reason)
                              .arg(firstToken)
                              .arg(s.prefillTokensPerSecond(), 0, 'f', 0)
-                             .arg(s.decodeTokensPerSecond(), 0, 'f', 1));
+                             .arg(s.decodeTokensPerSecond(), 0, 'f', 1)
+                             .replace(QStringLiteral("tok/s"), kTokPerSecond));
         p.stats->setToolTip(tr("Speeds of this prompt alone. Prefill: its prompt tokens over the time its own "
                                "prompt pass took (the layer pipeline: from its start to its first token). Decode: "
                                "its tokens after the first over the time its own decode steps took. The Workers "
@@ -406,7 +412,7 @@ QString OutputView::statsText(int sequence) const
 {
     if (sequence < 0 || sequence >= int(m_panes.size()))
         return {};
-    return m_panes[size_t(sequence)].stats->text();
+    return m_panes[size_t(sequence)].stats->text().remove(kWordJoiner);
 }
 
 int OutputView::tokenPositionAt(int sequence, int charOffset) const

@@ -133,6 +133,15 @@ private Q_SLOTS:
         QVERIFY2(view.statsText(1).contains(QStringLiteral("this prompt: prefill 800 tok/s, decode 500.0 tok/s")),
             qPrintable(view.statsText(1)));
         QVERIFY(!view.statsText(0).contains(QStringLiteral("1250")));
+        // As drawn, the unit is one word: a line never ends in "tok/" with the "s" on the next.
+        int drawn = 0;
+        for (const QLabel* label : view.findChildren<QLabel*>())
+            if (label->text().contains(QStringLiteral("this prompt:"))) {
+                ++drawn;
+                QVERIFY(!label->text().contains(QStringLiteral("tok/s")));
+                QVERIFY(label->text().contains(QStringLiteral("tok/") + QChar(0x2060) + QStringLiteral("s")));
+            }
+        QCOMPARE(drawn, 2);
     }
 
     void tokensAreColouredByTheirProbability()
