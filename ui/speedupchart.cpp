@@ -8,6 +8,7 @@
 #include <QComboBox>
 #include <QCursor>
 #include <QFileInfo>
+#include <QGraphicsLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHelpEvent>
@@ -619,6 +620,18 @@ void SpeedupChart::placeFooter()
     m_caption->setAlignment(align);
     m_warning->setAlignment(align);
     m_sideTitle->setVisible(m_besidePlot);
+    // Beside the plot every margin the chart keeps is height the plot does not get.
+    page->setContentsMargins(0, 0, 0, m_besidePlot ? 0 : 8);
+    m_chart->setMargins(m_besidePlot ? QMargins(2, 2, 6, 0) : QMargins(8, 8, 8, 8));
+    if (QGraphicsLayout* layout = m_chart->layout()) {
+        if (!m_chartLayoutMargins) {
+            qreal l = 0, t = 0, r = 0, b = 0;
+            layout->getContentsMargins(&l, &t, &r, &b);
+            m_chartLayoutMargins = QMarginsF(l, t, r, b);
+        }
+        const QMarginsF m = m_besidePlot ? QMarginsF() : *m_chartLayoutMargins;
+        layout->setContentsMargins(m.left(), m.top(), m.right(), m.bottom());
+    }
     m_chart->setTitle(m_besidePlot ? QString() : m_sideTitle->text());
     fitSideColumn();
     rebuildLegend();

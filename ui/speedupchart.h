@@ -9,11 +9,13 @@
 
 #include <QColor>
 #include <QList>
+#include <QMarginsF>
 #include <QPointF>
 #include <QSet>
 #include <QStringList>
 #include <QWidget>
 
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -171,6 +173,7 @@ private:
     double m_scale = 1; // presentation mode: MainWindow::kPresentationScale
     QList<QLabel*> m_groupCaptions; // "Phase:", "View:"
     bool m_besidePlot = false;
+    std::optional<QMarginsF> m_chartLayoutMargins; // the chart's own, before presentation mode took them
     bool m_shortCoreLabel = false; // the core count's tick reads "N": "N = cores" would be cut
 
     QStackedWidget* m_stack = nullptr;
