@@ -5,6 +5,7 @@
 // the speedup chart readable, and leaving it gives back the layout as it was. Status messages are cut between
 // words, whole in their tool tip.
 #include "testsupport.h"
+#include "ui/compareview.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
 #include "ui/rooflinechart.h"
@@ -30,6 +31,7 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -146,6 +148,18 @@ void showTab(MainWindow& w, const QString& name)
     for (int i = 0; i < w.tabs()->count(); ++i)
         if (w.tabs()->tabText(i) == name)
             w.tabs()->setCurrentIndex(i);
+}
+
+// The rows of `t` shown whole in its viewport.
+int wholeRowsShown(QTableWidget* t)
+{
+    int shown = 0;
+    for (int r = 0; r < t->rowCount(); ++r) {
+        const QRect rect = t->visualRect(t->model()->index(r, 0));
+        if (t->isVisible() && rect.height() > 0 && t->viewport()->rect().contains(rect))
+            ++shown;
+    }
+    return shown;
 }
 
 } // namespace
@@ -386,6 +400,57 @@ private Q_SLOTS:
         const QStringList rooflineCut = cutTexts(roofline->chart());
         QVERIFY2(rooflineCut.isEmpty(), qPrintable(rooflineCut.join(QStringLiteral(" | "))));
         w.setPresentation(false);
+    }
+
+    void compareWindowShowsTheTablesRows_data()
+    {
+        QTest::addColumn<QSize>("screen");
+        QTest::newRow("1366x768") << QSize(1366, 768);
+        QTest::newRow("1920x1080") << QSize(1920, 1080);
+    }
+
+    // Comparing two runs on a laptop's screen: the settings and metrics tables each show most of their rows
+    // (they showed two each at 1366×768), and the two timelines keep their lanes.
+    void compareWindowShowsTheTablesRows()
+    {
+        QFETCH(QSize, screen);
+        QScreen* s = screenOfSize(screen);
+        QVERIFY(s);
+        session::RunRecord a, b;
+        a.settings.prompts = b.settings.prompts = { "p" };
+        b.settings.sampling.topK = a.settings.sampling.topK + 1;
+        a.threads = 1;
+        b.threads = 2;
+        a.sequences.resize(1);
+        b.sequences.resize(1);
+        CompareView view(a, b, QStringLiteral("run 1"), QStringLiteral("run 2"));
+        view.setScreen(s);
+        // As MainWindow::showComparison sizes it: 1400×900 at most, inside the screen.
+        const QRect area = s->availableGeometry();
+        view.resize(std::min(1400, area.width() - 40), std::min(900, area.height() - 60));
+        view.move(area.topLeft());
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTest::qWait(100);
+        const QList<QTableWidget*> tables = view.findChildren<QTableWidget*>();
+        QCOMPARE(tables.size(), 2);
+        for (QTableWidget* t : tables) {
+            // A table on a tab not on show is shown by picking its tab.
+            for (QWidget* p = t; p; p = p->parentWidget())
+                if (auto* tabs
+                    = qobject_cast<QTabWidget*>(p->parentWidget() ? p->parentWidget()->parentWidget() : nullptr))
+                    tabs->setCurrentWidget(p);
+            QTest::qWait(50);
+            const int shown = wholeRowsShown(t);
+            QVERIFY2(2 * shown > t->rowCount(),
+                qPrintable(QStringLiteral("%1: %2 of %3 rows, %4 px high")
+                               .arg(t->horizontalHeaderItem(0)->text())
+                               .arg(shown)
+                               .arg(t->rowCount())
+                               .arg(t->height())));
+        }
+        for (int i = 0; i < 2; ++i)
+            QVERIFY2(view.timeline(i)->height() >= 80, qPrintable(QString::number(view.timeline(i)->height())));
     }
 
     void statusMessagesAreCutBetweenWords()
