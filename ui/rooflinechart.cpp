@@ -9,6 +9,7 @@
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QScatterSeries>
+#include <QScrollArea>
 #include <QToolTip>
 #include <QVBoxLayout>
 
@@ -105,15 +106,24 @@ RooflineChart::RooflineChart(QWidget* parent)
         entry(m_decode->color(), QStringLiteral("■"), m_decode->name()) }
                               .join(QStringLiteral("<br>")));
     m_legendText->hide();
-    auto* side = new QVBoxLayout;
+    // The side text scrolls rather than be cut under large text on a short pane.
+    auto* sideScroll = new QScrollArea(this);
+    sideScroll->setWidgetResizable(true);
+    sideScroll->setFrameShape(QFrame::NoFrame);
+    sideScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* sidePage = new QWidget(sideScroll);
+    auto* side = new QVBoxLayout(sidePage);
     side->setContentsMargins(0, 0, 0, 0);
     side->addWidget(m_legendText);
     side->addWidget(m_machine, 1);
+    m_legendText->setParent(sidePage);
+    m_machine->setParent(sidePage);
+    sideScroll->setWidget(sidePage);
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(4, 2, 4, 2);
     layout->setSpacing(8);
     layout->addWidget(m_view, 2);
-    layout->addLayout(side, 1);
+    layout->addWidget(sideScroll, 1);
     m_labelsFont = m_x->labelsFont();
     m_titleFont = m_x->titleFont();
     m_legendFont = m_chart->legend()->font();
