@@ -125,11 +125,10 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
     }
     m_diff->setHtml(html);
 
-    auto* tables = new QSplitter(Qt::Vertical, this);
-    tables->addWidget(m_settings);
-    tables->addWidget(m_metrics);
+    // Settings, metrics and outputs side by side: stacked, the two tables showed two rows each at 1366×768.
     auto* top = new QSplitter(Qt::Horizontal, this);
-    top->addWidget(tables);
+    top->addWidget(m_settings);
+    top->addWidget(m_metrics);
     auto* diffBox = new QWidget(this);
     auto* diffLayout = new QVBoxLayout(diffBox);
     diffLayout->setContentsMargins(0, 0, 0, 0);
@@ -140,6 +139,8 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
             diffBox));
     diffLayout->addWidget(m_diff, 1);
     top->addWidget(diffBox);
+    for (int i = 0; i < 3; ++i)
+        top->setCollapsible(i, false);
 
     // Both timelines on the longer run's time scale, zoomed and panned together.
     const int lanes = std::max(a.threads, b.threads);
@@ -169,8 +170,11 @@ CompareView::CompareView(const session::RunRecord& a, const session::RunRecord& 
     auto* all = new QSplitter(Qt::Vertical, this);
     all->addWidget(top);
     all->addWidget(timelines);
-    all->setStretchFactor(0, 1);
+    // The tables' rows before the timelines' height: the timelines keep their lanes at a third.
+    all->setStretchFactor(0, 2);
     all->setStretchFactor(1, 1);
+    all->setCollapsible(0, false);
+    all->setCollapsible(1, false);
     layout->addWidget(all);
     addExportButton(layout);
 }

@@ -1343,6 +1343,9 @@ void MainWindow::fitPresentationLayout()
     const int timeline = std::max(m_timelineBox->minimumSizeHint().height(), h * 30 / 100);
     const int output = std::max(m_outputTabs->minimumSizeHint().height(), (h - timeline) * 45 / 100);
     m_rightSplitter->setSizes({ output, timeline, std::max(0, h - timeline - output) });
+    // Entered with a chart on show: it gets the height it would get had it been picked now.
+    if (m_tabs->currentWidget() == m_chartPage || m_tabs->currentWidget() == m_roofline)
+        growTabsForPresentation();
 }
 
 void MainWindow::growTabsForPresentation()

@@ -9,7 +9,9 @@
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QScatterSeries>
+#include <QScrollArea>
 #include <QToolTip>
+#include <QVBoxLayout>
 
 #include <algorithm>
 #include <cmath>
@@ -88,11 +90,40 @@ RooflineChart::RooflineChart(QWidget* parent)
     m_machine->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_machine->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_machine->setMinimumWidth(160);
+    // Presentation mode's legend: the chart's own one, right of the plot, cuts its names at large text ("memory
+    // band...") and takes the plot's width; this one sits at the top of the side text and wraps.
+    m_legendText = new QLabel(this);
+    m_legendText->setObjectName(QStringLiteral("rooflineLegend"));
+    m_legendText->setWordWrap(true);
+    m_legendText->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_legendText->setTextFormat(Qt::RichText);
+    const auto entry = [](const QColor& c, const QString& symbol, const QString& name) {
+        return QStringLiteral("<span style=\"color:%1\">%2</span> %3").arg(c.name(), symbol, name.toHtmlEscaped());
+    };
+    m_legendText->setText(QStringList { entry(m_bandwidth->pen().color(), QStringLiteral("━━"), m_bandwidth->name()),
+        entry(m_compute->pen().color(), QStringLiteral("━━"), m_compute->name()),
+        entry(m_prefill->color(), QStringLiteral("●"), m_prefill->name()),
+        entry(m_decode->color(), QStringLiteral("■"), m_decode->name()) }
+                              .join(QStringLiteral("<br>")));
+    m_legendText->hide();
+    // The side text scrolls rather than be cut under large text on a short pane.
+    auto* sideScroll = new QScrollArea(this);
+    sideScroll->setWidgetResizable(true);
+    sideScroll->setFrameShape(QFrame::NoFrame);
+    sideScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* sidePage = new QWidget(sideScroll);
+    auto* side = new QVBoxLayout(sidePage);
+    side->setContentsMargins(0, 0, 0, 0);
+    side->addWidget(m_legendText);
+    side->addWidget(m_machine, 1);
+    m_legendText->setParent(sidePage);
+    m_machine->setParent(sidePage);
+    sideScroll->setWidget(sidePage);
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(4, 2, 4, 2);
     layout->setSpacing(8);
     layout->addWidget(m_view, 2);
-    layout->addWidget(m_machine, 1);
+    layout->addWidget(sideScroll, 1);
     m_labelsFont = m_x->labelsFont();
     m_titleFont = m_x->titleFont();
     m_legendFont = m_chart->legend()->font();
@@ -109,6 +140,9 @@ void RooflineChart::setPresentationScale(double scale)
         a->setTitleFont(scaled(m_titleFont, scale));
     }
     m_chart->legend()->setFont(scaled(m_legendFont, scale));
+    // At large text the legend moves beside the plot, into the side text, whole.
+    m_chart->legend()->setVisible(scale <= 1);
+    m_legendText->setVisible(scale > 1);
     m_bandwidth->setPen(QPen(m_bandwidth->pen().color(), 2 * scale));
     m_compute->setPen(QPen(m_compute->pen().color(), 2 * scale));
     m_prefill->setMarkerSize(11 * scale);

@@ -40,6 +40,7 @@ public:
     QString tipAt(QPoint viewPos) const;
     QChartView* view() const { return m_view; }
     QChart* chart() const { return m_chart; }
+    QLabel* legendText() const { return m_legendText; } // shown instead of the chart's legend at large text
 
     // Presentation mode (a projector): every font, line and marker of the chart `scale` times its usual size
     // (MainWindow::kPresentationScale); 1 is the usual look.
@@ -59,6 +60,7 @@ private:
     QScatterSeries* m_prefill;
     QScatterSeries* m_decode;
     QLabel* m_machine;
+    QLabel* m_legendText; // presentation mode's legend, above m_machine
     std::vector<QString> m_prefillTips; // one per point, in series order
     std::vector<QString> m_decodeTips;
     QFont m_labelsFont; // the chart's own fonts, outside presentation mode

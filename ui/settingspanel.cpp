@@ -22,6 +22,8 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <type_traits>
+#include <utility>
 
 namespace ui {
 
@@ -67,60 +69,65 @@ protected:
 } // namespace
 
 // QSpinBox refuses a keystroke that would take the value past its maximum (typing 300 into a 1-256 box
-// leaves 30) and puts the old value back when Enter finds one below its minimum, both without a word.
-// This one lets any number be typed, says at once in `note` what the limit is and why, and when editing
-// finishes sets the nearest allowed value and says so.
-class LimitedSpinBox : public QSpinBox {
+// leaves 30) and puts the old value back when Enter finds one below its minimum, both without a word;
+// QDoubleSpinBox does the same with decimals (7 in a 0-5 box: the 7 never appears). This one lets any number be
+// typed, says at once in `note` what the limit is and why, and when editing finishes sets the nearest allowed
+// value and says so. Base: QSpinBox or QDoubleSpinBox.
+template <typename Base> class LimitedSpinBoxOf : public Base {
 public:
-    LimitedSpinBox(QLabel* note, std::function<QString()> whyMaximum, QWidget* parent)
-        : QSpinBox(parent)
+    using Value = decltype(std::declval<Base>().value());
+
+    // whyMinimum: empty for none (the integer boxes' least values explain themselves).
+    LimitedSpinBoxOf(
+        QLabel* note, std::function<QString()> whyMaximum, QWidget* parent, std::function<QString()> whyMinimum = {})
+        : Base(parent)
         , m_note(note)
         , m_whyMaximum(std::move(whyMaximum))
+        , m_whyMinimum(std::move(whyMinimum))
     {
         m_note->setWordWrap(true);
         m_note->setStyleSheet(QStringLiteral("color: #b00020;"));
         m_note->hide();
-        connect(lineEdit(), &QLineEdit::textEdited, this, [this](const QString& text) {
+        QObject::connect(this->lineEdit(), &QLineEdit::textEdited, this, [this](const QString& text) {
             m_typed = typedNumber(text);
-            if (m_typed && *m_typed > maximum())
-                showNote(tr("⚠ At most %1: %2.").arg(maximum()).arg(m_whyMaximum()));
-            else if (m_typed && *m_typed < minimum())
-                showNote(tr("⚠ At least %1.").arg(minimum()));
+            if (m_typed && *m_typed > this->maximum())
+                showNote(QSpinBox::tr("⚠ At most %1: %2.").arg(shown(this->maximum()), m_whyMaximum()));
+            else if (m_typed && *m_typed < this->minimum())
+                showNote(QSpinBox::tr("⚠ At least %1%2.").arg(shown(this->minimum()), minimumReason()));
             else
                 showNote({});
         });
-        connect(this, &QAbstractSpinBox::editingFinished, this, [this] {
-            if (m_typed && *m_typed > maximum())
-                showNote(
-                    tr("⚠ %1 is above the limit: set to %2 (%3).").arg(*m_typed).arg(maximum()).arg(m_whyMaximum()));
-            else if (m_typed && *m_typed < minimum())
-                showNote(tr("⚠ %1 is below the limit: set to %2, the least allowed.").arg(*m_typed).arg(minimum()));
+        QObject::connect(this, &QAbstractSpinBox::editingFinished, this, [this] {
+            if (m_typed && *m_typed > this->maximum())
+                showNote(QSpinBox::tr("⚠ %1 is above the limit: set to %2 (%3).")
+                             .arg(shown(*m_typed), shown(this->maximum()), m_whyMaximum()));
+            else if (m_typed && *m_typed < this->minimum())
+                showNote(QSpinBox::tr("⚠ %1 is below the limit: set to %2, the least allowed%3.")
+                             .arg(shown(*m_typed), shown(this->minimum()), minimumReason()));
             m_typed.reset();
         });
     }
 
     // A new maximum; a value above it is lowered and the note says so (QSpinBox would do it silently).
-    void setMaximumTelling(int maximum)
+    void setMaximumTelling(Value maximum)
     {
-        const int before = value();
-        setMaximum(maximum);
+        const Value before = this->value();
+        this->setMaximum(maximum);
         if (before > maximum)
-            showNote(
-                tr("⚠ Lowered from %1 to %2, the most allowed now (%3).").arg(before).arg(maximum).arg(m_whyMaximum()));
+            showNote(QSpinBox::tr("⚠ Lowered from %1 to %2, the most allowed now (%3).")
+                         .arg(shown(before), shown(maximum), m_whyMaximum()));
     }
 
     // A value from a session or the saved settings; one outside the range is clamped and the note says so.
-    void setValueTelling(int v, const QString& source)
+    void setValueTelling(double v, const QString& source)
     {
-        setValue(v);
-        if (v > maximum())
-            showNote(tr("⚠ %1 %2 is above the limit: set to %3 (%4).")
-                         .arg(source)
-                         .arg(v)
-                         .arg(maximum())
-                         .arg(m_whyMaximum()));
-        else if (v < minimum())
-            showNote(tr("⚠ %1 %2 is below the limit: set to %3.").arg(source).arg(v).arg(minimum()));
+        this->setValue(Value(v));
+        if (v > this->maximum())
+            showNote(QSpinBox::tr("⚠ %1 %2 is above the limit: set to %3 (%4).")
+                         .arg(source, shown(v), shown(this->maximum()), m_whyMaximum()));
+        else if (v < this->minimum())
+            showNote(QSpinBox::tr("⚠ %1 %2 is below the limit: set to %3%4.")
+                         .arg(source, shown(v), shown(this->minimum()), minimumReason()));
     }
 
     void showNote(const QString& text)
@@ -132,8 +139,9 @@ public:
 protected:
     QValidator::State validate(QString& text, int& pos) const override
     {
-        const QValidator::State state = QSpinBox::validate(text, pos);
-        if (state == QValidator::Invalid && typedNumber(text))
+        const QValidator::State state = Base::validate(text, pos);
+        if (state != QValidator::Acceptable && typedNumber(text)
+            && (*typedNumber(text) > this->maximum() || *typedNumber(text) < this->minimum()))
             return QValidator::Intermediate; // out of range: kept on screen, fixed up when editing ends
         return state;
     }
@@ -141,32 +149,62 @@ protected:
     void fixup(QString& text) const override
     {
         if (const auto n = typedNumber(text)) {
-            if (*n > maximum())
-                text = textFromValue(maximum());
-            else if (*n < minimum())
-                text = textFromValue(minimum());
+            if (*n > this->maximum())
+                text = this->textFromValue(this->maximum());
+            else if (*n < this->minimum())
+                text = this->textFromValue(this->minimum());
+            else
+                Base::fixup(text);
             return;
         }
-        QSpinBox::fixup(text);
+        Base::fixup(text);
     }
 
 private:
-    std::optional<qlonglong> typedNumber(QString text) const
+    // How a value reads in the note: as the box shows it, or as typed when outside the range.
+    QString shown(double v) const
     {
-        if (!prefix().isEmpty() && text.startsWith(prefix()))
-            text.remove(0, prefix().size());
-        if (!suffix().isEmpty() && text.endsWith(suffix()))
-            text.chop(suffix().size());
+        if (v >= this->minimum() && v <= this->maximum())
+            return this->textFromValue(Value(v));
+        return QString::number(v, 'g', 12);
+    }
+
+    QString minimumReason() const { return m_whyMinimum ? QStringLiteral(": ") + m_whyMinimum() : QString(); }
+
+    std::optional<double> typedNumber(QString text) const
+    {
+        if (!this->prefix().isEmpty() && text.startsWith(this->prefix()))
+            text.remove(0, this->prefix().size());
+        if (!this->suffix().isEmpty() && text.endsWith(this->suffix()))
+            text.chop(this->suffix().size());
         text = text.trimmed();
-        text.remove(locale().groupSeparator());
+        text.remove(this->locale().groupSeparator());
         bool ok = false;
-        const qlonglong n = text.toLongLong(&ok);
-        return ok ? std::optional<qlonglong>(n) : std::nullopt;
+        double n = 0;
+        if constexpr (std::is_same_v<Value, int>)
+            n = double(text.toLongLong(&ok));
+        else {
+            n = this->locale().toDouble(text, &ok);
+            if (!ok)
+                n = text.toDouble(&ok); // "1.5" typed under a locale whose decimal point is a comma
+        }
+        return ok ? std::optional<double>(n) : std::nullopt;
     }
 
     QLabel* m_note;
     std::function<QString()> m_whyMaximum;
-    std::optional<qlonglong> m_typed;
+    std::function<QString()> m_whyMinimum;
+    std::optional<double> m_typed;
+};
+
+class LimitedSpinBox : public LimitedSpinBoxOf<QSpinBox> {
+public:
+    using LimitedSpinBoxOf<QSpinBox>::LimitedSpinBoxOf;
+};
+
+class LimitedDoubleSpinBox : public LimitedSpinBoxOf<QDoubleSpinBox> {
+public:
+    using LimitedSpinBoxOf<QDoubleSpinBox>::LimitedSpinBoxOf;
 };
 
 void SettingsPanel::guardWheelEvents()
@@ -233,7 +271,11 @@ QWidget* SettingsPanel::buildSampling()
     auto* sampling = new QGroupBox(tr("Sampling"), this);
     auto* form = new QFormLayout(sampling);
     const engine::SamplingParams defaults;
-    m_temperature = new QDoubleSpinBox(sampling);
+    auto* temperatureNote = new QLabel(sampling);
+    temperatureNote->setObjectName(QStringLiteral("temperatureNote"));
+    m_temperature = new LimitedDoubleSpinBox(
+        temperatureNote, [] { return tr("above 5 every candidate is close to equally likely, and the text is noise"); },
+        sampling, [] { return tr("0 is greedy, always the most likely token"); });
     m_temperature->setObjectName(QStringLiteral("temperature"));
     m_temperature->setRange(0.0, 5.0);
     m_temperature->setSingleStep(0.05);
@@ -241,13 +283,18 @@ QWidget* SettingsPanel::buildSampling()
     m_temperature->setToolTip(tr("Randomness: 0 always takes the most likely token (greedy); higher values flatten "
                                  "the distribution"));
     form->addRow(tr("Temperature"), m_temperature);
+    form->addRow(QString(), temperatureNote);
     m_topK = new QSpinBox(sampling);
     m_topK->setObjectName(QStringLiteral("topK"));
     m_topK->setRange(0, 100000);
     m_topK->setValue(defaults.topK);
     m_topK->setToolTip(tr("Keep only the k most likely tokens before sampling (0 = off)"));
     form->addRow(tr("Top-k"), m_topK);
-    m_topP = new QDoubleSpinBox(sampling);
+    auto* topPNote = new QLabel(sampling);
+    topPNote->setObjectName(QStringLiteral("topPNote"));
+    m_topP = new LimitedDoubleSpinBox(
+        topPNote, [] { return tr("p is a share of the probability, and 1 keeps every token (off)"); }, sampling,
+        [] { return tr("a smaller share keeps the most likely token alone, as 0.01 does"); });
     m_topP->setObjectName(QStringLiteral("topP"));
     m_topP->setRange(0.01, 1.0);
     m_topP->setSingleStep(0.01);
@@ -255,20 +302,36 @@ QWidget* SettingsPanel::buildSampling()
     m_topP->setToolTip(
         tr("Nucleus sampling: keep the smallest set of tokens whose probabilities add up to p (1 = off)"));
     form->addRow(tr("Top-p"), m_topP);
-    m_minP = new QDoubleSpinBox(sampling);
+    form->addRow(QString(), topPNote);
+    auto* minPNote = new QLabel(sampling);
+    minPNote->setObjectName(QStringLiteral("minPNote"));
+    m_minP = new LimitedDoubleSpinBox(
+        minPNote,
+        [] {
+            return tr(
+                "min-p is a share of the most likely token's probability, and 1 keeps only tokens as likely as it");
+        },
+        sampling, [] { return tr("0 is off"); });
     m_minP->setObjectName(QStringLiteral("minP"));
     m_minP->setRange(0.0, 1.0);
     m_minP->setSingleStep(0.01);
     m_minP->setValue(defaults.minP);
     m_minP->setToolTip(tr("Drop tokens less likely than min-p times the most likely one (0 = off)"));
     form->addRow(tr("Min-p"), m_minP);
-    m_repeatPenalty = new QDoubleSpinBox(sampling);
+    form->addRow(QString(), minPNote);
+    auto* repeatPenaltyNote = new QLabel(sampling);
+    repeatPenaltyNote->setObjectName(QStringLiteral("repeatPenaltyNote"));
+    m_repeatPenalty = new LimitedDoubleSpinBox(
+        repeatPenaltyNote,
+        [] { return tr("at 3 a token already in the last 64 is all but barred; more changes nothing you can see"); },
+        sampling, [] { return tr("1 is off, below 1 repeats are favoured, and below 0.5 the text loops on itself"); });
     m_repeatPenalty->setObjectName(QStringLiteral("repeatPenalty"));
     m_repeatPenalty->setRange(0.5, 3.0);
     m_repeatPenalty->setSingleStep(0.05);
     m_repeatPenalty->setValue(defaults.repeatPenalty);
     m_repeatPenalty->setToolTip(tr("Make the last 64 tokens less likely to repeat (1 = off; not used when greedy)"));
     form->addRow(tr("Repeat penalty"), m_repeatPenalty);
+    form->addRow(QString(), repeatPenaltyNote);
     auto* maxTokensNote = new QLabel(sampling);
     maxTokensNote->setObjectName(QStringLiteral("maxTokensNote"));
     m_maxTokens = new LimitedSpinBox(
@@ -498,11 +561,15 @@ void SettingsPanel::setSettings(const engine::RunRequest& s)
         s.prompts.empty() ? QStringList { QString::fromLatin1(engine::kDefaultPrompt) } : toQStringList(s.prompts));
     m_system->setPlainText(QString::fromStdString(s.systemPrompt));
     m_chat->setChecked(s.chat);
-    m_temperature->setValue(s.sampling.temperature);
+    m_temperature->showNote({});
+    m_temperature->setValueTelling(s.sampling.temperature, tr("Temperature"));
     m_topK->setValue(s.sampling.topK);
-    m_topP->setValue(s.sampling.topP);
-    m_minP->setValue(s.sampling.minP);
-    m_repeatPenalty->setValue(s.sampling.repeatPenalty);
+    m_topP->showNote({});
+    m_topP->setValueTelling(s.sampling.topP, tr("Top-p"));
+    m_minP->showNote({});
+    m_minP->setValueTelling(s.sampling.minP, tr("Min-p"));
+    m_repeatPenalty->showNote({});
+    m_repeatPenalty->setValueTelling(s.sampling.repeatPenalty, tr("Repeat penalty"));
     m_seed->setValue(int(std::min<uint64_t>(s.sampling.seed, 2147483647)));
     // The context first: it bounds max tokens.
     m_context->setValue(s.contextLength);

@@ -16,6 +16,7 @@ class QSpinBox;
 namespace ui {
 
 class LimitedSpinBox;
+class LimitedDoubleSpinBox;
 class PromptListEditor;
 
 // Reads and writes one engine::RunRequest, so what the window shows is what a run, a session or the
@@ -66,11 +67,11 @@ private:
     PromptListEditor* m_prompts;
     QPlainTextEdit* m_system;
     QCheckBox* m_chat;
-    QDoubleSpinBox* m_temperature;
+    LimitedDoubleSpinBox* m_temperature;
     QSpinBox* m_topK;
-    QDoubleSpinBox* m_topP;
-    QDoubleSpinBox* m_minP;
-    QDoubleSpinBox* m_repeatPenalty;
+    LimitedDoubleSpinBox* m_topP;
+    LimitedDoubleSpinBox* m_minP;
+    LimitedDoubleSpinBox* m_repeatPenalty;
     LimitedSpinBox* m_maxTokens;
     QSpinBox* m_seed;
     QSpinBox* m_context;

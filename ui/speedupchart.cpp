@@ -5,8 +5,10 @@
 #include <QChart>
 #include <QChartView>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QCursor>
 #include <QFileInfo>
+#include <QGraphicsLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHelpEvent>
@@ -18,6 +20,8 @@
 #include <QPainterPath>
 #include <QPixmap>
 #include <QPushButton>
+#include <QResizeEvent>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -254,36 +258,64 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_basePoint = std::max(font().pointSizeF(), 12.0);
 
     auto* controls = new QHBoxLayout;
-    auto addGroup = [&](const QString& label, const QStringList& names, QButtonGroup*& group) {
-        auto* caption = new QLabel(label, this);
+    // The rows of buttons, and the same choices as combo boxes for when the buttons are wider than the chart (the
+    // large text of presentation mode in a narrow pane): fitControls shows one or the other.
+    m_buttonBar = new QWidget(this);
+    auto* buttons = new QHBoxLayout(m_buttonBar);
+    buttons->setContentsMargins(0, 0, 0, 0);
+    m_comboBar = new QWidget(this);
+    auto* combos = new QHBoxLayout(m_comboBar);
+    combos->setContentsMargins(0, 0, 0, 0);
+    auto addGroup = [&](const QString& label, const QStringList& names, QButtonGroup*& group, QComboBox*& combo) {
+        auto* caption = new QLabel(label, m_buttonBar);
         m_groupCaptions.append(caption);
-        controls->addWidget(caption);
+        buttons->addWidget(caption);
         group = new QButtonGroup(this);
         group->setExclusive(true);
         for (int i = 0; i < names.size(); ++i) {
-            auto* button = new QPushButton(names[i], this);
+            auto* button = new QPushButton(names[i], m_buttonBar);
             button->setCheckable(true);
             button->setFocusPolicy(Qt::TabFocus);
             group->addButton(button, i);
-            controls->addWidget(button);
+            buttons->addWidget(button);
         }
-        controls->addSpacing(24);
+        buttons->addSpacing(24);
+        auto* comboCaption = new QLabel(label, m_comboBar);
+        m_groupCaptions.append(comboCaption);
+        combos->addWidget(comboCaption);
+        combo = new QComboBox(m_comboBar);
+        combo->addItems(names);
+        combos->addWidget(combo);
+        combos->addSpacing(16);
     };
-    addGroup(tr("Phase:"), { tr("Prefill"), tr("Decode"), tr("Total") }, m_phaseButtons);
-    addGroup(tr("View:"), { tr("Speedup"), tr("Efficiency"), tr("Throughput (tokens/s)") }, m_viewButtons);
+    addGroup(tr("Phase:"), { tr("Prefill"), tr("Decode"), tr("Total") }, m_phaseButtons, m_phaseCombo);
+    addGroup(tr("View:"), { tr("Speedup"), tr("Efficiency"), tr("Throughput (tokens/s)") }, m_viewButtons, m_viewCombo);
+    buttons->addStretch(1);
+    combos->addStretch(1);
+    // Neither bar sets the chart's least width: the buttons give way to the combo boxes instead.
+    m_buttonBar->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+    m_comboBar->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+    m_comboBar->hide();
+    controls->addWidget(m_buttonBar, 1);
+    controls->addWidget(m_comboBar, 1);
     m_predictBox = new QCheckBox(tr("Predict to 64 threads"), this);
     m_predictBox->setToolTip(tr("Extend the thread axis with the scaling predicted from this sweep's traced run: a "
                                 "model of a machine with more cores like these and this memory bandwidth, not a "
                                 "measurement (see the Why tab's reading and docs/ARCHITECTURE.md)"));
     m_predictBox->hide(); // shown under the chart when the sweep carries a prediction
     connect(m_predictBox, &QCheckBox::toggled, this, &SpeedupChart::setShowPrediction);
-    controls->addStretch(1);
     m_phaseButtons->button(0)->setToolTip(tr("Processing the prompt: all prompt tokens in one batch per layer"));
     m_phaseButtons->button(1)->setToolTip(tr("Generating tokens one at a time after the prompt"));
     m_phaseButtons->button(2)->setToolTip(tr("Prefill and decode together"));
     m_viewButtons->button(0)->setToolTip(tr("S(p) = T(1) / T(p): how many times faster than one thread"));
     m_viewButtons->button(1)->setToolTip(tr("S(p) / p: the share of each added thread that turns into speed"));
     m_viewButtons->button(2)->setToolTip(tr("Tokens per second: tokens ÷ median time"));
+    for (int i = 0; i < 3; ++i) {
+        m_phaseCombo->setItemData(i, m_phaseButtons->button(i)->toolTip(), Qt::ToolTipRole);
+        m_viewCombo->setItemData(i, m_viewButtons->button(i)->toolTip(), Qt::ToolTipRole);
+    }
+    connect(m_phaseCombo, &QComboBox::activated, this, [this](int index) { setPhase(Phase(index)); });
+    connect(m_viewCombo, &QComboBox::activated, this, [this](int index) { setView(View(index)); });
     connect(m_phaseButtons, &QButtonGroup::idClicked, this, [this](int id) { setPhase(Phase(id)); });
     connect(m_viewButtons, &QButtonGroup::idClicked, this, [this](int id) { setView(View(id)); });
 
@@ -311,8 +343,10 @@ SpeedupChart::SpeedupChart(QWidget* parent)
         m_chart, &QChart::plotAreaChanged, this,
         [this] {
             fitYTitle();
-            if (hasSweep())
+            if (hasSweep()) {
                 applyYScale();
+                fitCoreLabel();
+            }
         },
         Qt::QueuedConnection);
     m_chartView = new QChartView(m_chart, this);
@@ -326,38 +360,62 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     m_chartView->viewport()->installEventFilter(this);
     m_chartView->setBackgroundBrush(Qt::white);
 
+    // The legend, the caption and the warning: under the plot, or in a column beside it (placeFooter).
+    m_footer = new QWidget(this);
+    m_footer->setAutoFillBackground(true);
+    QPalette white = m_footer->palette();
+    white.setColor(QPalette::Window, Qt::white);
+    m_footer->setPalette(white);
+    m_sideTitle = new QLabel(m_footer);
+    m_sideTitle->setWordWrap(true);
+    m_sideTitle->setMinimumWidth(1);
+    m_sideTitle->hide();
     m_legend = new QGridLayout;
     m_legend->setHorizontalSpacing(8);
     m_legend->setVerticalSpacing(4);
     auto* legendRow = new QHBoxLayout;
     legendRow->addStretch(1);
-    legendRow->addLayout(m_legend);
+    legendRow->addLayout(m_legend, 100); // beside the plot: the column's whole width, not its size hint
     legendRow->addStretch(1);
-    m_caption = new QLabel(this);
+    m_caption = new QLabel(m_footer);
     m_caption->setAlignment(Qt::AlignCenter);
     m_caption->setWordWrap(true);
+    m_caption->setMinimumWidth(1);
     QPalette grey = m_caption->palette();
     grey.setColor(QPalette::WindowText, QColor(0x55, 0x55, 0x55));
     m_caption->setPalette(grey);
-    m_warning = new QLabel(this);
+    m_warning = new QLabel(m_footer);
     m_warning->setAlignment(Qt::AlignCenter);
     m_warning->setWordWrap(true);
+    m_warning->setMinimumWidth(1);
     QPalette red = m_warning->palette();
     red.setColor(QPalette::WindowText, QColor(0xA0, 0x20, 0x20));
     m_warning->setPalette(red);
     m_warning->hide();
+    auto* footerLayout = new QVBoxLayout(m_footer);
+    footerLayout->setContentsMargins(0, 0, 0, 0);
+    footerLayout->addWidget(m_sideTitle);
+    footerLayout->addLayout(legendRow);
+    footerLayout->addWidget(m_caption);
+    footerLayout->addWidget(m_warning);
+    footerLayout->addStretch(1);
+    m_sideScroll = new QScrollArea(this);
+    m_sideScroll->setWidgetResizable(true);
+    m_sideScroll->setFrameShape(QFrame::NoFrame);
+    m_sideScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    // Always there: a bar that came and went would change the width the names wrap to after they wrapped.
+    m_sideScroll->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOn);
+    m_sideScroll->setPalette(white);
+    m_sideScroll->hide();
 
     m_chartPage = new QWidget(this);
     m_chartPage->setAutoFillBackground(true);
-    QPalette white = m_chartPage->palette();
-    white.setColor(QPalette::Window, Qt::white);
     m_chartPage->setPalette(white);
-    auto* pageLayout = new QVBoxLayout(m_chartPage);
+    auto* pageLayout = new QBoxLayout(QBoxLayout::TopToBottom, m_chartPage);
     pageLayout->setContentsMargins(0, 0, 0, 8);
     pageLayout->addWidget(m_chartView, 1);
-    pageLayout->addLayout(legendRow);
-    pageLayout->addWidget(m_caption);
-    pageLayout->addWidget(m_warning);
+    pageLayout->addWidget(m_footer);
+    pageLayout->addWidget(m_sideScroll);
 
     m_hint = new QLabel(tr("Run a sweep to chart speedup…\n\nSweep… repeats the workload over thread counts and "
                            "strategies and draws speedup, efficiency and throughput here."),
@@ -382,6 +440,7 @@ SpeedupChart::SpeedupChart(QWidget* parent)
     applyFonts();
     syncButtons();
     clear();
+    fitControls();
 }
 
 SpeedupChart::~SpeedupChart() = default;
@@ -449,6 +508,7 @@ void SpeedupChart::clear()
     m_warning->hide();
     m_chart->removeAllSeries();
     m_chart->setTitle(QString());
+    m_sideTitle->clear();
     rebuildLegend();
     m_caption->clear();
     m_stack->setCurrentWidget(m_hint);
@@ -468,6 +528,7 @@ void SpeedupChart::applyFonts()
     m_chart->setTitleFont(titleFont);
     QFont axisTitleFont = bold;
     axisTitleFont.setPointSizeF(base.pointSizeF() + m_scale);
+    m_sideTitle->setFont(axisTitleFont);
     for (QAbstractAxis* axis : std::initializer_list<QAbstractAxis*> { m_axisX, m_axisY }) {
         axis->setTitleFont(axisTitleFont);
         axis->setLabelsFont(base);
@@ -488,6 +549,10 @@ void SpeedupChart::setPresentationScale(double scale)
         return;
     m_scale = scale;
     applyFonts();
+    // A projector's large text: the legend and the footer beside the plot, which keeps the height.
+    m_besidePlot = scale > 1;
+    placeFooter();
+    fitControls();
     if (hasSweep()) {
         rebuildSeries(); // the pens are thicker
         refresh();
@@ -522,6 +587,69 @@ void SpeedupChart::syncButtons()
 {
     m_phaseButtons->button(int(m_phase))->setChecked(true);
     m_viewButtons->button(int(m_view))->setChecked(true);
+    m_phaseCombo->setCurrentIndex(int(m_phase));
+    m_viewCombo->setCurrentIndex(int(m_view));
+}
+
+bool SpeedupChart::compactControls() const { return !m_comboBar->isHidden(); }
+
+void SpeedupChart::fitControls()
+{
+    // The buttons while they fit; a row wider than the chart would make its pane scroll sideways.
+    const bool compact = m_buttonBar->sizeHint().width() > contentsRect().width() - 8;
+    m_buttonBar->setVisible(!compact);
+    m_comboBar->setVisible(compact);
+}
+
+void SpeedupChart::placeFooter()
+{
+    auto* page = static_cast<QBoxLayout*>(m_chartPage->layout());
+    if (m_besidePlot && m_sideScroll->widget() != m_footer) {
+        page->removeWidget(m_footer);
+        m_sideScroll->setWidget(m_footer);
+        m_sideScroll->show();
+        page->setDirection(QBoxLayout::LeftToRight);
+    } else if (!m_besidePlot && m_sideScroll->widget() == m_footer) {
+        m_sideScroll->takeWidget();
+        m_sideScroll->hide();
+        page->setDirection(QBoxLayout::TopToBottom);
+        page->insertWidget(1, m_footer);
+        m_footer->show();
+    }
+    const Qt::Alignment align = m_besidePlot ? Qt::AlignLeft | Qt::AlignTop : Qt::AlignCenter;
+    m_caption->setAlignment(align);
+    m_warning->setAlignment(align);
+    m_sideTitle->setVisible(m_besidePlot);
+    // Beside the plot every margin the chart keeps is height the plot does not get.
+    page->setContentsMargins(0, 0, 0, m_besidePlot ? 0 : 8);
+    m_chart->setMargins(m_besidePlot ? QMargins(2, 2, 6, 0) : QMargins(8, 8, 8, 8));
+    if (QGraphicsLayout* layout = m_chart->layout()) {
+        if (!m_chartLayoutMargins) {
+            qreal l = 0, t = 0, r = 0, b = 0;
+            layout->getContentsMargins(&l, &t, &r, &b);
+            m_chartLayoutMargins = QMarginsF(l, t, r, b);
+        }
+        const QMarginsF m = m_besidePlot ? QMarginsF() : *m_chartLayoutMargins;
+        layout->setContentsMargins(m.left(), m.top(), m.right(), m.bottom());
+    }
+    m_chart->setTitle(m_besidePlot ? QString() : m_sideTitle->text());
+    fitSideColumn();
+    rebuildLegend();
+}
+
+void SpeedupChart::fitSideColumn()
+{
+    // A third of the width at most: the plot is what the room watches.
+    const int w = std::clamp(width() * 3 / 10, 160, int(360 * m_scale));
+    m_sideScroll->setFixedWidth(w);
+}
+
+void SpeedupChart::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    fitControls();
+    if (m_besidePlot)
+        fitSideColumn();
 }
 
 void SpeedupChart::rebuildSeries()
@@ -615,12 +743,47 @@ void SpeedupChart::rebuildLegend()
     // every view: the legend keeps its size when the view changes, so the chart and the buttons do not jump, and
     // it stays narrow enough for the window.
     // textColumns > 1: the text spans the columns to its right, so a long name does not widen its own column.
+    if (m_besidePlot) {
+        // Beside the plot the column is narrow: one entry a row, long names wrapped, in the order below.
+        int row = 0;
+        auto addRow = [&](QLineSeries* series, const QString* prefix = nullptr) {
+            if (!series || !m_inLegend.contains(series))
+                return;
+            auto* swatch = new QLabel(m_footer);
+            swatch->setPixmap(legendSwatch(series->pen(), series->lightMarker()));
+            swatch->setAlignment(Qt::AlignTop);
+            // A fit's entry is under its strategy's: its name need not say the strategy again.
+            QString name = series->name();
+            if (prefix && name.startsWith(*prefix + QLatin1Char(' ')))
+                name = name.mid(prefix->size() + 1);
+            auto* text = new QLabel(name, m_footer);
+            text->setWordWrap(true);
+            text->setMinimumWidth(1); // wraps to the column's width rather than widen it past the edge
+            m_legend->addWidget(swatch, row, 0, Qt::AlignTop);
+            m_legend->addWidget(text, row, 1);
+            ++row;
+        };
+        for (const StrategySeries& s : m_series) {
+            addRow(s.measured);
+            addRow(s.amdahl, &s.name);
+        }
+        addRow(m_reference);
+        addRow(m_coreMark);
+        for (const StrategySeries& s : m_series)
+            addRow(s.predicted);
+        if (m_predictBox && hasPrediction())
+            m_legend->addWidget(m_predictBox, row, 0, 1, 2);
+        m_legend->setColumnStretch(1, 1);
+        return;
+    }
+    m_legend->setColumnStretch(1, 0);
     auto addEntry = [this](QLineSeries* series, int row, int column, int textColumns = 1) {
         if (!series || !m_inLegend.contains(series))
             return false;
-        auto* swatch = new QLabel(m_chartPage);
+        auto* swatch = new QLabel(m_footer);
         swatch->setPixmap(legendSwatch(series->pen(), series->lightMarker()));
-        auto* text = new QLabel(series->name(), m_chartPage);
+        auto* text = new QLabel(series->name(), m_footer);
+        text->setWordWrap(m_besidePlot);
         m_legend->addWidget(swatch, row, 2 * column);
         m_legend->addWidget(text, row, 2 * column + 1, 1, textColumns);
         return true;
@@ -642,7 +805,7 @@ void SpeedupChart::rebuildLegend()
     const bool reference = addEntry(m_reference, last, 0);
     const bool cores = addEntry(m_coreMark, last, 1);
     if (!reference && !cores) { // hold the row's height (the throughput view has no ideal line)
-        auto* placeholder = new QWidget(m_chartPage);
+        auto* placeholder = new QWidget(m_footer);
         placeholder->setFixedSize(1, legendSwatch(QPen(), QImage()).height());
         m_legend->addWidget(placeholder, last, 0);
     }
@@ -954,7 +1117,10 @@ void SpeedupChart::updateTitle()
         what = tr("throughput (tokens/s) vs threads");
         break;
     }
-    m_chart->setTitle(tr("%1 — %2").arg(phaseName(m_phase), what));
+    const QString title = tr("%1 — %2").arg(phaseName(m_phase), what);
+    // Beside the plot the title heads the column: the plot keeps the height it would take.
+    m_chart->setTitle(m_besidePlot ? QString() : title);
+    m_sideTitle->setText(title);
     m_caption->setText(describe(m_result));
     m_warning->setText(busyWarning(m_result));
     m_warning->setVisible(!m_warning->text().isEmpty());
@@ -980,7 +1146,7 @@ void SpeedupChart::updateAxes(const ThreadRange& range, double yMax)
     for (int p : ticks) {
         if (p != cores && p - lastLabelled < (maxThreads - minThreads) / 24.0)
             continue;
-        m_axisX->append(p == cores && markCores ? tr("%1 = cores").arg(p) : QString::number(p), p);
+        m_axisX->append(p == cores && markCores && !m_shortCoreLabel ? tr("%1 = cores").arg(p) : QString::number(p), p);
         lastLabelled = p;
     }
     m_axisX->setRange(minThreads - pad, maxThreads + pad);
@@ -1104,6 +1270,32 @@ QString SpeedupChart::warning() const { return m_warning->text(); }
 
 QString SpeedupChart::yAxisTitle() const { return m_axisY->titleText(); }
 
+void SpeedupChart::fitCoreLabel()
+{
+    // "N = cores" where the plot is wide enough between its neighbours' labels; else "N", which Qt Charts would
+    // otherwise cut to "…" (the core line's legend entry names it either way).
+    const QRectF plot = m_chart->plotArea();
+    const double span = m_axisX->max() - m_axisX->min();
+    if (m_coreX <= 0 || plot.width() <= 0 || span <= 0)
+        return;
+    const double pixelsPerThread = plot.width() / span;
+    const QFontMetrics metrics(m_axisX->labelsFont());
+    const double half = metrics.horizontalAdvance(tr("%1 = cores").arg(m_coreX)) / 2.0;
+    bool fits = (m_coreX - m_axisX->min()) * pixelsPerThread + 16 >= half
+        && (m_axisX->max() - m_coreX) * pixelsPerThread + 16 >= half;
+    for (const QString& label : m_axisX->categoriesLabels()) {
+        const double at = m_axisX->endValue(label);
+        if (std::lround(at) == m_coreX)
+            continue;
+        // Qt Charts gives a label the room up to the next tick, not half of it.
+        fits = fits && std::abs(at - m_coreX) * pixelsPerThread >= 2 * half + 8;
+    }
+    if (fits == !m_shortCoreLabel)
+        return;
+    m_shortCoreLabel = !fits;
+    updateAxes(threadRange(), m_yMax);
+}
+
 QStringList SpeedupChart::threadAxisLabels() const { return m_axisX->categoriesLabels(); }
 
 int SpeedupChart::coreMark() const
@@ -1211,6 +1403,6 @@ void SpeedupChart::hoverAt(const QPoint& viewportPos)
     m_hoverText = text;
 }
 
-QString SpeedupChart::title() const { return m_chart->title(); }
+QString SpeedupChart::title() const { return m_sideTitle->text(); }
 
 } // namespace ui

@@ -9,11 +9,13 @@
 
 #include <QColor>
 #include <QList>
+#include <QMarginsF>
 #include <QPointF>
 #include <QSet>
 #include <QStringList>
 #include <QWidget>
 
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -22,11 +24,13 @@ class QAbstractSeries;
 class QButtonGroup;
 class QCategoryAxis;
 class QCheckBox;
+class QComboBox;
 class QChart;
 class QChartView;
 class QGridLayout;
 class QLabel;
 class QLineSeries;
+class QScrollArea;
 class QStackedWidget;
 class QValueAxis;
 QT_END_NAMESPACE
@@ -85,6 +89,11 @@ public:
     QString title() const;
     QChart* chart() const { return m_chart; }
     bool showsHint() const; // true while the "run a sweep" hint replaces the chart
+    // Presentation mode's layout: legend, title and footer in a column beside the plot (not under it), so the plot
+    // keeps most of the height. False: under it.
+    bool legendBesidePlot() const { return m_besidePlot; }
+    // True when the phase and view are chosen from combo boxes: the rows of buttons are wider than the chart.
+    bool compactControls() const;
 
     // Presentation mode (a projector): every font, line and marker of the chart `scale` times its usual size
     // (MainWindow::kPresentationScale); 1 is the usual look.
@@ -147,6 +156,11 @@ private:
     const engine::StrategySweep* sweepOf(const QString& strategy) const;
     void setInLegend(QLineSeries* series, bool shown);
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void placeFooter(); // under the plot, or beside it (m_besidePlot)
+    void fitControls(); // buttons when they fit the width, else combo boxes
+    void fitCoreLabel(); // "N = cores" on the thread axis when it has room, else "N"
+    void fitSideColumn(); // the column beside the plot: a share of the width
     void hoverAt(const QPoint& viewportPos); // m_hoverText: the values of the measured point within reach, or none
     static QString fitName(const QString& strategy, const engine::ScalingAnalysis& analysis, const QString& limit);
     void rebuildLegend();
@@ -158,6 +172,9 @@ private:
     double m_basePoint = 12; // the chart's point size at scale 1
     double m_scale = 1; // presentation mode: MainWindow::kPresentationScale
     QList<QLabel*> m_groupCaptions; // "Phase:", "View:"
+    bool m_besidePlot = false;
+    std::optional<QMarginsF> m_chartLayoutMargins; // the chart's own, before presentation mode took them
+    bool m_shortCoreLabel = false; // the core count's tick reads "N": "N = cores" would be cut
 
     QStackedWidget* m_stack = nullptr;
     QLabel* m_hint = nullptr;
@@ -165,6 +182,13 @@ private:
     QChartView* m_chartView = nullptr;
     QGridLayout* m_legend = nullptr;
     QLabel* m_caption = nullptr;
+    QWidget* m_footer = nullptr; // the legend, the caption and the warning (and the title beside the plot)
+    QScrollArea* m_sideScroll = nullptr; // holds m_footer beside the plot
+    QLabel* m_sideTitle = nullptr; // the chart's title, at the top of the column beside the plot
+    QWidget* m_buttonBar = nullptr; // "Phase:" and "View:" with their buttons
+    QWidget* m_comboBar = nullptr; // the same as combo boxes, when the buttons do not fit
+    QComboBox* m_phaseCombo = nullptr;
+    QComboBox* m_viewCombo = nullptr;
     QLabel* m_warning = nullptr; // red, under the caption: the machine was busy
     QChart* m_chart = nullptr;
     QCategoryAxis* m_axisX = nullptr;

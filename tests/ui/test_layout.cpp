@@ -5,25 +5,33 @@
 // the speedup chart readable, and leaving it gives back the layout as it was. Status messages are cut between
 // words, whole in their tool tip.
 #include "testsupport.h"
+#include "ui/compareview.h"
 #include "ui/mainwindow.h"
 #include "ui/outputview.h"
+#include "ui/rooflinechart.h"
 #include "ui/sessionfile.h"
 #include "ui/speedupchart.h"
 #include "ui/timelineview.h"
 #include "ui/whypanel.h"
 
 #include <QAbstractButton>
+#include <QChart>
+#include <QChartView>
 #include <QDir>
 #include <QFile>
+#include <QGraphicsScene>
+#include <QGraphicsTextItem>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QScreen>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -81,6 +89,77 @@ RunSettings settings(QStringList prompts, int threads)
     s.scheduler.threads = threads;
     s.scheduler.pinThreads = false;
     return s;
+}
+
+// A sweep of three strategies over 1-4 threads whose times follow Amdahl's law: legend, fits and footer as a real
+// sweep has them.
+engine::SweepResult threeStrategySweep()
+{
+    engine::SweepResult result;
+    for (const auto& [name, serial] :
+        std::vector<std::pair<std::string, double>> { { "intra-op", 0.12 }, { "request", 0.40 }, { "hybrid", 0.25 } }) {
+        engine::StrategySweep sweep;
+        sweep.strategy = name;
+        sweep.promptTokens = 24;
+        sweep.generatedTokens = 64;
+        for (int p : { 1, 2, 3, 4 }) {
+            const double t = serial + (1 - serial) / p;
+            engine::TimingSamples pre { p, { 0.5 * t, 0.52 * t, 0.55 * t } };
+            engine::TimingSamples dec { p, { 2.0 * t, 2.1 * t, 2.2 * t } };
+            engine::TimingSamples tot { p, { 2.5 * t, 2.62 * t, 2.75 * t } };
+            sweep.prefill.push_back(pre);
+            sweep.decode.push_back(dec);
+            sweep.total.push_back(tot);
+        }
+        result.strategies.push_back(std::move(sweep));
+    }
+    engine::analyzeSweep(result);
+    return result;
+}
+
+// The texts Qt Charts drew in `chart` that it cut ("..." or "…") for want of room.
+QStringList cutTexts(QChart* chart)
+{
+    QStringList cut;
+    if (!chart->scene())
+        return cut;
+    for (QGraphicsItem* item : chart->scene()->items()) {
+        auto* text = dynamic_cast<QGraphicsTextItem*>(item);
+        if (!text || !text->isVisible())
+            continue;
+        const QString t = text->toPlainText();
+        if (t.endsWith(QStringLiteral("...")) || t.contains(QChar(0x2026)))
+            cut << t;
+    }
+    return cut;
+}
+
+// The scroll area `w` sits in, if any.
+QScrollArea* scrollAreaOf(QWidget* w)
+{
+    for (QWidget* p = w->parentWidget(); p; p = p->parentWidget())
+        if (auto* area = qobject_cast<QScrollArea*>(p))
+            return area;
+    return nullptr;
+}
+
+void showTab(MainWindow& w, const QString& name)
+{
+    for (int i = 0; i < w.tabs()->count(); ++i)
+        if (w.tabs()->tabText(i) == name)
+            w.tabs()->setCurrentIndex(i);
+}
+
+// The rows of `t` shown whole in its viewport.
+int wholeRowsShown(QTableWidget* t)
+{
+    int shown = 0;
+    for (int r = 0; r < t->rowCount(); ++r) {
+        const QRect rect = t->visualRect(t->model()->index(r, 0));
+        if (t->isVisible() && rect.height() > 0 && t->viewport()->rect().contains(rect))
+            ++shown;
+    }
+    return shown;
 }
 
 } // namespace
@@ -259,6 +338,119 @@ private Q_SLOTS:
         QCOMPARE(w.size(), sizeBefore);
         QCOMPARE(main->sizes(), mainBefore);
         QCOMPARE(right->sizes(), rightBefore);
+    }
+
+    void presentationChartsShowTheirPlot_data()
+    {
+        QTest::addColumn<QSize>("screen");
+        QTest::addColumn<bool>("chartTabFirst"); // the Speedup tab on show before presentation mode starts
+        QTest::newRow("1366x768 projector") << QSize(1366, 768) << false;
+        QTest::newRow("1366x768 projector, tab first") << QSize(1366, 768) << true;
+        QTest::newRow("1920x1080") << QSize(1920, 1080) << false;
+        QTest::newRow("1920x1080, tab first") << QSize(1920, 1080) << true;
+    }
+
+    // A sweep's chart on a projector: the plot most of the chart's height, nothing wider than its pane, no axis
+    // label or legend entry cut to "…"; the roofline's legend whole.
+    void presentationChartsShowTheirPlot()
+    {
+        QFETCH(QSize, screen);
+        QFETCH(bool, chartTabFirst);
+        QScreen* s = screenOfSize(screen);
+        QVERIFY(s);
+        MainWindow w;
+        w.setScreen(s);
+        w.placeOnScreen(s->availableGeometry());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        SpeedupChart* chart = w.speedupChart();
+        chart->setSweep(threeStrategySweep());
+        if (chartTabFirst)
+            showTab(w, QStringLiteral("Speedup"));
+        w.setPresentation(true);
+        QTest::qWait(100);
+        showTab(w, QStringLiteral("Speedup"));
+        QTest::qWait(200);
+        QVERIFY(!chart->showsHint());
+        QScrollArea* pane = scrollAreaOf(chart);
+        QVERIFY(pane);
+        const QString where = QStringLiteral("chart %1×%2 in a pane of %3×%4, plot %5 px high")
+                                  .arg(chart->width())
+                                  .arg(chart->height())
+                                  .arg(pane->viewport()->width())
+                                  .arg(pane->viewport()->height())
+                                  .arg(chart->chart()->plotArea().height());
+        // The pane does not scroll sideways (the rows of buttons were wider than it).
+        QVERIFY2(chart->width() <= pane->viewport()->width(), qPrintable(where));
+        QVERIFY2(chart->height() <= pane->viewport()->height(), qPrintable(where));
+        // The plot, not the legend and the footer, has the height.
+        QVERIFY2(chart->chart()->plotArea().height() >= 0.55 * chart->height(), qPrintable(where));
+        const QStringList cut = cutTexts(chart->chart());
+        QVERIFY2(cut.isEmpty(), qPrintable(cut.join(QStringLiteral(" | "))));
+        // Every view and phase chosen from the compact controls too.
+        chart->setView(SpeedupChart::View::Efficiency);
+        QTest::qWait(100);
+        QVERIFY2(cutTexts(chart->chart()).isEmpty(), qPrintable(cutTexts(chart->chart()).join(QStringLiteral(" | "))));
+
+        showTab(w, QStringLiteral("Roofline"));
+        QTest::qWait(200);
+        RooflineChart* roofline = w.rooflineChart();
+        QVERIFY(roofline->legendText()->isVisible());
+        QVERIFY(roofline->legendText()->text().contains(QStringLiteral("memory bandwidth ceiling")));
+        const QStringList rooflineCut = cutTexts(roofline->chart());
+        QVERIFY2(rooflineCut.isEmpty(), qPrintable(rooflineCut.join(QStringLiteral(" | "))));
+        w.setPresentation(false);
+    }
+
+    void compareWindowShowsTheTablesRows_data()
+    {
+        QTest::addColumn<QSize>("screen");
+        QTest::newRow("1366x768") << QSize(1366, 768);
+        QTest::newRow("1920x1080") << QSize(1920, 1080);
+    }
+
+    // Comparing two runs on a laptop's screen: the settings and metrics tables each show most of their rows
+    // (they showed two each at 1366×768), and the two timelines keep their lanes.
+    void compareWindowShowsTheTablesRows()
+    {
+        QFETCH(QSize, screen);
+        QScreen* s = screenOfSize(screen);
+        QVERIFY(s);
+        session::RunRecord a, b;
+        a.settings.prompts = b.settings.prompts = { "p" };
+        b.settings.sampling.topK = a.settings.sampling.topK + 1;
+        a.threads = 1;
+        b.threads = 2;
+        a.sequences.resize(1);
+        b.sequences.resize(1);
+        CompareView view(a, b, QStringLiteral("run 1"), QStringLiteral("run 2"));
+        view.setScreen(s);
+        // As MainWindow::showComparison sizes it: 1400×900 at most, inside the screen.
+        const QRect area = s->availableGeometry();
+        view.resize(std::min(1400, area.width() - 40), std::min(900, area.height() - 60));
+        view.move(area.topLeft());
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTest::qWait(100);
+        const QList<QTableWidget*> tables = view.findChildren<QTableWidget*>();
+        QCOMPARE(tables.size(), 2);
+        for (QTableWidget* t : tables) {
+            // A table on a tab not on show is shown by picking its tab.
+            for (QWidget* p = t; p; p = p->parentWidget())
+                if (auto* tabs
+                    = qobject_cast<QTabWidget*>(p->parentWidget() ? p->parentWidget()->parentWidget() : nullptr))
+                    tabs->setCurrentWidget(p);
+            QTest::qWait(50);
+            const int shown = wholeRowsShown(t);
+            QVERIFY2(2 * shown > t->rowCount(),
+                qPrintable(QStringLiteral("%1: %2 of %3 rows, %4 px high")
+                               .arg(t->horizontalHeaderItem(0)->text())
+                               .arg(shown)
+                               .arg(t->rowCount())
+                               .arg(t->height())));
+        }
+        for (int i = 0; i < 2; ++i)
+            QVERIFY2(view.timeline(i)->height() >= 80, qPrintable(QString::number(view.timeline(i)->height())));
     }
 
     void statusMessagesAreCutBetweenWords()
