@@ -51,6 +51,8 @@ TimelineView* timelineOf(const session::RunRecord& r, int lanes, QWidget* parent
     auto* t = new TimelineView(parent);
     t->setLaneCount(lanes);
     t->setLaneCpus(r.pinnedCpus);
+    // The lane labels' busy share over the run's wall time, as the main window's Workers tab and timeline give it.
+    t->setRunWallNs(int64_t(r.metrics.wallMs * 1e6));
     t->appendEvents(r.trace);
     return t;
 }
