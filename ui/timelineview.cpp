@@ -705,7 +705,10 @@ void TimelineView::paintEvent(QPaintEvent*)
 
     if (m_data.eventCount() == 0) {
         p.setPen(kMutedText);
-        p.drawText(layout.plot, Qt::AlignCenter, tr("No trace yet: run a prompt to see every worker's chunks here"));
+        // Over the view's whole width, wrapped: the plot alone is too narrow for it in presentation mode.
+        const QRect hint(rect().left() + 8, layout.plot.top(), rect().width() - 16, layout.plot.height());
+        p.drawText(hint, Qt::AlignCenter | Qt::TextWordWrap,
+            tr("No trace yet: run a prompt to see every worker's chunks here"));
     }
 
     paintAxis(p, layout);
