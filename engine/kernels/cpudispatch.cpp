@@ -205,7 +205,12 @@ bool gDecodePrefetch = [] {
 
 const CpuKernels& cpuKernels()
 {
-    static const CpuKernels& table = tableOf(activeCpuIsa());
+    // A bad PLAYGROUND_DECODE_PREFETCH is refused here, with a bad PLAYGROUND_ISA, before any kernel runs (the kernels'
+    // flag alone would leave the prefetch off without a word).
+    static const CpuKernels& table = []() -> const CpuKernels& {
+        decodePrefetchActive();
+        return tableOf(activeCpuIsa());
+    }();
     return table;
 }
 

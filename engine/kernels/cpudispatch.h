@@ -125,8 +125,8 @@ bool chooseDecodePrefetch(const std::string& requested, CpuVendor vendor);
 bool decodePrefetchActive();
 namespace detail {
 // decodePrefetchActive() as a plain flag the kernels test in their loops (a load and a branch that always goes the
-// same way), set before main by cpudispatch.cpp; false when the environment variable is malformed (the kernels
-// then run without prefetch, and decodePrefetchActive() throws the error for a caller to report).
+// same way), set before main by cpudispatch.cpp; false when the environment variable is malformed (cpuKernels() then
+// throws decodePrefetchActive()'s error, as it does for a bad PLAYGROUND_ISA, before any kernel runs).
 extern bool gDecodePrefetch;
 } // namespace detail
 

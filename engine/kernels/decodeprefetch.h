@@ -56,7 +56,7 @@ template <size_t Bytes, bool Always = false> inline void ahead(const void* p)
 constexpr size_t kFarBytes = 12288;
 // Unlike ahead(), on whatever the CPU: on the AMD VM the integer dots measured within the noise either way (whole
 // decode, alternating: 1B Q8_0 -5% to +15%, 1B Q4_0 -12% to +9%, 110M Q4_K_M at 2 threads -7% without), where the
-// float dots gained 50% without.
+// float dots gained 30-45% without.
 template <size_t Bytes> inline void aheadTwice(const void* p)
 {
     ahead<Bytes, true>(p);
