@@ -5,6 +5,7 @@
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/blockunpack.h"
 #include "engine/kernels/decodeprefetch.h"
+#include "engine/kernels/q4groups.h"
 
 #include <algorithm>
 #include <cmath>
@@ -356,6 +357,40 @@ float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)
             = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[i + 1].qs)));
         return _mm512_and_si512(_mm512_srlv_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), shifts), low4);
     });
+}
+
+// A Q4_0 row in decode's groups (q4groups.h) against x: per group one 64-byte load, the low nibbles against x's first
+// 64 values and the high ones against its last 64 in x's own order, the two products' four-lane chunks summed
+// pairwise in integers (packs and madd: a lane is four products of at most 15 * 127, two of them 15240, within
+// int16), so lane 4c + k holds half of block (c < 2 ? 0 : 1) + (k < 2 ? 0 : 2)'s sum; one convert, one scale spread,
+// one fma per four blocks.
+float dotQ4_0GroupsQ8(const uint8_t* row, const ActivationQ8& x, size_t n)
+{
+    const __m512i low4 = _mm512_set1_epi8(0x0F), ones = _mm512_set1_epi16(1);
+    const __m512i blockOfLane = _mm512_setr_epi32(0, 0, 2, 2, 0, 0, 2, 2, 1, 1, 3, 3, 1, 1, 3, 3);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m128 offsets = _mm_setzero_ps(); // sum over blocks of d_w * d_x * sum(q_x)
+    const size_t groups = n / kQ4GroupValues;
+    for (size_t g = 0; g < groups; ++g) {
+        const uint8_t* p = row + g * kQ4GroupBytes;
+        decodeprefetch::aheadTwice<kQ4GroupBytes>(p);
+        const __m512i v = _mm512_loadu_si512(p + 8);
+        const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        const __m512i d0 = dotU8S8(lo, loadInput64(x, g * kQ4GroupValues));
+        const __m512i d1 = dotU8S8(hi, loadInput64(x, g * kQ4GroupValues + 64));
+        const __m512i sums = _mm512_madd_epi16(_mm512_packs_epi32(d0, d1), ones);
+        const __m128 dw = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+        const __m128 s4 = _mm_mul_ps(dw, _mm_loadu_ps(x.d.data() + 4 * g));
+        offsets = _mm_fmadd_ps(dw, _mm_loadu_ps(x.dsum.data() + 4 * g), offsets);
+        const __m512 scaled = _mm512_permutexvar_ps(blockOfLane, _mm512_castps128_ps512(s4));
+        if (g & 1) // two accumulators: the fma chains of neighbouring groups overlap
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scaled, acc1);
+        else
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scaled, acc0);
+    }
+    const __m512 all
+        = _mm512_fnmadd_ps(_mm512_set1_ps(8.0f), _mm512_zextps128_ps512(offsets), _mm512_add_ps(acc0, acc1));
+    return _mm512_reduce_add_ps(all);
 }
 
 float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n)

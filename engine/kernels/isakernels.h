@@ -71,6 +71,9 @@ float dotQ6_K(const uint8_t* row, const float* x, size_t n);
 void quantizeActivation(const float* x, size_t n, int8_t* q, float* d, float* dsum, int32_t* qsum16);
 float dotQ8_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n);
 float dotQ4_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n);
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+float dotQ4_0GroupsQ8(const uint8_t* row, const ActivationQ8& x, size_t n); // q4groups.h
+#endif
 float dotQ5_0Q8(const uint8_t* row, const ActivationQ8& x, size_t n);
 float dotQ4_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n);
 float dotQ5_KQ8(const uint8_t* row, const ActivationQ8& x, size_t n);

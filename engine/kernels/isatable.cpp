@@ -28,6 +28,13 @@ constexpr CpuIsa level()
 #else
 #define PLAYGROUND_PANELS(kernel) nullptr
 #endif
+// Decode's dot over Q4_0 rows repacked in groups (q4groups.h), where this level has one (AVX-512); null below, where
+// models keep the stored layout.
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define PLAYGROUND_Q4_GROUPS(kernel) kernel
+#else
+#define PLAYGROUND_Q4_GROUPS(kernel) nullptr
+#endif
 
 constexpr CpuKernels kTable {
     .isa = level(),
@@ -35,7 +42,8 @@ constexpr CpuKernels kTable {
     .f16 = { dotF16, dequantF16 },
     .bf16 = { dotBF16, dequantBF16 },
     .q8_0 = { dotQ8_0, dequantizeRowQ8_0, dotQ8_0Q8, PLAYGROUND_VECTORISED(gemmQ8_0Q8), gemmQ8_0Q8Scalar },
-    .q4_0 = { dotQ4_0, dequantizeRowQ4_0, dotQ4_0Q8, PLAYGROUND_VECTORISED(gemmQ4_0Q8), gemmQ4_0Q8Scalar },
+    .q4_0 = { dotQ4_0, dequantizeRowQ4_0, dotQ4_0Q8, PLAYGROUND_VECTORISED(gemmQ4_0Q8), gemmQ4_0Q8Scalar,
+        PLAYGROUND_Q4_GROUPS(dotQ4_0GroupsQ8) },
     .q5_0 = { dotQ5_0, dequantizeRowQ5_0, dotQ5_0Q8, PLAYGROUND_VECTORISED(gemmQ5_0Q8), gemmQ5_0Q8Scalar },
     .q4_K = { dotQ4_K, dequantizeRowQ4_K, dotQ4_KQ8, PLAYGROUND_VECTORISED(gemmQ4_KQ8), gemmQ4_KQ8Scalar },
     .q5_K = { dotQ5_K, dequantizeRowQ5_K, dotQ5_KQ8, PLAYGROUND_VECTORISED(gemmQ5_KQ8), gemmQ5_KQ8Scalar },

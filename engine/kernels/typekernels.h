@@ -31,6 +31,9 @@ struct TypeKernels {
     // the ISA level has none (scalar), and the scalar reference every level has. Both null for the float types.
     Int8GemmKernel int8Gemm = nullptr;
     Int8GemmKernel int8GemmScalar = nullptr;
+    // Decode's dotQ8 over a row repacked in groups (q4groups.h; WeightMatrix::decodeRows): Q4_0 on the avx512 level,
+    // null elsewhere (models then keep the stored layout only).
+    float (*dotQ8Groups)(const uint8_t* row, const ActivationQ8& x, size_t n) = nullptr;
 };
 
 // Kernels for a supported type; throws std::invalid_argument naming the type otherwise.

@@ -103,6 +103,11 @@ void computeRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, 
         // hardware prefetcher follows best (interleaving 4 rows was clearly slower; with the dots' software prefetch,
         // 2 or 4 rows per call sharing the activation's loads were still no faster: docs/benchmarks.md).
         const TypeKernels& k = typeKernels(w.type);
+        if (xq && w.decodeRows && k.dotQ8Groups) { // Q4_0 repacked at load (Model::packDecodeGroups)
+            for (int64_t r = r0; r < r1; ++r)
+                y[r - r0] = k.dotQ8Groups(w.decodeRows + uint64_t(r) * w.rowBytes, *xq, n);
+            return;
+        }
         if (xq && k.dotQ8) {
             for (int64_t r = r0; r < r1; ++r)
                 y[r - r0] = k.dotQ8(w.row(r), *xq, n);

@@ -3,6 +3,7 @@
 #include "engine/format/gguffile.h"
 #include "engine/format/memorybudget.h"
 #include "engine/kernels/cpudispatch.h"
+#include "engine/kernels/q4groups.h"
 #include "engine/kernels/typekernels.h"
 #include "engine/model/inferencecontext.h"
 
@@ -13,6 +14,8 @@
 #include <numbers>
 #include <sstream>
 #include <string_view>
+
+#include <sys/mman.h>
 
 namespace engine {
 
@@ -326,6 +329,7 @@ std::shared_ptr<const Model> Model::fromGgufChecked(std::shared_ptr<const GgufFi
         model->m_tied = true;
     }
     model->packPrefillPanels();
+    model->packDecodeGroups();
     model->m_source = file->path();
     model->m_file = std::move(file);
     return model;
@@ -361,6 +365,59 @@ void Model::packPrefillPanels()
         kernels.packWeightPanels(reinterpret_cast<const float*>(w->data), w->cols, w->rows, w->cols, out);
         w->panels = out;
         out += weightPanelFloats(w->rows, w->cols);
+    }
+}
+
+namespace {
+// The grouped copies of Q4_0 matrices (packDecodeGroups) take at most this many bytes in all.
+constexpr uint64_t kMaxDecodeGroupBytes = uint64_t(4) << 30;
+} // namespace
+
+void Model::packDecodeGroups()
+{
+    // Decode of Q4_0 on one core is bound by the vector work of unpacking the stored blocks, not by memory; the
+    // grouped layout halves that work (q4groups.h, measured there). It costs a second copy of the Q4_0 matrices (the
+    // stored rows stay, for prefill and the embedding), so it is bounded: kMaxDecodeGroupBytes, and half of what
+    // MemoryBudget says is still available once the weights are in place. PLAYGROUND_Q4_GROUPS=0 turns it off.
+    if (!cpuKernels().q4_0.dotQ8Groups)
+        return;
+    if (const char* env = std::getenv("PLAYGROUND_Q4_GROUPS")) {
+        const std::string v(env);
+        if (v == "0")
+            return;
+        if (!v.empty() && v != "1")
+            throw std::invalid_argument("PLAYGROUND_Q4_GROUPS=" + v + " is not 1 (on) or 0 (off)");
+    }
+    std::vector<WeightMatrix*> matrices;
+    uint64_t bytes = 0;
+    auto consider = [&](WeightMatrix& w) {
+        if (w.type == GgmlType::Q4_0 && q4GroupsFit(w.cols)) {
+            matrices.push_back(&w);
+            bytes += (w.bytes() + 63) / 64 * 64;
+        }
+    };
+    for (LayerWeights& L : m_layers)
+        for (WeightMatrix* w : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+            consider(*w);
+    consider(m_output); // a copy of the embedding's entry when tied: the embedding lookups keep the stored rows
+    if (matrices.empty() || bytes > kMaxDecodeGroupBytes)
+        return;
+    if (const uint64_t available = MemoryBudget::current().available; available != 0 && bytes > available / 2)
+        return;
+    // On 2 MiB pages, as the mapped weights are (MappedFile): decode streams the whole copy every token, and on 4 KiB
+    // pages its TLB misses made 1-thread decode of the 1B Q4_0 file about 3 times slower than the stored layout's.
+    constexpr uint64_t kHuge = uint64_t(2) << 20;
+    const uint64_t allocated = (bytes + kHuge - 1) / kHuge * kHuge;
+    m_decodeGroups.reset(static_cast<uint8_t*>(std::aligned_alloc(kHuge, allocated)));
+    if (!m_decodeGroups)
+        return;
+    ::madvise(m_decodeGroups.get(), allocated, MADV_HUGEPAGE); // before the first write: faults take huge pages
+    uint8_t* out = m_decodeGroups.get();
+    for (WeightMatrix* w : matrices) {
+        for (int64_t row = 0; row < w->rows; ++row)
+            repackQ4_0Groups(w->row(row), out + uint64_t(row) * w->rowBytes, size_t(w->cols));
+        w->decodeRows = out;
+        out += (w->bytes() + 63) / 64 * 64;
     }
 }
 

@@ -69,6 +69,10 @@ struct WeightMatrix {
     // F32 matrices of small models: the same rows packed once for prefill's float kernel (CpuKernels::
     // packWeightPanels, owned by the Model), or null (prefill then packs each block of rows as it multiplies it).
     const float* panels = nullptr;
+    // Q4_0 matrices on levels with the kernel: the same rows repacked for decode's integer dot (q4groups.h; the same
+    // bytes per row, so row r starts at decodeRows + r * rowBytes), owned by the Model; null otherwise (decode then
+    // reads the stored rows). Prefill always reads the stored rows.
+    const uint8_t* decodeRows = nullptr;
 
     const uint8_t* row(int64_t r) const { return data + uint64_t(r) * rowBytes; }
     uint64_t bytes() const { return rowBytes * uint64_t(rows); }
@@ -144,6 +148,9 @@ private:
     // Packs the layers' F32 matrices for prefill (WeightMatrix::panels) when the level has the kernel and the
     // copies stay within kMaxPanelBytes.
     void packPrefillPanels();
+    // Repacks the Q4_0 matrices decode reads (WeightMatrix::decodeRows) when the level has the kernel, within
+    // kMaxDecodeGroupBytes and half the memory still available; PLAYGROUND_Q4_GROUPS=0 keeps the stored layout only.
+    void packDecodeGroups();
 
     ModelConfig m_config;
     std::unique_ptr<Tokenizer> m_tokenizer;
@@ -156,6 +163,7 @@ private:
     std::shared_ptr<const GgufFile> m_file;
     std::shared_ptr<const std::vector<uint8_t>> m_buffer; // synthetic models: the GGUF bytes
     std::unique_ptr<float, void (*)(void*)> m_panels { nullptr, std::free }; // every WeightMatrix::panels
+    std::unique_ptr<uint8_t, void (*)(void*)> m_decodeGroups { nullptr, std::free }; // every WeightMatrix::decodeRows
 };
 
 } // namespace engine

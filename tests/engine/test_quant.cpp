@@ -5,6 +5,7 @@
 #include "engine/kernels/activationq8.h"
 #include "engine/kernels/blockformats.h"
 #include "engine/kernels/modelquantizer.h"
+#include "engine/kernels/q4groups.h"
 #include "engine/kernels/typekernels.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
@@ -682,6 +683,132 @@ private Q_SLOTS:
         xq.quantize(x.data(), n);
         for (int8_t v : xq.q)
             QVERIFY(v >= -127 && v <= 127);
+    }
+
+    // ---- Q4_0 rows repacked for decode (q4groups.h)
+
+    // The grouped layout, read back by its definition in q4groups.h (written out here, not by the engine's code):
+    // every value equals the stored row's dequantised value.
+    void q4GroupsFollowTheirDefinition()
+    {
+        for (size_t n : { size_t(128), size_t(384), size_t(2048) }) {
+            const auto w = gaussian(n, uint32_t(n) + 3, 0.7f);
+            const auto stored = quantized(GgmlType::Q4_0, w);
+            const auto values = dequantized(GgmlType::Q4_0, stored, n);
+            std::vector<uint8_t> grouped(stored.size());
+            repackQ4_0Groups(stored.data(), grouped.data(), n);
+            QCOMPARE(grouped.size(), n / 128 * 72);
+            std::vector<float> readBack(n, std::nanf(""));
+            for (size_t g = 0; g < n / 128; ++g) {
+                const uint8_t* p = grouped.data() + 72 * g;
+                auto scale = [&](size_t block) { return refHalf(p + 2 * (block - 4 * g)); };
+                for (size_t i = 0; i < 64; ++i) {
+                    const size_t lowBlock = 4 * g + i / 32, highBlock = 4 * g + 2 + i / 32;
+                    readBack[32 * lowBlock + i % 32] = float((p[8 + i] & 0x0F) - 8) * scale(lowBlock);
+                    readBack[32 * highBlock + i % 32] = float((p[8 + i] >> 4) - 8) * scale(highBlock);
+                }
+            }
+            for (size_t i = 0; i < n; ++i)
+                QVERIFY2(floatBits(readBack[i]) == floatBits(values[i]),
+                    qPrintable(QStringLiteral("n %1, value %2: %3 vs stored %4")
+                                   .arg(n)
+                                   .arg(i)
+                                   .arg(readBack[i])
+                                   .arg(values[i])));
+        }
+        QVERIFY(q4GroupsFit(4096) && !q4GroupsFit(96) && !q4GroupsFit(0));
+    }
+
+    // The grouped dots (the level's vector kernel where it has one, and the scalar reference) against the exact
+    // dot of the quantised values, as integerDotMatchesExactDotOfQuantizedInput holds the stored layout's dots; and
+    // every quant at 15 against inputs of +127 (each product lane at its largest: the kernel sums two in int16).
+    void q4GroupsDotMatchesExactDot()
+    {
+        for (size_t n : { size_t(128), size_t(512), size_t(2048), size_t(5632) }) {
+            auto w = gaussian(n, uint32_t(n) + 11, 0.5f);
+            for (float& v : w)
+                v += 0.2f;
+            auto x = gaussian(n, uint32_t(n) + 12);
+            std::fill(x.begin(), x.begin() + 32, 0.0f); // an all-zero block: d = 0
+            const auto stored = quantized(GgmlType::Q4_0, w);
+            const auto wq = dequantized(GgmlType::Q4_0, stored, n);
+            std::vector<uint8_t> grouped(stored.size());
+            repackQ4_0Groups(stored.data(), grouped.data(), n);
+            ActivationQ8 xq;
+            xq.quantize(x.data(), n);
+            double exact = 0, magnitude = 0;
+            for (size_t i = 0; i < n; ++i) {
+                const double xi = double(xq.d[i / 32]) * xq.q[i];
+                exact += double(wq[i]) * xi;
+                magnitude += std::fabs(double(wq[i]) * xi);
+            }
+            const auto& k = typeKernels(GgmlType::Q4_0);
+            std::vector<std::pair<const char*, float>> dots { { "scalar",
+                dotQ4_0GroupsQ8Scalar(grouped.data(), xq, n) } };
+            if (k.dotQ8Groups)
+                dots.emplace_back("vector", k.dotQ8Groups(grouped.data(), xq, n));
+            for (const auto& [which, dot] : dots)
+                QVERIFY2(std::fabs(dot - exact) <= 2e-5 * magnitude + 1e-6,
+                    qPrintable(QStringLiteral("n %1, %2: %3, exact %4").arg(n).arg(which).arg(dot).arg(exact)));
+        }
+        const size_t n = 1024;
+        std::vector<uint8_t> stored(ggmlRowBytes(GgmlType::Q4_0, n));
+        auto* blocks = reinterpret_cast<BlockQ4_0*>(stored.data());
+        for (size_t b = 0; b < n / 32; ++b) {
+            blocks[b].d = (b % 3 == 1) ? kHalfHalf : kHalfOne;
+            std::memset(blocks[b].qs, 0xFF, sizeof blocks[b].qs);
+        }
+        std::vector<uint8_t> grouped(stored.size());
+        repackQ4_0Groups(stored.data(), grouped.data(), n);
+        const std::vector<float> x(n, 127.0f); // d = 1, q = 127
+        ActivationQ8 xq;
+        xq.quantize(x.data(), n);
+        double exact = 0;
+        for (size_t b = 0; b < n / 32; ++b)
+            exact += 32 * 7 * 127.0 * ((b % 3 == 1) ? 0.5 : 1.0);
+        QCOMPARE(double(dotQ4_0GroupsQ8Scalar(grouped.data(), xq, n)), exact);
+        if (typeKernels(GgmlType::Q4_0).dotQ8Groups)
+            QCOMPARE(double(typeKernels(GgmlType::Q4_0).dotQ8Groups(grouped.data(), xq, n)), exact);
+    }
+
+    // A Q4_0 model gets the grouped rows where the level has the kernel (PLAYGROUND_Q4_GROUPS=0: never), and its
+    // logits differ from the stored layout's by float rounding order only (the same integer products per block).
+    void q4GroupsDecodeMatchesStoredLayout()
+    {
+        if (!typeKernels(GgmlType::Q4_0).dotQ8Groups)
+            QSKIP("this CPU's kernel level has no grouped Q4_0 dot (AVX-512 only): models keep the stored layout");
+        const std::string path = quantizedPath(GgmlType::Q4_0).toStdString();
+        const QByteArray saved = qgetenv("PLAYGROUND_Q4_GROUPS");
+        qputenv("PLAYGROUND_Q4_GROUPS", "0");
+        const auto stored = Model::load(path);
+        qputenv("PLAYGROUND_Q4_GROUPS", "maybe");
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Model::load(path));
+        qunsetenv("PLAYGROUND_Q4_GROUPS");
+        const auto grouped = Model::load(path);
+        if (!saved.isNull())
+            qputenv("PLAYGROUND_Q4_GROUPS", saved);
+        for (const WeightMatrix* w : stored->decodeMatrices())
+            QVERIFY(w->decodeRows == nullptr);
+        int repacked = 0;
+        for (const WeightMatrix* w : grouped->decodeMatrices()) {
+            QCOMPARE(w->decodeRows != nullptr, w->type == GgmlType::Q4_0 && q4GroupsFit(w->cols));
+            repacked += w->decodeRows != nullptr;
+        }
+        QVERIFY(repacked > 0);
+        const int vocab = stored->config().vocab;
+        const auto a = runLogits(stored, { 1, Partitioner::Auto, 1 });
+        const auto b = runLogits(grouped, { 2, Partitioner::Auto, 1 });
+        QCOMPARE(a.size(), b.size());
+        double worst = 0;
+        for (size_t p = 0; p < a.size() / size_t(vocab); ++p) {
+            const float* la = a.data() + p * size_t(vocab);
+            const float* lb = b.data() + p * size_t(vocab);
+            const auto [mn, mx] = std::minmax_element(la, la + vocab);
+            for (int i = 0; i < vocab; ++i)
+                worst = std::max(worst, std::fabs(double(la[i]) - lb[i]) / (*mx - *mn));
+        }
+        qInfo("grouped vs stored Q4_0 decode: max |dlogit| / spread %.2e over %d repacked matrices", worst, repacked);
+        QVERIFY2(worst < 1e-4, qPrintable(QString::number(worst)));
     }
 
     // ---- whole models
