@@ -139,7 +139,6 @@ inline int q6Value(const BlockQ6_K& blk, int e)
 }
 
 int q8Quant(const BlockQ8_0& b, int j) { return b.qs[j]; }
-int q4Quant(const BlockQ4_0& b, int j) { return j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4; }
 int q5Quant(const BlockQ5_0& b, int j)
 {
     uint32_t qh;

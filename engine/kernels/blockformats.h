@@ -30,6 +30,9 @@ struct BlockQ4_0 {
     uint8_t qs[kQK4_0 / 2];
 };
 
+// Element j's 4-bit quant (0..15) of a Q4_0 block: the low nibbles hold elements 0..15, the high ones 16..31.
+inline int q4Quant(const BlockQ4_0& b, int j) { return j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4; }
+
 // As Q4_0 with a fifth bit per element: bit j of the little-endian uint32 qh is element j's bit 4;
 // value = (q5 - 16) * d.
 struct BlockQ5_0 {

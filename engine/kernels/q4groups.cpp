@@ -7,10 +7,6 @@
 
 namespace engine {
 
-namespace {
-int quantOf(const BlockQ4_0& b, size_t j) { return j < 16 ? b.qs[j] & 0x0F : b.qs[j - 16] >> 4; }
-} // namespace
-
 void repackQ4_0Groups(const uint8_t* row, uint8_t* out, size_t n)
 {
     for (size_t g = 0; g < n / kQ4GroupValues; ++g) {
@@ -20,7 +16,7 @@ void repackQ4_0Groups(const uint8_t* row, uint8_t* out, size_t n)
         for (size_t k = 0; k < 4; ++k)
             std::memcpy(o + 2 * k, &blocks[k].d, 2);
         for (size_t i = 0; i < 64; ++i)
-            o[8 + i] = uint8_t(quantOf(blocks[i / 32], i % 32) | (quantOf(blocks[2 + i / 32], i % 32) << 4));
+            o[8 + i] = uint8_t(q4Quant(blocks[i / 32], int(i % 32)) | (q4Quant(blocks[2 + i / 32], int(i % 32)) << 4));
     }
 }
 

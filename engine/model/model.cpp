@@ -1,6 +1,7 @@
 #include "engine/model/model.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/format/mappedfile.h"
 #include "engine/format/memorybudget.h"
 #include "engine/kernels/cpudispatch.h"
 #include "engine/kernels/q4groups.h"
@@ -14,8 +15,6 @@
 #include <numbers>
 #include <sstream>
 #include <string_view>
-
-#include <sys/mman.h>
 
 namespace engine {
 
@@ -348,7 +347,7 @@ void Model::packPrefillPanels()
     std::vector<WeightMatrix*> matrices;
     size_t floats = 0;
     for (LayerWeights& L : m_layers)
-        for (WeightMatrix* w : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+        for (WeightMatrix* w : L.matrices())
             if (w->type == GgmlType::F32) {
                 matrices.push_back(w);
                 floats += weightPanelFloats(w->rows, w->cols);
@@ -397,7 +396,7 @@ void Model::packDecodeGroups()
         }
     };
     for (LayerWeights& L : m_layers)
-        for (WeightMatrix* w : { &L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down })
+        for (WeightMatrix* w : L.matrices())
             consider(*w);
     consider(m_output); // a copy of the embedding's entry when tied: the embedding lookups keep the stored rows
     if (matrices.empty() || bytes > kMaxDecodeGroupBytes)
@@ -411,7 +410,7 @@ void Model::packDecodeGroups()
     m_decodeGroups.reset(static_cast<uint8_t*>(std::aligned_alloc(kHuge, allocated)));
     if (!m_decodeGroups)
         return;
-    ::madvise(m_decodeGroups.get(), allocated, MADV_HUGEPAGE); // before the first write: faults take huge pages
+    adviseHugePages(m_decodeGroups.get(), allocated); // before the first write: faults take huge pages
     uint8_t* out = m_decodeGroups.get();
     for (WeightMatrix* w : matrices) {
         for (int64_t row = 0; row < w->rows; ++row)

@@ -95,6 +95,7 @@ struct LayerWeights {
     WeightMatrix down; // (dim, hidden)
 
     std::array<const WeightMatrix*, 7> matrices() const { return { &wq, &wk, &wv, &wo, &gate, &up, &down }; }
+    std::array<WeightMatrix*, 7> matrices() { return { &wq, &wk, &wv, &wo, &gate, &up, &down }; }
 };
 
 class Model {
