@@ -378,9 +378,14 @@ private Q_SLOTS:
         w->resize(1366, 768);
         w->show();
         QVERIFY(loadTiny(*w));
-        // 480 tokens per prompt (tiny's context is 512): a run long enough to be still going when the first tokens
-        // arrive.
-        const RunSettings s = applyQuick(*w, 2, engine::Strategy::IntraOp, 480);
+        // 480 tokens per prompt (tiny's context is 512), eight prompts one after another (intra-op): a run long
+        // enough to be still going when QTRY's 50 ms poll sees the first tokens. Two prompts took 83 ms in all on the
+        // EPYC VM (CLI generate, tracing on), too close to one poll for a faster host.
+        RunSettings s = applyQuick(*w, 2, engine::Strategy::IntraOp, 480);
+        s.prompts = { "Once upon a time", "The cat sat", "A", "B", "In the beginning", "Two", "Three", "Four" };
+        w->applySettings(s);
+        s = w->currentSettings();
+        QCOMPARE(int(s.prompts.size()), 8);
         QSignalSpy tokens(w->controller(), &RunController::tokensReady);
         QSignalSpy progress(w->controller(), &RunController::sweepProgress);
         if (sweep) {
