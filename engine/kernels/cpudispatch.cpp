@@ -173,15 +173,26 @@ CpuVendor cpuVendor()
     return CpuVendor::Other;
 }
 
+std::optional<bool> parseSwitch(const char* name, const std::string& value)
+{
+    if (value.empty())
+        return std::nullopt;
+    if (value == "1")
+        return true;
+    if (value == "0")
+        return false;
+    throw std::invalid_argument(std::string(name) + "=" + value + " is not 1 (on) or 0 (off)");
+}
+
+std::optional<bool> envSwitch(const char* name)
+{
+    const char* env = std::getenv(name);
+    return parseSwitch(name, env ? env : "");
+}
+
 bool chooseDecodePrefetch(const std::string& requested, CpuVendor vendor)
 {
-    if (requested.empty())
-        return vendor != CpuVendor::Amd;
-    if (requested == "1")
-        return true;
-    if (requested == "0")
-        return false;
-    throw std::invalid_argument("PLAYGROUND_DECODE_PREFETCH=" + requested + " is not 1 (on) or 0 (off)");
+    return parseSwitch("PLAYGROUND_DECODE_PREFETCH", requested).value_or(vendor != CpuVendor::Amd);
 }
 
 bool decodePrefetchActive()

@@ -116,6 +116,12 @@ const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);
 // up, and the extra requests cost load slots. Whole decode there (bench, two rounds alternating with the previous
 // build): 110M F32 one thread 40.1-41.5 -> 62.7-64.6 tok/s, 15M F32 265-267 -> 400-447. So on for Intel and other
 // vendors, off for AMD. PLAYGROUND_DECODE_PREFETCH=1|0 in the environment overrides. Prefetches never change a result.
+// An on/off switch from the environment, the one reading of PLAYGROUND_DECODE_PREFETCH and PLAYGROUND_Q4_GROUPS:
+// `value` "1" is on, "0" off, empty (or unset) nullopt (the caller's default); anything else throws
+// std::invalid_argument naming `name` (pure; tested). envSwitch reads `name` from the environment.
+std::optional<bool> parseSwitch(const char* name, const std::string& value);
+std::optional<bool> envSwitch(const char* name);
+
 enum class CpuVendor { Intel, Amd, Other };
 CpuVendor cpuVendor(); // from cpuid leaf 0
 // What PLAYGROUND_DECODE_PREFETCH=`requested` gives on a CPU of `vendor` (pure; tested): "1" on, "0" off, empty the

@@ -378,15 +378,9 @@ void Model::packDecodeGroups()
     // grouped layout halves that work (q4groups.h, measured there). It costs a second copy of the Q4_0 matrices (the
     // stored rows stay, for prefill and the embedding), so it is bounded: kMaxDecodeGroupBytes, and half of what
     // MemoryBudget says is still available once the weights are in place. PLAYGROUND_Q4_GROUPS=0 turns it off.
-    if (!cpuKernels().q4_0.dotQ8Groups)
+    // A bad value is refused on every CPU, not only where the grouped kernel exists.
+    if (!envSwitch("PLAYGROUND_Q4_GROUPS").value_or(true) || !cpuKernels().q4_0.dotQ8Groups)
         return;
-    if (const char* env = std::getenv("PLAYGROUND_Q4_GROUPS")) {
-        const std::string v(env);
-        if (v == "0")
-            return;
-        if (!v.empty() && v != "1")
-            throw std::invalid_argument("PLAYGROUND_Q4_GROUPS=" + v + " is not 1 (on) or 0 (off)");
-    }
     std::vector<WeightMatrix*> matrices;
     uint64_t bytes = 0;
     auto consider = [&](WeightMatrix& w) {

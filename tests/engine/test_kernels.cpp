@@ -221,6 +221,33 @@ private Q_SLOTS:
             QCOMPARE(parseCpuIsa(cpuIsaName(CpuIsa(i))), std::optional<CpuIsa>(CpuIsa(i)));
     }
 
+    // The environment's on/off switches: "1", "0", unset or empty (the default), and the error names the variable.
+    void switchesAreOneOrZero()
+    {
+        QCOMPARE(parseSwitch("X", "1"), std::optional<bool>(true));
+        QCOMPARE(parseSwitch("X", "0"), std::optional<bool>(false));
+        QCOMPARE(parseSwitch("X", ""), std::optional<bool>());
+        for (const char* bad : { "on", "true", "2", "01", "1 ", " 0" }) {
+            try {
+                parseSwitch("PLAYGROUND_SOMETHING", bad);
+                QFAIL(qPrintable(QStringLiteral("'%1' was accepted").arg(QLatin1String(bad))));
+            } catch (const std::invalid_argument& e) {
+                QVERIFY2(std::string(e.what()).starts_with(std::string("PLAYGROUND_SOMETHING=") + bad), e.what());
+            }
+        }
+        const QByteArray saved = qgetenv("PLAYGROUND_TEST_SWITCH");
+        qunsetenv("PLAYGROUND_TEST_SWITCH");
+        QCOMPARE(envSwitch("PLAYGROUND_TEST_SWITCH"), std::optional<bool>());
+        qputenv("PLAYGROUND_TEST_SWITCH", "0");
+        QCOMPARE(envSwitch("PLAYGROUND_TEST_SWITCH"), std::optional<bool>(false));
+        qputenv("PLAYGROUND_TEST_SWITCH", "yes");
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, envSwitch("PLAYGROUND_TEST_SWITCH"));
+        if (saved.isNull())
+            qunsetenv("PLAYGROUND_TEST_SWITCH");
+        else
+            qputenv("PLAYGROUND_TEST_SWITCH", saved);
+    }
+
     // Decode's software prefetch: on unless the CPU is AMD's, the environment's 1 or 0 over that, anything else
     // refused; the kernels' flag is the process's choice.
     void decodePrefetchFollowsVendorAndRequest()

@@ -775,15 +775,19 @@ private Q_SLOTS:
     // logits differ from the stored layout's by float rounding order only (the same integer products per block).
     void q4GroupsDecodeMatchesStoredLayout()
     {
-        if (!typeKernels(GgmlType::Q4_0).dotQ8Groups)
-            QSKIP("this CPU's kernel level has no grouped Q4_0 dot (AVX-512 only): models keep the stored layout");
         const std::string path = quantizedPath(GgmlType::Q4_0).toStdString();
         const QByteArray saved = qgetenv("PLAYGROUND_Q4_GROUPS");
-        qputenv("PLAYGROUND_Q4_GROUPS", "0");
-        const auto stored = Model::load(path);
+        // A malformed switch is refused on every CPU, with or without the grouped kernel.
         qputenv("PLAYGROUND_Q4_GROUPS", "maybe");
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Model::load(path));
+        qputenv("PLAYGROUND_Q4_GROUPS", "0");
+        const auto stored = Model::load(path);
         qunsetenv("PLAYGROUND_Q4_GROUPS");
+        if (!typeKernels(GgmlType::Q4_0).dotQ8Groups) {
+            if (!saved.isNull())
+                qputenv("PLAYGROUND_Q4_GROUPS", saved);
+            QSKIP("this CPU's kernel level has no grouped Q4_0 dot (AVX-512 only): models keep the stored layout");
+        }
         const auto grouped = Model::load(path);
         if (!saved.isNull())
             qputenv("PLAYGROUND_Q4_GROUPS", saved);
