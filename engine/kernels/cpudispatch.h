@@ -109,6 +109,12 @@ constexpr size_t weightPanelFloats(int64_t rows, int64_t k)
 // The entry of `type` in `kernels`, or null for a type without kernels: the one switch over tensor types.
 const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);
 
+// An on/off switch from the environment, the one reading of PLAYGROUND_DECODE_PREFETCH and PLAYGROUND_Q4_GROUPS:
+// `value` "1" is on, "0" off, empty (or unset) nullopt (the caller's default); anything else throws
+// std::invalid_argument naming `name` (pure; tested). envSwitch reads `name` from the environment.
+std::optional<bool> parseSwitch(const char* name, const std::string& value);
+std::optional<bool> envSwitch(const char* name);
+
 // Whether decode's float row dots (F32, F16, BF16) ask for their rows ahead of reading them (software prefetch,
 // decodeprefetch.h; the integer dots always do). On the Intel Xeon VM the prefetch made the F32 dot read at 1.14x a
 // plain vector read of the same bytes; on the AMD EPYC (Zen 4) VM it held it at 0.82 of that read, which it matches
@@ -116,12 +122,6 @@ const TypeKernels* typeKernelsOf(const CpuKernels& kernels, GgmlType type);
 // up, and the extra requests cost load slots. Whole decode there (bench, two rounds alternating with the previous
 // build): 110M F32 one thread 40.1-41.5 -> 62.7-64.6 tok/s, 15M F32 265-267 -> 400-447. So on for Intel and other
 // vendors, off for AMD. PLAYGROUND_DECODE_PREFETCH=1|0 in the environment overrides. Prefetches never change a result.
-// An on/off switch from the environment, the one reading of PLAYGROUND_DECODE_PREFETCH and PLAYGROUND_Q4_GROUPS:
-// `value` "1" is on, "0" off, empty (or unset) nullopt (the caller's default); anything else throws
-// std::invalid_argument naming `name` (pure; tested). envSwitch reads `name` from the environment.
-std::optional<bool> parseSwitch(const char* name, const std::string& value);
-std::optional<bool> envSwitch(const char* name);
-
 enum class CpuVendor { Intel, Amd, Other };
 CpuVendor cpuVendor(); // from cpuid leaf 0
 // What PLAYGROUND_DECODE_PREFETCH=`requested` gives on a CPU of `vendor` (pure; tested): "1" on, "0" off, empty the
