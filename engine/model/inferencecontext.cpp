@@ -175,8 +175,8 @@ InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int conte
     m_ctx = contextLength > 0 ? contextLength : std::min(c.contextLength, kDefaultContextCap);
     const size_t kvElems = size_t(c.layers) * size_t(c.kvDim()) * size_t(m_ctx);
     try {
-        m_keys.values = std::make_unique_for_overwrite<float[]>(kvElems);
-        m_values.values = std::make_unique_for_overwrite<float[]>(kvElems);
+        m_keys.values = acquireContextBlock(kvElems);
+        m_values.values = acquireContextBlock(kvElems);
     } catch (const std::bad_alloc&) {
         throw std::invalid_argument("not enough memory for a KV cache of " + std::to_string(m_ctx) + " tokens ("
             + std::to_string(2 * kvElems * 4 / (1 << 20)) + " MiB)");
@@ -338,13 +338,20 @@ void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> 
     const int qDim = c.heads * c.headDim;
     const int kvDim = c.kvDim();
 
-    m_x.resize(size_t(T) * dim);
-    m_xb.resize(size_t(T) * dim);
-    m_q.resize(size_t(T) * qDim);
-    m_k.resize(size_t(T) * kvDim);
-    m_v.resize(size_t(T) * kvDim);
-    m_att.resize(size_t(T) * qDim);
-    m_hb.resize(size_t(T) * c.hidden);
+    if (!m_activations) {
+        const size_t widths[]
+            = { size_t(dim), size_t(dim), size_t(qDim), size_t(kvDim), size_t(kvDim), size_t(qDim), size_t(c.hidden) };
+        Activations* views[] = { &m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb };
+        size_t floats = 0;
+        for (size_t w : widths)
+            floats += size_t(kMaxBatch) * w;
+        m_activations = acquireContextBlock(floats);
+        float* at = m_activations.get();
+        for (size_t i = 0; i < std::size(views); ++i) {
+            views[i]->values = at;
+            at += size_t(kMaxBatch) * widths[i];
+        }
+    }
 
     for (int t = 0; t < T; ++t) {
         const int32_t id = tokens[size_t(t)];

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine/kernels/activationq8.h"
+#include "engine/model/contextmemory.h"
 #include "engine/model/model.h"
 #include "engine/parallel/scheduler.h"
 
@@ -57,21 +58,14 @@ public:
     static std::vector<int64_t> quantizedInputs(const Model& model, int layer, int tokens);
 
 private:
-    // A growing buffer whose new elements are left unwritten (std::vector's resize would zero them): every
-    // activation is written before it is read, and zeroing a longer prompt's buffers page by page was an untraced
-    // gap between tokenizing and the first traced op of a fresh context's prefill (about 0.7 ms of a 9.5 ms prefill
-    // of the default model). The pages are now first touched inside the traced op that writes them.
-    template <typename T> struct UninitializedAllocator : std::allocator<T> {
-        template <typename U> struct rebind {
-            using other = UninitializedAllocator<U>;
-        };
-        template <typename U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
-        template <typename U, typename... Args> void construct(U* p, Args&&... args)
-        {
-            ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-        }
+    // One step's activation: a view into m_activations (sized for kMaxBatch tokens at the first step, from the pool
+    // of contextmemory.h, and left unwritten: every activation is written before it is read, and its pages are first
+    // touched inside the traced op that writes them).
+    struct Activations {
+        float* values = nullptr;
+        float* data() const { return values; }
+        float& operator[](size_t i) const { return values[i]; }
     };
-    using Activations = std::vector<float, UninitializedAllocator<float>>;
 
     void forwardChunk(
         Scheduler& scheduler, std::span<const int32_t> tokens, int sequence, bool allLogits, float* logitsOut);
@@ -105,9 +99,10 @@ private:
 
     // KV cache, (layers, kvHeads, ctx, headDim): one head's keys are a contiguous matrix. Allocated
     // but never filled: the OS commits a page when a position in it is first written, so a long
-    // context costs memory only as it is used. Attention reads only positions already written.
+    // context costs memory only as it is used. Attention reads only positions already written, so a
+    // buffer handed on from an ended context (contextmemory.h) serves as well as a fresh one.
     struct KvBuffer {
-        std::unique_ptr<float[]> values;
+        std::unique_ptr<float[], ContextBlockRelease> values;
         float* data() { return values.get(); }
         const float* data() const { return values.get(); }
     };
@@ -125,6 +120,7 @@ private:
     Activations m_v; // (T, kvDim)
     Activations m_att; // (T, heads*headDim) attention output before Wo
     Activations m_hb; // (T, hidden) silu(gate) * up
+    std::unique_ptr<float[], ContextBlockRelease> m_activations; // the seven above, kMaxBatch tokens each
     ActivationQ8 m_xq; // a matmul's input quantised for block-quantised weights (quantizeInput)
     std::vector<float> m_logits; // (T or 1, vocab)
 };

@@ -3,6 +3,7 @@
 #include "engine/format/gguffile.h"
 #include "engine/format/ggufwriter.h"
 #include "engine/kernels/cpudispatch.h"
+#include "engine/model/contextmemory.h"
 #include "engine/model/inferencecontext.h"
 #include "engine/model/model.h"
 #include "engine/model/synthetic.h"
@@ -349,6 +350,86 @@ private Q_SLOTS:
         const auto logits = ctx.eval(scheduler, ids);
         QVERIFY(maxAbsDiff(logits.data(), want.back()) < 1e-4);
         QCOMPARE(ctx.position(), int(ids.size()));
+    }
+
+    // A context's KV cache and activations come from the blocks ended contexts left (contextmemory.h), holding their
+    // values. Attention must read only positions this context wrote: after a context fills 40 positions with other
+    // tokens and ends, a context of the same size takes its blocks, and 8 tokens there give the reference's logits and
+    // exactly those of a context that was made while the first was still running (so on other memory).
+    void contextOnAnEndedContextsMemoryReadsOnlyItsOwnPositions()
+    {
+        const Built b = build("gqa-tied");
+        const Reference ref(*b.model->file());
+        const auto ids = promptIds(8, ref.vocab, 21);
+        const auto other = promptIds(40, ref.vocab, 22);
+        const auto want = ref.run(ids);
+        // Prefill of the 8 tokens, then 3 decode steps (which read the cache one position further each).
+        auto runOn = [&](Scheduler& scheduler, InferenceContext& ctx) {
+            const auto all = ctx.evalAll(scheduler, ids);
+            std::vector<float> out(all.begin(), all.end());
+            for (int p = 0; p < 3; ++p) {
+                const auto logits = ctx.eval(scheduler, std::span<const int32_t>(&ids[size_t(p)], 1));
+                out.insert(out.end(), logits.begin(), logits.end());
+            }
+            return out;
+        };
+        for (int threads : { 1, 2 }) {
+            Scheduler scheduler({ threads, Partitioner::Auto, 1 });
+            InferenceContext separate(b.model, 64);
+            std::vector<float> expected;
+            {
+                InferenceContext first(b.model, 64);
+                first.eval(scheduler, other);
+                for (int p = 0; p < 4; ++p) // decode steps too: they write the cache one position at a time
+                    first.eval(scheduler, std::span<const int32_t>(&other[size_t(p)], 1));
+                expected = runOn(scheduler, separate);
+            }
+            const size_t pooled = contextPoolBytes();
+            InferenceContext second(b.model, 64);
+            QVERIFY(contextPoolBytes() < pooled); // it took the ended context's blocks
+            const std::vector<float> got = runOn(scheduler, second);
+            for (size_t p = 0; p < ids.size(); ++p) {
+                const double d = maxAbsDiff(got.data() + p * size_t(ref.vocab), want[p]);
+                QVERIFY2(d < 1e-4, qPrintable(QStringLiteral("position %1: max |dlogit| = %2").arg(p).arg(d)));
+            }
+            QCOMPARE(got.size(), expected.size());
+            QVERIFY(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) == 0);
+        }
+    }
+
+    // The pool itself: a released block goes to the next request of its size, most recent first; other sizes get new
+    // memory; a block over the pool's limit is not kept; the kept bytes are counted.
+    void endedContextsBlocksAreHandedOnBySize()
+    {
+        const size_t before = contextPoolBytes();
+        float* a = nullptr;
+        float* b = nullptr;
+        {
+            auto blockA = acquireContextBlock(1000);
+            auto blockB = acquireContextBlock(1000);
+            a = blockA.get();
+            b = blockB.get();
+            blockA[999] = 1.0f; // writable to the end
+            blockB[0] = 2.0f;
+            QVERIFY(a != b);
+        } // B released, then A: A is the most recent
+        QCOMPARE(contextPoolBytes(), before + 2 * 1000 * sizeof(float));
+        auto other = acquireContextBlock(999);
+        QVERIFY(other.get() != a && other.get() != b);
+        auto again = acquireContextBlock(1000);
+        QCOMPARE(again.get(), a);
+        auto next = acquireContextBlock(1000);
+        QCOMPARE(next.get(), b);
+        QCOMPARE(contextPoolBytes(), before);
+        next.reset();
+        again.reset();
+        other.reset();
+        QCOMPARE(contextPoolBytes(), before + (2 * 1000 + 999) * sizeof(float));
+        {
+            auto huge = acquireContextBlock(kContextPoolBytes / sizeof(float) + 1); // never written: not committed
+            QVERIFY(huge != nullptr);
+        }
+        QCOMPARE(contextPoolBytes(), before + (2 * 1000 + 999) * sizeof(float));
     }
 
     void logitsBitIdenticalAcrossThreadCountsAndPartitioners_data()
