@@ -174,12 +174,25 @@ InferenceContext::InferenceContext(std::shared_ptr<const Model> model, int conte
         throw std::invalid_argument("context length " + std::to_string(contextLength) + " is too large (max 1048576)");
     m_ctx = contextLength > 0 ? contextLength : std::min(c.contextLength, kDefaultContextCap);
     const size_t kvElems = size_t(c.layers) * size_t(c.kvDim()) * size_t(m_ctx);
+    const size_t widths[] = { size_t(c.dim), size_t(c.dim), size_t(c.heads) * size_t(c.headDim), size_t(c.kvDim()),
+        size_t(c.kvDim()), size_t(c.heads) * size_t(c.headDim), size_t(c.hidden) };
+    size_t activationFloats = 0;
+    for (size_t w : widths)
+        activationFloats += size_t(kMaxBatch) * w;
     try {
         m_keys.values = acquireContextBlock(kvElems);
         m_values.values = acquireContextBlock(kvElems);
+        m_activations = acquireContextBlock(activationFloats);
     } catch (const std::bad_alloc&) {
-        throw std::invalid_argument("not enough memory for a KV cache of " + std::to_string(m_ctx) + " tokens ("
-            + std::to_string(2 * kvElems * 4 / (1 << 20)) + " MiB)");
+        throw std::invalid_argument("not enough memory for a context of " + std::to_string(m_ctx) + " tokens (KV cache "
+            + std::to_string(2 * kvElems * 4 / (1 << 20)) + " MiB, activations "
+            + std::to_string(activationFloats * 4 / (1 << 20)) + " MiB)");
+    }
+    Activations* views[] = { &m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb };
+    float* at = m_activations.get();
+    for (size_t i = 0; i < std::size(views); ++i) {
+        views[i]->values = at;
+        at += size_t(kMaxBatch) * widths[i];
     }
     computeRopeTable(c, m_ctx, m_ropeCos, m_ropeSin);
 }
@@ -335,24 +348,6 @@ void InferenceContext::beginStep(Scheduler& scheduler, std::span<const int32_t> 
         throw std::length_error("the context is full: " + std::to_string(m_pos) + " + " + std::to_string(T)
             + " tokens exceed the context length of " + std::to_string(m_ctx));
     const int dim = c.dim;
-    const int qDim = c.heads * c.headDim;
-    const int kvDim = c.kvDim();
-
-    if (!m_activations) {
-        const size_t widths[]
-            = { size_t(dim), size_t(dim), size_t(qDim), size_t(kvDim), size_t(kvDim), size_t(qDim), size_t(c.hidden) };
-        Activations* views[] = { &m_x, &m_xb, &m_q, &m_k, &m_v, &m_att, &m_hb };
-        size_t floats = 0;
-        for (size_t w : widths)
-            floats += size_t(kMaxBatch) * w;
-        m_activations = acquireContextBlock(floats);
-        float* at = m_activations.get();
-        for (size_t i = 0; i < std::size(views); ++i) {
-            views[i]->values = at;
-            at += size_t(kMaxBatch) * widths[i];
-        }
-    }
-
     for (int t = 0; t < T; ++t) {
         const int32_t id = tokens[size_t(t)];
         if (id < 0 || id >= c.vocab)

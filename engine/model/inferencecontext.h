@@ -58,9 +58,9 @@ public:
     static std::vector<int64_t> quantizedInputs(const Model& model, int layer, int tokens);
 
 private:
-    // One step's activation: a view into m_activations (sized for kMaxBatch tokens at the first step, from the pool
-    // of contextmemory.h, and left unwritten: every activation is written before it is read, and its pages are first
-    // touched inside the traced op that writes them).
+    // One step's activation: a view into m_activations (kMaxBatch tokens, taken from the pool of contextmemory.h by the
+    // constructor, and left unwritten: every activation is written before it is read, and its pages are first touched
+    // inside the traced op that writes them).
     struct Activations {
         float* values = nullptr;
         float* data() const { return values; }
