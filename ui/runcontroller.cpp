@@ -1,6 +1,7 @@
 #include "ui/runcontroller.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/model/contextmemory.h"
 #include "engine/model/synthetic.h"
 #include "engine/parallel/racecheck.h"
 
@@ -394,7 +395,15 @@ void RunController::useModel(std::shared_ptr<const engine::Model> model)
     if (!model)
         return;
     ++m_loadGeneration; // a load still under way would replace this model when it lands
+    replaceModel(std::move(model));
+}
+
+void RunController::replaceModel(std::shared_ptr<const engine::Model> model)
+{
     m_model = std::move(model);
+    // The memory the old model's ended contexts left for reuse (contextmemory.h, up to 512 MiB) is sized for it:
+    // give it back now rather than hold it until the new model's runs push it out.
+    engine::releaseContextPool();
     m_modelInfo = describe(*m_model);
     Q_EMIT modelLoaded(m_modelInfo);
 }
@@ -430,9 +439,7 @@ void RunController::finishModelLoad(int generation, std::shared_ptr<const engine
         Q_EMIT modelLoadFailed(error); // the previous model stays loaded
         return;
     }
-    m_model = std::move(model);
-    m_modelInfo = describe(*m_model);
-    Q_EMIT modelLoaded(m_modelInfo);
+    replaceModel(std::move(model));
 }
 
 int RunController::startRun(const RunSettings& settings)

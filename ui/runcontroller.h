@@ -185,6 +185,7 @@ private:
     void deliverAbProgress(int runId, int done, int total);
     void finishAb(int runId, engine::PromptAbResult result);
     void finishModelLoad(int generation, std::shared_ptr<const engine::Model> model, QString error);
+    void replaceModel(std::shared_ptr<const engine::Model> model); // a loaded or given model becomes the current one
     void deliverMachinePeaks(engine::MachinePeaks peaks);
     bool wanted(int runId) const; // the current run, or the stopped one while nothing replaced it
 

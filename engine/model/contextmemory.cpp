@@ -66,6 +66,19 @@ std::unique_ptr<float[], ContextBlockRelease> acquireContextBlock(size_t elems)
     return { new float[elems], ContextBlockRelease { elems } }; // default-initialised: left unwritten
 }
 
+void releaseContextPool()
+{
+    std::deque<std::pair<size_t, float*>> dropped;
+    {
+        ContextPool& p = pool();
+        std::lock_guard lock(p.mutex);
+        dropped.swap(p.blocks);
+        p.bytes = 0;
+    }
+    for (const auto& block : dropped)
+        delete[] block.second;
+}
+
 size_t contextPoolBytes()
 {
     ContextPool& p = pool();

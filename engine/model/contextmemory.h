@@ -27,7 +27,12 @@ struct ContextBlockRelease {
 
 std::unique_ptr<float[], ContextBlockRelease> acquireContextBlock(size_t elems); // throws std::bad_alloc
 
-// For tests: the bytes of the blocks kept for reuse now.
+// Returns every kept block to the system: for when the contexts to come will be of other sizes (the window loading
+// another model), so the memory earlier runs committed is not held until newer blocks push it out. Blocks of
+// contexts still running are not kept yet, so they are untouched; they join the pool when their context ends.
+void releaseContextPool();
+
+// The bytes of the blocks kept for reuse now.
 size_t contextPoolBytes();
 
 } // namespace engine

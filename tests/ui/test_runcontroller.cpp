@@ -4,6 +4,7 @@
 #include "ui/runcontroller.h"
 
 #include "engine/format/gguffile.h"
+#include "engine/model/contextmemory.h"
 #include "engine/model/synthetic.h"
 
 #include <QElapsedTimer>
@@ -306,6 +307,30 @@ private Q_SLOTS:
         QSignalSpy finished(&c, &RunController::runFinished);
         c.startRun(settings({ QStringLiteral("x") }, 3));
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+    }
+
+    // A run's ended contexts leave their memory for the next run of that model (engine/model/contextmemory.h);
+    // loading another model gives it back to the system instead of holding it until newer blocks push it out.
+    void loadingAnotherModelReleasesTheEndedContextsMemory()
+    {
+        RunController c;
+        c.setMachinePeaks(testsupport::fakeMachinePeaks());
+        QVERIFY(loadTiny(c));
+        engine::releaseContextPool(); // what other test functions left
+        QSignalSpy finished(&c, &RunController::runFinished);
+        QVERIFY(c.startRun(settings({ QStringLiteral("The quick brown fox") }, 6)) > 0);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(engine::contextPoolBytes() > 0, 5000); // the run's contexts ended
+        const size_t kept = engine::contextPoolBytes();
+        QSignalSpy failed(&c, &RunController::modelLoadFailed);
+        c.loadModel(QStringLiteral("/nonexistent/dir/model.gguf"));
+        QVERIFY(failed.wait(10000));
+        QCOMPARE(engine::contextPoolBytes(), kept); // the old model stays, and so does its memory
+        QVERIFY(loadTiny(c));
+        QCOMPARE(engine::contextPoolBytes(), size_t(0));
+        QVERIFY(c.startRun(settings({ QStringLiteral("The quick brown fox") }, 6)) > 0); // and it still runs
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(engine::contextPoolBytes() > 0, 5000);
     }
 
     void modelTooLargeForTheMemoryIsRefusedAndTheControllerStaysUsable()
